@@ -1,0 +1,94 @@
+import { cors } from "@elysiajs/cors";
+import { openapi } from "@elysiajs/openapi";
+import { Elysia } from "elysia";
+import type Redis from "ioredis";
+import type { Logger } from "pino";
+import type { DatabaseHandle } from "../db/client.ts";
+import type { Mailer } from "../emails/mailer.ts";
+import { AccessTokens } from "./auth/access-tokens.ts";
+import { authRoutes } from "./auth/index.ts";
+import { authPlugin } from "./auth/plugin.ts";
+import type { Config } from "./config/index.ts";
+import { healthRoutes } from "./health/index.ts";
+import { csrfProtection } from "./http/csrf.ts";
+import { errorMapper } from "./http/error-mapper.ts";
+import { jsonBody } from "./http/json-body.ts";
+import { requestLog } from "./http/request-log.ts";
+import type { BackgroundTasks } from "./lifecycle/background.ts";
+import { RateLimiter } from "./rate-limit/index.ts";
+
+export interface AppDeps {
+  config: Config;
+  database: DatabaseHandle;
+  redis: Redis;
+  mailer: Mailer;
+  log: Logger;
+  background: BackgroundTasks;
+  clock: { now(): Date };
+}
+
+/** Builds the whole api from its dependencies; main.ts and the tests call this with real services. */
+export function createApp(deps: AppDeps) {
+  const { config, log } = deps;
+  const allowedOrigins = new Set([config.publicOrigin, ...config.corsOrigins]);
+  const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds, () =>
+    deps.clock.now().getTime(),
+  );
+  const rateLimiter = new RateLimiter(deps.redis, config.rateLimits);
+
+  return new Elysia()
+    .use(
+      cors({
+        origin: (request) => allowedOrigins.has(request.headers.get("origin") ?? ""),
+        credentials: true,
+        allowedHeaders: ["content-type", "x-csrftoken", "range", "x-request-id"],
+        exposeHeaders: ["content-length", "content-range", "retry-after", "x-request-id", "etag"],
+        methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        maxAge: 600,
+      }),
+    )
+    .use(requestLog(log))
+    .use(errorMapper(log))
+    .use(csrfProtection(allowedOrigins))
+    .use(jsonBody(config.maxJsonBodyBytes))
+    .use(
+      openapi({
+        path: "/openapi",
+        documentation: {
+          info: {
+            title: "Videoflix streaming API",
+            version: "0.1.0",
+            description:
+              "Accounts, catalogue and HLS playback. Paths under /api/ with a trailing slash keep the Videoflix client contract. Errors are JSON objects of `detail` and/or field → messages.",
+          },
+          tags: [
+            {
+              name: "Accounts",
+              description: "Registration, activation, login with HttpOnly cookies, refresh, reset",
+            },
+            { name: "Health", description: "Liveness and readiness probes" },
+          ],
+        },
+      }),
+    )
+    .use(healthRoutes(deps))
+    .use(authPlugin(accessTokens))
+    .use(
+      authRoutes({
+        config,
+        db: deps.database.db,
+        mailer: deps.mailer,
+        accessTokens,
+        rateLimiter,
+        background: deps.background,
+        clock: deps.clock,
+        log,
+      }),
+    )
+    .get("/api/me/", ({ user }) => ({ id: user.id, email: user.email, is_admin: user.isAdmin }), {
+      auth: true,
+      detail: { tags: ["Accounts"], summary: "The signed-in user" },
+    });
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,43 @@
+import { t } from "elysia";
+
+/**
+ * The one JSON error shape of the api, compatible with the Videoflix clients: an object whose values
+ * are strings (`detail`, `message`) or lists of messages per field.
+ */
+export const ErrorBody = t.Record(t.String(), t.Union([t.String(), t.Array(t.String())]), {
+  description: "Error: `detail` (or `message`) and/or field name → messages",
+  examples: [
+    { detail: "Authentication credentials were not provided." },
+    { email: ["Enter a valid email address."] },
+  ],
+});
+export type ErrorBody = Record<string, string | string[]>;
+
+/** An error a service raises on purpose; the app's error mapper turns it into `status` + `body`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(typeof body.detail === "string" ? body.detail : `HTTP ${status}`);
+    this.name = "ApiError";
+  }
+}
+
+export const badRequest = (body: ErrorBody) => new ApiError(400, body);
+export const unauthorized = (detail = "Authentication credentials were not provided.") =>
+  new ApiError(401, { detail });
+export const forbidden = (detail = "You do not have permission to perform this action.") =>
+  new ApiError(403, { detail });
+export const notFound = (detail = "Not found.") => new ApiError(404, { detail });
+
+export class RateLimitedError extends ApiError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      429,
+      { detail: `Too many requests. Try again in ${retryAfterSeconds} seconds.` },
+      { "retry-after": String(retryAfterSeconds) },
+    );
+  }
+}

@@ -1,0 +1,28 @@
+import { index, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { users } from "./users.ts";
+
+/**
+ * Opaque refresh tokens, stored as SHA-256 hashes. Every use rotates the token inside its family;
+ * presenting a token that was already rotated revokes the whole family (reuse detection).
+ */
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    familyId: uuid("family_id").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    rotatedAt: timestamp("rotated_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    index("refresh_tokens_user_idx").on(table.userId),
+    index("refresh_tokens_family_idx").on(table.familyId),
+  ],
+);
+
+export type RefreshToken = typeof refreshTokens.$inferSelect;
