@@ -1,21 +1,27 @@
 import { cors } from "@elysiajs/cors";
 import { openapi } from "@elysiajs/openapi";
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
+import type { Queue } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { DatabaseHandle } from "../db/client.ts";
 import type { Mailer } from "../emails/mailer.ts";
+import type { MediaStorage } from "../storage/index.ts";
 import { AccessTokens } from "./auth/access-tokens.ts";
 import { authRoutes } from "./auth/index.ts";
 import { authPlugin } from "./auth/plugin.ts";
 import type { Config } from "./config/index.ts";
 import { healthRoutes } from "./health/index.ts";
 import { csrfProtection } from "./http/csrf.ts";
+import { ErrorBody } from "./http/errors.ts";
 import { errorMapper } from "./http/error-mapper.ts";
 import { jsonBody } from "./http/json-body.ts";
 import { requestLog } from "./http/request-log.ts";
 import type { BackgroundTasks } from "./lifecycle/background.ts";
 import { RateLimiter } from "./rate-limit/index.ts";
+import { queueDashboard } from "./transcoding/dashboard.ts";
+import type { TranscodeQueue } from "./transcoding/queue.ts";
+import { videoAdminRoutes } from "./videos/index.ts";
 
 export interface AppDeps {
   config: Config;
@@ -25,18 +31,24 @@ export interface AppDeps {
   log: Logger;
   background: BackgroundTasks;
   clock: { now(): Date };
+  storage: MediaStorage;
+  transcodeQueue: TranscodeQueue;
+  /** Every BullMQ queue, for the admin dashboard. */
+  dashboardQueues: Queue[];
 }
 
 /** Builds the whole api from its dependencies; main.ts and the tests call this with real services. */
-export function createApp(deps: AppDeps) {
+export async function createApp(deps: AppDeps) {
   const { config, log } = deps;
   const allowedOrigins = new Set([config.publicOrigin, ...config.corsOrigins]);
   const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds, () =>
     deps.clock.now().getTime(),
   );
   const rateLimiter = new RateLimiter(deps.redis, config.rateLimits);
+  const auth = authPlugin(accessTokens);
 
-  return new Elysia()
+  // Bun's own body cap sits just above the upload limit; routes enforce their tighter limits.
+  return new Elysia({ serve: { maxRequestBodySize: config.maxUploadBytes + 1024 * 1024 } })
     .use(
       cors({
         origin: (request) => allowedOrigins.has(request.headers.get("origin") ?? ""),
@@ -67,12 +79,13 @@ export function createApp(deps: AppDeps) {
               description: "Registration, activation, login with HttpOnly cookies, refresh, reset",
             },
             { name: "Health", description: "Liveness and readiness probes" },
+            { name: "Admin: videos", description: "Uploads, edits, re-uploads, retries and deletes (admins only)" },
           ],
         },
       }),
     )
     .use(healthRoutes(deps))
-    .use(authPlugin(accessTokens))
+    .use(auth)
     .use(
       authRoutes({
         config,
@@ -85,10 +98,26 @@ export function createApp(deps: AppDeps) {
         log,
       }),
     )
+    .use(
+      videoAdminRoutes({
+        config,
+        db: deps.database.db,
+        storage: deps.storage,
+        queue: deps.transcodeQueue,
+        redis: deps.redis,
+        log,
+        auth,
+      }),
+    )
+    .use(await queueDashboard(auth, deps.dashboardQueues))
     .get("/api/me/", ({ user }) => ({ id: user.id, email: user.email, is_admin: user.isAdmin }), {
       auth: true,
+      response: {
+        200: t.Object({ id: t.Integer(), email: t.String(), is_admin: t.Boolean() }),
+        401: ErrorBody,
+      },
       detail: { tags: ["Accounts"], summary: "The signed-in user" },
     });
 }
 
-export type App = ReturnType<typeof createApp>;
+export type App = Awaited<ReturnType<typeof createApp>>;

@@ -1,17 +1,26 @@
 import { Elysia } from "elysia";
 import { clientIp } from "../http/client-ip.ts";
 import { ErrorBody } from "../http/errors.ts";
+import { refuseNonJson } from "../http/json-body.ts";
 import { clearSessionCookies, setSessionCookies } from "./cookies.ts";
 import { AuthModel } from "./model.ts";
 import { type AccountDeps, AccountService } from "./service.ts";
 
-const errors = { 400: ErrorBody, 429: ErrorBody } as const;
+const errors = { 400: ErrorBody, 415: ErrorBody, 429: ErrorBody } as const;
+
+/**
+ * A path segment of an emailed link as it arrived. There is no params schema on purpose: a garbled
+ * link (Elysia hands over null for malformed percent-encoding) must get the route's own "invalid
+ * link" answer, not a schema error in another shape.
+ */
+const segment = (value: string | null | undefined): string => (typeof value === "string" ? value : "");
 
 /** The Videoflix account endpoints; paths keep their trailing slash as the existing clients call them. */
 export function authRoutes(deps: AccountDeps) {
   const accounts = new AccountService(deps);
   const { config } = deps;
   return new Elysia({ name: "auth-routes", detail: { tags: ["Accounts"] } })
+    .onParse(refuseNonJson)
     .post(
       "/api/register/",
       async ({ body, request, server, set }) => {
@@ -32,14 +41,13 @@ export function authRoutes(deps: AccountDeps) {
     .get(
       "/api/activate/:uidb64/:token/",
       async ({ params, set }) => {
-        if (await accounts.activate(params.uidb64, params.token)) {
+        if (await accounts.activate(segment(params.uidb64), segment(params.token))) {
           return { message: "Account successfully activated." };
         }
         set.status = 400;
         return { message: "Activation failed: the link is invalid, expired or already used." };
       },
       {
-        params: AuthModel.tokenParams,
         response: { 200: AuthModel.message, 400: AuthModel.message },
         detail: { summary: "Activate an account with the emailed link" },
       },
@@ -72,7 +80,7 @@ export function authRoutes(deps: AccountDeps) {
         return { detail: "Token refreshed" };
       },
       {
-        response: { 200: AuthModel.detail, 401: ErrorBody, 429: ErrorBody },
+        response: { 200: AuthModel.detail, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody },
         detail: {
           summary: "Refresh the session",
           description:
@@ -87,7 +95,10 @@ export function authRoutes(deps: AccountDeps) {
         clearSessionCookies(cookie, config);
         return { detail: "Log-Out successfully! All Tokens will be deleted. Refresh token is now invalid." };
       },
-      { response: { 200: AuthModel.detail }, detail: { summary: "Log out (revokes the refresh token)" } },
+      {
+        response: { 200: AuthModel.detail, 415: ErrorBody },
+        detail: { summary: "Log out (revokes the refresh token)" },
+      },
     )
     .post(
       "/api/password_reset/",
@@ -107,13 +118,12 @@ export function authRoutes(deps: AccountDeps) {
     .post(
       "/api/password_confirm/:uidb64/:token/",
       async ({ params, body }) => {
-        await accounts.confirmPasswordReset(params.uidb64, params.token, body);
+        await accounts.confirmPasswordReset(segment(params.uidb64), segment(params.token), body);
         return { detail: "Your Password has been successfully reset." };
       },
       {
-        params: AuthModel.tokenParams,
         body: AuthModel.passwordConfirmBody,
-        response: { 200: AuthModel.detail, 400: ErrorBody },
+        response: { 200: AuthModel.detail, 400: ErrorBody, 415: ErrorBody },
         detail: {
           summary: "Set a new password with the emailed link",
           description: "Revokes every session of the user.",

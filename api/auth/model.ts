@@ -34,10 +34,6 @@ export const AuthModel = {
     },
     { additionalProperties: true },
   ),
-  tokenParams: t.Object({
-    uidb64: t.String({ maxLength: 64, description: "User id from the email link" }),
-    token: t.String({ maxLength: 256, description: "Token from the email link" }),
-  }),
   detail: t.Object({ detail: t.String() }, { examples: [{ detail: "Token refreshed" }] }),
   message: t.Object({ message: t.String() }, { examples: [{ message: "Account successfully activated." }] }),
   loginResponse: t.Object(

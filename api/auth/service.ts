@@ -38,6 +38,9 @@ export interface IssuedSession {
 
 export const LOGIN_FAILED = "Please check your input and try again.";
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+// PostgreSQL text cannot hold NUL (a query carrying one fails), and no address has control characters
+// or lone UTF-16 surrogates (which would be stored as U+FFFD, another address than the one given).
+const CONTROL_CHARACTER = /\p{Cc}/u;
 const INVALID_LINK = "The link is invalid or has expired.";
 
 type FieldErrors = Record<string, string[]>;
@@ -46,8 +49,12 @@ function addProblem(errors: FieldErrors, field: string, message: string) {
   errors[field] = [...(errors[field] ?? []), message];
 }
 
+/** Whether an address may be looked up at all; anything else cannot belong to an account. */
+const isLookupable = (email: string) =>
+  email.length <= 254 && email.isWellFormed() && !CONTROL_CHARACTER.test(email);
+
 function emailProblem(email: string): string | null {
-  return email.length > 254 || !EMAIL_PATTERN.test(email) ? "Enter a valid email address." : null;
+  return !isLookupable(email) || !EMAIL_PATTERN.test(email) ? "Enter a valid email address." : null;
 }
 
 const byEmail = (email: string) => sql`lower(${users.email}) = lower(${email})`;
@@ -120,7 +127,8 @@ export class AccountService {
     await rateLimiter.hit("login", "ip", ip);
     const email = input.email.trim();
     await rateLimiter.hit("login", "account", email);
-    const user = email.length <= 254 ? await this.findByEmail(email) : undefined;
+    // Not the full email pattern: the configured admin's address (e.g. admin@localhost) may not match it.
+    const user = isLookupable(email) ? await this.findByEmail(email) : undefined;
     const passwordMatches = user
       ? await verifyPassword(input.password, user.passwordHash)
       : await verifyAgainstDecoy(input.password);
@@ -134,8 +142,13 @@ export class AccountService {
    * A token presented after it was rotated means it leaked, so its whole family is revoked.
    */
   async refresh(presented: string | undefined, ip: string): Promise<IssuedSession> {
-    await this.deps.rateLimiter.hit("refresh", "ip", ip);
+    const { rateLimiter } = this.deps;
+    await rateLimiter.hit("refresh", "ip", ip);
     if (!presented || presented.length > 256) throw unauthorized("Refresh token missing.");
+    // The account's limit is checked before rotating: a refusal after the rotation would leave the
+    // client holding a rotated token, and its next try would look like reuse and end the session.
+    const owner = await this.refreshTokenOwner(presented);
+    if (owner !== undefined) await rateLimiter.hit("refresh", "account", String(owner));
     const now = this.deps.clock.now();
     const outcome = await this.deps.db.transaction(async (tx) => {
       const [row] = await tx
@@ -166,8 +179,16 @@ export class AccountService {
       }
       throw unauthorized(outcome.error);
     }
-    await this.deps.rateLimiter.hit("refresh", "account", String(outcome.user.id));
     return this.issueSession(outcome.user, outcome.familyId);
+  }
+
+  /** The user id a refresh token was issued to, whatever its state; undefined for an unknown token. */
+  private async refreshTokenOwner(presented: string): Promise<number | undefined> {
+    const [row] = await this.deps.db
+      .select({ userId: refreshTokens.userId })
+      .from(refreshTokens)
+      .where(eq(refreshTokens.tokenHash, hashSecret(presented)));
+    return row?.userId;
   }
 
   /** Revokes the session (the refresh token's family) the presented token belongs to, if any. */

@@ -1,15 +1,22 @@
 import { randomBytes } from "node:crypto";
-import { parseDurationSeconds, parseRateLimit, type RateLimitRule } from "./duration.ts";
+import { parseRateLimit, type RateLimitRule } from "../../config/duration.ts";
+import {
+  boolean,
+  ConfigError,
+  duration,
+  type Env,
+  integer,
+  optional,
+  origins,
+  path,
+  required,
+  url,
+} from "../../config/env.ts";
 
-/**
- * The api's configuration, read from the environment once at start-up. A missing or malformed value
- * throws a ConfigError naming the variable, so the process stops before it serves anything.
- */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError } from "../../config/env.ts";
 
-type Env = Record<string, string | undefined>;
+// The api's configuration, read from the environment once at start-up. A missing or malformed value
+// throws a ConfigError naming the variable, so the process stops before it serves anything.
 
 export type RateLimitAction = "login" | "register" | "passwordReset" | "refresh";
 export type RateLimits = Record<RateLimitAction, { ip: RateLimitRule; account: RateLimitRule }>;
@@ -46,90 +53,14 @@ export interface Config {
   readonly admin: { readonly email: string; readonly password: string } | null;
   readonly trustProxy: boolean;
   readonly maxJsonBodyBytes: number;
+  /** Largest video upload accepted; bigger ones get 413 before anything is stored. */
+  readonly maxUploadBytes: number;
+  readonly transcodeAttempts: number;
+  readonly transcodeBackoffSeconds: number;
+  /** How often the api looks for videos whose transcode job vanished or died (and on start). */
+  readonly reconcileIntervalSeconds: number;
   readonly rateLimits: RateLimits;
   readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
-}
-
-function required(env: Env, name: string): string {
-  const value = env[name]?.trim();
-  if (!value) throw new ConfigError(`${name} is required`);
-  return value;
-}
-
-function optional(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = optional(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
-function duration(env: Env, name: string, fallback: string): number {
-  const raw = optional(env, name) ?? fallback;
-  const seconds = parseDurationSeconds(raw);
-  if (seconds === null)
-    throw new ConfigError(`${name} must be a duration like 900, 30m, 12h or 7d, got "${raw}"`);
-  return seconds;
-}
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = optional(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (["1", "true", "yes", "on"].includes(raw)) return true;
-  if (["0", "false", "no", "off"].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
-}
-
-function url(env: Env, name: string, fallback: string | undefined, protocols: string[]): string | undefined {
-  const raw = optional(env, name) ?? fallback;
-  if (raw === undefined) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be an absolute URL, got "${redact(raw)}"`);
-  }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(`${name} must use ${protocols.join(" or ")}, got "${parsed.protocol}"`);
-  }
-  return raw.replace(/\/+$/, "");
-}
-
-/** Keeps credentials out of error messages. */
-function redact(raw: string): string {
-  return raw.replace(/\/\/[^@/]*@/, "//***@");
-}
-
-function path(env: Env, name: string, fallback: string): string {
-  const value = optional(env, name) ?? fallback;
-  if (!value.startsWith("/")) throw new ConfigError(`${name} must start with "/", got "${value}"`);
-  return value;
-}
-
-function origins(env: Env, name: string, fallback: string): string[] {
-  const raw = optional(env, name) ?? fallback;
-  return raw
-    .split(",")
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      try {
-        const parsed = new URL(entry);
-        if (parsed.origin === "null" || parsed.origin !== entry.replace(/\/+$/, "")) throw new Error();
-        return parsed.origin;
-      } catch {
-        throw new ConfigError(
-          `${name} must be a comma-separated list of origins like https://app.example.com, got "${entry}"`,
-        );
-      }
-    });
 }
 
 const RATE_LIMIT_DEFAULTS: Record<RateLimitAction, { ip: string; account: string; prefix: string }> = {
@@ -203,7 +134,7 @@ export function loadConfig(env: Env): Config {
     port,
     publicUrl,
     publicOrigin,
-    secureCookies: publicUrl.startsWith("https:"),
+    secureCookies: new URL(publicUrl).protocol === "https:",
     databaseUrl: url(env, "DATABASE_URL", undefined, ["postgres:", "postgresql:"]) ?? null,
     pgliteDir: optional(env, "PGLITE_DIR") ?? "./var/pglite",
     redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]) as string,
@@ -231,6 +162,10 @@ export function loadConfig(env: Env): Config {
     admin: adminEmail && adminPassword ? { email: adminEmail, password: adminPassword } : null,
     trustProxy: boolean(env, "TRUST_PROXY", false),
     maxJsonBodyBytes: integer(env, "MAX_JSON_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
+    maxUploadBytes: integer(env, "MAX_UPLOAD_BYTES", 10 * 1024 ** 3, 1024, 2 ** 50),
+    transcodeAttempts: integer(env, "TRANSCODE_ATTEMPTS", 3, 1, 20),
+    transcodeBackoffSeconds: integer(env, "TRANSCODE_BACKOFF_SECONDS", 30, 0, 3600),
+    reconcileIntervalSeconds: integer(env, "RECONCILE_INTERVAL_SECONDS", 60, 1, 86400),
     rateLimits: rateLimits(env),
     logLevel,
   };

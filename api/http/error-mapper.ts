@@ -3,8 +3,14 @@ import type { Logger } from "pino";
 import { ApiError, type ErrorBody } from "./errors.ts";
 import { requestIdOf } from "./request-log.ts";
 
+const NOT_AN_OBJECT = "The request body must be a JSON object.";
+
 /** Field-level messages from a schema failure, in the Videoflix shape `{field: [message]}`. */
 function validationBody(error: ValidationError): ErrorBody {
+  // A missing body, or JSON that is not an object, has no field to blame: say what was expected.
+  if (error.type === "body" && (error.value === null || typeof error.value !== "object" || Array.isArray(error.value))) {
+    return { detail: NOT_AN_OBJECT };
+  }
   const body: Record<string, string[]> = {};
   for (const issue of error.all) {
     const path = "path" in issue && typeof issue.path === "string" ? issue.path : "";
@@ -24,7 +30,10 @@ function validationBody(error: ValidationError): ErrorBody {
 /** The single place where thrown errors become HTTP answers with the JSON error shape. */
 export const errorMapper = (log: Logger) =>
   new Elysia({ name: "error-mapper" })
-    .onError(({ code, error, set, request }) => {
+    .onError(({ code, error: thrown, set, request }) => {
+      // Elysia wraps whatever a body parser throws in a ParseError: an ApiError from our own parser
+      // (413 too large, 400 not JSON) keeps its status and message.
+      const error = code === "PARSE" && thrown.cause instanceof ApiError ? thrown.cause : thrown;
       if (error instanceof ApiError) {
         set.status = error.status;
         Object.assign(set.headers, error.headers);

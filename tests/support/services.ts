@@ -146,19 +146,16 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
-let redisUrl: Promise<string> | undefined;
+let sharedDbIndex = 0;
 
 async function startThrowawayRedis(): Promise<string> {
   const binary = Bun.which("redis-server");
   if (!binary) throw new Error("redis-server not found: install redis-server or set TEST_REDIS_URL");
   const port = await freePort();
-  const server = spawn(
-    [binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    {
-      stdout: "ignore",
-      stderr: "ignore",
-    },
-  );
+  const server = spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdout: "ignore",
+    stderr: "ignore",
+  });
   children.push(server);
   const url = `redis://127.0.0.1:${port}`;
   await waitFor("throwaway Redis", async () => {
@@ -169,10 +166,16 @@ async function startThrowawayRedis(): Promise<string> {
   return url;
 }
 
-/** The Redis the tests use; every test picks its own keys (random emails, client addresses). */
-export function testRedisUrl(): Promise<string> {
-  redisUrl ??= process.env.TEST_REDIS_URL
-    ? Promise.resolve(process.env.TEST_REDIS_URL)
-    : startThrowawayRedis();
-  return redisUrl;
+/**
+ * A Redis of its own for one test api: queues, job ids (video ids restart at 1 in every test
+ * database) and pub/sub channels never meet another test's. A throwaway redis-server each (a few
+ * milliseconds to start), or, with TEST_REDIS_URL, the next logical database of that server (whose
+ * pub/sub channels are shared, so prefer the throwaway servers).
+ */
+export async function testRedisUrl(): Promise<string> {
+  const shared = process.env.TEST_REDIS_URL;
+  if (!shared) return startThrowawayRedis();
+  const url = new URL(shared);
+  url.pathname = `/${(sharedDbIndex++ % 15) + 1}`;
+  return url.toString();
 }

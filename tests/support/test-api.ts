@@ -1,11 +1,11 @@
-// Builds the real api (createApp) on real PostgreSQL, Redis and an SMTP capture server, listening on a
-// loopback port, exactly as main.ts wires it.
-import Redis from "ioredis";
+// Starts the real api (the same runtime main.ts starts) on real PostgreSQL, Redis and an SMTP capture
+// server, listening on a loopback port.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pino from "pino";
-import { createApp } from "../../api/app.ts";
 import { type Config, loadConfig } from "../../api/config/index.ts";
-import { BackgroundTasks } from "../../api/lifecycle/background.ts";
-import { type DatabaseHandle, openDatabase } from "../../db/client.ts";
+import { type ApiRuntime, startApiRuntime } from "../../api/runtime.ts";
 import { createMailer } from "../../emails/mailer.ts";
 import { createTestDatabase, testRedisUrl } from "./services.ts";
 import { type SmtpCapture, startSmtpCapture } from "./smtp-capture.ts";
@@ -15,68 +15,72 @@ export const TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-012345
 export interface TestApi {
   url: string;
   config: Config;
-  database: DatabaseHandle;
-  redis: Redis;
+  runtime: ApiRuntime;
+  database: ApiRuntime["database"];
+  redis: ApiRuntime["redis"];
   smtp: SmtpCapture;
   /** Moves the api's clock (token expiry) forward or back, in seconds. */
   shiftClock(seconds: number): void;
   stop(): Promise<void>;
 }
 
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export interface TestApiOptions {
+  /** Consume transcoder state events (default true). */
+  consumeEvents?: boolean;
+  /** Reuse another test api's database and media root (a second replica). */
+  shareWith?: TestApi;
+}
+
+export async function startTestApi(env: Record<string, string> = {}, options: TestApiOptions = {}): Promise<TestApi> {
+  const shared = options.shareWith;
   const [testDb, redisUrl, smtp] = await Promise.all([
-    createTestDatabase(),
-    testRedisUrl(),
+    shared ? null : createTestDatabase(),
+    shared ? shared.config.redisUrl : testRedisUrl(),
     startSmtpCapture(),
   ]);
+  const mediaRoot = shared ? shared.config.mediaRoot : mkdtempSync(join(tmpdir(), "vf-media-"));
   const config = loadConfig({
     NODE_ENV: "test",
     PORT: "0",
     HOST: "127.0.0.1",
-    DATABASE_URL: testDb.url,
+    DATABASE_URL: shared ? (shared.config.databaseUrl as string) : testDb!.url,
     REDIS_URL: redisUrl,
     SMTP_URL: smtp.url,
     JWT_SECRET: TEST_JWT_SECRET,
     FRONTEND_URL: "http://frontend.test",
     CORS_ORIGINS: "http://frontend.test",
     TRUST_PROXY: "true",
+    MEDIA_ROOT: mediaRoot,
     ...env,
   });
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: config.pgliteDir, poolSize: 5 });
-  await database.migrate();
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
   const mailer = createMailer({ smtpUrl: smtp.url, from: config.mailFrom, mailDir: config.mailDir, log });
-  const background = new BackgroundTasks(log);
   let offsetMs = 0;
   const clock = { now: () => new Date(Date.now() + offsetMs) };
-  const app = createApp({ config, database, redis, mailer, log, background, clock }).listen({
-    hostname: "127.0.0.1",
-    port: 0,
-  });
-  const url = `http://127.0.0.1:${app.server!.port}`;
+  const runtime = await startApiRuntime({ config, log, mailer, clock, consumeEvents: options.consumeEvents });
+  runtime.app.listen({ hostname: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${runtime.app.server!.port}`;
   return {
     url,
     config,
-    database,
-    redis,
+    runtime,
+    database: runtime.database,
+    redis: runtime.redis,
     smtp,
     shiftClock: (seconds) => {
       offsetMs += seconds * 1000;
     },
     stop: async () => {
-      await app.stop(true);
-      await background.drain();
-      await mailer.close();
-      redis.disconnect();
-      await database.close();
+      await runtime.stop();
       await smtp.close();
-      await testDb.drop();
+      if (testDb) await testDb.drop();
+      if (!shared) rmSync(mediaRoot, { recursive: true, force: true });
     },
   };
 }
 
-let nextClient = 1;
+// Random per process, so that runs against a shared TEST_REDIS_URL never meet each other's rate limits.
+let nextClient = Math.floor(Math.random() * 2 ** 22);
 
 /**
  * A browser-like client: keeps cookies (honouring Max-Age=0 deletions), echoes `csrftoken` in
@@ -93,7 +97,7 @@ export class Client {
     readonly origin?: string,
   ) {
     const n = nextClient++;
-    this.ip = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+    this.ip = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`.replace(/\.0$/, ".1");
   }
 
   async request(

@@ -17,8 +17,9 @@ export interface RateLimitRule {
 
 /** Parses a rate limit like "10/15m" (10 requests per 15 minutes); null when malformed. */
 export function parseRateLimit(value: string): RateLimitRule | null {
-  const [count, window] = value.split("/");
-  if (count === undefined || window === undefined || !/^\d+$/.test(count.trim())) return null;
+  const parts = value.split("/");
+  const [count, window] = parts;
+  if (parts.length !== 2 || count === undefined || window === undefined || !/^\d+$/.test(count.trim())) return null;
   const limit = Number(count);
   const windowSeconds = parseDurationSeconds(window);
   if (limit < 1 || windowSeconds === null) return null;

@@ -1,0 +1,174 @@
+import { describe, expect, test } from "bun:test";
+import { fileURLToPath } from "node:url";
+import { ConfigError, loadConfig } from "./index.ts";
+
+const SECRET = "x".repeat(32);
+
+/** The ConfigError that loadConfig throws for `env`; fails the test when it throws nothing or something else. */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig(${JSON.stringify(env)}) did not throw`);
+}
+
+describe("defaults", () => {
+  const config = loadConfig({});
+
+  test("PORT 3000, PUBLIC_URL http://localhost:<PORT>, development", () => {
+    expect(config.port).toBe(3000);
+    expect(config.publicUrl).toBe("http://localhost:3000");
+    expect(config.publicOrigin).toBe("http://localhost:3000");
+    expect(config.env).toBe("development");
+    expect(config.secureCookies).toBe(false);
+  });
+
+  test("token lifetimes: access 30m, refresh 7d", () => {
+    expect(config.accessTokenTtlSeconds).toBe(1800);
+    expect(config.refreshTokenTtlSeconds).toBe(604800);
+  });
+
+  test("no DATABASE_URL selects embedded PGlite", () => {
+    expect(config.databaseUrl).toBeNull();
+    expect(config.pgliteDir).toBe("./var/pglite");
+  });
+
+  test("no JWT_SECRET in development: a random 32-byte secret, flagged ephemeral", () => {
+    expect(config.jwtSecretIsEphemeral).toBe(true);
+    expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(loadConfig({}).jwtSecret).not.toBe(config.jwtSecret);
+  });
+
+  test("PUBLIC_URL default follows PORT", () => {
+    expect(loadConfig({ PORT: "8080" }).publicUrl).toBe("http://localhost:8080");
+  });
+});
+
+test("values are parsed: trailing slashes stripped, durations, https → secure cookies", () => {
+  const config = loadConfig({
+    PUBLIC_URL: "https://api.example.com/",
+    FRONTEND_URL: "https://app.example.com//",
+    DATABASE_URL: "postgres://u:p@db:5432/videoflix",
+    ACCESS_TOKEN_TTL: "15m",
+    REFRESH_TOKEN_TTL: "2d",
+    JWT_SECRET: SECRET,
+    CORS_ORIGINS: "https://app.example.com/, https://admin.example.com",
+  });
+  expect(config.publicUrl).toBe("https://api.example.com");
+  expect(config.frontendUrl).toBe("https://app.example.com");
+  expect(config.secureCookies).toBe(true);
+  expect(config.databaseUrl).toBe("postgres://u:p@db:5432/videoflix");
+  expect(config.accessTokenTtlSeconds).toBe(900);
+  expect(config.refreshTokenTtlSeconds).toBe(172800);
+  expect(config.jwtSecret).toBe(SECRET);
+  expect(config.jwtSecretIsEphemeral).toBe(false);
+  expect(config.corsOrigins).toEqual(["https://app.example.com", "https://admin.example.com"]);
+});
+
+test("the config is deeply frozen", () => {
+  const config = loadConfig({ ADMIN_EMAIL: "admin@example.com", ADMIN_PASSWORD: "long-enough-pw" });
+  expect(Object.isFrozen(config)).toBe(true);
+  expect(Object.isFrozen(config.admin)).toBe(true);
+  expect(Object.isFrozen(config.corsOrigins)).toBe(true);
+  expect(Object.isFrozen(config.rateLimits)).toBe(true);
+  expect(Object.isFrozen(config.rateLimits.login.ip)).toBe(true);
+  expect(() => {
+    (config as { port: number }).port = 1;
+  }).toThrow(TypeError);
+  expect(() => {
+    (config.rateLimits.login.ip as { limit: number }).limit = 1e9;
+  }).toThrow(TypeError);
+  expect(config.port).toBe(3000);
+  expect(config.rateLimits.login.ip.limit).toBe(30);
+});
+
+describe("a malformed value throws a ConfigError naming the variable", () => {
+  const cases: [string, Record<string, string>, string][] = [
+    ["PORT not a number", { PORT: "abc" }, "PORT"],
+    ["PORT out of range", { PORT: "70000" }, "PORT"],
+    ["DATABASE_URL not postgres", { DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+    ["REDIS_URL not a URL", { REDIS_URL: "not a url" }, "REDIS_URL"],
+    ["ACCESS_TOKEN_TTL not a duration", { ACCESS_TOKEN_TTL: "soon" }, "ACCESS_TOKEN_TTL"],
+    ["CORS_ORIGINS with a path", { CORS_ORIGINS: "http://a.com/path" }, "CORS_ORIGINS"],
+    ["JWT_SECRET too short", { JWT_SECRET: "x".repeat(31) }, "JWT_SECRET"],
+    ["ADMIN_EMAIL without ADMIN_PASSWORD", { ADMIN_EMAIL: "admin@example.com" }, "ADMIN_PASSWORD"],
+    ["RATE_LIMIT_LOGIN_IP not a rate", { RATE_LIMIT_LOGIN_IP: "ten" }, "RATE_LIMIT_LOGIN_IP"],
+    ["LOG_LEVEL unknown", { LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    ["NODE_ENV unknown", { NODE_ENV: "staging" }, "NODE_ENV"],
+  ];
+  for (const [name, env, variable] of cases) {
+    test(name, () => {
+      expect(configError(env).message).toContain(variable);
+    });
+  }
+});
+
+describe("production requires its secrets and URLs", () => {
+  const complete = {
+    NODE_ENV: "production",
+    JWT_SECRET: SECRET,
+    PUBLIC_URL: "https://api.example.com",
+    FRONTEND_URL: "https://app.example.com",
+  };
+
+  test("the complete set loads, without dev defaults", () => {
+    const config = loadConfig(complete);
+    expect(config.env).toBe("production");
+    expect(config.jwtSecretIsEphemeral).toBe(false);
+    expect(config.corsOrigins).toEqual([]);
+    expect(config.logLevel).toBe("info");
+  });
+
+  for (const missing of ["JWT_SECRET", "PUBLIC_URL", "FRONTEND_URL"] as const) {
+    test(`without ${missing}`, () => {
+      const env: Record<string, string> = { ...complete };
+      delete env[missing];
+      expect(configError(env).message).toContain(missing);
+      // A blank value counts as missing.
+      expect(configError({ ...complete, [missing]: "  " }).message).toContain(missing);
+    });
+  }
+});
+
+test("credentials in a malformed URL are not echoed", () => {
+  const message = configError({ DATABASE_URL: "postgres://admin:s3cr3t-pw@db host/videoflix" }).message;
+  expect(message).toContain("DATABASE_URL");
+  expect(message).not.toContain("s3cr3t-pw");
+  expect(message).not.toContain("admin:");
+  const redis = configError({ REDIS_URL: "redis://:hunter2-pw@cache:port/0" }).message;
+  expect(redis).toContain("REDIS_URL");
+  expect(redis).not.toContain("hunter2-pw");
+});
+
+// Base64 secrets often hold "/", and a password may hold "@": neither may leak.
+test("credentials holding '/' or '@' are not echoed either", () => {
+  const slash = configError({ DATABASE_URL: "postgres://admin:pa/ss-word@db host/videoflix" }).message;
+  expect(slash).not.toContain("ss-word");
+  const at = configError({ DATABASE_URL: "postgres://admin:p@ss-word@db host/videoflix" }).message;
+  expect(at).not.toContain("ss-word");
+});
+
+// URL schemes are case-insensitive.
+test("an upper-case HTTPS PUBLIC_URL still gives secure cookies", () => {
+  expect(loadConfig({ PUBLIC_URL: "HTTPS://api.example.com" }).secureCookies).toBe(true);
+});
+
+test("the api process stops at start-up with a message naming the variable", async () => {
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  const child = Bun.spawn([process.execPath, "api/main.ts"], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", PORT: "abc" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  const [exitCode, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+  clearTimeout(timer);
+  expect(child.signalCode).toBeNull(); // it stopped by itself, not by our timeout
+  expect(exitCode).toBe(78);
+  expect(stderr).toContain("PORT");
+  expect(stderr).toContain("abc");
+}, 15_000);

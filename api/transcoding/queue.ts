@@ -1,0 +1,74 @@
+import { type Job, Queue } from "bullmq";
+import type Redis from "ioredis";
+import {
+  outputPrefixFor,
+  TRANSCODE_QUEUE,
+  type TranscodeJob,
+  type TranscodeResult,
+  transcodeJobId,
+} from "../../transcoder/contract.ts";
+
+export interface VideoRevisionRef {
+  id: number;
+  revision: number;
+  sourceKey: string;
+}
+
+/** The api's side of the transcode queue: one job per video revision, idempotent by job id. */
+export class TranscodeQueue {
+  readonly queue: Queue<TranscodeJob, TranscodeResult>;
+
+  constructor(
+    connection: Redis,
+    private readonly options: { attempts: number; backoffSeconds: number },
+  ) {
+    this.queue = new Queue<TranscodeJob, TranscodeResult>(TRANSCODE_QUEUE, { connection });
+  }
+
+  /** Adds the revision's job unless it exists already (BullMQ ignores a duplicate job id). */
+  async enqueue(video: VideoRevisionRef): Promise<void> {
+    await this.queue.add(
+      "transcode",
+      {
+        videoId: video.id,
+        revision: video.revision,
+        sourceKey: video.sourceKey,
+        outputPrefix: outputPrefixFor(video.id, video.revision),
+      },
+      {
+        jobId: transcodeJobId(video.id, video.revision),
+        attempts: this.options.attempts,
+        backoff: { type: "exponential", delay: this.options.backoffSeconds * 1000 },
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 5000 },
+      },
+    );
+  }
+
+  /** Runs a failed revision again from a clean slate of attempts, or enqueues it if it was trimmed. */
+  async retry(video: VideoRevisionRef): Promise<void> {
+    const job = await this.job(video.id, video.revision);
+    if (job && (await job.isFailed())) {
+      await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+      return;
+    }
+    if (job && (await job.isCompleted())) await job.remove();
+    await this.enqueue(video);
+  }
+
+  job(videoId: number, revision: number): Promise<Job<TranscodeJob, TranscodeResult> | undefined> {
+    return this.queue.getJob(transcodeJobId(videoId, revision));
+  }
+
+  /** Drops a revision's job if no worker holds it; an active one finishes and its output is discarded. */
+  async discard(videoId: number, revision: number): Promise<void> {
+    const job = await this.job(videoId, revision);
+    if (!job) return;
+    const state = await job.getState();
+    if (state !== "active") await job.remove().catch(() => {});
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}

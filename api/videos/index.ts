@@ -1,0 +1,127 @@
+import { Elysia, t } from "elysia";
+import type { authPlugin } from "../auth/plugin.ts";
+import { ErrorBody } from "../http/errors.ts";
+import { VideoModel } from "./model.ts";
+import { presentAdminVideo } from "./presenter.ts";
+import { type VideoAdminDeps, VideoAdminService } from "./service.ts";
+import { receiveUpload } from "./upload.ts";
+
+const adminErrors = { 401: ErrorBody, 403: ErrorBody } as const;
+
+/** Admin endpoints for videos: `{ admin: true }` on every route (401 signed out, 403 non-admin). */
+export function videoAdminRoutes(deps: VideoAdminDeps & { auth: ReturnType<typeof authPlugin> }) {
+  const service = new VideoAdminService(deps);
+  const { publicUrl, maxUploadBytes } = deps.config;
+  const present = async (row: Awaited<ReturnType<typeof service.get>>) =>
+    presentAdminVideo(publicUrl, row, (await service.progressOf([row.video.id])).get(row.video.id));
+
+  return new Elysia({ name: "video-admin", detail: { tags: ["Admin: videos"] } })
+    .use(deps.auth)
+    .post(
+      "/api/admin/videos",
+      async ({ request, user, set }) => {
+        const upload = await receiveUpload(request, deps.storage, { maxBytes: maxUploadBytes });
+        try {
+          const created = await service.create(upload, user.id);
+          set.status = 202;
+          return present(created);
+        } catch (error) {
+          if (upload.file) await deps.storage.deletePrefix(upload.file.key);
+          throw error;
+        }
+      },
+      {
+        admin: true,
+        parse: "none",
+        response: { 202: VideoModel.adminVideo, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, ...adminErrors },
+        detail: {
+          summary: "Upload a video",
+          description:
+            "multipart/form-data with `file`, `title`, `description`, `category`. Streamed to storage (never buffered whole); 413 past MAX_UPLOAD_BYTES; 415 for an empty or non-media file. Answers 202 with the video in state `pending`; transcoding progress follows on the WebSocket and in `progress`.",
+          requestBody: {
+            required: true,
+            content: { "multipart/form-data": { schema: VideoModel.uploadBody } },
+          } as never,
+        },
+      },
+    )
+    .get(
+      "/api/admin/videos",
+      async () => {
+        const rows = await service.list();
+        const progress = await service.progressOf(
+          rows.filter((row) => row.video.processingState === "processing").map((row) => row.video.id),
+        );
+        return rows.map((row) => presentAdminVideo(publicUrl, row, progress.get(row.video.id)));
+      },
+      {
+        admin: true,
+        response: { 200: t.Array(VideoModel.adminVideo), ...adminErrors },
+        detail: { summary: "All videos with their transcoding state, newest first" },
+      },
+    )
+    .get("/api/admin/videos/:id", async ({ params }) => present(await service.get(params.id)), {
+      admin: true,
+      params: VideoModel.idParams,
+      response: { 200: VideoModel.adminVideo, 404: ErrorBody, ...adminErrors },
+      detail: { summary: "One video with its transcoding state and progress" },
+    })
+    .patch("/api/admin/videos/:id", async ({ params, body }) => present(await service.update(params.id, body)), {
+      admin: true,
+      params: VideoModel.idParams,
+      body: VideoModel.patchBody,
+      response: { 200: VideoModel.adminVideo, 400: ErrorBody, 404: ErrorBody, ...adminErrors },
+      detail: { summary: "Edit title, description or category" },
+    })
+    .put(
+      "/api/admin/videos/:id/file",
+      async ({ params, request, set }) => {
+        const upload = await receiveUpload(request, deps.storage, { maxBytes: maxUploadBytes });
+        const replaced = await service.replaceFile(params.id, upload);
+        set.status = 202;
+        return present(replaced);
+      },
+      {
+        admin: true,
+        parse: "none",
+        params: VideoModel.idParams,
+        response: { 202: VideoModel.adminVideo, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody, 415: ErrorBody, ...adminErrors },
+        detail: {
+          summary: "Replace the video's file",
+          description:
+            "Starts a new revision. The current renditions stay playable until the new ones are published, then they are removed.",
+          requestBody: {
+            required: true,
+            content: { "multipart/form-data": { schema: VideoModel.replaceBody } },
+          } as never,
+        },
+      },
+    )
+    .delete(
+      "/api/admin/videos/:id",
+      async ({ params, set }) => {
+        await service.delete(params.id);
+        set.status = 204;
+      },
+      {
+        admin: true,
+        params: VideoModel.idParams,
+        response: { 204: t.Void(), 404: ErrorBody, ...adminErrors },
+        detail: { summary: "Delete a video with its source, renditions and thumbnails" },
+      },
+    )
+    .post(
+      "/api/admin/videos/:id/retry",
+      async ({ params, set }) => {
+        const retried = await service.retry(params.id);
+        set.status = 202;
+        return present(retried);
+      },
+      {
+        admin: true,
+        params: VideoModel.idParams,
+        response: { 202: VideoModel.adminVideo, 404: ErrorBody, 409: ErrorBody, ...adminErrors },
+        detail: { summary: "Transcode a video in state `error` again" },
+      },
+    );
+}

@@ -1,0 +1,65 @@
+import { t } from "elysia";
+
+const Rendition = t.Object({
+  name: t.String({ examples: ["720p"] }),
+  width: t.Integer(),
+  height: t.Integer(),
+  bandwidth: t.Integer({ description: "Peak bits/s (HLS BANDWIDTH)" }),
+});
+
+export const VideoModel = {
+  adminVideo: t.Object(
+    {
+      id: t.Integer(),
+      title: t.String(),
+      description: t.String(),
+      category: t.String(),
+      created_at: t.String({ format: "date-time" }),
+      revision: t.Integer({ description: "Counts uploads of the video's file" }),
+      processing_state: t.Union([t.Literal("pending"), t.Literal("processing"), t.Literal("ready"), t.Literal("error")]),
+      processing_error: t.Nullable(t.String()),
+      progress: t.Object({
+        percent: t.Number(),
+        stage: t.String({ examples: ["queued", "encoding", "done", "failed"] }),
+        eta_seconds: t.Nullable(t.Number()),
+      }),
+      duration_seconds: t.Nullable(t.Number()),
+      renditions: t.Array(Rendition),
+      thumbnail_url: t.Nullable(t.String({ format: "uri" })),
+    },
+    {
+      examples: [
+        {
+          id: 7,
+          title: "Big Buck Bunny",
+          description: "A giant rabbit takes revenge.",
+          category: "Animation",
+          created_at: "2026-11-24T08:00:00.000Z",
+          revision: 1,
+          processing_state: "processing",
+          processing_error: null,
+          progress: { percent: 42.5, stage: "encoding", eta_seconds: 31 },
+          duration_seconds: null,
+          renditions: [],
+          thumbnail_url: null,
+        },
+      ],
+    },
+  ),
+  uploadBody: t.Object({
+    file: t.File({ description: "The video (MP4, MOV, MKV, WebM, AVI, MPEG-TS, …), streamed to storage" }),
+    title: t.String({ minLength: 1, maxLength: 200 }),
+    description: t.Optional(t.String({ maxLength: 5000 })),
+    category: t.String({ minLength: 1, maxLength: 100, description: "A category name; a new name creates it" }),
+  }),
+  replaceBody: t.Object({ file: t.File({ description: "The new video file" }) }),
+  patchBody: t.Object(
+    {
+      title: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
+      description: t.Optional(t.String({ maxLength: 5000 })),
+      category: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
+    },
+    { additionalProperties: false },
+  ),
+  idParams: t.Object({ id: t.Integer({ minimum: 1, maximum: 2147483647 }) }),
+} as const;

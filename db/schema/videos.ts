@@ -1,0 +1,71 @@
+import { bigint, index, integer, jsonb, pgEnum, pgTable, real, text, timestamp } from "drizzle-orm/pg-core";
+import { categories } from "./categories.ts";
+import { users } from "./users.ts";
+
+// Stored shapes of the transcoder's results; the api maps the job contract onto them, so db/ stays free
+// of imports from the rest of the project.
+export interface StoredRendition {
+  name: string;
+  width: number;
+  height: number;
+  bandwidth: number;
+  averageBandwidth: number;
+  codecs: string;
+  frameRate: number;
+}
+export interface StoredPoster {
+  width: number;
+  height: number;
+  jpeg: string;
+  webp: string;
+}
+export interface StoredStoryboard {
+  vtt: string;
+  sprites: string[];
+}
+
+export const processingState = pgEnum("processing_state", ["pending", "processing", "ready", "error"]);
+
+/**
+ * A video and its transcoding state. `revision` counts uploads of its file; `publishedRevision` is the
+ * one whose HLS tree viewers get, so a re-upload keeps the old renditions playable until the new ones
+ * are published.
+ */
+export const videos = pgTable(
+  "videos",
+  {
+    id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
+    title: text("title").notNull(),
+    description: text("description").notNull().default(""),
+    categoryId: integer("category_id")
+      .notNull()
+      .references(() => categories.id, { onDelete: "restrict" }),
+    uploadedBy: integer("uploaded_by").references(() => users.id, { onDelete: "set null" }),
+    processingState: processingState("processing_state").notNull().default("pending"),
+    processingError: text("processing_error"),
+    revision: integer("revision").notNull().default(1),
+    sourceKey: text("source_key").notNull(),
+    sourceBytes: bigint("source_bytes", { mode: "number" }).notNull(),
+    publishedRevision: integer("published_revision"),
+    publishedPrefix: text("published_prefix"),
+    durationSeconds: real("duration_seconds"),
+    renditions: jsonb("renditions").$type<StoredRendition[]>().notNull().default([]),
+    masterPlaylist: text("master_playlist"),
+    posters: jsonb("posters").$type<StoredPoster[]>().notNull().default([]),
+    storyboard: jsonb("storyboard").$type<StoredStoryboard | null>(),
+    processingStartedAt: timestamp("processing_started_at", { withTimezone: true }),
+    readyAt: timestamp("ready_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true })
+      .notNull()
+      .defaultNow()
+      .$onUpdate(() => new Date()),
+  },
+  (table) => [
+    index("videos_state_created_idx").on(table.processingState, table.createdAt),
+    index("videos_category_idx").on(table.categoryId),
+  ],
+);
+
+export type Video = typeof videos.$inferSelect;
+export type ProcessingState = (typeof processingState.enumValues)[number];

@@ -1,0 +1,135 @@
+// `bun run bench:auth`: requests/second of the same GET with and without the auth check, side by side
+// on loopback (wrk, interleaved rounds, medians), plus login timing for the three failure causes.
+// Goal: authenticated ≥ 75% of anonymous.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { jwtVerify } from "jose";
+import pino from "pino";
+import { loadConfig } from "../../api/config/index.ts";
+import { startApiRuntime } from "../../api/runtime.ts";
+import { createTestDatabase, stopTestServices, testRedisUrl } from "../../tests/support/services.ts";
+import { startSmtpCapture } from "../../tests/support/smtp-capture.ts";
+import {
+  Client,
+  createActiveUser,
+  STRONG_PASSWORD,
+  type TestApi,
+  uniqueEmail,
+} from "../../tests/support/test-api.ts";
+import { median, requireWrk, runWrk } from "./wrk.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789";
+
+requireWrk();
+const [testDb, redisUrl, smtp] = await Promise.all([
+  createTestDatabase(),
+  testRedisUrl(),
+  startSmtpCapture(),
+]);
+const mediaRoot = mkdtempSync(join(tmpdir(), "vf-bench-media-"));
+const config = loadConfig({
+  NODE_ENV: "test",
+  DATABASE_URL: testDb.url,
+  REDIS_URL: redisUrl,
+  SMTP_URL: smtp.url,
+  JWT_SECRET,
+  MEDIA_ROOT: mediaRoot,
+  RATE_LIMIT_LOGIN_IP: "100000/1m",
+  RATE_LIMIT_LOGIN_ACCOUNT: "100000/1m",
+  LOG_LEVEL: "silent",
+});
+const log = pino({ level: "silent" });
+const runtime = await startApiRuntime({ config, log, consumeEvents: false });
+const key = new TextEncoder().encode(JWT_SECRET);
+const payload = { id: 1, title: "Big Buck Bunny", category: "Animation" };
+
+// The same handler three ways: open, behind `{ auth: true }`, and behind a naive jwtVerify per request.
+const app = runtime.app
+  .get("/bench/anonymous", () => payload)
+  .get("/bench/authenticated", ({ user }) => ({ ...payload, viewer: user.id }), { auth: true })
+  .get("/bench/jwt-verify-per-request", async ({ request, status }) => {
+    const token = /access_token=([^;]+)/.exec(request.headers.get("cookie") ?? "")?.[1];
+    try {
+      const { payload: claims } = await jwtVerify(token ?? "", key, { algorithms: ["HS256"] });
+      return { ...payload, viewer: Number(claims.sub) };
+    } catch {
+      return status(401, { detail: "invalid" });
+    }
+  })
+  .listen({ hostname: "127.0.0.1", port: 0 });
+const base = `http://127.0.0.1:${app.server!.port}`;
+const api = { url: base, smtp } as unknown as TestApi;
+
+const account = await createActiveUser(api);
+const viewer = new Client(base);
+await viewer.post("/api/login/", account);
+const cookie = `Cookie: access_token=${viewer.cookies.get("access_token")}`;
+
+const variants = {
+  anonymous: { path: "/bench/anonymous", headers: [cookie] },
+  authenticated: { path: "/bench/authenticated", headers: [cookie] },
+  "jwt-verify-per-request": { path: "/bench/jwt-verify-per-request", headers: [cookie] },
+} as const;
+const results: Record<string, number[]> = {};
+console.log(`wrk: 1 thread, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} interleaved rounds`);
+await runWrk(`${base}/bench/anonymous`, { seconds: 1, connections: CONNECTIONS, headers: [cookie] }); // warm-up
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const [name, variant] of Object.entries(variants)) {
+    const result = await runWrk(`${base}${variant.path}`, {
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      headers: variant.headers,
+    });
+    if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers`);
+    (results[name] ??= []).push(result.requestsPerSecond);
+    console.log(
+      `  round ${round} ${name.padEnd(24)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s  p99 ${result.latencyP99Ms} ms`,
+    );
+  }
+}
+const anonymous = median(results.anonymous!);
+const authenticated = median(results.authenticated!);
+const naive = median(results["jwt-verify-per-request"]!);
+console.log("\nmedian requests/second");
+console.log(`  anonymous GET                    ${anonymous.toFixed(0)}`);
+console.log(
+  `  authenticated GET ({auth:true})  ${authenticated.toFixed(0)}  ratio ${(authenticated / anonymous).toFixed(3)} (goal ≥ 0.75)`,
+);
+console.log(
+  `  jwtVerify on every request       ${naive.toFixed(0)}  ratio ${(naive / anonymous).toFixed(3)} (reference)`,
+);
+
+// Login failures must not reveal which of the three causes it was, by body or by time.
+const inactive = uniqueEmail("inactive");
+await new Client(base).post("/api/register/", {
+  email: inactive,
+  password: STRONG_PASSWORD,
+  confirmed_password: STRONG_PASSWORD,
+});
+const cases = {
+  "unknown email": { email: uniqueEmail("nobody"), password: STRONG_PASSWORD },
+  "wrong password": { email: account.email, password: "not-the-right-password-1" },
+  "inactive account": { email: inactive, password: STRONG_PASSWORD },
+};
+console.log("\nlogin failure timing (20 attempts each, median ms)");
+for (const [name, body] of Object.entries(cases)) {
+  const times: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const started = performance.now();
+    const response = await new Client(base).post("/api/login/", body);
+    times.push(performance.now() - started);
+    if (response.status !== 400) throw new Error(`${name}: expected 400, got ${response.status}`);
+  }
+  console.log(`  ${name.padEnd(18)} ${median(times).toFixed(1)} ms`);
+}
+
+await runtime.stop();
+await smtp.close();
+rmSync(mediaRoot, { recursive: true, force: true });
+await testDb.drop();
+await stopTestServices();

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the project needs when it is missing, and nothing when it is all there:
+#   bash infra/setup.sh up     bun, redis-server, ffmpeg, node_modules              (npm run up)
+#   bash infra/setup.sh test   the same plus PostgreSQL server binaries and setpriv (npm test)
+#   bash infra/setup.sh        everything, also wrk for `bun run bench:auth`
+# Debian packages come from apt (one update, one install, only for what is missing); bun from npm.
+set -euo pipefail
+# shellcheck source=infra/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+purpose="${1:-all}"
+case "$purpose" in
+  # ffmpeg is for the transcoder; installed already so the machine is ready for it.
+  up) packages=(redis-server ffmpeg) ;;
+  # postgresql: initdb/postgres for the tests' throwaway server (Debian's own cluster is not created);
+  # util-linux: setpriv, with which a root test run starts PostgreSQL as the postgres user.
+  test) packages=(redis-server postgresql ffmpeg util-linux) ;;
+  all) packages=(redis-server postgresql ffmpeg util-linux wrk) ;;
+  *) die "usage: infra/setup.sh [up|test|all] (got '$purpose')" ;;
+esac
+
+step "checking prerequisites for '$purpose'"
+ensure_bun
+ensure_packages "${packages[@]}"
+ensure_node_modules

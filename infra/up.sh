@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# `npm run up`: the whole system on embedded defaults. Installs what is missing, starts a local Redis
+# when none is configured or running, keeps a JWT secret and an admin password under ./var, prints
+# where everything is, and runs the api until Ctrl-C / SIGTERM, which stops everything it started.
+set -euo pipefail
+# shellcheck source=infra/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+bash infra/setup.sh up
+load_dotenv
+mkdir -p var
+
+# --- supervision: every long-running process started here is a child stopped on exit -------------
+children=() # "pid name" pairs, stopped in reverse order (the api before the Redis it uses)
+stopping=0
+ticker="" # the main loop's one-second sleep
+
+# Each child runs in its own session, so a Ctrl-C in the terminal reaches only this script, which then
+# stops the children in order (setsid execs in place: $! is the child's own pid).
+start_child() {
+  local name="$1"
+  shift
+  setsid "$@" &
+  children+=("$! $name")
+}
+
+stop_children() {
+  [[ $stopping -eq 1 ]] && return 0
+  stopping=1
+  trap - INT TERM
+  if [[ -n "$ticker" ]]; then kill "$ticker" 2>/dev/null || true; fi
+  local i pid name
+  for ((i = ${#children[@]} - 1; i >= 0; i--)); do
+    read -r pid name <<<"${children[$i]}"
+    kill -0 "$pid" 2>/dev/null || continue
+    step "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    # Give it time to finish in-flight work, then insist.
+    local waited=0
+    while kill -0 "$pid" 2>/dev/null && [[ $waited -lt 150 ]]; do
+      sleep 0.2
+      waited=$((waited + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      warn "$name did not stop within 30 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap stop_children EXIT
+# A requested shutdown that went cleanly is a success (exit 0), also under `npm run up`.
+trap 'step "signal received: shutting down"; stop_children; step "stopped"; exit 0' INT TERM
+
+# --- Redis -----------------------------------------------------------------------------------------
+if [[ -z "${REDIS_URL:-}" ]]; then
+  export REDIS_URL="redis://127.0.0.1:6379"
+  if redis_answers 127.0.0.1 6379; then
+    step "using the Redis server already running on 127.0.0.1:6379"
+  elif port_open 127.0.0.1 6379; then
+    die "something that is not Redis listens on 127.0.0.1:6379; stop it or set REDIS_URL"
+  else
+    step "starting redis-server on 127.0.0.1:6379 (data in ./var/redis)"
+    mkdir -p var/redis
+    # noeviction: BullMQ's queues must never be evicted; appendonly: jobs survive a restart.
+    start_child redis-server redis-server --bind 127.0.0.1 --port 6379 --dir "$REPO_ROOT/var/redis" \
+      --appendonly yes --maxmemory-policy noeviction --logfile "$REPO_ROOT/var/redis/redis.log"
+    for _ in $(seq 1 100); do
+      redis_answers 127.0.0.1 6379 && break
+      kill -0 "${children[-1]%% *}" 2>/dev/null || die "redis-server exited; see var/redis/redis.log"
+      sleep 0.1
+    done
+    redis_answers 127.0.0.1 6379 || die "redis-server did not answer within 10 s; see var/redis/redis.log"
+  fi
+else
+  step "using REDIS_URL from the environment"
+fi
+
+# --- secrets that must survive restarts --------------------------------------------------------------
+if [[ -z "${JWT_SECRET:-}" ]]; then
+  if [[ ! -s var/jwt-secret ]]; then
+    step "generating a JWT secret in ./var/jwt-secret"
+    (umask 077 && random_secret 48 >var/jwt-secret)
+  fi
+  chmod 600 var/jwt-secret
+  JWT_SECRET="$(<var/jwt-secret)"
+  export JWT_SECRET
+fi
+
+export ADMIN_EMAIL="${ADMIN_EMAIL:-admin@videoflix.local}"
+admin_password_note="ADMIN_PASSWORD from the environment"
+if [[ -z "${ADMIN_PASSWORD:-}" ]]; then
+  if [[ ! -s var/admin-password ]]; then
+    (umask 077 && random_secret 18 >var/admin-password)
+    chmod 600 var/admin-password
+    printf '\n'
+    printf '  ************************************************************\n'
+    printf '  *  admin account: %s\n' "$ADMIN_EMAIL"
+    printf '  *  password:      %s\n' "$(<var/admin-password)"
+    printf '  *  (shown once; kept in ./var/admin-password)\n'
+    printf '  ************************************************************\n\n'
+  fi
+  chmod 600 var/admin-password
+  ADMIN_PASSWORD="$(<var/admin-password)"
+  export ADMIN_PASSWORD
+  admin_password_note="password in ./var/admin-password (set when the account was first created)"
+fi
+
+# --- where things are ------------------------------------------------------------------------------
+port="${PORT:-3000}"
+base="${PUBLIC_URL:-http://localhost:$port}"
+base="${base%/}"
+if [[ -n "${SMTP_URL:-}" ]]; then mails="sent through SMTP_URL"; else mails="written as .eml files to ${MAIL_DIR:-./var/mail} (links also logged)"; fi
+if [[ -n "${DATABASE_URL:-}" ]]; then database="PostgreSQL at DATABASE_URL"; else database="embedded PGlite in ${PGLITE_DIR:-./var/pglite}"; fi
+step "Videoflix api starting"
+note "API base:     $base/api/"
+note "OpenAPI UI:   $base/openapi   (JSON: $base/openapi/json)"
+note "health:       $base/health    readiness: $base/ready"
+note "mails:        $mails"
+note "database:     $database"
+note "admin:        $ADMIN_EMAIL, $admin_password_note"
+note "stop with Ctrl-C (or SIGTERM)"
+
+# --- the processes ---------------------------------------------------------------------------------
+# The api; the transcoder worker joins here as a second start_child when it exists.
+start_child api bun run start
+
+# Under `npm run up`, a SIGTERM to npm ends npm and its `sh -c` but never reaches this script: watch
+# them and shut down when they are gone, so nothing is left running.
+launchers=()
+if [[ -n "${npm_lifecycle_event:-}" ]]; then
+  launchers=("$PPID")
+  grandparent="$(ps -o ppid= -p "$PPID" 2>/dev/null | tr -d ' ' || true)"
+  [[ -n "$grandparent" && "$grandparent" != 1 ]] && launchers+=("$grandparent")
+fi
+
+# Run until a process ends, the launcher goes away, or a signal arrives (the trap); then stop the rest.
+alive() { kill -0 "$1" 2>/dev/null; }
+while :; do
+  for entry in "${children[@]}"; do
+    read -r pid name <<<"$entry"
+    if ! alive "$pid"; then
+      status=0
+      wait "$pid" || status=$?
+      warn "$name exited (status $status); stopping the others"
+      stop_children
+      exit "$status"
+    fi
+  done
+  for launcher in "${launchers[@]}"; do
+    if ! alive "$launcher"; then
+      step "npm is gone: shutting down"
+      stop_children
+      exit 0
+    fi
+  done
+  # `wait` on a short sleep rather than `sleep` itself, so a signal's trap runs at once.
+  sleep 1 &
+  ticker=$!
+  wait "$ticker" || true
+done

@@ -1,0 +1,109 @@
+import type { BunFile } from "bun";
+import { randomUUID } from "node:crypto";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { assertSafeKey, type MediaStorage, UploadTooLargeError } from "./index.ts";
+
+const STAGING = ".staging";
+
+const stagingLabel = (label: string) => label.replace(/[^A-Za-z0-9_-]/g, "_");
+
+/**
+ * MediaStorage on a local directory (a shared volume in compose). Atomicity comes from rename(2) within
+ * one file system: staging lives under the root itself for that reason.
+ */
+export class LocalMediaStorage implements MediaStorage {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  private pathOf(key: string): string {
+    assertSafeKey(key);
+    return join(this.root, key);
+  }
+
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, options: { maxBytes: number }) {
+    const target = this.pathOf(key);
+    const temp = join(await this.createStagingDir("upload"), "object");
+    let bytes = 0;
+    const writer = Bun.file(temp).writer({ highWaterMark: 1 << 20 });
+    try {
+      for await (const chunk of body) {
+        bytes += chunk.byteLength;
+        if (bytes > options.maxBytes) throw new UploadTooLargeError(options.maxBytes);
+        writer.write(chunk);
+        await writer.flush();
+      }
+      await writer.end();
+      await mkdir(dirname(target), { recursive: true });
+      await rename(temp, target);
+      return { bytes };
+    } catch (error) {
+      await Promise.resolve(writer.end()).catch(() => {});
+      throw error;
+    } finally {
+      await rm(dirname(temp), { recursive: true, force: true });
+    }
+  }
+
+  localPath(key: string): string {
+    return this.pathOf(key);
+  }
+
+  async createStagingDir(label: string): Promise<string> {
+    const dir = join(this.root, STAGING, `${stagingLabel(label)}--${randomUUID()}`);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  async discardStaging(label: string): Promise<void> {
+    const dir = join(this.root, STAGING);
+    const prefix = `${stagingLabel(label)}--`;
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(
+      entries.filter((entry) => entry.startsWith(prefix)).map((entry) => rm(join(dir, entry), { recursive: true, force: true })),
+    );
+  }
+
+  async publishDirectory(stagingDir: string, prefix: string): Promise<void> {
+    const target = this.pathOf(prefix);
+    await mkdir(dirname(target), { recursive: true });
+    // A retry may publish a prefix that already exists: move the old tree aside, then swap.
+    const displaced = join(this.root, STAGING, `displaced-${randomUUID()}`);
+    const existed = await rename(target, displaced).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return false;
+        throw error;
+      },
+    );
+    await rename(stagingDir, target);
+    if (existed) await rm(displaced, { recursive: true, force: true });
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    await rm(this.pathOf(prefix), { recursive: true, force: true });
+  }
+
+  async file(key: string): Promise<BunFile | null> {
+    const path = this.pathOf(key);
+    const info = await stat(path).catch(() => null);
+    return info?.isFile() ? Bun.file(path) : null;
+  }
+
+  async sweepStaging(olderThanMs: number): Promise<number> {
+    const dir = join(this.root, STAGING);
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    let removed = 0;
+    for (const entry of entries) {
+      const info = await stat(join(dir, entry)).catch(() => null);
+      if (info && Date.now() - info.mtimeMs > olderThanMs) {
+        await rm(join(dir, entry), { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,51 @@
+import { ConfigError, type Env, integer, optional, url } from "../config/env.ts";
+
+export type HwAccel = "none" | "nvenc" | "cuda-decode" | "auto";
+
+/** The transcoder's settings, read once at start-up; a bad value stops the worker naming the variable. */
+export interface TranscoderConfig {
+  readonly redisUrl: string;
+  readonly mediaRoot: string;
+  readonly hwaccel: HwAccel;
+  readonly preset: string;
+  readonly segmentSeconds: number;
+  readonly ladderHeights: readonly number[];
+  /** Jobs one worker process runs at once (FFmpeg already uses every core: keep it at 1 on small hosts). */
+  readonly concurrency: number;
+  /** How long SIGTERM lets the running job finish before FFmpeg is stopped and the job handed back. */
+  readonly shutdownGraceSeconds: number;
+  /** A job whose worker stopped renewing its lock this long ago is taken over by another replica. */
+  readonly stalledIntervalSeconds: number;
+  readonly workerName: string;
+  readonly logLevel: string;
+  readonly metricsPort: number;
+}
+
+const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
+const HWACCELS: HwAccel[] = ["none", "nvenc", "cuda-decode", "auto"];
+
+export function loadTranscoderConfig(env: Env): TranscoderConfig {
+  const hwaccel = (optional(env, "TRANSCODER_HWACCEL") ?? "none") as HwAccel;
+  if (!HWACCELS.includes(hwaccel)) throw new ConfigError(`TRANSCODER_HWACCEL must be one of ${HWACCELS.join(", ")}`);
+  const preset = optional(env, "TRANSCODER_PRESET") ?? "veryfast";
+  if (!X264_PRESETS.includes(preset)) throw new ConfigError(`TRANSCODER_PRESET must be one of ${X264_PRESETS.join(", ")}`);
+  const ladderRaw = optional(env, "TRANSCODER_LADDER") ?? "360,480,720,1080";
+  const ladderHeights = ladderRaw.split(",").map((entry) => Number(entry.trim()));
+  if (ladderHeights.some((height) => !Number.isInteger(height) || height < 144 || height > 4320 || height % 2 !== 0)) {
+    throw new ConfigError(`TRANSCODER_LADDER must be comma-separated even heights like 360,480,720,1080, got "${ladderRaw}"`);
+  }
+  return Object.freeze({
+    redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]) as string,
+    mediaRoot: optional(env, "MEDIA_ROOT") ?? "./var/media",
+    hwaccel,
+    preset,
+    segmentSeconds: integer(env, "HLS_SEGMENT_SECONDS", 6, 1, 30),
+    ladderHeights: Object.freeze([...new Set(ladderHeights)].sort((a, b) => a - b)),
+    concurrency: integer(env, "TRANSCODER_CONCURRENCY", 1, 1, 64),
+    shutdownGraceSeconds: integer(env, "TRANSCODER_SHUTDOWN_GRACE_SECONDS", 20, 0, 3600),
+    stalledIntervalSeconds: integer(env, "TRANSCODER_STALLED_INTERVAL_SECONDS", 30, 1, 3600),
+    workerName: optional(env, "TRANSCODER_NAME") ?? `${optional(env, "HOSTNAME") ?? "transcoder"}-${process.pid}`,
+    logLevel: optional(env, "LOG_LEVEL") ?? "info",
+    metricsPort: integer(env, "TRANSCODER_METRICS_PORT", 0, 0, 65535),
+  });
+}

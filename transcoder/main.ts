@@ -1,0 +1,52 @@
+// `bun run transcoder`: one worker of the farm. Start as many replicas as the hosts allow.
+import Redis from "ioredis";
+import pino from "pino";
+import { ConfigError } from "../config/env.ts";
+import { LocalMediaStorage } from "../storage/index.ts";
+import { loadTranscoderConfig } from "./config.ts";
+import { resolveHwAccel } from "./hwaccel.ts";
+import { startTranscodeWorker } from "./worker.ts";
+
+const STAGING_MAX_AGE_MS = 24 * 3600 * 1000;
+
+function readConfig() {
+  try {
+    return loadTranscoderConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`configuration error: ${error.message}`);
+      process.exit(78);
+    }
+    throw error;
+  }
+}
+
+const config = readConfig();
+const log = pino({ level: config.logLevel, base: { service: "transcoder", worker: config.workerName } });
+const hwaccel = await resolveHwAccel(config.hwaccel, log);
+const storage = new LocalMediaStorage(config.mediaRoot);
+const swept = await storage.sweepStaging(STAGING_MAX_AGE_MS);
+if (swept > 0) log.info({ swept }, "removed stale staging directories");
+
+// BullMQ's blocking commands need a connection that never gives up retrying.
+const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+for (const client of [connection, redis]) {
+  client.on("error", (error) => log.error({ err: error.message }, "redis connection error"));
+}
+const farm = startTranscodeWorker({ config, connection, redis, storage, log, hwaccel });
+log.info({ hwaccel, concurrency: config.concurrency, ladder: config.ladderHeights }, "transcoder waiting for jobs");
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal, grace_seconds: config.shutdownGraceSeconds }, "shutting down: no new jobs");
+  await farm.close(config.shutdownGraceSeconds * 1000);
+  connection.disconnect();
+  redis.disconnect();
+  log.info("stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,146 @@
+import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
+import type Redis from "ioredis";
+import type { Logger } from "pino";
+import type { MediaStorage } from "../storage/index.ts";
+import type { TranscoderConfig } from "./config.ts";
+import { TRANSCODE_QUEUE, type TranscodeJob, type TranscodeProgress, type TranscodeResult } from "./contract.ts";
+import { InputError } from "./errors.ts";
+import { type PipelineProgress, transcode } from "./pipeline.ts";
+import { StateReporter } from "./reporter.ts";
+
+const PROGRESS_INTERVAL_MS = 250;
+
+export interface WorkerDeps {
+  config: TranscoderConfig;
+  /** BullMQ's blocking connection (maxRetriesPerRequest: null). */
+  connection: Redis;
+  /** A second connection for pub/sub publishing and keys. */
+  redis: Redis;
+  storage: MediaStorage;
+  log: Logger;
+  /** The acceleration that passed the start-up self-test. */
+  hwaccel: "none" | "nvenc" | "cuda-decode";
+  onJobFinished?: (outcome: "ready" | "error" | "retry" | "handed_back", job: Job<TranscodeJob>, seconds: number, mediaSeconds?: number) => void;
+}
+
+export interface TranscodeWorker {
+  worker: Worker<TranscodeJob, TranscodeResult>;
+  /** Stops taking jobs; the running ones get `graceMs` to finish, then are stopped and handed back. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** One BullMQ worker of the farm: claims transcode jobs, runs the pipeline, publishes, reports. */
+export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
+  const { config, storage, log } = deps;
+  const reporter = new StateReporter(deps.connection, deps.redis);
+  const running = new Map<string, AbortController>();
+  let handingBack = false;
+
+  const process = async (job: Job<TranscodeJob>, token?: string): Promise<TranscodeResult> => {
+    const { videoId, revision } = job.data;
+    const jobId = job.id ?? `video-${videoId}-r${revision}`;
+    const attempt = job.attemptsMade + 1;
+    const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt });
+    const startedAt = performance.now();
+    const seconds = () => (performance.now() - startedAt) / 1000;
+    jobLog.info("job claimed");
+    await reporter.state({ type: "processing", videoId, revision, attempt, worker: config.workerName, at: now() });
+
+    // Whatever an earlier attempt of this job left behind (its worker died) goes first.
+    await storage.discardStaging(jobId);
+    const staging = await storage.createStagingDir(jobId);
+    const controller = new AbortController();
+    running.set(jobId, controller);
+    let lastTick = 0;
+    const report = (tick: PipelineProgress, force = false) => {
+      const at = Date.now();
+      if (!force && at - lastTick < PROGRESS_INTERVAL_MS) return;
+      lastTick = at;
+      const progress: TranscodeProgress = { videoId, revision, ...tick };
+      void reporter.progress(progress).catch((error) => jobLog.warn({ err: error }, "progress report failed"));
+      void job.updateProgress(progress).catch(() => {});
+    };
+
+    try {
+      const result = await transcode({
+        sourcePath: storage.localPath(job.data.sourceKey),
+        outputDir: staging,
+        ladderHeights: config.ladderHeights,
+        segmentSeconds: config.segmentSeconds,
+        preset: config.preset,
+        hwaccel: deps.hwaccel,
+        signal: controller.signal,
+        log: jobLog,
+        onProgress: (tick) => report(tick, tick.stage !== "encoding"),
+      });
+      report({ stage: "publishing", percent: 99, etaSeconds: 1 }, true);
+      await storage.publishDirectory(staging, job.data.outputPrefix);
+      await reporter.state({ type: "ready", videoId, revision, result, at: now() });
+      jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
+      deps.onJobFinished?.("ready", job, seconds(), result.durationSeconds);
+      return result;
+    } catch (error) {
+      await storage.discardStaging(jobId);
+      if (controller.signal.aborted && handingBack && token) {
+        await job.moveToWait(token);
+        jobLog.warn("shutdown grace period over: job handed back to the queue");
+        deps.onJobFinished?.("handed_back", job, seconds());
+        throw new WaitingError();
+      }
+      if (error instanceof InputError) {
+        await reporter.state({ type: "error", videoId, revision, message: error.message, at: now() });
+        jobLog.warn({ reason: error.message }, "job refused: bad input");
+        deps.onJobFinished?.("error", job, seconds());
+        throw new UnrecoverableError(error.message);
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      const attempts = job.opts.attempts ?? 1;
+      if (attempt >= attempts) {
+        await reporter.state({
+          type: "error",
+          videoId,
+          revision,
+          message: `Transcoding failed after ${attempts} attempt${attempts > 1 ? "s" : ""}: ${message}`,
+          at: now(),
+        });
+        deps.onJobFinished?.("error", job, seconds());
+      } else {
+        deps.onJobFinished?.("retry", job, seconds());
+      }
+      jobLog.error({ err: error, attempts }, "job attempt failed");
+      throw error;
+    } finally {
+      running.delete(jobId);
+    }
+  };
+
+  const worker = new Worker<TranscodeJob, TranscodeResult>(TRANSCODE_QUEUE, process, {
+    connection: deps.connection,
+    concurrency: config.concurrency,
+    name: config.workerName,
+    // The lock is renewed every lockDuration/2 while the job runs; a dead worker's job is taken over
+    // by another replica after the stalled check notices the lapsed lock.
+    lockDuration: config.stalledIntervalSeconds * 1000,
+    stalledInterval: config.stalledIntervalSeconds * 1000,
+    maxStalledCount: 2,
+  });
+  worker.on("error", (error) => log.error({ err: error }, "worker error"));
+
+  return {
+    worker,
+    async close(graceMs: number) {
+      const closing = worker.close();
+      const timer = setTimeout(() => {
+        if (running.size === 0) return;
+        handingBack = true;
+        log.warn({ jobs: [...running.keys()] }, "grace period over: stopping FFmpeg and handing jobs back");
+        for (const controller of running.values()) controller.abort();
+      }, graceMs);
+      await closing;
+      clearTimeout(timer);
+      await reporter.close();
+    },
+  };
+}
+
+const now = () => new Date().toISOString();
