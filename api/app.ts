@@ -1,7 +1,7 @@
 import { cors } from "@elysiajs/cors";
 import { openapi } from "@elysiajs/openapi";
-import { Elysia, t } from "elysia";
 import type { Queue } from "bullmq";
+import { Elysia, t } from "elysia";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { DatabaseHandle } from "../db/client.ts";
@@ -13,8 +13,8 @@ import { authPlugin } from "./auth/plugin.ts";
 import type { Config } from "./config/index.ts";
 import { healthRoutes } from "./health/index.ts";
 import { csrfProtection } from "./http/csrf.ts";
-import { ErrorBody } from "./http/errors.ts";
 import { errorMapper } from "./http/error-mapper.ts";
+import { ErrorBody } from "./http/errors.ts";
 import { jsonBody } from "./http/json-body.ts";
 import { requestLog } from "./http/request-log.ts";
 import type { BackgroundTasks } from "./lifecycle/background.ts";
@@ -79,7 +79,10 @@ export async function createApp(deps: AppDeps) {
               description: "Registration, activation, login with HttpOnly cookies, refresh, reset",
             },
             { name: "Health", description: "Liveness and readiness probes" },
-            { name: "Admin: videos", description: "Uploads, edits, re-uploads, retries and deletes (admins only)" },
+            {
+              name: "Admin: videos",
+              description: "Uploads, edits, re-uploads, retries and deletes (admins only)",
+            },
           ],
         },
       }),

@@ -17,12 +17,16 @@ function readConfig() {
 
 const config = readConfig();
 const log = createLogger(config.logLevel, "api");
-if (config.jwtSecretIsEphemeral) log.warn("JWT_SECRET is not set: using a random secret, sessions end on restart");
+if (config.jwtSecretIsEphemeral)
+  log.warn("JWT_SECRET is not set: using a random secret, sessions end on restart");
 
 const runtime = await startApiRuntime({ config, log });
 runtime.app.listen({ hostname: config.host, port: config.port });
 const port = runtime.app.server?.port;
-log.info({ url: config.publicUrl, docs: `${config.publicUrl}/openapi`, port }, `api listening on ${config.host}:${port}`);
+log.info(
+  { url: config.publicUrl, docs: `${config.publicUrl}/openapi`, port },
+  `api listening on ${config.host}:${port}`,
+);
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -61,7 +61,12 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   const eventsQueue = new Queue(VIDEO_EVENTS_QUEUE, { connection: bullConnection });
   const mailer =
     options.mailer ??
-    createMailer({ smtpUrl: config.smtpUrl ?? undefined, from: config.mailFrom, mailDir: config.mailDir, log });
+    createMailer({
+      smtpUrl: config.smtpUrl ?? undefined,
+      from: config.mailFrom,
+      mailDir: config.mailDir,
+      log,
+    });
   const background = new BackgroundTasks(log);
   const app = await createApp({
     config,

@@ -19,9 +19,25 @@ check() {
   warn "$name failed"
 }
 
+# bun test, plus one closing line in the plain "N passed, N failed" form that CI tooling reads.
+run_tests() {
+  local output status=0
+  output="$(mktemp)"
+  bun test "$@" 2>&1 | tee "$output" || status=$?
+  local passed failed skipped
+  passed="$(sed -nE 's/^ *([0-9]+) pass$/\1/p' "$output" | tail -n 1)"
+  failed="$(sed -nE 's/^ *([0-9]+) fail$/\1/p' "$output" | tail -n 1)"
+  skipped="$(sed -nE 's/^ *([0-9]+) skip$/\1/p' "$output" | tail -n 1)"
+  rm -f "$output"
+  if [[ -n "$passed" || -n "$failed" ]]; then
+    printf 'tests: %s passed, %s failed%s\n' "${passed:-0}" "${failed:-0}" "${skipped:+, $skipped skipped}"
+  fi
+  return "$status"
+}
+
 check "bun run typecheck" bun run typecheck
 check "bun run lint" bun run lint
-check "bun test${*:+ $*}" bun test "$@"
+check "bun test${*:+ $*}" run_tests "$@"
 
 if [[ ${#failed[@]} -gt 0 ]]; then
   die "failed: $(printf '%s; ' "${failed[@]}" | sed 's/; $//')"

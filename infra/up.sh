@@ -131,7 +131,8 @@ start_child api bun run start
 launchers=()
 if [[ -n "${npm_lifecycle_event:-}" ]]; then
   launchers=("$PPID")
-  grandparent="$(ps -o ppid= -p "$PPID" 2>/dev/null | tr -d ' ' || true)"
+  # Field 4 of /proc/PID/stat is the parent's pid (the command name in field 2 is `sh`: no spaces).
+  grandparent="$(awk '{ print $4 }' "/proc/$PPID/stat" 2>/dev/null || true)"
   [[ -n "$grandparent" && "$grandparent" != 1 ]] && launchers+=("$grandparent")
 fi
 

@@ -14,7 +14,11 @@ export interface MediaStorage {
    * Streams `body` into `key` without holding it in memory. The object appears under `key` only once
    * it is complete; past `maxBytes` the write stops with UploadTooLargeError and nothing is kept.
    */
-  putStream(key: string, body: AsyncIterable<Uint8Array>, options: { maxBytes: number }): Promise<{ bytes: number }>;
+  putStream(
+    key: string,
+    body: AsyncIterable<Uint8Array>,
+    options: { maxBytes: number },
+  ): Promise<{ bytes: number }>;
   /** A path on the local file system to read the object from (FFmpeg's input). */
   localPath(key: string): string;
   /** A new private working directory on the same volume, for outputs that are not published yet. */

@@ -1,7 +1,7 @@
-import type { BunFile } from "bun";
 import { randomUUID } from "node:crypto";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import type { BunFile } from "bun";
 import { assertSafeKey, type MediaStorage, UploadTooLargeError } from "./index.ts";
 
 const STAGING = ".staging";
@@ -63,7 +63,9 @@ export class LocalMediaStorage implements MediaStorage {
     const prefix = `${stagingLabel(label)}--`;
     const entries = await readdir(dir).catch(() => [] as string[]);
     await Promise.all(
-      entries.filter((entry) => entry.startsWith(prefix)).map((entry) => rm(join(dir, entry), { recursive: true, force: true })),
+      entries
+        .filter((entry) => entry.startsWith(prefix))
+        .map((entry) => rm(join(dir, entry), { recursive: true, force: true })),
     );
   }
 

@@ -1,7 +1,6 @@
 import { Elysia } from "elysia";
 import { clientIp } from "../http/client-ip.ts";
 import { ErrorBody } from "../http/errors.ts";
-import { refuseNonJson } from "../http/json-body.ts";
 import { clearSessionCookies, setSessionCookies } from "./cookies.ts";
 import { AuthModel } from "./model.ts";
 import { type AccountDeps, AccountService } from "./service.ts";
@@ -20,7 +19,6 @@ export function authRoutes(deps: AccountDeps) {
   const accounts = new AccountService(deps);
   const { config } = deps;
   return new Elysia({ name: "auth-routes", detail: { tags: ["Accounts"] } })
-    .onParse(refuseNonJson)
     .post(
       "/api/register/",
       async ({ body, request, server, set }) => {

@@ -16,7 +16,10 @@ export function accessTokenOf(request: Request): string | undefined {
  */
 export const authPlugin = (accessTokens: AccessTokens) => {
   // Synchronous when the token is in the verified cache (nearly every request), async only on a miss.
-  const sessionOf = (request: Request, requireAdmin: boolean): { user: SessionUser } | Promise<{ user: SessionUser }> => {
+  const sessionOf = (
+    request: Request,
+    requireAdmin: boolean,
+  ): { user: SessionUser } | Promise<{ user: SessionUser }> => {
     const token = accessTokenOf(request);
     const cached = accessTokens.cached(token);
     if (cached) return entitled(cached, requireAdmin);

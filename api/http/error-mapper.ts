@@ -8,7 +8,10 @@ const NOT_AN_OBJECT = "The request body must be a JSON object.";
 /** Field-level messages from a schema failure, in the Videoflix shape `{field: [message]}`. */
 function validationBody(error: ValidationError): ErrorBody {
   // A missing body, or JSON that is not an object, has no field to blame: say what was expected.
-  if (error.type === "body" && (error.value === null || typeof error.value !== "object" || Array.isArray(error.value))) {
+  if (
+    error.type === "body" &&
+    (error.value === null || typeof error.value !== "object" || Array.isArray(error.value))
+  ) {
     return { detail: NOT_AN_OBJECT };
   }
   const body: Record<string, string[]> = {};

@@ -7,8 +7,11 @@ const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json$/i;
 const isJsonType = (contentType: string | undefined) => JSON_TYPE.test(contentType?.trim() ?? "");
 
 /**
- * Parses JSON bodies with a size cap, so a client cannot make the api buffer an arbitrarily large
- * body: declared lengths are refused up front, chunked bodies as soon as they pass the cap.
+ * The api's one body parser. JSON is parsed with a size cap, so a client cannot make the api buffer
+ * an arbitrarily large body: declared lengths are refused up front, chunked bodies as soon as they
+ * pass the cap. Any other body is refused with 415 before it is read: Elysia's own text, form and
+ * binary parsers have no cap (Bun's sits above the upload limit) and run before a route checks who
+ * is asking; text/plain and form bodies are also what a foreign page can POST without a preflight.
  */
 export const jsonBody = (maxBytes: number) =>
   new Elysia({ name: "json-body" })
@@ -16,7 +19,7 @@ export const jsonBody = (maxBytes: number) =>
       // Multipart bodies (video uploads) are streamed by the routes that take them; Elysia's default
       // parser would buffer a whole upload in memory. null = "parsed: nothing", the stream stays unread.
       if (/^multipart\/form-data/i.test(contentType)) return null;
-      if (!isJsonType(contentType)) return;
+      if (!isJsonType(contentType)) return refuseOtherBody(request);
       const tooLarge = () => new ApiError(413, { detail: `Request body is larger than ${maxBytes} bytes.` });
       const declared = Number(request.headers.get("content-length") ?? Number.NaN);
       if (declared > maxBytes) throw tooLarge();
@@ -30,15 +33,13 @@ export const jsonBody = (maxBytes: number) =>
     })
     .as("global");
 
-/**
- * A parse hook for routes that take JSON only (the account endpoints): any other body is refused
- * with 415 before it is read. Form and text/plain bodies are what a foreign page can POST without a
- * CORS preflight, and Elysia's own parsers for them have no size cap.
- */
-export function refuseNonJson({ request }: { request: Request }): undefined {
-  // jsonBody already took JSON; an absent or empty body is left to the route's schema.
+/** An absent or empty body is left to the route's schema; any other non-JSON body is a 415. */
+function refuseOtherBody(request: Request): undefined {
   if (!request.body || request.headers.get("content-length") === "0") return undefined;
-  throw new ApiError(415, { detail: "Unsupported body: send JSON with Content-Type: application/json." });
+  throw new ApiError(415, {
+    detail:
+      "Unsupported body: send JSON (Content-Type: application/json), or multipart/form-data for uploads.",
+  });
 }
 
 async function readLimited(request: Request, maxBytes: number, tooLarge: () => Error): Promise<string> {

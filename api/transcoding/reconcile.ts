@@ -11,7 +11,9 @@ export function readableFailure(reason: string | undefined): string {
   if (/stalled more than allowable limit/i.test(reason)) {
     return "The transcoder stopped while working on this video too many times (it may have crashed or run out of memory).";
   }
-  return reason.startsWith("Transcoding failed") || /^The /.test(reason) ? reason : `Transcoding failed: ${reason}`;
+  return reason.startsWith("Transcoding failed") || /^The /.test(reason)
+    ? reason
+    : `Transcoding failed: ${reason}`;
 }
 
 /**
@@ -37,13 +39,22 @@ export async function reconcileVideos(deps: {
     if (state === "unknown" || !job) {
       await deps.queue.enqueue(video);
       requeued++;
-      deps.log.warn({ video_id: video.id, revision: video.revision }, "reconcile: transcode job was missing, enqueued again");
+      deps.log.warn(
+        { video_id: video.id, revision: video.revision },
+        "reconcile: transcode job was missing, enqueued again",
+      );
     } else if (state === "failed") {
       const message = readableFailure(job.failedReason);
-      if (await deps.applier.apply({ type: "error", videoId: video.id, revision: video.revision, message, at })) settled++;
+      if (
+        await deps.applier.apply({ type: "error", videoId: video.id, revision: video.revision, message, at })
+      )
+        settled++;
     } else if (state === "completed" && job.returnvalue) {
       const result = job.returnvalue;
-      if (await deps.applier.apply({ type: "ready", videoId: video.id, revision: video.revision, result, at })) settled++;
+      if (
+        await deps.applier.apply({ type: "ready", videoId: video.id, revision: video.revision, result, at })
+      )
+        settled++;
     }
   }
   if (requeued + settled > 0) deps.log.info({ requeued, settled }, "reconcile finished");

@@ -47,7 +47,10 @@ export class VideoStateApplier {
         processing_error: event.type === "error" ? event.message : null,
       };
       await this.deps.publisher.publish(VIDEO_STATE_CHANNEL, JSON.stringify(change));
-      this.deps.log.info({ video_id: event.videoId, revision: event.revision, state: event.type }, "video state changed");
+      this.deps.log.info(
+        { video_id: event.videoId, revision: event.revision, state: event.type },
+        "video state changed",
+      );
     }
     return changed;
   }
@@ -56,7 +59,9 @@ export class VideoStateApplier {
     const rows = await this.deps.db
       .update(videos)
       .set({ processingState: "processing", processingError: null, processingStartedAt: at })
-      .where(and(eq(videos.id, videoId), eq(videos.revision, revision), eq(videos.processingState, "pending")))
+      .where(
+        and(eq(videos.id, videoId), eq(videos.revision, revision), eq(videos.processingState, "pending")),
+      )
       .returning({ id: videos.id });
     return rows.length > 0;
   }
@@ -65,7 +70,12 @@ export class VideoStateApplier {
     const prefix = outputPrefixFor(videoId, revision);
     const outcome = await this.deps.db.transaction(async (tx) => {
       const [current] = await tx.select().from(videos).where(eq(videos.id, videoId)).for("update");
-      if (!current || current.revision !== revision) return { applied: false, orphan: true } as const;
+      if (!current) return { applied: false, orphan: true } as const;
+      // An older revision's event (e.g. redelivered after the file was replaced): its output is only an
+      // orphan when it is not the tree viewers are still being served until the new revision is ready.
+      if (current.revision !== revision) {
+        return { applied: false, orphan: current.publishedPrefix !== prefix } as const;
+      }
       if (current.processingState === "ready" || current.processingState === "error") {
         return { applied: false, orphan: current.publishedPrefix !== prefix } as const;
       }
@@ -84,7 +94,10 @@ export class VideoStateApplier {
           readyAt: new Date(),
         })
         .where(eq(videos.id, videoId));
-      return { applied: true, replaced: current.publishedPrefix !== prefix ? current.publishedPrefix : null } as const;
+      return {
+        applied: true,
+        replaced: current.publishedPrefix !== prefix ? current.publishedPrefix : null,
+      } as const;
     });
     // Storage is tidied only after the database points at the new tree: viewers never hit a gap.
     if (outcome.applied && outcome.replaced) await this.deps.storage.deletePrefix(outcome.replaced);
@@ -109,7 +122,11 @@ export class VideoStateApplier {
 }
 
 /** Consumes the video-events queue; BullMQ hands each event to one replica and retries it on failure. */
-export function startVideoEventConsumer(deps: { connection: Redis; applier: VideoStateApplier; log: Logger }) {
+export function startVideoEventConsumer(deps: {
+  connection: Redis;
+  applier: VideoStateApplier;
+  log: Logger;
+}) {
   const worker = new Worker<VideoEvent>(VIDEO_EVENTS_QUEUE, (job) => deps.applier.apply(job.data), {
     connection: deps.connection,
     concurrency: 4,

@@ -1,12 +1,22 @@
 import { Elysia, t } from "elysia";
 import type { authPlugin } from "../auth/plugin.ts";
-import { ErrorBody } from "../http/errors.ts";
+import { badRequest, ErrorBody } from "../http/errors.ts";
 import { VideoModel } from "./model.ts";
 import { presentAdminVideo } from "./presenter.ts";
 import { type VideoAdminDeps, VideoAdminService } from "./service.ts";
 import { receiveUpload } from "./upload.ts";
 
 const adminErrors = { 401: ErrorBody, 403: ErrorBody } as const;
+
+const PATCHABLE = new Set(Object.keys(VideoModel.patchBody.properties));
+
+function refuseUnknownFields(body: unknown, allowed: ReadonlySet<string>): void {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return; // the schema answers that
+  const unknown = Object.keys(body).filter((field) => !allowed.has(field));
+  if (unknown.length > 0) {
+    throw badRequest(Object.fromEntries(unknown.map((field) => [field, ["This field cannot be edited."]])));
+  }
+}
 
 /** Admin endpoints for videos: `{ admin: true }` on every route (401 signed out, 403 non-admin). */
 export function videoAdminRoutes(deps: VideoAdminDeps & { auth: ReturnType<typeof authPlugin> }) {
@@ -33,7 +43,13 @@ export function videoAdminRoutes(deps: VideoAdminDeps & { auth: ReturnType<typeo
       {
         admin: true,
         parse: "none",
-        response: { 202: VideoModel.adminVideo, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody, ...adminErrors },
+        response: {
+          202: VideoModel.adminVideo,
+          400: ErrorBody,
+          413: ErrorBody,
+          415: ErrorBody,
+          ...adminErrors,
+        },
         detail: {
           summary: "Upload a video",
           description:
@@ -66,13 +82,20 @@ export function videoAdminRoutes(deps: VideoAdminDeps & { auth: ReturnType<typeo
       response: { 200: VideoModel.adminVideo, 404: ErrorBody, ...adminErrors },
       detail: { summary: "One video with its transcoding state and progress" },
     })
-    .patch("/api/admin/videos/:id", async ({ params, body }) => present(await service.update(params.id, body)), {
-      admin: true,
-      params: VideoModel.idParams,
-      body: VideoModel.patchBody,
-      response: { 200: VideoModel.adminVideo, 400: ErrorBody, 404: ErrorBody, ...adminErrors },
-      detail: { summary: "Edit title, description or category" },
-    })
+    .patch(
+      "/api/admin/videos/:id",
+      async ({ params, body }) => present(await service.update(params.id, body)),
+      {
+        admin: true,
+        params: VideoModel.idParams,
+        // Elysia's normalisation silently drops the properties that `additionalProperties: false`
+        // forbids, so `{"processing_state": "ready"}` answered 200 having changed nothing: refuse them.
+        transform: ({ body }) => refuseUnknownFields(body, PATCHABLE),
+        body: VideoModel.patchBody,
+        response: { 200: VideoModel.adminVideo, 400: ErrorBody, 404: ErrorBody, ...adminErrors },
+        detail: { summary: "Edit title, description or category" },
+      },
+    )
     .put(
       "/api/admin/videos/:id/file",
       async ({ params, request, set }) => {
@@ -85,7 +108,14 @@ export function videoAdminRoutes(deps: VideoAdminDeps & { auth: ReturnType<typeo
         admin: true,
         parse: "none",
         params: VideoModel.idParams,
-        response: { 202: VideoModel.adminVideo, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody, 415: ErrorBody, ...adminErrors },
+        response: {
+          202: VideoModel.adminVideo,
+          400: ErrorBody,
+          404: ErrorBody,
+          413: ErrorBody,
+          415: ErrorBody,
+          ...adminErrors,
+        },
         detail: {
           summary: "Replace the video's file",
           description:

@@ -16,7 +16,12 @@ export const VideoModel = {
       category: t.String(),
       created_at: t.String({ format: "date-time" }),
       revision: t.Integer({ description: "Counts uploads of the video's file" }),
-      processing_state: t.Union([t.Literal("pending"), t.Literal("processing"), t.Literal("ready"), t.Literal("error")]),
+      processing_state: t.Union([
+        t.Literal("pending"),
+        t.Literal("processing"),
+        t.Literal("ready"),
+        t.Literal("error"),
+      ]),
       processing_error: t.Nullable(t.String()),
       progress: t.Object({
         percent: t.Number(),
@@ -50,7 +55,11 @@ export const VideoModel = {
     file: t.File({ description: "The video (MP4, MOV, MKV, WebM, AVI, MPEG-TS, …), streamed to storage" }),
     title: t.String({ minLength: 1, maxLength: 200 }),
     description: t.Optional(t.String({ maxLength: 5000 })),
-    category: t.String({ minLength: 1, maxLength: 100, description: "A category name; a new name creates it" }),
+    category: t.String({
+      minLength: 1,
+      maxLength: 100,
+      description: "A category name; a new name creates it",
+    }),
   }),
   replaceBody: t.Object({ file: t.File({ description: "The new video file" }) }),
   patchBody: t.Object(

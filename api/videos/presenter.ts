@@ -2,7 +2,8 @@ import type { TranscodeProgress } from "../../transcoder/contract.ts";
 import type { VideoWithCategory } from "./service.ts";
 
 /** Absolute URL of a file inside a video's published tree (thumbnails, storyboard). */
-export const mediaUrl = (publicUrl: string, videoId: number, path: string) => `${publicUrl}/api/video/${videoId}/${path}`;
+export const mediaUrl = (publicUrl: string, videoId: number, path: string) =>
+  `${publicUrl}/api/video/${videoId}/${path}`;
 
 /** The poster closest to 640 px wide: what a catalogue tile shows. */
 export function thumbnailUrl(publicUrl: string, row: VideoWithCategory): string | null {
@@ -41,7 +42,12 @@ export function presentAdminVideo(publicUrl: string, row: VideoWithCategory, tic
     processing_error: video.processingError,
     progress: progressOf(row, tick),
     duration_seconds: video.durationSeconds,
-    renditions: video.renditions.map(({ name, width, height, bandwidth }) => ({ name, width, height, bandwidth })),
+    renditions: video.renditions.map(({ name, width, height, bandwidth }) => ({
+      name,
+      width,
+      height,
+      bandwidth,
+    })),
     thumbnail_url: thumbnailUrl(publicUrl, row),
   };
 }

@@ -60,24 +60,26 @@ export class VideoAdminService {
     const file = upload.file;
     if (!file) throw badRequest({ file: ["This field is required."] });
     const metadata = validMetadata(upload.fields, ["title", "category"]);
-    const video = await this.deps.db.transaction(async (tx) => {
-      const categoryId = await this.categoryId(tx, metadata.category!);
+    const { video, category } = await this.deps.db.transaction(async (tx) => {
+      const category = await this.category(tx, metadata.category!);
       const [row] = await tx
         .insert(videos)
         .values({
           title: metadata.title!,
           description: metadata.description ?? "",
-          categoryId,
+          categoryId: category.id,
           uploadedBy,
           sourceKey: file.key,
           sourceBytes: file.bytes,
         })
         .returning();
-      return row!;
+      return { video: row!, category };
     });
     await this.enqueue(video);
     this.deps.log.info({ video_id: video.id, bytes: file.bytes }, "video uploaded");
-    return { video, category: metadata.category! };
+    // The category's stored name: "drama" files the video under an existing "Drama", and the answer
+    // must say so, as GET does (it used to echo the name as typed).
+    return { video, category: category.name };
   }
 
   list(): Promise<VideoWithCategory[]> {
@@ -104,7 +106,8 @@ export class VideoAdminService {
       const changes: Partial<typeof videos.$inferInsert> = {};
       if (metadata.title !== undefined) changes.title = metadata.title;
       if (metadata.description !== undefined) changes.description = metadata.description;
-      if (metadata.category !== undefined) changes.categoryId = await this.categoryId(tx, metadata.category);
+      if (metadata.category !== undefined)
+        changes.categoryId = (await this.category(tx, metadata.category)).id;
       const rows = await tx
         .update(videos)
         .set({ ...changes, updatedAt: new Date() })
@@ -199,13 +202,17 @@ export class VideoAdminService {
     }
   }
 
-  private async categoryId(tx: Pick<Database, "insert" | "select">, name: string): Promise<number> {
+  /** The category of that name in any letter case, created when there is none. */
+  private async category(
+    tx: Pick<Database, "insert" | "select">,
+    name: string,
+  ): Promise<{ id: number; name: string }> {
     await tx.insert(categories).values({ name }).onConflictDoNothing();
     const [row] = await tx
-      .select({ id: categories.id })
+      .select({ id: categories.id, name: categories.name })
       .from(categories)
       .where(sql`lower(${categories.name}) = lower(${name})`);
-    return row!.id;
+    return row!;
   }
 
   private async announce(type: "video.updated" | "video.deleted", id: number): Promise<void> {

@@ -6,7 +6,8 @@ export const SNIFF_BYTES = 1024;
 const ascii = (bytes: Uint8Array, offset: number, text: string) =>
   text.split("").every((char, index) => bytes[offset + index] === char.charCodeAt(0));
 
-const startsWith = (bytes: Uint8Array, signature: number[]) => signature.every((byte, index) => bytes[index] === byte);
+const startsWith = (bytes: Uint8Array, signature: number[]) =>
+  signature.every((byte, index) => bytes[index] === byte);
 
 /** MPEG transport stream: a 0x47 sync byte every 188 bytes. */
 const isMpegTs = (bytes: Uint8Array) =>

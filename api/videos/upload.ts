@@ -101,7 +101,9 @@ async function storeFile(
   }
   if (headBytes === 0) throw unsupported("The file is empty.");
   if (!looksLikeMediaContainer(Buffer.concat(head))) {
-    throw unsupported("The file is not a video container we can read (MP4, MOV, MKV, WebM, AVI, MPEG-TS, FLV, …).");
+    throw unsupported(
+      "The file is not a video container we can read (MP4, MOV, MKV, WebM, AVI, MPEG-TS, FLV, …).",
+    );
   }
   async function* body(): AsyncGenerator<Uint8Array> {
     yield* head;

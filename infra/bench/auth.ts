@@ -86,7 +86,7 @@ for (let round = 1; round <= ROUNDS; round++) {
       headers: variant.headers,
     });
     if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers`);
-    (results[name] ??= []).push(result.requestsPerSecond);
+    results[name] = [...(results[name] ?? []), result.requestsPerSecond];
     console.log(
       `  round ${round} ${name.padEnd(24)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s  p99 ${result.latencyP99Ms} ms`,
     );

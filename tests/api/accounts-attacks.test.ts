@@ -40,9 +40,7 @@ function flipMiddle(part: string): string {
 }
 
 async function signed(claims: Record<string, unknown>, secret = TEST_JWT_SECRET, alg = "HS256") {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg, typ: "JWT" })
-    .sign(new TextEncoder().encode(secret));
+  return new SignJWT(claims).setProtectedHeader({ alg, typ: "JWT" }).sign(new TextEncoder().encode(secret));
 }
 
 describe("access token attacks on GET /api/me/", () => {
@@ -90,7 +88,10 @@ describe("access token attacks on GET /api/me/", () => {
   });
 
   test("signed with another secret, or with another algorithm → 401", async () => {
-    await expectError(await meWith(await signed(claims(), "another-secret-that-is-long-enough-0123456789")), 401);
+    await expectError(
+      await meWith(await signed(claims(), "another-secret-that-is-long-enough-0123456789")),
+      401,
+    );
     await expectError(await meWith(await signed(claims(), TEST_JWT_SECRET, "HS512")), 401);
   });
 
@@ -137,7 +138,7 @@ describe("CSRF", () => {
       const body = { email, password: STRONG_PASSWORD, confirmed_password: STRONG_PASSWORD };
       await expectError(await client.post("/api/register/", body), 403);
     }
-    // The refused register created nothing: a login still fails and no mail was sent.
+    // The refused requests did nothing: no activation or reset mail went out.
     expect(api.smtp.mails.filter((m) => m.to.includes(email))).toEqual([]);
   });
 

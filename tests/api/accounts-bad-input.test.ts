@@ -2,7 +2,14 @@
 // strange strings, unknown routes. Every answer must be a 4xx in the JSON error shape, never a 500.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { expectClientError, expectError } from "../support/assertions.ts";
-import { Client, loggedInClient, STRONG_PASSWORD, startTestApi, type TestApi, uniqueEmail } from "../support/test-api.ts";
+import {
+  Client,
+  loggedInClient,
+  STRONG_PASSWORD,
+  startTestApi,
+  type TestApi,
+  uniqueEmail,
+} from "../support/test-api.ts";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -11,7 +18,12 @@ beforeAll(async () => {
 afterAll(() => api.stop());
 
 const MAX = 64 * 1024;
-const BODY_ROUTES = ["/api/register/", "/api/login/", "/api/password_reset/", "/api/password_confirm/MQ/abc/"];
+const BODY_ROUTES = [
+  "/api/register/",
+  "/api/login/",
+  "/api/password_reset/",
+  "/api/password_confirm/MQ/abc/",
+];
 const JSON_TYPE = { "content-type": "application/json" };
 
 let nextAddress = 1;
@@ -86,16 +98,16 @@ describe("bodies that are not a JSON object", () => {
     });
   }
 
-  test("text/plain, form-urlencoded, multipart and untyped bodies → 415, even when they look right", async () => {
-    const form = new FormData();
-    form.set("email", "a@example.com");
+  test("text/plain, form-urlencoded, binary and untyped bodies → 415 unread, even when they look right", async () => {
+    const json = '{"email":"a@example.com","password":"x"}';
     const bodies: [BodyInit, Record<string, string>][] = [
-      ['{"email":"a@example.com","password":"x"}', { "content-type": "text/plain" }],
+      [json, { "content-type": "text/plain" }],
       ["email=a%40example.com&password=x", { "content-type": "application/x-www-form-urlencoded" }],
-      [form, {}],
-      [new TextEncoder().encode('{"email":"a@example.com","password":"x"}'), {}],
+      [json, { "content-type": "application/octet-stream" }],
+      [json, { "content-type": "application/jsonx" }],
+      [new TextEncoder().encode(json), {}],
     ];
-    for (const path of BODY_ROUTES) {
+    for (const path of [...BODY_ROUTES, "/api/token/refresh/", "/api/logout/"]) {
       for (const [body, headers] of bodies) {
         const { body: error } = await expectError(await post(path, { body, headers }), 415);
         expect(error).toEqual({ detail: expect.any(String) });
@@ -103,10 +115,38 @@ describe("bodies that are not a JSON object", () => {
     }
   });
 
+  test("a multipart body on a JSON route → a 4xx JSON error", async () => {
+    const form = new FormData();
+    form.set("email", "a@example.com");
+    form.set("password", STRONG_PASSWORD);
+    for (const path of BODY_ROUTES) await expectClientError(await post(path, { body: form }), [400, 415]);
+  });
+
+  test("a non-JSON body is refused before any route (even an admin one) reads it", async () => {
+    const response = await post("/api/admin/videos/1", {
+      method: "PATCH",
+      body: chunkedBody(4 * MAX),
+      headers: { "content-type": "text/plain" },
+      duplex: "half",
+    } as RequestInit);
+    await expectError(response, 415);
+  });
+
+  test("refresh and logout take no body, an empty one, or {}", async () => {
+    for (const body of [undefined, "", "{}"]) {
+      const client = await loggedInClient(api);
+      const headers = body === undefined ? {} : JSON_TYPE;
+      expect((await client.post("/api/token/refresh/", body, headers)).status).toBe(200);
+      expect((await client.post("/api/logout/", body, headers)).status).toBe(200);
+    }
+  });
+
   test("JSON content types in other spellings are accepted", async () => {
     for (const type of ["application/json; charset=utf-8", "Application/JSON", "application/vnd.api+json"]) {
       const body = JSON.stringify({ email: uniqueEmail("spelling") });
-      expect((await post("/api/password_reset/", { body, headers: { "content-type": type } })).status).toBe(200);
+      expect((await post("/api/password_reset/", { body, headers: { "content-type": type } })).status).toBe(
+        200,
+      );
     }
   });
 });
@@ -140,7 +180,12 @@ describe("fields", () => {
   });
 
   test("NUL bytes, control characters, lone surrogates and huge strings never reach a 500", async () => {
-    const strange = ["a\u0000b@example.com", "a@exam\u0000ple.com", "\u0007@example.com", "\ud800@example.com"];
+    const strange = [
+      "a\u0000b@example.com",
+      "a@exam\u0000ple.com",
+      "\u0007@example.com",
+      "\ud800@example.com",
+    ];
     for (const email of [...strange, `${"a".repeat(1100)}@example.com`, `${"a".repeat(300)}@example.com`]) {
       const bodies: [string, object][] = [
         ["/api/register/", { email, password: STRONG_PASSWORD, confirmed_password: STRONG_PASSWORD }],
@@ -152,7 +197,10 @@ describe("fields", () => {
       }
     }
     const nulPassword = { email: uniqueEmail(), password: "pass\u0000word-Harbour-42" };
-    await expectError(await post("/api/login/", { body: JSON.stringify(nulPassword), headers: JSON_TYPE }), 400);
+    await expectError(
+      await post("/api/login/", { body: JSON.stringify(nulPassword), headers: JSON_TYPE }),
+      400,
+    );
   });
 
   test("a prototype-polluting body is just an invalid body", async () => {
@@ -182,6 +230,31 @@ describe("routes and paths", () => {
       await expectClientError(await client.get(`/api/activate/${path}/`), [400]);
       const body = { new_password: STRONG_PASSWORD, confirm_password: STRONG_PASSWORD };
       await expectClientError(await client.post(`/api/password_confirm/${path}/`, body), [400]);
+    }
+  });
+
+  test("malformed Cookie headers never reach a 500", async () => {
+    const headers = [
+      "access_token=%ZZ; csrftoken=%E0%A4%A; refresh_token=%",
+      "access_token",
+      "=;;=; ;",
+      "refresh_token=a; refresh_token=b; csrftoken=c",
+      `refresh_token=${"x".repeat(5000)}; csrftoken=c`,
+      'refresh_token="quoted"; csrftoken=c',
+    ];
+    for (const cookie of headers) {
+      for (const [method, path] of [
+        ["GET", "/api/me/"],
+        ["POST", "/api/token/refresh/"],
+        ["POST", "/api/logout/"],
+      ]) {
+        const response = await fetch(`${api.url}${path}`, {
+          method,
+          headers: { cookie, "x-csrftoken": "c" },
+        });
+        if (path === "/api/logout/" && response.status === 200) continue;
+        await expectClientError(response, [401, 403]);
+      }
     }
   });
 

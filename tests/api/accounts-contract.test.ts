@@ -1,18 +1,13 @@
 // The Videoflix account contract, part 1: register, activate, login and the session cookies.
 // Refresh, logout and password reset are in accounts-sessions.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  ACTIVATION_PREFIX,
-  expectError,
-  linkParts,
-  linkStartingWith,
-} from "../support/assertions.ts";
+import { ACTIVATION_PREFIX, expectError, linkParts, linkStartingWith } from "../support/assertions.ts";
 import {
   Client,
   createActiveUser,
   parseSetCookie,
-  STRONG_PASSWORD,
   type SetCookie,
+  STRONG_PASSWORD,
   startTestApi,
   type TestApi,
   uniqueEmail,
@@ -58,7 +53,11 @@ describe("POST /api/register/", () => {
   const invalid: [string, Record<string, string>, string][] = [
     ["an invalid email", registration("not-an-email"), "email"],
     ["an email without a domain dot", registration("ann@localhost"), "email"],
-    ["mismatched passwords", registration(uniqueEmail(), STRONG_PASSWORD, `${STRONG_PASSWORD}x`), "confirmed_password"],
+    [
+      "mismatched passwords",
+      registration(uniqueEmail(), STRONG_PASSWORD, `${STRONG_PASSWORD}x`),
+      "confirmed_password",
+    ],
     ["a short password", registration(uniqueEmail(), "Ab1-xyz"), "password"],
     ["a common password", registration(uniqueEmail(), "password123"), "password"],
     ["a 129-character password", registration(uniqueEmail(), "aB3-".repeat(32).concat("x")), "password"],
@@ -92,7 +91,10 @@ describe("POST /api/register/", () => {
   test("a registered but never activated email gets a fresh, working activation link", async () => {
     const email = uniqueEmail("unactivated");
     expect((await new Client(api.url).post("/api/register/", registration(email))).status).toBe(201);
-    const first = linkStartingWith(await api.smtp.waitForMail((m) => m.to.includes(email)), ACTIVATION_PREFIX);
+    const first = linkStartingWith(
+      await api.smtp.waitForMail((m) => m.to.includes(email)),
+      ACTIVATION_PREFIX,
+    );
     expect((await new Client(api.url).post("/api/register/", registration(email))).status).toBe(201);
     const second = await api.smtp.waitForMail((m) => m.to.includes(email) && !m.links.includes(first));
     const { uid, token } = linkParts(linkStartingWith(second, ACTIVATION_PREFIX));

@@ -59,7 +59,9 @@ describe("POST /api/token/refresh/", () => {
     // A separate login (its own family) is not affected.
     const other = new Client(api.url);
     const me = (await (await client.get("/api/me/")).json()) as { email: string };
-    expect((await other.post("/api/login/", { email: me.email, password: STRONG_PASSWORD })).status).toBe(200);
+    expect((await other.post("/api/login/", { email: me.email, password: STRONG_PASSWORD })).status).toBe(
+      200,
+    );
     expect((await other.post("/api/token/refresh/")).status).toBe(200);
   });
 

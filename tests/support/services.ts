@@ -152,10 +152,13 @@ async function startThrowawayRedis(): Promise<string> {
   const binary = Bun.which("redis-server");
   if (!binary) throw new Error("redis-server not found: install redis-server or set TEST_REDIS_URL");
   const port = await freePort();
-  const server = spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdout: "ignore",
-    stderr: "ignore",
-  });
+  const server = spawn(
+    [binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdout: "ignore",
+      stderr: "ignore",
+    },
+  );
   children.push(server);
   const url = `redis://127.0.0.1:${port}`;
   await waitFor("throwaway Redis", async () => {

@@ -31,7 +31,10 @@ export interface TestApiOptions {
   shareWith?: TestApi;
 }
 
-export async function startTestApi(env: Record<string, string> = {}, options: TestApiOptions = {}): Promise<TestApi> {
+export async function startTestApi(
+  env: Record<string, string> = {},
+  options: TestApiOptions = {},
+): Promise<TestApi> {
   const shared = options.shareWith;
   const [testDb, redisUrl, smtp] = await Promise.all([
     shared ? null : createTestDatabase(),

@@ -1,0 +1,96 @@
+// Real transcoder processes (`bun transcoder/main.ts`) attached to a test api's Redis and media root.
+
+import { fileURLToPath } from "node:url";
+import { type Subprocess, spawn } from "bun";
+import type { TestApi } from "./test-api.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const running = new Set<Subprocess>();
+
+export interface TranscoderProcess {
+  process: Subprocess;
+  name: string;
+  /** Everything the worker logged so far (JSON lines). */
+  logs(): string;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number>;
+  /** SIGKILL, as a crash or an OOM kill would. */
+  kill9(): Promise<void>;
+}
+
+export function startTranscoder(
+  api: TestApi,
+  name: string,
+  env: Record<string, string> = {},
+): TranscoderProcess {
+  const child = spawn([process.execPath, "transcoder/main.ts"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: process.env.HOME ?? "/tmp",
+      REDIS_URL: api.config.redisUrl,
+      MEDIA_ROOT: api.config.mediaRoot,
+      TRANSCODER_NAME: name,
+      TRANSCODER_PRESET: "ultrafast",
+      HLS_SEGMENT_SECONDS: "2",
+      TRANSCODER_STALLED_INTERVAL_SECONDS: "4",
+      TRANSCODER_SHUTDOWN_GRACE_SECONDS: "2",
+      LOG_LEVEL: "info",
+      ...env,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  running.add(child);
+  let output = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) output += new TextDecoder().decode(chunk);
+  };
+  void collect(child.stdout);
+  void collect(child.stderr);
+  return {
+    process: child,
+    name,
+    logs: () => output,
+    async stop() {
+      child.kill("SIGTERM");
+      const code = await child.exited;
+      running.delete(child);
+      return code;
+    },
+    async kill9() {
+      child.kill("SIGKILL");
+      await child.exited;
+      running.delete(child);
+    },
+  };
+}
+
+/** Waits until `predicate` holds, polling; fails with `what` after the timeout. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await Bun.sleep(200);
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`,
+  );
+}
+
+/** Kills every transcoder a test forgot; called from the test preload. */
+export async function stopAllTranscoders(): Promise<void> {
+  for (const child of running) child.kill("SIGKILL");
+  await Promise.all([...running].map((child) => child.exited));
+  running.clear();
+}
