@@ -19,7 +19,8 @@ export interface RateLimitRule {
 export function parseRateLimit(value: string): RateLimitRule | null {
   const parts = value.split("/");
   const [count, window] = parts;
-  if (parts.length !== 2 || count === undefined || window === undefined || !/^\d+$/.test(count.trim())) return null;
+  if (parts.length !== 2 || count === undefined || window === undefined || !/^\d+$/.test(count.trim()))
+    return null;
   const limit = Number(count);
   const windowSeconds = parseDurationSeconds(window);
   if (limit < 1 || windowSeconds === null) return null;

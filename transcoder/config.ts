@@ -21,18 +21,36 @@ export interface TranscoderConfig {
   readonly metricsPort: number;
 }
 
-const X264_PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
+const X264_PRESETS = [
+  "ultrafast",
+  "superfast",
+  "veryfast",
+  "faster",
+  "fast",
+  "medium",
+  "slow",
+  "slower",
+  "veryslow",
+];
 const HWACCELS: HwAccel[] = ["none", "nvenc", "cuda-decode", "auto"];
 
 export function loadTranscoderConfig(env: Env): TranscoderConfig {
   const hwaccel = (optional(env, "TRANSCODER_HWACCEL") ?? "none") as HwAccel;
-  if (!HWACCELS.includes(hwaccel)) throw new ConfigError(`TRANSCODER_HWACCEL must be one of ${HWACCELS.join(", ")}`);
+  if (!HWACCELS.includes(hwaccel))
+    throw new ConfigError(`TRANSCODER_HWACCEL must be one of ${HWACCELS.join(", ")}`);
   const preset = optional(env, "TRANSCODER_PRESET") ?? "veryfast";
-  if (!X264_PRESETS.includes(preset)) throw new ConfigError(`TRANSCODER_PRESET must be one of ${X264_PRESETS.join(", ")}`);
+  if (!X264_PRESETS.includes(preset))
+    throw new ConfigError(`TRANSCODER_PRESET must be one of ${X264_PRESETS.join(", ")}`);
   const ladderRaw = optional(env, "TRANSCODER_LADDER") ?? "360,480,720,1080";
   const ladderHeights = ladderRaw.split(",").map((entry) => Number(entry.trim()));
-  if (ladderHeights.some((height) => !Number.isInteger(height) || height < 144 || height > 4320 || height % 2 !== 0)) {
-    throw new ConfigError(`TRANSCODER_LADDER must be comma-separated even heights like 360,480,720,1080, got "${ladderRaw}"`);
+  if (
+    ladderHeights.some(
+      (height) => !Number.isInteger(height) || height < 144 || height > 4320 || height % 2 !== 0,
+    )
+  ) {
+    throw new ConfigError(
+      `TRANSCODER_LADDER must be comma-separated even heights like 360,480,720,1080, got "${ladderRaw}"`,
+    );
   }
   return Object.freeze({
     redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]) as string,
@@ -44,7 +62,8 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     concurrency: integer(env, "TRANSCODER_CONCURRENCY", 1, 1, 64),
     shutdownGraceSeconds: integer(env, "TRANSCODER_SHUTDOWN_GRACE_SECONDS", 20, 0, 3600),
     stalledIntervalSeconds: integer(env, "TRANSCODER_STALLED_INTERVAL_SECONDS", 30, 1, 3600),
-    workerName: optional(env, "TRANSCODER_NAME") ?? `${optional(env, "HOSTNAME") ?? "transcoder"}-${process.pid}`,
+    workerName:
+      optional(env, "TRANSCODER_NAME") ?? `${optional(env, "HOSTNAME") ?? "transcoder"}-${process.pid}`,
     logLevel: optional(env, "LOG_LEVEL") ?? "info",
     metricsPort: integer(env, "TRANSCODER_METRICS_PORT", 0, 0, 65535),
   });

@@ -6,11 +6,16 @@ import { cudaWorks, nvencWorks } from "./ffmpeg-args.ts";
  * Turns the configured acceleration into the one this host really has, by encoding a few frames:
  * a GPU that lacks NVENC (or a container without the device) falls back with a clear log line.
  */
-export async function resolveHwAccel(requested: HwAccel, log: Logger): Promise<"none" | "nvenc" | "cuda-decode"> {
+export async function resolveHwAccel(
+  requested: HwAccel,
+  log: Logger,
+): Promise<"none" | "nvenc" | "cuda-decode"> {
   if (requested === "none") return "none";
   if (requested === "cuda-decode") {
     if (await cudaWorks()) return "cuda-decode";
-    log.warn("TRANSCODER_HWACCEL=cuda-decode but CUDA decoding does not work here: falling back to libx264 on the CPU");
+    log.warn(
+      "TRANSCODER_HWACCEL=cuda-decode but CUDA decoding does not work here: falling back to libx264 on the CPU",
+    );
     return "none";
   }
   if (await nvencWorks()) {

@@ -35,7 +35,10 @@ for (const client of [connection, redis]) {
   client.on("error", (error) => log.error({ err: error.message }, "redis connection error"));
 }
 const farm = startTranscodeWorker({ config, connection, redis, storage, log, hwaccel });
-log.info({ hwaccel, concurrency: config.concurrency, ladder: config.ladderHeights }, "transcoder waiting for jobs");
+log.info(
+  { hwaccel, concurrency: config.concurrency, ladder: config.ladderHeights },
+  "transcoder waiting for jobs",
+);
 
 let stopping = false;
 async function shutdown(signal: string) {

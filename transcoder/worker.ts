@@ -3,7 +3,12 @@ import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { MediaStorage } from "../storage/index.ts";
 import type { TranscoderConfig } from "./config.ts";
-import { TRANSCODE_QUEUE, type TranscodeJob, type TranscodeProgress, type TranscodeResult } from "./contract.ts";
+import {
+  TRANSCODE_QUEUE,
+  type TranscodeJob,
+  type TranscodeProgress,
+  type TranscodeResult,
+} from "./contract.ts";
 import { InputError } from "./errors.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
 import { StateReporter } from "./reporter.ts";
@@ -20,7 +25,12 @@ export interface WorkerDeps {
   log: Logger;
   /** The acceleration that passed the start-up self-test. */
   hwaccel: "none" | "nvenc" | "cuda-decode";
-  onJobFinished?: (outcome: "ready" | "error" | "retry" | "handed_back", job: Job<TranscodeJob>, seconds: number, mediaSeconds?: number) => void;
+  onJobFinished?: (
+    outcome: "ready" | "error" | "retry" | "handed_back",
+    job: Job<TranscodeJob>,
+    seconds: number,
+    mediaSeconds?: number,
+  ) => void;
 }
 
 export interface TranscodeWorker {
@@ -44,7 +54,14 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     const startedAt = performance.now();
     const seconds = () => (performance.now() - startedAt) / 1000;
     jobLog.info("job claimed");
-    await reporter.state({ type: "processing", videoId, revision, attempt, worker: config.workerName, at: now() });
+    await reporter.state({
+      type: "processing",
+      videoId,
+      revision,
+      attempt,
+      worker: config.workerName,
+      at: now(),
+    });
 
     // Whatever an earlier attempt of this job left behind (its worker died) goes first.
     await storage.discardStaging(jobId);
@@ -57,7 +74,9 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       if (!force && at - lastTick < PROGRESS_INTERVAL_MS) return;
       lastTick = at;
       const progress: TranscodeProgress = { videoId, revision, ...tick };
-      void reporter.progress(progress).catch((error) => jobLog.warn({ err: error }, "progress report failed"));
+      void reporter
+        .progress(progress)
+        .catch((error) => jobLog.warn({ err: error }, "progress report failed"));
       void job.updateProgress(progress).catch(() => {});
     };
 
