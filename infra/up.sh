@@ -120,11 +120,15 @@ note "health:       $base/health    readiness: $base/ready"
 note "mails:        $mails"
 note "database:     $database"
 note "admin:        $ADMIN_EMAIL, $admin_password_note"
+note "uploads:      POST $base/api/admin/videos (admin), queues at $base/admin/queues"
+note "transcoder:   one worker (TRANSCODER_HWACCEL=${TRANSCODER_HWACCEL:-none}), media in ${MEDIA_ROOT:-./var/media}"
 note "stop with Ctrl-C (or SIGTERM)"
 
 # --- the processes ---------------------------------------------------------------------------------
-# The api; the transcoder worker joins here as a second start_child when it exists.
+# The api, then one transcoder worker sharing its Redis and ./var/media (more: `bun run transcoder`
+# in another terminal, each one more replica of the farm).
 start_child api bun run start
+start_child transcoder bun run transcoder
 
 # Under `npm run up`, a SIGTERM to npm ends npm and its `sh -c` but never reaches this script: watch
 # them and shut down when they are gone, so nothing is left running.

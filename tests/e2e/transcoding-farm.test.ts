@@ -249,7 +249,10 @@ describe("faults", () => {
     const taker = startTranscoder(api, "taker");
     transcoders.push(taker);
     await untilState(api, admin, created.id, "ready", 150_000);
+    expect(taker.logs()).toContain(`"job_id":"video-${created.id}-r1"`);
     expect(stagingEntries(api)).toEqual([]);
+    expect(await taker.stop()).toBe(0);
+    transcoders.splice(transcoders.indexOf(taker), 1);
   }, 240_000);
 
   test("the api restarts during a job: the state change still arrives", async () => {

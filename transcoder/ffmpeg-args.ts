@@ -1,0 +1,202 @@
+// The FFmpeg command lines. The ladder is one process: decode once, deinterlace and fix the frame
+// rate once, split, scale per rung, encode every rung with keyframes at the same instants (every
+// segment boundary), and let the HLS muxer write one folder per rung.
+import { join } from "node:path";
+import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE, type Rung } from "./ladder.ts";
+import type { SourceFacts } from "./probe.ts";
+
+export { cudaWorks, nvencWorks } from "./gpu-check.ts";
+
+/**
+ * none: libx264 on the CPU. nvenc: decode, scale and encode on the GPU. cuda-decode: decode and
+ * scale on the GPU (NVDEC), encode with libx264 (for GPUs without NVENC, like the H100).
+ */
+export type HwAccelMode = "none" | "nvenc" | "cuda-decode";
+
+export type CommandSource = Pick<
+  SourceFacts,
+  "frameRate" | "variableFrameRate" | "interlaced" | "rotation" | "videoCodec" | "pixelFormat" | "bitDepth"
+> & { audio: SourceFacts["audio"] | null };
+
+export interface LadderCommandInput {
+  sourcePath: string;
+  outputDir: string;
+  source: CommandSource;
+  ladder: readonly Rung[];
+  segmentSeconds: number;
+  /** x264 preset (NVENC always uses p4). */
+  preset?: string;
+  hwaccel?: HwAccelMode;
+}
+
+export const SEGMENT_PATTERN = "seg_%05d.ts";
+export const MEDIA_PLAYLIST = "index.m3u8";
+const DEFAULT_PRESET = "veryfast";
+
+/** One FFmpeg process for the whole ladder. */
+export function buildLadderCommand(input: LadderCommandInput): string[] {
+  const { source, ladder } = input;
+  if (ladder.length === 0) throw new Error("the ladder has no rungs");
+  const gpuDecode = usesGpuDecode(input);
+  const count = ladder.length;
+  const [first] = ladder;
+  const head = sharedVideoFilters(source, first!.frameRate, gpuDecode);
+  const fanOut = count > 1 ? [`split=${count}${ladder.map((_, i) => `[s${i}]`).join("")}`] : [];
+  const graph = [`[0:v:0]${[...head, ...fanOut].join(",") || "null"}${count > 1 ? "" : "[s0]"}`];
+  ladder.forEach((rung, i) => {
+    graph.push(`[s${i}]${scaleFilters(rung, gpuDecode, input.hwaccel ?? "none").join(",")}[v${i}]`);
+  });
+  if (source.audio) {
+    const audioFanOut = count > 1 ? `,asplit=${count}${ladder.map((_, i) => `[a${i}]`).join("")}` : "[a0]";
+    graph.push(`[0:a:0]${audioFilters().join(",")}${audioFanOut}`);
+  }
+
+  const argv = [...commonInput(input, gpuDecode), "-filter_complex", graph.join(";")];
+  ladder.forEach((_, i) => {
+    argv.push("-map", `[v${i}]`);
+    if (source.audio) argv.push("-map", `[a${i}]`);
+  });
+  argv.push(...videoEncoderArgs(input));
+  ladder.forEach((rung, i) => {
+    argv.push(`-b:v:${i}`, String(rung.videoBitrate), `-maxrate:v:${i}`, String(rung.maxrate));
+    argv.push(`-bufsize:v:${i}`, String(rung.bufsize));
+  });
+  if (source.audio) {
+    argv.push("-c:a", "aac", "-ac", String(AUDIO_CHANNELS), "-ar", String(AUDIO_SAMPLE_RATE));
+    ladder.forEach((rung, i) => {
+      argv.push(`-b:a:${i}`, String(rung.audioBitrate));
+    });
+  }
+  const streamMap = ladder
+    .map((rung, i) => `v:${i},${source.audio ? `a:${i},` : ""}name:${rung.name}`)
+    .join(" ");
+  argv.push(...hlsMuxerArgs(input.outputDir, input.segmentSeconds, streamMap));
+  return argv;
+}
+
+/**
+ * One rung in its own process, with the very same encoder settings: what the ladder is compared
+ * against (N processes decode the source N times).
+ */
+export function buildRungCommand(input: Omit<LadderCommandInput, "ladder"> & { rung: Rung }): string[] {
+  const { source, rung } = input;
+  const gpuDecode = usesGpuDecode(input);
+  const hwaccel = input.hwaccel ?? "none";
+  const video = [
+    ...sharedVideoFilters(source, rung.frameRate, gpuDecode),
+    ...scaleFilters(rung, gpuDecode, hwaccel),
+  ];
+  const argv = [...commonInput(input, gpuDecode), "-map", "0:v:0", "-vf", video.join(",")];
+  if (source.audio) argv.push("-map", "0:a:0", "-af", audioFilters().join(","));
+  argv.push(...videoEncoderArgs(input));
+  argv.push(
+    "-b:v",
+    String(rung.videoBitrate),
+    "-maxrate",
+    String(rung.maxrate),
+    "-bufsize",
+    String(rung.bufsize),
+  );
+  if (source.audio) {
+    argv.push("-c:a", "aac", "-ac", String(AUDIO_CHANNELS), "-ar", String(AUDIO_SAMPLE_RATE));
+    argv.push("-b:a", String(rung.audioBitrate));
+  }
+  const streamMap = `v:0,${source.audio ? "a:0," : ""}name:${rung.name}`;
+  argv.push(...hlsMuxerArgs(input.outputDir, input.segmentSeconds, streamMap));
+  return argv;
+}
+
+/**
+ * Whether the source is decoded on the GPU. FFmpeg's automatic rotation runs on the CPU, NVDEC has
+ * no 10-bit H.264 and no 4:2:2/4:4:4 here: those sources are decoded on the CPU (NVENC still encodes).
+ */
+export function usesGpuDecode(input: { source: CommandSource; hwaccel?: HwAccelMode }): boolean {
+  const { source, hwaccel = "none" } = input;
+  if (hwaccel === "none" || source.rotation !== 0) return false;
+  if (!/^(yuv420p|yuvj420p|nv12|p010le|yuv420p10le)$/.test(source.pixelFormat)) return false;
+  if (source.videoCodec === "h264") return source.bitDepth === 8;
+  return ["hevc", "vp9", "av1", "mpeg2video", "vp8", "mpeg4", "vc1"].includes(source.videoCodec);
+}
+
+function commonInput(input: { sourcePath: string }, gpuDecode: boolean): string[] {
+  const argv = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y"];
+  if (gpuDecode) argv.push("-hwaccel", "cuda", "-hwaccel_output_format", "cuda");
+  argv.push("-i", input.sourcePath);
+  return argv;
+}
+
+/** Once per source: deinterlace, then a constant frame rate (FFmpeg's autorotation runs before). */
+function sharedVideoFilters(source: CommandSource, frameRate: number, gpuDecode: boolean): string[] {
+  const filters: string[] = [];
+  if (source.interlaced) filters.push(gpuDecode ? "yadif_cuda=mode=send_frame" : "yadif=mode=send_frame");
+  if (source.variableFrameRate || Math.abs(source.frameRate - frameRate) > 0.01) {
+    filters.push(`fps=${frameRateArg(frameRate)}`);
+  }
+  return filters;
+}
+
+/** Per rung: scale to the upright display size with square pixels, 8-bit 4:2:0. */
+function scaleFilters(rung: Rung, gpuDecode: boolean, hwaccel: HwAccelMode): string[] {
+  if (!gpuDecode) {
+    const filters = [`scale=${rung.width}:${rung.height}:flags=bicubic`, "setsar=1", "format=yuv420p"];
+    return filters;
+  }
+  const filters = [`scale_cuda=${rung.width}:${rung.height}:format=nv12`, "setsar=1"];
+  if (hwaccel === "cuda-decode") filters.push("hwdownload", "format=nv12");
+  return filters;
+}
+
+/** Decoded once: resampled to 48 kHz (filling gaps in the timestamps) and mixed down to stereo. */
+function audioFilters(): string[] {
+  return [
+    `aresample=${AUDIO_SAMPLE_RATE}:async=1`,
+    `aformat=sample_fmts=fltp:channel_layouts=stereo:sample_rates=${AUDIO_SAMPLE_RATE}`,
+  ];
+}
+
+function videoEncoderArgs(input: {
+  source: CommandSource;
+  segmentSeconds: number;
+  preset?: string;
+  hwaccel?: HwAccelMode;
+  ladder?: readonly Rung[];
+  rung?: Rung;
+}): string[] {
+  const frameRate = (input.rung ?? input.ladder?.[0])?.frameRate ?? input.source.frameRate;
+  const gop = String(Math.max(1, Math.round(frameRate * input.segmentSeconds)));
+  // Keyframes at every segment boundary in every rung: players switch rungs between any two segments.
+  const keyframes = ["-force_key_frames", `expr:gte(t,n_forced*${input.segmentSeconds})`, "-g", gop];
+  if (input.hwaccel === "nvenc") {
+    return [
+      ...["-c:v", "h264_nvenc", "-preset", "p4", "-profile:v", "high", "-rc", "vbr"],
+      ...keyframes,
+      ...["-forced-idr", "1", "-no-scenecut", "1"],
+    ];
+  }
+  return [
+    ...["-c:v", "libx264", "-profile:v", "high", "-preset", input.preset ?? DEFAULT_PRESET],
+    ...keyframes,
+    ...["-keyint_min", gop, "-sc_threshold", "0"],
+  ];
+}
+
+function hlsMuxerArgs(outputDir: string, segmentSeconds: number, streamMap: string): string[] {
+  return [
+    ...["-max_muxing_queue_size", "4096", "-map_metadata", "-1", "-map_chapters", "-1"],
+    ...["-f", "hls", "-hls_time", String(segmentSeconds), "-hls_playlist_type", "vod", "-hls_list_size", "0"],
+    ...["-hls_flags", "independent_segments", "-hls_segment_type", "mpegts"],
+    ...["-hls_segment_filename", join(outputDir, "%v", SEGMENT_PATTERN)],
+    ...["-var_stream_map", streamMap],
+    ...["-progress", "pipe:1", "-nostats"],
+    join(outputDir, "%v", MEDIA_PLAYLIST),
+  ];
+}
+
+/** 29.97 → "30000/1001": FFmpeg wants the exact NTSC ratios, not a rounded decimal. */
+export function frameRateArg(frameRate: number): string {
+  for (const base of [24, 30, 48, 60, 120]) {
+    if (Math.abs(frameRate - (base * 1000) / 1001) < 0.005) return `${base * 1000}/1001`;
+  }
+  const whole = Math.round(frameRate);
+  return Math.abs(frameRate - whole) < 0.001 ? String(whole) : frameRate.toFixed(3);
+}

@@ -1,0 +1,165 @@
+// One source file in, one HLS tree out: probe → ladder → one FFmpeg for every rung → verify and write
+// the master playlist → poster and storyboard. Progress is reported over the whole job; the worker
+// (or the CLI) owns where the output goes afterwards.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { TranscodeProgress, TranscodeResult } from "./contract.ts";
+import { verifyDecodes } from "./decode-check.ts";
+import { InputError } from "./errors.ts";
+import { buildLadderCommand, type HwAccelMode, usesGpuDecode } from "./ffmpeg-args.ts";
+import { verifyRendition, writeMasterPlaylist } from "./hls.ts";
+import { chooseLadder, type LadderOptions } from "./ladder.ts";
+import { formatTimestamp, probeSource, type SourceFacts } from "./probe.ts";
+import {
+  cancelled,
+  lastMeaningfulLine,
+  type RunResult,
+  runProcess,
+  silentLog,
+  type TranscodeLog,
+} from "./process.ts";
+import { estimateStage, overallPercent, ProgressParser, throttle } from "./progress.ts";
+import { makeThumbnails } from "./thumbnails.ts";
+
+/** A progress tick of the pipeline; the worker adds the video's id and revision. */
+export type PipelineProgress = Omit<TranscodeProgress, "videoId" | "revision">;
+
+export interface TranscodeOptions {
+  sourcePath: string;
+  /** An empty folder the HLS tree is written into (the caller publishes it). */
+  outputDir: string;
+  /** Short sides of the ladder's rungs (default 360, 480, 720, 1080). */
+  ladderHeights?: readonly number[];
+  /** Finer ladder settings (bits per pixel, audio bitrates…); `ladderHeights` wins over `ladder.heights`. */
+  ladder?: LadderOptions;
+  segmentSeconds?: number;
+  /** x264 preset. */
+  preset?: string;
+  hwaccel?: HwAccelMode;
+  onProgress?: (tick: PipelineProgress) => void;
+  signal?: AbortSignal;
+  log?: TranscodeLog;
+  /** Make the poster and storyboard (default true). */
+  thumbnails?: boolean;
+  /** Encoding ticks per second at most (stage changes and the last tick always go out). */
+  progressPerSecond?: number;
+}
+
+/** Each stage's slice of the job's 0–100 (publishing, 99–100, is the worker's). */
+export const STAGE_PERCENT = {
+  probing: [0, 2],
+  encoding: [2, 90],
+  verifying: [90, 93],
+  thumbnails: [93, 99],
+} as const;
+
+/** FFmpeg's words for input it could not read: the upload is at fault, not this host. */
+const INPUT_FAULT =
+  /Invalid data found when processing input|partial file|corrupt|Error while decoding|Invalid NAL unit|moov atom not found|truncat|Error splitting the input/i;
+
+export async function transcode(options: TranscodeOptions): Promise<TranscodeResult> {
+  const { sourcePath, outputDir, signal } = options;
+  const log = options.log ?? silentLog;
+  const segmentSeconds = options.segmentSeconds ?? 6;
+  const emit = options.onProgress ?? (() => {});
+  const stage = (name: keyof typeof STAGE_PERCENT, percent = 0, extra: Partial<PipelineProgress> = {}) =>
+    emit({ stage: name, percent: overallPercent(percent, STAGE_PERCENT[name]), etaSeconds: null, ...extra });
+
+  stage("probing");
+  const source = await probeSource(sourcePath, { log, signal });
+  await verifyDecodes(sourcePath, source, { log, signal });
+  const ladder = chooseLadder(source, {
+    ...options.ladder,
+    heights: options.ladderHeights ?? options.ladder?.heights,
+  });
+  log.info({ source, ladder: ladder.map((rung) => rung.name) }, "source probed, ladder chosen");
+  signal?.throwIfAborted();
+
+  stage("encoding", 0, { rung: "all" });
+  await mkdir(outputDir, { recursive: true });
+  const hwaccel = options.hwaccel ?? "none";
+  const argv = buildLadderCommand({
+    sourcePath,
+    outputDir,
+    source,
+    ladder,
+    segmentSeconds,
+    preset: options.preset,
+    hwaccel,
+  });
+  log.debug({ argv, gpu_decode: usesGpuDecode({ source, hwaccel }) }, "starting FFmpeg");
+  const startedAt = performance.now();
+  const ticks = throttle(emit, options.progressPerSecond ?? 4);
+  const parser = new ProgressParser((progress) => {
+    const estimate = estimateStage(progress, source.durationSeconds, (performance.now() - startedAt) / 1000);
+    ticks.tick(
+      {
+        stage: "encoding",
+        percent: overallPercent(estimate.percent, STAGE_PERCENT.encoding),
+        rung: "all",
+        speed: progress.speed ?? undefined,
+        etaSeconds: estimate.etaSeconds,
+      },
+      progress.done,
+    );
+  });
+  const result = await runProcess(argv, { signal, onStdout: (chunk) => parser.push(chunk) });
+  if (result.aborted) throw cancelled(signal);
+  failOnFfmpegError(result, parser.latest.outTimeSeconds, source, log);
+  if (result.stderr.trim()) log.debug({ stderr: result.stderr.slice(-8000) }, "FFmpeg warnings");
+  log.info({ seconds: (performance.now() - startedAt) / 1000, speed: parser.latest.speed }, "ladder encoded");
+
+  stage("verifying");
+  const renditions = [];
+  for (const [index, rung] of ladder.entries()) {
+    renditions.push(
+      await verifyRendition(outputDir, rung, {
+        audio: source.audio !== null,
+        durationSeconds: source.durationSeconds,
+        signal,
+      }),
+    );
+    stage("verifying", ((index + 1) / ladder.length) * 100);
+  }
+  const masterPlaylist = await writeMasterPlaylist(outputDir, renditions);
+  signal?.throwIfAborted();
+
+  let posters: TranscodeResult["posters"] = [];
+  let storyboard: TranscodeResult["storyboard"] = null;
+  if (options.thumbnails !== false) {
+    stage("thumbnails");
+    const thumbnails = await makeThumbnails({
+      sourcePath,
+      outputDir: join(outputDir, "thumbnails"),
+      source: { durationSeconds: source.durationSeconds, width: source.width, height: source.height },
+      signal,
+    });
+    posters = thumbnails.posters;
+    storyboard = thumbnails.storyboard;
+  }
+  stage("thumbnails", 100, { etaSeconds: 0 });
+  return { durationSeconds: source.durationSeconds, renditions, masterPlaylist, posters, storyboard };
+}
+
+/**
+ * Turns a failed (or silently short) FFmpeg run into the right error: the upload's fault (InputError,
+ * shown to the uploader, never retried) or this host's (a one-line Error, retried).
+ */
+export function failOnFfmpegError(
+  result: Pick<RunResult, "exitCode" | "signalCode" | "stderr" | "timedOut">,
+  encodedSeconds: number,
+  source: Pick<SourceFacts, "durationSeconds">,
+  log: TranscodeLog = silentLog,
+): void {
+  const inputFault = INPUT_FAULT.test(result.stderr);
+  const short = encodedSeconds < source.durationSeconds - Math.max(1.5, source.durationSeconds * 0.02);
+  if (result.exitCode === 0 && !(short && inputFault)) return;
+  log.warn({ exit_code: result.exitCode, signal: result.signalCode, stderr: result.stderr }, "FFmpeg failed");
+  if (inputFault && !result.timedOut && result.signalCode === null) {
+    throw new InputError(
+      `The video cannot be decoded after ${formatTimestamp(encodedSeconds)}: the file is damaged from that point`,
+    );
+  }
+  if (result.signalCode !== null) throw new Error(`FFmpeg was killed by ${result.signalCode}`);
+  throw new Error(`FFmpeg exited with code ${result.exitCode}: ${lastMeaningfulLine(result.stderr)}`);
+}
