@@ -226,14 +226,17 @@ async function keyframeSpacing(options: StoryboardOptions): Promise<number | nul
     if (result.aborted) throw abortReason(options.signal);
     if (result.exitCode !== 0) return null;
     const keyframes: number[] = [];
+    // The window read ends with its last packet (it starts where the seek landed, not at `start`).
+    let windowEnd = Number.NEGATIVE_INFINITY;
     for (const line of result.stdout.split("\n")) {
       const [time, flags] = line.split(",");
       const seconds = Number(time);
-      if (flags?.includes("K") && time !== "" && Number.isFinite(seconds)) keyframes.push(seconds);
+      if (time === "" || !Number.isFinite(seconds)) continue;
+      windowEnd = Math.max(windowEnd, seconds);
+      if (flags?.includes("K")) keyframes.push(seconds);
     }
     if (keyframes.length === 0) return null;
     keyframes.sort((a, b) => a - b);
-    const windowEnd = Math.min(duration, start + KEYFRAME_WINDOW_SECONDS);
     // The stretch after the window's last keyframe counts too: the next one is at least that far.
     let previous = keyframes[0] as number;
     for (const time of keyframes) {
