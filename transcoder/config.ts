@@ -18,7 +18,6 @@ export interface TranscoderConfig {
   readonly stalledIntervalSeconds: number;
   readonly workerName: string;
   readonly logLevel: string;
-  readonly metricsPort: number;
 }
 
 const X264_PRESETS = [
@@ -65,6 +64,5 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     workerName:
       optional(env, "TRANSCODER_NAME") ?? `${optional(env, "HOSTNAME") ?? "transcoder"}-${process.pid}`,
     logLevel: optional(env, "LOG_LEVEL") ?? "info",
-    metricsPort: integer(env, "TRANSCODER_METRICS_PORT", 0, 0, 65535),
   });
 }

@@ -228,6 +228,8 @@ describe("faults", () => {
       .stdout.toString()
       .trim();
     expect(orphans).toBe("");
+    expect(await second.stop()).toBe(0);
+    transcoders.splice(transcoders.indexOf(second), 1);
   }, 240_000);
 
   test("SIGTERM mid-job: the grace period runs out, FFmpeg stops and the job is handed back", async () => {

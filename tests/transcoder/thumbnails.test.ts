@@ -32,6 +32,8 @@ const media = {
   blackIntro: "",
   /** Stored 640×360 with rotate=90, as phones write it: shown 360×640. */
   portrait: "",
+  /** 1 s of 320×240 (4:3). */
+  oneSecond: "",
   /** A single 200×150 (4:3) frame: narrower than the smallest poster width, shorter than a second. */
   singleFrame: "",
   /** 12 s 480×270: six storyboard tiles. */
@@ -48,6 +50,7 @@ beforeAll(async () => {
   media.blackIntro = join(root, "black-intro.mp4");
   media.portrait = join(root, "portrait.mp4");
   media.singleFrame = join(root, "single-frame.mp4");
+  media.oneSecond = join(root, "one-second.mp4");
   media.twelve = join(root, "twelve.mp4");
   media.long = join(root, "long.mp4");
   const sideways = join(root, "sideways.mp4");
@@ -62,6 +65,7 @@ beforeAll(async () => {
       ffmpeg(["-i", sideways, "-c", "copy", "-metadata:s:v:0", "rotate=90", media.portrait]),
     ),
     ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=200x150:r=25", "-frames:v", "1", ...X264, media.singleFrame]),
+    ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=1", ...X264, media.oneSecond]),
     ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=480x270:r=25:d=12", ...X264, media.twelve]),
     ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=64x36:r=1:d=1100", ...X264, "-g", "5", media.long]),
   ]);
@@ -207,13 +211,15 @@ async function leftoverTempDirs(): Promise<string[]> {
   return (await readdir(join(root, "tmp"))).filter((name) => name.startsWith("vf-thumbnails-"));
 }
 
-/** Processes (FFmpeg, ffprobe) whose command line names `path`. */
-async function processesUsing(path: string): Promise<number[]> {
+/** Processes (FFmpeg, ffprobe) whose command line names `path` (and `also`, when given). */
+async function processesUsing(path: string, also = ""): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
-    if (cmdline.includes(path) && Number(entry) !== process.pid) pids.push(Number(entry));
+    if (cmdline.includes(path) && cmdline.includes(also) && Number(entry) !== process.pid) {
+      pids.push(Number(entry));
+    }
   }
   return pids;
 }
@@ -272,6 +278,15 @@ describe("makeThumbnails", () => {
     expect(cues.map((cue) => [cue.start, cue.end])).toEqual([[0, 40]]);
   });
 
+  test("1 s of 4:3: one 320×240 poster, one tile up to the end", async () => {
+    const source = { durationSeconds: 1, width: 320, height: 240 };
+    const { result, stagingDir } = await thumbnails(media.oneSecond, source);
+    expect(result.posters.map((poster) => [poster.width, poster.height])).toEqual([[320, 240]]);
+    expect(await checkPosters(stagingDir, result, source)).toBeGreaterThan(40);
+    const cues = await checkStoryboard(stagingDir, result, source);
+    expect(cues.map((cue) => [cue.start, cue.end, cue.w, cue.h])).toEqual([[0, 1000, 160, 120]]);
+  });
+
   test("12 s: a tile every 2 s in one 6×1 sheet", async () => {
     const source = { durationSeconds: 12, width: 480, height: 270 };
     const { result, stagingDir } = await thumbnails(media.twelve, source);
@@ -313,10 +328,11 @@ describe("makeThumbnails", () => {
       source: { durationSeconds: 12, width: 480, height: 270 },
       signal: controller.signal,
     });
-    // Abort once an FFmpeg (or ffprobe) child is working on the source.
+    // Abort while the storyboard's decoding pass (the long-running FFmpeg) is at work.
+    const storyboardPass = () => processesUsing(media.twelve, "fps=fps=");
     const deadline = Date.now() + 10_000;
-    while ((await processesUsing(media.twelve)).length === 0 && Date.now() < deadline) await Bun.sleep(2);
-    expect((await processesUsing(media.twelve)).length).toBeGreaterThan(0);
+    while ((await storyboardPass()).length === 0 && Date.now() < deadline) await Bun.sleep(1);
+    expect((await storyboardPass()).length).toBeGreaterThan(0);
     controller.abort();
     await expect(running).rejects.toMatchObject({ name: "AbortError" });
     expect(await processesUsing(media.twelve)).toEqual([]);
