@@ -63,6 +63,13 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       at: now(),
     });
 
+    // The source goes away when the video is deleted or its file replaced while the job waited.
+    if (!(await storage.file(job.data.sourceKey))) {
+      const message = "The uploaded file is no longer there (the video was deleted or its file replaced).";
+      await reporter.state({ type: "error", videoId, revision, message, at: now() });
+      jobLog.warn("job dropped: its source file is gone");
+      throw new UnrecoverableError(message);
+    }
     // Whatever an earlier attempt of this job left behind (its worker died) goes first.
     await storage.discardStaging(jobId);
     const staging = await storage.createStagingDir(jobId);
