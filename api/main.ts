@@ -1,21 +1,10 @@
 // The api's boot file: config → runtime (migrations, admin, Redis, queues) → listen; SIGTERM stops it.
-import { ConfigError, loadConfig } from "./config/index.ts";
+import { loadOrExit } from "../config/env.ts";
+import { loadConfig } from "./config/index.ts";
 import { createLogger } from "./logger.ts";
 import { startApiRuntime } from "./runtime.ts";
 
-function readConfig() {
-  try {
-    return loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`configuration error: ${error.message}`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw error;
-  }
-}
-
-const config = readConfig();
+const config = loadOrExit(() => loadConfig(process.env));
 const log = createLogger(config.logLevel, "api");
 if (config.jwtSecretIsEphemeral)
   log.warn("JWT_SECRET is not set: using a random secret, sessions end on restart");

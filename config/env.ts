@@ -7,6 +7,19 @@ export class ConfigError extends Error {
 
 export type Env = Record<string, string | undefined>;
 
+/** Runs a config loader at start-up; a ConfigError ends the process with its message (exit 78, EX_CONFIG). */
+export function loadOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`configuration error: ${error.message}`);
+      process.exit(78);
+    }
+    throw error;
+  }
+}
+
 export function required(env: Env, name: string): string {
   const value = env[name]?.trim();
   if (!value) throw new ConfigError(`${name} is required`);

@@ -5,7 +5,7 @@ import { mkdtemp, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import type { HwAccel } from "./config.ts";
+import { HWACCELS, type HwAccel, X264_PRESETS } from "./config.ts";
 import type { TranscodeResult } from "./contract.ts";
 import { InputError } from "./errors.ts";
 import { resolveHwAccel } from "./hwaccel.ts";
@@ -14,18 +14,6 @@ import type { TranscodeLog } from "./process.ts";
 
 const USAGE =
   "usage: bun run transcode <file> <out-dir> [--preset veryfast] [--segment 6] [--hwaccel none|nvenc|cuda-decode|auto] [--ladder 360,480,720,1080] [--no-thumbnails] [--verbose]";
-const PRESETS = [
-  "ultrafast",
-  "superfast",
-  "veryfast",
-  "faster",
-  "fast",
-  "medium",
-  "slow",
-  "slower",
-  "veryslow",
-];
-const HWACCELS: HwAccel[] = ["none", "nvenc", "cuda-decode", "auto"];
 
 class UsageError extends Error {}
 
@@ -49,7 +37,8 @@ function readArguments() {
   }
   const [sourcePath, outputDir, ...extra] = positionals;
   if (!sourcePath || !outputDir || extra.length > 0) throw new UsageError(USAGE);
-  if (!PRESETS.includes(values.preset)) throw new UsageError(`--preset must be one of ${PRESETS.join(", ")}`);
+  if (!X264_PRESETS.includes(values.preset))
+    throw new UsageError(`--preset must be one of ${X264_PRESETS.join(", ")}`);
   const segmentSeconds = Number(values.segment);
   if (!Number.isInteger(segmentSeconds) || segmentSeconds < 1 || segmentSeconds > 30) {
     throw new UsageError("--segment must be a whole number of seconds from 1 to 30");

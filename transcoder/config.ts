@@ -20,7 +20,7 @@ export interface TranscoderConfig {
   readonly logLevel: string;
 }
 
-const X264_PRESETS = [
+export const X264_PRESETS = [
   "ultrafast",
   "superfast",
   "veryfast",
@@ -31,7 +31,7 @@ const X264_PRESETS = [
   "slower",
   "veryslow",
 ];
-const HWACCELS: HwAccel[] = ["none", "nvenc", "cuda-decode", "auto"];
+export const HWACCELS: HwAccel[] = ["none", "nvenc", "cuda-decode", "auto"];
 
 export function loadTranscoderConfig(env: Env): TranscoderConfig {
   const hwaccel = (optional(env, "TRANSCODER_HWACCEL") ?? "none") as HwAccel;

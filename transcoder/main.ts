@@ -1,7 +1,7 @@
 // `bun run transcoder`: one worker of the farm. Start as many replicas as the hosts allow.
 import Redis from "ioredis";
 import pino from "pino";
-import { ConfigError } from "../config/env.ts";
+import { loadOrExit } from "../config/env.ts";
 import { LocalMediaStorage } from "../storage/index.ts";
 import { loadTranscoderConfig } from "./config.ts";
 import { resolveHwAccel } from "./hwaccel.ts";
@@ -9,19 +9,7 @@ import { startTranscodeWorker } from "./worker.ts";
 
 const STAGING_MAX_AGE_MS = 24 * 3600 * 1000;
 
-function readConfig() {
-  try {
-    return loadTranscoderConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`configuration error: ${error.message}`);
-      process.exit(78);
-    }
-    throw error;
-  }
-}
-
-const config = readConfig();
+const config = loadOrExit(() => loadTranscoderConfig(process.env));
 const log = pino({ level: config.logLevel, base: { service: "transcoder", worker: config.workerName } });
 const hwaccel = await resolveHwAccel(config.hwaccel, log);
 const storage = new LocalMediaStorage(config.mediaRoot);

@@ -69,42 +69,17 @@ const PROFILES: SourceProfile[] = [
 const selected = (process.env.BENCH_SOURCES ?? "camera,mezzanine").split(",");
 
 async function benchmark(profile: SourceProfile) {
-  const source = join(work, "source-1080p30.mp4");
-  console.log(
-    `generating a ${SECONDS} s 1080p30 sample (moving test pattern + temporal noise, near-lossless)…`,
-  );
-  await run(
-    [
-      "ffmpeg",
-      "-nostdin",
-      "-v",
-      "error",
-      "-y",
-      "-f",
-      "lavfi",
-      "-i",
-      `testsrc2=s=1920x1080:r=30:d=${SECONDS}`,
-      "-f",
-      "lavfi",
-      "-i",
-      `sine=f=220:d=${SECONDS}`,
-      "-vf",
-      "noise=alls=14:allf=t+u",
-      "-c:v",
-      "libx264",
-      "-preset",
-      "veryfast",
-      "-crf",
-      "16",
-      "-c:a",
-      "aac",
-      "-b:a",
-      "192k",
-      "-shortest",
-      source,
-    ],
-    "sample generation",
-  );
+  const source = join(work, `source-${profile.name}.mp4`);
+  console.log(`\n=== ${profile.name}: ${profile.description}`);
+  const generate = [
+    ...["ffmpeg", "-nostdin", "-v", "error", "-y"],
+    ...["-f", "lavfi", "-i", `testsrc2=s=1920x1080:r=30:d=${SECONDS}`],
+    ...["-f", "lavfi", "-i", `sine=f=220:d=${SECONDS}`],
+    ...["-vf", `noise=alls=${profile.noise}:allf=t+u`, "-c:v", "libx264", "-preset", "veryfast"],
+    ...profile.rate,
+    ...["-c:a", "aac", "-b:a", "192k", "-shortest", source],
+  ];
+  await run(generate, "sample generation");
   const facts = await probeSource(source);
   const ladder = chooseLadder(facts);
   const input = {

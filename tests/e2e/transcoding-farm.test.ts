@@ -4,95 +4,53 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import HLS from "hls-parser";
-import { eventually, startTranscoder, type TranscoderProcess } from "../support/farm.ts";
-import { Client, startTestApi, type TestApi } from "../support/test-api.ts";
+import {
+  ADMIN_ENV,
+  type AdminVideo,
+  adminClient,
+  eventually,
+  getVideo,
+  sendAs,
+  upload,
+  uploadForm,
+} from "../support/admin.ts";
+import { startTranscoder, type TranscoderProcess } from "../support/farm.ts";
+import { generateVideo } from "../support/media.ts";
+import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 
-const ADMIN = { email: "ops@example.com", password: "farm-Admin-passw0rd" };
 const scratch = mkdtempSync(join(tmpdir(), "vf-farm-"));
 
-interface AdminVideo {
-  id: number;
-  revision: number;
-  processing_state: string;
-  processing_error: string | null;
-  progress: { percent: number; stage: string; eta_seconds: number | null };
-  duration_seconds: number | null;
-  renditions: Array<{ name: string; width: number; height: number; bandwidth: number }>;
-  thumbnail_url: string | null;
-}
+/** A 1080p-class source with motion and noise (the farm tests need jobs that take a few seconds). */
+const makeSource = (name: string, seconds: number, width = 1280, height = 720) =>
+  generateVideo(join(scratch, name), { seconds, width, height, fps: 30, audio: "stereo" });
 
-function makeSource(name: string, seconds: number, size = "1280x720"): string {
-  const path = join(scratch, name);
-  const run = Bun.spawnSync([
-    "ffmpeg",
-    "-v",
-    "error",
-    "-y",
-    "-f",
-    "lavfi",
-    "-i",
-    `testsrc2=s=${size}:r=30:d=${seconds}`,
-    "-f",
-    "lavfi",
-    "-i",
-    `sine=f=330:d=${seconds}`,
-    "-vf",
-    "noise=alls=12:allf=t",
-    "-c:v",
-    "libx264",
-    "-preset",
-    "ultrafast",
-    "-c:a",
-    "aac",
-    "-shortest",
-    path,
-  ]);
-  if (run.exitCode !== 0) throw new Error(run.stderr.toString());
-  return path;
-}
-
-async function adminClient(api: TestApi): Promise<Client> {
-  const client = new Client(api.url);
-  const response = await client.post("/api/login/", ADMIN);
-  if (response.status !== 200) throw new Error(`admin login failed: ${response.status}`);
-  return client;
-}
-
-function authHeaders(client: Client): Record<string, string> {
-  return {
-    cookie: [...client.cookies].map(([name, value]) => `${name}=${value}`).join("; "),
-    "x-csrftoken": client.cookies.get("csrftoken") ?? "",
-  };
-}
-
-async function upload(
+async function uploadFile(
   api: TestApi,
   client: Client,
   path: string,
-  method = "POST",
-  url = "/api/admin/videos",
-) {
-  const form = new FormData();
-  if (method === "POST") {
-    form.set("title", `Farm ${path.split("/").pop()}`);
-    form.set("category", "Farm tests");
-  }
-  form.set("file", Bun.file(path));
-  const response = await fetch(`${api.url}${url}`, { method, body: form, headers: authHeaders(client) });
+  replaceId?: number,
+): Promise<AdminVideo> {
+  const file = Bun.file(path);
+  const response =
+    replaceId === undefined
+      ? await upload(api, client, {
+          title: `Farm ${path.split("/").pop()}`,
+          category: "Farm tests",
+          file,
+          filename: "clip.mp4",
+        })
+      : await sendAs(api, client, "PUT", `/api/admin/videos/${replaceId}/file`, {
+          body: uploadForm({ file }),
+        });
   expect(response.status).toBe(202);
   return (await response.json()) as AdminVideo;
 }
 
-async function video(api: TestApi, client: Client, id: number): Promise<AdminVideo> {
-  const response = await fetch(`${api.url}/api/admin/videos/${id}`, { headers: authHeaders(client) });
-  return (await response.json()) as AdminVideo;
-}
-
-const untilState = (api: TestApi, client: Client, id: number, state: string, timeoutMs = 90_000) =>
+const untilState = (client: Client, id: number, state: string, timeoutMs = 90_000) =>
   eventually(
     `video ${id} in state ${state}`,
     async () => {
-      const current = await video(api, client, id);
+      const current = await getVideo(client, id);
       if (current.processing_state === "error" && state !== "error") {
         throw new Error(`video ${id} failed: ${current.processing_error}`);
       }
@@ -110,11 +68,7 @@ let api: TestApi;
 let admin: Client;
 const transcoders: TranscoderProcess[] = [];
 beforeAll(async () => {
-  api = await startTestApi({
-    ADMIN_EMAIL: ADMIN.email,
-    ADMIN_PASSWORD: ADMIN.password,
-    TRANSCODE_ATTEMPTS: "3",
-  });
+  api = await startTestApi({ ...ADMIN_ENV, TRANSCODE_ATTEMPTS: "3" });
   admin = await adminClient(api);
 });
 afterAll(async () => {
@@ -127,11 +81,10 @@ describe("one transcoder", () => {
   test("upload → ready: master playlist, every rung and segment, posters; then replace and delete clean up", async () => {
     const worker = startTranscoder(api, "solo");
     transcoders.push(worker);
-    const source = makeSource("solo.mp4", 4);
-    const created = await upload(api, admin, source);
+    const created = await uploadFile(api, admin, await makeSource("solo.mp4", 4));
     expect(created.processing_state).toBe("pending");
 
-    const ready = await untilState(api, admin, created.id, "ready");
+    const ready = await untilState(admin, created.id, "ready");
     expect(ready.renditions.map((r) => r.name)).toEqual(["360p", "480p", "720p"]);
     expect(ready.duration_seconds).toBeCloseTo(4, 0);
     expect(ready.thumbnail_url).toBe(
@@ -161,25 +114,16 @@ describe("one transcoder", () => {
     expect(stagingEntries(api)).toEqual([]);
 
     // A new file: revision 2 is transcoded while r1 stays published, then r1 is removed.
-    const replaced = await upload(
-      api,
-      admin,
-      makeSource("solo-v2.mp4", 2, "640x360"),
-      "PUT",
-      `/api/admin/videos/${created.id}/file`,
-    );
+    const replaced = await uploadFile(api, admin, await makeSource("solo-v2.mp4", 2, 640, 360), created.id);
     expect(replaced.revision).toBe(2);
-    const second = await untilState(api, admin, created.id, "ready");
+    const second = await untilState(admin, created.id, "ready");
     expect(second.renditions.map((r) => r.name)).toEqual(["360p"]);
     await eventually("r1 removed", async () => !existsSync(tree));
     expect(existsSync(join(api.config.mediaRoot, "videos", String(created.id), "r2", "master.m3u8"))).toBe(
       true,
     );
 
-    const deleted = await fetch(`${api.url}/api/admin/videos/${created.id}`, {
-      method: "DELETE",
-      headers: authHeaders(admin),
-    });
+    const deleted = await sendAs(api, admin, "DELETE", `/api/admin/videos/${created.id}`);
     expect(deleted.status).toBe(204);
     expect(existsSync(join(api.config.mediaRoot, "videos", String(created.id)))).toBe(false);
     expect(readdirSync(join(api.config.mediaRoot, "sources"))).toEqual([]);
@@ -190,11 +134,11 @@ describe("one transcoder", () => {
   test("a truncated upload ends in `error` with a readable message and is not retried", async () => {
     const worker = startTranscoder(api, "strict");
     transcoders.push(worker);
-    const whole = readFileSync(makeSource("whole.mp4", 3, "320x180"));
+    const whole = readFileSync(await makeSource("whole.mp4", 3, 320, 180));
     const truncated = join(scratch, "truncated.mp4");
     await Bun.write(truncated, whole.subarray(0, Math.floor(whole.length * 0.6)));
-    const created = await upload(api, admin, truncated);
-    const failed = await untilState(api, admin, created.id, "error");
+    const created = await uploadFile(api, admin, truncated);
+    const failed = await untilState(admin, created.id, "error");
     expect(failed.processing_error).toMatch(/truncated|incomplete/i);
     expect(failed.processing_error).not.toMatch(/ffmpeg|stderr|Error:|at \//);
     const job = await api.runtime.transcodeQueue.job(created.id, 1);
@@ -209,17 +153,17 @@ describe("faults", () => {
   test("kill -9 of the transcoder mid-job: a second replica takes the job over, no leftovers", async () => {
     const first = startTranscoder(api, "doomed");
     transcoders.push(first);
-    const created = await upload(api, admin, makeSource("long.mp4", 16));
+    const created = await uploadFile(api, admin, await makeSource("long.mp4", 16));
     await eventually(
       "encoding under way on the first transcoder",
-      async () => (await video(api, admin, created.id)).progress.stage === "encoding",
+      async () => (await getVideo(admin, created.id)).progress.stage === "encoding",
     );
     const second = startTranscoder(api, "survivor");
     transcoders.push(second);
     await first.kill9();
     transcoders.splice(transcoders.indexOf(first), 1);
 
-    const ready = await untilState(api, admin, created.id, "ready", 150_000);
+    const ready = await untilState(admin, created.id, "ready", 150_000);
     expect(ready.renditions.map((r) => r.name)).toEqual(["360p", "480p", "720p"]);
     expect(second.logs()).toContain(`"job_id":"video-${created.id}-r1"`);
     expect(stagingEntries(api)).toEqual([]);
@@ -235,10 +179,10 @@ describe("faults", () => {
   test("SIGTERM mid-job: the grace period runs out, FFmpeg stops and the job is handed back", async () => {
     const leaving = startTranscoder(api, "leaving", { TRANSCODER_SHUTDOWN_GRACE_SECONDS: "1" });
     transcoders.push(leaving);
-    const created = await upload(api, admin, makeSource("handback.mp4", 16));
+    const created = await uploadFile(api, admin, await makeSource("handback.mp4", 16));
     await eventually(
       "encoding under way",
-      async () => (await video(api, admin, created.id)).progress.stage === "encoding",
+      async () => (await getVideo(admin, created.id)).progress.stage === "encoding",
     );
     const started = performance.now();
     expect(await leaving.stop()).toBe(0);
@@ -250,7 +194,7 @@ describe("faults", () => {
 
     const taker = startTranscoder(api, "taker");
     transcoders.push(taker);
-    await untilState(api, admin, created.id, "ready", 150_000);
+    await untilState(admin, created.id, "ready", 150_000);
     expect(taker.logs()).toContain(`"job_id":"video-${created.id}-r1"`);
     expect(stagingEntries(api)).toEqual([]);
     expect(await taker.stop()).toBe(0);
@@ -259,27 +203,24 @@ describe("faults", () => {
 
   test("the api restarts during a job: the state change still arrives", async () => {
     // `api` stays up as the owner of the database; the consumer is a second replica we stop and restart.
-    const owner = await startTestApi(
-      { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password },
-      { consumeEvents: false },
-    );
+    const owner = await startTestApi(ADMIN_ENV, { consumeEvents: false });
     const consumer = await startTestApi({}, { shareWith: owner });
     const ownerAdmin = await adminClient(owner);
     const worker = startTranscoder(owner, "steady");
     try {
-      const created = await upload(owner, ownerAdmin, makeSource("restart.mp4", 6, "640x360"));
-      await untilState(owner, ownerAdmin, created.id, "processing");
+      const created = await uploadFile(owner, ownerAdmin, await makeSource("restart.mp4", 6, 640, 360));
+      await untilState(ownerAdmin, created.id, "processing");
       await consumer.stop();
       const job = await owner.runtime.transcodeQueue.job(created.id, 1);
       await eventually(
         "job completed while no api consumed events",
         async () => (await job?.getState()) === "completed",
       );
-      expect((await video(owner, ownerAdmin, created.id)).processing_state).toBe("processing");
+      expect((await getVideo(ownerAdmin, created.id)).processing_state).toBe("processing");
 
       const restarted = await startTestApi({}, { shareWith: owner });
       try {
-        await untilState(owner, ownerAdmin, created.id, "ready", 30_000);
+        await untilState(ownerAdmin, created.id, "ready", 30_000);
       } finally {
         await restarted.stop();
       }

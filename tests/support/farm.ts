@@ -66,28 +66,6 @@ export function startTranscoder(
   };
 }
 
-/** Waits until `predicate` holds, polling; fails with `what` after the timeout. */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await Bun.sleep(200);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`,
-  );
-}
-
 /** Kills every transcoder a test forgot; called from the test preload. */
 export async function stopAllTranscoders(): Promise<void> {
   for (const child of running) child.kill("SIGKILL");
