@@ -150,7 +150,8 @@ async function main(): Promise<number> {
   }
   const logger = pino({ level: options.verbose ? "debug" : "warn" }, pino.destination(2));
   const log: TranscodeLog = logger;
-  const hwaccel = options.hwaccel === "auto" ? await resolveHwAccel("auto", logger) : options.hwaccel;
+  // The same self-test as the worker: a GPU mode this host cannot run falls back with a warning.
+  const hwaccel = await resolveHwAccel(options.hwaccel, logger);
   await stat(options.sourcePath).catch(() => {
     console.error(`${options.sourcePath}: no such file`);
     process.exit(66);
