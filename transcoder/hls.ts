@@ -262,7 +262,8 @@ export function buildMasterPlaylist(renditions: readonly Rendition[]): string {
         }),
     ),
   });
-  const text = stringify(master);
+  // hls-parser leaves the last line unterminated; playlists are line-oriented text files.
+  const text = `${stringify(master).trimEnd()}\n`;
   verifyMasterPlaylist(text, renditions);
   return text;
 }

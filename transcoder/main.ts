@@ -10,7 +10,12 @@ import { startTranscodeWorker } from "./worker.ts";
 const STAGING_MAX_AGE_MS = 24 * 3600 * 1000;
 
 const config = loadOrExit(() => loadTranscoderConfig(process.env));
-const log = pino({ level: config.logLevel, base: { service: "transcoder", worker: config.workerName } });
+// The same line format as the api's logs (ISO time), so one log pipeline reads both.
+const log = pino({
+  level: config.logLevel,
+  base: { service: "transcoder", worker: config.workerName },
+  timestamp: pino.stdTimeFunctions.isoTime,
+});
 const hwaccel = await resolveHwAccel(config.hwaccel, log);
 const storage = new LocalMediaStorage(config.mediaRoot);
 const swept = await storage.sweepStaging(STAGING_MAX_AGE_MS);
