@@ -15,7 +15,9 @@ const errors = { 400: ErrorBody, 415: ErrorBody, 429: ErrorBody } as const;
 const segment = (value: string | null | undefined): string => (typeof value === "string" ? value : "");
 
 /** The Videoflix account endpoints; paths keep their trailing slash as the existing clients call them. */
-export function authRoutes(deps: AccountDeps) {
+export function authRoutes(
+  deps: AccountDeps & { onLogout?: (accessToken: string | undefined) => Promise<void> },
+) {
   const accounts = new AccountService(deps);
   const { config } = deps;
   return new Elysia({ name: "auth-routes", detail: { tags: ["Accounts"] } })
@@ -28,6 +30,7 @@ export function authRoutes(deps: AccountDeps) {
       },
       {
         body: AuthModel.registerBody,
+        parse: "json",
         response: { 201: AuthModel.detail, ...errors },
         detail: {
           summary: "Register",
@@ -59,6 +62,7 @@ export function authRoutes(deps: AccountDeps) {
       },
       {
         body: AuthModel.loginBody,
+        parse: "json",
         response: { 200: AuthModel.loginResponse, ...errors },
         detail: {
           summary: "Log in",
@@ -90,6 +94,7 @@ export function authRoutes(deps: AccountDeps) {
       "/api/logout/",
       async ({ cookie }) => {
         await accounts.logout(cookie.refresh_token?.value as string | undefined);
+        await deps.onLogout?.(cookie.access_token?.value as string | undefined); // closes the user's WebSockets
         clearSessionCookies(cookie, config);
         return { detail: "Log-Out successfully! All Tokens will be deleted. Refresh token is now invalid." };
       },
@@ -106,6 +111,7 @@ export function authRoutes(deps: AccountDeps) {
       },
       {
         body: AuthModel.passwordResetBody,
+        parse: "json",
         response: { 200: AuthModel.detail, ...errors },
         detail: {
           summary: "Request a password reset email",
@@ -121,6 +127,7 @@ export function authRoutes(deps: AccountDeps) {
       },
       {
         body: AuthModel.passwordConfirmBody,
+        parse: "json",
         response: { 200: AuthModel.detail, 400: ErrorBody, 415: ErrorBody },
         detail: {
           summary: "Set a new password with the emailed link",
