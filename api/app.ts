@@ -10,6 +10,7 @@ import type { MediaStorage } from "../storage/index.ts";
 import { AccessTokens } from "./auth/access-tokens.ts";
 import { authRoutes } from "./auth/index.ts";
 import { authPlugin } from "./auth/plugin.ts";
+import { catalogueRoutes } from "./catalogue/index.ts";
 import type { Config } from "./config/index.ts";
 import { healthRoutes } from "./health/index.ts";
 import { csrfProtection } from "./http/csrf.ts";
@@ -18,7 +19,12 @@ import { ErrorBody } from "./http/errors.ts";
 import { jsonBody } from "./http/json-body.ts";
 import { requestLog } from "./http/request-log.ts";
 import type { BackgroundTasks } from "./lifecycle/background.ts";
+import { playbackRoutes } from "./playback/index.ts";
+import { progressRoutes } from "./progress/index.ts";
+import { WatchProgressService } from "./progress/service.ts";
 import { RateLimiter } from "./rate-limit/index.ts";
+import { announceLogout, type RealtimeHub, realtimeRoutes } from "./realtime/index.ts";
+import { realtimeWebSocketOptions } from "./realtime/protocol.ts";
 import { queueDashboard } from "./transcoding/dashboard.ts";
 import type { TranscodeQueue } from "./transcoding/queue.ts";
 import { videoAdminRoutes } from "./videos/index.ts";
@@ -35,6 +41,10 @@ export interface AppDeps {
   transcodeQueue: TranscodeQueue;
   /** Every BullMQ queue, for the admin dashboard. */
   dashboardQueues: Queue[];
+  /** The WebSocket fan-out, listening on its own Redis subscriber (none: /api/ws carries no events). */
+  realtime?: RealtimeHub;
+  /** Dedicated subscriber connection that keeps the catalogue cache fresh (no cache without it). */
+  catalogueSubscriber?: Redis;
 }
 
 /** Builds the whole api from its dependencies; main.ts and the tests call this with real services. */
@@ -48,7 +58,10 @@ export async function createApp(deps: AppDeps) {
   const auth = authPlugin(accessTokens);
 
   // Bun's own body cap sits just above the upload limit; routes enforce their tighter limits.
-  return new Elysia({ serve: { maxRequestBodySize: config.maxUploadBytes + 1024 * 1024 } })
+  return new Elysia({
+    serve: { maxRequestBodySize: config.maxUploadBytes + 1024 * 1024 },
+    websocket: realtimeWebSocketOptions,
+  })
     .use(
       cors({
         origin: (request) => allowedOrigins.has(request.headers.get("origin") ?? ""),
@@ -80,8 +93,23 @@ export async function createApp(deps: AppDeps) {
             },
             { name: "Health", description: "Liveness and readiness probes" },
             {
+              name: "Realtime",
+              description:
+                "GET /api/ws: transcoding progress and catalogue events over a WebSocket (docs/realtime.md)",
+            },
+            {
               name: "Admin: videos",
               description: "Uploads, edits, re-uploads, retries and deletes (admins only)",
+            },
+            {
+              name: "Catalogue",
+              description:
+                "Videos ready to watch: the Videoflix list, filters, search, pages, rows per category",
+            },
+            { name: "Favorites", description: "The signed-in user's own favorite videos" },
+            {
+              name: "Watch progress",
+              description: "Player heartbeats (coalesced in Redis, flushed in batches) and continue watching",
             },
           ],
         },
@@ -99,6 +127,7 @@ export async function createApp(deps: AppDeps) {
         background: deps.background,
         clock: deps.clock,
         log,
+        onLogout: announceLogout(deps.redis, accessTokens),
       }),
     )
     .use(
@@ -112,6 +141,24 @@ export async function createApp(deps: AppDeps) {
         auth,
       }),
     )
+    .use(playbackRoutes({ ...deps, db: deps.database.db, accessTokens }))
+    .use(
+      realtimeRoutes({
+        accessTokens,
+        allowedOrigins,
+        hub: deps.realtime,
+        watchProgress: new WatchProgressService({
+          db: deps.database.db,
+          redis: deps.redis,
+          config,
+          clock: deps.clock,
+        }),
+        clock: deps.clock,
+        log,
+      }),
+    )
+    .use(catalogueRoutes({ config, db: deps.database.db, log, auth, subscriber: deps.catalogueSubscriber }))
+    .use(progressRoutes({ db: deps.database.db, redis: deps.redis, config, clock: deps.clock, auth }))
     .use(await queueDashboard(auth, deps.dashboardQueues))
     .get("/api/me/", ({ user }) => ({ id: user.id, email: user.email, is_admin: user.isAdmin }), {
       auth: true,

@@ -12,6 +12,8 @@ import { type App, createApp } from "./app.ts";
 import { ensureAdmin } from "./auth/ensure-admin.ts";
 import type { Config } from "./config/index.ts";
 import { BackgroundTasks } from "./lifecycle/background.ts";
+import { ProgressFlusher } from "./progress/flusher.ts";
+import { RealtimeHub } from "./realtime/hub.ts";
 import { TranscodeQueue } from "./transcoding/queue.ts";
 import { reconcileVideos } from "./transcoding/reconcile.ts";
 import { startVideoEventConsumer, VideoStateApplier } from "./transcoding/state-events.ts";
@@ -50,9 +52,15 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
   // BullMQ's blocking reads need a connection that retries forever.
   const bullConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  for (const client of [redis, bullConnection]) {
+  // Subscriber mode takes a connection over: the catalogue cache's invalidations get one of their own.
+  const catalogueSubscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  // The WebSocket fan-out's pub/sub (progress, state and session channels) has its own connection too.
+  const realtimeSubscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  for (const client of [redis, bullConnection, catalogueSubscriber, realtimeSubscriber]) {
     client.on("error", (error) => log.error({ err: error.message }, "redis connection error"));
   }
+  const realtime = new RealtimeHub(log.child({ component: "realtime" }));
+  await realtime.listen(realtimeSubscriber);
   const storage = new LocalMediaStorage(config.mediaRoot);
   const transcodeQueue = new TranscodeQueue(bullConnection, {
     attempts: config.transcodeAttempts,
@@ -79,7 +87,18 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     storage,
     transcodeQueue,
     dashboardQueues: [transcodeQueue.queue, eventsQueue],
+    catalogueSubscriber,
+    realtime,
   });
+
+  // Watch-progress heartbeats wait in Redis; every replica flushes (safely at the same time).
+  const progressFlusher = new ProgressFlusher({
+    db: database.db,
+    redis,
+    log,
+    intervalSeconds: config.progressFlushIntervalSeconds,
+  });
+  progressFlusher.start();
 
   const applier = new VideoStateApplier({ db: database.db, storage, publisher: redis, log });
   const reconcile = () => reconcileVideos({ db: database.db, queue: transcodeQueue, applier, log });
@@ -104,7 +123,10 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     reconcile,
     async stop() {
       if (reconcileTimer) clearInterval(reconcileTimer);
+      await realtime.closeAll(); // Bun's server.stop waits for open WebSockets
       await app.stop();
+      // No heartbeat arrives any more: write what is pending while Redis and the database are open.
+      await progressFlusher.stop();
       await consumer?.close();
       await background.drain();
       await mailer.close();
@@ -112,6 +134,8 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       await eventsQueue.close();
       redis.disconnect();
       bullConnection.disconnect();
+      realtimeSubscriber.disconnect();
+      catalogueSubscriber.disconnect();
       await database.close();
     },
   };

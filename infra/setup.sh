@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs when it is missing, and nothing when it is all there:
 #   bash infra/setup.sh up     bun, redis-server, ffmpeg, node_modules              (npm run up)
-#   bash infra/setup.sh test   the same plus PostgreSQL server binaries and setpriv (npm test)
-#   bash infra/setup.sh        everything, also wrk for `bun run bench:auth`
+#   bash infra/setup.sh test   the same plus PostgreSQL server binaries, setpriv and chromium (npm test)
+#   bash infra/setup.sh        everything, also wrk (benchmarks), nginx (bench:segments), chromium (browser test)
 # Debian packages come from apt (one update, one install, only for what is missing); bun from npm.
 set -euo pipefail
 # shellcheck source=infra/lib.sh
@@ -14,8 +14,9 @@ case "$purpose" in
   up) packages=(redis-server ffmpeg) ;;
   # postgresql: initdb/postgres for the tests' throwaway server (Debian's own cluster is not created);
   # util-linux: setpriv, with which a root test run starts PostgreSQL as the postgres user.
-  test) packages=(redis-server postgresql ffmpeg util-linux) ;;
-  all) packages=(redis-server postgresql ffmpeg util-linux wrk) ;;
+  test) packages=(redis-server postgresql ffmpeg util-linux chromium) ;;
+  # nginx: the baseline of `bench:segments`; chromium: the browser playback test (skipped without it).
+  all) packages=(redis-server postgresql ffmpeg util-linux wrk nginx chromium) ;;
   *) die "usage: infra/setup.sh [up|test|all] (got '$purpose')" ;;
 esac
 

@@ -59,6 +59,10 @@ export interface Config {
   readonly transcodeBackoffSeconds: number;
   /** How often the api looks for videos whose transcode job vanished or died (and on start). */
   readonly reconcileIntervalSeconds: number;
+  /** How often watch-progress heartbeats are moved from Redis to PostgreSQL (and lost at most in a crash). */
+  readonly progressFlushIntervalSeconds: number;
+  /** Lifetime of the signed media tokens written into served HLS playlists (`?token=`). */
+  readonly mediaTokenTtlSeconds: number;
   readonly rateLimits: RateLimits;
   readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 }
@@ -166,6 +170,8 @@ export function loadConfig(env: Env): Config {
     transcodeAttempts: integer(env, "TRANSCODE_ATTEMPTS", 3, 1, 20),
     transcodeBackoffSeconds: integer(env, "TRANSCODE_BACKOFF_SECONDS", 30, 0, 3600),
     reconcileIntervalSeconds: integer(env, "RECONCILE_INTERVAL_SECONDS", 60, 1, 86400),
+    progressFlushIntervalSeconds: integer(env, "PROGRESS_FLUSH_INTERVAL_SECONDS", 5, 1, 3600),
+    mediaTokenTtlSeconds: duration(env, "MEDIA_TOKEN_TTL", "6h"),
     rateLimits: rateLimits(env),
     logLevel,
   };

@@ -1,3 +1,4 @@
+import type { Video } from "../../db/schema/index.ts";
 import type { TranscodeProgress } from "../../transcoder/contract.ts";
 import type { VideoWithCategory } from "./service.ts";
 
@@ -6,7 +7,10 @@ export const mediaUrl = (publicUrl: string, videoId: number, path: string) =>
   `${publicUrl}/api/video/${videoId}/${path}`;
 
 /** The poster closest to 640 px wide: what a catalogue tile shows. */
-export function thumbnailUrl(publicUrl: string, row: VideoWithCategory): string | null {
+export function thumbnailUrl(
+  publicUrl: string,
+  row: { video: Pick<Video, "id" | "posters" | "publishedRevision"> },
+): string | null {
   const posters = row.video.posters;
   if (posters.length === 0 || row.video.publishedRevision === null) return null;
   const best = [...posters].sort((a, b) => Math.abs(a.width - 640) - Math.abs(b.width - 640))[0]!;

@@ -13,6 +13,8 @@ export function requireWrk(): string {
 
 export interface WrkResult {
   requestsPerSecond: number;
+  /** Requests completed in the whole run. */
+  requests: number;
   non2xx: number;
   latencyP99Ms: number | null;
 }
@@ -20,10 +22,11 @@ export interface WrkResult {
 /** Async on purpose: the server under test may live in this very process and must keep serving. */
 export async function runWrk(
   url: string,
-  options: { seconds: number; connections: number; headers?: readonly string[] },
+  options: { seconds: number; connections: number; headers?: readonly string[]; script?: string },
 ): Promise<WrkResult> {
   const args = [requireWrk(), "-t1", `-c${options.connections}`, `-d${options.seconds}s`, "--latency"];
   for (const header of options.headers ?? []) args.push("-H", header);
+  if (options.script) args.push("-s", options.script);
   const run = spawn([...args, url], { stdout: "pipe", stderr: "pipe" });
   const [output, errors, exitCode] = await Promise.all([
     new Response(run.stdout).text(),
@@ -33,11 +36,13 @@ export async function runWrk(
   if (exitCode !== 0) throw new Error(`wrk failed: ${errors || output}`);
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(output);
   if (!rps) throw new Error(`could not read wrk output:\n${output}`);
+  const requests = /(\d+) requests in/.exec(output);
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(output);
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(output);
   const scale = { us: 0.001, ms: 1, s: 1000 } as const;
   return {
     requestsPerSecond: Number(rps[1]),
+    requests: requests ? Number(requests[1]) : 0,
     non2xx: non2xx ? Number(non2xx[1]) : 0,
     latencyP99Ms: p99 ? Number(p99[1]) * scale[p99[2] as keyof typeof scale] : null,
   };

@@ -1,0 +1,94 @@
+import type Redis from "ioredis";
+import type { Logger } from "pino";
+import { VIDEO_STATE_CHANNEL } from "../../transcoder/contract.ts";
+
+/** How long a read waits for the subscriber's PONG before it skips the cache. */
+const CATCH_UP_TIMEOUT_MS = 250;
+
+/**
+ * Short-lived, per-replica memory of the user-independent catalogue answers. Any message on
+ * `vf:video-state` (a state change, an edit, a delete, from whichever replica) drops everything, so the
+ * TTL only bounds how stale an answer can be if a message was missed. It serves nothing while its
+ * subscription is down: without invalidations, the cache could not be trusted.
+ *
+ * Each read first PINGs the subscriber connection: Redis answers in order, so every announcement
+ * published before the request arrived has been handled when the PONG comes back. A client that
+ * edits a video and reads the list at once always sees its edit (one Redis round trip, no database).
+ */
+export class CatalogueCache {
+  // Promises, not values: concurrent misses for one key share one query. Invalidation clears the map,
+  // so a query that was in flight when the message came is never kept.
+  private readonly entries = new Map<string, { expiresAt: number; value: Promise<unknown> }>();
+  private subscriber: Redis | null = null;
+  private subscribed = false;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Starts dropping entries on every video change announced through `subscriber` (a dedicated connection). */
+  listen(subscriber: Redis, log: Logger): void {
+    this.subscriber = subscriber;
+    subscriber.on("message", (channel: string) => {
+      if (channel === VIDEO_STATE_CHANNEL) this.invalidate();
+    });
+    // Whatever was announced while the connection was down is unknown: start afresh after a reconnect.
+    subscriber.on("ready", () => this.invalidate());
+    subscriber.on("close", () => this.invalidate());
+    subscriber.subscribe(VIDEO_STATE_CHANNEL).then(
+      () => {
+        this.subscribed = true;
+      },
+      (error: unknown) => log.error({ err: error }, "catalogue cache: subscribing failed; caching stays off"),
+    );
+  }
+
+  invalidate(): void {
+    this.entries.clear();
+  }
+
+  /** The cached answer for `key`, or `load()`'s (kept for the TTL when the cache is live). */
+  async get<T>(key: string, load: () => Promise<T>): Promise<T> {
+    if (!(await this.caughtUp())) return load();
+    const now = this.now();
+    const hit = this.entries.get(key);
+    if (hit && hit.expiresAt > now) return hit.value as Promise<T>;
+    const value = load();
+    this.entries.delete(key);
+    this.entries.set(key, { expiresAt: now + this.ttlMs, value });
+    value.catch(() => {
+      if (this.entries.get(key)?.value === value) this.entries.delete(key);
+    });
+    // Search terms make keys unbounded: forget the oldest beyond the cap.
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    return value;
+  }
+
+  /** True once every announcement made before the call has been applied; false when that is unknown. */
+  private async caughtUp(): Promise<boolean> {
+    const subscriber = this.subscriber;
+    if (!this.subscribed || !subscriber || subscriber.status !== "ready") return false;
+    let timer: Timer | undefined;
+    try {
+      return await Promise.race([
+        subscriber.ping().then(() => subscriber.status === "ready"),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), CATCH_UP_TIMEOUT_MS);
+        }),
+      ]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}

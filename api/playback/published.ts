@@ -1,0 +1,131 @@
+import { eq } from "drizzle-orm";
+import type Redis from "ioredis";
+import type { Logger } from "pino";
+import type { Database } from "../../db/client.ts";
+import { videos } from "../../db/schema/index.ts";
+import { VIDEO_STATE_CHANNEL } from "../../transcoder/contract.ts";
+
+/** What playback needs to know of a listed video: where its published tree is and which rungs it has. */
+export interface PublishedVideo {
+  id: number;
+  revision: number;
+  /** Storage prefix of the published tree, e.g. `videos/12/r3`. */
+  prefix: string;
+  /** Rung names with their nominal height (`720p` → 720), lowest first. */
+  rungs: ReadonlyArray<{ name: string; height: number }>;
+}
+
+interface Entry {
+  value: PublishedVideo | null;
+  expiresAtMs: number;
+}
+
+const MAX_ENTRIES = 10_000;
+
+/**
+ * id → published tree, remembered for a few seconds so that a segment request costs a Map lookup instead
+ * of a query. Entries are dropped early when a state change for the video is published on
+ * `vf:video-state` (a new revision went live, or it was deleted), and misses for the same id share one
+ * query. Unlisted videos (no published revision) are remembered as null, briefly too.
+ */
+export class PublishedVideos {
+  private readonly entries = new Map<number, Entry>();
+  private readonly loading = new Map<number, Promise<PublishedVideo | null>>();
+  private subscriber: Redis | null = null;
+
+  constructor(private readonly deps: { db: Database; log: Logger; ttlMs: number; now?: () => number }) {}
+
+  /** Listens for state changes on a connection of its own (a subscribing connection can do nothing else). */
+  listen(redis: Redis): void {
+    const subscriber = redis.duplicate();
+    subscriber.on("error", (error) =>
+      this.deps.log.warn({ err: error.message }, "playback cache subscriber error"),
+    );
+    subscriber.on("message", (_channel, message: string) => {
+      const id = /"id"\s*:\s*(\d+)/.exec(message)?.[1];
+      if (id) this.forget(Number(id));
+      else this.entries.clear();
+    });
+    subscriber.subscribe(VIDEO_STATE_CHANNEL).catch((error) => {
+      this.deps.log.warn({ err: error.message }, "playback cache could not subscribe; relying on its TTL");
+    });
+    this.subscriber = subscriber;
+  }
+
+  close(): void {
+    this.subscriber?.disconnect();
+    this.subscriber = null;
+  }
+
+  forget(id: number): void {
+    this.entries.delete(id);
+  }
+
+  /** The cached answer when there is a fresh one (synchronous), else undefined. */
+  cached(id: number): PublishedVideo | null | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    if (entry.expiresAtMs > this.now()) return entry.value;
+    this.entries.delete(id);
+    return undefined;
+  }
+
+  get(id: number): PublishedVideo | null | Promise<PublishedVideo | null> {
+    const cached = this.cached(id);
+    if (cached !== undefined) return cached;
+    let pending = this.loading.get(id);
+    if (!pending) {
+      pending = this.load(id).finally(() => this.loading.delete(id));
+      this.loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  private async load(id: number): Promise<PublishedVideo | null> {
+    const [row] = await this.deps.db
+      .select({
+        revision: videos.publishedRevision,
+        prefix: videos.publishedPrefix,
+        renditions: videos.renditions,
+      })
+      .from(videos)
+      .where(eq(videos.id, id));
+    const value: PublishedVideo | null =
+      row && row.revision !== null && row.prefix !== null
+        ? {
+            id,
+            revision: row.revision,
+            prefix: row.prefix,
+            rungs: row.renditions
+              .map((rendition) => ({ name: rendition.name, height: nominalHeight(rendition) }))
+              .sort((a, b) => a.height - b.height),
+          }
+        : null;
+    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    this.entries.set(id, { value, expiresAtMs: this.now() + this.deps.ttlMs });
+    return value;
+  }
+}
+
+/** `720p` → 720; a rendition named otherwise counts by its short side. */
+function nominalHeight(rendition: { name: string; width: number; height: number }): number {
+  const named = /^(\d{2,5})p$/.exec(rendition.name);
+  return named ? Number(named[1]) : Math.min(rendition.width, rendition.height);
+}
+
+/**
+ * The rung a player asked for, or the nearest lower one (a 720p source asked for `1080p` gets 720p), or
+ * the lowest when none is lower. Null only for a video without rungs.
+ */
+export function resolveRung(video: PublishedVideo, requested: string): string | null {
+  const exact = video.rungs.find((rung) => rung.name === requested);
+  if (exact) return exact.name;
+  const height = Number.parseInt(requested, 10);
+  let best: string | null = null;
+  for (const rung of video.rungs) if (rung.height <= height) best = rung.name;
+  return best ?? video.rungs[0]?.name ?? null;
+}

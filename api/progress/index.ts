@@ -1,0 +1,44 @@
+import { Elysia, t } from "elysia";
+import type { authPlugin } from "../auth/plugin.ts";
+import { ErrorBody } from "../http/errors.ts";
+import { ProgressModel } from "./model.ts";
+import { type WatchProgressDeps, WatchProgressService } from "./service.ts";
+
+/** Watch progress of the signed-in user: player heartbeats and the "continue watching" row. */
+export function progressRoutes(deps: WatchProgressDeps & { auth: ReturnType<typeof authPlugin> }) {
+  const service = new WatchProgressService(deps);
+  return new Elysia({ name: "watch-progress", detail: { tags: ["Watch progress"] } })
+    .use(deps.auth)
+    .put(
+      "/api/progress/:videoId",
+      async ({ params, body, user, set }) => {
+        await service.record(user.id, params.videoId, body.position_seconds, body.sent_at);
+        set.status = 204;
+      },
+      {
+        auth: true,
+        params: ProgressModel.videoParams,
+        body: ProgressModel.heartbeat,
+        response: { 204: t.Void(), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+        detail: {
+          summary: "Player heartbeat: where the user is in a video",
+          description:
+            "Sent by the player every few seconds. Accepted into Redis (no database write per heartbeat) and written to PostgreSQL in batches every PROGRESS_FLUSH_INTERVAL_SECONDS, one write per user and video. 404 for a video that is not published; 400 for a position that is negative, not a number or past the end.",
+          // Spelled out: the api's own JSON parser hides the body schema from the generated document.
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: ProgressModel.heartbeat } },
+          } as never,
+        },
+      },
+    )
+    .get("/api/progress/", ({ user }) => service.continueWatching(user.id), {
+      auth: true,
+      response: { 200: ProgressModel.continueWatching, 401: ErrorBody },
+      detail: {
+        summary: "Continue watching: started, unfinished videos, most recent first",
+        description:
+          "Videos with a position > 0 and below 95% of their duration, including heartbeats not yet flushed to the database. At most 100.",
+      },
+    });
+}

@@ -1,0 +1,220 @@
+import { createHash } from "node:crypto";
+import type Redis from "ioredis";
+
+// Heartbeats wait in Redis until a flusher writes them to PostgreSQL. Each entry is a hash field
+// `<userId>:<videoId>` → `<position>|<sentAtMs>` in one of PROGRESS_SHARDS pending hashes; a Lua script
+// keeps the entry with the newer client time, so a late, older heartbeat never overwrites a newer one.
+// A flusher takes a whole shard at once by RENAMEing it to a key of its own: replicas that flush at
+// the same time each get disjoint entries, and heartbeats arriving meanwhile start a fresh hash.
+
+export const PROGRESS_SHARDS = 16;
+const PREFIX = "vf:progress";
+const DIRTY_KEY = `${PREFIX}:dirty`;
+/** Flushing keys by the time they were taken: one left behind by a crashed flusher is taken over. */
+const INFLIGHT_KEY = `${PREFIX}:inflight`;
+const pendingKey = (shard: number | string) => `${PREFIX}:pending:${shard}`;
+/** The user's own latest positions, so "continue watching" sees heartbeats not flushed yet. */
+const userKey = (userId: number) => `${PREFIX}:user:${userId}`;
+
+export interface ProgressEntry {
+  userId: number;
+  videoId: number;
+  positionSeconds: number;
+  sentAtMs: number;
+}
+
+// A batch of heartbeats in one call. KEYS: the dirty set, then per entry its shard hash and user hash.
+// ARGV: the user hashes' TTL, then per entry: field, video id, value, sentAt ms, shard.
+const HEARTBEATS_SCRIPT = `
+local function older(key, field, sentAt)
+  local current = redis.call('HGET', key, field)
+  if not current then return true end
+  local bar = string.find(current, '|', 1, true)
+  return tonumber(string.sub(current, bar + 1)) < sentAt
+end
+for i = 0, (#ARGV - 1) / 5 - 1 do
+  local a = 2 + i * 5
+  local sentAt = tonumber(ARGV[a + 3])
+  local shardKey, userKey = KEYS[2 + i * 2], KEYS[3 + i * 2]
+  if older(shardKey, ARGV[a], sentAt) then
+    redis.call('HSET', shardKey, ARGV[a], ARGV[a + 2])
+    redis.call('SADD', KEYS[1], ARGV[a + 4])
+  end
+  if older(userKey, ARGV[a + 1], sentAt) then redis.call('HSET', userKey, ARGV[a + 1], ARGV[a + 2]) end
+  redis.call('EXPIRE', userKey, ARGV[1])
+end
+return 0
+`;
+
+// KEYS: pending hash, flushing key, inflight zset, dirty set. ARGV: now ms, shard.
+const TAKE_SCRIPT = `
+redis.call('SREM', KEYS[4], ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('ZADD', KEYS[3], ARGV[1], KEYS[2])
+return 1
+`;
+
+// Takes over a flushing key another flusher left behind; ZREM decides which replica gets it.
+// KEYS: inflight zset, the stale key, the new flushing key. ARGV: now ms.
+const RECLAIM_SCRIPT = `
+if redis.call('ZREM', KEYS[1], KEYS[2]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('RENAME', KEYS[2], KEYS[3])
+redis.call('ZADD', KEYS[1], ARGV[1], KEYS[3])
+return 1
+`;
+
+/** EVALSHA with a fallback to EVAL when Redis does not know the script yet (a restart, a new server). */
+class LuaScript {
+  private readonly sha: string;
+  constructor(private readonly source: string) {
+    this.sha = createHash("sha1").update(source).digest("hex");
+  }
+  async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!String((error as Error).message).includes("NOSCRIPT")) throw error;
+      return redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const heartbeatsScript = new LuaScript(HEARTBEATS_SCRIPT);
+const takeScript = new LuaScript(TAKE_SCRIPT);
+const reclaimScript = new LuaScript(RECLAIM_SCRIPT);
+
+const encode = (positionSeconds: number, sentAtMs: number) => `${positionSeconds}|${sentAtMs}`;
+
+function decode(value: string): { positionSeconds: number; sentAtMs: number } | null {
+  const bar = value.indexOf("|");
+  const positionSeconds = Number(value.slice(0, bar));
+  const sentAtMs = Number(value.slice(bar + 1));
+  return bar > 0 && Number.isFinite(positionSeconds) && Number.isFinite(sentAtMs)
+    ? { positionSeconds, sentAtMs }
+    : null;
+}
+
+/** A batch taken out of Redis: written to PostgreSQL, then `done()`; never done → taken over later. */
+export interface TakenBatch {
+  entries: ProgressEntry[];
+  keys: string[];
+}
+
+interface HeartbeatBatch {
+  entries: ProgressEntry[];
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Heartbeats per script call: bounds the time one call holds Redis. */
+const MAX_BATCH = 500;
+
+export class ProgressStore {
+  private batch: HeartbeatBatch | null = null;
+
+  constructor(
+    private readonly redis: Redis,
+    /** How long a user's unflushed positions stay visible to them after their last heartbeat. */
+    private readonly userTtlSeconds = 600,
+  ) {}
+
+  /**
+   * Records a heartbeat; resolves once Redis has it. Heartbeats that arrive in the same turn of the
+   * event loop go to Redis in one script call (at most MAX_BATCH): under load a request costs a
+   * fraction of a round trip, and alone it waits for nothing.
+   */
+  put(entry: ProgressEntry): Promise<void> {
+    let batch = this.batch;
+    if (!batch) {
+      batch = { entries: [], ...Promise.withResolvers<void>() };
+      this.batch = batch;
+      const scheduled = batch;
+      setImmediate(() => this.send(scheduled));
+    }
+    batch.entries.push(entry);
+    if (batch.entries.length >= MAX_BATCH) this.send(batch);
+    return batch.promise;
+  }
+
+  private send(batch: HeartbeatBatch): void {
+    if (this.batch !== batch) return; // already sent
+    this.batch = null;
+    const keys = [DIRTY_KEY];
+    const args: Array<string | number> = [this.userTtlSeconds];
+    for (const entry of batch.entries) {
+      const shard = entry.userId % PROGRESS_SHARDS;
+      keys.push(pendingKey(shard), userKey(entry.userId));
+      args.push(
+        `${entry.userId}:${entry.videoId}`,
+        entry.videoId,
+        encode(entry.positionSeconds, entry.sentAtMs),
+        entry.sentAtMs,
+        shard,
+      );
+    }
+    heartbeatsScript.run(this.redis, keys, args).then(() => batch.resolve(), batch.reject);
+  }
+
+  /** The user's latest positions still in Redis (flushed or not), by video. */
+  async userPositions(userId: number): Promise<Map<number, { positionSeconds: number; sentAtMs: number }>> {
+    const raw = await this.redis.hgetall(userKey(userId));
+    const positions = new Map<number, { positionSeconds: number; sentAtMs: number }>();
+    for (const [field, value] of Object.entries(raw)) {
+      const decoded = decode(value);
+      if (decoded) positions.set(Number(field), decoded);
+    }
+    return positions;
+  }
+
+  /**
+   * Takes every pending shard, plus flushing keys abandoned for longer than `staleMs` (a replica that
+   * died mid-flush), under keys of this flusher's own. Entries are deduplicated, newest by client time.
+   */
+  async take(flusherId: string, staleMs: number, nowMs = Date.now()): Promise<TakenBatch> {
+    const keys: string[] = [];
+    let sequence = 0;
+    const nextKey = (shard: string) => `${PREFIX}:flushing:${shard}:${flusherId}:${nowMs}:${sequence++}`;
+    const dirty = await this.redis.smembers(DIRTY_KEY);
+    for (const shard of dirty) {
+      const key = nextKey(shard);
+      const taken = await takeScript.run(
+        this.redis,
+        [pendingKey(shard), key, INFLIGHT_KEY, DIRTY_KEY],
+        [nowMs, shard],
+      );
+      if (taken === 1) keys.push(key);
+    }
+    const abandoned = await this.redis.zrangebyscore(INFLIGHT_KEY, 0, nowMs - staleMs, "LIMIT", 0, 64);
+    for (const stale of abandoned) {
+      const key = nextKey("reclaimed");
+      if ((await reclaimScript.run(this.redis, [INFLIGHT_KEY, stale, key], [nowMs])) === 1) keys.push(key);
+    }
+    const newest = new Map<string, ProgressEntry>();
+    for (const key of keys) {
+      const fields = await this.redis.hgetall(key);
+      for (const [field, value] of Object.entries(fields)) {
+        const decoded = decode(value);
+        const colon = field.indexOf(":");
+        const userId = Number(field.slice(0, colon));
+        const videoId = Number(field.slice(colon + 1));
+        if (!decoded || !Number.isInteger(userId) || !Number.isInteger(videoId)) continue;
+        const known = newest.get(field);
+        if (!known || known.sentAtMs < decoded.sentAtMs) newest.set(field, { userId, videoId, ...decoded });
+      }
+    }
+    return { entries: [...newest.values()], keys };
+  }
+
+  /** Forgets a batch once PostgreSQL has it. */
+  async done(batch: TakenBatch): Promise<void> {
+    if (batch.keys.length === 0) return;
+    await this.redis
+      .multi()
+      .del(...batch.keys)
+      .zrem(INFLIGHT_KEY, ...batch.keys)
+      .exec();
+  }
+}

@@ -1,0 +1,108 @@
+// The WebSocket protocol of GET /api/ws: JSON text frames, each an object with a `type`. Shared by the
+// server (api/realtime/index.ts), the tests and the benchmark. Documented in docs/realtime.md.
+
+/** Redis channel on which the api announces ended sessions; every replica closes that user's sockets. */
+export const SESSION_CHANNEL = "vf:session-events";
+
+export interface SessionRevoked {
+  type: "session.revoked";
+  user_id: number;
+}
+
+/** Bun topics each replica fans out on: Redis is subscribed once per replica, sockets join topics. */
+export const Topics = {
+  /** Every signed-in socket: catalogue changes (video.ready / video.updated / video.deleted). */
+  videos: "videos",
+  /** Every admin socket: transcoding state changes (processing / error). */
+  admins: "admins",
+  /** Admins that asked for the progress of every upload. */
+  allUploads: "admin:uploads",
+  /** Admins that asked for the progress of one video. */
+  video: (id: number) => `admin:video:${id}`,
+} as const;
+
+/** Close codes the server uses (4000–4999 are the application's own). */
+export const CloseCodes = {
+  /** The server is shutting down; reconnect to another replica. */
+  goingAway: 1001,
+  /** The access token the socket was opened with expired: refresh the session, then reconnect. */
+  sessionExpired: 4001,
+  /** The user logged out (on any replica): do not reconnect with this session. */
+  sessionRevoked: 4003,
+  /** The client did not read its messages fast enough (see `WS_BACKPRESSURE_LIMIT_BYTES`). */
+  tooSlow: 4008,
+} as const;
+
+/**
+ * Bytes a socket may have queued and unsent. Past it Bun closes the socket at once (the close frame
+ * could not get through a full buffer anyway, so the client sees 1006, or 4008 when the overflow was
+ * noticed on a direct reply); a slow client never holds up the others' fan-out.
+ */
+export const WS_BACKPRESSURE_LIMIT_BYTES = 1024 * 1024;
+/** Seconds without any frame from the client (Bun pings idle sockets first) before a socket is closed. */
+export const WS_IDLE_TIMEOUT_SECONDS = 60;
+/** Largest frame a client may send; bigger ones close the socket (1009). */
+export const WS_MAX_CLIENT_MESSAGE_BYTES = 4096;
+/** Per-socket cap on followed videos (an admin following more should subscribe to all uploads). */
+export const MAX_FOLLOWED_VIDEOS = 500;
+
+/** Player heartbeats a socket may send per `PROGRESS_WINDOW_MS` (players send one every few seconds). */
+export const MAX_PROGRESS_PER_WINDOW = 20;
+export const PROGRESS_WINDOW_MS = 10_000;
+
+/** Server-wide WebSocket settings of Bun.serve; app.ts hands them to the root Elysia instance. */
+export const realtimeWebSocketOptions = {
+  idleTimeout: WS_IDLE_TIMEOUT_SECONDS,
+  sendPings: true,
+  backpressureLimit: WS_BACKPRESSURE_LIMIT_BYTES,
+  closeOnBackpressureLimit: true,
+  maxPayloadLength: WS_MAX_CLIENT_MESSAGE_BYTES,
+  perMessageDeflate: false,
+  publishToSelf: false,
+};
+
+/** What a client may send. */
+export type ClientMessage =
+  | { type: "ping"; id?: string | number }
+  | { type: "subscribe"; video_id: number }
+  | { type: "subscribe"; all_uploads: true }
+  | { type: "unsubscribe"; video_id: number }
+  | { type: "unsubscribe"; all_uploads: true }
+  /** A player heartbeat, as PUT /api/progress/:videoId takes it (`sent_at`: ISO date-time or epoch ms). */
+  | { type: "progress"; video_id: number; position_seconds: number; sent_at?: string | number };
+
+export type VideoProgressState = "pending" | "processing";
+
+/** What the server sends. */
+export type ServerMessage =
+  | { type: "welcome"; user_id: number; is_admin: boolean; session_expires_at: string }
+  | { type: "pong"; id?: string | number; server_time: string }
+  | { type: "subscribed"; video_id?: number; all_uploads?: true }
+  | { type: "unsubscribed"; video_id?: number; all_uploads?: true }
+  | {
+      type: "video.progress";
+      id: number;
+      revision: number;
+      state: VideoProgressState;
+      percent: number;
+      stage: string;
+      eta_seconds: number | null;
+    }
+  | { type: "video.ready"; id: number }
+  | {
+      type: "video.updated";
+      id: number;
+      state?: "processing" | "error";
+      processing_error?: string | null;
+    }
+  | { type: "video.deleted"; id: number }
+  | { type: "progress.saved"; video_id: number; position_seconds: number }
+  | { type: "error"; code: ErrorCode; detail: string };
+
+export type ErrorCode =
+  | "bad_message"
+  | "unknown_type"
+  | "forbidden"
+  | "too_many_subscriptions"
+  | "not_found"
+  | "rate_limited";

@@ -1,0 +1,212 @@
+// `bun run bench:segments`: HLS segment delivery, the api against nginx. The same segment file of a
+// real transcoded tree is fetched with wrk (1 thread, keep-alive) from nginx (sendfile on, one worker,
+// a temporary config on a loopback port) and from the api with its signed-token check on (and with the
+// session cookie), in interleaved rounds; medians of requests/s and MB/s, and the api/nginx ratio.
+// Goal: api ≥ 0.90 × nginx.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawn } from "bun";
+import { eq } from "drizzle-orm";
+import pino from "pino";
+import { loadConfig } from "../../api/config/index.ts";
+import { MediaTokens } from "../../api/playback/tokens.ts";
+import { startApiRuntime } from "../../api/runtime.ts";
+import { categories, videos } from "../../db/schema/index.ts";
+import { generateVideo } from "../../tests/support/media.ts";
+import {
+  createTestDatabase,
+  freePort,
+  stopTestServices,
+  testRedisUrl,
+} from "../../tests/support/services.ts";
+import { startSmtpCapture } from "../../tests/support/smtp-capture.ts";
+import { Client, createActiveUser, type TestApi } from "../../tests/support/test-api.ts";
+import { outputPrefixFor } from "../../transcoder/contract.ts";
+import { transcode } from "../../transcoder/pipeline.ts";
+import { median, requireWrk, runWrk } from "./wrk.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const GOAL = 0.9;
+/** Which rung's first segment is fetched: 720p (2 s, ~0.8 MB) or 360p (~0.2 MB, more per-request work). */
+const RUNG = process.env.BENCH_RUNG ?? "720p";
+const JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789";
+
+function requireNginx(): string {
+  const nginx = Bun.which("nginx") ?? ["/usr/sbin/nginx"].find((path) => Bun.file(path).size > 0);
+  if (!nginx) throw new Error("nginx is not installed: run `apt-get install -y nginx` and retry");
+  return nginx;
+}
+
+requireWrk();
+const nginxBinary = requireNginx();
+const work = mkdtempSync(join(tmpdir(), "vf-bench-segments-"));
+const mediaRoot = join(work, "media");
+const [testDb, redisUrl, smtp] = await Promise.all([
+  createTestDatabase(),
+  testRedisUrl(),
+  startSmtpCapture(),
+]);
+const config = loadConfig({
+  NODE_ENV: "test",
+  DATABASE_URL: testDb.url,
+  REDIS_URL: redisUrl,
+  SMTP_URL: smtp.url,
+  JWT_SECRET,
+  MEDIA_ROOT: mediaRoot,
+  LOG_LEVEL: "silent",
+});
+const runtime = await startApiRuntime({ config, log: pino({ level: "silent" }), consumeEvents: false });
+let nginx: ReturnType<typeof spawn> | null = null;
+
+try {
+  // A real tree: 4 s of 1280×720 in 2 s segments; the 720p rung's first segment is what is fetched.
+  console.log("transcoding a 4 s 720p test clip…");
+  const source = await generateVideo(join(work, "source.mp4"), {
+    seconds: 4,
+    width: 1280,
+    height: 720,
+    fps: 30,
+    audio: "stereo",
+  });
+  const staging = await runtime.storage.createStagingDir("bench-segments");
+  const result = await transcode({
+    sourcePath: source,
+    outputDir: staging,
+    segmentSeconds: 2,
+    preset: "ultrafast",
+    ladderHeights: [360, 720],
+    thumbnails: false,
+  });
+  const db = runtime.database.db;
+  const [category] = await db.insert(categories).values({ name: "Bench" }).returning();
+  const [video] = await db
+    .insert(videos)
+    .values({ title: "Bench", categoryId: category!.id, sourceKey: "sources/bench.mp4", sourceBytes: 1 })
+    .returning();
+  const prefix = outputPrefixFor(video!.id, 1);
+  await runtime.storage.publishDirectory(staging, prefix);
+  await db
+    .update(videos)
+    .set({
+      processingState: "ready",
+      publishedRevision: 1,
+      publishedPrefix: prefix,
+      renditions: result.renditions,
+      masterPlaylist: result.masterPlaylist,
+    })
+    .where(eq(videos.id, video!.id));
+  const segmentKey = `${prefix}/${RUNG}/seg_00000.ts`;
+  const segmentBytes = (await runtime.storage.file(segmentKey))!.size;
+
+  // nginx: one worker serving MEDIA_ROOT with sendfile, as a CDN origin or a static file server would.
+  const nginxPort = await freePort();
+  const nginxDir = join(work, "nginx");
+  const nginxConf = join(work, "nginx.conf");
+  writeFileSync(
+    nginxConf,
+    `user root;
+worker_processes 1;
+daemon off;
+pid ${nginxDir}.pid;
+error_log ${work}/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path ${work}/nginx-body;
+  proxy_temp_path ${work}/nginx-proxy;
+  fastcgi_temp_path ${work}/nginx-fastcgi;
+  uwsgi_temp_path ${work}/nginx-uwsgi;
+  scgi_temp_path ${work}/nginx-scgi;
+  types { video/mp2t ts; application/vnd.apple.mpegurl m3u8; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    root ${mediaRoot};
+    location / { add_header Cache-Control "public, max-age=31536000, immutable"; }
+  }
+}
+`,
+  );
+  nginx = spawn([nginxBinary, "-p", work, "-c", nginxConf], { stdout: "inherit", stderr: "inherit" });
+
+  // The floor of the api's own cost: the same file from a route of the app with no check at all.
+  const segmentPath = runtime.storage.localPath(segmentKey);
+  const app = runtime.app
+    .get("/bench/unchecked-segment", () => new Response(Bun.file(segmentPath)))
+    .listen({ hostname: "127.0.0.1", port: 0 });
+  const apiBase = `http://127.0.0.1:${app.server!.port}`;
+  const token = new MediaTokens(JWT_SECRET, config.mediaTokenTtlSeconds).mint(video!.id);
+  const account = await createActiveUser({ url: apiBase, smtp } as unknown as TestApi);
+  const viewer = new Client(apiBase);
+  await viewer.post("/api/login/", account);
+  const cookie = `Cookie: access_token=${viewer.cookies.get("access_token")}`;
+
+  const variants = {
+    nginx: { url: `http://127.0.0.1:${nginxPort}/${segmentKey}`, headers: [] as string[] },
+    "api (token)": {
+      url: `${apiBase}/api/video/${video!.id}/${RUNG}/seg_00000.ts?v=1&token=${token}`,
+      headers: [] as string[],
+    },
+    "api, no checks": { url: `${apiBase}/bench/unchecked-segment`, headers: [] as string[] },
+    "api (cookie)": { url: `${apiBase}/api/video/${video!.id}/${RUNG}/seg_00000.ts?v=1`, headers: [cookie] },
+  };
+  for (const [name, variant] of Object.entries(variants)) {
+    const response = await fetch(variant.url, {
+      headers: Object.fromEntries(variant.headers.map((h) => h.split(": ") as [string, string])),
+    });
+    const body = await response.arrayBuffer();
+    if (response.status !== 200 || body.byteLength !== segmentBytes)
+      throw new Error(`${name}: ${response.status}, ${body.byteLength} bytes (expected ${segmentBytes})`);
+  }
+
+  console.log(
+    `segment: ${(segmentBytes / 1024).toFixed(0)} KiB (${RUNG}, 2 s); wrk: 1 thread, ${CONNECTIONS} connections, ` +
+      `${SECONDS} s per run, ${ROUNDS} interleaved rounds`,
+  );
+  for (const variant of Object.values(variants)) {
+    await runWrk(variant.url, { seconds: 1, connections: CONNECTIONS, headers: variant.headers }); // warm-up
+  }
+  const results: Record<string, number[]> = Object.fromEntries(
+    Object.keys(variants).map((name) => [name, []]),
+  );
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, variant] of Object.entries(variants)) {
+      const run = await runWrk(variant.url, {
+        seconds: SECONDS,
+        connections: CONNECTIONS,
+        headers: variant.headers,
+      });
+      if (run.non2xx > 0) throw new Error(`${name}: ${run.non2xx} non-2xx responses`);
+      results[name]!.push(run.requestsPerSecond);
+    }
+  }
+  const nginxRps = median(results.nginx!);
+  const rows = Object.entries(results).map(([name, runs]) => {
+    const rps = median(runs);
+    return {
+      server: name,
+      "requests/s": Math.round(rps),
+      "MB/s": Math.round((rps * segmentBytes) / 1e6),
+      "× nginx": (rps / nginxRps).toFixed(2),
+    };
+  });
+  console.table(rows);
+  const ratio = median(results["api (token)"]!) / nginxRps;
+  console.log(
+    `api (token) / nginx = ${ratio.toFixed(2)} — goal ≥ ${GOAL.toFixed(2)}: ${ratio >= GOAL ? "met" : "NOT met"}`,
+  );
+} finally {
+  nginx?.kill("SIGTERM");
+  await nginx?.exited;
+  await runtime.stop();
+  await smtp.close();
+  await testDb.drop();
+  await stopTestServices();
+  rmSync(work, { recursive: true, force: true });
+}

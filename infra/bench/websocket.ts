@@ -1,0 +1,235 @@
+// `bun run bench:websocket`: N authenticated WebSocket clients (default 10,000, in a few client
+// processes) on one api process; a "transcoder" publishes progress ticks on Redis as StateReporter
+// does; reports the latency from publish to each client (p50/p99/max; goal p99 < 100 ms) and the api
+// process's memory per connection (RSS delta / N).
+//
+// BENCH_CLIENTS (10000), BENCH_CLIENT_PROCESSES (CPU count, 2–8), BENCH_TICKS (40), BENCH_TICK_INTERVAL_MS (100).
+// Each socket is a file descriptor on both sides: the npm script raises `ulimit -n` (soft limit, up
+// to the hard one); raise the hard limit yourself for more than ~(hard limit - 500) clients.
+//
+// Latency: ticks carry their sequence number as `videoId`; clients note the wall-clock arrival time
+// (performance.timeOrigin + performance.now(), sub-millisecond and shared across processes on one
+// machine) of each, and the publisher's send times are subtracted here.
+import { mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import Redis from "ioredis";
+import pino from "pino";
+import { AccessTokens } from "../../api/auth/access-tokens.ts";
+import { loadConfig } from "../../api/config/index.ts";
+import { startApiRuntime } from "../../api/runtime.ts";
+import { PROGRESS_CHANNEL, type TranscodeProgress } from "../../transcoder/contract.ts";
+
+const nowMs = () => performance.timeOrigin + performance.now();
+
+if (process.argv[2] === "--client") await runClients();
+else await runBench();
+
+/** Child process: opens its share of the sockets, records arrival times, reports to the parent. */
+async function runClients(): Promise<void> {
+  const { url, secret, from, count, ticks } = JSON.parse(process.argv[3]!) as {
+    url: string;
+    secret: string;
+    from: number;
+    count: number;
+    ticks: number;
+  };
+  const cookies = await adminCookies(secret, from, count);
+  const arrivals = cookies.map(() => new Float64Array(ticks + 1));
+  const sockets: WebSocket[] = [];
+  let open = 0;
+  let failed = 0;
+  const connectOne = (index: number) =>
+    new Promise<void>((resolve) => {
+      const ws = new WebSocket(url, { headers: { cookie: cookies[index]! } } as never);
+      sockets.push(ws);
+      ws.onmessage = (event) => {
+        const text = String(event.data);
+        if (text.startsWith('{"type":"video.progress","id":')) {
+          // The id sits at a fixed place: no JSON.parse on the measured path.
+          arrivals[index]![Number.parseInt(text.slice(30, text.indexOf(",", 30)), 10)] = nowMs();
+        } else if (text.includes('"subscribed"')) {
+          open++;
+          resolve();
+        } else if (text.includes('"welcome"'))
+          ws.send(JSON.stringify({ type: "subscribe", all_uploads: true }));
+      };
+      ws.onclose = () => {
+        failed++;
+        resolve();
+      };
+    });
+  // Connect in waves, as a fleet of browsers would arrive, not all in one instant.
+  for (let start = 0; start < cookies.length; start += 250) {
+    await Promise.all(cookies.slice(start, start + 250).map((_, i) => connectOne(start + i)));
+  }
+  process.send!({ kind: "ready", open, failed });
+  process.on("message", (message: { kind: string }) => {
+    if (message.kind !== "report") return;
+    const lost = sockets.filter((ws) => ws.readyState !== WebSocket.OPEN).length;
+    process.send!({ kind: "report", arrivals: arrivals.map((a) => Array.from(a)), lost });
+  });
+}
+
+/** Admin sessions (progress goes to admins), one user each, signed as the login route signs them. */
+async function adminCookies(secret: string, from: number, count: number): Promise<string[]> {
+  const tokens = new AccessTokens(secret, 3600);
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const id = 1_000_000 + from + i;
+      return `access_token=${await tokens.sign({ id, email: `bench-${id}@example.com`, isAdmin: true })}`;
+    }),
+  );
+}
+
+async function runBench(): Promise<void> {
+  const { createTestDatabase, stopTestServices, testRedisUrl } = await import(
+    "../../tests/support/services.ts"
+  );
+  const clients = Number(process.env.BENCH_CLIENTS ?? 10_000);
+  const processes = Math.max(
+    1,
+    Number(process.env.BENCH_CLIENT_PROCESSES ?? Math.min(8, Math.max(2, availableParallelism()))),
+  );
+  const ticks = Number(process.env.BENCH_TICKS ?? 40);
+  const intervalMs = Number(process.env.BENCH_TICK_INTERVAL_MS ?? 100);
+  const secret = "bench-secret-that-is-long-enough-for-hs256-0123456789";
+
+  const [testDb, redisUrl] = await Promise.all([createTestDatabase(), testRedisUrl()]);
+  const mediaRoot = mkdtempSync(join(tmpdir(), "vf-bench-media-"));
+  const config = loadConfig({
+    NODE_ENV: "test",
+    DATABASE_URL: testDb.url,
+    REDIS_URL: redisUrl,
+    JWT_SECRET: secret,
+    MEDIA_ROOT: mediaRoot,
+    LOG_LEVEL: "silent",
+  });
+  const runtime = await startApiRuntime({ config, log: pino({ level: "silent" }), consumeEvents: false });
+  runtime.app.listen({ hostname: "127.0.0.1", port: 0 });
+  const url = `ws://127.0.0.1:${runtime.app.server!.port}/api/ws`;
+
+  Bun.gc(true);
+  await Bun.sleep(200);
+  const rssBefore = process.memoryUsage().rss;
+  console.log(
+    `websocket bench: ${clients} clients in ${processes} processes, ${ticks} ticks every ${intervalMs} ms`,
+  );
+
+  const started = performance.now();
+  const share = Math.ceil(clients / processes);
+  const children = Array.from({ length: processes }, (_, p) => {
+    const from = p * share;
+    const count = Math.min(share, clients - from);
+    let onMessage: (message: { kind: string; [key: string]: unknown }) => void = () => {};
+    const child = Bun.spawn({
+      cmd: [
+        process.execPath,
+        import.meta.path,
+        "--client",
+        JSON.stringify({ url, secret, from, count, ticks }),
+      ],
+      stdout: "inherit",
+      stderr: "inherit",
+      ipc: (message) => onMessage(message),
+    });
+    const next = (kind: string) =>
+      new Promise<Record<string, unknown>>((resolve) => {
+        onMessage = (message) => {
+          if (message.kind === kind) resolve(message);
+        };
+      });
+    return { child, next };
+  });
+  const ready = await Promise.all(children.map((c) => c.next("ready")));
+  const open = ready.reduce((sum, r) => sum + (r.open as number), 0);
+  const refused = ready.reduce((sum, r) => sum + (r.failed as number), 0);
+  console.log(
+    `connected: ${open} open, ${refused} refused, in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+
+  Bun.gc(true);
+  await Bun.sleep(500);
+  const rssAfter = process.memoryUsage().rss;
+
+  // The transcoder side: a plain Redis connection publishing TranscodeProgress as StateReporter does.
+  const publisher = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const sentAt = new Float64Array(ticks + 1);
+  for (let seq = 1; seq <= ticks; seq++) {
+    const tick: TranscodeProgress = {
+      videoId: seq,
+      revision: 1,
+      stage: "encoding",
+      percent: (seq / ticks) * 100,
+      rung: "all",
+      speed: 3.5,
+      etaSeconds: ticks - seq,
+    };
+    const message = JSON.stringify(tick);
+    sentAt[seq] = nowMs();
+    await publisher.publish(PROGRESS_CHANNEL, message);
+    await Bun.sleep(intervalMs);
+  }
+  await Bun.sleep(1000);
+
+  // The api's own share: one Bun topic publish to every socket (what the hub does per tick), timed.
+  const server = runtime.app.server!;
+  const probe = JSON.stringify({
+    type: "video.progress",
+    id: 0,
+    revision: 1,
+    state: "processing",
+    percent: 1,
+    stage: "encoding",
+    eta_seconds: 1,
+  });
+  const fanOut: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    server.publish("admin:uploads", probe);
+    fanOut.push(performance.now() - t0);
+    await Bun.sleep(intervalMs);
+  }
+  fanOut.sort((a, b) => a - b);
+  await Bun.sleep(1000);
+
+  const latencies: number[] = [];
+  let missing = 0;
+  let lost = 0;
+  const reports = children.map((c) => c.next("report"));
+  for (const { child } of children) child.send({ kind: "report" });
+  for (const report of await Promise.all(reports)) {
+    lost += report.lost as number;
+    for (const arrivals of report.arrivals as number[][]) {
+      for (let seq = 1; seq <= ticks; seq++) {
+        if (arrivals[seq]) latencies.push(arrivals[seq]! - sentAt[seq]!);
+        else missing++;
+      }
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
+  console.log(
+    `\nprogress tick → client latency over ${latencies.length} deliveries (${missing} missing, ${lost} sockets lost)`,
+  );
+  console.log(
+    `  p50 ${pct(50).toFixed(1)} ms   p90 ${pct(90).toFixed(1)} ms   p99 ${pct(99).toFixed(1)} ms (goal < 100)   max ${latencies.at(-1)?.toFixed(1)} ms`,
+  );
+  console.log(
+    `server-side fan-out (one server.publish to ${open} sockets): median ${fanOut[10]!.toFixed(2)} ms, max ${fanOut.at(-1)!.toFixed(2)} ms`,
+  );
+  console.log(
+    `api process memory: RSS ${(rssBefore / 2 ** 20).toFixed(0)} → ${(rssAfter / 2 ** 20).toFixed(0)} MiB, ` +
+      `${((rssAfter - rssBefore) / Math.max(open, 1) / 1024).toFixed(1)} KiB per connection`,
+  );
+
+  for (const { child } of children) child.kill();
+  await Promise.all(children.map((c) => c.child.exited));
+  publisher.disconnect();
+  await runtime.stop();
+  rmSync(mediaRoot, { recursive: true, force: true });
+  await testDb.drop();
+  await stopTestServices();
+  process.exit(0);
+}

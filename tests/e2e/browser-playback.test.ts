@@ -1,0 +1,173 @@
+// A real browser plays a real transcoded video through the api: headless Chromium (playwright-core)
+// loads a page from its own origin (listed in CORS_ORIGINS), signs in with fetch (the api sets its
+// HttpOnly cookies), and hls.js plays master.m3u8 with credentials. The master playlist has no token in
+// its URL, so it only opens with the session cookie; everything after it follows the playlists' URIs.
+// Needs Debian's Chromium at /usr/bin/chromium (`npm test` installs it); fails loudly without it.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Server } from "bun";
+import Redis from "ioredis";
+import { type Browser, chromium } from "playwright-core";
+import { outputPrefixFor } from "../../transcoder/contract.ts";
+import { transcode } from "../../transcoder/pipeline.ts";
+import { StateReporter } from "../../transcoder/reporter.ts";
+import { ADMIN_ENV, adminClient, createVideo, eventually, getVideo } from "../support/admin.ts";
+import { generateVideo } from "../support/media.ts";
+import { createActiveUser, startTestApi, type TestApi } from "../support/test-api.ts";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const HLS_JS = join(import.meta.dir, "../../node_modules/hls.js/dist/hls.min.js");
+
+const PAGE = `<!doctype html>
+<html><body>
+<video id="player" muted playsinline></video>
+<script src="/hls.js"></script>
+<script>
+  window.startPlayback = async (api, account, videoId) => {
+    const login = await fetch(api + "/api/login/", {
+      method: "POST",
+      credentials: "include",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(account),
+    });
+    if (!login.ok) throw new Error("login failed: " + login.status);
+    if (!Hls.isSupported()) throw new Error("hls.js: MediaSource is not supported here");
+    const video = document.getElementById("player");
+    const hls = new Hls({ xhrSetup: (xhr) => { xhr.withCredentials = true; } });
+    window.errors = [];
+    // Non-fatal errors (a nudge over a small gap at the start of a TS stream) are hls.js recovering.
+    hls.on(Hls.Events.ERROR, (_event, data) => data.fatal && window.errors.push(data.type + "/" + data.details));
+    window.hls = hls;
+    await new Promise((resolve, reject) => {
+      hls.on(Hls.Events.MANIFEST_PARSED, resolve);
+      hls.on(Hls.Events.ERROR, (_event, data) => data.fatal && reject(new Error(data.details)));
+      hls.loadSource(api + "/api/video/" + videoId + "/master.m3u8");
+      hls.attachMedia(video);
+    });
+    await video.play();
+    return hls.levels.map((level) => level.height);
+  };
+</script>
+</body></html>`;
+
+let api: TestApi;
+let pages: Server<undefined>;
+let browser: Browser;
+let workDir: string;
+let videoId: number;
+let bull: Redis;
+let plain: Redis;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (bash infra/setup.sh test does)`);
+  }
+  workDir = await mkdtemp(join(tmpdir(), "vf-browser-"));
+  pages = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (request) =>
+      new URL(request.url).pathname === "/hls.js"
+        ? new Response(Bun.file(HLS_JS), { headers: { "content-type": "text/javascript" } })
+        : new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }),
+  });
+  const pageOrigin = `http://127.0.0.1:${pages.port}`;
+  const [started, source] = await Promise.all([
+    startTestApi({ ...ADMIN_ENV, CORS_ORIGINS: pageOrigin }),
+    generateVideo(join(workDir, "source.mp4"), {
+      seconds: 3,
+      width: 640,
+      height: 360,
+      fps: 25,
+      audio: "stereo",
+    }),
+  ]);
+  api = started;
+  const admin = await adminClient(api);
+  videoId = (await createVideo(api, admin, { title: "Browser" })).id;
+  const staging = await api.runtime.storage.createStagingDir("browser-test");
+  const result = await transcode({
+    sourcePath: source,
+    outputDir: staging,
+    segmentSeconds: 1,
+    preset: "ultrafast",
+    ladderHeights: [180, 360],
+  });
+  await api.runtime.storage.publishDirectory(staging, outputPrefixFor(videoId, 1));
+  bull = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
+  plain = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
+  const reporter = new StateReporter(bull, plain);
+  await reporter.state({ type: "ready", videoId, revision: 1, result, at: new Date().toISOString() });
+  await reporter.close();
+  await eventually(
+    "the video to be ready",
+    async () => (await getVideo(admin, videoId)).processing_state === "ready",
+  );
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  bull?.disconnect();
+  plain?.disconnect();
+  pages?.stop(true);
+  await api?.stop();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+describe("hls.js in headless Chromium", () => {
+  test("plays the master playlist with the session cookie, with every quality level listed", async () => {
+    const account = await createActiveUser(api);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const requests: Array<{ url: string; status: number }> = [];
+      page.on("response", (response) => {
+        if (response.url().includes("/api/video/"))
+          requests.push({ url: response.url(), status: response.status() });
+      });
+      await page.goto(`http://127.0.0.1:${pages.port}/`);
+      const heights = await page.evaluate(
+        ([base, credentials, id]) =>
+          (window as unknown as { startPlayback: (...args: unknown[]) => Promise<number[]> }).startPlayback(
+            base,
+            credentials,
+            id,
+          ),
+        [api.url, account, videoId] as const,
+      );
+      expect(heights).toEqual([180, 360]);
+      await page.waitForFunction(
+        () => (document.getElementById("player") as HTMLVideoElement).currentTime > 1.2,
+        undefined,
+        { timeout: 20_000 },
+      );
+      const errors = await page.evaluate(() => (window as unknown as { errors: string[] }).errors);
+      expect(errors).toEqual([]);
+
+      // The master playlist opened with the cookie alone; the media playlists and segments with the
+      // URIs the api wrote into it (each carrying the signed token).
+      const master = requests.find((r) => r.url.endsWith(`/api/video/${videoId}/master.m3u8`));
+      expect(master?.status).toBe(200);
+      const segments = requests.filter((r) => /\/seg_\d{5}\.ts\?v=1&token=/.test(r.url));
+      expect(segments.length).toBeGreaterThan(1);
+      expect(segments.every((r) => r.status === 200)).toBe(true);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+});
