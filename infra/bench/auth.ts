@@ -2,15 +2,7 @@
 // on loopback (wrk, interleaved rounds, medians), plus login timing for the three failure causes.
 // Goal: authenticated ≥ 75% of anonymous.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { jwtVerify } from "jose";
-import pino from "pino";
-import { loadConfig } from "../../api/config/index.ts";
-import { startApiRuntime } from "../../api/runtime.ts";
-import { createTestDatabase, stopTestServices, testRedisUrl } from "../../tests/support/services.ts";
-import { startSmtpCapture } from "../../tests/support/smtp-capture.ts";
 import {
   Client,
   createActiveUser,
@@ -18,34 +10,21 @@ import {
   type TestApi,
   uniqueEmail,
 } from "../../tests/support/test-api.ts";
+import { BENCH_JWT_SECRET, startBenchApi } from "./bench-api.ts";
 import { median, requireWrk, runWrk } from "./wrk.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789";
 
 requireWrk();
-const [testDb, redisUrl, smtp] = await Promise.all([
-  createTestDatabase(),
-  testRedisUrl(),
-  startSmtpCapture(),
-]);
-const mediaRoot = mkdtempSync(join(tmpdir(), "vf-bench-media-"));
-const config = loadConfig({
-  NODE_ENV: "test",
-  DATABASE_URL: testDb.url,
-  REDIS_URL: redisUrl,
-  SMTP_URL: smtp.url,
-  JWT_SECRET,
-  MEDIA_ROOT: mediaRoot,
-  RATE_LIMIT_LOGIN_IP: "100000/1m",
-  RATE_LIMIT_LOGIN_ACCOUNT: "100000/1m",
-  LOG_LEVEL: "silent",
-});
-const log = pino({ level: "silent" });
-const runtime = await startApiRuntime({ config, log, consumeEvents: false });
-const key = new TextEncoder().encode(JWT_SECRET);
+const bench = await startBenchApi(
+  { RATE_LIMIT_LOGIN_IP: "100000/1m", RATE_LIMIT_LOGIN_ACCOUNT: "100000/1m" },
+  { smtp: true },
+);
+const { runtime } = bench;
+const smtp = bench.smtp!;
+const key = new TextEncoder().encode(BENCH_JWT_SECRET);
 const payload = { id: 1, title: "Big Buck Bunny", category: "Animation" };
 
 // The same handler three ways: open, behind `{ auth: true }`, and behind a naive jwtVerify per request.
@@ -128,8 +107,4 @@ for (const [name, body] of Object.entries(cases)) {
   console.log(`  ${name.padEnd(18)} ${median(times).toFixed(1)} ms`);
 }
 
-await runtime.stop();
-await smtp.close();
-rmSync(mediaRoot, { recursive: true, force: true });
-await testDb.drop();
-await stopTestServices();
+await bench.stop();

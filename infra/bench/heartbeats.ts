@@ -12,12 +12,10 @@ import { t } from "elysia";
 import pino from "pino";
 import postgres from "postgres";
 import { AccessTokens } from "../../api/auth/access-tokens.ts";
-import { loadConfig } from "../../api/config/index.ts";
 import { type FlushStats, ProgressFlusher } from "../../api/progress/flusher.ts";
 import { WatchProgressService } from "../../api/progress/service.ts";
-import { startApiRuntime } from "../../api/runtime.ts";
 import { categories, users, videos } from "../../db/schema/index.ts";
-import { createTestDatabase, stopTestServices, testRedisUrl } from "../../tests/support/services.ts";
+import { BENCH_JWT_SECRET, startBenchApi } from "./bench-api.ts";
 import { median, requireWrk, runWrk } from "./wrk.ts";
 
 const USERS = Number(process.env.BENCH_USERS ?? 2000);
@@ -28,26 +26,15 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const FLUSH_SECONDS = Number(process.env.BENCH_FLUSH_SECONDS ?? 5);
-const JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789";
 const DURATION_SECONDS = 3600;
 
 requireWrk();
-const [testDb, redisUrl] = await Promise.all([createTestDatabase(), testRedisUrl()]);
-const scratch = mkdtempSync(join(tmpdir(), "vf-bench-heartbeats-"));
-const config = loadConfig({
-  NODE_ENV: "test",
-  DATABASE_URL: testDb.url,
-  REDIS_URL: redisUrl,
-  JWT_SECRET,
-  MEDIA_ROOT: join(scratch, "media"),
-  MAIL_DIR: join(scratch, "mail"),
-  // The runtime's own flusher stays idle; the bench runs the same flusher class on FLUSH_SECONDS and
-  // records every batch. It still flushes once on stop, like every replica.
-  PROGRESS_FLUSH_INTERVAL_SECONDS: "3600",
-  LOG_LEVEL: "silent",
-});
+// The runtime's own flusher stays idle; the bench runs the same flusher class on FLUSH_SECONDS and
+// records every batch. It still flushes once on stop, like every replica.
+const bench = await startBenchApi({ PROGRESS_FLUSH_INTERVAL_SECONDS: "3600" });
+const { runtime, config } = bench;
 const log = pino({ level: "silent" });
-const runtime = await startApiRuntime({ config, log, consumeEvents: false });
+const scratch = mkdtempSync(join(tmpdir(), "vf-bench-heartbeats-"));
 // The same PUT without the progress service (session check, CSRF, JSON body and its validation, 204):
 // what the framework alone costs on this machine, for the ratio.
 const app = runtime.app
@@ -64,7 +51,7 @@ const app = runtime.app
   .listen({ hostname: "127.0.0.1", port: 0 });
 const base = `http://127.0.0.1:${app.server!.port}`;
 const db = runtime.database.db;
-const stats = postgres(testDb.url, { max: 1, onnotice: () => {} });
+const stats = postgres(config.databaseUrl!, { max: 1, onnotice: () => {} });
 
 // Accounts and published videos, straight into the database.
 const accounts = await db
@@ -192,7 +179,7 @@ before = await report("service", SERVICE_HEARTBEATS, serviceSeconds, before);
 // 2. HTTP: wrk, one session cookie per user. Two shapes: each user on one video (a player's
 // heartbeats coalesce per flush), and every heartbeat on another user-video (nothing coalesces: the
 // worst case for PostgreSQL).
-const tokens = new AccessTokens(JWT_SECRET, 3600);
+const tokens = new AccessTokens(BENCH_JWT_SECRET, 3600);
 const cookies = await Promise.all(
   accounts.map(async (account) => {
     const token = await tokens.sign({ id: account.id, email: account.email, isAdmin: false });
@@ -267,8 +254,6 @@ for (const [name, values] of Object.entries(rates)) {
 }
 await report("http", httpHeartbeats, 0, before);
 
-await runtime.stop();
 await stats.end();
 rmSync(scratch, { recursive: true, force: true });
-await testDb.drop();
-await stopTestServices();
+await bench.stop();

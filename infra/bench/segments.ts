@@ -9,22 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "bun";
 import { eq } from "drizzle-orm";
-import pino from "pino";
-import { loadConfig } from "../../api/config/index.ts";
 import { MediaTokens } from "../../api/playback/tokens.ts";
-import { startApiRuntime } from "../../api/runtime.ts";
 import { categories, videos } from "../../db/schema/index.ts";
 import { generateVideo } from "../../tests/support/media.ts";
-import {
-  createTestDatabase,
-  freePort,
-  stopTestServices,
-  testRedisUrl,
-} from "../../tests/support/services.ts";
-import { startSmtpCapture } from "../../tests/support/smtp-capture.ts";
+import { freePort } from "../../tests/support/services.ts";
 import { Client, createActiveUser, type TestApi } from "../../tests/support/test-api.ts";
 import { outputPrefixFor } from "../../transcoder/contract.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
+import { BENCH_JWT_SECRET, startBenchApi } from "./bench-api.ts";
 import { median, requireWrk, runWrk } from "./wrk.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -33,7 +25,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const GOAL = 0.9;
 /** Which rung's first segment is fetched: 720p (2 s, ~0.8 MB) or 360p (~0.2 MB, more per-request work). */
 const RUNG = process.env.BENCH_RUNG ?? "720p";
-const JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789";
 
 function requireNginx(): string {
   const nginx = Bun.which("nginx") ?? ["/usr/sbin/nginx"].find((path) => Bun.file(path).size > 0);
@@ -44,22 +35,10 @@ function requireNginx(): string {
 requireWrk();
 const nginxBinary = requireNginx();
 const work = mkdtempSync(join(tmpdir(), "vf-bench-segments-"));
-const mediaRoot = join(work, "media");
-const [testDb, redisUrl, smtp] = await Promise.all([
-  createTestDatabase(),
-  testRedisUrl(),
-  startSmtpCapture(),
-]);
-const config = loadConfig({
-  NODE_ENV: "test",
-  DATABASE_URL: testDb.url,
-  REDIS_URL: redisUrl,
-  SMTP_URL: smtp.url,
-  JWT_SECRET,
-  MEDIA_ROOT: mediaRoot,
-  LOG_LEVEL: "silent",
-});
-const runtime = await startApiRuntime({ config, log: pino({ level: "silent" }), consumeEvents: false });
+const bench = await startBenchApi({}, { smtp: true });
+const { runtime, config } = bench;
+const smtp = bench.smtp!;
+const mediaRoot = config.mediaRoot;
 let nginx: ReturnType<typeof spawn> | null = null;
 
 try {
@@ -141,7 +120,7 @@ http {
     .get("/bench/unchecked-segment", () => new Response(Bun.file(segmentPath)))
     .listen({ hostname: "127.0.0.1", port: 0 });
   const apiBase = `http://127.0.0.1:${app.server!.port}`;
-  const token = new MediaTokens(JWT_SECRET, config.mediaTokenTtlSeconds).mint(video!.id);
+  const token = new MediaTokens(BENCH_JWT_SECRET, config.mediaTokenTtlSeconds).mint(video!.id);
   const account = await createActiveUser({ url: apiBase, smtp } as unknown as TestApi);
   const viewer = new Client(apiBase);
   await viewer.post("/api/login/", account);
@@ -204,9 +183,6 @@ http {
 } finally {
   nginx?.kill("SIGTERM");
   await nginx?.exited;
-  await runtime.stop();
-  await smtp.close();
-  await testDb.drop();
-  await stopTestServices();
+  await bench.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -10,14 +10,9 @@
 // Latency: ticks carry their sequence number as `videoId`; clients note the wall-clock arrival time
 // (performance.timeOrigin + performance.now(), sub-millisecond and shared across processes on one
 // machine) of each, and the publisher's send times are subtracted here.
-import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { availableParallelism } from "node:os";
 import Redis from "ioredis";
-import pino from "pino";
 import { AccessTokens } from "../../api/auth/access-tokens.ts";
-import { loadConfig } from "../../api/config/index.ts";
-import { startApiRuntime } from "../../api/runtime.ts";
 import { PROGRESS_CHANNEL, type TranscodeProgress } from "../../transcoder/contract.ts";
 
 const nowMs = () => performance.timeOrigin + performance.now();
@@ -83,9 +78,8 @@ async function adminCookies(secret: string, from: number, count: number): Promis
 }
 
 async function runBench(): Promise<void> {
-  const { createTestDatabase, stopTestServices, testRedisUrl } = await import(
-    "../../tests/support/services.ts"
-  );
+  // Loaded here, not at the top: the client processes run this file too and need none of it.
+  const { BENCH_JWT_SECRET, startBenchApi } = await import("./bench-api.ts");
   const clients = Number(process.env.BENCH_CLIENTS ?? 10_000);
   const processes = Math.max(
     1,
@@ -93,19 +87,9 @@ async function runBench(): Promise<void> {
   );
   const ticks = Number(process.env.BENCH_TICKS ?? 40);
   const intervalMs = Number(process.env.BENCH_TICK_INTERVAL_MS ?? 100);
-  const secret = "bench-secret-that-is-long-enough-for-hs256-0123456789";
-
-  const [testDb, redisUrl] = await Promise.all([createTestDatabase(), testRedisUrl()]);
-  const mediaRoot = mkdtempSync(join(tmpdir(), "vf-bench-media-"));
-  const config = loadConfig({
-    NODE_ENV: "test",
-    DATABASE_URL: testDb.url,
-    REDIS_URL: redisUrl,
-    JWT_SECRET: secret,
-    MEDIA_ROOT: mediaRoot,
-    LOG_LEVEL: "silent",
-  });
-  const runtime = await startApiRuntime({ config, log: pino({ level: "silent" }), consumeEvents: false });
+  const secret = BENCH_JWT_SECRET;
+  const bench = await startBenchApi();
+  const { runtime, config } = bench;
   runtime.app.listen({ hostname: "127.0.0.1", port: 0 });
   const url = `ws://127.0.0.1:${runtime.app.server!.port}/api/ws`;
 
@@ -227,9 +211,6 @@ async function runBench(): Promise<void> {
   for (const { child } of children) child.kill();
   await Promise.all(children.map((c) => c.child.exited));
   publisher.disconnect();
-  await runtime.stop();
-  rmSync(mediaRoot, { recursive: true, force: true });
-  await testDb.drop();
-  await stopTestServices();
+  await bench.stop();
   process.exit(0);
 }
