@@ -43,8 +43,12 @@ export interface AppDeps {
   dashboardQueues: Queue[];
   /** The WebSocket fan-out, listening on its own Redis subscriber (none: /api/ws carries no events). */
   realtime?: RealtimeHub;
-  /** Dedicated subscriber connection that keeps the catalogue cache fresh (no cache without it). */
-  catalogueSubscriber?: Redis;
+  /**
+   * The replica's subscriber-mode connection (shared with the realtime hub): the catalogue and playback
+   * caches drop entries on `vf:video-state` through it. Without it there is no catalogue cache, and
+   * playback trusts its short TTL alone.
+   */
+  subscriber?: Redis;
 }
 
 /** Builds the whole api from its dependencies; main.ts and the tests call this with real services. */
@@ -157,7 +161,7 @@ export async function createApp(deps: AppDeps) {
         log,
       }),
     )
-    .use(catalogueRoutes({ config, db: deps.database.db, log, auth, subscriber: deps.catalogueSubscriber }))
+    .use(catalogueRoutes({ config, db: deps.database.db, log, auth, subscriber: deps.subscriber }))
     .use(progressRoutes({ db: deps.database.db, redis: deps.redis, config, clock: deps.clock, auth }))
     .use(await queueDashboard(auth, deps.dashboardQueues))
     .get("/api/me/", ({ user }) => ({ id: user.id, email: user.email, is_admin: user.isAdmin }), {

@@ -52,15 +52,14 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
   // BullMQ's blocking reads need a connection that retries forever.
   const bullConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  // Subscriber mode takes a connection over: the catalogue cache's invalidations get one of their own.
-  const catalogueSubscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  // The WebSocket fan-out's pub/sub (progress, state and session channels) has its own connection too.
-  const realtimeSubscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  for (const client of [redis, bullConnection, catalogueSubscriber, realtimeSubscriber]) {
+  // Subscriber mode takes a connection over, so the replica has one for all its pub/sub: the WebSocket
+  // fan-out, and the catalogue and playback caches that drop entries on video state changes.
+  const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  for (const client of [redis, bullConnection, subscriber]) {
     client.on("error", (error) => log.error({ err: error.message }, "redis connection error"));
   }
   const realtime = new RealtimeHub(log.child({ component: "realtime" }));
-  await realtime.listen(realtimeSubscriber);
+  await realtime.listen(subscriber);
   const storage = new LocalMediaStorage(config.mediaRoot);
   const transcodeQueue = new TranscodeQueue(bullConnection, {
     attempts: config.transcodeAttempts,
@@ -87,7 +86,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     storage,
     transcodeQueue,
     dashboardQueues: [transcodeQueue.queue, eventsQueue],
-    catalogueSubscriber,
+    subscriber,
     realtime,
   });
 
@@ -134,8 +133,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       await eventsQueue.close();
       redis.disconnect();
       bullConnection.disconnect();
-      realtimeSubscriber.disconnect();
-      catalogueSubscriber.disconnect();
+      subscriber.disconnect();
       await database.close();
     },
   };

@@ -15,8 +15,8 @@ import { MediaTokens } from "./tokens.ts";
 export interface PlaybackDeps {
   config: Pick<Config, "jwtSecret" | "mediaTokenTtlSeconds">;
   db: Database;
-  /** For the `vf:video-state` subscription that drops cached videos when they change. */
-  redis: Redis;
+  /** The replica's subscriber connection: `vf:video-state` drops cached videos when they change. */
+  subscriber?: Redis;
   storage: MediaStorage;
   accessTokens: AccessTokens;
   clock: { now(): Date };
@@ -75,7 +75,7 @@ export function playbackRoutes(deps: PlaybackDeps) {
   const nowMs = () => deps.clock.now().getTime();
   const tokens = new MediaTokens(deps.config.jwtSecret, deps.config.mediaTokenTtlSeconds, nowMs);
   const published = new PublishedVideos({ db: deps.db, log: deps.log, ttlMs: VIDEO_CACHE_MS });
-  published.listen(deps.redis);
+  if (deps.subscriber) published.listen(deps.subscriber);
   const files = new Map<string, FileMeta>();
   const playlists = new Map<string, { text: string; expiresAtMs: number }>();
 

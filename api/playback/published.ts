@@ -31,30 +31,31 @@ const MAX_ENTRIES = 10_000;
 export class PublishedVideos {
   private readonly entries = new Map<number, Entry>();
   private readonly loading = new Map<number, Promise<PublishedVideo | null>>();
-  private subscriber: Redis | null = null;
+  private stopListening: (() => void) | null = null;
 
   constructor(private readonly deps: { db: Database; log: Logger; ttlMs: number; now?: () => number }) {}
 
-  /** Listens for state changes on a connection of its own (a subscribing connection can do nothing else). */
-  listen(redis: Redis): void {
-    const subscriber = redis.duplicate();
-    subscriber.on("error", (error) =>
-      this.deps.log.warn({ err: error.message }, "playback cache subscriber error"),
-    );
-    subscriber.on("message", (_channel, message: string) => {
+  /**
+   * Drops entries on state changes announced on the replica's subscriber connection (shared: other
+   * channels on it are ignored; the connection's owner closes it).
+   */
+  listen(subscriber: Redis): void {
+    const onMessage = (channel: string, message: string) => {
+      if (channel !== VIDEO_STATE_CHANNEL) return;
       const id = /"id"\s*:\s*(\d+)/.exec(message)?.[1];
       if (id) this.forget(Number(id));
       else this.entries.clear();
-    });
+    };
+    subscriber.on("message", onMessage);
     subscriber.subscribe(VIDEO_STATE_CHANNEL).catch((error) => {
       this.deps.log.warn({ err: error.message }, "playback cache could not subscribe; relying on its TTL");
     });
-    this.subscriber = subscriber;
+    this.stopListening = () => subscriber.off("message", onMessage);
   }
 
   close(): void {
-    this.subscriber?.disconnect();
-    this.subscriber = null;
+    this.stopListening?.();
+    this.stopListening = null;
   }
 
   forget(id: number): void {
