@@ -60,6 +60,13 @@ export async function createApp(deps: AppDeps) {
   );
   const rateLimiter = new RateLimiter(deps.redis, config.rateLimits);
   const auth = authPlugin(accessTokens);
+  // One service for heartbeats over HTTP and over the WebSocket: one video-duration cache per replica.
+  const watchProgress = new WatchProgressService({
+    db: deps.database.db,
+    redis: deps.redis,
+    config,
+    clock: deps.clock,
+  });
 
   // Bun's own body cap sits just above the upload limit; routes enforce their tighter limits.
   return new Elysia({
@@ -151,18 +158,13 @@ export async function createApp(deps: AppDeps) {
         accessTokens,
         allowedOrigins,
         hub: deps.realtime,
-        watchProgress: new WatchProgressService({
-          db: deps.database.db,
-          redis: deps.redis,
-          config,
-          clock: deps.clock,
-        }),
+        watchProgress,
         clock: deps.clock,
         log,
       }),
     )
     .use(catalogueRoutes({ config, db: deps.database.db, log, auth, subscriber: deps.subscriber }))
-    .use(progressRoutes({ db: deps.database.db, redis: deps.redis, config, clock: deps.clock, auth }))
+    .use(progressRoutes({ service: watchProgress, auth }))
     .use(await queueDashboard(auth, deps.dashboardQueues))
     .get("/api/me/", ({ user }) => ({ id: user.id, email: user.email, is_admin: user.isAdmin }), {
       auth: true,

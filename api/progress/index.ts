@@ -2,11 +2,11 @@ import { Elysia, t } from "elysia";
 import type { authPlugin } from "../auth/plugin.ts";
 import { ErrorBody } from "../http/errors.ts";
 import { ProgressModel } from "./model.ts";
-import { type WatchProgressDeps, WatchProgressService } from "./service.ts";
+import type { WatchProgressService } from "./service.ts";
 
 /** Watch progress of the signed-in user: player heartbeats and the "continue watching" row. */
-export function progressRoutes(deps: WatchProgressDeps & { auth: ReturnType<typeof authPlugin> }) {
-  const service = new WatchProgressService(deps);
+export function progressRoutes(deps: { service: WatchProgressService; auth: ReturnType<typeof authPlugin> }) {
+  const { service } = deps;
   return new Elysia({ name: "watch-progress", detail: { tags: ["Watch progress"] } })
     .use(deps.auth)
     .put(
