@@ -5,7 +5,14 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { PosterImage } from "../contract.ts";
-import { abortReason, type DisplaySize, ffmpegSeconds, heightFor, mapLimit, runFfmpeg } from "./shared.ts";
+import {
+  abortReason,
+  ffmpegSeconds,
+  heightFor,
+  mapLimit,
+  runFfmpeg,
+  type ThumbnailPassOptions,
+} from "./shared.ts";
 
 export const POSTER_WIDTHS = [320, 640, 1280] as const;
 /** Where the candidates are taken, as fractions of the duration (away from intros and credits). */
@@ -25,15 +32,7 @@ const SCORE_WIDTH = 320;
 const PARALLEL = 2;
 const FRAME_TIMEOUT_MS = 60_000;
 
-export interface PosterOptions {
-  sourcePath: string;
-  outputDir: string;
-  /** How the returned paths start (`thumbnails`). */
-  prefix: string;
-  workDir: string;
-  source: DisplaySize & { durationSeconds: number };
-  signal: AbortSignal;
-}
+type PosterOptions = ThumbnailPassOptions;
 
 interface Frame {
   file: string;

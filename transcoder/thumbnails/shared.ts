@@ -8,6 +8,17 @@ export interface DisplaySize {
   height: number;
 }
 
+/** What the poster and the storyboard pass are given. */
+export interface ThumbnailPassOptions {
+  sourcePath: string;
+  outputDir: string;
+  /** How the returned paths start (`thumbnails`). */
+  prefix: string;
+  workDir: string;
+  source: DisplaySize & { durationSeconds: number };
+  signal: AbortSignal;
+}
+
 /** What an aborted signal rejects with: its own reason, as `signal.throwIfAborted()` would. */
 export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException("This operation was aborted", "AbortError");

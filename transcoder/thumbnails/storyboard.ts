@@ -5,7 +5,7 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import { runProcess } from "../process.ts";
-import { abortReason, type DisplaySize, evenHeightFor, runFfmpeg } from "./shared.ts";
+import { abortReason, evenHeightFor, runFfmpeg, type ThumbnailPassOptions } from "./shared.ts";
 
 export const TILE_WIDTH = 160;
 /** Tiles per sprite sheet row and column. */
@@ -16,14 +16,7 @@ const MAX_INTERVAL = 10;
 /** Keyframe spacing is sampled over windows this long (at the start, a third and two thirds in). */
 const KEYFRAME_WINDOW_SECONDS = 20;
 
-export interface StoryboardOptions {
-  sourcePath: string;
-  outputDir: string;
-  prefix: string;
-  workDir: string;
-  source: DisplaySize & { durationSeconds: number };
-  signal: AbortSignal;
-}
+type StoryboardOptions = ThumbnailPassOptions;
 
 export interface Storyboard {
   vtt: string;
