@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import type { authPlugin } from "../auth/plugin.ts";
+import type { Config } from "../config/index.ts";
 import { badRequest, ErrorBody } from "../http/errors.ts";
 import { VideoModel } from "./model.ts";
 import { presentAdminVideo } from "./presenter.ts";
@@ -19,7 +20,12 @@ function refuseUnknownFields(body: unknown, allowed: ReadonlySet<string>): void 
 }
 
 /** Admin endpoints for videos: `{ admin: true }` on every route (401 signed out, 403 non-admin). */
-export function videoAdminRoutes(deps: VideoAdminDeps & { auth: ReturnType<typeof authPlugin> }) {
+export function videoAdminRoutes(
+  deps: VideoAdminDeps & {
+    config: Pick<Config, "publicUrl" | "maxUploadBytes">;
+    auth: ReturnType<typeof authPlugin>;
+  },
+) {
   const service = new VideoAdminService(deps);
   const { publicUrl, maxUploadBytes } = deps.config;
   const present = async (row: Awaited<ReturnType<typeof service.get>>) =>

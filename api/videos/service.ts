@@ -5,13 +5,11 @@ import type { Database } from "../../db/client.ts";
 import { categories, type Video, videos } from "../../db/schema/index.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import { progressKey, type TranscodeProgress, VIDEO_STATE_CHANNEL } from "../../transcoder/contract.ts";
-import type { Config } from "../config/index.ts";
 import { ApiError, badRequest, notFound } from "../http/errors.ts";
 import type { TranscodeQueue } from "../transcoding/queue.ts";
 import type { StoredUpload } from "./upload.ts";
 
 export interface VideoAdminDeps {
-  config: Config;
   db: Database;
   storage: MediaStorage;
   queue: TranscodeQueue;
