@@ -53,6 +53,7 @@ package_missing() {
     ffmpeg) ! { have ffmpeg && have ffprobe; } ;;
     util-linux) ! have setpriv ;;
     wrk) ! have wrk ;;
+    nginx) ! { have nginx || [[ -x /usr/sbin/nginx ]]; } ;;
     *) ! dpkg -s "$1" >/dev/null 2>&1 ;;
   esac
 }
@@ -160,4 +161,78 @@ port_open() {
 # A random URL-safe secret of about $1 bytes of entropy.
 random_secret() {
   head -c "${1:-32}" /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+}
+
+# Go-built tools (k6, the compose parser) live in ./var/tools/bin, never in a global location.
+TOOLS_DIR="$REPO_ROOT/var/tools"
+# A Go toolchain for building them when the machine has none (or one older than modules need): Go's
+# own toolchain module from the Go module proxy, the same archive `GOTOOLCHAIN=auto` would fetch.
+GO_BOOTSTRAP_VERSION="1.26.8"
+
+# Prints the path of a `go` that can build current modules (1.21+ switches toolchains by itself).
+go_binary() {
+  local candidate version
+  for candidate in "$(command -v go 2>/dev/null)" /usr/local/go/bin/go "$TOOLS_DIR/go/bin/go"; do
+    [[ -n "$candidate" && -x "$candidate" ]] || continue
+    version="$("$candidate" env GOVERSION 2>/dev/null)" || continue
+    # go1.21 and later; go1.2 itself does not exist in the wild, so a prefix match on "go1.2" is safe.
+    if [[ "$version" =~ ^go1\.([0-9]+) && ${BASH_REMATCH[1]} -ge 21 ]]; then
+      printf '%s\n' "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Makes sure a usable Go is available, downloading the toolchain module from the proxy when not.
+ensure_go() {
+  go_binary >/dev/null && return 0
+  ensure_packages curl unzip ca-certificates
+  local proxy="${GOPROXY:-https://proxy.golang.org}"
+  proxy="${proxy%%,*}"
+  [[ "$proxy" == "direct" || "$proxy" == "off" ]] && proxy="https://proxy.golang.org"
+  local module="v0.0.1-go${GO_BOOTSTRAP_VERSION}.linux-amd64"
+  [[ "$(uname -m)" == "aarch64" ]] && module="v0.0.1-go${GO_BOOTSTRAP_VERSION}.linux-arm64"
+  step "installing Go $GO_BOOTSTRAP_VERSION into $TOOLS_DIR/go (from $proxy)"
+  local archive
+  archive="$(mktemp --suffix=.zip)"
+  curl -fsSL -o "$archive" "$proxy/golang.org/toolchain/@v/$module.zip" ||
+    die "could not download the Go toolchain from $proxy"
+  local unpacked
+  unpacked="$(mktemp -d)"
+  unzip -q "$archive" -d "$unpacked" || die "could not unpack the Go toolchain"
+  rm -rf "$TOOLS_DIR/go"
+  mkdir -p "$TOOLS_DIR"
+  mv "$unpacked/golang.org/toolchain@$module" "$TOOLS_DIR/go"
+  # Module zips drop file modes: the tools must be executable.
+  chmod -R u+x "$TOOLS_DIR/go/bin" "$TOOLS_DIR/go/pkg/tool"
+  rm -rf "$archive" "$unpacked"
+  go_binary >/dev/null || die "the downloaded Go toolchain does not run"
+}
+
+# ensure_go_tool <binary> <module/path@version>: builds a Go program into ./var/tools/bin once (again
+# when the version changes) and prints nothing; the binary is then at "$TOOLS_DIR/bin/<binary>".
+ensure_go_tool() {
+  local binary="$1" package="$2"
+  local stamp="$TOOLS_DIR/bin/.$binary.version"
+  if [[ -x "$TOOLS_DIR/bin/$binary" && "$(cat "$stamp" 2>/dev/null)" == "$package" ]]; then return 0; fi
+  ensure_go
+  step "building $binary ($package) into $TOOLS_DIR/bin"
+  mkdir -p "$TOOLS_DIR/bin"
+  local go
+  go="$(go_binary)"
+  GOBIN="$TOOLS_DIR/bin" GOTOOLCHAIN=auto GOFLAGS=-mod=mod "$go" install "$package" ||
+    die "go install $package failed"
+  printf '%s\n' "$package" >"$stamp"
+}
+
+# The k6 the load tests (load-tests/, `npm run loadtest:smoke`) are written for; built from source by
+# ensure_go_tool, so no package repository or prebuilt download is involved.
+K6_MODULE="go.k6.io/k6@v1.8.1"
+K6_BIN="$TOOLS_DIR/bin/k6"
+
+# Makes sure ./var/tools/bin/k6 exists at K6_MODULE's version (a first build takes a few minutes).
+ensure_k6() {
+  ensure_go_tool k6 "$K6_MODULE"
+  "$K6_BIN" version >/dev/null 2>&1 || die "$K6_BIN does not run"
 }

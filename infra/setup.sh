@@ -2,6 +2,7 @@
 # Installs what the project needs when it is missing, and nothing when it is all there:
 #   bash infra/setup.sh up     bun, redis-server, ffmpeg, node_modules              (npm run up)
 #   bash infra/setup.sh test   the same plus PostgreSQL server binaries, setpriv and chromium (npm test)
+#   bash infra/setup.sh loadtest   PostgreSQL, Redis, ffmpeg, setpriv, node_modules and k6 (npm run loadtest:smoke)
 #   bash infra/setup.sh        everything, also wrk (benchmarks), nginx (bench:segments), chromium (browser test)
 # Debian packages come from apt (one update, one install, only for what is missing); bun from npm.
 set -euo pipefail
@@ -11,16 +12,21 @@ set -euo pipefail
 purpose="${1:-all}"
 case "$purpose" in
   # ffmpeg is for the transcoder; installed already so the machine is ready for it.
-  up) packages=(redis-server ffmpeg) ;;
+  # nginx: the edge in front of the api (it sends token-signed segments itself).
+  up) packages=(redis-server ffmpeg nginx) ;;
   # postgresql: initdb/postgres for the tests' throwaway server (Debian's own cluster is not created);
   # util-linux: setpriv, with which a root test run starts PostgreSQL as the postgres user.
-  test) packages=(redis-server postgresql ffmpeg util-linux chromium) ;;
+  test) packages=(redis-server postgresql ffmpeg util-linux chromium nginx) ;;
   # nginx: the baseline of `bench:segments`; chromium: the browser playback test (skipped without it).
+  # The load-test smoke starts throwaway PostgreSQL and Redis like the tests do; k6 is built below.
+  loadtest) packages=(redis-server postgresql ffmpeg util-linux nginx) ;;
   all) packages=(redis-server postgresql ffmpeg util-linux wrk nginx chromium) ;;
-  *) die "usage: infra/setup.sh [up|test|all] (got '$purpose')" ;;
+  *) die "usage: infra/setup.sh [up|test|loadtest|all] (got '$purpose')" ;;
 esac
 
 step "checking prerequisites for '$purpose'"
 ensure_bun
 ensure_packages "${packages[@]}"
 ensure_node_modules
+# k6 is a Go build (minutes the first time), so only the load tests ask for it.
+if [[ "$purpose" == "loadtest" ]]; then ensure_k6; fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run up`: the whole system on embedded defaults. Installs what is missing, starts a local Redis
-# when none is configured or running, keeps a JWT secret and an admin password under ./var, prints
-# where everything is, and runs the api until Ctrl-C / SIGTERM, which stops everything it started.
+# when none is configured or running, keeps a JWT secret, a media token secret and an admin password
+# under ./var, prints where everything is, and runs the edge (nginx, on PORT), the api behind it and one
+# transcoder until Ctrl-C / SIGTERM, which stops everything it started.
 set -euo pipefail
 # shellcheck source=infra/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -88,6 +89,17 @@ if [[ -z "${JWT_SECRET:-}" ]]; then
   export JWT_SECRET
 fi
 
+# Shared by the api (which mints media tokens) and the edge (which checks them), never JWT_SECRET itself.
+if [[ -z "${MEDIA_TOKEN_SECRET:-}" ]]; then
+  if [[ ! -s var/media-token-secret ]]; then
+    step "generating a media token secret in ./var/media-token-secret"
+    (umask 077 && random_secret 48 >var/media-token-secret)
+  fi
+  chmod 600 var/media-token-secret
+  MEDIA_TOKEN_SECRET="$(<var/media-token-secret)"
+  export MEDIA_TOKEN_SECRET
+fi
+
 export ADMIN_EMAIL="${ADMIN_EMAIL:-admin@videoflix.local}"
 admin_password_note="ADMIN_PASSWORD from the environment"
 if [[ -z "${ADMIN_PASSWORD:-}" ]]; then
@@ -108,13 +120,18 @@ if [[ -z "${ADMIN_PASSWORD:-}" ]]; then
 fi
 
 # --- where things are ------------------------------------------------------------------------------
+# The edge answers on PORT (what a browser or player talks to); the api listens behind it on API_PORT.
 port="${PORT:-3000}"
+api_port="${API_PORT:-$((port + 1))}"
+port_open 127.0.0.1 "$port" && die "port $port is taken; set PORT to a free one"
+port_open 127.0.0.1 "$api_port" && die "port $api_port (the api, behind the edge) is taken; set API_PORT"
 base="${PUBLIC_URL:-http://localhost:$port}"
 base="${base%/}"
+export PUBLIC_URL="$base"
 if [[ -n "${SMTP_URL:-}" ]]; then mails="sent through SMTP_URL"; else mails="written as .eml files to ${MAIL_DIR:-./var/mail} (links also logged)"; fi
 if [[ -n "${DATABASE_URL:-}" ]]; then database="PostgreSQL at DATABASE_URL"; else database="embedded PGlite in ${PGLITE_DIR:-./var/pglite}"; fi
-step "Videoflix api starting"
-note "API base:     $base/api/"
+step "Videoflix starting"
+note "API base:     $base/api/   (the edge, nginx; the api itself on 127.0.0.1:$api_port)"
 note "OpenAPI UI:   $base/openapi   (JSON: $base/openapi/json)"
 note "health:       $base/health    readiness: $base/ready"
 note "mails:        $mails"
@@ -125,10 +142,12 @@ note "transcoder:   one worker (TRANSCODER_HWACCEL=${TRANSCODER_HWACCEL:-none}),
 note "stop with Ctrl-C (or SIGTERM)"
 
 # --- the processes ---------------------------------------------------------------------------------
-# The api, then one transcoder worker sharing its Redis and ./var/media (more: `bun run transcoder`
-# in another terminal, each one more replica of the farm).
-start_child api bun run start
+# The api (it sees the clients' addresses through the edge's X-Forwarded-For), one transcoder worker
+# sharing its Redis and ./var/media (more: `bun run transcoder` in another terminal, each one more
+# replica of the farm), and the edge in front, which sends token-signed segments itself.
+start_child api env PORT="$api_port" HOST=127.0.0.1 TRUST_PROXY=true bun run start
 start_child transcoder bun run transcoder
+start_child edge env EDGE_PORT="$port" API_UPSTREAM="127.0.0.1:$api_port" bun infra/nginx/edge.ts
 
 # Under `npm run up`, a SIGTERM to npm ends npm and its `sh -c` but never reaches this script: watch
 # them and shut down when they are gone, so nothing is left running.

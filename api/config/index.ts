@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { parseRateLimit, type RateLimitRule } from "../../config/duration.ts";
 import {
   boolean,
@@ -45,6 +45,8 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly jwtSecret: string;
   readonly jwtSecretIsEphemeral: boolean;
+  /** Keys the signed media URLs (MEDIA_TOKEN_SECRET); shared with the nginx edge, which must not hold JWT_SECRET. */
+  readonly mediaTokenSecret: string;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   readonly activationTokenTtlSeconds: number;
@@ -64,6 +66,8 @@ export interface Config {
   /** Lifetime of the signed media tokens written into served HLS playlists (`?token=`). */
   readonly mediaTokenTtlSeconds: number;
   readonly rateLimits: RateLimits;
+  /** Bearer token GET /metrics asks for (METRICS_TOKEN); null: the endpoint is open. */
+  readonly metricsToken: string | null;
   readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 }
 
@@ -117,6 +121,16 @@ export function loadConfig(env: Env): Config {
     throw new ConfigError("JWT_SECRET must be at least 32 characters long");
   }
 
+  // Development without JWT_SECRET gets a random one: sessions then end when the process restarts.
+  const jwtSecret = jwtSecretValue ?? randomBytes(32).toString("base64url");
+  const mediaTokenSecretValue = optional(env, "MEDIA_TOKEN_SECRET");
+  // Written into the edge's nginx config as is: letters, digits, "-" and "_" only.
+  if (mediaTokenSecretValue !== undefined && !/^[A-Za-z0-9_-]{32,256}$/.test(mediaTokenSecretValue)) {
+    throw new ConfigError(
+      'MEDIA_TOKEN_SECRET must be 32-256 characters of letters, digits, "-" and "_" (e.g. openssl rand -hex 32)',
+    );
+  }
+
   const adminEmail = optional(env, "ADMIN_EMAIL");
   const adminPassword = optional(env, "ADMIN_PASSWORD");
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
@@ -130,6 +144,10 @@ export function loadConfig(env: Env): Config {
     (rawEnv === "test" ? "silent" : "info")) as Config["logLevel"];
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
+
+  const metricsToken = optional(env, "METRICS_TOKEN") ?? null;
+  if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
+    throw new ConfigError("METRICS_TOKEN must be 16-256 printable characters without spaces");
 
   const publicOrigin = new URL(publicUrl).origin;
   const config: Config = {
@@ -155,9 +173,12 @@ export function loadConfig(env: Env): Config {
       "CORS_ORIGINS",
       production ? "" : "http://localhost:5500,http://127.0.0.1:5500",
     ),
-    // Development without JWT_SECRET gets a random one: sessions then end when the process restarts.
-    jwtSecret: jwtSecretValue ?? randomBytes(32).toString("base64url"),
+    jwtSecret,
     jwtSecretIsEphemeral: jwtSecretValue === undefined,
+    // Without its own secret one is derived from JWT_SECRET (fine without an edge, which needs its own).
+    mediaTokenSecret:
+      mediaTokenSecretValue ??
+      createHmac("sha256", jwtSecret).update("videoflix media token v1").digest("hex"),
     accessTokenTtlSeconds: duration(env, "ACCESS_TOKEN_TTL", "30m"),
     refreshTokenTtlSeconds: duration(env, "REFRESH_TOKEN_TTL", "7d"),
     activationTokenTtlSeconds: duration(env, "ACTIVATION_TOKEN_TTL", "24h"),
@@ -173,6 +194,7 @@ export function loadConfig(env: Env): Config {
     progressFlushIntervalSeconds: integer(env, "PROGRESS_FLUSH_INTERVAL_SECONDS", 5, 1, 3600),
     mediaTokenTtlSeconds: duration(env, "MEDIA_TOKEN_TTL", "6h"),
     rateLimits: rateLimits(env),
+    metricsToken,
     logLevel,
   };
   return deepFreeze(config);

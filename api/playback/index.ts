@@ -13,7 +13,7 @@ import { type PublishedVideo, PublishedVideos, resolveRung } from "./published.t
 import { MediaTokens } from "./tokens.ts";
 
 export interface PlaybackDeps {
-  config: Pick<Config, "jwtSecret" | "mediaTokenTtlSeconds">;
+  config: Pick<Config, "mediaTokenSecret" | "mediaTokenTtlSeconds">;
   db: Database;
   /** The replica's subscriber connection: `vf:video-state` drops cached videos when they change. */
   subscriber?: Redis;
@@ -73,7 +73,7 @@ const then = <T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): 
  */
 export function playbackRoutes(deps: PlaybackDeps) {
   const nowMs = () => deps.clock.now().getTime();
-  const tokens = new MediaTokens(deps.config.jwtSecret, deps.config.mediaTokenTtlSeconds, nowMs);
+  const tokens = new MediaTokens(deps.config.mediaTokenSecret, deps.config.mediaTokenTtlSeconds, nowMs);
   const published = new PublishedVideos({ db: deps.db, log: deps.log, ttlMs: VIDEO_CACHE_MS });
   if (deps.subscriber) published.listen(deps.subscriber);
   const files = new Map<string, FileMeta>();

@@ -1,0 +1,245 @@
+// The nginx edge (infra/nginx) in front of a real api: segments with a valid signed token are sent by
+// nginx itself (checked in njs with the api's key derivation), everything else reaches the api and is
+// answered exactly as without the edge. A real transcoded tree (3 s 640×360, 1 s segments, rungs 180p
+// and 360p) published and reported ready like a transcoder does.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Redis from "ioredis";
+import { MediaTokens } from "../../api/playback/tokens.ts";
+import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
+import { outputPrefixFor } from "../../transcoder/contract.ts";
+import { transcode } from "../../transcoder/pipeline.ts";
+import { StateReporter } from "../../transcoder/reporter.ts";
+import { ADMIN_ENV, adminClient, createVideo, eventually, getVideo } from "../support/admin.ts";
+import { generateVideo } from "../support/media.ts";
+import { freePort } from "../support/services.ts";
+import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
+
+const ORIGIN = "http://frontend.test";
+const MEDIA_TOKEN_SECRET = "edge-test-media-secret-0123456789abcdef";
+const MEDIA_TOKEN_TTL_SECONDS = 7200;
+
+let api: TestApi;
+let edge: RunningEdge;
+let viewer: Client;
+let workDir: string;
+let bull: Redis;
+let plain: Redis;
+let reporter: StateReporter;
+let videoId: number;
+let tree: string;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), "vf-edge-"));
+  const sourcePath = await generateVideo(join(workDir, "source.mp4"), {
+    seconds: 3,
+    width: 640,
+    height: 360,
+    fps: 25,
+    audio: "stereo",
+  });
+  api = await startTestApi({
+    ...ADMIN_ENV,
+    MEDIA_TOKEN_SECRET,
+    MEDIA_TOKEN_TTL: `${MEDIA_TOKEN_TTL_SECONDS}s`,
+  });
+  const admin = await adminClient(api);
+  viewer = await loggedInClient(api);
+  bull = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
+  plain = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
+  reporter = new StateReporter(bull, plain);
+  videoId = (await createVideo(api, admin, { title: "Edge" })).id;
+  const staging = await api.runtime.storage.createStagingDir("edge-test");
+  const result = await transcode({
+    sourcePath,
+    outputDir: staging,
+    segmentSeconds: 1,
+    preset: "ultrafast",
+    ladderHeights: [180, 360],
+    thumbnails: false,
+  });
+  await api.runtime.storage.publishDirectory(staging, outputPrefixFor(videoId, 1));
+  tree = join(api.config.mediaRoot, outputPrefixFor(videoId, 1));
+  await reporter.state({ type: "ready", videoId, revision: 1, result, at: new Date().toISOString() });
+  await eventually("video ready", async () => (await getVideo(admin, videoId)).processing_state === "ready");
+  edge = await startEdge({
+    port: await freePort(),
+    apiUpstream: new URL(api.url).host,
+    mediaRoot: api.config.mediaRoot,
+    mediaTokenSecret: MEDIA_TOKEN_SECRET,
+    sharedMaxAgeSeconds: api.config.mediaTokenTtlSeconds,
+    corsOrigins: [ORIGIN],
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await edge?.stop();
+  await reporter?.close();
+  bull?.disconnect();
+  plain?.disconnect();
+  await api?.stop();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+const get = (path: string, headers: Record<string, string> = {}) =>
+  fetch(`${edge.url}${path}`, { headers, redirect: "manual" });
+const cookieHeader = () => ({
+  cookie: [...viewer.cookies].map(([name, value]) => `${name}=${value}`).join("; "),
+});
+const urisOf = (playlist: string) =>
+  playlist
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("#"));
+
+/** The first segment's URL exactly as a player resolves it from the playlists served through the edge. */
+async function firstSegmentUrl(): Promise<URL> {
+  const master = await get(`/api/video/${videoId}/master.m3u8`, cookieHeader());
+  expect(master.status).toBe(200);
+  const mediaUrl = new URL(urisOf(await master.text())[0]!, master.url);
+  const media = await get(`${mediaUrl.pathname}${mediaUrl.search}`);
+  expect(media.status).toBe(200);
+  return new URL(urisOf(await media.text())[0]!, mediaUrl);
+}
+
+describe("segments with a valid token", () => {
+  test("are sent by nginx: same bytes, MPEG-TS, immutable, shared caches bound to the token lifetime", async () => {
+    const url = await firstSegmentUrl();
+    const response = await get(`${url.pathname}${url.search}`, { origin: ORIGIN });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-served-by")).toBe("edge");
+    expect(response.headers.get("content-type")).toBe("video/mp2t");
+    const expected = readFileSync(join(tree, url.pathname.split("/").slice(-2).join("/")));
+    expect(Buffer.from(await response.arrayBuffer()).equals(expected)).toBe(true);
+    const cacheControl = response.headers.get("cache-control")!;
+    expect(cacheControl).toBe(`public, max-age=31536000, s-maxage=${MEDIA_TOKEN_TTL_SECONDS}, immutable`);
+    expect(response.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+    expect(response.headers.get("access-control-allow-credentials")).toBe("true");
+  });
+
+  test("with a trailing slash, byte ranges and ETag/304 as nginx does them", async () => {
+    const url = await firstSegmentUrl();
+    const slash = await get(`${url.pathname}/${url.search}`);
+    expect(slash.status).toBe(200);
+    expect(slash.headers.get("x-served-by")).toBe("edge");
+    const etag = slash.headers.get("etag")!;
+    expect(etag).toBeTruthy();
+    const range = await get(`${url.pathname}${url.search}`, { range: "bytes=0-187" });
+    expect(range.status).toBe(206);
+    expect((await range.arrayBuffer()).byteLength).toBe(188);
+    expect(range.headers.get("content-range")).toMatch(/^bytes 0-187\/\d+$/);
+    const again = await get(`${url.pathname}${url.search}`, { "if-none-match": etag });
+    expect(again.status).toBe(304);
+  });
+
+  test("a foreign Origin gets no CORS grant", async () => {
+    const url = await firstSegmentUrl();
+    const response = await get(`${url.pathname}${url.search}`, { origin: "http://evil.test" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
+describe("everything else reaches the api, which answers as without the edge", () => {
+  test("cookie only: served by the api", async () => {
+    const url = await firstSegmentUrl();
+    const response = await get(url.pathname, cookieHeader());
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-served-by")).toBeNull();
+    expect(response.headers.get("cache-control")).toStartWith("private");
+  });
+
+  test("neither cookie nor token: 401 JSON", async () => {
+    const url = await firstSegmentUrl();
+    const response = await get(url.pathname);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toHaveProperty("detail");
+  });
+
+  test("tampered, other video's, and expired tokens: 403 JSON with the api's reason", async () => {
+    const url = await firstSegmentUrl();
+    const token = url.searchParams.get("token")!;
+    const tampered = `${token.slice(0, -1)}${token.at(-1) === "A" ? "B" : "A"}`;
+    const otherVideo = new MediaTokens(MEDIA_TOKEN_SECRET, 3600).mint(videoId + 1);
+    const expired = new MediaTokens(MEDIA_TOKEN_SECRET, 60, () => Date.now() - 3_600_000).mint(videoId);
+    const wrongSecret = new MediaTokens(`${MEDIA_TOKEN_SECRET}-other`, 3600).mint(videoId);
+    for (const [bad, reason] of [
+      [tampered, /invalid/],
+      [otherVideo, /invalid/],
+      [wrongSecret, /invalid/],
+      [expired, /expired/],
+    ] as const) {
+      const response = await get(`${url.pathname}?v=1&token=${bad}`);
+      expect(response.status, bad).toBe(403);
+      expect(response.headers.get("x-served-by")).toBeNull();
+      expect((await response.json()).detail).toMatch(reason);
+    }
+  });
+
+  test("a token made with the api's own MediaTokens opens the segment at the edge", async () => {
+    const url = await firstSegmentUrl();
+    const minted = new MediaTokens(MEDIA_TOKEN_SECRET, 3600).mint(videoId);
+    const response = await get(`${url.pathname}?v=1&token=${minted}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-served-by")).toBe("edge");
+  });
+
+  test("a rung the video lacks falls back to the nearest lower one (via the api)", async () => {
+    const url = await firstSegmentUrl();
+    const segment = url.pathname.split("/").at(-1);
+    const response = await get(`/api/video/${videoId}/1080p/${segment}${url.search}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-served-by")).toBeNull();
+  });
+
+  test("an old or odd revision is the api's 404", async () => {
+    const url = await firstSegmentUrl();
+    const token = url.searchParams.get("token")!;
+    for (const v of ["2", "0", "1x", "../1"]) {
+      const response = await get(`${url.pathname}?v=${encodeURIComponent(v)}&token=${token}`);
+      expect(response.status, v).toBe(404);
+    }
+  });
+
+  test("traversal never reaches the disk through nginx", async () => {
+    const url = await firstSegmentUrl();
+    const token = url.searchParams.get("token")!;
+    const { port } = new URL(edge.url);
+    const attempts = [
+      `/api/video/${videoId}/360p/../../../sources/x.ts?v=1&token=${token}`,
+      `/api/video/${videoId}/360p/%2e%2e%2f%2e%2e%2fr1%2f360p%2fseg_00000.ts?v=1&token=${token}`,
+      `/api/video/${videoId}/..%2F360p/seg_00000.ts?v=1&token=${token}`,
+      `/api/video/${videoId}/360p/seg_00000.ts?v=1/../../..&token=${token}`,
+    ];
+    for (const path of attempts) {
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), "127.0.0.1", () =>
+          socket.write(`GET ${path} HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n`),
+        );
+        const chunks: Buffer[] = [];
+        socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+        socket.on("error", reject);
+        socket.on("end", () => resolve(Buffer.concat(chunks).toString("latin1")));
+      });
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+      expect([400, 404], `${status} for ${path}`).toContain(status);
+    }
+  });
+
+  test("/metrics is not public; the WebSocket upgrades through the edge", async () => {
+    expect((await get("/metrics")).status).toBe(404);
+    const socket = new WebSocket(`${edge.url.replace("http", "ws")}/api/ws`, {
+      headers: { ...cookieHeader(), origin: ORIGIN },
+    } as unknown as string[]);
+    const welcome = await new Promise<{ type: string }>((resolve, reject) => {
+      socket.onmessage = (event) => resolve(JSON.parse(String(event.data)));
+      socket.onerror = () => reject(new Error("WebSocket error"));
+    });
+    expect(welcome.type).toBe("welcome");
+    socket.close();
+  });
+});
