@@ -19,6 +19,7 @@ import { ErrorBody } from "./http/errors.ts";
 import { jsonBody } from "./http/json-body.ts";
 import { requestLog } from "./http/request-log.ts";
 import type { BackgroundTasks } from "./lifecycle/background.ts";
+import { ApiMetrics, METRICS_PATH, metricsRoutes } from "./metrics/index.ts";
 import { playbackRoutes } from "./playback/index.ts";
 import { progressRoutes } from "./progress/index.ts";
 import { WatchProgressService } from "./progress/service.ts";
@@ -49,6 +50,8 @@ export interface AppDeps {
    * playback trusts its short TTL alone.
    */
   subscriber?: Redis;
+  /** The replica's Prometheus metrics (runtime.ts shares them with the flusher); default: a fresh registry. */
+  metrics?: ApiMetrics;
 }
 
 /** Builds the whole api from its dependencies; main.ts and the tests call this with real services. */
@@ -60,12 +63,15 @@ export async function createApp(deps: AppDeps) {
   );
   const rateLimiter = new RateLimiter(deps.redis, config.rateLimits);
   const auth = authPlugin(accessTokens);
+  const metrics = deps.metrics ?? new ApiMetrics();
+  metrics.watchTranscodeQueue(deps.transcodeQueue.queue);
   // One service for heartbeats over HTTP and over the WebSocket: one video-duration cache per replica.
   const watchProgress = new WatchProgressService({
     db: deps.database.db,
     redis: deps.redis,
     config,
     clock: deps.clock,
+    onRecorded: metrics.heartbeatRecorded,
   });
 
   // Bun's own body cap sits just above the upload limit; routes enforce their tighter limits.
@@ -83,7 +89,7 @@ export async function createApp(deps: AppDeps) {
         maxAge: 600,
       }),
     )
-    .use(requestLog(log))
+    .use(requestLog(log, { onAnswered: metrics.observeRequest, quietRoutes: new Set([METRICS_PATH]) }))
     .use(errorMapper(log))
     .use(csrfProtection(allowedOrigins))
     .use(jsonBody(config.maxJsonBodyBytes))
@@ -127,6 +133,7 @@ export async function createApp(deps: AppDeps) {
       }),
     )
     .use(healthRoutes(deps))
+    .use(metricsRoutes({ metrics, token: config.metricsToken }))
     .use(auth)
     .use(
       authRoutes({
@@ -161,6 +168,7 @@ export async function createApp(deps: AppDeps) {
         watchProgress,
         clock: deps.clock,
         log,
+        metrics,
       }),
     )
     .use(catalogueRoutes({ config, db: deps.database.db, log, auth, subscriber: deps.subscriber }))

@@ -12,6 +12,7 @@ import { type App, createApp } from "./app.ts";
 import { ensureAdmin } from "./auth/ensure-admin.ts";
 import type { Config } from "./config/index.ts";
 import { BackgroundTasks } from "./lifecycle/background.ts";
+import { ApiMetrics, processRegistry } from "./metrics/index.ts";
 import { ProgressFlusher } from "./progress/flusher.ts";
 import { RealtimeHub } from "./realtime/hub.ts";
 import { TranscodeQueue } from "./transcoding/queue.ts";
@@ -75,6 +76,8 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       log,
     });
   const background = new BackgroundTasks(log);
+  // One registry per process, shared by the app's routes and the flusher below.
+  const metrics = new ApiMetrics(processRegistry());
   const app = await createApp({
     config,
     database,
@@ -88,6 +91,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     dashboardQueues: [transcodeQueue.queue, eventsQueue],
     subscriber,
     realtime,
+    metrics,
   });
 
   // Watch-progress heartbeats wait in Redis; every replica flushes (safely at the same time).
@@ -96,6 +100,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     redis,
     log,
     intervalSeconds: config.progressFlushIntervalSeconds,
+    onFlush: metrics.observeFlush,
   });
   progressFlusher.start();
 

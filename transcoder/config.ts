@@ -18,6 +18,8 @@ export interface TranscoderConfig {
   readonly stalledIntervalSeconds: number;
   readonly workerName: string;
   readonly logLevel: string;
+  /** Port of the worker's own HTTP server (GET /metrics, GET /health); 0: none. */
+  readonly metricsPort: number;
 }
 
 export const X264_PRESETS = [
@@ -64,5 +66,6 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     workerName:
       optional(env, "TRANSCODER_NAME") ?? `${optional(env, "HOSTNAME") ?? "transcoder"}-${process.pid}`,
     logLevel: optional(env, "LOG_LEVEL") ?? "info",
+    metricsPort: integer(env, "TRANSCODER_METRICS_PORT", 9464, 0, 65535),
   });
 }

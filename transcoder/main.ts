@@ -5,6 +5,8 @@ import { loadOrExit } from "../config/env.ts";
 import { LocalMediaStorage } from "../storage/index.ts";
 import { loadTranscoderConfig } from "./config.ts";
 import { resolveHwAccel } from "./hwaccel.ts";
+import { TranscoderMetrics, workerRegistry } from "./metrics.ts";
+import { startMetricsServer } from "./metrics-server.ts";
 import { startTranscodeWorker } from "./worker.ts";
 
 const STAGING_MAX_AGE_MS = 24 * 3600 * 1000;
@@ -27,18 +29,41 @@ const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
 for (const client of [connection, redis]) {
   client.on("error", (error) => log.error({ err: error.message }, "redis connection error"));
 }
-const farm = startTranscodeWorker({ config, connection, redis, storage, log, hwaccel });
+const metrics = new TranscoderMetrics(workerRegistry(config.workerName));
+const farm = startTranscodeWorker({
+  config,
+  connection,
+  redis,
+  storage,
+  log,
+  hwaccel,
+  onJobStarted: metrics.jobStarted,
+  onJobFinished: metrics.jobFinished,
+});
 log.info(
   { hwaccel, concurrency: config.concurrency, ladder: config.ladderHeights },
   "transcoder waiting for jobs",
 );
 
 let stopping = false;
+const metricsServer = startMetricsServer({
+  port: config.metricsPort,
+  registry: metrics.registry,
+  log,
+  health: () => {
+    const running = !stopping && farm.worker.isRunning();
+    return {
+      healthy: running,
+      body: { status: stopping ? "stopping" : running ? "ok" : "starting", worker: config.workerName },
+    };
+  },
+});
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal, grace_seconds: config.shutdownGraceSeconds }, "shutting down: no new jobs");
   await farm.close(config.shutdownGraceSeconds * 1000);
+  await metricsServer?.stop(true);
   connection.disconnect();
   redis.disconnect();
   log.info("stopped");

@@ -15,6 +15,12 @@ import { StateReporter } from "./reporter.ts";
 
 const PROGRESS_INTERVAL_MS = 250;
 
+/**
+ * How a job attempt ended: `ready`; `error` (bad input or a vanished source: not retried); `failed`
+ * (anything else: retried while attempts remain); `handed_back` (stopped at shutdown, back in the queue).
+ */
+export type JobOutcome = "ready" | "error" | "failed" | "handed_back";
+
 export interface WorkerDeps {
   config: TranscoderConfig;
   /** BullMQ's blocking connection (maxRetriesPerRequest: null). */
@@ -25,8 +31,10 @@ export interface WorkerDeps {
   log: Logger;
   /** The acceleration that passed the start-up self-test. */
   hwaccel: "none" | "nvenc" | "cuda-decode";
+  /** Metrics hooks: a job was claimed; a job attempt ended (`mediaSeconds`: the source's length, when ready). */
+  onJobStarted?: (job: Job<TranscodeJob>) => void;
   onJobFinished?: (
-    outcome: "ready" | "error" | "retry" | "handed_back",
+    outcome: JobOutcome,
     job: Job<TranscodeJob>,
     seconds: number,
     mediaSeconds?: number,
@@ -46,12 +54,40 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   const running = new Map<string, AbortController>();
   let handingBack = false;
 
+  // The hooks see every way out of `run`, thrown or returned, and never change the job's fate.
   const process = async (job: Job<TranscodeJob>, token?: string): Promise<TranscodeResult> => {
+    const startedAt = performance.now();
+    let outcome: JobOutcome = "failed";
+    let mediaSeconds: number | undefined;
+    hook(() => deps.onJobStarted?.(job));
+    try {
+      const result = await run(job, token, startedAt);
+      outcome = "ready";
+      mediaSeconds = result.durationSeconds;
+      return result;
+    } catch (error) {
+      if (error instanceof WaitingError) outcome = "handed_back";
+      else if (error instanceof UnrecoverableError) outcome = "error";
+      throw error;
+    } finally {
+      const seconds = (performance.now() - startedAt) / 1000;
+      hook(() => deps.onJobFinished?.(outcome, job, seconds, mediaSeconds));
+    }
+  };
+
+  const hook = (call: () => void) => {
+    try {
+      call();
+    } catch (error) {
+      log.warn({ err: error }, "job metrics hook failed");
+    }
+  };
+
+  const run = async (job: Job<TranscodeJob>, token: string | undefined, startedAt: number) => {
     const { videoId, revision } = job.data;
     const jobId = job.id ?? `video-${videoId}-r${revision}`;
     const attempt = job.attemptsMade + 1;
     const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt });
-    const startedAt = performance.now();
     const seconds = () => (performance.now() - startedAt) / 1000;
     jobLog.info("job claimed");
     await reporter.state({
@@ -103,20 +139,17 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       await storage.publishDirectory(staging, job.data.outputPrefix);
       await reporter.state({ type: "ready", videoId, revision, result, at: now() });
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
-      deps.onJobFinished?.("ready", job, seconds(), result.durationSeconds);
       return result;
     } catch (error) {
       await storage.discardStaging(jobId);
       if (controller.signal.aborted && handingBack && token) {
         await job.moveToWait(token);
         jobLog.warn("shutdown grace period over: job handed back to the queue");
-        deps.onJobFinished?.("handed_back", job, seconds());
         throw new WaitingError();
       }
       if (error instanceof InputError) {
         await reporter.state({ type: "error", videoId, revision, message: error.message, at: now() });
         jobLog.warn({ reason: error.message }, "job refused: bad input");
-        deps.onJobFinished?.("error", job, seconds());
         throw new UnrecoverableError(error.message);
       }
       const message = error instanceof Error ? error.message : String(error);
@@ -129,9 +162,6 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
           message: `Transcoding failed after ${attempts} attempt${attempts > 1 ? "s" : ""}: ${message}`,
           at: now(),
         });
-        deps.onJobFinished?.("error", job, seconds());
-      } else {
-        deps.onJobFinished?.("retry", job, seconds());
       }
       jobLog.error({ err: error, attempts }, "job attempt failed");
       throw error;
@@ -151,6 +181,13 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     maxStalledCount: 2,
   });
   worker.on("error", (error) => log.error({ err: error }, "worker error"));
+  // A job whose worker died: this worker's stall check moved it back to wait, for any worker to take.
+  worker.on("stalled", (jobId, previous) =>
+    log.warn(
+      { job_id: jobId, video_id: videoIdOf(jobId), previous },
+      "job stalled: its worker stopped renewing the lock",
+    ),
+  );
 
   return {
     worker,
@@ -170,3 +207,9 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 }
 
 const now = () => new Date().toISOString();
+
+/** The video id in a transcode job id (`video-<id>-r<revision>`), for log lines that only have the id. */
+const videoIdOf = (jobId: string) => {
+  const match = /^video-(\d+)-r\d+$/.exec(jobId);
+  return match ? Number(match[1]) : undefined;
+};

@@ -98,6 +98,8 @@ describe("a malformed value throws a ConfigError naming the variable", () => {
     ["RATE_LIMIT_LOGIN_IP not a rate", { RATE_LIMIT_LOGIN_IP: "ten" }, "RATE_LIMIT_LOGIN_IP"],
     ["LOG_LEVEL unknown", { LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     ["NODE_ENV unknown", { NODE_ENV: "staging" }, "NODE_ENV"],
+    ["METRICS_TOKEN too short", { METRICS_TOKEN: "short" }, "METRICS_TOKEN"],
+    ["METRICS_TOKEN with a space", { METRICS_TOKEN: "a token with spaces in it" }, "METRICS_TOKEN"],
   ];
   for (const [name, env, variable] of cases) {
     test(name, () => {
@@ -152,6 +154,11 @@ test("credentials holding '/' or '@' are not echoed either", () => {
 });
 
 // URL schemes are case-insensitive.
+test("METRICS_TOKEN: unset leaves /metrics open (null), set it is kept as given", () => {
+  expect(loadConfig({}).metricsToken).toBeNull();
+  expect(loadConfig({ METRICS_TOKEN: "0123456789abcdef-token" }).metricsToken).toBe("0123456789abcdef-token");
+});
+
 test("an upper-case HTTPS PUBLIC_URL still gives secure cookies", () => {
   expect(loadConfig({ PUBLIC_URL: "HTTPS://api.example.com" }).secureCookies).toBe(true);
 });

@@ -23,6 +23,8 @@ export interface WatchProgressDeps {
   redis: Redis;
   config: Pick<Config, "publicUrl" | "progressFlushIntervalSeconds">;
   clock: { now(): Date };
+  /** Called for every heartbeat accepted (metrics). */
+  onRecorded?: () => void;
 }
 
 /** What a heartbeat needs to know of a video: listed or not, and how long it is. */
@@ -98,6 +100,7 @@ export class WatchProgressService {
       positionSeconds: Math.round(positionSeconds * 1000) / 1000,
       sentAtMs,
     });
+    this.deps.onRecorded?.();
   }
 
   /** The user's started, unfinished videos, most recently watched first, unflushed heartbeats included. */

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { AccessTokens, SessionUser } from "../auth/access-tokens.ts";
 import { accessTokenOf } from "../auth/plugin.ts";
 import { ApiError, forbidden, unauthorized } from "../http/errors.ts";
+import type { ApiMetrics } from "../metrics/service.ts";
 import type { WatchProgressService } from "../progress/service.ts";
 import { type Connection, RealtimeHub } from "./hub.ts";
 
@@ -39,6 +40,8 @@ export interface RealtimeDeps {
   watchProgress: Pick<WatchProgressService, "record">;
   clock: { now(): Date };
   log: Logger;
+  /** Open sockets (read from the hub at every scrape) and why they closed. */
+  metrics?: Pick<ApiMetrics, "watchWebSockets" | "webSocketClosed">;
 }
 
 interface Session {
@@ -50,6 +53,7 @@ interface Session {
 /** The WebSocket endpoint; one RealtimeHub per app (per replica). */
 export function realtimeRoutes(deps: RealtimeDeps) {
   const hub = deps.hub ?? new RealtimeHub(deps.log);
+  deps.metrics?.watchWebSockets(hub);
   return (
     new Elysia({ name: "realtime" })
       // `server` is named here so that Elysia puts it into the context the sockets carry.
@@ -86,8 +90,9 @@ export function realtimeRoutes(deps: RealtimeDeps) {
           const connection = hub.connectionOf(raw(ws));
           if (connection) handleMessage(raw(ws), connection, message, deps);
         },
-        close(ws) {
+        close(ws, code) {
           hub.remove(raw(ws));
+          deps.metrics?.webSocketClosed(code);
         },
       })
   );

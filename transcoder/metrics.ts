@@ -1,0 +1,84 @@
+import type { Job } from "bullmq";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { TranscodeJob } from "./contract.ts";
+import type { JobOutcome } from "./worker.ts";
+
+const OUTCOMES: JobOutcome[] = ["ready", "error", "failed", "handed_back"];
+
+/** The worker's registry: process metrics included, every series labelled with the worker's name. */
+export function workerRegistry(workerName: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ worker: workerName });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/**
+ * A transcoder's Prometheus metrics, fed by the worker's job hooks. Outcomes: `ready`, `error` (bad
+ * input or a vanished source: not retried), `failed` (this host's fault: retried while attempts remain),
+ * `handed_back` (SIGTERM's grace period ran out).
+ */
+export class TranscoderMetrics {
+  private readonly jobs: Counter<"outcome">;
+  private readonly jobSeconds: Histogram<"outcome">;
+  private readonly realtimeFactor: Histogram;
+  private readonly queueWait: Histogram;
+  private readonly active: Gauge;
+
+  constructor(readonly registry: Registry) {
+    const registers = [registry];
+    this.jobs = new Counter({
+      name: "transcode_jobs_total",
+      help: "Transcode job attempts finished, by outcome",
+      labelNames: ["outcome"],
+      registers,
+    });
+    for (const outcome of OUTCOMES) this.jobs.inc({ outcome }, 0);
+    this.jobSeconds = new Histogram({
+      name: "transcode_duration_seconds",
+      help: "Wall time of a job attempt, from claim to outcome",
+      labelNames: ["outcome"],
+      buckets: [1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200],
+      registers,
+    });
+    this.realtimeFactor = new Histogram({
+      name: "transcode_realtime_factor",
+      help: "Seconds of source transcoded per second of wall time (ready jobs; above 1 is faster than real time)",
+      buckets: [0.25, 0.5, 1, 2, 4, 8, 16, 32, 64],
+      registers,
+    });
+    this.queueWait = new Histogram({
+      name: "transcode_queue_wait_seconds",
+      help: "Time a job waited in the queue before its first attempt started",
+      buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 1800, 3600],
+      registers,
+    });
+    this.active = new Gauge({
+      name: "transcode_jobs_active",
+      help: "Jobs this worker is running now",
+      registers,
+    });
+  }
+
+  readonly jobStarted = (job: Job<TranscodeJob>): void => {
+    this.active.inc();
+    // Only a job's first start: a retry's or a takeover's wait includes earlier attempts and back-off.
+    if (job.attemptsStarted <= 1 && job.processedOn !== undefined) {
+      this.queueWait.observe(Math.max(0, (job.processedOn - job.timestamp) / 1000));
+    }
+  };
+
+  readonly jobFinished = (
+    outcome: JobOutcome,
+    _job: Job<TranscodeJob>,
+    seconds: number,
+    mediaSeconds?: number,
+  ): void => {
+    this.active.dec();
+    this.jobs.inc({ outcome });
+    this.jobSeconds.observe({ outcome }, seconds);
+    if (outcome === "ready" && mediaSeconds !== undefined && mediaSeconds > 0 && seconds > 0) {
+      this.realtimeFactor.observe(mediaSeconds / seconds);
+    }
+  };
+}
