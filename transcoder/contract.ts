@@ -38,6 +38,11 @@ export interface TranscodeProgress {
   /** Encoding speed as a multiple of real time (FFmpeg's `speed`). */
   speed?: number;
   etaSeconds: number | null;
+  /**
+   * Epoch milliseconds at which the transcoder emitted the tick (its own clock), stamped by
+   * `StateReporter.progress` when the caller leaves it out. Absent from ticks of older transcoders.
+   */
+  at?: number;
 }
 
 export interface Rendition {

@@ -39,8 +39,9 @@ export class StateReporter {
     if (event.type !== "processing") await this.redis.del(progressKey(event.videoId));
   }
 
+  /** Publishes a tick, stamped with the time it is sent (`at`) unless the caller stamped it already. */
   async progress(progress: TranscodeProgress): Promise<void> {
-    const message = JSON.stringify(progress);
+    const message = JSON.stringify({ ...progress, at: progress.at ?? Date.now() });
     await this.redis
       .multi()
       .set(progressKey(progress.videoId), message, "EX", PROGRESS_TTL_SECONDS)

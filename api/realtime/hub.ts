@@ -112,7 +112,7 @@ export class RealtimeHub {
   }
 
   private onProgress(tick: Partial<TranscodeProgress>): void {
-    const { videoId, revision, stage, percent, etaSeconds } = tick;
+    const { videoId, revision, stage, percent, etaSeconds, at } = tick;
     if (!isId(videoId) || typeof percent !== "number" || !Number.isFinite(percent)) return;
     if (typeof stage !== "string" || !STAGES.has(stage)) return;
     const message = JSON.stringify({
@@ -123,6 +123,8 @@ export class RealtimeHub {
       percent: Math.round(Math.min(Math.max(percent, 0), 100) * 10) / 10,
       stage,
       eta_seconds: typeof etaSeconds === "number" && Number.isFinite(etaSeconds) ? etaSeconds : null,
+      // Passed through so that clients can measure delivery latency (transcoder clock, epoch ms).
+      at: typeof at === "number" && Number.isFinite(at) ? at : null,
     } satisfies ServerMessage);
     // An admin is in at most one of the two topics (see subscribe), so nobody gets a tick twice.
     this.publish(Topics.video(videoId), message);

@@ -87,6 +87,8 @@ export type ServerMessage =
       percent: number;
       stage: string;
       eta_seconds: number | null;
+      /** Epoch ms at which the transcoder emitted the tick (its clock); null from older transcoders. */
+      at: number | null;
     }
   | { type: "video.ready"; id: number }
   | {

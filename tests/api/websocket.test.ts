@@ -264,6 +264,7 @@ describe("transcoding progress", () => {
     const socket = await TestSocket.open(apiA, admin);
     socket.send({ type: "subscribe", video_id: video.id });
     await socket.next((m) => m.type === "subscribed" && m.video_id === video.id);
+    const before = Date.now();
     await reporter.progress(tick(video.id, 42.25));
     const progress = await socket.next((m) => m.type === "video.progress");
     expect(progress).toEqual({
@@ -274,6 +275,26 @@ describe("transcoding progress", () => {
       percent: 42.3,
       stage: "encoding",
       eta_seconds: 12,
+      at: expect.any(Number),
+    });
+    // Stamped by the reporter when it publishes: what clients measure delivery latency against.
+    expect(progress.at).toBeGreaterThanOrEqual(before);
+    expect(progress.at).toBeLessThanOrEqual(Date.now());
+    socket.close();
+  });
+
+  test("a tick keeps the time its transcoder stamped, and one without a time carries null", async () => {
+    const socket = await TestSocket.open(apiA, admin);
+    socket.send({ type: "subscribe", video_id: 9051 });
+    await socket.next((m) => m.type === "subscribed" && m.video_id === 9051);
+    await reporter.progress({ ...tick(9051, 30), at: 1_764_000_000_123 });
+    expect(await socket.next((m) => m.type === "video.progress" && m.percent === 30)).toMatchObject({
+      at: 1_764_000_000_123,
+    });
+    // A transcoder from before the field existed publishes ticks without it.
+    await plain.publish(PROGRESS_CHANNEL, JSON.stringify(tick(9051, 31)));
+    expect(await socket.next((m) => m.type === "video.progress" && m.percent === 31)).toMatchObject({
+      at: null,
     });
     socket.close();
   });

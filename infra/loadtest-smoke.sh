@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# `npm run loadtest:smoke`: the k6 load tests as a short CI smoke on a throwaway stack. Installs what is
+# missing (k6 is built into ./var/tools/bin), starts PostgreSQL, Redis, the api and one transcoder on
+# free ports (load-tests/stack.ts), seeds viewers and transcoded clips (load-tests/seed.ts), then runs
+# streaming.js, api.js and websocket.js for a few VUs and tens of seconds each. Exits non-zero when a
+# k6 threshold fails (k6 exits 99), a script errors, or anything before it fails; the stack is stopped
+# on every exit. Summaries (text and JSON) and logs land in SMOKE_DIR (./var/loadtest/smoke).
+set -euo pipefail
+# shellcheck source=infra/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+bash infra/setup.sh loadtest
+
+out="${SMOKE_DIR:-$REPO_ROOT/var/loadtest/smoke}"
+rm -rf "$out"
+mkdir -p "$out/summaries"
+
+stack_pid=""
+k6_pid=""
+stop_stack() {
+  [[ -n "$stack_pid" ]] || return 0
+  if kill -0 "$stack_pid" 2>/dev/null; then
+    step "stopping the stack"
+    kill -TERM "$stack_pid" 2>/dev/null || true
+    local waited=0
+    while kill -0 "$stack_pid" 2>/dev/null && [[ $waited -lt 150 ]]; do
+      sleep 0.2
+      waited=$((waited + 1))
+    done
+  fi
+  # Whatever is left in the stack's process group (it started it with setsid): never leak servers.
+  kill -KILL -- "-$stack_pid" 2>/dev/null || true
+  wait "$stack_pid" 2>/dev/null || true
+  stack_pid=""
+}
+trap stop_stack EXIT
+interrupted() {
+  warn "interrupted"
+  if [[ -n "$k6_pid" ]]; then kill -TERM "$k6_pid" 2>/dev/null || true; fi
+  exit 130
+}
+trap interrupted INT TERM
+
+step "starting a throwaway stack (logs in $out/stack)"
+# Its own session and process group, so that the cleanup above can also reach what it started.
+setsid bun load-tests/stack.ts "$out/stack" >"$out/stack.out" 2>&1 &
+stack_pid=$!
+for _ in $(seq 1 240); do
+  [[ -f "$out/stack/stack.json" ]] && break
+  kill -0 "$stack_pid" 2>/dev/null || {
+    cat "$out/stack.out" >&2
+    die "the stack did not start"
+  }
+  sleep 0.25
+done
+[[ -f "$out/stack/stack.json" ]] || die "the stack was not ready within 60 s; see $out/stack"
+# shellcheck disable=SC1091
+. "$out/stack/stack.env"
+note "api at $BASE_URL"
+
+step "seeding viewers and transcoded clips"
+VIEWERS="${SMOKE_VIEWERS:-8}" VIDEOS="${SMOKE_VIDEOS:-3}" CLIP_SECONDS=12 CLIP_HEIGHT=480 \
+  UPLOAD_CLIP_SECONDS=20 SEED_OUT="$out/seed.json" BASE_URL="$BASE_URL" ADMIN_EMAIL="$ADMIN_EMAIL" \
+  ADMIN_PASSWORD="$ADMIN_PASSWORD" MAIL_DIR="$MAIL_DIR" SEED_TIMEOUT_SECONDS=120 \
+  bun load-tests/seed.ts >/dev/null || die "seeding failed"
+
+failed=()
+run_k6() {
+  local script="$1"
+  shift
+  step "k6 $script"
+  local status=0
+  # In the background and waited for, so that a signal reaches the trap (and k6) at once.
+  K6_NO_USAGE_REPORT=true "$K6_BIN" run --quiet \
+    -e BASE_URL="$BASE_URL" -e SEED_FILE="$out/seed.json" -e SUMMARY_DIR="$out/summaries" "$@" \
+    "load-tests/$script.js" > >(tee "$out/summaries/$script.txt") 2>&1 &
+  k6_pid=$!
+  wait "$k6_pid" || status=$?
+  k6_pid=""
+  case "$status" in
+    0) ;;
+    99) failed+=("$script (thresholds)") ;;
+    *) failed+=("$script (k6 exit $status)") ;;
+  esac
+}
+
+# A few VUs for tens of seconds: the smoke proves the scripts, the stack and the thresholds work
+# together and catches gross regressions. CI machines are small and shared, so the sign-in latency
+# budget (argon2 on two cores) is looser than for a real run; every other threshold is the default.
+run_k6 streaming -e VUS=4 -e DURATION=20s -e WATCH_SECONDS=20
+run_k6 api -e VUS=4 -e DURATION=15s -e THINK_SECONDS=0.2 -e LOGIN_RATE=30 -e LOGIN_P95_MS=5000
+run_k6 websocket -e ADMIN_EMAIL="$ADMIN_EMAIL" -e ADMIN_PASSWORD="$ADMIN_PASSWORD" -e VUS=4 \
+  -e SOCKETS_PER_VU=25 -e CONNECT_SECONDS=3 -e HOLD_SECONDS=20 -e PING_SECONDS=5
+
+kill -0 "$stack_pid" 2>/dev/null || failed+=("the stack died during the run (see $out/stack)")
+stop_stack
+if [[ ${#failed[@]} -gt 0 ]]; then
+  die "load-test smoke failed: $(printf '%s; ' "${failed[@]}" | sed 's/; $//') (summaries in $out/summaries)"
+fi
+step "load-test smoke passed: streaming, api, websocket (summaries in $out/summaries)"
