@@ -3,7 +3,9 @@
 // does; reports the latency from publish to each client (p50/p99/max; goal p99 < 100 ms) and the api
 // process's memory per connection (RSS delta / N).
 //
-// BENCH_CLIENTS (10000), BENCH_CLIENT_PROCESSES (CPU count, 2–8), BENCH_TICKS (40), BENCH_TICK_INTERVAL_MS (100).
+// BENCH_CLIENTS (10000), BENCH_TICKS (40), BENCH_TICK_INTERVAL_MS (100), BENCH_CLIENT_IMPL (go: the
+// clients are infra/bench/ws-clients, one Go process; bun: this file's --client mode in
+// BENCH_CLIENT_PROCESSES Bun processes, CPU count 2–8).
 // Each socket is a file descriptor on both sides: the npm script raises `ulimit -n` (soft limit, up
 // to the hard one); raise the hard limit yourself for more than ~(hard limit - 500) clients.
 //
@@ -77,32 +79,71 @@ async function adminCookies(secret: string, from: number, count: number): Promis
   );
 }
 
-async function runBench(): Promise<void> {
-  // Loaded here, not at the top: the client processes run this file too and need none of it.
-  const { BENCH_JWT_SECRET, startBenchApi } = await import("./bench-api.ts");
-  const clients = Number(process.env.BENCH_CLIENTS ?? 10_000);
-  const processes = Math.max(
-    1,
-    Number(process.env.BENCH_CLIENT_PROCESSES ?? Math.min(8, Math.max(2, availableParallelism()))),
-  );
-  const ticks = Number(process.env.BENCH_TICKS ?? 40);
-  const intervalMs = Number(process.env.BENCH_TICK_INTERVAL_MS ?? 100);
-  const secret = BENCH_JWT_SECRET;
-  const bench = await startBenchApi();
-  const { runtime, config } = bench;
-  runtime.app.listen({ hostname: "127.0.0.1", port: 0 });
-  const url = `ws://127.0.0.1:${runtime.app.server!.port}/api/ws`;
+interface Fleet {
+  ready: Promise<{ open: number; failed: number }>;
+  report(): Promise<{ arrivals: number[][]; lost: number }>;
+  stop(): Promise<void>;
+}
 
-  Bun.gc(true);
-  await Bun.sleep(200);
-  const rssBefore = process.memoryUsage().rss;
-  console.log(
-    `websocket bench: ${clients} clients in ${processes} processes, ${ticks} ticks every ${intervalMs} ms`,
+/** The default client fleet: ws-clients (Go, one process, goroutines on the netpoller), built on demand. */
+async function goFleet(url: string, secret: string, clients: number, ticks: number): Promise<Fleet> {
+  const root = `${import.meta.dir}/../..`;
+  const binary = `${root}/var/tools/bin/ws-clients`;
+  // Its own Go module (infra/bench/ws-clients); Go itself comes from infra/lib.sh when missing.
+  const build = Bun.spawnSync(
+    ["bash", "-c", `. "${root}/infra/lib.sh" && ensure_go && "$(go_binary)" build -o "${binary}" .`],
+    {
+      cwd: `${import.meta.dir}/ws-clients`,
+      stdout: "inherit",
+      stderr: "inherit",
+      env: { ...process.env, GOFLAGS: "-mod=mod", GOTOOLCHAIN: "auto" },
+    },
   );
+  if (build.exitCode !== 0) throw new Error("building infra/bench/ws-clients failed");
+  const cookies = await adminCookies(secret, 0, clients);
+  const configPath = `${root}/var/tools/ws-clients-config.json`;
+  await Bun.write(configPath, JSON.stringify({ url, cookies, ticks }));
+  const child = Bun.spawn([binary, configPath], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const lines = (async function* () {
+    let buffered = "";
+    for await (const chunk of child.stdout) {
+      buffered += new TextDecoder().decode(chunk);
+      let newline = buffered.indexOf("\n");
+      while (newline >= 0) {
+        yield buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf("\n");
+      }
+    }
+  })();
+  const nextLine = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`ws-clients exited (${await child.exited}) before answering`);
+    return value;
+  };
+  const ready = nextLine().then((line) => {
+    const [word, open, failed] = line.split(" ");
+    if (word !== "ready") throw new Error(`ws-clients: unexpected "${line}"`);
+    return { open: Number(open), failed: Number(failed) };
+  });
+  return {
+    ready,
+    async report() {
+      child.stdin.write("report\n");
+      await child.stdin.flush();
+      return JSON.parse(await nextLine()) as { arrivals: number[][]; lost: number };
+    },
+    async stop() {
+      child.kill();
+      await child.exited;
+    },
+  };
+}
 
-  const started = performance.now();
+/** The JavaScript client fleet (BENCH_CLIENT_IMPL=bun): this file's `--client` mode in several processes. */
+function bunFleets(url: string, secret: string, clients: number, processes: number, ticks: number): Fleet[] {
   const share = Math.ceil(clients / processes);
-  const children = Array.from({ length: processes }, (_, p) => {
+  return Array.from({ length: processes }, (_, p) => {
     const from = p * share;
     const count = Math.min(share, clients - from);
     let onMessage: (message: { kind: string; [key: string]: unknown }) => void = () => {};
@@ -117,17 +158,61 @@ async function runBench(): Promise<void> {
       stderr: "inherit",
       ipc: (message) => onMessage(message),
     });
-    const next = (kind: string) =>
-      new Promise<Record<string, unknown>>((resolve) => {
+    const next = <T>(kind: string) =>
+      new Promise<T>((resolve) => {
         onMessage = (message) => {
-          if (message.kind === kind) resolve(message);
+          if (message.kind === kind) resolve(message as unknown as T);
         };
       });
-    return { child, next };
+    return {
+      ready: next<{ open: number; failed: number }>("ready"),
+      report() {
+        const answer = next<{ arrivals: number[][]; lost: number }>("report");
+        child.send({ kind: "report" });
+        return answer;
+      },
+      async stop() {
+        child.kill();
+        await child.exited;
+      },
+    };
   });
-  const ready = await Promise.all(children.map((c) => c.next("ready")));
-  const open = ready.reduce((sum, r) => sum + (r.open as number), 0);
-  const refused = ready.reduce((sum, r) => sum + (r.failed as number), 0);
+}
+
+async function runBench(): Promise<void> {
+  // Loaded here, not at the top: the client processes run this file too and need none of it.
+  const { BENCH_JWT_SECRET, startBenchApi } = await import("./bench-api.ts");
+  const clients = Number(process.env.BENCH_CLIENTS ?? 10_000);
+  const processes = Math.max(
+    1,
+    Number(process.env.BENCH_CLIENT_PROCESSES ?? Math.min(8, Math.max(2, availableParallelism()))),
+  );
+  const ticks = Number(process.env.BENCH_TICKS ?? 40);
+  const intervalMs = Number(process.env.BENCH_TICK_INTERVAL_MS ?? 100);
+  const clientImpl = process.env.BENCH_CLIENT_IMPL ?? "go";
+  if (clientImpl !== "go" && clientImpl !== "bun") throw new Error("BENCH_CLIENT_IMPL is go or bun");
+  const secret = BENCH_JWT_SECRET;
+  const bench = await startBenchApi();
+  const { runtime, config } = bench;
+  runtime.app.listen({ hostname: "127.0.0.1", port: 0 });
+  const url = `ws://127.0.0.1:${runtime.app.server!.port}/api/ws`;
+
+  Bun.gc(true);
+  await Bun.sleep(200);
+  const rssBefore = process.memoryUsage().rss;
+  console.log(
+    `websocket bench: ${clients} clients (${clientImpl === "go" ? "one Go process" : `${processes} Bun processes`}), ` +
+      `${ticks} ticks every ${intervalMs} ms`,
+  );
+
+  const started = performance.now();
+  const fleets =
+    clientImpl === "go"
+      ? [await goFleet(url, secret, clients, ticks)]
+      : bunFleets(url, secret, clients, processes, ticks);
+  const ready = await Promise.all(fleets.map((fleet) => fleet.ready));
+  const open = ready.reduce((sum, r) => sum + r.open, 0);
+  const refused = ready.reduce((sum, r) => sum + r.failed, 0);
   console.log(
     `connected: ${open} open, ${refused} refused, in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
@@ -180,11 +265,9 @@ async function runBench(): Promise<void> {
   const latencies: number[] = [];
   let missing = 0;
   let lost = 0;
-  const reports = children.map((c) => c.next("report"));
-  for (const { child } of children) child.send({ kind: "report" });
-  for (const report of await Promise.all(reports)) {
-    lost += report.lost as number;
-    for (const arrivals of report.arrivals as number[][]) {
+  for (const report of await Promise.all(fleets.map((fleet) => fleet.report()))) {
+    lost += report.lost;
+    for (const arrivals of report.arrivals) {
       for (let seq = 1; seq <= ticks; seq++) {
         if (arrivals[seq]) latencies.push(arrivals[seq]! - sentAt[seq]!);
         else missing++;
@@ -208,8 +291,7 @@ async function runBench(): Promise<void> {
       `${((rssAfter - rssBefore) / Math.max(open, 1) / 1024).toFixed(1)} KiB per connection`,
   );
 
-  for (const { child } of children) child.kill();
-  await Promise.all(children.map((c) => c.child.exited));
+  await Promise.all(fleets.map((fleet) => fleet.stop()));
   publisher.disconnect();
   await bench.stop();
   process.exit(0);
