@@ -16,68 +16,20 @@ out="${SMOKE_DIR:-$REPO_ROOT/var/loadtest/smoke}"
 rm -rf "$out"
 mkdir -p "$out/summaries"
 
-stack_pid=""
-k6_pid=""
-stop_stack() {
-  [[ -n "$stack_pid" ]] || return 0
-  if kill -0 "$stack_pid" 2>/dev/null; then
-    step "stopping the stack"
-    kill -TERM "$stack_pid" 2>/dev/null || true
-    local waited=0
-    while kill -0 "$stack_pid" 2>/dev/null && [[ $waited -lt 150 ]]; do
-      sleep 0.2
-      waited=$((waited + 1))
-    done
-  fi
-  # Whatever is left in the stack's process group (it started it with setsid): never leak servers.
-  kill -KILL -- "-$stack_pid" 2>/dev/null || true
-  wait "$stack_pid" 2>/dev/null || true
-  stack_pid=""
-}
-trap stop_stack EXIT
-interrupted() {
-  warn "interrupted"
-  if [[ -n "$k6_pid" ]]; then kill -TERM "$k6_pid" 2>/dev/null || true; fi
-  exit 130
-}
-trap interrupted INT TERM
+# shellcheck source=infra/loadtest-lib.sh
+. "$REPO_ROOT/infra/loadtest-lib.sh"
 
-step "starting a throwaway stack (logs in $out/stack)"
-# Its own session and process group, so that the cleanup above can also reach what it started.
-setsid bun load-tests/stack.ts "$out/stack" >"$out/stack.out" 2>&1 &
-stack_pid=$!
-for _ in $(seq 1 240); do
-  [[ -f "$out/stack/stack.json" ]] && break
-  kill -0 "$stack_pid" 2>/dev/null || {
-    cat "$out/stack.out" >&2
-    die "the stack did not start"
-  }
-  sleep 0.25
-done
-[[ -f "$out/stack/stack.json" ]] || die "the stack was not ready within 60 s; see $out/stack"
-# shellcheck disable=SC1091
-. "$out/stack/stack.env"
-note "api at $BASE_URL"
-
-step "seeding viewers and transcoded clips"
-VIEWERS="${SMOKE_VIEWERS:-8}" VIDEOS="${SMOKE_VIDEOS:-3}" CLIP_SECONDS=12 CLIP_HEIGHT=480 \
-  UPLOAD_CLIP_SECONDS=20 SEED_OUT="$out/seed.json" BASE_URL="$BASE_URL" ADMIN_EMAIL="$ADMIN_EMAIL" \
-  ADMIN_PASSWORD="$ADMIN_PASSWORD" MAIL_DIR="$MAIL_DIR" SEED_TIMEOUT_SECONDS=120 \
-  bun load-tests/seed.ts >/dev/null || die "seeding failed"
+start_stack "$out"
+export SEED_FILE="$out/seed.json"
+seed_stack "$SEED_FILE" VIEWERS="${SMOKE_VIEWERS:-8}" VIDEOS="${SMOKE_VIDEOS:-3}" CLIP_SECONDS=12 \
+  CLIP_HEIGHT=480 UPLOAD_CLIP_SECONDS=20 SEED_TIMEOUT_SECONDS=120
 
 failed=()
 run_k6() {
-  local script="$1"
+  local script="$1" status=0
   shift
   step "k6 $script"
-  local status=0
-  # In the background and waited for, so that a signal reaches the trap (and k6) at once.
-  K6_NO_USAGE_REPORT=true "$K6_BIN" run --quiet \
-    -e BASE_URL="$BASE_URL" -e SEED_FILE="$out/seed.json" -e SUMMARY_DIR="$out/summaries" "$@" \
-    "load-tests/$script.js" > >(tee "$out/summaries/$script.txt") 2>&1 &
-  k6_pid=$!
-  wait "$k6_pid" || status=$?
-  k6_pid=""
+  run_k6_script "$out/summaries" "$script" "$@" || status=$?
   case "$status" in
     0) ;;
     99) failed+=("$script (thresholds)") ;;
