@@ -236,3 +236,61 @@ ensure_k6() {
   ensure_go_tool k6 "$K6_MODULE"
   "$K6_BIN" version >/dev/null 2>&1 || die "$K6_BIN does not run"
 }
+
+# --- infra/check-ops.sh: tools built from source into ./var/tools/bin --------------------------------
+# docker compose itself (the CLI plugin; it also runs standalone, `docker-compose config`): the real
+# parser and validator of the compose files, no Docker engine needed. Its go.mod has exclude directives,
+# which `go install module@version` refuses, so it is built inside the downloaded module, with its own
+# go.sum. Also a CLI plugin under ./var/tools/docker: `DOCKER_CONFIG=var/tools/docker docker compose`.
+COMPOSE_MODULE="github.com/docker/compose/v5"
+COMPOSE_VERSION="v5.6.0"
+COMPOSE_BIN="$TOOLS_DIR/bin/docker-compose"
+
+ensure_compose() {
+  local stamp="$TOOLS_DIR/bin/.docker-compose.version"
+  if [[ -x "$COMPOSE_BIN" && "$(cat "$stamp" 2>/dev/null)" == "$COMPOSE_MODULE@$COMPOSE_VERSION" ]]; then
+    return 0
+  fi
+  ensure_go
+  step "building docker compose $COMPOSE_VERSION into $TOOLS_DIR/bin (the first time takes a few minutes)"
+  local go module_dir
+  go="$(go_binary)"
+  mkdir -p "$TOOLS_DIR/bin" "$TOOLS_DIR/docker/cli-plugins"
+  module_dir="$(cd "$TOOLS_DIR" && GOTOOLCHAIN=auto GOFLAGS='' "$go" mod download -json "$COMPOSE_MODULE@$COMPOSE_VERSION" |
+    sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')" || true
+  [[ -n "$module_dir" && -d "$module_dir" ]] || die "could not download $COMPOSE_MODULE@$COMPOSE_VERSION"
+  (cd "$module_dir" && GOTOOLCHAIN=auto GOFLAGS=-mod=readonly CGO_ENABLED=0 "$go" build -trimpath \
+    -ldflags "-s -w -X $COMPOSE_MODULE/internal.Version=$COMPOSE_VERSION" -o "$COMPOSE_BIN" ./cmd) ||
+    die "building docker compose $COMPOSE_VERSION failed"
+  ln -sf ../../bin/docker-compose "$TOOLS_DIR/docker/cli-plugins/docker-compose"
+  printf '%s\n' "$COMPOSE_MODULE@$COMPOSE_VERSION" >"$stamp"
+}
+
+# infra/tools/dockerfile-lint (BuildKit's Dockerfile checks, offline, plus the images' policy), rebuilt
+# whenever its sources change.
+DOCKERFILE_LINT_BIN="$TOOLS_DIR/bin/dockerfile-lint"
+
+ensure_dockerfile_lint() {
+  local source="$REPO_ROOT/infra/tools/dockerfile-lint" stamp="$TOOLS_DIR/bin/.dockerfile-lint.version" sum
+  sum="$(cat "$source/go.mod" "$source/go.sum" "$source"/*.go | sha256sum)"
+  sum="${sum%% *}"
+  if [[ -x "$DOCKERFILE_LINT_BIN" && "$(cat "$stamp" 2>/dev/null)" == "$sum" ]]; then return 0; fi
+  ensure_go
+  step "building dockerfile-lint into $TOOLS_DIR/bin"
+  mkdir -p "$TOOLS_DIR/bin"
+  local go
+  go="$(go_binary)"
+  (cd "$source" && GOTOOLCHAIN=auto GOFLAGS=-mod=readonly CGO_ENABLED=0 "$go" build -trimpath \
+    -o "$DOCKERFILE_LINT_BIN" .) || die "building infra/tools/dockerfile-lint failed"
+  printf '%s\n' "$sum" >"$stamp"
+}
+
+# promtool of the Prometheus the compose `monitoring` profile runs (module v0.316.0 is Prometheus 3.16.0,
+# the prom/prometheus:v3.16.0 image): checks infra/monitoring/prometheus.yml.
+PROMTOOL_MODULE="github.com/prometheus/prometheus/cmd/promtool@v0.316.0"
+PROMTOOL_BIN="$TOOLS_DIR/bin/promtool"
+
+ensure_promtool() {
+  ensure_go_tool promtool "$PROMTOOL_MODULE"
+  "$PROMTOOL_BIN" --version >/dev/null 2>&1 || die "$PROMTOOL_BIN does not run"
+}

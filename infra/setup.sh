@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the project needs when it is missing, and nothing when it is all there:
-#   bash infra/setup.sh up     bun, redis-server, ffmpeg, node_modules              (npm run up)
-#   bash infra/setup.sh test   the same plus PostgreSQL server binaries, setpriv and chromium (npm test)
+#   bash infra/setup.sh up     bun, redis-server, ffmpeg, nginx, node_modules       (npm run up)
+#   bash infra/setup.sh test   the same plus PostgreSQL server binaries, setpriv, chromium, shellcheck and k6 (npm test)
 #   bash infra/setup.sh loadtest   PostgreSQL, Redis, ffmpeg, setpriv, node_modules and k6 (npm run loadtest:smoke)
-#   bash infra/setup.sh        everything, also wrk (benchmarks), nginx (bench:segments), chromium (browser test)
+#   bash infra/setup.sh        everything of the above, also wrk (benchmarks)
 # Debian packages come from apt (one update, one install, only for what is missing); bun from npm.
 set -euo pipefail
 # shellcheck source=infra/lib.sh
@@ -16,11 +16,12 @@ case "$purpose" in
   up) packages=(redis-server ffmpeg nginx) ;;
   # postgresql: initdb/postgres for the tests' throwaway server (Debian's own cluster is not created);
   # util-linux: setpriv, with which a root test run starts PostgreSQL as the postgres user.
-  test) packages=(redis-server postgresql ffmpeg util-linux chromium nginx) ;;
-  # nginx: the baseline of `bench:segments`; chromium: the browser playback test (skipped without it).
+  # chromium: the browser playback test; shellcheck: infra/check-ops.sh (npm test runs both).
+  test) packages=(redis-server postgresql ffmpeg util-linux chromium nginx shellcheck) ;;
+  # nginx: the edge, and the baseline of `bench:segments`.
   # The load-test smoke starts throwaway PostgreSQL and Redis like the tests do; k6 is built below.
   loadtest) packages=(redis-server postgresql ffmpeg util-linux nginx) ;;
-  all) packages=(redis-server postgresql ffmpeg util-linux wrk nginx chromium) ;;
+  all) packages=(redis-server postgresql ffmpeg util-linux wrk nginx chromium shellcheck) ;;
   *) die "usage: infra/setup.sh [up|test|loadtest|all] (got '$purpose')" ;;
 esac
 
@@ -28,5 +29,6 @@ step "checking prerequisites for '$purpose'"
 ensure_bun
 ensure_packages "${packages[@]}"
 ensure_node_modules
-# k6 is a Go build (minutes the first time), so only the load tests ask for it.
-if [[ "$purpose" == "loadtest" ]]; then ensure_k6; fi
+# k6 is a Go build (minutes the first time), so only the load tests (and npm test, which runs their
+# smoke) ask for it.
+if [[ "$purpose" == "loadtest" || "$purpose" == "test" ]]; then ensure_k6; fi

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `npm test`: installs what is missing, then typecheck, lint and the whole bun test suite. Every check
-# runs even when an earlier one failed, and the exit status is non-zero when any of them failed.
-# Extra arguments go to `bun test` (e.g. `npm test -- tests/api` or `npm test -- -t refresh`).
+# `npm test`: installs what is missing, then typecheck, lint, the whole bun test suite, the ops checks
+# (compose files, Dockerfiles, Prometheus config, shell scripts: infra/check-ops.sh) and the k6 load-test
+# smoke through the nginx edge (infra/loadtest-smoke.sh). Every check runs even when an earlier one
+# failed, and the exit status is non-zero when any of them failed.
+# Extra arguments go to `bun test` (e.g. `npm test -- tests/api` or `npm test -- -t refresh`); such a
+# partial run says so and leaves out the ops checks and the smoke.
 set -euo pipefail
 # shellcheck source=infra/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -38,8 +41,18 @@ run_tests() {
 check "bun run typecheck" bun run typecheck
 check "bun run lint" bun run lint
 check "bun test${*:+ $*}" run_tests "$@"
+if [[ $# -eq 0 ]]; then
+  check "ops: compose, Dockerfiles, Prometheus config, shell scripts" bash infra/check-ops.sh
+  check "load-test smoke (k6 through the nginx edge)" env LOADTEST_EDGE=1 bash infra/loadtest-smoke.sh
+else
+  note "bun test $* only: the ops checks and the load-test smoke run with plain \`npm test\`"
+fi
 
 if [[ ${#failed[@]} -gt 0 ]]; then
   die "failed: $(printf '%s; ' "${failed[@]}" | sed 's/; $//')"
 fi
-step "all checks passed: typecheck, lint, tests"
+if [[ $# -eq 0 ]]; then
+  step "all checks passed: typecheck, lint, tests, ops, load-test smoke"
+else
+  step "all checks passed: typecheck, lint, bun test $*"
+fi

@@ -32,6 +32,7 @@ seed_stack "$SEED_FILE" VIEWERS=50 VIDEOS=4 CLIP_SECONDS=60 CLIP_HEIGHT=480 SEED
 
 # The figures of one level from its k6 summary, as one table row.
 row_of() {
+  # shellcheck disable=SC2016 # JavaScript for bun -e, which the shell must not expand
   bun -e '
     const [file, level, cpu, status] = process.argv.slice(1);
     const m = (await Bun.file(file).json()).metrics;

@@ -4,7 +4,7 @@
 # (nginx's $variables stay as they are); the secret ends up in the container's config only.
 set -eu
 
-: "${MEDIA_TOKEN_SECRET:?MEDIA_TOKEN_SECRET is required (the api's, 32+ letters, digits, - or _)}"
+: "${MEDIA_TOKEN_SECRET:?MEDIA_TOKEN_SECRET is required: the same as the api, 32+ letters, digits, - or _}"
 case "$MEDIA_TOKEN_SECRET" in
   *[!A-Za-z0-9_-]*) echo "MEDIA_TOKEN_SECRET may only hold letters, digits, - and _" >&2; exit 78 ;;
 esac
@@ -18,7 +18,7 @@ export MEDIA_ROOT="${MEDIA_ROOT:-/media}"
 export EDGE_SHARED_MAX_AGE="${EDGE_SHARED_MAX_AGE:-21600}"
 export EDGE_CORS_MAP="$out_dir/cors-origins.map"
 
-# One `"<origin>" $http_origin;` line per CORS_ORIGINS entry (the api's comma-separated list).
+# One `"<origin>" $http_origin;` line per CORS_ORIGINS entry (the comma-separated list the api reads).
 : >"$EDGE_CORS_MAP"
 for origin in $(printf '%s' "${CORS_ORIGINS:-}" | tr ',' ' '); do
   case "$origin" in
@@ -26,6 +26,7 @@ for origin in $(printf '%s' "${CORS_ORIGINS:-}" | tr ',' ' '); do
     *) echo "CORS_ORIGINS entry '$origin' is not an origin" >&2; exit 78 ;;
   esac
   case "$origin" in *[\"\;\ \$]*) echo "CORS_ORIGINS entry '$origin' has odd characters" >&2; exit 78 ;; esac
+  # shellcheck disable=SC2016 # $http_origin is nginx's variable, written as it is
   printf '"%s" $http_origin;\n' "${origin%/}" >>"$EDGE_CORS_MAP"
 done
 

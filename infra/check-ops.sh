@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# `npm run check:ops`: checks the container setup without a Docker engine, and every shell script.
+#   compose     docker compose itself (built from source into ./var/tools) renders docker-compose.yml alone,
+#               with every profile, merged with docker-compose.gpu.yml, and scaled (replicas > 1); without
+#               each required secret it must refuse; infra/check-compose.ts then checks what a parser
+#               cannot see (transcoders scalable, stop grace above the hand-back grace, healthchecks,
+#               restart policies, every setting the api and the transcoder read passed and documented, …)
+#   Dockerfiles BuildKit's own checks (those of `docker build --check`) and the images' policy
+#               (infra/tools/dockerfile-lint); hadolint as well when it is on PATH
+#   monitoring  promtool checks infra/monitoring/prometheus.yml
+#   edge        the compose edge's render hook (infra/nginx/render-edge.sh) yields a config nginx -t accepts
+#   scripts     shellcheck on every shell script of the repository
+# Every check runs; the exit status is non-zero when any failed. Nothing is skipped: a tool that cannot be
+# installed or built stops the script with an error.
+set -euo pipefail
+# shellcheck source=infra/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+step "tools"
+ensure_bun
+ensure_packages shellcheck nginx
+ensure_compose
+ensure_dockerfile_lint
+ensure_promtool
+note "$("$COMPOSE_BIN" version), $(shellcheck --version | sed -n 's/^version: /shellcheck /p')"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+failed=()
+check() {
+  local name="$1"
+  shift
+  step "$name"
+  if "$@"; then return 0; fi
+  failed+=("$name")
+  warn "$name failed"
+}
+
+# --- compose -------------------------------------------------------------------------------------------
+# Placeholders for the required secrets, and nothing from this machine: no ./.env (--env-file replaces
+# it) and no shell variables (env -i), so the result is the same everywhere.
+SECRETS=(POSTGRES_PASSWORD JWT_SECRET MEDIA_TOKEN_SECRET)
+# placeholder_env [SECRET]: the placeholders, leaving SECRET out.
+placeholder_env() {
+  local name
+  for name in "${SECRETS[@]}"; do
+    [[ "$name" == "${1:-}" ]] && continue
+    printf '%s=check-ops-placeholder-%s\n' "$name" "${name,,}"
+  done
+}
+placeholder_env >"$work/placeholders.env"
+
+compose() {
+  env -i PATH="$PATH" HOME="${HOME:-/root}" "$COMPOSE_BIN" --project-directory "$REPO_ROOT" \
+    --env-file "$work/placeholders.env" "$@"
+}
+ALL_PROFILES=(--profile dev --profile monitoring --profile loadtest)
+GPU_FILES=(-f docker-compose.yml -f docker-compose.gpu.yml)
+
+compose_renders() {
+  compose -f docker-compose.yml config --quiet &&
+    compose -f docker-compose.yml "${ALL_PROFILES[@]}" config --quiet &&
+    compose "${GPU_FILES[@]}" "${ALL_PROFILES[@]}" --profile cpu config --quiet
+}
+
+# `up --scale S=N` needs services that can run N times: compose refuses replicas > 1 with a
+# container_name (and infra/check-compose.ts refuses host ports on them).
+compose_scales() {
+  cat >"$work/scale.yml" <<'EOF'
+services:
+  api: { deploy: { replicas: 3 } }
+  transcoder: { deploy: { replicas: 3 } }
+EOF
+  cat >"$work/scale-cpu.yml" <<'EOF'
+services:
+  transcoder-cpu: { deploy: { replicas: 3 } }
+EOF
+  compose -f docker-compose.yml -f "$work/scale.yml" config --quiet &&
+    compose "${GPU_FILES[@]}" -f "$work/scale.yml" -f "$work/scale-cpu.yml" --profile cpu config --quiet
+}
+
+# No secret may have a working default: without each one, compose must stop and name it.
+compose_requires_secrets() {
+  local secret output status=0
+  for secret in "${SECRETS[@]}"; do
+    placeholder_env "$secret" >"$work/placeholders.env"
+    if output="$(compose "${GPU_FILES[@]}" config --quiet 2>&1)"; then
+      warn "docker compose renders without $secret: it must be required (\${$secret:?…})"
+      status=1
+    elif [[ "$output" != *"$secret"* ]]; then
+      warn "without $secret docker compose fails, but not naming it: $output"
+      status=1
+    fi
+  done
+  placeholder_env >"$work/placeholders.env"
+  return "$status"
+}
+
+compose_semantics() {
+  compose "${GPU_FILES[@]}" "${ALL_PROFILES[@]}" --profile cpu config --format json >"$work/merged.json" &&
+    bun infra/check-compose.ts "$work/merged.json"
+}
+
+check "compose: docker-compose.yml alone, with every profile, and with docker-compose.gpu.yml" compose_renders
+check "compose: --scale (replicas > 1 for api, transcoder, transcoder-cpu)" compose_scales
+check "compose: required secrets (${SECRETS[*]})" compose_requires_secrets
+check "compose: what the parser cannot see (infra/check-compose.ts)" compose_semantics
+
+# --- Dockerfiles -----------------------------------------------------------------------------------------
+dockerfiles=(infra/docker/*.Dockerfile)
+lint_dockerfiles() {
+  "$DOCKERFILE_LINT_BIN" -context "$REPO_ROOT" "${dockerfiles[@]}" || return 1
+  if have hadolint; then
+    hadolint "${dockerfiles[@]}" || return 1
+  else
+    note "hadolint is not on PATH (not packaged in Debian): BuildKit's checks and the policy ran"
+  fi
+}
+check "Dockerfiles: ${dockerfiles[*]}" lint_dockerfiles
+
+# --- monitoring ------------------------------------------------------------------------------------------
+# promtool also opens the files the config names: point the token file at a real one for the check.
+check_prometheus() {
+  : >"$work/metrics-token"
+  sed "s#/etc/prometheus/metrics-token#$work/metrics-token#" infra/monitoring/prometheus.yml >"$work/prometheus.yml"
+  "$PROMTOOL_BIN" check config "$work/prometheus.yml"
+}
+check "monitoring: infra/monitoring/prometheus.yml (promtool)" check_prometheus
+
+# --- the edge --------------------------------------------------------------------------------------------
+# What the compose edge runs: infra/nginx/render-edge.sh renders the template (as the official image's
+# entrypoint hook would), then nginx -t parses the result inside an http block like the image's nginx.conf.
+# The upstream is an address here: nginx -t resolves host names, and `api` exists only in compose.
+check_edge_render() {
+  local dir="$work/edge" nginx
+  nginx="$(command -v nginx || echo /usr/sbin/nginx)"
+  mkdir -p "$dir/conf.d" "$dir/media" "$dir/logs"
+  env -i PATH="$PATH" EDGE_TEMPLATE=infra/nginx/edge.conf.template EDGE_OUT_DIR="$dir/conf.d" \
+    MEDIA_TOKEN_SECRET=check-ops-placeholder-media-token-secret API_UPSTREAM=127.0.0.1:3000 \
+    MEDIA_ROOT="$dir/media" CORS_ORIGINS=https://app.example.com,http://localhost:5500 \
+    sh infra/nginx/render-edge.sh || return 1
+  cat >"$dir/nginx.conf" <<EOF
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events {}
+http {
+  include /etc/nginx/mime.types;
+  include $dir/conf.d/*.conf;
+}
+EOF
+  "$nginx" -t -q -p "$dir" -c "$dir/nginx.conf" || return 1
+  # A bad secret must stop the container before nginx starts (exit 78), not serve with a weak key.
+  if env -i PATH="$PATH" EDGE_TEMPLATE=infra/nginx/edge.conf.template EDGE_OUT_DIR="$dir/conf.d" \
+    MEDIA_TOKEN_SECRET=short sh infra/nginx/render-edge.sh 2>/dev/null; then
+    warn "render-edge.sh accepted a 5-character MEDIA_TOKEN_SECRET"
+    return 1
+  fi
+}
+check "edge: infra/nginx/render-edge.sh renders a config nginx accepts" check_edge_render
+
+# --- shell scripts ---------------------------------------------------------------------------------------
+# Tracked and new (not ignored) files that are shell scripts by name or by their #! line.
+shell_scripts() {
+  local file first
+  git ls-files -co --exclude-standard -z | while IFS= read -r -d '' file; do
+    [[ -f "$file" ]] || continue
+    first=""
+    IFS= read -r first <"$file" 2>/dev/null || true
+    if [[ "$file" == *.sh || "$first" =~ ^#!.*[/\ ](ba|da|k)?sh([[:space:]]|$) ]]; then
+      printf '%s\n' "$file"
+    fi
+  done
+}
+run_shellcheck() {
+  local scripts=()
+  mapfile -t scripts < <(shell_scripts)
+  [[ ${#scripts[@]} -gt 0 ]] || {
+    warn "no shell scripts found (is this a git checkout?)"
+    return 1
+  }
+  note "${#scripts[@]} scripts: ${scripts[*]}"
+  shellcheck -x "${scripts[@]}"
+}
+check "shellcheck" run_shellcheck
+
+if [[ ${#failed[@]} -gt 0 ]]; then
+  die "failed: $(printf '%s; ' "${failed[@]}" | sed 's/; $//')"
+fi
+step "all ops checks passed"
