@@ -28,15 +28,6 @@ note "$("$COMPOSE_BIN" version), $(shellcheck --version | sed -n 's/^version: /s
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-failed=()
-check() {
-  local name="$1"
-  shift
-  step "$name"
-  if "$@"; then return 0; fi
-  failed+=("$name")
-  warn "$name failed"
-}
 
 # --- compose -------------------------------------------------------------------------------------------
 # Placeholders for the required secrets, and nothing from this machine: no ./.env (--env-file replaces
@@ -185,7 +176,5 @@ run_shellcheck() {
 }
 check "shellcheck" run_shellcheck
 
-if [[ ${#failed[@]} -gt 0 ]]; then
-  die "failed: $(printf '%s; ' "${failed[@]}" | sed 's/; $//')"
-fi
+end_checks
 step "all ops checks passed"

@@ -14,6 +14,36 @@ die() {
   exit 1
 }
 
+# check <name> <command…>: one check of a script that runs them all (npm test, check:ops). A failure is
+# warned about and recorded in checks_failed; it never stops the script. end_checks closes the run.
+checks_failed=()
+check() {
+  local name="$1"
+  shift
+  step "$name"
+  if "$@"; then return 0; fi
+  checks_failed+=("$name")
+  warn "$name failed"
+}
+# end_checks: exits non-zero naming every failed check, if any.
+end_checks() {
+  if [[ ${#checks_failed[@]} -gt 0 ]]; then
+    die "failed: $(printf '%s; ' "${checks_failed[@]}" | sed 's/; $//')"
+  fi
+}
+
+# terminate_and_wait <pid>: SIGTERM, then up to 30 s for the process to finish what it has in flight.
+# Returns 1 when it is still running after that (the caller decides how to insist).
+terminate_and_wait() {
+  local pid="$1" waited=0
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null && [[ $waited -lt 150 ]]; do
+    sleep 0.2
+    waited=$((waited + 1))
+  done
+  ! kill -0 "$pid" 2>/dev/null
+}
+
 have() { command -v "$1" >/dev/null 2>&1; }
 
 # Runs a command as root: directly when we are root, through sudo otherwise (non-interactive sudo when
@@ -210,12 +240,18 @@ ensure_go() {
   go_binary >/dev/null || die "the downloaded Go toolchain does not run"
 }
 
+# tool_is_current <binary> <version>: ./var/tools/bin/<binary> exists and was built from <version> (a
+# module version, or a hash of its sources), as record_tool_version <binary> <version> noted after the build.
+tool_is_current() {
+  [[ -x "$TOOLS_DIR/bin/$1" && "$(cat "$TOOLS_DIR/bin/.$1.version" 2>/dev/null)" == "$2" ]]
+}
+record_tool_version() { printf '%s\n' "$2" >"$TOOLS_DIR/bin/.$1.version"; }
+
 # ensure_go_tool <binary> <module/path@version>: builds a Go program into ./var/tools/bin once (again
 # when the version changes) and prints nothing; the binary is then at "$TOOLS_DIR/bin/<binary>".
 ensure_go_tool() {
   local binary="$1" package="$2"
-  local stamp="$TOOLS_DIR/bin/.$binary.version"
-  if [[ -x "$TOOLS_DIR/bin/$binary" && "$(cat "$stamp" 2>/dev/null)" == "$package" ]]; then return 0; fi
+  if tool_is_current "$binary" "$package"; then return 0; fi
   ensure_go
   step "building $binary ($package) into $TOOLS_DIR/bin"
   mkdir -p "$TOOLS_DIR/bin"
@@ -223,7 +259,7 @@ ensure_go_tool() {
   go="$(go_binary)"
   GOBIN="$TOOLS_DIR/bin" GOTOOLCHAIN=auto GOFLAGS=-mod=mod "$go" install "$package" ||
     die "go install $package failed"
-  printf '%s\n' "$package" >"$stamp"
+  record_tool_version "$binary" "$package"
 }
 
 # The k6 the load tests (load-tests/, `npm run loadtest:smoke`) are written for; built from source by
@@ -247,10 +283,7 @@ COMPOSE_VERSION="v5.6.0"
 COMPOSE_BIN="$TOOLS_DIR/bin/docker-compose"
 
 ensure_compose() {
-  local stamp="$TOOLS_DIR/bin/.docker-compose.version"
-  if [[ -x "$COMPOSE_BIN" && "$(cat "$stamp" 2>/dev/null)" == "$COMPOSE_MODULE@$COMPOSE_VERSION" ]]; then
-    return 0
-  fi
+  if tool_is_current docker-compose "$COMPOSE_MODULE@$COMPOSE_VERSION"; then return 0; fi
   ensure_go
   step "building docker compose $COMPOSE_VERSION into $TOOLS_DIR/bin (the first time takes a few minutes)"
   local go module_dir
@@ -263,7 +296,7 @@ ensure_compose() {
     -ldflags "-s -w -X $COMPOSE_MODULE/internal.Version=$COMPOSE_VERSION" -o "$COMPOSE_BIN" ./cmd) ||
     die "building docker compose $COMPOSE_VERSION failed"
   ln -sf ../../bin/docker-compose "$TOOLS_DIR/docker/cli-plugins/docker-compose"
-  printf '%s\n' "$COMPOSE_MODULE@$COMPOSE_VERSION" >"$stamp"
+  record_tool_version docker-compose "$COMPOSE_MODULE@$COMPOSE_VERSION"
 }
 
 # infra/tools/dockerfile-lint (BuildKit's Dockerfile checks, offline, plus the images' policy), rebuilt
@@ -271,10 +304,10 @@ ensure_compose() {
 DOCKERFILE_LINT_BIN="$TOOLS_DIR/bin/dockerfile-lint"
 
 ensure_dockerfile_lint() {
-  local source="$REPO_ROOT/infra/tools/dockerfile-lint" stamp="$TOOLS_DIR/bin/.dockerfile-lint.version" sum
+  local source="$REPO_ROOT/infra/tools/dockerfile-lint" sum
   sum="$(cat "$source/go.mod" "$source/go.sum" "$source"/*.go | sha256sum)"
   sum="${sum%% *}"
-  if [[ -x "$DOCKERFILE_LINT_BIN" && "$(cat "$stamp" 2>/dev/null)" == "$sum" ]]; then return 0; fi
+  if tool_is_current dockerfile-lint "$sum"; then return 0; fi
   ensure_go
   step "building dockerfile-lint into $TOOLS_DIR/bin"
   mkdir -p "$TOOLS_DIR/bin"
@@ -282,7 +315,7 @@ ensure_dockerfile_lint() {
   go="$(go_binary)"
   (cd "$source" && GOTOOLCHAIN=auto GOFLAGS=-mod=readonly CGO_ENABLED=0 "$go" build -trimpath \
     -o "$DOCKERFILE_LINT_BIN" .) || die "building infra/tools/dockerfile-lint failed"
-  printf '%s\n' "$sum" >"$stamp"
+  record_tool_version dockerfile-lint "$sum"
 }
 
 # promtool of the Prometheus the compose `monitoring` profile runs (module v0.316.0 is Prometheus 3.16.0,

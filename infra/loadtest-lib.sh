@@ -12,12 +12,7 @@ stop_stack() {
   [[ -n "$stack_pid" ]] || return 0
   if kill -0 "$stack_pid" 2>/dev/null; then
     step "stopping the stack"
-    kill -TERM "$stack_pid" 2>/dev/null || true
-    local waited=0
-    while kill -0 "$stack_pid" 2>/dev/null && [[ $waited -lt 150 ]]; do
-      sleep 0.2
-      waited=$((waited + 1))
-    done
+    terminate_and_wait "$stack_pid" || warn "the stack did not stop within 30 s; killing it"
   fi
   kill -KILL -- "-$stack_pid" 2>/dev/null || true
   wait "$stack_pid" 2>/dev/null || true

@@ -12,15 +12,6 @@ cd "$REPO_ROOT"
 
 bash infra/setup.sh test
 
-failed=()
-check() {
-  local name="$1"
-  shift
-  step "$name"
-  if "$@"; then return 0; fi
-  failed+=("$name")
-  warn "$name failed"
-}
 
 # bun test, plus one closing line in the plain "N passed, N failed" form that CI tooling reads.
 run_tests() {
@@ -48,9 +39,7 @@ else
   note "bun test $* only: the ops checks and the load-test smoke run with plain \`npm test\`"
 fi
 
-if [[ ${#failed[@]} -gt 0 ]]; then
-  die "failed: $(printf '%s; ' "${failed[@]}" | sed 's/; $//')"
-fi
+end_checks
 if [[ $# -eq 0 ]]; then
   step "all checks passed: typecheck, lint, tests, ops, load-test smoke"
 else

@@ -36,14 +36,8 @@ stop_children() {
     read -r pid name <<<"${children[$i]}"
     kill -0 "$pid" 2>/dev/null || continue
     step "stopping $name (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
     # Give it time to finish in-flight work, then insist.
-    local waited=0
-    while kill -0 "$pid" 2>/dev/null && [[ $waited -lt 150 ]]; do
-      sleep 0.2
-      waited=$((waited + 1))
-    done
-    if kill -0 "$pid" 2>/dev/null; then
+    if ! terminate_and_wait "$pid"; then
       warn "$name did not stop within 30 s; killing it"
       kill -KILL "$pid" 2>/dev/null || true
     fi

@@ -1,8 +1,9 @@
 // `bun run bench:segments`: HLS segment delivery, the api against nginx. The same segment file of a
 // real transcoded tree is fetched with wrk (1 thread, keep-alive) from nginx (sendfile on, one worker,
 // a temporary config on a loopback port), from the product's edge (infra/nginx: the same nginx checking
-// the signed token in njs, then sendfile), and from the api alone with its token check (and with the
-// session cookie), in interleaved rounds; medians of requests/s and MB/s, and the ratios to plain nginx.
+// the signed token with its native secure_link, then sendfile), and from the api alone with its token
+// check (and with the session cookie), in interleaved rounds; medians of requests/s and MB/s, and the
+// ratios to plain nginx.
 // Goal: with the check on, ≥ 0.90 × nginx.
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -127,8 +128,8 @@ http {
     .listen({ hostname: "127.0.0.1", port: 0 });
   const apiBase = `http://127.0.0.1:${app.server!.port}`;
   const token = new MediaTokens(config.mediaTokenSecret, config.mediaTokenTtlSeconds).mint(video!.id);
-  // The product's edge (infra/nginx): the same single nginx worker, checking the token in njs and sending
-  // the file itself; the api behind it only sees what the edge cannot answer.
+  // The product's edge (infra/nginx): the same single nginx worker, checking the token (secure_link) and
+  // sending the file itself; the api behind it only sees what the edge cannot answer.
   edge = await startEdge({
     port: await freePort(),
     apiUpstream: `127.0.0.1:${app.server!.port}`,

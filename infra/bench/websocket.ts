@@ -5,7 +5,8 @@
 //
 // BENCH_CLIENTS (10000), BENCH_TICKS (40), BENCH_TICK_INTERVAL_MS (100), BENCH_CLIENT_IMPL (go: the
 // clients are infra/bench/ws-clients, one Go process; bun: this file's --client mode in
-// BENCH_CLIENT_PROCESSES Bun processes, CPU count 2–8).
+// BENCH_CLIENT_PROCESSES Bun processes, CPU count 2–8), BENCH_PIN (1: the api on CPU 0, the clients on
+// the other CPUs; 0: no pinning).
 // Each socket is a file descriptor on both sides: the npm script raises `ulimit -n` (soft limit, up
 // to the hard one); raise the hard limit yourself for more than ~(hard limit - 500) clients.
 //
@@ -18,6 +19,23 @@ import { AccessTokens } from "../../api/auth/access-tokens.ts";
 import { PROGRESS_CHANNEL, type TranscodeProgress } from "../../transcoder/contract.ts";
 
 const nowMs = () => performance.timeOrigin + performance.now();
+
+/**
+ * CPU pinning (BENCH_PIN, default on with 2+ CPUs and util-linux's taskset; BENCH_PIN=0 turns it off):
+ * the api process on CPU 0, the client fleet on the others, as if the clients were other machines. Left
+ * floating, the clients' thousands of reads preempt the api's sends on its own core; Redis, the kernel's
+ * loopback work and everything else still float.
+ */
+const PIN = process.env.BENCH_PIN !== "0" && availableParallelism() >= 2 && Bun.which("taskset") !== null;
+const CLIENT_CPUS = availableParallelism() > 2 ? `1-${availableParallelism() - 1}` : "1";
+
+function pin(pid: number, cpus: string): void {
+  if (!PIN) return;
+  // -a: every thread of the process, those it starts later inherit it.
+  const result = Bun.spawnSync(["taskset", "-a", "-p", "-c", cpus, String(pid)], { stdout: "ignore" });
+  if (result.exitCode !== 0) throw new Error(`taskset -c ${cpus} ${pid} failed: ${result.stderr.toString()}`);
+}
+const pinClients = (pid: number) => pin(pid, CLIENT_CPUS);
 
 if (process.argv[2] === "--client") await runClients();
 else await runBench();
@@ -104,6 +122,7 @@ async function goFleet(url: string, secret: string, clients: number, ticks: numb
   const configPath = `${root}/var/tools/ws-clients-config.json`;
   await Bun.write(configPath, JSON.stringify({ url, cookies, ticks }));
   const child = Bun.spawn([binary, configPath], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  pinClients(child.pid);
   const lines = (async function* () {
     let buffered = "";
     for await (const chunk of child.stdout) {
@@ -158,6 +177,7 @@ function bunFleets(url: string, secret: string, clients: number, processes: numb
       stderr: "inherit",
       ipc: (message) => onMessage(message),
     });
+    pinClients(child.pid);
     const next = <T>(kind: string) =>
       new Promise<T>((resolve) => {
         onMessage = (message) => {
@@ -192,6 +212,7 @@ async function runBench(): Promise<void> {
   const clientImpl = process.env.BENCH_CLIENT_IMPL ?? "go";
   if (clientImpl !== "go" && clientImpl !== "bun") throw new Error("BENCH_CLIENT_IMPL is go or bun");
   const secret = BENCH_JWT_SECRET;
+  pin(process.pid, "0");
   const bench = await startBenchApi();
   const { runtime, config } = bench;
   runtime.app.listen({ hostname: "127.0.0.1", port: 0 });
@@ -202,7 +223,8 @@ async function runBench(): Promise<void> {
   const rssBefore = process.memoryUsage().rss;
   console.log(
     `websocket bench: ${clients} clients (${clientImpl === "go" ? "one Go process" : `${processes} Bun processes`}), ` +
-      `${ticks} ticks every ${intervalMs} ms`,
+      `${ticks} ticks every ${intervalMs} ms; ` +
+      (PIN ? `api pinned to CPU 0, clients to CPU ${CLIENT_CPUS}` : "no CPU pinning"),
   );
 
   const started = performance.now();

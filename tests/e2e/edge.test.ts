@@ -1,7 +1,7 @@
 // The nginx edge (infra/nginx) in front of a real api: segments with a valid signed token are sent by
-// nginx itself (checked in njs with the api's key derivation), everything else reaches the api and is
-// answered exactly as without the edge. A real transcoded tree (3 s 640×360, 1 s segments, rungs 180p
-// and 360p) published and reported ready like a transcoder does.
+// nginx itself (checked by its native secure_link with the api's secret), everything else reaches the
+// api and is answered exactly as without the edge. A real transcoded tree (3 s 640×360, 1 s segments,
+// rungs 180p and 360p) published and reported ready like a transcoder does.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
