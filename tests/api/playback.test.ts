@@ -156,9 +156,10 @@ async function tokenOf(id = real): Promise<string> {
   return new URL(uri, "http://x/").searchParams.get("token")!;
 }
 
+/** Changes the tag's first character, all six of whose bits are data. */
 function tamper(token: string): string {
-  const last = token.at(-1) === "A" ? "B" : "A";
-  return `${token.slice(0, -1)}${last}`;
+  const dot = token.indexOf(".");
+  return `${token.slice(0, dot + 1)}${token[dot + 1] === "A" ? "B" : "A"}${token.slice(dot + 2)}`;
 }
 
 describe("the transcoded tree", () => {
