@@ -10,11 +10,9 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
-import Redis from "ioredis";
 import { videos } from "../../db/schema/index.ts";
 import { outputPrefixFor, type TranscodeResult } from "../../transcoder/contract.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
-import { StateReporter } from "../../transcoder/reporter.ts";
 import {
   ADMIN_ENV,
   adminClient,
@@ -24,6 +22,7 @@ import {
   getVideo,
   publishTree,
   replaceFile,
+  TestTranscoder,
   tinyMp4Bytes,
 } from "../support/admin.ts";
 import { generateVideo } from "../support/media.ts";
@@ -36,25 +35,12 @@ let viewer: Client;
 let admin: Client;
 let workDir: string;
 let result: TranscodeResult;
-let bull: Redis;
-let plain: Redis;
-let reporter: StateReporter;
+let transcoder: TestTranscoder;
 /** The real video, a second one with a fabricated tree, and one that is still pending. */
 let real: number;
 let other: number;
 let pending: number;
 let realTree: string;
-
-async function publishAndReport(videoId: number, stagingDir: string, outcome: TranscodeResult, revision = 1) {
-  await api.runtime.storage.publishDirectory(stagingDir, outputPrefixFor(videoId, revision));
-  await reporter.state({
-    type: "ready",
-    videoId,
-    revision,
-    result: outcome,
-    at: new Date().toISOString(),
-  });
-}
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "vf-playback-"));
@@ -68,9 +54,7 @@ beforeAll(async () => {
   [api] = await Promise.all([startTestApi(ADMIN_ENV)]);
   admin = await adminClient(api);
   viewer = await loggedInClient(api);
-  bull = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
-  plain = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
-  reporter = new StateReporter(bull, plain);
+  transcoder = new TestTranscoder(api);
 
   real = (await createVideo(api, admin, { title: "Real" })).id;
   other = (await createVideo(api, admin, { title: "Other" })).id;
@@ -84,12 +68,12 @@ beforeAll(async () => {
     preset: "ultrafast",
     ladderHeights: [180, 360, 720],
   });
-  await publishAndReport(real, staging, result);
+  await transcoder.publishReady(real, staging, result);
   realTree = join(api.config.mediaRoot, outputPrefixFor(real, 1));
 
   const fakeStaging = await api.runtime.storage.createStagingDir("playback-test-fake");
   publishTree(fakeStaging, 0, 0);
-  await publishAndReport(other, join(fakeStaging, outputPrefixFor(0, 0)), fabricatedResult());
+  await transcoder.publishReady(other, join(fakeStaging, outputPrefixFor(0, 0)), fabricatedResult());
 
   await eventually(
     "both videos ready",
@@ -101,9 +85,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await reporter?.close();
-  bull?.disconnect();
-  plain?.disconnect();
+  await transcoder?.close();
   await api?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
@@ -533,7 +515,7 @@ describe("HEAD and revisions", () => {
       join(tree, "master.m3u8"),
       "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=260000,RESOLUTION=256x144\n144p/index.m3u8\n",
     );
-    await publishAndReport(other, join(staging, outputPrefixFor(0, 0)), outcome, 2);
+    await transcoder.publishReady(other, join(staging, outputPrefixFor(0, 0)), outcome, 2);
     await eventually(
       "revision 2 ready",
       async () => (await getVideo(admin, other)).processing_state === "ready",

@@ -9,12 +9,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
-import Redis from "ioredis";
 import { type Browser, chromium } from "playwright-core";
-import { outputPrefixFor } from "../../transcoder/contract.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
-import { StateReporter } from "../../transcoder/reporter.ts";
-import { ADMIN_ENV, adminClient, createVideo, eventually, getVideo } from "../support/admin.ts";
+import {
+  ADMIN_ENV,
+  adminClient,
+  createVideo,
+  eventually,
+  getVideo,
+  TestTranscoder,
+} from "../support/admin.ts";
 import { generateVideo } from "../support/media.ts";
 import { createActiveUser, startTestApi, type TestApi } from "../support/test-api.ts";
 
@@ -58,8 +62,6 @@ let pages: Server<undefined>;
 let browser: Browser;
 let workDir: string;
 let videoId: number;
-let bull: Redis;
-let plain: Redis;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -96,12 +98,9 @@ beforeAll(async () => {
     preset: "ultrafast",
     ladderHeights: [180, 360],
   });
-  await api.runtime.storage.publishDirectory(staging, outputPrefixFor(videoId, 1));
-  bull = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
-  plain = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
-  const reporter = new StateReporter(bull, plain);
-  await reporter.state({ type: "ready", videoId, revision: 1, result, at: new Date().toISOString() });
-  await reporter.close();
+  const transcoder = new TestTranscoder(api);
+  await transcoder.publishReady(videoId, staging, result);
+  await transcoder.close();
   await eventually(
     "the video to be ready",
     async () => (await getVideo(admin, videoId)).processing_state === "ready",
@@ -122,8 +121,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  bull?.disconnect();
-  plain?.disconnect();
   pages?.stop(true);
   await api?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });

@@ -8,13 +8,18 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Redis from "ioredis";
 import { MediaTokens } from "../../api/playback/tokens.ts";
 import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
 import { outputPrefixFor } from "../../transcoder/contract.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
-import { StateReporter } from "../../transcoder/reporter.ts";
-import { ADMIN_ENV, adminClient, createVideo, eventually, getVideo } from "../support/admin.ts";
+import {
+  ADMIN_ENV,
+  adminClient,
+  createVideo,
+  eventually,
+  getVideo,
+  TestTranscoder,
+} from "../support/admin.ts";
 import { generateVideo } from "../support/media.ts";
 import { freePort } from "../support/services.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
@@ -27,9 +32,7 @@ let api: TestApi;
 let edge: RunningEdge;
 let viewer: Client;
 let workDir: string;
-let bull: Redis;
-let plain: Redis;
-let reporter: StateReporter;
+let transcoder: TestTranscoder;
 let videoId: number;
 let tree: string;
 
@@ -49,9 +52,7 @@ beforeAll(async () => {
   });
   const admin = await adminClient(api);
   viewer = await loggedInClient(api);
-  bull = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
-  plain = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
-  reporter = new StateReporter(bull, plain);
+  transcoder = new TestTranscoder(api);
   videoId = (await createVideo(api, admin, { title: "Edge" })).id;
   const staging = await api.runtime.storage.createStagingDir("edge-test");
   const result = await transcode({
@@ -62,9 +63,8 @@ beforeAll(async () => {
     ladderHeights: [180, 360],
     thumbnails: false,
   });
-  await api.runtime.storage.publishDirectory(staging, outputPrefixFor(videoId, 1));
+  await transcoder.publishReady(videoId, staging, result);
   tree = join(api.config.mediaRoot, outputPrefixFor(videoId, 1));
-  await reporter.state({ type: "ready", videoId, revision: 1, result, at: new Date().toISOString() });
   await eventually("video ready", async () => (await getVideo(admin, videoId)).processing_state === "ready");
   edge = await startEdge({
     port: await freePort(),
@@ -78,9 +78,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await edge?.stop();
-  await reporter?.close();
-  bull?.disconnect();
-  plain?.disconnect();
+  await transcoder?.close();
   await api?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });

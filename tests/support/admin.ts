@@ -14,6 +14,7 @@ import {
   type TranscodeResult,
   VIDEO_EVENTS_QUEUE,
 } from "../../transcoder/contract.ts";
+import { StateReporter } from "../../transcoder/reporter.ts";
 import { Client, type TestApi } from "./test-api.ts";
 
 export const ADMIN = { email: "admin@videoflix.test", password: "Admin-passphrase-0042" } as const;
@@ -191,6 +192,31 @@ export function filesUnder(dir: string): string[] {
 /** Entries directly inside `dir` (files or folders; empty when it does not exist). */
 export function entriesOf(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+/** A transcoder's side of a test: its own StateReporter on two connections to the api's Redis. */
+export class TestTranscoder {
+  private readonly bull: Redis;
+  private readonly plain: Redis;
+  readonly reporter: StateReporter;
+
+  constructor(private readonly api: TestApi) {
+    this.bull = bullConnection(api);
+    this.plain = bullConnection(api);
+    this.reporter = new StateReporter(this.bull, this.plain);
+  }
+
+  /** Publishes a staged tree as the video's revision and reports it ready, as a worker does. */
+  async publishReady(videoId: number, stagingDir: string, result: TranscodeResult, revision = 1) {
+    await this.api.runtime.storage.publishDirectory(stagingDir, outputPrefixFor(videoId, revision));
+    await this.reporter.state({ type: "ready", videoId, revision, result, at: new Date().toISOString() });
+  }
+
+  async close(): Promise<void> {
+    await this.reporter.close();
+    this.bull.disconnect();
+    this.plain.disconnect();
+  }
 }
 
 /** A Redis connection as BullMQ wants it (blocking commands retry forever). */
