@@ -1,6 +1,6 @@
 // The api's boot file: config → runtime (migrations, admin, Redis, queues) → listen; SIGTERM stops it.
 import { loadOrExit } from "../config/env.ts";
-import { loadConfig } from "./config/index.ts";
+import { loadConfig } from "./config/load.ts";
 import { createLogger } from "./logger.ts";
 import { startApiRuntime } from "./runtime.ts";
 

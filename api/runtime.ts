@@ -1,23 +1,26 @@
-// Wires the api's parts from its configuration: database (+ migrations), Redis, queues, storage,
-// mailer, the state-event consumer and reconciliation. main.ts, the tests and the benchmarks all
+// Opens the api's infrastructure from its configuration (database + migrations, Redis, the event bus,
+// queues, storage, mailer), builds the services once, and runs the transcode-report consumer and
+// reconciliation. main.ts, the tests and the benchmarks all
 // start the api through here, so they run the same thing.
 import { Queue, type Worker } from "bullmq";
 import Redis from "ioredis";
 import type { Logger } from "pino";
+import { transcodeReports } from "../contract/transcode-reports.ts";
 import { type DatabaseHandle, openDatabase } from "../db/client.ts";
 import { createMailer, type Mailer } from "../emails/mailer.ts";
 import { LocalMediaStorage, type MediaStorage } from "../storage/index.ts";
-import { VIDEO_EVENTS_QUEUE } from "../transcoder/contract.ts";
 import { type App, createApp } from "./app.ts";
 import { ensureAdmin } from "./auth/ensure-admin.ts";
-import type { Config } from "./config/index.ts";
-import { BackgroundTasks } from "./lifecycle/background.ts";
-import { ApiMetrics, processRegistry } from "./metrics/index.ts";
+import type { Config } from "./config/load.ts";
+import { ApiMetrics, processRegistry } from "./metrics/service.ts";
 import { ProgressFlusher } from "./progress/flusher.ts";
-import { RealtimeHub } from "./realtime/hub.ts";
-import { TranscodeQueue } from "./transcoding/queue.ts";
-import { reconcileVideos } from "./transcoding/reconcile.ts";
-import { startVideoEventConsumer, VideoStateApplier } from "./transcoding/state-events.ts";
+import { buildServices, type Services } from "./services.ts";
+import { BackgroundTasks } from "./shared/background-tasks.ts";
+import { type Clock, systemClock } from "./shared/clock.ts";
+import { EventBus } from "./shared/event-bus.ts";
+import { reconcileVideos } from "./videos/reconcile.ts";
+import { TranscodeQueue } from "./videos/transcode-queue.ts";
+import { startTranscodeReportConsumer } from "./videos/transcode-reports.ts";
 
 export interface ApiRuntime {
   app: App;
@@ -26,6 +29,8 @@ export interface ApiRuntime {
   redis: Redis;
   storage: MediaStorage;
   transcodeQueue: TranscodeQueue;
+  bus: EventBus;
+  services: Services;
   reconcile(): Promise<{ requeued: number; settled: number }>;
   /** Graceful stop: no new requests, in-flight work and mails finished, connections closed. */
   stop(): Promise<void>;
@@ -35,8 +40,8 @@ export interface RuntimeOptions {
   config: Config;
   log: Logger;
   mailer?: Mailer;
-  clock?: { now(): Date };
-  /** Consume state events and reconcile periodically (off for tests that must not race another api). */
+  clock?: Clock;
+  /** Consume transcode reports and reconcile periodically (off for tests that must not race another api). */
   consumeEvents?: boolean;
 }
 
@@ -59,14 +64,13 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   for (const client of [redis, bullConnection, subscriber]) {
     client.on("error", (error) => log.error({ err: error.message }, "redis connection error"));
   }
-  const realtime = new RealtimeHub(log.child({ component: "realtime" }));
-  await realtime.listen(subscriber);
+  const bus = new EventBus({ subscriber, publisher: redis, log: log.child({ component: "event-bus" }) });
   const storage = new LocalMediaStorage(config.mediaRoot);
   const transcodeQueue = new TranscodeQueue(bullConnection, {
     attempts: config.transcodeAttempts,
     backoffSeconds: config.transcodeBackoffSeconds,
   });
-  const eventsQueue = new Queue(VIDEO_EVENTS_QUEUE, { connection: bullConnection });
+  const reportsQueue = new Queue(transcodeReports.name, { connection: bullConnection });
   const mailer =
     options.mailer ??
     createMailer({
@@ -78,21 +82,23 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   const background = new BackgroundTasks(log);
   // One registry per process, shared by the app's routes and the flusher below.
   const metrics = new ApiMetrics(processRegistry());
-  const app = await createApp({
+  const services = buildServices({
     config,
+    log,
     database,
     redis,
+    bus,
     mailer,
-    log,
-    background,
-    clock: options.clock ?? { now: () => new Date() },
     storage,
     transcodeQueue,
-    dashboardQueues: [transcodeQueue.queue, eventsQueue],
-    subscriber,
-    realtime,
+    dashboardQueues: [transcodeQueue.queue, reportsQueue],
+    background,
+    clock: options.clock ?? systemClock,
     metrics,
   });
+  // Every handler is registered: wait for the subscriptions, so nothing announced from now on is missed.
+  await bus.ready();
+  const app = await createApp({ config, log, services });
 
   // Watch-progress heartbeats wait in Redis; every replica flushes (safely at the same time).
   const progressFlusher = new ProgressFlusher({
@@ -104,12 +110,12 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   });
   progressFlusher.start();
 
-  const applier = new VideoStateApplier({ db: database.db, storage, publisher: redis, log });
-  const reconcile = () => reconcileVideos({ db: database.db, queue: transcodeQueue, applier, log });
+  const { lifecycle, realtime } = services;
+  const reconcile = () => reconcileVideos({ db: database.db, queue: transcodeQueue, lifecycle, log });
   let consumer: Worker | null = null;
   let reconcileTimer: Timer | null = null;
   if (options.consumeEvents ?? true) {
-    consumer = startVideoEventConsumer({ connection: bullConnection, applier, log });
+    consumer = startTranscodeReportConsumer({ connection: bullConnection, lifecycle, log });
     await reconcile().catch((error) => log.error({ err: error }, "reconcile failed"));
     reconcileTimer = setInterval(
       () => void reconcile().catch((error) => log.error({ err: error }, "reconcile failed")),
@@ -124,6 +130,8 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     redis,
     storage,
     transcodeQueue,
+    bus,
+    services,
     reconcile,
     async stop() {
       if (reconcileTimer) clearInterval(reconcileTimer);
@@ -135,7 +143,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       await background.drain();
       await mailer.close();
       await transcodeQueue.close();
-      await eventsQueue.close();
+      await reportsQueue.close();
       redis.disconnect();
       bullConnection.disconnect();
       subscriber.disconnect();

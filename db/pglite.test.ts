@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import pino from "pino";
-import { loadConfig } from "../api/config/index.ts";
+import { loadConfig } from "../api/config/load.ts";
 import { startApiRuntime } from "../api/runtime.ts";
 import { createMailer } from "../emails/mailer.ts";
 import { testRedisUrl } from "../tests/support/services.ts";

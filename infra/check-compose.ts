@@ -6,7 +6,7 @@
 // so a new setting fails here until compose and .env.example pass it on.
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadConfig } from "../api/config/index.ts";
+import { loadConfig } from "../api/config/load.ts";
 import { loadTranscoderConfig } from "../transcoder/config.ts";
 
 interface Service {

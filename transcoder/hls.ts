@@ -4,7 +4,7 @@
 import { stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { getOptions, parse, setOptions, stringify, types } from "hls-parser";
-import type { Rendition } from "./contract.ts";
+import type { Rendition } from "../contract/media.ts";
 import { MEDIA_PLAYLIST } from "./ffmpeg-args.ts";
 import type { Rung } from "./ladder.ts";
 import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE } from "./ladder.ts";

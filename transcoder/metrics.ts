@@ -1,6 +1,6 @@
 import type { Job } from "bullmq";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { TranscodeJob } from "./contract.ts";
+import type { TranscodeJob } from "../contract/transcode-jobs.ts";
 import type { JobOutcome } from "./worker.ts";
 
 const OUTCOMES: JobOutcome[] = ["ready", "error", "failed", "handed_back"];

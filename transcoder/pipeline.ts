@@ -3,7 +3,8 @@
 // (or the CLI) owns where the output goes afterwards.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { TranscodeProgress, TranscodeResult } from "./contract.ts";
+import type { TranscodeResult } from "../contract/media.ts";
+import type { TranscodeProgress } from "../contract/progress.ts";
 import { verifyDecodes } from "./decode-check.ts";
 import { InputError } from "./errors.ts";
 import { buildLadderCommand, type HwAccelMode, usesGpuDecode } from "./ffmpeg-args.ts";

@@ -1,19 +1,17 @@
 import { Queue } from "bullmq";
 import type Redis from "ioredis";
+import { progressChannel, progressKey, type TranscodeProgress } from "../contract/progress.ts";
 import {
-  PROGRESS_CHANNEL,
-  progressKey,
-  type TranscodeProgress,
-  VIDEO_EVENTS_QUEUE,
-  type VideoEvent,
-  videoEventJobId,
-} from "./contract.ts";
+  type TranscodeReport,
+  transcodeReportJobId,
+  transcodeReports,
+} from "../contract/transcode-reports.ts";
 
 const PROGRESS_TTL_SECONDS = 3600;
 
 /**
- * How a transcoder tells the api what happens: state changes as durable jobs on the video-events
- * queue (one api replica applies each, retried until it sticks), progress as pub/sub ticks plus the
+ * How a transcoder tells the api what happens: state changes as durable reports on the
+ * transcode-reports queue (one api replica applies each, retried until it sticks), progress as pub/sub ticks plus the
  * latest tick in a key for anyone who asks later.
  */
 export class StateReporter {
@@ -23,7 +21,7 @@ export class StateReporter {
     connection: Redis,
     private readonly redis: Redis,
   ) {
-    this.events = new Queue(VIDEO_EVENTS_QUEUE, {
+    this.events = new Queue(transcodeReports.name, {
       connection,
       defaultJobOptions: {
         attempts: 20,
@@ -34,18 +32,18 @@ export class StateReporter {
     });
   }
 
-  async state(event: VideoEvent): Promise<void> {
-    await this.events.add(event.type, event, { jobId: videoEventJobId(event) });
+  async state(event: TranscodeReport): Promise<void> {
+    await this.events.add(event.type, event, { jobId: transcodeReportJobId(event) });
     if (event.type !== "processing") await this.redis.del(progressKey(event.videoId));
   }
 
   /** Publishes a tick, stamped with the time it is sent (`at`) unless the caller stamped it already. */
   async progress(progress: TranscodeProgress): Promise<void> {
-    const message = JSON.stringify({ ...progress, at: progress.at ?? Date.now() });
+    const message = progressChannel.encode({ ...progress, at: progress.at ?? Date.now() });
     await this.redis
       .multi()
       .set(progressKey(progress.videoId), message, "EX", PROGRESS_TTL_SECONDS)
-      .publish(PROGRESS_CHANNEL, message)
+      .publish(progressChannel.name, message)
       .exec();
   }
 

@@ -11,7 +11,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import type { PosterImage } from "./contract.ts";
+import type { PosterImage } from "../contract/media.ts";
 import { makePosters } from "./thumbnails/poster.ts";
 import { abortReason } from "./thumbnails/shared.ts";
 import { makeStoryboard, type Storyboard } from "./thumbnails/storyboard.ts";

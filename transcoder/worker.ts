@@ -1,14 +1,11 @@
 import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
+import type { TranscodeResult } from "../contract/media.ts";
+import type { TranscodeProgress } from "../contract/progress.ts";
+import { TRANSCODE_QUEUE, type TranscodeJob, transcodeJobs } from "../contract/transcode-jobs.ts";
 import type { MediaStorage } from "../storage/index.ts";
 import type { TranscoderConfig } from "./config.ts";
-import {
-  TRANSCODE_QUEUE,
-  type TranscodeJob,
-  type TranscodeProgress,
-  type TranscodeResult,
-} from "./contract.ts";
 import { InputError } from "./errors.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
 import { StateReporter } from "./reporter.ts";
@@ -84,7 +81,13 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   };
 
   const run = async (job: Job<TranscodeJob>, token: string | undefined, startedAt: number) => {
-    const { videoId, revision } = job.data;
+    // A payload that does not match the contract cannot become valid by retrying: no video to report on.
+    const checked = transcodeJobs.check(job.data);
+    if (!checked.ok) {
+      log.error({ job_id: job.id, reason: checked.reason }, "dropped a malformed transcode job");
+      throw new UnrecoverableError(`Malformed transcode job: ${checked.reason}`);
+    }
+    const { videoId, revision } = checked.value;
     const jobId = job.id ?? `video-${videoId}-r${revision}`;
     const attempt = job.attemptsMade + 1;
     const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt });

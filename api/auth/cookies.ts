@@ -1,6 +1,6 @@
 import type { Cookie } from "elysia";
-import type { Config } from "../config/index.ts";
-import { newSecret } from "./one-time-token.ts";
+import type { Config } from "../config/load.ts";
+import { newSecret } from "./secrets.ts";
 import type { IssuedSession } from "./service.ts";
 
 type CookieJar = Record<string, Cookie<unknown>>;

@@ -1,9 +1,11 @@
 import { Elysia } from "elysia";
+import type { Config } from "../config/load.ts";
 import { clientIp } from "../http/client-ip.ts";
 import { ErrorBody } from "../http/errors.ts";
 import { clearSessionCookies, setSessionCookies } from "./cookies.ts";
 import { AuthModel } from "./model.ts";
-import { type AccountDeps, AccountService } from "./service.ts";
+import type { authPlugin } from "./plugin.ts";
+import type { AccountService } from "./service.ts";
 
 const errors = { 400: ErrorBody, 415: ErrorBody, 429: ErrorBody } as const;
 
@@ -15,12 +17,19 @@ const errors = { 400: ErrorBody, 415: ErrorBody, 429: ErrorBody } as const;
 const segment = (value: string | null | undefined): string => (typeof value === "string" ? value : "");
 
 /** The Videoflix account endpoints; paths keep their trailing slash as the existing clients call them. */
-export function authRoutes(
-  deps: AccountDeps & { onLogout?: (accessToken: string | undefined) => Promise<void> },
-) {
-  const accounts = new AccountService(deps);
+export function authRoutes(deps: {
+  services: {
+    accounts: AccountService;
+    /** Ends the session of the access token's user everywhere else too (their WebSockets close). */
+    announceLogout: (accessToken: string | undefined) => Promise<void>;
+  };
+  auth: ReturnType<typeof authPlugin>;
+  config: Config;
+}) {
+  const { accounts, announceLogout } = deps.services;
   const { config } = deps;
   return new Elysia({ name: "auth-routes", detail: { tags: ["Accounts"] } })
+    .use(deps.auth)
     .post(
       "/api/register/",
       async ({ body, request, server, set }) => {
@@ -94,7 +103,7 @@ export function authRoutes(
       "/api/logout/",
       async ({ cookie }) => {
         await accounts.logout(cookie.refresh_token?.value as string | undefined);
-        await deps.onLogout?.(cookie.access_token?.value as string | undefined); // closes the user's WebSockets
+        await announceLogout(cookie.access_token?.value as string | undefined); // closes the user's WebSockets
         clearSessionCookies(cookie, config);
         return { detail: "Log-Out successfully! All Tokens will be deleted. Refresh token is now invalid." };
       },
@@ -134,5 +143,10 @@ export function authRoutes(
           description: "Revokes every session of the user.",
         },
       },
-    );
+    )
+    .get("/api/me/", ({ user }) => ({ id: user.id, email: user.email, is_admin: user.isAdmin }), {
+      auth: true,
+      response: { 200: AuthModel.me, 401: ErrorBody },
+      detail: { summary: "The signed-in user" },
+    });
 }

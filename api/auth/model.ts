@@ -6,6 +6,7 @@ const text = (description: string, example: string) =>
   t.String({ maxLength: 1024, description, examples: [example] });
 
 export const AuthModel = {
+  me: t.Object({ id: t.Integer(), email: t.String(), is_admin: t.Boolean() }),
   registerBody: t.Object(
     {
       email: text("Email address; also the username", "ann@example.com"),

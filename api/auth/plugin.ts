@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { forbidden, unauthorized } from "../http/errors.ts";
-import type { AccessTokens, SessionUser } from "./access-tokens.ts";
+import type { AccessTokens, SessionUser } from "./session.ts";
 
 const ACCESS_COOKIE = /(?:^|;\s*)access_token=([^;]*)/;
 

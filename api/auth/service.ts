@@ -10,13 +10,13 @@ import {
 } from "../../db/schema/index.ts";
 import type { Mailer } from "../../emails/mailer.ts";
 import type { AccountEmail } from "../../emails/render.ts";
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/load.ts";
 import { badRequest, unauthorized } from "../http/errors.ts";
-import type { BackgroundTasks } from "../lifecycle/background.ts";
-import type { RateLimiter } from "../rate-limit/index.ts";
-import type { AccessTokens, SessionUser } from "./access-tokens.ts";
-import { decodeUid, encodeUid, hashSecret, newSecret } from "./one-time-token.ts";
+import type { BackgroundTasks } from "../shared/background-tasks.ts";
 import { hashPassword, passwordProblems, verifyAgainstDecoy, verifyPassword } from "./passwords.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+import { decodeUid, encodeUid, hashSecret, newSecret } from "./secrets.ts";
+import type { AccessTokens, SessionUser } from "./session.ts";
 
 export interface AccountDeps {
   config: Config;

@@ -1,9 +1,8 @@
-import type Redis from "ioredis";
-import type { Logger } from "pino";
-import { VIDEO_STATE_CHANNEL } from "../../transcoder/contract.ts";
+import { videoChanges } from "../../contract/video-changes.ts";
+import type { EventBus } from "../shared/event-bus.ts";
 
-/** How long a read waits for the subscriber's PONG before it skips the cache. */
-const CATCH_UP_TIMEOUT_MS = 250;
+/** How long a user-independent answer is reused; invalidation on video changes makes it a backstop. */
+export const CATALOGUE_CACHE_TTL_MS = 5000;
 
 /**
  * Short-lived, per-replica memory of the user-independent catalogue answers. Any message on
@@ -11,16 +10,16 @@ const CATCH_UP_TIMEOUT_MS = 250;
  * TTL only bounds how stale an answer can be if a message was missed. It serves nothing while its
  * subscription is down: without invalidations, the cache could not be trusted.
  *
- * Each read first PINGs the subscriber connection: Redis answers in order, so every announcement
- * published before the request arrived has been handled when the PONG comes back. A client that
+ * Each read first asks the event bus whether it has caught up (a PING on the subscriber connection:
+ * Redis answers in order, so every announcement published before the request arrived has been
+ * handled when the PONG comes back). A client that
  * edits a video and reads the list at once always sees its edit (one Redis round trip, no database).
  */
 export class CatalogueCache {
   // Promises, not values: concurrent misses for one key share one query. Invalidation clears the map,
   // so a query that was in flight when the message came is never kept.
   private readonly entries = new Map<string, { expiresAt: number; value: Promise<unknown> }>();
-  private subscriber: Redis | null = null;
-  private subscribed = false;
+  private bus: EventBus | null = null;
 
   constructor(
     private readonly ttlMs: number,
@@ -28,21 +27,11 @@ export class CatalogueCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Starts dropping entries on every video change announced through `subscriber` (a dedicated connection). */
-  listen(subscriber: Redis, log: Logger): void {
-    this.subscriber = subscriber;
-    subscriber.on("message", (channel: string) => {
-      if (channel === VIDEO_STATE_CHANNEL) this.invalidate();
-    });
-    // Whatever was announced while the connection was down is unknown: start afresh after a reconnect.
-    subscriber.on("ready", () => this.invalidate());
-    subscriber.on("close", () => this.invalidate());
-    subscriber.subscribe(VIDEO_STATE_CHANNEL).then(
-      () => {
-        this.subscribed = true;
-      },
-      (error: unknown) => log.error({ err: error }, "catalogue cache: subscribing failed; caching stays off"),
-    );
+  /** Starts dropping entries on every video change announced on the bus. */
+  listen(bus: EventBus): void {
+    this.bus = bus;
+    bus.on(videoChanges, () => this.invalidate());
+    bus.onReconnect(() => this.invalidate());
   }
 
   invalidate(): void {
@@ -70,22 +59,8 @@ export class CatalogueCache {
   }
 
   /** True once every announcement made before the call has been applied; false when that is unknown. */
-  private async caughtUp(): Promise<boolean> {
-    const subscriber = this.subscriber;
-    if (!this.subscribed || !subscriber || subscriber.status !== "ready") return false;
-    let timer: Timer | undefined;
-    try {
-      return await Promise.race([
-        subscriber.ping().then(() => subscriber.status === "ready"),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), CATCH_UP_TIMEOUT_MS);
-        }),
-      ]);
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
+  private caughtUp(): Promise<boolean> {
+    return this.bus ? this.bus.caughtUp(videoChanges) : Promise.resolve(false);
   }
 
   get size(): number {

@@ -1,38 +1,22 @@
 import { Elysia, t } from "elysia";
-import type Redis from "ioredis";
-import type { Logger } from "pino";
-import type { Database } from "../../db/client.ts";
 import type { authPlugin } from "../auth/plugin.ts";
-import type { Config } from "../config/index.ts";
 import { badRequest, ErrorBody } from "../http/errors.ts";
-import { CatalogueCache } from "./cache.ts";
 import { CatalogueModel } from "./model.ts";
 import { presentVideoflix } from "./presenter.ts";
-import { CatalogueService } from "./service.ts";
+import type { CatalogueService } from "./service.ts";
 
-/** How long a user-independent list is reused; invalidation on video changes makes it a backstop. */
-const CACHE_TTL_MS = 5000;
 const DEFAULT_LIMIT = 20;
 
 export interface CatalogueRouteDeps {
-  config: Config;
-  db: Database;
-  log: Logger;
+  services: { catalogue: CatalogueService };
   auth: ReturnType<typeof authPlugin>;
-  /**
-   * A dedicated Redis connection for subscribing to `vf:video-state`; without one nothing is cached,
-   * since nothing would tell this replica that a video changed.
-   */
-  subscriber?: Redis;
 }
 
 const signedIn = { 401: ErrorBody } as const;
 
 /** What signed-in viewers browse: the catalogue (Videoflix list and the richer API) and favorites. */
 export function catalogueRoutes(deps: CatalogueRouteDeps) {
-  const cache = new CatalogueCache(CACHE_TTL_MS);
-  if (deps.subscriber) cache.listen(deps.subscriber, deps.log);
-  const service = new CatalogueService({ db: deps.db, cache, publicUrl: deps.config.publicUrl });
+  const service = deps.services.catalogue;
 
   return new Elysia({ name: "catalogue" })
     .use(deps.auth)

@@ -1,13 +1,6 @@
 import { t } from "elysia";
-
-const id = t.Integer({ minimum: 1, maximum: 2147483647 });
-
-const Rendition = t.Object({
-  name: t.String({ examples: ["720p"] }),
-  width: t.Integer(),
-  height: t.Integer(),
-  bandwidth: t.Integer({ description: "Peak bits/s (HLS BANDWIDTH)" }),
-});
+import { IdParams, VideoIdParams } from "../http/params.ts";
+import { RenditionBody } from "../shared/renditions.ts";
 
 const WatchProgress = t.Nullable(
   t.Object(
@@ -62,7 +55,7 @@ const video = t.Object(
     ...videoflixFields,
     category_id: t.Integer(),
     duration_seconds: t.Nullable(t.Number()),
-    renditions: t.Array(Rendition),
+    renditions: t.Array(RenditionBody),
     progress: WatchProgress,
     is_favorite: t.Boolean(),
   },
@@ -121,8 +114,8 @@ export const CatalogueModel = {
     limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20 })),
     cursor: t.Optional(t.String({ maxLength: 200, description: "`next_cursor` of the previous page" })),
   }),
-  idParams: t.Object({ id }),
-  videoIdParams: t.Object({ videoId: id }),
+  idParams: IdParams,
+  videoIdParams: VideoIdParams,
 } as const;
 
 export type CatalogueVideo = typeof CatalogueModel.video.static;

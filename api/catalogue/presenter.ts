@@ -1,5 +1,6 @@
-import type { StoredPoster, StoredRendition } from "../../db/schema/index.ts";
-import { thumbnailUrl } from "../videos/presenter.ts";
+import type { PosterImage, Rendition } from "../../contract/media.ts";
+import { thumbnailUrl } from "../shared/media-urls.ts";
+import { presentRenditions } from "../shared/renditions.ts";
 import type { CatalogueEntry, CatalogueVideo, VideoflixVideo } from "./model.ts";
 
 /** The columns the catalogue reads of a listed video. */
@@ -11,8 +12,8 @@ export interface ListedRow {
   categoryId: number;
   category: string;
   durationSeconds: number | null;
-  renditions: StoredRendition[];
-  posters: StoredPoster[];
+  renditions: Rendition[];
+  posters: PosterImage[];
   publishedRevision: number | null;
 }
 
@@ -22,16 +23,11 @@ export function presentEntry(publicUrl: string, row: ListedRow): CatalogueEntry 
     created_at: row.createdAt.toISOString(),
     title: row.title,
     description: row.description,
-    thumbnail_url: thumbnailUrl(publicUrl, { video: row }),
+    thumbnail_url: thumbnailUrl(publicUrl, row),
     category: row.category,
     category_id: row.categoryId,
     duration_seconds: row.durationSeconds,
-    renditions: row.renditions.map(({ name, width, height, bandwidth }) => ({
-      name,
-      width,
-      height,
-      bandwidth,
-    })),
+    renditions: presentRenditions(row.renditions),
   };
 }
 

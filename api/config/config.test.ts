@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { fileURLToPath } from "node:url";
-import { ConfigError, loadConfig } from "./index.ts";
+import { ConfigError, loadConfig } from "./load.ts";
 
 const SECRET = "x".repeat(32);
 

@@ -5,7 +5,8 @@ import { type DatabaseHandle, openDatabase } from "../../db/client.ts";
 import { createMailer } from "../../emails/mailer.ts";
 import { startTestApi, type TestApi } from "../../tests/support/test-api.ts";
 import { createApp } from "../app.ts";
-import { BackgroundTasks } from "../lifecycle/background.ts";
+import { buildServices } from "../services.ts";
+import { BackgroundTasks } from "../shared/background-tasks.ts";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -22,10 +23,11 @@ interface Readiness {
 async function readinessWith(parts: { redis?: Redis; database?: DatabaseHandle }) {
   const log = pino({ level: "silent" });
   const mailer = createMailer({ smtpUrl: api.smtp.url, from: api.config.mailFrom, mailDir: "unused", log });
-  const app = await createApp({
+  const services = buildServices({
     config: api.config,
     database: parts.database ?? api.database,
     redis: parts.redis ?? api.redis,
+    bus: api.runtime.bus,
     mailer,
     log,
     background: new BackgroundTasks(log),
@@ -34,6 +36,7 @@ async function readinessWith(parts: { redis?: Redis; database?: DatabaseHandle }
     transcodeQueue: api.runtime.transcodeQueue,
     dashboardQueues: [],
   });
+  const app = await createApp({ config: api.config, log, services });
   try {
     const started = performance.now();
     const response = await app.handle(new Request("http://localhost/ready"));

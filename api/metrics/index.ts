@@ -5,20 +5,21 @@ import { Elysia, t } from "elysia";
 import { ApiError, ErrorBody } from "../http/errors.ts";
 import { type ApiMetrics, METRICS_PATH } from "./service.ts";
 
-export { ApiMetrics, METRICS_PATH, processRegistry } from "./service.ts";
-
 export interface MetricsRouteDeps {
-  metrics: ApiMetrics;
-  /** The bearer token a scrape must present; null: open (keep the path off public networks). */
-  token: string | null;
+  services: { metrics: ApiMetrics };
+  config: {
+    /** The bearer token a scrape must present; null: open (keep the path off public networks). */
+    metricsToken: string | null;
+  };
 }
 
 // Hashing first gives both sides the same length, so the comparison leaks nothing, not even that.
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
 export function metricsRoutes(deps: MetricsRouteDeps) {
-  const expected = deps.token === null ? null : digest(deps.token);
-  const { registry } = deps.metrics;
+  const { metricsToken } = deps.config;
+  const expected = metricsToken === null ? null : digest(metricsToken);
+  const { registry } = deps.services.metrics;
   return new Elysia({ name: "metrics", detail: { tags: ["Health"] } }).get(
     METRICS_PATH,
     async ({ request, set }) => {

@@ -1,6 +1,5 @@
 import type { JobType } from "bullmq";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { FlushStats } from "../progress/flusher.ts";
 
 /** Path of the scrape endpoint; its own requests are neither counted nor logged when they succeed. */
 export const METRICS_PATH = "/metrics";
@@ -17,7 +16,7 @@ export const QUEUE_STATES = [
 const QUEUE_COUNT_TIMEOUT_MS = 2000;
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-/** Close codes worth telling apart (see realtime/protocol.ts); any other code counts as `other`. */
+/** Close codes worth telling apart (see realtime/model.ts); any other code counts as `other`. */
 const CLOSE_REASONS: Record<number, string> = {
   1000: "normal",
   1001: "going_away",
@@ -166,7 +165,8 @@ export class ApiMetrics {
     this.heartbeats.inc();
   };
 
-  readonly observeFlush = (stats: FlushStats): void => {
+  /** One flush of watch progress: how many entries it took out of Redis, and how long it ran. */
+  readonly observeFlush = (stats: { entries: number; durationMs: number }): void => {
     this.flushRows.observe(stats.entries);
     this.flushSeconds.observe(stats.durationMs / 1000);
   };

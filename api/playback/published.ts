@@ -1,9 +1,8 @@
 import { eq } from "drizzle-orm";
-import type Redis from "ioredis";
-import type { Logger } from "pino";
+import { videoChanges } from "../../contract/video-changes.ts";
 import type { Database } from "../../db/client.ts";
 import { videos } from "../../db/schema/index.ts";
-import { VIDEO_STATE_CHANNEL } from "../../transcoder/contract.ts";
+import type { EventBus } from "../shared/event-bus.ts";
 
 /** What playback needs to know of a listed video: where its published tree is and which rungs it has. */
 export interface PublishedVideo {
@@ -21,11 +20,13 @@ interface Entry {
 }
 
 const MAX_ENTRIES = 10_000;
+/** How long an id → published tree answer is trusted (announced changes also drop it at once). */
+export const PUBLISHED_CACHE_TTL_MS = 5_000;
 
 /**
  * id → published tree, remembered for a few seconds so that a segment request costs a Map lookup instead
  * of a query. Entries are dropped early when a state change for the video is published on
- * `vf:video-state` (a new revision went live, or it was deleted), and misses for the same id share one
+ * the event bus (a new revision went live, or it was deleted), and misses for the same id share one
  * query. Unlisted videos (no published revision) are remembered as null, briefly too.
  */
 export class PublishedVideos {
@@ -33,24 +34,11 @@ export class PublishedVideos {
   private readonly loading = new Map<number, Promise<PublishedVideo | null>>();
   private stopListening: (() => void) | null = null;
 
-  constructor(private readonly deps: { db: Database; log: Logger; ttlMs: number; now?: () => number }) {}
+  constructor(private readonly deps: { db: Database; ttlMs: number; now?: () => number }) {}
 
-  /**
-   * Drops entries on state changes announced on the replica's subscriber connection (shared: other
-   * channels on it are ignored; the connection's owner closes it).
-   */
-  listen(subscriber: Redis): void {
-    const onMessage = (channel: string, message: string) => {
-      if (channel !== VIDEO_STATE_CHANNEL) return;
-      const id = /"id"\s*:\s*(\d+)/.exec(message)?.[1];
-      if (id) this.forget(Number(id));
-      else this.entries.clear();
-    };
-    subscriber.on("message", onMessage);
-    subscriber.subscribe(VIDEO_STATE_CHANNEL).catch((error) => {
-      this.deps.log.warn({ err: error.message }, "playback cache could not subscribe; relying on its TTL");
-    });
-    this.stopListening = () => subscriber.off("message", onMessage);
+  /** Drops a video's entry as soon as a change of it (a new revision live, a delete) is announced. */
+  listen(bus: EventBus): void {
+    this.stopListening = bus.on(videoChanges, (change) => this.forget(change.id));
   }
 
   close(): void {

@@ -1,12 +1,19 @@
 import { Elysia, t } from "elysia";
 import type { authPlugin } from "../auth/plugin.ts";
+import type { Config } from "../config/load.ts";
 import { ErrorBody } from "../http/errors.ts";
 import { ProgressModel } from "./model.ts";
+import { presentContinueWatching } from "./presenter.ts";
 import type { WatchProgressService } from "./service.ts";
 
 /** Watch progress of the signed-in user: player heartbeats and the "continue watching" row. */
-export function progressRoutes(deps: { service: WatchProgressService; auth: ReturnType<typeof authPlugin> }) {
-  const { service } = deps;
+export function progressRoutes(deps: {
+  services: { watchProgress: WatchProgressService };
+  auth: ReturnType<typeof authPlugin>;
+  config: Pick<Config, "publicUrl">;
+}) {
+  const service = deps.services.watchProgress;
+  const { publicUrl } = deps.config;
   return new Elysia({ name: "watch-progress", detail: { tags: ["Watch progress"] } })
     .use(deps.auth)
     .put(
@@ -32,13 +39,18 @@ export function progressRoutes(deps: { service: WatchProgressService; auth: Retu
         },
       },
     )
-    .get("/api/progress/", ({ user }) => service.continueWatching(user.id), {
-      auth: true,
-      response: { 200: ProgressModel.continueWatching, 401: ErrorBody },
-      detail: {
-        summary: "Continue watching: started, unfinished videos, most recent first",
-        description:
-          "Videos with a position > 0 and below 95% of their duration, including heartbeats not yet flushed to the database. At most 100.",
+    .get(
+      "/api/progress/",
+      async ({ user }) =>
+        (await service.continueWatching(user.id)).map((entry) => presentContinueWatching(publicUrl, entry)),
+      {
+        auth: true,
+        response: { 200: ProgressModel.continueWatching, 401: ErrorBody },
+        detail: {
+          summary: "Continue watching: started, unfinished videos, most recent first",
+          description:
+            "Videos with a position > 0 and below 95% of their duration, including heartbeats not yet flushed to the database. At most 100.",
+        },
       },
-    });
+    );
 }

@@ -1,7 +1,8 @@
 import { t } from "elysia";
+import { VideoIdParams } from "../http/params.ts";
 
 export const ProgressModel = {
-  videoParams: t.Object({ videoId: t.Integer({ minimum: 1, maximum: 2147483647 }) }),
+  videoParams: VideoIdParams,
   heartbeat: t.Object(
     {
       position_seconds: t.Number({
@@ -44,3 +45,5 @@ export const ProgressModel = {
     },
   ),
 } as const;
+
+export type ContinueWatchingItem = (typeof ProgressModel.continueWatching.static)[number];

@@ -2,9 +2,9 @@ import { and, desc, eq, gt, inArray, isNotNull, lt, or, sql } from "drizzle-orm"
 import type Redis from "ioredis";
 import type { Database } from "../../db/client.ts";
 import { type Video, videos, watchProgress } from "../../db/schema/index.ts";
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/load.ts";
 import { badRequest, notFound } from "../http/errors.ts";
-import { thumbnailUrl } from "../videos/presenter.ts";
+import type { Clock } from "../shared/clock.ts";
 import { ProgressStore } from "./store.ts";
 
 /** A video counts as watched once the position passes this share of its duration. */
@@ -21,8 +21,8 @@ const CONTINUE_WATCHING_LIMIT = 100;
 export interface WatchProgressDeps {
   db: Database;
   redis: Redis;
-  config: Pick<Config, "publicUrl" | "progressFlushIntervalSeconds">;
-  clock: { now(): Date };
+  config: Pick<Config, "progressFlushIntervalSeconds">;
+  clock: Clock;
   /** Called for every heartbeat accepted (metrics). */
   onRecorded?: () => void;
 }
@@ -33,14 +33,12 @@ interface ListedVideo {
   durationSeconds: number | null;
 }
 
-export interface ContinueWatchingItem {
-  id: number;
-  title: string;
-  thumbnail_url: string | null;
-  duration_seconds: number;
-  position_seconds: number;
-  percent: number;
-  updated_at: string;
+/** One video of the "continue watching" row: where the user is in it, and when they were there. */
+export interface ContinueWatchingEntry {
+  video: Video;
+  durationSeconds: number;
+  positionSeconds: number;
+  sentAtMs: number;
 }
 
 /** Parses `sent_at`: an ISO date-time or epoch milliseconds; absent means now. */
@@ -104,7 +102,7 @@ export class WatchProgressService {
   }
 
   /** The user's started, unfinished videos, most recently watched first, unflushed heartbeats included. */
-  async continueWatching(userId: number): Promise<ContinueWatchingItem[]> {
+  async continueWatching(userId: number): Promise<ContinueWatchingEntry[]> {
     const pending = await this.store.userPositions(userId);
     const pendingIds = [...pending.keys()];
     const unfinished = and(
@@ -149,25 +147,15 @@ export class WatchProgressService {
       if (video) latest.set(videoId, { video, ...position });
     }
 
-    const { publicUrl } = this.deps.config;
     return [...latest.values()]
       .flatMap(({ video, positionSeconds, sentAtMs }) => {
         const duration = video.durationSeconds;
         // Started and not finished; a video of unknown length cannot be placed on the row.
         if (!duration || positionSeconds <= 0 || positionSeconds >= FINISHED_SHARE * duration) return [];
-        return [{ video, duration, positionSeconds, sentAtMs }];
+        return [{ video, durationSeconds: duration, positionSeconds, sentAtMs }];
       })
       .sort((a, b) => b.sentAtMs - a.sentAtMs)
-      .slice(0, CONTINUE_WATCHING_LIMIT)
-      .map(({ video, duration, positionSeconds, sentAtMs }) => ({
-        id: video.id,
-        title: video.title,
-        thumbnail_url: thumbnailUrl(publicUrl, { video }),
-        duration_seconds: duration,
-        position_seconds: positionSeconds,
-        percent: Math.round((positionSeconds / duration) * 1000) / 10,
-        updated_at: new Date(sentAtMs).toISOString(),
-      }));
+      .slice(0, CONTINUE_WATCHING_LIMIT);
   }
 
   /** Listed (published) or not, and its duration: cached briefly, concurrent misses share one query. */

@@ -1,10 +1,11 @@
 import { Elysia, t } from "elysia";
+import type { MediaStorage } from "../../storage/index.ts";
 import type { authPlugin } from "../auth/plugin.ts";
-import type { Config } from "../config/index.ts";
+import type { Config } from "../config/load.ts";
 import { badRequest, ErrorBody } from "../http/errors.ts";
 import { VideoModel } from "./model.ts";
 import { presentAdminVideo } from "./presenter.ts";
-import { type VideoAdminDeps, VideoAdminService } from "./service.ts";
+import type { VideoAdminService } from "./service.ts";
 import { receiveUpload } from "./upload.ts";
 
 const adminErrors = { 401: ErrorBody, 403: ErrorBody } as const;
@@ -20,13 +21,12 @@ function refuseUnknownFields(body: unknown, allowed: ReadonlySet<string>): void 
 }
 
 /** Admin endpoints for videos: `{ admin: true }` on every route (401 signed out, 403 non-admin). */
-export function videoAdminRoutes(
-  deps: VideoAdminDeps & {
-    config: Pick<Config, "publicUrl" | "maxUploadBytes">;
-    auth: ReturnType<typeof authPlugin>;
-  },
-) {
-  const service = new VideoAdminService(deps);
+export function videoAdminRoutes(deps: {
+  services: { videoAdmin: VideoAdminService; storage: MediaStorage };
+  auth: ReturnType<typeof authPlugin>;
+  config: Pick<Config, "publicUrl" | "maxUploadBytes">;
+}) {
+  const { videoAdmin: service, storage } = deps.services;
   const { publicUrl, maxUploadBytes } = deps.config;
   const present = async (row: Awaited<ReturnType<typeof service.get>>) =>
     presentAdminVideo(publicUrl, row, (await service.progressOf([row.video.id])).get(row.video.id));
@@ -36,13 +36,13 @@ export function videoAdminRoutes(
     .post(
       "/api/admin/videos",
       async ({ request, user, set }) => {
-        const upload = await receiveUpload(request, deps.storage, { maxBytes: maxUploadBytes });
+        const upload = await receiveUpload(request, storage, { maxBytes: maxUploadBytes });
         try {
           const created = await service.create(upload, user.id);
           set.status = 202;
           return present(created);
         } catch (error) {
-          if (upload.file) await deps.storage.deletePrefix(upload.file.key);
+          if (upload.file) await storage.deletePrefix(upload.file.key);
           throw error;
         }
       },
@@ -105,7 +105,7 @@ export function videoAdminRoutes(
     .put(
       "/api/admin/videos/:id/file",
       async ({ params, request, set }) => {
-        const upload = await receiveUpload(request, deps.storage, { maxBytes: maxUploadBytes });
+        const upload = await receiveUpload(request, storage, { maxBytes: maxUploadBytes });
         const replaced = await service.replaceFile(params.id, upload);
         set.status = 202;
         return present(replaced);

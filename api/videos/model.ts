@@ -1,11 +1,6 @@
 import { t } from "elysia";
-
-const Rendition = t.Object({
-  name: t.String({ examples: ["720p"] }),
-  width: t.Integer(),
-  height: t.Integer(),
-  bandwidth: t.Integer({ description: "Peak bits/s (HLS BANDWIDTH)" }),
-});
+import { IdParams } from "../http/params.ts";
+import { RenditionBody } from "../shared/renditions.ts";
 
 export const VideoModel = {
   adminVideo: t.Object(
@@ -29,7 +24,7 @@ export const VideoModel = {
         eta_seconds: t.Nullable(t.Number()),
       }),
       duration_seconds: t.Nullable(t.Number()),
-      renditions: t.Array(Rendition),
+      renditions: t.Array(RenditionBody),
       thumbnail_url: t.Nullable(t.String({ format: "uri" })),
     },
     {
@@ -70,5 +65,7 @@ export const VideoModel = {
     },
     { additionalProperties: false },
   ),
-  idParams: t.Object({ id: t.Integer({ minimum: 1, maximum: 2147483647 }) }),
+  idParams: IdParams,
 } as const;
+
+export type VideoAdminModel = typeof VideoModel.adminVideo.static;

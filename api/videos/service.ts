@@ -1,18 +1,20 @@
 import { desc, eq, sql } from "drizzle-orm";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
+import { progressChannel, progressKey, type TranscodeProgress } from "../../contract/progress.ts";
 import type { Database } from "../../db/client.ts";
 import { categories, type Video, videos } from "../../db/schema/index.ts";
 import type { MediaStorage } from "../../storage/index.ts";
-import { progressKey, type TranscodeProgress, VIDEO_STATE_CHANNEL } from "../../transcoder/contract.ts";
 import { ApiError, badRequest, notFound } from "../http/errors.ts";
-import type { TranscodeQueue } from "../transcoding/queue.ts";
+import type { VideoLifecycle } from "./lifecycle.ts";
+import type { TranscodeQueue } from "./transcode-queue.ts";
 import type { StoredUpload } from "./upload.ts";
 
 export interface VideoAdminDeps {
   db: Database;
   storage: MediaStorage;
   queue: TranscodeQueue;
+  lifecycle: VideoLifecycle;
   redis: Redis;
   log: Logger;
 }
@@ -50,7 +52,10 @@ function validMetadata(input: Record<string, unknown>, required: Array<keyof Met
   return result;
 }
 
-/** What admins do to videos: upload, edit, replace the file, retry, delete. */
+/**
+ * What admins do to videos: upload, edit, replace the file, retry, delete. State moves go through the
+ * lifecycle; this service adds the queue and storage work around them.
+ */
 export class VideoAdminService {
   constructor(private readonly deps: VideoAdminDeps) {}
 
@@ -58,26 +63,24 @@ export class VideoAdminService {
     const file = upload.file;
     if (!file) throw badRequest({ file: ["This field is required."] });
     const metadata = validMetadata(upload.fields, ["title", "category"]);
-    const { video, category } = await this.deps.db.transaction(async (tx) => {
-      const category = await this.category(tx, metadata.category!);
-      const [row] = await tx
-        .insert(videos)
-        .values({
-          title: metadata.title!,
-          description: metadata.description ?? "",
-          categoryId: category.id,
-          uploadedBy,
-          sourceKey: file.key,
-          sourceBytes: file.bytes,
-        })
-        .returning();
-      return { video: row!, category };
+    let category = "";
+    const video = await this.deps.lifecycle.create(async (tx) => {
+      const found = await this.category(tx, metadata.category!);
+      category = found.name;
+      return {
+        title: metadata.title!,
+        description: metadata.description ?? "",
+        categoryId: found.id,
+        uploadedBy,
+        sourceKey: file.key,
+        sourceBytes: file.bytes,
+      };
     });
     await this.enqueue(video);
     this.deps.log.info({ video_id: video.id, bytes: file.bytes }, "video uploaded");
     // The category's stored name: "drama" files the video under an existing "Drama", and the answer
     // must say so, as GET does (it used to echo the name as typed).
-    return { video, category: category.name };
+    return { video, category };
   }
 
   list(): Promise<VideoWithCategory[]> {
@@ -100,47 +103,22 @@ export class VideoAdminService {
 
   async update(id: number, input: Record<string, unknown>): Promise<VideoWithCategory> {
     const metadata = validMetadata(input, []);
-    await this.deps.db.transaction(async (tx) => {
-      const changes: Partial<typeof videos.$inferInsert> = {};
-      if (metadata.title !== undefined) changes.title = metadata.title;
-      if (metadata.description !== undefined) changes.description = metadata.description;
-      if (metadata.category !== undefined)
-        changes.categoryId = (await this.category(tx, metadata.category)).id;
-      const rows = await tx
-        .update(videos)
-        .set({ ...changes, updatedAt: new Date() })
-        .where(eq(videos.id, id))
-        .returning({ id: videos.id });
-      if (rows.length === 0) throw notFound("Video not found.");
-    });
-    await this.announce("video.updated", id);
+    const found = await this.deps.lifecycle.edit(id, async (tx) => ({
+      ...(metadata.title !== undefined ? { title: metadata.title } : {}),
+      ...(metadata.description !== undefined ? { description: metadata.description } : {}),
+      ...(metadata.category !== undefined
+        ? { categoryId: (await this.category(tx, metadata.category)).id }
+        : {}),
+    }));
+    if (!found) throw notFound("Video not found.");
     return this.get(id);
   }
 
-  /**
-   * Starts a new revision from a new file. The published renditions stay where they are (and
-   * playable) until the new revision's are published; only then are they removed.
-   */
+  /** Starts a new revision from a new file (see lifecycle.ts); the old source goes once it is replaced. */
   async replaceFile(id: number, upload: StoredUpload): Promise<VideoWithCategory> {
     const file = upload.file;
     if (!file) throw badRequest({ file: ["This field is required."] });
-    const replaced = await this.deps.db.transaction(async (tx) => {
-      const [current] = await tx.select().from(videos).where(eq(videos.id, id)).for("update");
-      if (!current) return null;
-      const [next] = await tx
-        .update(videos)
-        .set({
-          revision: current.revision + 1,
-          sourceKey: file.key,
-          sourceBytes: file.bytes,
-          processingState: "pending",
-          processingError: null,
-          processingStartedAt: null,
-        })
-        .where(eq(videos.id, id))
-        .returning();
-      return { previous: current, next: next! };
-    });
+    const replaced = await this.deps.lifecycle.replaceSource(id, file);
     if (!replaced) {
       await this.deps.storage.deletePrefix(file.key);
       throw notFound("Video not found.");
@@ -148,36 +126,28 @@ export class VideoAdminService {
     await this.deps.queue.discard(id, replaced.previous.revision);
     await this.enqueue(replaced.next);
     await this.deps.storage.deletePrefix(replaced.previous.sourceKey);
-    await this.announce("video.updated", id);
     return this.get(id);
   }
 
   async retry(id: number): Promise<VideoWithCategory> {
-    const rows = await this.deps.db
-      .update(videos)
-      .set({ processingState: "pending", processingError: null, processingStartedAt: null })
-      .where(sql`${videos.id} = ${id} and ${videos.processingState} = 'error'`)
-      .returning();
-    const video = rows[0];
+    const video = await this.deps.lifecycle.retry(id);
     if (!video) {
       await this.get(id); // 404 when it does not exist at all
       throw new ApiError(409, { detail: "Only a video in state `error` can be retried." });
     }
     await this.deps.queue.retry(video);
-    await this.announce("video.updated", id);
     return this.get(id);
   }
 
   async delete(id: number): Promise<void> {
-    const [deleted] = await this.deps.db.delete(videos).where(eq(videos.id, id)).returning();
+    const deleted = await this.deps.lifecycle.delete(id);
     if (!deleted) throw notFound("Video not found.");
     await this.deps.queue.discard(id, deleted.revision);
     // Every revision's tree lives under videos/<id>; a job still running publishes into a video that
-    // no longer exists, and the state consumer removes that output when its event arrives.
+    // no longer exists, and the lifecycle removes that output when its report arrives.
     await this.deps.storage.deletePrefix(`videos/${id}`);
     await this.deps.storage.deletePrefix(deleted.sourceKey);
     await this.deps.redis.del(progressKey(id));
-    await this.announce("video.deleted", id);
   }
 
   /** Latest progress ticks of the given videos, from the keys the transcoders keep up to date. */
@@ -186,7 +156,8 @@ export class VideoAdminService {
     if (ids.length === 0) return result;
     const values = await this.deps.redis.mget(ids.map(progressKey));
     values.forEach((value, index) => {
-      if (value) result.set(ids[index]!, JSON.parse(value) as TranscodeProgress);
+      const tick = value ? progressChannel.decode(value) : null;
+      if (tick?.ok) result.set(ids[index]!, tick.value);
     });
     return result;
   }
@@ -211,9 +182,5 @@ export class VideoAdminService {
       .from(categories)
       .where(sql`lower(${categories.name}) = lower(${name})`);
     return row!;
-  }
-
-  private async announce(type: "video.updated" | "video.deleted", id: number): Promise<void> {
-    await this.deps.redis.publish(VIDEO_STATE_CHANNEL, JSON.stringify({ type, id })).catch(() => 0);
   }
 }

@@ -1,28 +1,9 @@
+// The jsonb columns hold the transcoder's result shapes as reported (db/ imports only the contract's types).
+
 import { bigint, index, integer, jsonb, pgEnum, pgTable, real, text, timestamp } from "drizzle-orm/pg-core";
+import type { PosterImage, Rendition, Storyboard } from "../../contract/media.ts";
 import { categories } from "./categories.ts";
 import { users } from "./users.ts";
-
-// Stored shapes of the transcoder's results; the api maps the job contract onto them, so db/ stays free
-// of imports from the rest of the project.
-export interface StoredRendition {
-  name: string;
-  width: number;
-  height: number;
-  bandwidth: number;
-  averageBandwidth: number;
-  codecs: string;
-  frameRate: number;
-}
-export interface StoredPoster {
-  width: number;
-  height: number;
-  jpeg: string;
-  webp: string;
-}
-export interface StoredStoryboard {
-  vtt: string;
-  sprites: string[];
-}
 
 export const processingState = pgEnum("processing_state", ["pending", "processing", "ready", "error"]);
 
@@ -49,10 +30,10 @@ export const videos = pgTable(
     publishedRevision: integer("published_revision"),
     publishedPrefix: text("published_prefix"),
     durationSeconds: real("duration_seconds"),
-    renditions: jsonb("renditions").$type<StoredRendition[]>().notNull().default([]),
+    renditions: jsonb("renditions").$type<Rendition[]>().notNull().default([]),
     masterPlaylist: text("master_playlist"),
-    posters: jsonb("posters").$type<StoredPoster[]>().notNull().default([]),
-    storyboard: jsonb("storyboard").$type<StoredStoryboard | null>(),
+    posters: jsonb("posters").$type<PosterImage[]>().notNull().default([]),
+    storyboard: jsonb("storyboard").$type<Storyboard | null>(),
     processingStartedAt: timestamp("processing_started_at", { withTimezone: true }),
     readyAt: timestamp("ready_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

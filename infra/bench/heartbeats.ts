@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { t } from "elysia";
 import pino from "pino";
 import postgres from "postgres";
-import { AccessTokens } from "../../api/auth/access-tokens.ts";
+import { AccessTokens } from "../../api/auth/session.ts";
 import { type FlushStats, ProgressFlusher } from "../../api/progress/flusher.ts";
 import { WatchProgressService } from "../../api/progress/service.ts";
 import { categories, users, videos } from "../../db/schema/index.ts";

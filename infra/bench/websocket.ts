@@ -15,8 +15,8 @@
 // machine) of each, and the publisher's send times are subtracted here.
 import { availableParallelism } from "node:os";
 import Redis from "ioredis";
-import { AccessTokens } from "../../api/auth/access-tokens.ts";
-import { PROGRESS_CHANNEL, type TranscodeProgress } from "../../transcoder/contract.ts";
+import { AccessTokens } from "../../api/auth/session.ts";
+import { PROGRESS_CHANNEL, type TranscodeProgress } from "../../contract/progress.ts";
 
 const nowMs = () => performance.timeOrigin + performance.now();
 

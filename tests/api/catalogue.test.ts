@@ -4,8 +4,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
+import type { TranscodeReport } from "../../contract/transcode-reports.ts";
+import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
 import { videos, watchProgress } from "../../db/schema/index.ts";
-import { VIDEO_STATE_CHANNEL, type VideoEvent } from "../../transcoder/contract.ts";
 import { StateReporter } from "../../transcoder/reporter.ts";
 import {
   ADMIN_ENV,
@@ -69,7 +70,7 @@ const unlisted: AdminVideo[] = [];
 const at = () => new Date().toISOString();
 
 async function report(
-  event: VideoEvent,
+  event: TranscodeReport,
   until: (m: { type: string; id: number; state?: string }) => boolean,
 ) {
   await reporter.state(event);
@@ -114,7 +115,7 @@ beforeAll(async () => {
   reporter = new StateReporter(bull, plain);
   subscriber = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
   subscriber.on("message", (_channel, message) => announced.push(JSON.parse(message)));
-  await subscriber.subscribe(VIDEO_STATE_CHANNEL);
+  await subscriber.subscribe(VIDEO_CHANGES_CHANNEL);
 
   listed.push(await readyVideo("Alpha: 100% real", "Drama"));
   listed.push(await readyVideo("beta_test", "Comedy"));

@@ -6,12 +6,13 @@ import { eq } from "drizzle-orm";
 import Redis from "ioredis";
 import pino from "pino";
 import { createApp } from "../../api/app.ts";
-import type { Config } from "../../api/config/index.ts";
-import { BackgroundTasks } from "../../api/lifecycle/background.ts";
-import { TranscodeQueue } from "../../api/transcoding/queue.ts";
+import type { Config } from "../../api/config/load.ts";
+import { buildServices } from "../../api/services.ts";
+import { BackgroundTasks } from "../../api/shared/background-tasks.ts";
+import { TranscodeQueue } from "../../api/videos/transcode-queue.ts";
+import { outputPrefixFor } from "../../contract/media.ts";
 import { categories, videos } from "../../db/schema/index.ts";
 import { createMailer } from "../../emails/mailer.ts";
-import { outputPrefixFor } from "../../transcoder/contract.ts";
 import { eventually, fabricatedResult, publishTree } from "../support/admin.ts";
 import { sample } from "../support/metrics.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
@@ -184,10 +185,12 @@ async function appWith(
   transcodeQueue = api.runtime.transcodeQueue,
 ) {
   const mailer = createMailer({ smtpUrl: api.smtp.url, from: api.config.mailFrom, mailDir: "unused", log });
-  const app = await createApp({
-    config: { ...api.config, ...config },
+  const appConfig = { ...api.config, ...config };
+  const services = buildServices({
+    config: appConfig,
     database: api.database,
     redis: api.redis,
+    bus: api.runtime.bus,
     mailer,
     log,
     background: new BackgroundTasks(log),
@@ -196,6 +199,7 @@ async function appWith(
     transcodeQueue,
     dashboardQueues: [],
   });
+  const app = await createApp({ config: appConfig, log, services });
   return { app, close: () => mailer.close() };
 }
 

@@ -10,8 +10,8 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
+import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
 import { videos } from "../../db/schema/index.ts";
-import { outputPrefixFor, type TranscodeResult } from "../../transcoder/contract.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import {
   ADMIN_ENV,

@@ -11,17 +11,12 @@ import { join } from "node:path";
 import { type Job, type Queue, Worker } from "bullmq";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
+import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
+import { progressKey } from "../../contract/progress.ts";
+import { TRANSCODE_QUEUE, type TranscodeJob, transcodeJobId } from "../../contract/transcode-jobs.ts";
+import type { TranscodeReport } from "../../contract/transcode-reports.ts";
+import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
 import { videos } from "../../db/schema/index.ts";
-import {
-  outputPrefixFor,
-  progressKey,
-  TRANSCODE_QUEUE,
-  type TranscodeJob,
-  type TranscodeResult,
-  transcodeJobId,
-  VIDEO_STATE_CHANNEL,
-  type VideoEvent,
-} from "../../transcoder/contract.ts";
 import { StateReporter } from "../../transcoder/reporter.ts";
 import {
   ADMIN_ENV,
@@ -48,7 +43,7 @@ let bull: Redis;
 let plain: Redis;
 let subscriber: Redis;
 let reporter: StateReporter;
-let events: Queue<VideoEvent, boolean>;
+let events: Queue<TranscodeReport, boolean>;
 let transcode: Queue<TranscodeJob, TranscodeResult>;
 /** Every message on vf:video-state since the start, parsed. */
 const published: Array<{ type: string; id: number; revision?: number; state?: string }> = [];
@@ -61,11 +56,11 @@ beforeAll(async () => {
   bull = new Redis(owner.config.redisUrl, { maxRetriesPerRequest: null });
   plain = new Redis(owner.config.redisUrl, { maxRetriesPerRequest: null });
   reporter = new StateReporter(bull, plain);
-  events = videoEventsQueue(bull) as Queue<VideoEvent, boolean>;
+  events = videoEventsQueue(bull) as Queue<TranscodeReport, boolean>;
   transcode = transcodeQueue(bull);
   subscriber = new Redis(owner.config.redisUrl, { maxRetriesPerRequest: null });
   subscriber.on("message", (_channel, message) => published.push(JSON.parse(message)));
-  await subscriber.subscribe(VIDEO_STATE_CHANNEL);
+  await subscriber.subscribe(VIDEO_CHANGES_CHANNEL);
 });
 
 afterAll(async () => {
@@ -83,7 +78,7 @@ const media = (...parts: string[]) => join(owner.config.mediaRoot, ...parts);
 const treeOf = (id: number, revision: number) => media(outputPrefixFor(id, revision));
 const at = () => new Date().toISOString();
 
-const processing = (videoId: number, revision = 1, attempt = 1): VideoEvent => ({
+const processing = (videoId: number, revision = 1, attempt = 1): TranscodeReport => ({
   type: "processing",
   videoId,
   revision,
@@ -91,14 +86,14 @@ const processing = (videoId: number, revision = 1, attempt = 1): VideoEvent => (
   worker: "test-transcoder-1",
   at: at(),
 });
-const ready = (videoId: number, revision = 1, result = fabricatedResult()): VideoEvent => ({
+const ready = (videoId: number, revision = 1, result = fabricatedResult()): TranscodeReport => ({
   type: "ready",
   videoId,
   revision,
   result,
   at: at(),
 });
-const failed = (videoId: number, message: string, revision = 1): VideoEvent => ({
+const failed = (videoId: number, message: string, revision = 1): TranscodeReport => ({
   type: "error",
   videoId,
   revision,
@@ -126,7 +121,7 @@ async function settle(timeoutMs = 8000): Promise<void> {
 }
 
 /** Reports each event and waits until it is applied, so that their order is the one given. */
-async function deliver(...list: VideoEvent[]): Promise<void> {
+async function deliver(...list: TranscodeReport[]): Promise<void> {
   for (const event of list) {
     await reporter.state(event);
     await settle();
@@ -437,7 +432,7 @@ describe("replicas", () => {
     try {
       const list = await Promise.all(Array.from({ length: 6 }, () => createVideo(owner, admin)));
       // Each change reported three times at once (a transcoder retrying its report), to both replicas.
-      const burst = async (make: (id: number) => VideoEvent) => {
+      const burst = async (make: (id: number) => TranscodeReport) => {
         await Promise.all(
           list.flatMap((v) => [make(v.id), make(v.id), make(v.id)]).map((e) => reporter.state(e)),
         );

@@ -6,8 +6,9 @@ import { join } from "node:path";
 import type { Queue } from "bullmq";
 import { sql } from "drizzle-orm";
 import type Redis from "ioredis";
+import type { TranscodeResult } from "../../contract/media.ts";
+import type { TranscodeJob } from "../../contract/transcode-jobs.ts";
 import { categories, videos } from "../../db/schema/index.ts";
-import type { TranscodeJob, TranscodeResult } from "../../transcoder/contract.ts";
 import {
   ADMIN_ENV,
   type AdminVideo,

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import Redis from "ioredis";
 import { decodeJwt } from "jose";
-import { CloseCodes } from "../../api/realtime/protocol.ts";
-import { PROGRESS_CHANNEL, type TranscodeProgress, type VideoEvent } from "../../transcoder/contract.ts";
+import { CloseCodes } from "../../api/realtime/model.ts";
+import { PROGRESS_CHANNEL, type TranscodeProgress } from "../../contract/progress.ts";
+import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import { StateReporter } from "../../transcoder/reporter.ts";
 import { ADMIN_ENV, adminClient, createVideo, fabricatedResult, publishTree } from "../support/admin.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
@@ -345,7 +346,7 @@ describe("catalogue events", () => {
       TestSocket.open(apiB, viewer),
       TestSocket.open(apiB, admin),
     ]);
-    const processing: VideoEvent = {
+    const processing: TranscodeReport = {
       type: "processing",
       videoId: video.id,
       revision: 1,

@@ -9,8 +9,8 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MediaTokens } from "../../api/playback/tokens.ts";
+import { outputPrefixFor } from "../../contract/media.ts";
 import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
-import { outputPrefixFor } from "../../transcoder/contract.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import {
   ADMIN_ENV,

@@ -7,13 +7,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Queue } from "bullmq";
 import Redis from "ioredis";
-import {
-  outputPrefixFor,
-  TRANSCODE_QUEUE,
-  type TranscodeJob,
-  type TranscodeResult,
-  VIDEO_EVENTS_QUEUE,
-} from "../../transcoder/contract.ts";
+import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
+import { TRANSCODE_QUEUE, type TranscodeJob } from "../../contract/transcode-jobs.ts";
+import { TRANSCODE_REPORTS_QUEUE } from "../../contract/transcode-reports.ts";
 import { StateReporter } from "../../transcoder/reporter.ts";
 import { Client, type TestApi } from "./test-api.ts";
 
@@ -229,7 +225,7 @@ export function transcodeQueue(connection: Redis): Queue<TranscodeJob, Transcode
 }
 
 export function videoEventsQueue(connection: Redis): Queue {
-  return new Queue(VIDEO_EVENTS_QUEUE, { connection });
+  return new Queue(TRANSCODE_REPORTS_QUEUE, { connection });
 }
 
 /** Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs`. */

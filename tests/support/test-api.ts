@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { type Config, loadConfig } from "../../api/config/index.ts";
+import { type Config, loadConfig } from "../../api/config/load.ts";
 import { type ApiRuntime, startApiRuntime } from "../../api/runtime.ts";
 import { createMailer } from "../../emails/mailer.ts";
 import { createTestDatabase, testRedisUrl } from "./services.ts";

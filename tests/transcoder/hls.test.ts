@@ -1,7 +1,7 @@
 // The pure parts of HLS verification; the files themselves are checked in pipeline.test.ts.
 import { describe, expect, test } from "bun:test";
 import { parse, type types } from "hls-parser";
-import type { Rendition } from "../../transcoder/contract.ts";
+import type { Rendition } from "../../contract/media.ts";
 import {
   aacCodecs,
   avcCodecs,

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TranscodeResult } from "../../transcoder/contract.ts";
+import type { TranscodeResult } from "../../contract/media.ts";
 import { InputError } from "../../transcoder/errors.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import { runProcess } from "../../transcoder/process.ts";

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { Job } from "bullmq";
 import pino from "pino";
 import { Registry } from "prom-client";
-import type { TranscodeJob } from "../../transcoder/contract.ts";
+import type { TranscodeJob } from "../../contract/transcode-jobs.ts";
 import { TranscoderMetrics, workerRegistry } from "../../transcoder/metrics.ts";
 import { startMetricsServer } from "../../transcoder/metrics-server.ts";
 import { freePort } from "../support/services.ts";

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TranscodeResult } from "../../transcoder/contract.ts";
+import type { TranscodeResult } from "../../contract/media.ts";
 import { InputError } from "../../transcoder/errors.ts";
 import { failOnFfmpegError, type PipelineProgress, transcode } from "../../transcoder/pipeline.ts";
 import { generateVideo } from "../support/media.ts";

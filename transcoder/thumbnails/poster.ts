@@ -4,7 +4,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
-import type { PosterImage } from "../contract.ts";
+import type { PosterImage } from "../../contract/media.ts";
 import {
   abortReason,
   ffmpegSeconds,

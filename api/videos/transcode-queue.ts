@@ -1,12 +1,7 @@
 import { type Job, Queue } from "bullmq";
 import type Redis from "ioredis";
-import {
-  outputPrefixFor,
-  TRANSCODE_QUEUE,
-  type TranscodeJob,
-  type TranscodeResult,
-  transcodeJobId,
-} from "../../transcoder/contract.ts";
+import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
+import { TRANSCODE_QUEUE, type TranscodeJob, transcodeJobId } from "../../contract/transcode-jobs.ts";
 
 export interface VideoRevisionRef {
   id: number;

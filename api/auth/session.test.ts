@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
-import { AccessTokens, type SessionUser } from "./access-tokens.ts";
+import { AccessTokens, type SessionUser } from "./session.ts";
 
 const SECRET = "unit-test-secret-that-is-long-enough-0123456789";
 const TTL = 1800;

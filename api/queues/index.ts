@@ -8,10 +8,14 @@ import type { authPlugin } from "../auth/plugin.ts";
 export const DASHBOARD_PATH = "/admin/queues";
 
 /** bull-board for admins: queue depth, active and failed jobs, retries by hand. */
-export async function queueDashboard(auth: ReturnType<typeof authPlugin>, queues: Queue[]) {
+export async function queueDashboardRoutes(deps: {
+  services: { queues: Queue[] };
+  auth: ReturnType<typeof authPlugin>;
+}) {
+  const { auth } = deps;
   const adapter = new ElysiaAdapter(DASHBOARD_PATH);
   createBullBoard({
-    queues: queues.map((queue) => new BullMQAdapter(queue)),
+    queues: deps.services.queues.map((queue) => new BullMQAdapter(queue)),
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: "Videoflix queues" } },
   });

@@ -1,9 +1,10 @@
 import type { Server, ServerWebSocket } from "bun";
-import type Redis from "ioredis";
-import type { Logger } from "pino";
-import { PROGRESS_CHANNEL, type TranscodeProgress, VIDEO_STATE_CHANNEL } from "../../transcoder/contract.ts";
-import type { SessionUser } from "../auth/access-tokens.ts";
-import { CloseCodes, SESSION_CHANNEL, type ServerMessage, Topics } from "./protocol.ts";
+import { progressChannel, type TranscodeProgress } from "../../contract/progress.ts";
+import { type SessionEvent, sessionEvents } from "../../contract/sessions.ts";
+import { type VideoChange, videoChanges } from "../../contract/video-changes.ts";
+import type { SessionUser } from "../auth/session.ts";
+import type { EventBus } from "../shared/event-bus.ts";
+import { CloseCodes, type ServerMessage, Topics } from "./model.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: Bun's sockets carry Elysia's context as data
 type Socket = ServerWebSocket<any>;
@@ -20,11 +21,9 @@ export interface Connection {
   progressWindowStart: number;
 }
 
-const STAGES = new Set(["queued", "probing", "encoding", "verifying", "thumbnails", "publishing"]);
-
 /**
- * One per api replica: subscribes its Redis connection to the progress, state and session channels
- * once, and turns every message into one `server.publish` on a Bun topic, which fans out natively to
+ * One per api replica: takes the progress, video-change and session messages from the event bus (one
+ * Redis subscription per replica), and turns every message into one `server.publish` on a Bun topic, which fans out natively to
  * the sockets of this replica that joined it. Every replica does the same, so a client receives every
  * event it is entitled to whichever replica it is connected to and whichever the event reached.
  */
@@ -33,12 +32,18 @@ export class RealtimeHub {
   private readonly connections = new Map<Socket, Connection>();
   private readonly byUser = new Map<number, Set<Socket>>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly bus: EventBus) {}
 
-  /** Subscribes the (dedicated, subscriber-mode) Redis connection; ioredis resubscribes on reconnect. */
-  async listen(subscriber: Redis): Promise<void> {
-    subscriber.on("message", (channel: string, message: string) => this.onRedisMessage(channel, message));
-    await subscriber.subscribe(PROGRESS_CHANNEL, VIDEO_STATE_CHANNEL, SESSION_CHANNEL);
+  /** Starts fanning out what the bus delivers. */
+  listen(): void {
+    this.bus.on(progressChannel, (tick) => this.onProgress(tick));
+    this.bus.on(videoChanges, (change) => this.onVideoChange(change));
+    this.bus.on(sessionEvents, (event) => this.onSessionEvent(event));
+  }
+
+  /** Ends a user's session on every replica: their sockets there close with 4003. */
+  announceSessionEnd(userId: number): Promise<void> {
+    return this.bus.publish(sessionEvents, { type: "session.revoked", user_id: userId });
   }
 
   get size(): number {
@@ -97,52 +102,36 @@ export class RealtimeHub {
     }
   }
 
-  private onRedisMessage(channel: string, text: string): void {
-    let message: unknown;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      this.log.warn({ channel }, "ignoring a non-JSON realtime message");
-      return;
-    }
-    if (typeof message !== "object" || message === null) return;
-    if (channel === PROGRESS_CHANNEL) this.onProgress(message as Partial<TranscodeProgress>);
-    else if (channel === VIDEO_STATE_CHANNEL) this.onVideoState(message as Record<string, unknown>);
-    else if (channel === SESSION_CHANNEL) this.onSessionEvent(message as Record<string, unknown>);
-  }
-
-  private onProgress(tick: Partial<TranscodeProgress>): void {
+  private onProgress(tick: TranscodeProgress): void {
     const { videoId, revision, stage, percent, etaSeconds, at } = tick;
-    if (!isId(videoId) || typeof percent !== "number" || !Number.isFinite(percent)) return;
-    if (typeof stage !== "string" || !STAGES.has(stage)) return;
+    if (!Number.isFinite(percent)) return;
     const message = JSON.stringify({
       type: "video.progress",
       id: videoId,
-      revision: isId(revision) ? revision : 0,
+      revision,
       state: stage === "queued" ? "pending" : "processing",
       percent: Math.round(Math.min(Math.max(percent, 0), 100) * 10) / 10,
       stage,
-      eta_seconds: typeof etaSeconds === "number" && Number.isFinite(etaSeconds) ? etaSeconds : null,
+      eta_seconds: etaSeconds !== null && Number.isFinite(etaSeconds) ? etaSeconds : null,
       // Passed through so that clients can measure delivery latency (transcoder clock, epoch ms).
-      at: typeof at === "number" && Number.isFinite(at) ? at : null,
+      at: at !== undefined && Number.isFinite(at) ? at : null,
     } satisfies ServerMessage);
     // An admin is in at most one of the two topics (see subscribe), so nobody gets a tick twice.
     this.publish(Topics.video(videoId), message);
     this.publish(Topics.allUploads, message);
   }
 
-  private onVideoState(event: Record<string, unknown>): void {
-    const id = event.id;
-    if (!isId(id)) return;
-    switch (event.type) {
+  private onVideoChange(change: VideoChange): void {
+    const { id } = change;
+    switch (change.type) {
       case "video.state":
-        if (event.state === "ready") this.send(Topics.videos, { type: "video.ready", id });
-        else if (event.state === "processing" || event.state === "error")
+        if (change.state === "ready") this.send(Topics.videos, { type: "video.ready", id });
+        else
           this.send(Topics.admins, {
             type: "video.updated",
             id,
-            state: event.state,
-            processing_error: typeof event.processing_error === "string" ? event.processing_error : null,
+            state: change.state,
+            processing_error: change.processing_error,
           });
         return;
       case "video.updated":
@@ -151,11 +140,13 @@ export class RealtimeHub {
       case "video.deleted":
         this.send(Topics.videos, { type: "video.deleted", id });
         return;
+      case "video.created":
+        // Not a message of the WebSocket protocol (yet): admins see the upload in their own answer.
+        return;
     }
   }
 
-  private onSessionEvent(event: Record<string, unknown>): void {
-    if (event.type !== "session.revoked" || !isId(event.user_id)) return;
+  private onSessionEvent(event: SessionEvent): void {
     const sockets = this.byUser.get(event.user_id);
     if (!sockets) return;
     for (const ws of [...sockets]) ws.close(CloseCodes.sessionRevoked, "session revoked");
@@ -170,5 +161,3 @@ export class RealtimeHub {
     this.server?.publish(topic, message);
   }
 }
-
-const isId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;

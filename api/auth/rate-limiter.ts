@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type Redis from "ioredis";
-import type { RateLimitAction, RateLimits } from "../config/index.ts";
+import type { RateLimitAction, RateLimits } from "../config/load.ts";
 import { RateLimitedError } from "../http/errors.ts";
 
 // Fixed window counter: the first hit of a window starts its expiry, so a key never outlives its window.

@@ -2,8 +2,8 @@ import { inArray } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../../db/client.ts";
 import { videos } from "../../db/schema/index.ts";
-import type { TranscodeQueue } from "./queue.ts";
-import type { VideoStateApplier } from "./state-events.ts";
+import { UNFINISHED_STATES, type VideoLifecycle } from "./lifecycle.ts";
+import type { TranscodeQueue } from "./transcode-queue.ts";
 
 /** A job's failure reason as a sentence for the admin; BullMQ's own wording is not for people. */
 export function readableFailure(reason: string | undefined): string {
@@ -18,18 +18,18 @@ export function readableFailure(reason: string | undefined): string {
 
 /**
  * Makes sure no video stays pending or processing without a job that will finish it: a job that
- * vanished is enqueued again, one that failed or completed without its event landing is applied now.
+ * vanished is enqueued again, one that failed or completed without its report landing is applied now.
  */
 export async function reconcileVideos(deps: {
   db: Database;
   queue: TranscodeQueue;
-  applier: VideoStateApplier;
+  lifecycle: VideoLifecycle;
   log: Logger;
 }): Promise<{ requeued: number; settled: number }> {
   const unfinished = await deps.db
     .select({ id: videos.id, revision: videos.revision, sourceKey: videos.sourceKey })
     .from(videos)
-    .where(inArray(videos.processingState, ["pending", "processing"]));
+    .where(inArray(videos.processingState, [...UNFINISHED_STATES]));
   let requeued = 0;
   let settled = 0;
   for (const video of unfinished) {
@@ -46,13 +46,25 @@ export async function reconcileVideos(deps: {
     } else if (state === "failed") {
       const message = readableFailure(job.failedReason);
       if (
-        await deps.applier.apply({ type: "error", videoId: video.id, revision: video.revision, message, at })
+        await deps.lifecycle.applyReport({
+          type: "error",
+          videoId: video.id,
+          revision: video.revision,
+          message,
+          at,
+        })
       )
         settled++;
     } else if (state === "completed" && job.returnvalue) {
       const result = job.returnvalue;
       if (
-        await deps.applier.apply({ type: "ready", videoId: video.id, revision: video.revision, result, at })
+        await deps.lifecycle.applyReport({
+          type: "ready",
+          videoId: video.id,
+          revision: video.revision,
+          result,
+          at,
+        })
       )
         settled++;
     }

@@ -1,13 +1,7 @@
-// The WebSocket protocol of GET /api/ws: JSON text frames, each an object with a `type`. Shared by the
-// server (api/realtime/index.ts), the tests and the benchmark. Documented in docs/realtime.md.
-
-/** Redis channel on which the api announces ended sessions; every replica closes that user's sockets. */
-export const SESSION_CHANNEL = "vf:session-events";
-
-export interface SessionRevoked {
-  type: "session.revoked";
-  user_id: number;
-}
+// The WebSocket protocol of GET /api/ws: JSON text frames, each an object with a `type`. The client's
+// messages are TypeBox schemas (checked by actions.ts); the server's are typed below. Shared by the
+// server, the tests and the benchmark. Documented in docs/realtime.md.
+import { t } from "elysia";
 
 /** Bun topics each replica fans out on: Redis is subscribed once per replica, sockets join topics. */
 export const Topics = {
@@ -61,15 +55,33 @@ export const realtimeWebSocketOptions = {
   publishToSelf: false,
 };
 
-/** What a client may send. */
-export type ClientMessage =
-  | { type: "ping"; id?: string | number }
-  | { type: "subscribe"; video_id: number }
-  | { type: "subscribe"; all_uploads: true }
-  | { type: "unsubscribe"; video_id: number }
-  | { type: "unsubscribe"; all_uploads: true }
+const PositiveId = t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+
+/** What a client may send, by `type`. */
+export const ClientMessages = {
+  /** Answered with a pong that echoes `id` when it is a string or a number. */
+  ping: t.Object({ type: t.Literal("ping"), id: t.Optional(t.Unknown()) }),
+  /** Admins only: progress of one video, or of every upload. */
+  subscribe: t.Union([
+    t.Object({ type: t.Literal("subscribe"), all_uploads: t.Literal(true) }),
+    t.Object({ type: t.Literal("subscribe"), video_id: PositiveId }),
+  ]),
+  unsubscribe: t.Union([
+    t.Object({ type: t.Literal("unsubscribe"), all_uploads: t.Literal(true) }),
+    t.Object({ type: t.Literal("unsubscribe"), video_id: PositiveId }),
+  ]),
   /** A player heartbeat, as PUT /api/progress/:videoId takes it (`sent_at`: ISO date-time or epoch ms). */
-  | { type: "progress"; video_id: number; position_seconds: number; sent_at?: string | number };
+  progress: t.Object({
+    type: t.Literal("progress"),
+    video_id: PositiveId,
+    sent_at: t.Optional(t.Union([t.String(), t.Number()])),
+    position_seconds: t.Number({ minimum: 0 }),
+  }),
+} as const;
+
+export type ClientMessageType = keyof typeof ClientMessages;
+export type ClientMessage<K extends ClientMessageType = ClientMessageType> =
+  (typeof ClientMessages)[K]["static"];
 
 export type VideoProgressState = "pending" | "processing";
 

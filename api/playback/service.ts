@@ -1,0 +1,127 @@
+import { isSafeKey, type MediaStorage } from "../../storage/index.ts";
+import { accessTokenOf } from "../auth/plugin.ts";
+import type { AccessTokens } from "../auth/session.ts";
+import { forbidden, notFound, unauthorized } from "../http/errors.ts";
+import type { Clock } from "../shared/clock.ts";
+import { rewritePlaylist } from "./http.ts";
+import { isPlaylist, isThumbnail, type PlaybackAccess, type PlaybackTarget } from "./model.ts";
+import { type FileMeta, fileResponse, playlistResponse } from "./presenter.ts";
+import { type PublishedVideo, type PublishedVideos, resolveRung } from "./published.ts";
+import type { MediaTokens } from "./tokens.ts";
+
+/** How long a file's size and tag (or a playlist's text) are trusted: published trees never change. */
+const FILE_CACHE_MS = 30_000;
+const MAX_CACHED_FILES = 50_000;
+
+/** Runs `next` at once on a plain value: the hot path (everything cached) stays synchronous. */
+const then = <T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> =>
+  value instanceof Promise ? value.then(next) : next(value);
+
+export interface PlaybackDeps {
+  storage: MediaStorage;
+  accessTokens: AccessTokens;
+  mediaTokens: MediaTokens;
+  published: PublishedVideos;
+  clock: Clock;
+}
+
+/**
+ * HLS delivery of listed videos: who may fetch a file (session cookie or signed token; thumbnails are
+ * public like catalogue art), where it lives in the published tree (nearest lower rung for a missing
+ * one), and the playlists rewritten so that every URI carries the revision and a token.
+ */
+export class PlaybackService {
+  private readonly files = new Map<string, FileMeta>();
+  private readonly playlists = new Map<string, { text: string; expiresAtMs: number }>();
+
+  constructor(private readonly deps: PlaybackDeps) {}
+
+  serve(request: Request, target: PlaybackTarget, token: string | undefined): Response | Promise<Response> {
+    const access = isThumbnail(target)
+      ? ({ via: "public" } as const)
+      : this.authorize(request, target, token);
+    return then(access, (access) =>
+      then(this.deps.published.get(target.videoId), (video) => {
+        if (!video) throw notFound();
+        // Versioned URLs (the ones our playlists write) name the revision: an old one is gone.
+        if (target.version !== undefined && target.version !== String(video.revision)) throw notFound();
+        const key = this.keyOf(video, target);
+        // Storage keys are stricter still (no leading "-" or "_"): such a name cannot exist there.
+        if (!isSafeKey(key)) throw notFound();
+        if (isPlaylist(target)) return this.playlist(request, key, video, access);
+        return then(this.fileMeta(key, video.revision), (meta) => {
+          if (!meta) throw notFound();
+          return fileResponse(request, meta, key, access, {
+            versioned: target.version !== undefined,
+            nowMs: this.nowMs(),
+          });
+        });
+      }),
+    );
+  }
+
+  private nowMs(): number {
+    return this.deps.clock.now().getTime();
+  }
+
+  private authorize(
+    request: Request,
+    target: PlaybackTarget,
+    token: string | undefined,
+  ): PlaybackAccess | Promise<PlaybackAccess> {
+    const cookie = accessTokenOf(request);
+    if (this.deps.accessTokens.cached(cookie)) return { via: "cookie" };
+    const checked = token === undefined ? undefined : this.deps.mediaTokens.check(target.videoId, token);
+    if (checked?.ok) return { via: "token", token: token!, expiresAtSeconds: checked.expiresAtSeconds };
+    const refuse = (): PlaybackAccess => {
+      if (checked) throw forbidden(checked.reason);
+      throw unauthorized();
+    };
+    if (!cookie) return refuse();
+    return this.deps.accessTokens.verify(cookie).then((user) => (user ? { via: "cookie" } : refuse()));
+  }
+
+  private keyOf(video: PublishedVideo, target: PlaybackTarget): string {
+    if (target.dir === null || isThumbnail(target)) {
+      return `${video.prefix}/${target.dir ? `${target.dir}/` : ""}${target.file}`;
+    }
+    const rung = resolveRung(video, target.dir);
+    if (!rung) throw notFound();
+    return `${video.prefix}/${rung}/${target.file}`;
+  }
+
+  private async playlist(request: Request, key: string, video: PublishedVideo, access: PlaybackAccess) {
+    const raw = await this.playlistText(key);
+    if (raw === null) throw notFound();
+    const token = access.via === "token" ? access.token : this.deps.mediaTokens.mint(video.id);
+    return playlistResponse(request, key, rewritePlaylist(raw, `v=${video.revision}&token=${token}`), access);
+  }
+
+  private fileMeta(key: string, revision: number): FileMeta | null | Promise<FileMeta | null> {
+    const cached = this.files.get(key);
+    if (cached && cached.expiresAtMs > Date.now()) return cached;
+    return this.deps.storage.file(key).then((file) => {
+      if (!file) return null;
+      const meta: FileMeta = {
+        file,
+        size: file.size,
+        etag: `"${revision.toString(36)}-${file.size.toString(36)}-${Math.floor(file.lastModified).toString(36)}"`,
+        expiresAtMs: Date.now() + FILE_CACHE_MS,
+      };
+      if (this.files.size >= MAX_CACHED_FILES) this.files.clear();
+      this.files.set(key, meta);
+      return meta;
+    });
+  }
+
+  private async playlistText(key: string): Promise<string | null> {
+    const cached = this.playlists.get(key);
+    if (cached && cached.expiresAtMs > Date.now()) return cached.text;
+    const file = await this.deps.storage.file(key);
+    if (!file) return null;
+    const text = await file.text();
+    if (this.playlists.size >= MAX_CACHED_FILES) this.playlists.clear();
+    this.playlists.set(key, { text, expiresAtMs: Date.now() + FILE_CACHE_MS });
+    return text;
+  }
+}

@@ -1,0 +1,122 @@
+// The composition root of the api's services: every service is built here, once per replica, from
+// the infrastructure the runtime opened. Route factories receive what they need of the result; no
+// feature builds another feature's service.
+import type { Queue } from "bullmq";
+import type Redis from "ioredis";
+import type { Logger } from "pino";
+import type { DatabaseHandle } from "../db/client.ts";
+import type { Mailer } from "../emails/mailer.ts";
+import type { MediaStorage } from "../storage/index.ts";
+import { authPlugin } from "./auth/plugin.ts";
+import { RateLimiter } from "./auth/rate-limiter.ts";
+import { AccountService } from "./auth/service.ts";
+import { AccessTokens } from "./auth/session.ts";
+import { CATALOGUE_CACHE_TTL_MS, CatalogueCache } from "./catalogue/cache.ts";
+import { CatalogueService } from "./catalogue/service.ts";
+import type { Config } from "./config/load.ts";
+import { ReadinessProbe } from "./health/service.ts";
+import { ApiMetrics } from "./metrics/service.ts";
+import { PUBLISHED_CACHE_TTL_MS, PublishedVideos } from "./playback/published.ts";
+import { PlaybackService } from "./playback/service.ts";
+import { MediaTokens } from "./playback/tokens.ts";
+import { WatchProgressService } from "./progress/service.ts";
+import { RealtimeHub } from "./realtime/service.ts";
+import type { BackgroundTasks } from "./shared/background-tasks.ts";
+import type { Clock } from "./shared/clock.ts";
+import type { EventBus } from "./shared/event-bus.ts";
+import { VideoLifecycle } from "./videos/lifecycle.ts";
+import { VideoAdminService } from "./videos/service.ts";
+import type { TranscodeQueue } from "./videos/transcode-queue.ts";
+
+/** What the runtime opened (connections, storage, queues) and hands to the services. */
+export interface Infrastructure {
+  config: Config;
+  log: Logger;
+  database: DatabaseHandle;
+  /** An ordinary connection of the replica (commands, publishing). */
+  redis: Redis;
+  /** The replica's one subscriber, with the typed handlers of every feature. */
+  bus: EventBus;
+  mailer: Mailer;
+  storage: MediaStorage;
+  transcodeQueue: TranscodeQueue;
+  /** Every BullMQ queue, for the admin dashboard. */
+  dashboardQueues: Queue[];
+  background: BackgroundTasks;
+  clock: Clock;
+  /** The replica's Prometheus metrics (shared with the flusher); default: a fresh registry. */
+  metrics?: ApiMetrics;
+}
+
+export type Services = ReturnType<typeof buildServices>;
+
+export function buildServices(infra: Infrastructure) {
+  const { config, log, database, redis, bus, clock } = infra;
+  const db = database.db;
+  const nowMs = () => clock.now().getTime();
+
+  const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds, nowMs);
+  const metrics = infra.metrics ?? new ApiMetrics();
+  metrics.watchTranscodeQueue(infra.transcodeQueue.queue);
+
+  const realtime = new RealtimeHub(bus);
+  realtime.listen();
+  metrics.watchWebSockets(realtime);
+
+  const lifecycle = new VideoLifecycle({ db, storage: infra.storage, bus, log });
+  const catalogueCache = new CatalogueCache(CATALOGUE_CACHE_TTL_MS);
+  catalogueCache.listen(bus);
+  const published = new PublishedVideos({ db, ttlMs: PUBLISHED_CACHE_TTL_MS });
+  published.listen(bus);
+
+  return {
+    clock,
+    storage: infra.storage,
+    metrics,
+    accessTokens,
+    auth: authPlugin(accessTokens),
+    readiness: new ReadinessProbe({ database, redis }),
+    accounts: new AccountService({
+      config,
+      db,
+      mailer: infra.mailer,
+      accessTokens,
+      rateLimiter: new RateLimiter(redis, config.rateLimits),
+      background: infra.background,
+      clock,
+      log,
+    }),
+    /** Logout ends the user's sockets on every replica; only a token that verifies can announce it. */
+    async announceLogout(accessToken: string | undefined): Promise<void> {
+      const user = await accessTokens.verify(accessToken);
+      if (user) await realtime.announceSessionEnd(user.id);
+    },
+    lifecycle,
+    videoAdmin: new VideoAdminService({
+      db,
+      storage: infra.storage,
+      queue: infra.transcodeQueue,
+      lifecycle,
+      redis,
+      log,
+    }),
+    queues: infra.dashboardQueues,
+    catalogue: new CatalogueService({ db, cache: catalogueCache, publicUrl: config.publicUrl }),
+    playback: new PlaybackService({
+      storage: infra.storage,
+      accessTokens,
+      mediaTokens: new MediaTokens(config.mediaTokenSecret, config.mediaTokenTtlSeconds, nowMs),
+      published,
+      clock,
+    }),
+    // One service for heartbeats over HTTP and over the WebSocket: one video-duration cache per replica.
+    watchProgress: new WatchProgressService({
+      db,
+      redis,
+      config,
+      clock,
+      onRecorded: metrics.heartbeatRecorded,
+    }),
+    realtime,
+  };
+}

@@ -1,0 +1,227 @@
+// A video's lifecycle: its states, the moves between them, the revision rules, and the one place that
+// writes `processing_state` and announces every change on the event bus.
+//
+//   upload ─► pending ──(report processing)──► processing ──(report ready)──► ready
+//               │  ▲                               │
+//               │  └── retry ◄── error ◄───────────┘ (report error, or the job failed for good)
+//               └──────(report error / ready before a processing report landed)──► error / ready
+//
+//   replace the file (any state): revision + 1, back to pending; viewers keep the published revision
+//     until the new one is ready, then its tree is deleted.
+//   delete (any state): the row goes; later reports for it are ignored and their output removed.
+//
+// Every report names a revision: one for any other revision than the row's changes nothing, so a
+// report delivered twice, late, or for a replaced file is harmless, whichever replica applies it.
+import { and, eq, inArray } from "drizzle-orm";
+import type { Logger } from "pino";
+import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
+import type { TranscodeProgress } from "../../contract/progress.ts";
+import type { TranscodeReport } from "../../contract/transcode-reports.ts";
+import { type VideoChange, videoChanges } from "../../contract/video-changes.ts";
+import type { Database } from "../../db/client.ts";
+import { type ProcessingState, processingState, type Video, videos } from "../../db/schema/index.ts";
+import type { MediaStorage } from "../../storage/index.ts";
+import type { EventBus } from "../shared/event-bus.ts";
+
+export type VideoState = ProcessingState;
+export const VIDEO_STATES: readonly VideoState[] = processingState.enumValues;
+
+/** The states a transcoder's report moves a video out of (into the report's own state). */
+export const REPORT_MOVES_FROM: Readonly<Record<TranscodeReport["type"], readonly VideoState[]>> = {
+  processing: ["pending"],
+  ready: ["pending", "processing"],
+  error: ["pending", "processing"],
+};
+/** States in which a job must still finish the video (reconciliation makes sure one will). */
+export const UNFINISHED_STATES: readonly VideoState[] = ["pending", "processing"];
+/** Only a failed video can be retried; one that is queued, running or ready has nothing to retry. */
+export const RETRY_MOVES_FROM: readonly VideoState[] = ["error"];
+
+/** Where transcoding stands, as clients see it: derived from the state and the latest progress tick. */
+export function progressOf(
+  video: Pick<Video, "processingState" | "revision">,
+  tick: TranscodeProgress | undefined,
+): { percent: number; stage: string; eta_seconds: number | null } {
+  switch (video.processingState) {
+    case "ready":
+      return { percent: 100, stage: "done", eta_seconds: 0 };
+    case "error":
+      return { percent: 0, stage: "failed", eta_seconds: null };
+    case "pending":
+      return { percent: 0, stage: "queued", eta_seconds: null };
+    case "processing":
+      // A tick of an earlier revision says nothing about this one.
+      return tick && tick.revision === video.revision
+        ? { percent: Math.round(tick.percent * 10) / 10, stage: tick.stage, eta_seconds: tick.etaSeconds }
+        : { percent: 0, stage: "processing", eta_seconds: null };
+  }
+}
+
+type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+export type NewVideo = Pick<
+  typeof videos.$inferInsert,
+  "title" | "description" | "categoryId" | "uploadedBy" | "sourceKey" | "sourceBytes"
+>;
+export type VideoEdit = Partial<Pick<typeof videos.$inferInsert, "title" | "description" | "categoryId">>;
+
+export class VideoLifecycle {
+  constructor(private readonly deps: { db: Database; storage: MediaStorage; bus: EventBus; log: Logger }) {}
+
+  /** A new upload: revision 1, pending. `prepare` runs in the same transaction (e.g. finds the category). */
+  async create(prepare: (tx: Transaction) => Promise<NewVideo>): Promise<Video> {
+    const video = await this.deps.db.transaction(async (tx) => {
+      const values = await prepare(tx);
+      const [row] = await tx
+        .insert(videos)
+        .values({ ...values, processingState: "pending", revision: 1 })
+        .returning();
+      return row!;
+    });
+    await this.announce({ type: "video.created", id: video.id, revision: video.revision });
+    return video;
+  }
+
+  /** Title, description or category; the state is untouched. False when there is no such video. */
+  async edit(id: number, prepare: (tx: Transaction) => Promise<VideoEdit>): Promise<boolean> {
+    const found = await this.deps.db.transaction(async (tx) => {
+      const changes = await prepare(tx);
+      const rows = await tx
+        .update(videos)
+        .set({ ...changes, updatedAt: new Date() })
+        .where(eq(videos.id, id))
+        .returning({ id: videos.id });
+      return rows.length > 0;
+    });
+    if (found) await this.announce({ type: "video.updated", id });
+    return found;
+  }
+
+  /**
+   * A new file starts a new revision, pending, whatever the state. The published revision stays as it
+   * is (and playable) until the new one is ready. Null when there is no such video.
+   */
+  async replaceSource(
+    id: number,
+    source: { key: string; bytes: number },
+  ): Promise<{ previous: Video; next: Video } | null> {
+    const replaced = await this.deps.db.transaction(async (tx) => {
+      const [current] = await tx.select().from(videos).where(eq(videos.id, id)).for("update");
+      if (!current) return null;
+      const [next] = await tx
+        .update(videos)
+        .set({
+          revision: current.revision + 1,
+          sourceKey: source.key,
+          sourceBytes: source.bytes,
+          processingState: "pending",
+          processingError: null,
+          processingStartedAt: null,
+        })
+        .where(eq(videos.id, id))
+        .returning();
+      return { previous: current, next: next! };
+    });
+    if (replaced) await this.announce({ type: "video.updated", id });
+    return replaced;
+  }
+
+  /** error → pending, same revision. Null when the video is in any other state (or missing). */
+  async retry(id: number): Promise<Video | null> {
+    const [video] = await this.deps.db
+      .update(videos)
+      .set({ processingState: "pending", processingError: null, processingStartedAt: null })
+      .where(and(eq(videos.id, id), inArray(videos.processingState, [...RETRY_MOVES_FROM])))
+      .returning();
+    if (video) await this.announce({ type: "video.updated", id });
+    return video ?? null;
+  }
+
+  /** Removes the row (any state); the caller tidies storage and the queue. */
+  async delete(id: number): Promise<Video | null> {
+    const [deleted] = await this.deps.db.delete(videos).where(eq(videos.id, id)).returning();
+    if (deleted) await this.announce({ type: "video.deleted", id });
+    return deleted ?? null;
+  }
+
+  /** Applies a transcoder's report; true when it moved the video (and the move was announced). */
+  async applyReport(report: TranscodeReport): Promise<boolean> {
+    const moved =
+      report.type === "processing"
+        ? await this.moveOnReport(report, { processingError: null, processingStartedAt: new Date(report.at) })
+        : report.type === "ready"
+          ? await this.publish(report.videoId, report.revision, report.result)
+          : await this.moveOnReport(report, { processingError: report.message });
+    if (!moved) return false;
+    this.deps.log.info(
+      { video_id: report.videoId, revision: report.revision, state: report.type },
+      "video state changed",
+    );
+    await this.announce({
+      type: "video.state",
+      id: report.videoId,
+      revision: report.revision,
+      state: report.type,
+      processing_error: report.type === "error" ? report.message : null,
+    });
+    return true;
+  }
+
+  private async moveOnReport(
+    report: Exclude<TranscodeReport, { type: "ready" }>,
+    changes: Partial<typeof videos.$inferInsert>,
+  ): Promise<boolean> {
+    const rows = await this.deps.db
+      .update(videos)
+      .set({ ...changes, processingState: report.type })
+      .where(
+        and(
+          eq(videos.id, report.videoId),
+          eq(videos.revision, report.revision),
+          inArray(videos.processingState, [...REPORT_MOVES_FROM[report.type]]),
+        ),
+      )
+      .returning({ id: videos.id });
+    return rows.length > 0;
+  }
+
+  /** → ready: the revision's tree becomes the published one, and the one it replaces is deleted. */
+  private async publish(videoId: number, revision: number, result: TranscodeResult): Promise<boolean> {
+    const prefix = outputPrefixFor(videoId, revision);
+    const outcome = await this.deps.db.transaction(async (tx) => {
+      const [current] = await tx.select().from(videos).where(eq(videos.id, videoId)).for("update");
+      if (!current) return { applied: false, orphan: true } as const;
+      // A report of another revision, or one that comes after the revision settled: its output is only
+      // an orphan when it is not the tree viewers are still being served.
+      if (current.revision !== revision || !REPORT_MOVES_FROM.ready.includes(current.processingState)) {
+        return { applied: false, orphan: current.publishedPrefix !== prefix } as const;
+      }
+      await tx
+        .update(videos)
+        .set({
+          processingState: "ready",
+          processingError: null,
+          publishedRevision: revision,
+          publishedPrefix: prefix,
+          durationSeconds: result.durationSeconds,
+          renditions: result.renditions,
+          masterPlaylist: result.masterPlaylist,
+          posters: result.posters,
+          storyboard: result.storyboard,
+          readyAt: new Date(),
+        })
+        .where(eq(videos.id, videoId));
+      return {
+        applied: true,
+        replaced: current.publishedPrefix !== prefix ? current.publishedPrefix : null,
+      } as const;
+    });
+    // Storage is tidied only after the database points at the new tree: viewers never hit a gap.
+    if (outcome.applied && outcome.replaced) await this.deps.storage.deletePrefix(outcome.replaced);
+    if (!outcome.applied && outcome.orphan) await this.deps.storage.deletePrefix(prefix);
+    return outcome.applied;
+  }
+
+  private announce(change: VideoChange): Promise<void> {
+    return this.deps.bus.publish(videoChanges, change);
+  }
+}

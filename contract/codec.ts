@@ -1,0 +1,60 @@
+// One typed encode/decode per message that crosses Redis: a message is checked against its TypeBox
+// schema in exactly one place, so a malformed one is dropped whole (with a reason to log), never half-used.
+import type { Static, TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+export interface MessageCodec<S extends TSchema> {
+  readonly schema: S;
+  encode(message: Static<S>): string;
+  /** Checks a value that is already parsed (a BullMQ job's data, for example). */
+  check(value: unknown): Decoded<Static<S>>;
+  /** Parses and checks a JSON text (a pub/sub message). */
+  decode(text: string): Decoded<Static<S>>;
+}
+
+export function messageCodec<S extends TSchema>(schema: S): MessageCodec<S> {
+  const check = (value: unknown): Decoded<Static<S>> => {
+    if (Value.Check(schema, value)) return { ok: true, value };
+    const first = Value.Errors(schema, value).First();
+    return {
+      ok: false,
+      reason: first ? `${first.path || "/"}: ${first.message}` : "does not match its schema",
+    };
+  };
+  return {
+    schema,
+    encode: (message) => JSON.stringify(message),
+    check,
+    decode(text) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return { ok: false, reason: "not JSON" };
+      }
+      return check(value);
+    },
+  };
+}
+
+/** A Redis pub/sub channel: its name and the one codec of the messages published on it. */
+export interface Channel<S extends TSchema> extends MessageCodec<S> {
+  readonly name: string;
+}
+
+export const channel = <S extends TSchema>(name: string, schema: S): Channel<S> => ({
+  name,
+  ...messageCodec(schema),
+});
+
+/** A BullMQ queue: its name and the codec of its job payloads. */
+export interface QueueContract<S extends TSchema> extends MessageCodec<S> {
+  readonly name: string;
+}
+
+export const queueContract = <S extends TSchema>(name: string, schema: S): QueueContract<S> => ({
+  name,
+  ...messageCodec(schema),
+});

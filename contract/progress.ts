@@ -1,0 +1,38 @@
+// Progress of a running transcode: ephemeral ticks on pub/sub, the latest kept in a key per video.
+import { type Static, Type } from "@sinclair/typebox";
+import { channel } from "./codec.ts";
+
+/** The stages of a job, in the order a transcoder goes through them. */
+export const TRANSCODE_STAGES = [
+  "queued",
+  "probing",
+  "encoding",
+  "verifying",
+  "thumbnails",
+  "publishing",
+] as const;
+export const TranscodeStage = Type.Union(TRANSCODE_STAGES.map((stage) => Type.Literal(stage)));
+export type TranscodeStage = (typeof TRANSCODE_STAGES)[number];
+
+export const TranscodeProgress = Type.Object({
+  videoId: Type.Integer({ minimum: 1 }),
+  revision: Type.Integer({ minimum: 0 }),
+  stage: TranscodeStage,
+  /** 0–100 over the whole job. */
+  percent: Type.Number(),
+  /** Rung being encoded, or "all" when the single-decode ladder encodes every rung at once. */
+  rung: Type.Optional(Type.String()),
+  /** Encoding speed as a multiple of real time (FFmpeg's `speed`). */
+  speed: Type.Optional(Type.Number()),
+  etaSeconds: Type.Union([Type.Number(), Type.Null()]),
+  /** Epoch ms at which the transcoder emitted the tick (its clock); absent from older transcoders. */
+  at: Type.Optional(Type.Number()),
+});
+export type TranscodeProgress = Static<typeof TranscodeProgress>;
+
+/** Pub/sub channel of progress ticks. */
+export const progressChannel = channel("vf:video-progress", TranscodeProgress);
+export const PROGRESS_CHANNEL = progressChannel.name;
+
+/** Key holding a video's latest tick (same encoding as the channel), for whoever asks later. */
+export const progressKey = (videoId: number) => `vf:video-progress:${videoId}`;

@@ -1,0 +1,23 @@
+// The work the api hands the farm: one BullMQ job per video revision on the `transcode` queue.
+import { type Static, Type } from "@sinclair/typebox";
+import { queueContract } from "./codec.ts";
+import type { TranscodeResult } from "./media.ts";
+
+export const TranscodeJob = Type.Object({
+  videoId: Type.Integer({ minimum: 1 }),
+  /** Bumped by every new upload of the video's file; outputs and reports are keyed by it. */
+  revision: Type.Integer({ minimum: 1 }),
+  /** Storage key of the uploaded source file. */
+  sourceKey: Type.String({ minLength: 1 }),
+  /** Storage prefix the finished HLS tree is published under (e.g. `videos/12/r3`). */
+  outputPrefix: Type.String({ minLength: 1 }),
+});
+export type TranscodeJob = Static<typeof TranscodeJob>;
+
+/** The queue the api enqueues on and every transcoder consumes; a job's return value is its result. */
+export const transcodeJobs = queueContract("transcode", TranscodeJob);
+export const TRANSCODE_QUEUE = transcodeJobs.name;
+export type TranscodeJobResult = TranscodeResult;
+
+/** One job per video revision: enqueueing the same revision twice is a no-op. */
+export const transcodeJobId = (videoId: number, revision: number) => `video-${videoId}-r${revision}`;

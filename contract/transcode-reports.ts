@@ -1,0 +1,35 @@
+// What a transcoder reports about a job: durable BullMQ jobs on the reports queue, each applied to
+// PostgreSQL by exactly one api replica. (The queue keeps its first name, `video-events`, so replicas
+// of different versions can share one Redis during a rolling upgrade.)
+import { type Static, Type } from "@sinclair/typebox";
+import { queueContract } from "./codec.ts";
+import { TranscodeResult } from "./media.ts";
+
+const revisionOf = {
+  videoId: Type.Integer({ minimum: 1 }),
+  revision: Type.Integer({ minimum: 1 }),
+  /** ISO 8601 time the transcoder made the report. */
+  at: Type.String(),
+};
+
+export const TranscodeReport = Type.Union([
+  Type.Object({
+    type: Type.Literal("processing"),
+    ...revisionOf,
+    attempt: Type.Integer({ minimum: 1 }),
+    worker: Type.String(),
+  }),
+  Type.Object({ type: Type.Literal("ready"), ...revisionOf, result: TranscodeResult }),
+  Type.Object({ type: Type.Literal("error"), ...revisionOf, message: Type.String() }),
+]);
+export type TranscodeReport = Static<typeof TranscodeReport>;
+
+export const transcodeReports = queueContract("video-events", TranscodeReport);
+export const TRANSCODE_REPORTS_QUEUE = transcodeReports.name;
+
+/**
+ * Job id of a report, unique per report: an admin's retry repeats the same transitions, so ids must
+ * not collide with an earlier run's. Duplicates are harmless: the api applies transitions conditionally.
+ */
+export const transcodeReportJobId = (report: TranscodeReport) =>
+  `${report.type}-${report.videoId}-r${report.revision}-${Date.parse(report.at)}-${Math.random().toString(36).slice(2, 8)}`;

@@ -1,0 +1,27 @@
+// What the api tells its own replicas about a video once the change is in PostgreSQL: every
+// lifecycle change, creation included, is published once on this channel (wire name kept from the
+// first release, `vf:video-state`). Caches drop entries and the realtime hub notifies clients from it.
+import { type Static, Type } from "@sinclair/typebox";
+import { channel } from "./codec.ts";
+
+const id = Type.Integer({ minimum: 1 });
+
+export const VideoChange = Type.Union([
+  /** A new video was uploaded (state `pending`). */
+  Type.Object({ type: Type.Literal("video.created"), id, revision: Type.Integer({ minimum: 1 }) }),
+  /** The transcoding state moved (see api/videos/lifecycle.ts). */
+  Type.Object({
+    type: Type.Literal("video.state"),
+    id,
+    revision: Type.Integer({ minimum: 1 }),
+    state: Type.Union([Type.Literal("processing"), Type.Literal("ready"), Type.Literal("error")]),
+    processing_error: Type.Union([Type.String(), Type.Null()]),
+  }),
+  /** Metadata edited, file replaced or a retry started. */
+  Type.Object({ type: Type.Literal("video.updated"), id }),
+  Type.Object({ type: Type.Literal("video.deleted"), id }),
+]);
+export type VideoChange = Static<typeof VideoChange>;
+
+export const videoChanges = channel("vf:video-state", VideoChange);
+export const VIDEO_CHANGES_CHANNEL = videoChanges.name;
