@@ -9,8 +9,8 @@ import { HWACCELS, type HwAccel, X264_PRESETS } from "./config.ts";
 import type { TranscodeResult } from "./contract.ts";
 import { InputError } from "./errors.ts";
 import { resolveHwAccel } from "./hwaccel.ts";
+import type { TranscodeLog } from "./log.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
-import type { TranscodeLog } from "./process.ts";
 
 const USAGE =
   "usage: bun run transcode <file> <out-dir> [--preset veryfast] [--segment 6] [--hwaccel none|nvenc|cuda-decode|auto] [--ladder 360,480,720,1080] [--no-thumbnails] [--verbose]";

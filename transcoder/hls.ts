@@ -6,9 +6,9 @@ import { basename, join } from "node:path";
 import { getOptions, parse, setOptions, stringify, types } from "hls-parser";
 import type { Rendition } from "./contract.ts";
 import { MEDIA_PLAYLIST } from "./ffmpeg-args.ts";
+import { runProcess } from "./ffmpeg-process.ts";
 import type { Rung } from "./ladder.ts";
 import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE } from "./ladder.ts";
-import { runProcess } from "./process.ts";
 
 export const MASTER_PLAYLIST = "master.m3u8";
 const PROBE_TIMEOUT_MS = 30_000;

@@ -7,17 +7,11 @@ import type { TranscodeProgress, TranscodeResult } from "./contract.ts";
 import { verifyDecodes } from "./decode-check.ts";
 import { InputError } from "./errors.ts";
 import { buildLadderCommand, type HwAccelMode, usesGpuDecode } from "./ffmpeg-args.ts";
+import { cancelled, lastMeaningfulLine, type RunResult, runProcess } from "./ffmpeg-process.ts";
 import { verifyRendition, writeMasterPlaylist } from "./hls.ts";
 import { chooseLadder, type LadderOptions } from "./ladder.ts";
+import { silentLog, type TranscodeLog } from "./log.ts";
 import { formatTimestamp, probeSource, type SourceFacts } from "./probe.ts";
-import {
-  cancelled,
-  lastMeaningfulLine,
-  type RunResult,
-  runProcess,
-  silentLog,
-  type TranscodeLog,
-} from "./process.ts";
 import { estimateStage, overallPercent, ProgressParser, throttle } from "./progress.ts";
 import { makeThumbnails } from "./thumbnails.ts";
 

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { runProcess } from "../../transcoder/process.ts";
+import { runProcess } from "../../transcoder/ffmpeg-process.ts";
 import {
   makeThumbnails,
   posterWidths,

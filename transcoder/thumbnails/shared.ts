@@ -1,6 +1,6 @@
 // What the poster and storyboard passes share: running FFmpeg with a clear error, bounded parallelism
 // for sharp, and sizes derived from the source's display size.
-import { lastMeaningfulLine, runProcess } from "../process.ts";
+import { lastMeaningfulLine, runProcess } from "../ffmpeg-process.ts";
 
 export interface DisplaySize {
   /** Display size: rotation and the sample aspect ratio already applied (what ffprobe's facts say). */

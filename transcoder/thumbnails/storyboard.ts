@@ -4,7 +4,7 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
-import { runProcess } from "../process.ts";
+import { runProcess } from "../ffmpeg-process.ts";
 import { abortReason, evenHeightFor, runFfmpeg, type ThumbnailPassOptions } from "./shared.ts";
 
 export const TILE_WIDTH = 160;
