@@ -10,6 +10,7 @@ import {
   type TranscodeResult,
 } from "./contract.ts";
 import { InputError } from "./errors.ts";
+import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
 import { StateReporter } from "./reporter.ts";
 
@@ -30,7 +31,7 @@ export interface WorkerDeps {
   storage: MediaStorage;
   log: Logger;
   /** The acceleration that passed the start-up self-test. */
-  hwaccel: "none" | "nvenc" | "cuda-decode";
+  hwaccel: HwAccelMode;
   /** Metrics hooks: a job was claimed; a job attempt ended (`mediaSeconds`: the source's length, when ready). */
   onJobStarted?: (job: Job<TranscodeJob>) => void;
   onJobFinished?: (
