@@ -14,7 +14,7 @@ import { chooseLadder, type LadderOptions } from "./ladder.ts";
 import { silentLog, type TranscodeLog } from "./log.ts";
 import { formatTimestamp, probeSource, type SourceFacts } from "./probe.ts";
 import { estimateStage, overallPercent, ProgressParser, throttle } from "./progress.ts";
-import { makeThumbnails } from "./thumbnails.ts";
+import { makeThumbnails } from "./thumbnails/index.ts";
 
 /** A progress tick of the pipeline; the worker adds the video's id and revision. */
 export type PipelineProgress = Omit<TranscodeProgress, "videoId" | "revision">;

@@ -13,7 +13,7 @@ import {
   storyboardInterval,
   type Thumbnails,
   tileCount,
-} from "../../transcoder/thumbnails.ts";
+} from "../../transcoder/thumbnails/index.ts";
 
 let root = "";
 const originalTmpdir = process.env.TMPDIR;
