@@ -6,11 +6,12 @@ import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import type { TranscodeResult } from "../contract/media.ts";
-import { HWACCELS, type HwAccel, X264_PRESETS } from "./config.ts";
+import { X264_PRESETS } from "./config.ts";
 import { InputError } from "./errors.ts";
-import { resolveHwAccel } from "./hwaccel.ts";
+import { resolveHwAccel } from "./hwaccel/index.ts";
+import { HWACCEL_SETTINGS, isHwAccelSetting } from "./hwaccel/modes.ts";
+import type { TranscodeLog } from "./log.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
-import type { TranscodeLog } from "./process.ts";
 
 const USAGE =
   "usage: bun run transcode <file> <out-dir> [--preset veryfast] [--segment 6] [--hwaccel none|nvenc|cuda-decode|auto] [--ladder 360,480,720,1080] [--no-thumbnails] [--verbose]";
@@ -43,8 +44,9 @@ function readArguments() {
   if (!Number.isInteger(segmentSeconds) || segmentSeconds < 1 || segmentSeconds > 30) {
     throw new UsageError("--segment must be a whole number of seconds from 1 to 30");
   }
-  const hwaccel = values.hwaccel as HwAccel;
-  if (!HWACCELS.includes(hwaccel)) throw new UsageError(`--hwaccel must be one of ${HWACCELS.join(", ")}`);
+  const hwaccel = values.hwaccel;
+  if (!isHwAccelSetting(hwaccel))
+    throw new UsageError(`--hwaccel must be one of ${HWACCEL_SETTINGS.join(", ")}`);
   const ladderHeights = values.ladder?.split(",").map((height) => Number(height.trim()));
   if (ladderHeights?.some((height) => !Number.isInteger(height) || height < 144 || height % 2 !== 0)) {
     throw new UsageError("--ladder must be comma-separated even heights like 360,480,720,1080");

@@ -1,12 +1,11 @@
 import { ConfigError, type Env, integer, optional, url } from "../config/env.ts";
-
-export type HwAccel = "none" | "nvenc" | "cuda-decode" | "auto";
+import { HWACCEL_SETTINGS, type HwAccelSetting, isHwAccelSetting } from "./hwaccel/modes.ts";
 
 /** The transcoder's settings, read once at start-up; a bad value stops the worker naming the variable. */
 export interface TranscoderConfig {
   readonly redisUrl: string;
   readonly mediaRoot: string;
-  readonly hwaccel: HwAccel;
+  readonly hwaccel: HwAccelSetting;
   readonly preset: string;
   readonly segmentSeconds: number;
   readonly ladderHeights: readonly number[];
@@ -33,12 +32,11 @@ export const X264_PRESETS = [
   "slower",
   "veryslow",
 ];
-export const HWACCELS: HwAccel[] = ["none", "nvenc", "cuda-decode", "auto"];
 
 export function loadTranscoderConfig(env: Env): TranscoderConfig {
-  const hwaccel = (optional(env, "TRANSCODER_HWACCEL") ?? "none") as HwAccel;
-  if (!HWACCELS.includes(hwaccel))
-    throw new ConfigError(`TRANSCODER_HWACCEL must be one of ${HWACCELS.join(", ")}`);
+  const hwaccel = optional(env, "TRANSCODER_HWACCEL") ?? "none";
+  if (!isHwAccelSetting(hwaccel))
+    throw new ConfigError(`TRANSCODER_HWACCEL must be one of ${HWACCEL_SETTINGS.join(", ")}`);
   const preset = optional(env, "TRANSCODER_PRESET") ?? "veryfast";
   if (!X264_PRESETS.includes(preset))
     throw new ConfigError(`TRANSCODER_PRESET must be one of ${X264_PRESETS.join(", ")}`);

@@ -2,9 +2,10 @@
 // upload still declares its full duration when its index sits at the front. Decoding two seconds at
 // each end is cheap; only when the end does not decode is the whole file read to find where it stops.
 import { InputError } from "./errors.ts";
+import { cancelled, runProcess } from "./ffmpeg-process.ts";
+import { silentLog, type TranscodeLog } from "./log.ts";
 import type { SourceFacts } from "./probe.ts";
 import { formatTimestamp } from "./probe.ts";
-import { cancelled, runProcess, silentLog, type TranscodeLog } from "./process.ts";
 import { ProgressParser } from "./progress.ts";
 
 /** Seconds decoded at the start and at the end of the video. */

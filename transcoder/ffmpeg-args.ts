@@ -2,16 +2,9 @@
 // rate once, split, scale per rung, encode every rung with keyframes at the same instants (every
 // segment boundary), and let the HLS muxer write one folder per rung.
 import { join } from "node:path";
+import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE, type Rung } from "./ladder.ts";
 import type { SourceFacts } from "./probe.ts";
-
-export { cudaWorks, nvencWorks } from "./gpu-check.ts";
-
-/**
- * none: libx264 on the CPU. nvenc: decode, scale and encode on the GPU. cuda-decode: decode and
- * scale on the GPU (NVDEC), encode with libx264 (for GPUs without NVENC, like the H100).
- */
-export type HwAccelMode = "none" | "nvenc" | "cuda-decode";
 
 export type CommandSource = Pick<
   SourceFacts,

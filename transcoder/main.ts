@@ -4,7 +4,7 @@ import pino from "pino";
 import { loadOrExit } from "../config/env.ts";
 import { LocalMediaStorage } from "../storage/index.ts";
 import { loadTranscoderConfig } from "./config.ts";
-import { resolveHwAccel } from "./hwaccel.ts";
+import { resolveHwAccel } from "./hwaccel/index.ts";
 import { TranscoderMetrics, workerRegistry } from "./metrics.ts";
 import { startMetricsServer } from "./metrics-server.ts";
 import { startTranscodeWorker } from "./worker.ts";

@@ -7,20 +7,16 @@ import type { TranscodeResult } from "../contract/media.ts";
 import type { TranscodeProgress } from "../contract/progress.ts";
 import { verifyDecodes } from "./decode-check.ts";
 import { InputError } from "./errors.ts";
-import { buildLadderCommand, type HwAccelMode, usesGpuDecode } from "./ffmpeg-args.ts";
-import { verifyRendition, writeMasterPlaylist } from "./hls.ts";
+import { buildLadderCommand, usesGpuDecode } from "./ffmpeg-args.ts";
+import { cancelled, lastMeaningfulLine, type RunResult, runProcess } from "./ffmpeg-process.ts";
+import { writeMasterPlaylist } from "./hls/master-playlist.ts";
+import { verifyRendition } from "./hls/rendition.ts";
+import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { chooseLadder, type LadderOptions } from "./ladder.ts";
+import { silentLog, type TranscodeLog } from "./log.ts";
 import { formatTimestamp, probeSource, type SourceFacts } from "./probe.ts";
-import {
-  cancelled,
-  lastMeaningfulLine,
-  type RunResult,
-  runProcess,
-  silentLog,
-  type TranscodeLog,
-} from "./process.ts";
 import { estimateStage, overallPercent, ProgressParser, throttle } from "./progress.ts";
-import { makeThumbnails } from "./thumbnails.ts";
+import { makeThumbnails } from "./thumbnails/index.ts";
 
 /** A progress tick of the pipeline; the worker adds the video's id and revision. */
 export type PipelineProgress = Omit<TranscodeProgress, "videoId" | "revision">;

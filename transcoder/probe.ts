@@ -4,7 +4,8 @@
 import { open } from "node:fs/promises";
 import { readableSeconds } from "./decode-check.ts";
 import { InputError } from "./errors.ts";
-import { cancelled, runProcess, silentLog, type TranscodeLog } from "./process.ts";
+import { cancelled, runProcess } from "./ffmpeg-process.ts";
+import { silentLog, type TranscodeLog } from "./log.ts";
 
 export interface SourceFacts {
   /** The container's duration (what a player shows), seconds. */

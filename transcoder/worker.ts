@@ -7,6 +7,7 @@ import { TRANSCODE_QUEUE, type TranscodeJob, transcodeJobs } from "../contract/t
 import type { MediaStorage } from "../storage/index.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
+import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
 import { StateReporter } from "./reporter.ts";
 
@@ -27,7 +28,7 @@ export interface WorkerDeps {
   storage: MediaStorage;
   log: Logger;
   /** The acceleration that passed the start-up self-test. */
-  hwaccel: "none" | "nvenc" | "cuda-decode";
+  hwaccel: HwAccelMode;
   /** Metrics hooks: a job was claimed; a job attempt ended (`mediaSeconds`: the source's length, when ready). */
   onJobStarted?: (job: Job<TranscodeJob>) => void;
   onJobFinished?: (

@@ -1,16 +1,5 @@
-import {
-  Body,
-  Button,
-  Container,
-  Head,
-  Heading,
-  Hr,
-  Html,
-  Link,
-  Preview,
-  Text,
-} from "@react-email/components";
-import type { CSSProperties } from "react";
+import { Button, Text } from "@react-email/components";
+import { EmailLayout, LinkFallback, styles } from "./layout.tsx";
 
 export interface ActivationEmailProps {
   /** Absolute activation URL (contains a secret token). */
@@ -19,58 +8,21 @@ export interface ActivationEmailProps {
 
 export function ActivationEmail({ link }: ActivationEmailProps) {
   return (
-    <Html lang="en">
-      <Head />
-      <Preview>Activate your Videoflix account</Preview>
-      <Body style={body}>
-        <Container style={container}>
-          <Heading style={heading}>Welcome to Videoflix!</Heading>
-          <Text style={text}>
-            Thanks for signing up. Please confirm your email address to activate your account.
-          </Text>
-          <Button href={link} style={button}>
-            Activate account
-          </Button>
-          <Text style={text}>This link is valid for 24 hours.</Text>
-          <Text style={muted}>
-            If the button doesn't work, copy this link into your browser:{" "}
-            <Link href={link} style={linkStyle}>
-              {link}
-            </Link>
-          </Text>
-          <Hr style={hr} />
-          <Text style={muted}>If you didn't create a Videoflix account, you can ignore this email.</Text>
-        </Container>
-      </Body>
-    </Html>
+    <EmailLayout
+      preview="Activate your Videoflix account"
+      heading="Welcome to Videoflix!"
+      footer="If you didn't create a Videoflix account, you can ignore this email."
+    >
+      <Text style={styles.text}>
+        Thanks for signing up. Please confirm your email address to activate your account.
+      </Text>
+      <Button href={link} style={styles.button}>
+        Activate account
+      </Button>
+      <Text style={styles.text}>This link is valid for 24 hours.</Text>
+      <LinkFallback href={link} />
+    </EmailLayout>
   );
 }
 
 export default ActivationEmail;
-
-const body: CSSProperties = {
-  backgroundColor: "#f4f4f5",
-  fontFamily: "Helvetica, Arial, sans-serif",
-  margin: 0,
-  padding: "24px 0",
-};
-const container: CSSProperties = {
-  backgroundColor: "#ffffff",
-  borderRadius: "8px",
-  maxWidth: "480px",
-  padding: "32px",
-};
-const heading: CSSProperties = { color: "#111111", fontSize: "24px", margin: "0 0 16px" };
-const text: CSSProperties = { color: "#333333", fontSize: "16px", lineHeight: "24px" };
-const muted: CSSProperties = { color: "#71717a", fontSize: "13px", lineHeight: "20px" };
-const button: CSSProperties = {
-  backgroundColor: "#2e3edf",
-  borderRadius: "24px",
-  color: "#ffffff",
-  fontSize: "16px",
-  fontWeight: 700,
-  padding: "12px 24px",
-  textDecoration: "none",
-};
-const linkStyle: CSSProperties = { color: "#2e3edf", wordBreak: "break-all" };
-const hr: CSSProperties = { borderColor: "#e4e4e7", margin: "24px 0" };

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildLadderCommand, buildRungCommand } from "../../transcoder/ffmpeg-args.ts";
+import { runProcess } from "../../transcoder/ffmpeg-process.ts";
 import { chooseLadder, type Rung } from "../../transcoder/ladder.ts";
 import { probeSource } from "../../transcoder/probe.ts";
-import { runProcess } from "../../transcoder/process.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const PRESET = process.env.BENCH_PRESET ?? "veryfast";

@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { runProcess } from "../../transcoder/process.ts";
+import { runProcess } from "../../transcoder/ffmpeg-process.ts";
 import { generateVideo, writeZeroBytes } from "../support/media.ts";
 
 const CLI = resolve(import.meta.dir, "../../transcoder/cli.ts");

@@ -3,11 +3,10 @@ import {
   buildLadderCommand,
   buildRungCommand,
   type CommandSource,
-  cudaWorks,
   frameRateArg,
-  nvencWorks,
   usesGpuDecode,
 } from "../../transcoder/ffmpeg-args.ts";
+import { cudaWorks, nvencWorks } from "../../transcoder/hwaccel/self-test.ts";
 import { chooseLadder } from "../../transcoder/ladder.ts";
 
 const SOURCE: CommandSource = {

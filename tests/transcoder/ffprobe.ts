@@ -1,7 +1,7 @@
 // ffprobe from the tests' side: what a rendition's files really hold.
 import { join } from "node:path";
 import { parse, type types } from "hls-parser";
-import { runProcess } from "../../transcoder/process.ts";
+import { runProcess } from "../../transcoder/ffmpeg-process.ts";
 
 export interface ProbedStream {
   codec_type: string;

@@ -2,14 +2,9 @@
 import { describe, expect, test } from "bun:test";
 import { parse, type types } from "hls-parser";
 import type { Rendition } from "../../contract/media.ts";
-import {
-  aacCodecs,
-  avcCodecs,
-  buildMasterPlaylist,
-  hexDumpBytes,
-  repairTargetDuration,
-  segmentBitrates,
-} from "../../transcoder/hls.ts";
+import { aacCodecs, avcCodecs, hexDumpBytes } from "../../transcoder/hls/codecs.ts";
+import { buildMasterPlaylist } from "../../transcoder/hls/master-playlist.ts";
+import { repairTargetDuration, segmentBitrates } from "../../transcoder/hls/rendition.ts";
 
 describe("CODECS", () => {
   test("from the sequence parameter set when the first picture carries one", () => {

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TranscodeResult } from "../../contract/media.ts";
 import { InputError } from "../../transcoder/errors.ts";
+import { runProcess } from "../../transcoder/ffmpeg-process.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
-import { runProcess } from "../../transcoder/process.ts";
 import {
   generateAudioOnly,
   generateInterlaced,

@@ -6,14 +6,14 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { runProcess } from "../../transcoder/process.ts";
+import { runProcess } from "../../transcoder/ffmpeg-process.ts";
 import {
   makeThumbnails,
   posterWidths,
   storyboardInterval,
   type Thumbnails,
   tileCount,
-} from "../../transcoder/thumbnails.ts";
+} from "../../transcoder/thumbnails/index.ts";
 
 let root = "";
 const originalTmpdir = process.env.TMPDIR;

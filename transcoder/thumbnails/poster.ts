@@ -5,14 +5,9 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { PosterImage } from "../../contract/media.ts";
-import {
-  abortReason,
-  ffmpegSeconds,
-  heightFor,
-  mapLimit,
-  runFfmpeg,
-  type ThumbnailPassOptions,
-} from "./shared.ts";
+import { abortReason, ffmpegSeconds, runFfmpeg } from "./ffmpeg.ts";
+import { mapLimit } from "./map-limit.ts";
+import { heightFor, type ThumbnailPassOptions } from "./pass.ts";
 
 export const POSTER_WIDTHS = [320, 640, 1280] as const;
 /** Where the candidates are taken, as fractions of the duration (away from intros and credits). */

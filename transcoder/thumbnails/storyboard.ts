@@ -4,8 +4,9 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
-import { runProcess } from "../process.ts";
-import { abortReason, evenHeightFor, runFfmpeg, type ThumbnailPassOptions } from "./shared.ts";
+import { runProcess } from "../ffmpeg-process.ts";
+import { abortReason, runFfmpeg } from "./ffmpeg.ts";
+import { evenHeightFor, type ThumbnailPassOptions } from "./pass.ts";
 
 export const TILE_WIDTH = 160;
 /** Tiles per sprite sheet row and column. */

@@ -1,15 +1,12 @@
 import type { Logger } from "pino";
-import type { HwAccel } from "./config.ts";
-import { cudaWorks, nvencWorks } from "./ffmpeg-args.ts";
+import type { HwAccelMode, HwAccelSetting } from "./modes.ts";
+import { cudaWorks, nvencWorks } from "./self-test.ts";
 
 /**
  * Turns the configured acceleration into the one this host really has, by encoding a few frames:
  * a GPU that lacks NVENC (or a container without the device) falls back with a clear log line.
  */
-export async function resolveHwAccel(
-  requested: HwAccel,
-  log: Logger,
-): Promise<"none" | "nvenc" | "cuda-decode"> {
+export async function resolveHwAccel(requested: HwAccelSetting, log: Logger): Promise<HwAccelMode> {
   if (requested === "none") return "none";
   if (requested === "cuda-decode") {
     if (await cudaWorks()) return "cuda-decode";

@@ -11,13 +11,13 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import type { PosterImage } from "../contract/media.ts";
-import { makePosters } from "./thumbnails/poster.ts";
-import { abortReason } from "./thumbnails/shared.ts";
-import { makeStoryboard, type Storyboard } from "./thumbnails/storyboard.ts";
+import type { PosterImage } from "../../contract/media.ts";
+import { abortReason } from "./ffmpeg.ts";
+import { makePosters } from "./poster.ts";
+import { makeStoryboard, type Storyboard } from "./storyboard.ts";
 
-export { POSTER_WIDTHS, posterWidths } from "./thumbnails/poster.ts";
-export { storyboardInterval, tileCount } from "./thumbnails/storyboard.ts";
+export { POSTER_WIDTHS, posterWidths } from "./poster.ts";
+export { storyboardInterval, tileCount } from "./storyboard.ts";
 
 export interface ThumbnailOptions {
   sourcePath: string;

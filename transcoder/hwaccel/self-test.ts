@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runProcess } from "./process.ts";
+import { runProcess } from "../ffmpeg-process.ts";
 
 const CHECK_TIMEOUT_MS = 30_000;
 const TEST_PICTURE = ["-f", "lavfi", "-i", "testsrc2=s=256x144:r=25:d=0.2"];

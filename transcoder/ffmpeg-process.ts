@@ -1,15 +1,15 @@
 // Running FFmpeg and ffprobe: a deadline, cancellation that escalates from SIGTERM to SIGKILL, and a
 // bounded tail of stderr (FFmpeg can write megabytes of warnings on a damaged file).
-import { tiedToThisProcess } from "./child-process.ts";
 
-/** What the transcoder modules log through; a pino logger fits it. */
-export interface TranscodeLog {
-  debug(details: object, message?: string): void;
-  info(details: object, message?: string): void;
-  warn(details: object, message?: string): void;
+// FFmpeg children must not outlive their worker: a transcoder killed with SIGKILL would otherwise
+// leave FFmpeg running, burning CPU and writing into a staging directory another replica now owns.
+// On Linux, setpriv(1) sets PR_SET_PDEATHSIG before exec, so the kernel kills the child with us.
+const setpriv = process.platform === "linux" ? Bun.which("setpriv") : null;
+
+/** argv, prefixed so that the process dies when this one does (where the platform allows it). */
+function tiedToThisProcess(argv: string[]): string[] {
+  return setpriv ? [setpriv, "--pdeathsig", "KILL", "--", ...argv] : argv;
 }
-
-export const silentLog: TranscodeLog = { debug() {}, info() {}, warn() {} };
 
 export interface RunOptions {
   /** Kill the process after this long (SIGTERM, then SIGKILL after `killGraceMs`). */
