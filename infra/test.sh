@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `npm test`: installs what is missing, then typecheck, lint, the whole bun test suite, the ops checks
-# (compose files, Dockerfiles, Prometheus config, shell scripts: infra/check-ops.sh) and the k6 load-test
-# smoke through the nginx edge (infra/loadtest-smoke.sh). Every check runs even when an earlier one
-# failed, and the exit status is non-zero when any of them failed.
+# `npm test`: installs what is missing, then typecheck, lint, the import directions (infra/check-deps.ts),
+# the whole bun test suite, the ops checks (compose files, Dockerfiles, Prometheus config, shell scripts:
+# infra/check-ops.sh) and the k6 load-test smoke through the nginx edge (infra/loadtest-smoke.sh). Every
+# check runs even when an earlier one failed, and the exit status is non-zero when any of them failed.
 # Extra arguments go to `bun test` (e.g. `npm test -- tests/api` or `npm test -- -t refresh`); such a
 # partial run says so and leaves out the ops checks and the smoke.
 set -euo pipefail
@@ -31,6 +31,7 @@ run_tests() {
 
 check "bun run typecheck" bun run typecheck
 check "bun run lint" bun run lint
+check "import directions (check:deps)" bun run check:deps
 check "bun test${*:+ $*}" run_tests "$@"
 if [[ $# -eq 0 ]]; then
   check "ops: compose, Dockerfiles, Prometheus config, shell scripts" bash infra/check-ops.sh
@@ -41,7 +42,7 @@ fi
 
 end_checks
 if [[ $# -eq 0 ]]; then
-  step "all checks passed: typecheck, lint, tests, ops, load-test smoke"
+  step "all checks passed: typecheck, lint, import directions, tests, ops, load-test smoke"
 else
-  step "all checks passed: typecheck, lint, bun test $*"
+  step "all checks passed: typecheck, lint, import directions, bun test $*"
 fi
