@@ -1,5 +1,5 @@
 // `bun load-tests/stack.ts <dir>`: a throwaway Videoflix stack for load tests on this machine. Starts
-// PostgreSQL and Redis the way the test suite does (tests/support/services.ts; DATABASE_URL / REDIS_URL
+// PostgreSQL and Redis the way the test suite does (dev/services.ts; DATABASE_URL / REDIS_URL
 // use existing servers instead), the api (`bun api/main.ts`) on a free port and one transcoder
 // (`bun transcoder/main.ts`), and writes <dir>/stack.json and <dir>/stack.env (BASE_URL, admin
 // credentials, MAIL_DIR) once the api is ready. Logs go to <dir>/api.log and <dir>/transcoder.log.
@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Subprocess, spawn } from "bun";
-import { createTestDatabase, freePort, stopTestServices, testRedisUrl } from "../tests/support/services.ts";
+import { createTestDatabase, freePort, stopTestServices, testRedisUrl } from "../dev/services.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const outDir = resolve(process.argv[2] ?? "var/loadtest/stack");

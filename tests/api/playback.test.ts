@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { videos } from "../../db/schema/index.ts";
+import { generateVideo } from "../../dev/media.ts";
 import { outputPrefixFor, type TranscodeResult } from "../../transcoder/contract.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import {
@@ -25,7 +26,6 @@ import {
   TestTranscoder,
   tinyMp4Bytes,
 } from "../support/admin.ts";
-import { generateVideo } from "../support/media.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const ORIGIN = "http://frontend.test";

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
 import { type Browser, chromium } from "playwright-core";
+import { generateVideo } from "../../dev/media.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import {
   ADMIN_ENV,
@@ -19,7 +20,6 @@ import {
   getVideo,
   TestTranscoder,
 } from "../support/admin.ts";
-import { generateVideo } from "../support/media.ts";
 import { createActiveUser, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

@@ -9,6 +9,8 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MediaTokens } from "../../api/playback/tokens.ts";
+import { generateVideo } from "../../dev/media.ts";
+import { freePort } from "../../dev/services.ts";
 import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
 import { outputPrefixFor } from "../../transcoder/contract.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
@@ -20,8 +22,6 @@ import {
   getVideo,
   TestTranscoder,
 } from "../support/admin.ts";
-import { generateVideo } from "../support/media.ts";
-import { freePort } from "../support/services.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const ORIGIN = "http://frontend.test";

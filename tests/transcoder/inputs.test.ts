@@ -4,10 +4,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TranscodeResult } from "../../transcoder/contract.ts";
-import { InputError } from "../../transcoder/errors.ts";
-import { transcode } from "../../transcoder/pipeline.ts";
-import { runProcess } from "../../transcoder/process.ts";
 import {
   generateAudioOnly,
   generateInterlaced,
@@ -23,7 +19,11 @@ import {
   writeRandomBytes,
   writeTextAsVideo,
   writeZeroBytes,
-} from "../support/media.ts";
+} from "../../dev/media.ts";
+import type { TranscodeResult } from "../../transcoder/contract.ts";
+import { InputError } from "../../transcoder/errors.ts";
+import { transcode } from "../../transcoder/pipeline.ts";
+import { runProcess } from "../../transcoder/process.ts";
 import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "./ffprobe.ts";
 
 let dir: string;

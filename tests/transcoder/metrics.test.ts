@@ -3,10 +3,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { Job } from "bullmq";
 import pino from "pino";
 import { Registry } from "prom-client";
+import { freePort } from "../../dev/services.ts";
 import type { TranscodeJob } from "../../transcoder/contract.ts";
 import { TranscoderMetrics, workerRegistry } from "../../transcoder/metrics.ts";
 import { startMetricsServer } from "../../transcoder/metrics-server.ts";
-import { freePort } from "../support/services.ts";
 
 const log = pino({ level: "silent" });
 const servers: { stop(force?: boolean): unknown }[] = [];

@@ -4,10 +4,10 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateVideo } from "../../dev/media.ts";
 import type { TranscodeResult } from "../../transcoder/contract.ts";
 import { InputError } from "../../transcoder/errors.ts";
 import { failOnFfmpegError, type PipelineProgress, transcode } from "../../transcoder/pipeline.ts";
-import { generateVideo } from "../support/media.ts";
 import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "./ffprobe.ts";
 
 const SEGMENT_SECONDS = 2;
