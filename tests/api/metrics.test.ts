@@ -12,7 +12,8 @@ import { TranscodeQueue } from "../../api/transcoding/queue.ts";
 import { categories, videos } from "../../db/schema/index.ts";
 import { createMailer } from "../../emails/mailer.ts";
 import { outputPrefixFor } from "../../transcoder/contract.ts";
-import { eventually, fabricatedResult, publishTree } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
+import { fabricatedResult, publishTree } from "../support/fixtures.ts";
 import { sample } from "../support/metrics.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 

@@ -14,19 +14,11 @@ import { videos } from "../../db/schema/index.ts";
 import { generateVideo } from "../../dev/media.ts";
 import { outputPrefixFor, type TranscodeResult } from "../../transcoder/contract.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
-import {
-  ADMIN_ENV,
-  adminClient,
-  createVideo,
-  eventually,
-  fabricatedResult,
-  getVideo,
-  publishTree,
-  replaceFile,
-  TestTranscoder,
-  tinyMp4Bytes,
-} from "../support/admin.ts";
+import { ADMIN_ENV, adminClient, createVideo, getVideo, replaceFile } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
+import { fabricatedResult, publishTree, tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
+import { TestTranscoder } from "../support/transcoder.ts";
 
 const ORIGIN = "http://frontend.test";
 

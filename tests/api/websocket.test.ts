@@ -11,7 +11,8 @@ import { decodeJwt } from "jose";
 import { CloseCodes } from "../../api/realtime/protocol.ts";
 import { PROGRESS_CHANNEL, type TranscodeProgress, type VideoEvent } from "../../transcoder/contract.ts";
 import { StateReporter } from "../../transcoder/reporter.ts";
-import { ADMIN_ENV, adminClient, createVideo, fabricatedResult, publishTree } from "../support/admin.ts";
+import { ADMIN_ENV, adminClient, createVideo } from "../support/admin.ts";
+import { fabricatedResult, publishTree } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const PUBLIC_URL = "http://api.videoflix.test";

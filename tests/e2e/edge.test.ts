@@ -14,15 +14,10 @@ import { freePort } from "../../dev/services.ts";
 import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
 import { outputPrefixFor } from "../../transcoder/contract.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
-import {
-  ADMIN_ENV,
-  adminClient,
-  createVideo,
-  eventually,
-  getVideo,
-  TestTranscoder,
-} from "../support/admin.ts";
+import { ADMIN_ENV, adminClient, createVideo, getVideo } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
+import { TestTranscoder } from "../support/transcoder.ts";
 
 const ORIGIN = "http://frontend.test";
 const MEDIA_TOKEN_SECRET = "edge-test-media-secret-0123456789abcdef";

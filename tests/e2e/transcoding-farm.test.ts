@@ -11,12 +11,12 @@ import {
   type AdminVideo,
   adminClient,
   createVideo,
-  eventually,
   getVideo,
   sendAs,
   upload,
   uploadForm,
 } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
 import { startTranscoder, type TranscoderProcess } from "../support/farm.ts";
 import { sample } from "../support/metrics.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";

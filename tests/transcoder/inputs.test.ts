@@ -24,7 +24,7 @@ import type { TranscodeResult } from "../../transcoder/contract.ts";
 import { InputError } from "../../transcoder/errors.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import { runProcess } from "../../transcoder/process.ts";
-import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "./ffprobe.ts";
+import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "../support/ffprobe.ts";
 
 let dir: string;
 beforeAll(async () => {

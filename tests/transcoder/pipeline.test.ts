@@ -8,7 +8,7 @@ import { generateVideo } from "../../dev/media.ts";
 import type { TranscodeResult } from "../../transcoder/contract.ts";
 import { InputError } from "../../transcoder/errors.ts";
 import { failOnFfmpegError, type PipelineProgress, transcode } from "../../transcoder/pipeline.ts";
-import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "./ffprobe.ts";
+import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "../support/ffprobe.ts";
 
 const SEGMENT_SECONDS = 2;
 const RUNGS = [
