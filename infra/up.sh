@@ -4,8 +4,11 @@
 # under ./var, prints where everything is, and runs the edge (nginx, on PORT), the api behind it and one
 # transcoder until Ctrl-C / SIGTERM, which stops everything it started.
 set -euo pipefail
-# shellcheck source=infra/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lib="$(dirname "${BASH_SOURCE[0]}")/lib"
+# shellcheck source=infra/lib/output.sh
+. "$lib/output.sh"
+# shellcheck source=infra/lib/dev-env.sh
+. "$lib/dev-env.sh"
 cd "$REPO_ROOT"
 
 bash infra/setup.sh up
