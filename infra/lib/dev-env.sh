@@ -22,24 +22,6 @@ load_dotenv() {
   for pair in "${saved[@]}"; do export "${pair%%=*}=${pair#*=}"; done
 }
 
-# Answers true when a Redis server answers PING at host:port (bash's /dev/tcp: no client needed).
-redis_answers() {
-  local host="$1" port="$2" reply=""
-  # shellcheck disable=SC2188
-  { exec 9<>"/dev/tcp/$host/$port"; } 2>/dev/null || return 1
-  printf 'PING\r\n' >&9
-  IFS= read -r -t 2 reply <&9 || true
-  exec 9>&- 9<&-
-  [[ "$reply" == "+PONG"* ]]
-}
-
-# Answers true when anything accepts TCP connections at host:port.
-port_open() {
-  # shellcheck disable=SC2188
-  { exec 9<>"/dev/tcp/$1/$2"; } 2>/dev/null || return 1
-  exec 9>&- 9<&-
-}
-
 # A random URL-safe secret of about $1 bytes of entropy.
 random_secret() {
   head -c "${1:-32}" /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
