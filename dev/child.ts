@@ -24,6 +24,7 @@ export class SupervisedChild {
     sink: LineSink,
   ) {
     this.name = spec.name;
+    sink.start?.(spec.name);
     // A session of its own: a Ctrl-C in the terminal reaches only the supervisor, which then stops
     // the children in order instead of all of them at once.
     this.process = spawn(spec.command, {

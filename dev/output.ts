@@ -4,6 +4,8 @@ import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
 
 export interface LineSink {
+  /** A child started (its log file exists from then on, even if it never writes a line). */
+  start?(child: string): void;
   line(child: string, text: string): void;
   /** Flushes and closes whatever the sink holds open. */
   close(): Promise<void>;
@@ -20,15 +22,17 @@ export function prefixedConsole(width = 13, write = (text: string) => process.st
 export function logFiles(dir: string): LineSink {
   mkdirSync(dir, { recursive: true });
   const files = new Map<string, WriteStream>();
+  const fileOf = (child: string) => {
+    let file = files.get(child);
+    if (!file) {
+      file = createWriteStream(join(dir, `${child}.log`), { flags: "a" });
+      files.set(child, file);
+    }
+    return file;
+  };
   return {
-    line(child, text) {
-      let file = files.get(child);
-      if (!file) {
-        file = createWriteStream(join(dir, `${child}.log`), { flags: "a" });
-        files.set(child, file);
-      }
-      file.write(`${text}\n`);
-    },
+    start: (child) => void fileOf(child),
+    line: (child, text) => void fileOf(child).write(`${text}\n`),
     async close() {
       await Promise.all([...files.values()].map((file) => new Promise((done) => file.end(done))));
       files.clear();
