@@ -1,5 +1,6 @@
 // The Redis of a local stack: the server already answering at its URL, or a redis-server started for
 // the stack (persistent under a data folder for `npm run up`, throwaway for the load tests).
+import { relative } from "node:path";
 import type { ChildSpec } from "./child.ts";
 import { portOpen, redisAnswers } from "./probes.ts";
 
@@ -38,7 +39,7 @@ export async function planRedis(spec: RedisSpec, cwd: string): Promise<RedisPlan
     : ["--save", "", "--appendonly", "no"];
   return {
     kind: "start",
-    message: `starting redis-server on ${host}:${port}${spec.dataDir ? ` (data in ${spec.dataDir})` : ""}`,
+    message: `starting redis-server on ${host}:${port}${spec.dataDir ? ` (data in ${shown(spec.dataDir)})` : ""}`,
     child: {
       name: "redis",
       command: [
@@ -55,4 +56,10 @@ export async function planRedis(spec: RedisSpec, cwd: string): Promise<RedisPlan
       env: { PATH: process.env.PATH },
     },
   };
+}
+
+/** ./var/redis rather than the absolute path, when it is under the working directory. */
+function shown(dir: string): string {
+  const inside = relative(process.cwd(), dir);
+  return inside && !inside.startsWith("..") ? `./${inside}` : dir;
 }
