@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
-import { type SmtpCapture, startSmtpCapture } from "../tests/support/smtp-capture.ts";
+import { type SmtpCapture, startSmtpCapture } from "../dev/smtp-capture.ts";
 import { createMailer, type Mailer, type MailLog } from "./mailer.ts";
 import { type AccountEmail, renderAccountEmail } from "./render.ts";
 

@@ -13,8 +13,13 @@
 # Every check runs; the exit status is non-zero when any failed. Nothing is skipped: a tool that cannot be
 # installed or built stops the script with an error.
 set -euo pipefail
-# shellcheck source=infra/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lib="$(dirname "${BASH_SOURCE[0]}")/lib"
+# shellcheck source=infra/lib/output.sh
+. "$lib/output.sh"
+# shellcheck source=infra/lib/packages.sh
+. "$lib/packages.sh"
+# shellcheck source=infra/lib/go-tools.sh
+. "$lib/go-tools.sh"
 cd "$REPO_ROOT"
 
 step "tools"

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # The throwaway stack of the load tests (load-tests/stack.ts) as shell functions, shared by
 # infra/loadtest-smoke.sh (CI) and infra/bench/viewers.sh (the concurrent-viewer ramp). Source it after
-# lib.sh; it defines functions and two traps' worth of state (stack_pid, k6_pid).
+# infra/lib/output.sh, dev-env.sh (terminate_and_wait) and go-tools.sh (K6_BIN); it defines functions
+# and two traps' worth of state (stack_pid, k6_pid).
 
 stack_pid=""
 k6_pid=""

@@ -6,8 +6,15 @@
 # k6 threshold fails (k6 exits 99), a script errors, or anything before it fails; the stack is stopped
 # on every exit. Summaries (text and JSON) and logs land in SMOKE_DIR (./var/loadtest/smoke).
 set -euo pipefail
-# shellcheck source=infra/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lib="$(dirname "${BASH_SOURCE[0]}")/lib"
+# shellcheck source=infra/lib/output.sh
+. "$lib/output.sh"
+# shellcheck source=infra/lib/packages.sh
+. "$lib/packages.sh"
+# shellcheck source=infra/lib/dev-env.sh
+. "$lib/dev-env.sh"
+# shellcheck source=infra/lib/go-tools.sh
+. "$lib/go-tools.sh"
 cd "$REPO_ROOT"
 
 bash infra/setup.sh loadtest

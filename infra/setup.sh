@@ -6,8 +6,13 @@
 #   bash infra/setup.sh        everything of the above, also wrk (benchmarks)
 # Debian packages come from apt (one update, one install, only for what is missing); bun from npm.
 set -euo pipefail
-# shellcheck source=infra/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lib="$(dirname "${BASH_SOURCE[0]}")/lib"
+# shellcheck source=infra/lib/output.sh
+. "$lib/output.sh"
+# shellcheck source=infra/lib/packages.sh
+. "$lib/packages.sh"
+# shellcheck source=infra/lib/go-tools.sh
+. "$lib/go-tools.sh"
 
 purpose="${1:-all}"
 case "$purpose" in

@@ -6,8 +6,9 @@
 # Extra arguments go to `bun test` (e.g. `npm test -- tests/api` or `npm test -- -t refresh`); such a
 # partial run says so and leaves out the ops checks and the smoke.
 set -euo pipefail
-# shellcheck source=infra/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lib="$(dirname "${BASH_SOURCE[0]}")/lib"
+# shellcheck source=infra/lib/output.sh
+. "$lib/output.sh"
 cd "$REPO_ROOT"
 
 bash infra/setup.sh test

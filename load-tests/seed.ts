@@ -16,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { generateVideo } from "../tests/support/media.ts";
+import { generateVideo } from "../dev/media.ts";
 import { type MailSource, waitForActivation } from "./seed/activation-mail.ts";
 import { ApiClient } from "./seed/api-client.ts";
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { type DatabaseHandle, openDatabase } from "../../db/client.ts";
 import { users } from "../../db/schema/index.ts";
-import { createTestDatabase } from "../../tests/support/services.ts";
+import { createTestDatabase } from "../../dev/services.ts";
 import { ensureAdmin } from "./ensure-admin.ts";
 import { hashPassword } from "./passwords.ts";
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import Redis from "ioredis";
 import pino from "pino";
 import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
-import { testRedisUrl } from "../../tests/support/services.ts";
+import { testRedisUrl } from "../../dev/services.ts";
 import { EventBus } from "../shared/event-bus.ts";
 import { CatalogueCache } from "./cache.ts";
 

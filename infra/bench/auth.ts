@@ -3,13 +3,7 @@
 // Goal: authenticated ≥ 75% of anonymous.
 
 import { jwtVerify } from "jose";
-import {
-  Client,
-  createActiveUser,
-  STRONG_PASSWORD,
-  type TestApi,
-  uniqueEmail,
-} from "../../tests/support/test-api.ts";
+import { Client, createActiveUser, STRONG_PASSWORD, uniqueEmail } from "../../dev/browser-client.ts";
 import { BENCH_JWT_SECRET, startBenchApi } from "./bench-api.ts";
 import { median, requireWrk, runWrk } from "./wrk.ts";
 
@@ -42,7 +36,7 @@ const app = runtime.app
   })
   .listen({ hostname: "127.0.0.1", port: 0 });
 const base = `http://127.0.0.1:${app.server!.port}`;
-const api = { url: base, smtp } as unknown as TestApi;
+const api = { url: base, smtp };
 
 const account = await createActiveUser(api);
 const viewer = new Client(base);

@@ -14,9 +14,9 @@ import { eq } from "drizzle-orm";
 import { MediaTokens } from "../../api/playback/tokens.ts";
 import { outputPrefixFor } from "../../contract/media.ts";
 import { categories, videos } from "../../db/schema/index.ts";
-import { generateVideo } from "../../tests/support/media.ts";
-import { freePort } from "../../tests/support/services.ts";
-import { Client, createActiveUser, type TestApi } from "../../tests/support/test-api.ts";
+import { Client, createActiveUser } from "../../dev/browser-client.ts";
+import { generateVideo } from "../../dev/media.ts";
+import { freePort } from "../../dev/services.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import { type RunningEdge, startEdge } from "../nginx/edge.ts";
 import { startBenchApi } from "./bench-api.ts";
@@ -138,7 +138,7 @@ http {
     sharedMaxAgeSeconds: config.mediaTokenTtlSeconds,
     corsOrigins: [],
   });
-  const account = await createActiveUser({ url: apiBase, smtp } as unknown as TestApi);
+  const account = await createActiveUser({ url: apiBase, smtp });
   const viewer = new Client(apiBase);
   await viewer.post("/api/login/", account);
   const cookie = `Cookie: access_token=${viewer.cookies.get("access_token")}`;

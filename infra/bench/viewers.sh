@@ -12,8 +12,15 @@
 # is an argon2id verification, ~80-100 ms of CPU, so 10/s would take one of this machine's two cores for
 # the whole ramp; the viewers, not the sign-ins, are what is measured).
 set -euo pipefail
-# shellcheck source=infra/lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+lib="$(dirname "${BASH_SOURCE[0]}")/../lib"
+# shellcheck source=infra/lib/output.sh
+. "$lib/output.sh"
+# shellcheck source=infra/lib/packages.sh
+. "$lib/packages.sh"
+# shellcheck source=infra/lib/dev-env.sh
+. "$lib/dev-env.sh"
+# shellcheck source=infra/lib/go-tools.sh
+. "$lib/go-tools.sh"
 cd "$REPO_ROOT"
 
 bash infra/setup.sh loadtest

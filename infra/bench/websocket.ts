@@ -107,9 +107,13 @@ interface Fleet {
 async function goFleet(url: string, secret: string, clients: number, ticks: number): Promise<Fleet> {
   const root = `${import.meta.dir}/../..`;
   const binary = `${root}/var/tools/bin/ws-clients`;
-  // Its own Go module (infra/bench/ws-clients); Go itself comes from infra/lib.sh when missing.
+  // Its own Go module (infra/bench/ws-clients); Go itself comes from infra/lib/go-tools.sh when missing.
   const build = Bun.spawnSync(
-    ["bash", "-c", `. "${root}/infra/lib.sh" && ensure_go && "$(go_binary)" build -o "${binary}" .`],
+    [
+      "bash",
+      "-c",
+      `for lib in output packages go-tools; do . "${root}/infra/lib/$lib.sh"; done && ensure_go && "$(go_binary)" build -o "${binary}" .`,
+    ],
     {
       cwd: `${import.meta.dir}/ws-clients`,
       stdout: "inherit",

@@ -3,7 +3,7 @@
 # Build from the repository root:  docker build -f infra/docker/api.Dockerfile -t videoflix/api .
 # Bun runs the TypeScript sources as they are: there is no build step, only production dependencies.
 
-# The bun the project is developed and tested with (BUN_VERSION in infra/lib.sh).
+# The bun the project is developed and tested with (BUN_VERSION in infra/lib/packages.sh).
 ARG BUN_VERSION=1.4.5
 
 FROM oven/bun:${BUN_VERSION}-slim AS deps

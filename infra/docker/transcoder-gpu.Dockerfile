@@ -5,7 +5,7 @@
 # Build from the repository root:  docker build -f infra/docker/transcoder-gpu.Dockerfile -t videoflix/transcoder-gpu .
 # Same as transcoder.Dockerfile but for the NVIDIA settings; keep the two in step.
 
-# The bun the project is developed and tested with (BUN_VERSION in infra/lib.sh).
+# The bun the project is developed and tested with (BUN_VERSION in infra/lib/packages.sh).
 ARG BUN_VERSION=1.4.5
 
 FROM oven/bun:${BUN_VERSION}-slim AS deps

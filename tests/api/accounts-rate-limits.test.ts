@@ -1,8 +1,8 @@
 // Rate limits of the account endpoints, per account and per client address, on an api started with
 // small limits. Every test uses its own emails and addresses, so the counters never collide.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { testRedisUrl } from "../../dev/services.ts";
 import { expectError } from "../support/assertions.ts";
-import { testRedisUrl } from "../support/services.ts";
 import {
   Client,
   createActiveUser,

@@ -13,13 +13,11 @@ import {
   type AdminVideo,
   adminClient,
   createVideo,
-  eventually,
-  fabricatedResult,
-  publishTree,
   replaceFile,
   sendAs,
-  tinyMp4Bytes,
 } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
+import { fabricatedResult, publishTree, tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const PUBLIC_URL = "http://api.videoflix.test";

@@ -13,7 +13,8 @@ import { TranscodeQueue } from "../../api/videos/transcode-queue.ts";
 import { outputPrefixFor } from "../../contract/media.ts";
 import { categories, videos } from "../../db/schema/index.ts";
 import { createMailer } from "../../emails/mailer.ts";
-import { eventually, fabricatedResult, publishTree } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
+import { fabricatedResult, publishTree } from "../support/fixtures.ts";
 import { sample } from "../support/metrics.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 

@@ -12,21 +12,13 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
 import { videos } from "../../db/schema/index.ts";
+import { generateVideo } from "../../dev/media.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
-import {
-  ADMIN_ENV,
-  adminClient,
-  createVideo,
-  eventually,
-  fabricatedResult,
-  getVideo,
-  publishTree,
-  replaceFile,
-  TestTranscoder,
-  tinyMp4Bytes,
-} from "../support/admin.ts";
-import { generateVideo } from "../support/media.ts";
+import { ADMIN_ENV, adminClient, createVideo, getVideo, replaceFile } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
+import { fabricatedResult, publishTree, tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
+import { TestTranscoder } from "../support/transcoder.ts";
 
 const ORIGIN = "http://frontend.test";
 

@@ -9,7 +9,7 @@ import { ProgressFlusher } from "../../api/progress/flusher.ts";
 import { WatchProgressService } from "../../api/progress/service.ts";
 import { ProgressStore } from "../../api/progress/store.ts";
 import { categories, videos, watchProgress } from "../../db/schema/index.ts";
-import { fabricatedResult } from "../support/admin.ts";
+import { fabricatedResult } from "../support/fixtures.ts";
 import { Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const PUBLIC_URL = "http://api.videoflix.test";

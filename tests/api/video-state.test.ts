@@ -23,16 +23,14 @@ import {
   type AdminVideo,
   adminClient,
   createVideo,
-  eventually,
-  fabricatedResult,
   getVideo,
-  publishTree,
   replaceFile,
-  transcodeQueue,
-  videoEventsQueue,
 } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
+import { fabricatedResult, publishTree } from "../support/fixtures.ts";
 import type { Client, TestApi } from "../support/test-api.ts";
 import { startTestApi } from "../support/test-api.ts";
+import { transcodeQueue, videoEventsQueue } from "../support/transcoder.ts";
 
 const PUBLIC_URL = "http://api.videoflix.test";
 

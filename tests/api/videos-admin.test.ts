@@ -13,19 +13,18 @@ import {
   ADMIN_ENV,
   type AdminVideo,
   adminClient,
-  bullConnection,
   createVideo,
-  entriesOf,
   getVideo,
   replaceFile,
   sendAs,
-  tinyMp4Bytes,
-  transcodeQueue,
   upload,
   uploadForm,
 } from "../support/admin.ts";
 import { expectError } from "../support/assertions.ts";
+import { tinyMp4Bytes } from "../support/fixtures.ts";
+import { entriesOf } from "../support/media-root.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
+import { bullConnection, transcodeQueue } from "../support/transcoder.ts";
 
 const SMALL_LIMIT = 100_000;
 

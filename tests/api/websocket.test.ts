@@ -12,7 +12,8 @@ import { CloseCodes } from "../../api/realtime/model.ts";
 import { PROGRESS_CHANNEL, type TranscodeProgress } from "../../contract/progress.ts";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import { StateReporter } from "../../transcoder/reporter.ts";
-import { ADMIN_ENV, adminClient, createVideo, fabricatedResult, publishTree } from "../support/admin.ts";
+import { ADMIN_ENV, adminClient, createVideo } from "../support/admin.ts";
+import { fabricatedResult, publishTree } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const PUBLIC_URL = "http://api.videoflix.test";

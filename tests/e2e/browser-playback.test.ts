@@ -10,17 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
 import { type Browser, chromium } from "playwright-core";
+import { generateVideo } from "../../dev/media.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
-import {
-  ADMIN_ENV,
-  adminClient,
-  createVideo,
-  eventually,
-  getVideo,
-  TestTranscoder,
-} from "../support/admin.ts";
-import { generateVideo } from "../support/media.ts";
+import { ADMIN_ENV, adminClient, createVideo, getVideo } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
 import { createActiveUser, startTestApi, type TestApi } from "../support/test-api.ts";
+import { TestTranscoder } from "../support/transcoder.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const HLS_JS = join(import.meta.dir, "../../node_modules/hls.js/dist/hls.min.js");

@@ -10,19 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MediaTokens } from "../../api/playback/tokens.ts";
 import { outputPrefixFor } from "../../contract/media.ts";
+import { generateVideo } from "../../dev/media.ts";
+import { freePort } from "../../dev/services.ts";
 import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
-import {
-  ADMIN_ENV,
-  adminClient,
-  createVideo,
-  eventually,
-  getVideo,
-  TestTranscoder,
-} from "../support/admin.ts";
-import { generateVideo } from "../support/media.ts";
-import { freePort } from "../support/services.ts";
+import { ADMIN_ENV, adminClient, createVideo, getVideo } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
+import { TestTranscoder } from "../support/transcoder.ts";
 
 const ORIGIN = "http://frontend.test";
 const MEDIA_TOKEN_SECRET = "edge-test-media-secret-0123456789abcdef";

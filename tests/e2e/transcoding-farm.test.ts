@@ -4,21 +4,21 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import HLS from "hls-parser";
+import { generateVideo } from "../../dev/media.ts";
+import { freePort } from "../../dev/services.ts";
 import {
   ADMIN_ENV,
   type AdminVideo,
   adminClient,
   createVideo,
-  eventually,
   getVideo,
   sendAs,
   upload,
   uploadForm,
 } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
 import { startTranscoder, type TranscoderProcess } from "../support/farm.ts";
-import { generateVideo } from "../support/media.ts";
 import { sample } from "../support/metrics.ts";
-import { freePort } from "../support/services.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "vf-farm-"));

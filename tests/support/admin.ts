@@ -1,16 +1,8 @@
-// Helpers for the admin video tests: an admin session, multipart uploads through fetch with the
-// session's cookies and X-CSRFToken, a tiny real MP4 (made once per process with FFmpeg), a look into
-// MEDIA_ROOT, and what a transcoder would publish (a fabricated TranscodeResult plus its files).
+// The admin's side of the api tests: the configured admin account and a client signed in as it,
+// requests with a browser session's cookies and X-CSRFToken, and the upload form (multipart through
+// fetch) of the admin video routes.
 import { expect } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { Queue } from "bullmq";
-import Redis from "ioredis";
-import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
-import { TRANSCODE_QUEUE, type TranscodeJob } from "../../contract/transcode-jobs.ts";
-import { TRANSCODE_REPORTS_QUEUE } from "../../contract/transcode-reports.ts";
-import { StateReporter } from "../../transcoder/reporter.ts";
+import { tinyMp4Bytes } from "./fixtures.ts";
 import { Client, type TestApi } from "./test-api.ts";
 
 export const ADMIN = { email: "admin@videoflix.test", password: "Admin-passphrase-0042" } as const;
@@ -108,49 +100,6 @@ export function replaceFile(
   return sendAs(api, client, "PUT", `/api/admin/videos/${id}/file`, { body: uploadForm({ file }) });
 }
 
-let tinyMp4: Promise<Uint8Array<ArrayBuffer>> | undefined;
-
-/** A 2-second 320×180 H.264/AAC MP4, encoded once per test process. */
-export function tinyMp4Bytes(): Promise<Uint8Array<ArrayBuffer>> {
-  tinyMp4 ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), "vf-mp4-"));
-    const out = join(dir, "out.mp4");
-    try {
-      const ffmpeg = Bun.spawn(
-        [
-          "ffmpeg",
-          "-hide_banner",
-          "-loglevel",
-          "error",
-          "-f",
-          "lavfi",
-          "-i",
-          "testsrc2=s=320x180:r=25:d=2",
-          "-f",
-          "lavfi",
-          "-i",
-          "sine=d=2",
-          "-c:v",
-          "libx264",
-          "-preset",
-          "ultrafast",
-          "-c:a",
-          "aac",
-          "-shortest",
-          out,
-        ],
-        { stdout: "ignore", stderr: "pipe" },
-      );
-      if ((await ffmpeg.exited) !== 0)
-        throw new Error(`ffmpeg failed: ${await new Response(ffmpeg.stderr).text()}`);
-      return new Uint8Array(await Bun.file(out).arrayBuffer());
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  })();
-  return tinyMp4;
-}
-
 /** Uploads the tiny MP4 and returns the created video (asserting the 202). */
 export async function createVideo(
   api: TestApi,
@@ -174,125 +123,4 @@ export async function getVideo(admin: Client, id: number): Promise<AdminVideo> {
   const text = await response.text();
   expect(response.status, text).toBe(200);
   return JSON.parse(text) as AdminVideo;
-}
-
-/** Relative paths of every file under `dir` (empty when it does not exist). */
-export function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import("node:fs").Dirent[])
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
-    .sort();
-}
-
-/** Entries directly inside `dir` (files or folders; empty when it does not exist). */
-export function entriesOf(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).sort() : [];
-}
-
-/** A transcoder's side of a test: its own StateReporter on two connections to the api's Redis. */
-export class TestTranscoder {
-  private readonly bull: Redis;
-  private readonly plain: Redis;
-  readonly reporter: StateReporter;
-
-  constructor(private readonly api: TestApi) {
-    this.bull = bullConnection(api);
-    this.plain = bullConnection(api);
-    this.reporter = new StateReporter(this.bull, this.plain);
-  }
-
-  /** Publishes a staged tree as the video's revision and reports it ready, as a worker does. */
-  async publishReady(videoId: number, stagingDir: string, result: TranscodeResult, revision = 1) {
-    await this.api.runtime.storage.publishDirectory(stagingDir, outputPrefixFor(videoId, revision));
-    await this.reporter.state({ type: "ready", videoId, revision, result, at: new Date().toISOString() });
-  }
-
-  async close(): Promise<void> {
-    await this.reporter.close();
-    this.bull.disconnect();
-    this.plain.disconnect();
-  }
-}
-
-/** A Redis connection as BullMQ wants it (blocking commands retry forever). */
-export function bullConnection(api: TestApi): Redis {
-  return new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
-}
-
-export function transcodeQueue(connection: Redis): Queue<TranscodeJob, TranscodeResult> {
-  return new Queue<TranscodeJob, TranscodeResult>(TRANSCODE_QUEUE, { connection });
-}
-
-export function videoEventsQueue(connection: Redis): Queue {
-  return new Queue(TRANSCODE_REPORTS_QUEUE, { connection });
-}
-
-/** Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false>,
-  timeoutMs = 5000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(timeoutMs > 10_000 ? 200 : 25);
-  }
-}
-
-/** A TranscodeResult such as a transcoder returns for a 320×180 source (two posters). */
-export function fabricatedResult(durationSeconds = 2): TranscodeResult {
-  return {
-    durationSeconds,
-    renditions: [
-      {
-        name: "180p",
-        width: 320,
-        height: 180,
-        bandwidth: 420_000,
-        averageBandwidth: 350_000,
-        codecs: "avc1.64000d,mp4a.40.2",
-        frameRate: 25,
-      },
-      {
-        name: "144p",
-        width: 256,
-        height: 144,
-        bandwidth: 260_000,
-        averageBandwidth: 210_000,
-        codecs: "avc1.64000c,mp4a.40.2",
-        frameRate: 25,
-      },
-    ],
-    masterPlaylist: "master.m3u8",
-    posters: [
-      { width: 320, height: 180, jpeg: "thumbnails/poster-320.jpg", webp: "thumbnails/poster-320.webp" },
-      { width: 640, height: 360, jpeg: "thumbnails/poster-640.jpg", webp: "thumbnails/poster-640.webp" },
-    ],
-    storyboard: null,
-  };
-}
-
-/** Writes the files a transcoder would have published for `revision` under MEDIA_ROOT; returns the dir. */
-export function publishTree(
-  mediaRoot: string,
-  videoId: number,
-  revision: number,
-  result = fabricatedResult(),
-): string {
-  const dir = join(mediaRoot, outputPrefixFor(videoId, revision));
-  const files = [
-    result.masterPlaylist,
-    ...result.renditions.flatMap((r) => [`${r.name}/index.m3u8`, `${r.name}/seg_00000.ts`]),
-    ...result.posters.flatMap((p) => [p.jpeg, p.webp]),
-  ];
-  for (const file of files) {
-    const path = join(dir, file);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `fake ${file}\n`);
-  }
-  return dir;
 }

@@ -1,7 +1,7 @@
 // Assertions shared by the api tests: the one JSON error shape of the Videoflix contract, and a few
 // helpers to pull links out of captured mails.
 import { expect } from "bun:test";
-import type { CapturedMail } from "./smtp-capture.ts";
+import type { CapturedMail } from "../../dev/smtp-capture.ts";
 
 export type ErrorBody = Record<string, string | string[]>;
 

@@ -4,8 +4,8 @@ import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { generateVideo, writeZeroBytes } from "../../dev/media.ts";
 import { runProcess } from "../../transcoder/ffmpeg-process.ts";
-import { generateVideo, writeZeroBytes } from "../support/media.ts";
 
 const CLI = resolve(import.meta.dir, "../../transcoder/cli.ts");
 let dir: string;

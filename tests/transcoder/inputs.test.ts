@@ -5,9 +5,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TranscodeResult } from "../../contract/media.ts";
-import { InputError } from "../../transcoder/errors.ts";
-import { runProcess } from "../../transcoder/ffmpeg-process.ts";
-import { transcode } from "../../transcoder/pipeline.ts";
 import {
   generateAudioOnly,
   generateInterlaced,
@@ -23,8 +20,11 @@ import {
   writeRandomBytes,
   writeTextAsVideo,
   writeZeroBytes,
-} from "../support/media.ts";
-import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "./ffprobe.ts";
+} from "../../dev/media.ts";
+import { InputError } from "../../transcoder/errors.ts";
+import { runProcess } from "../../transcoder/ffmpeg-process.ts";
+import { transcode } from "../../transcoder/pipeline.ts";
+import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "../support/ffprobe.ts";
 
 let dir: string;
 beforeAll(async () => {

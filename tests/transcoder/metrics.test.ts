@@ -4,9 +4,9 @@ import type { Job } from "bullmq";
 import pino from "pino";
 import { Registry } from "prom-client";
 import type { TranscodeJob } from "../../contract/transcode-jobs.ts";
+import { freePort } from "../../dev/services.ts";
 import { TranscoderMetrics, workerRegistry } from "../../transcoder/metrics.ts";
 import { startMetricsServer } from "../../transcoder/metrics-server.ts";
-import { freePort } from "../support/services.ts";
 
 const log = pino({ level: "silent" });
 const servers: { stop(force?: boolean): unknown }[] = [];

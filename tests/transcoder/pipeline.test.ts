@@ -5,10 +5,10 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TranscodeResult } from "../../contract/media.ts";
+import { generateVideo } from "../../dev/media.ts";
 import { InputError } from "../../transcoder/errors.ts";
 import { failOnFfmpegError, type PipelineProgress, transcode } from "../../transcoder/pipeline.ts";
-import { generateVideo } from "../support/media.ts";
-import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "./ffprobe.ts";
+import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "../support/ffprobe.ts";
 
 const SEGMENT_SECONDS = 2;
 const RUNGS = [

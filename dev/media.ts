@@ -3,7 +3,7 @@
 // tests run on two cores beside everything else.
 import { randomBytes } from "node:crypto";
 import { rename, rm, stat, truncate, writeFile } from "node:fs/promises";
-import { runProcess } from "../../transcoder/ffmpeg-process.ts";
+import { runProcess } from "../transcoder/ffmpeg-process.ts";
 
 export interface VideoSpec {
   seconds: number;

@@ -1,0 +1,184 @@
+// Real PostgreSQL and Redis for the test suite: the servers named by TEST_DATABASE_URL / TEST_REDIS_URL,
+// or throwaway instances started here (and stopped when the process exits) when none is named.
+
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Subprocess, spawn, spawnSync } from "bun";
+import postgres from "postgres";
+
+const children: Subprocess[] = [];
+const scratch: string[] = [];
+
+/** Stops the throwaway servers; the test preload calls it once after the whole run. */
+export async function stopTestServices(): Promise<void> {
+  for (const child of children.splice(0)) {
+    child.kill("SIGTERM");
+    await Promise.race([child.exited, Bun.sleep(5000)]);
+    child.kill("SIGKILL");
+  }
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+}
+
+function postgresBinDir(): string {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const version of versions) {
+    const dir = join(root, version, "bin");
+    if (existsSync(join(dir, "initdb"))) return dir;
+  }
+  const onPath = Bun.which("initdb");
+  if (onPath) return onPath.replace(/\/initdb$/, "");
+  throw new Error(
+    "PostgreSQL server binaries (initdb) not found: install postgresql or set TEST_DATABASE_URL",
+  );
+}
+
+/**
+ * PostgreSQL refuses to run as root, so a root test run starts it as the `postgres` user. setpriv
+ * execs in place (runuser would fork), so the pid we hold is the server's own and killing it works.
+ */
+function asServiceUser(command: string[]): string[] {
+  return process.getuid?.() === 0
+    ? ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", ...command]
+    : command;
+}
+
+let serverUrl: Promise<string> | undefined;
+
+async function startThrowawayPostgres(): Promise<string> {
+  const bin = postgresBinDir();
+  const dir = mkdtempSync(join(tmpdir(), "vf-pg-"));
+  scratch.push(dir);
+  if (process.getuid?.() === 0) {
+    const pw = spawnSync(["id", "-u", "postgres"]);
+    const gid = spawnSync(["id", "-g", "postgres"]);
+    chownSync(dir, Number(pw.stdout.toString()), Number(gid.stdout.toString()));
+  }
+  const data = join(dir, "data");
+  const init = spawnSync(
+    asServiceUser([join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync"]),
+  );
+  if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`);
+  const port = await freePort();
+  const server = spawn(
+    asServiceUser([
+      join(bin, "postgres"),
+      "-D",
+      data,
+      "-p",
+      String(port),
+      "-k",
+      dir,
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+      "-c",
+      "max_connections=300",
+    ]),
+    { stdout: "ignore", stderr: "ignore" },
+  );
+  children.push(server);
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  await waitFor("throwaway PostgreSQL", async () => {
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      await sql`select 1`;
+      return true;
+    } finally {
+      await sql.end();
+    }
+  });
+  return url;
+}
+
+/**
+ * A fresh, empty database for one test app, on the shared test server. Returns its URL and a function
+ * that drops it.
+ */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  serverUrl ??= process.env.TEST_DATABASE_URL
+    ? Promise.resolve(process.env.TEST_DATABASE_URL)
+    : startThrowawayPostgres();
+  const base = await serverUrl;
+  const name = `vf_test_${process.pid}_${crypto.randomUUID().slice(0, 8)}`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const sql = postgres(base, { max: 1, onnotice: () => {} });
+      await sql.unsafe(`drop database if exists "${name}" with (force)`);
+      await sql.end();
+    },
+  };
+}
+
+let sharedDbIndex = 0;
+
+async function startThrowawayRedis(): Promise<string> {
+  const binary = Bun.which("redis-server");
+  if (!binary) throw new Error("redis-server not found: install redis-server or set TEST_REDIS_URL");
+  const port = await freePort();
+  const server = spawn(
+    [binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdout: "ignore",
+      stderr: "ignore",
+    },
+  );
+  children.push(server);
+  const url = `redis://127.0.0.1:${port}`;
+  await waitFor("throwaway Redis", async () => {
+    const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    socket.end();
+    return true;
+  });
+  return url;
+}
+
+/**
+ * A Redis of its own for one test api: queues, job ids (video ids restart at 1 in every test
+ * database) and pub/sub channels never meet another test's. A throwaway redis-server each (a few
+ * milliseconds to start), or, with TEST_REDIS_URL, the next logical database of that server (whose
+ * pub/sub channels are shared, so prefer the throwaway servers).
+ */
+export async function testRedisUrl(): Promise<string> {
+  const shared = process.env.TEST_REDIS_URL;
+  if (!shared) return startThrowawayRedis();
+  const url = new URL(shared);
+  url.pathname = `/${(sharedDbIndex++ % 15) + 1}`;
+  return url.toString();
+}

@@ -1,0 +1,206 @@
+// The local stack's supervisor: Redis (started when none answers), the api, N transcoder workers, the
+// nginx edge and optionally an SMTP capture server, each waited for until it is ready. Stops in order
+// on request (edge, transcoders, api, then the Redis it started), and stops everything when a child
+// dies unexpectedly. `npm run up` (dev/up.ts) and the load-test stack (load-tests/stack.ts) run it.
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { type ChildSpec, SupervisedChild } from "./child.ts";
+import type { LineSink } from "./output.ts";
+import { httpOk, redisAnswers, waitUntil } from "./probes.ts";
+import { planRedis, type RedisSpec, redisAddress } from "./redis.ts";
+import type { SmtpCapture } from "./smtp-capture.ts";
+
+export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+type Env = Record<string, string | undefined>;
+
+export interface TranscoderSpec {
+  name: string;
+  /** TRANSCODER_METRICS_PORT: its /health is waited for there; null runs it without that server. */
+  healthPort: number | null;
+  env?: Env;
+}
+
+export interface StackSpec {
+  /** The environment every child starts from (the api and transcoders read their settings there). */
+  env: Env;
+  redis: RedisSpec;
+  api: { port: number; env?: Env };
+  transcoders: TranscoderSpec[];
+  /** The nginx edge in front of the api (infra/nginx/edge.ts); it needs MEDIA_TOKEN_SECRET. */
+  edge?: { port: number; env?: Env } | null;
+  /** An in-process SMTP capture server the api sends its mails to (SMTP_URL). */
+  smtp?: boolean;
+  sink: LineSink;
+  /** The supervisor's own messages (what starts, what stops, what died). */
+  log: (message: string) => void;
+  readyTimeoutMs?: number;
+  /** How long a child may take to finish its work in flight after SIGTERM before it is killed. */
+  stopGraceMs?: number;
+  root?: string;
+  /** Aborting it stops the stack, also while it is still starting. */
+  signal?: AbortSignal;
+}
+
+export type StackEnd =
+  | { reason: "requested" }
+  | { reason: "child-exited"; child: string; code: number }
+  | { reason: "failed-to-start"; error: Error };
+
+export interface Stack {
+  redisUrl: string;
+  apiUrl: string;
+  edgeUrl: string | null;
+  /** Where a client talks to: the edge when there is one, else the api. */
+  url: string;
+  smtp: SmtpCapture | null;
+  children(): readonly SupervisedChild[];
+  /** Resolves once everything is stopped, whatever stopped it. */
+  ended: Promise<StackEnd>;
+  stop(): Promise<StackEnd>;
+}
+
+/** Starts the stack and resolves once every part is ready; on any failure stops what it started and throws. */
+export async function startStack(spec: StackSpec): Promise<Stack> {
+  if (spec.signal?.aborted) throw new Error("the stack was asked to stop before it started");
+  const root = spec.root ?? REPO_ROOT;
+  const readyTimeoutMs = spec.readyTimeoutMs ?? 60_000;
+  const graceMs = spec.stopGraceMs ?? 30_000;
+  const redisUrl = spec.redis.url;
+  const apiUrl = `http://127.0.0.1:${spec.api.port}`;
+  const edgeUrl = spec.edge ? `http://127.0.0.1:${spec.edge.port}` : null;
+
+  // Stop order: the edge (no new requests), the transcoders (they hand unfinished jobs back), the
+  // api, and last the Redis the others use.
+  const tiers: {
+    redis: SupervisedChild[];
+    api: SupervisedChild[];
+    transcoders: SupervisedChild[];
+    edge: SupervisedChild[];
+  } = { redis: [], api: [], transcoders: [], edge: [] };
+  let smtp: SmtpCapture | null = null;
+  let ending: Promise<StackEnd> | null = null;
+  let resolveEnded: (end: StackEnd) => void = () => {};
+  const ended = new Promise<StackEnd>((resolve) => {
+    resolveEnded = resolve;
+  });
+
+  const stopChild = async (child: SupervisedChild) => {
+    if (!child.running) return void (await child.exited);
+    spec.log(`stopping ${child.name} (pid ${child.pid})`);
+    const { killed } = await child.stop(graceMs);
+    if (killed) spec.log(`${child.name} did not stop within ${Math.round(graceMs / 1000)} s; killed it`);
+  };
+  const shutDown = (end: StackEnd): Promise<StackEnd> => {
+    ending ??= (async () => {
+      for (const tier of [tiers.edge, tiers.transcoders, tiers.api, tiers.redis]) {
+        await Promise.all(tier.map(stopChild));
+      }
+      await smtp?.close();
+      resolveEnded(end);
+      return end;
+    })();
+    return ending;
+  };
+  spec.signal?.addEventListener("abort", () => void shutDown({ reason: "requested" }), { once: true });
+  const launch = (tier: SupervisedChild[], childSpec: ChildSpec) => {
+    const child = new SupervisedChild(childSpec, spec.sink);
+    tier.push(child);
+    void child.exited.then((code) => {
+      if (ending) return;
+      spec.log(`${child.name} exited unexpectedly (status ${code}); stopping the others`);
+      void shutDown({ reason: "child-exited", child: child.name, code });
+    });
+    return child;
+  };
+  const died = (child: SupervisedChild) => () =>
+    !child.running ? `${child.name} exited` : ending ? "the stack is stopping" : null;
+  const base = (extra: Env): Env => ({ ...spec.env, ...extra });
+
+  try {
+    const plan = await planRedis(spec.redis, root);
+    spec.log(plan.message);
+    if (plan.kind === "start") {
+      if (spec.redis.dataDir) mkdirSync(spec.redis.dataDir, { recursive: true });
+      const redis = launch(tiers.redis, plan.child);
+      const { host, port } = redisAddress(redisUrl);
+      await waitUntil("redis-server", () => redisAnswers(host, port), {
+        timeoutMs: 10_000,
+        giveUp: died(redis),
+      });
+    }
+    if (spec.smtp) {
+      const { startSmtpCapture } = await import("./smtp-capture.ts");
+      smtp = await startSmtpCapture();
+    }
+
+    const bun = process.execPath;
+    const api = launch(tiers.api, {
+      name: "api",
+      command: [bun, "api/main.ts"],
+      cwd: root,
+      env: base({
+        HOST: "127.0.0.1",
+        PORT: String(spec.api.port),
+        REDIS_URL: redisUrl,
+        ...(smtp ? { SMTP_URL: smtp.url } : {}),
+        ...spec.api.env,
+      }),
+    });
+    const transcoders = spec.transcoders.map((transcoder) =>
+      launch(tiers.transcoders, {
+        name: transcoder.name,
+        command: [bun, "transcoder/main.ts"],
+        cwd: root,
+        env: base({
+          REDIS_URL: redisUrl,
+          TRANSCODER_METRICS_PORT: String(transcoder.healthPort ?? 0),
+          ...transcoder.env,
+        }),
+      }),
+    );
+    const edge = spec.edge
+      ? launch(tiers.edge, {
+          name: "edge",
+          command: [bun, "infra/nginx/edge.ts"],
+          cwd: root,
+          env: base({
+            EDGE_PORT: String(spec.edge.port),
+            API_UPSTREAM: `127.0.0.1:${spec.api.port}`,
+            ...spec.edge.env,
+          }),
+        })
+      : null;
+
+    const wait = { timeoutMs: readyTimeoutMs };
+    await Promise.all([
+      waitUntil("the api (/ready)", () => httpOk(`${apiUrl}/ready`), { ...wait, giveUp: died(api) }),
+      ...transcoders.map((child, i) => {
+        const port = spec.transcoders[i]?.healthPort;
+        const probe = port ? () => httpOk(`http://127.0.0.1:${port}/health`) : async () => true;
+        return waitUntil(`${child.name} (/health)`, probe, { ...wait, giveUp: died(child) });
+      }),
+    ]);
+    if (edge && edgeUrl) {
+      await waitUntil("the edge (/ready through nginx)", () => httpOk(`${edgeUrl}/ready`), {
+        ...wait,
+        giveUp: died(edge),
+      });
+    }
+  } catch (error) {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    await shutDown({ reason: "failed-to-start", error: failure });
+    throw failure;
+  }
+
+  return {
+    redisUrl,
+    apiUrl,
+    edgeUrl,
+    url: edgeUrl ?? apiUrl,
+    smtp,
+    children: () => [...tiers.redis, ...tiers.api, ...tiers.transcoders, ...tiers.edge],
+    ended,
+    stop: () => shutDown({ reason: "requested" }),
+  };
+}

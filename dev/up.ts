@@ -1,0 +1,157 @@
+// `npm run up` after infra/up.sh has installed what was missing and settled the secrets: prints where
+// everything is, then runs the local stack (dev/stack.ts): Redis when REDIS_URL is unset and none
+// answers on 127.0.0.1:6379, the api on API_PORT, TRANSCODERS workers (default 1) and the edge on PORT,
+// until Ctrl-C / SIGTERM or until one of them dies.
+//
+// --admin-password-file=FILE: the admin password came from FILE (up.sh keeps it under ./var), which is
+// what the summary says instead of "from the environment".
+import { join } from "node:path";
+import { prefixedConsole } from "./output.ts";
+import { portOpen } from "./probes.ts";
+import { freePort } from "./services.ts";
+import { REPO_ROOT, type StackEnd, startStack, type TranscoderSpec } from "./stack.ts";
+
+const env = process.env;
+const step = (message: string) => console.log(`==> ${message}`);
+const note = (message: string) => console.log(`    ${message}`);
+function die(message: string): never {
+  console.error(`error: ${message}`);
+  process.exit(1);
+}
+
+function integerSetting(name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) die(`${name} must be an integer ${min}-${max}`);
+  return value;
+}
+
+const passwordFile = process.argv
+  .find((arg) => arg.startsWith("--admin-password-file="))
+  ?.slice("--admin-password-file=".length);
+// The edge answers on PORT (what a browser or player talks to); the api listens behind it on API_PORT.
+const port = integerSetting("PORT", 3000, 1, 65535);
+const apiPort = integerSetting("API_PORT", port + 1, 1, 65535);
+const transcoderCount = integerSetting("TRANSCODERS", 1, 1, 64);
+if (await portOpen("127.0.0.1", port)) die(`port ${port} is taken; set PORT to a free one`);
+if (await portOpen("127.0.0.1", apiPort)) {
+  die(`port ${apiPort} (the api, behind the edge) is taken; set API_PORT`);
+}
+const base = (env.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, "");
+
+// Each worker's /metrics and /health: TRANSCODER_METRICS_PORT (9464) and up, or a free port when that
+// one is taken (another worker started by hand, say); 0 runs them without it, as the worker allows.
+async function transcoderSpecs(): Promise<TranscoderSpec[]> {
+  const first = integerSetting("TRANSCODER_METRICS_PORT", 9464, 0, 65535);
+  const specs: TranscoderSpec[] = [];
+  for (let i = 1; i <= transcoderCount; i++) {
+    const name = transcoderCount === 1 ? "transcoder" : `transcoder-${i}`;
+    let healthPort: number | null = first === 0 ? null : first + i - 1;
+    if (healthPort !== null && (await portOpen("127.0.0.1", healthPort))) {
+      const taken = healthPort;
+      healthPort = await freePort();
+      note(`${name}: port ${taken} is taken; its /metrics and /health are on 127.0.0.1:${healthPort}`);
+    }
+    specs.push({ name, healthPort });
+  }
+  return specs;
+}
+
+const workers = transcoderCount === 1 ? "one worker" : `${transcoderCount} workers`;
+step("Videoflix starting");
+note(`API base:     ${base}/api/   (the edge, nginx; the api itself on 127.0.0.1:${apiPort})`);
+note(`OpenAPI UI:   ${base}/openapi   (JSON: ${base}/openapi/json)`);
+note(`health:       ${base}/health    readiness: ${base}/ready`);
+note(
+  `mails:        ${env.SMTP_URL ? "sent through SMTP_URL" : `written as .eml files to ${env.MAIL_DIR ?? "./var/mail"} (links also logged)`}`,
+);
+note(
+  `database:     ${env.DATABASE_URL ? "PostgreSQL at DATABASE_URL" : `embedded PGlite in ${env.PGLITE_DIR ?? "./var/pglite"}`}`,
+);
+note(
+  `admin:        ${env.ADMIN_EMAIL}, ${passwordFile ? `password in ${passwordFile} (set when the account was first created)` : "ADMIN_PASSWORD from the environment"}`,
+);
+note(`uploads:      POST ${base}/api/admin/videos (admin), queues at ${base}/admin/queues`);
+note(
+  `transcoder:   ${workers} (TRANSCODER_HWACCEL=${env.TRANSCODER_HWACCEL ?? "none"}), media in ${env.MEDIA_ROOT ?? "./var/media"}`,
+);
+note("stop with Ctrl-C (or SIGTERM)");
+
+const startedAt = performance.now();
+const sink = prefixedConsole();
+// Signals count from the first moment: the children run in sessions of their own, so a Ctrl-C that
+// ended only this process would leave them running.
+const stopping = new AbortController();
+const requestStop = (why: string) => {
+  if (stopping.signal.aborted) return;
+  step(why);
+  stopping.abort();
+};
+process.on("SIGINT", () => requestStop("signal received: shutting down"));
+process.on("SIGTERM", () => requestStop("signal received: shutting down"));
+watchLaunchers(() => requestStop("npm is gone: shutting down"));
+
+async function finish(end: StackEnd): Promise<never> {
+  await sink.close();
+  if (end.reason === "requested") {
+    step("stopped");
+    process.exit(0);
+  }
+  if (end.reason === "failed-to-start") console.error(`error: ${end.error.message}`);
+  // A stack that fell over is a failure, whatever status the child that died had.
+  process.exit(end.reason === "child-exited" && end.code !== 0 ? end.code : 1);
+}
+
+try {
+  const stack = await startStack({
+    env: { ...env, PUBLIC_URL: base },
+    redis: env.REDIS_URL
+      ? { url: env.REDIS_URL, startIfMissing: false }
+      : { url: "redis://127.0.0.1:6379", startIfMissing: true, dataDir: join(REPO_ROOT, "var/redis") },
+    // It sees the clients' addresses through the edge's X-Forwarded-For.
+    api: { port: apiPort, env: { TRUST_PROXY: "true" } },
+    transcoders: await transcoderSpecs(),
+    edge: { port },
+    sink,
+    log: step,
+    signal: stopping.signal,
+  });
+  step(`ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s: ${base}/`);
+  await finish(await stack.ended);
+} catch (error) {
+  await finish(
+    stopping.signal.aborted
+      ? { reason: "requested" }
+      : { reason: "failed-to-start", error: error instanceof Error ? error : new Error(String(error)) },
+  );
+}
+
+/**
+ * Under `npm run up`, a SIGTERM to npm may end npm and its `sh -c` without reaching us: watch them
+ * (our parent, and its parent unless that is init) and stop when they are gone.
+ */
+function watchLaunchers(onGone: () => void): void {
+  if (!env.npm_lifecycle_event) return;
+  const launchers = [process.ppid];
+  const stat = Bun.file(`/proc/${process.ppid}/stat`);
+  void stat
+    .text()
+    .then((text) => {
+      // Field 4 is the parent's pid; the command name (field 2) may hold spaces, so count from its ")".
+      const grandparent = Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
+      if (grandparent > 1) launchers.push(grandparent);
+    })
+    .catch(() => {});
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  setInterval(() => {
+    if (!launchers.every(alive)) onGone();
+  }, 1000);
+}

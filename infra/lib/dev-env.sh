@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# The local environment of `npm run up` and the load-test stack: ./.env, generated secrets, and
+# stopping a supervised process with grace. Source infra/lib/output.sh before it; it only defines
+# functions. (Starting and watching the processes is dev/stack.ts's job.)
+
+# Loads ./.env into the environment (variables already set in the shell win, as with bun's own
+# .env loading), so the scripts' defaults agree with what the api will read.
+load_dotenv() {
+  local file="$REPO_ROOT/.env"
+  [[ -f "$file" ]] || return 0
+  local name saved=()
+  # Remember what the shell already has; .env must not override it.
+  while IFS= read -r name; do
+    if [[ -n "${!name+x}" ]]; then saved+=("$name=${!name}"); fi
+  done < <(sed -nE 's/^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=.*/\2/p' "$file")
+  step "loading .env"
+  set -a
+  # shellcheck disable=SC1090
+  . "$file"
+  set +a
+  local pair
+  for pair in "${saved[@]}"; do export "${pair%%=*}=${pair#*=}"; done
+}
+
+# A random URL-safe secret of about $1 bytes of entropy.
+random_secret() {
+  head -c "${1:-32}" /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+}
+
+# terminate_and_wait <pid>: SIGTERM, then up to 30 s for the process to finish what it has in flight.
+# Returns 1 when it is still running after that (the caller decides how to insist).
+terminate_and_wait() {
+  local pid="$1" waited=0
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null && [[ $waited -lt 150 ]]; do
+    sleep 0.2
+    waited=$((waited + 1))
+  done
+  ! kill -0 "$pid" 2>/dev/null
+}

@@ -1,0 +1,139 @@
+# shellcheck shell=bash
+# Go-built tools (k6, docker compose, dockerfile-lint, promtool) and the Go toolchain that builds them,
+# all under ./var/tools. Source infra/lib/output.sh and infra/lib/packages.sh before it (a missing Go
+# is fetched with curl and unzip); it only defines functions.
+
+# Go-built tools (k6, the compose parser) live in ./var/tools/bin, never in a global location.
+TOOLS_DIR="$REPO_ROOT/var/tools"
+# A Go toolchain for building them when the machine has none (or one older than modules need): Go's
+# own toolchain module from the Go module proxy, the same archive `GOTOOLCHAIN=auto` would fetch.
+GO_BOOTSTRAP_VERSION="1.26.8"
+
+# Prints the path of a `go` that can build current modules (1.21+ switches toolchains by itself).
+go_binary() {
+  local candidate version
+  for candidate in "$(command -v go 2>/dev/null)" /usr/local/go/bin/go "$TOOLS_DIR/go/bin/go"; do
+    [[ -n "$candidate" && -x "$candidate" ]] || continue
+    version="$("$candidate" env GOVERSION 2>/dev/null)" || continue
+    # go1.21 and later; go1.2 itself does not exist in the wild, so a prefix match on "go1.2" is safe.
+    if [[ "$version" =~ ^go1\.([0-9]+) && ${BASH_REMATCH[1]} -ge 21 ]]; then
+      printf '%s\n' "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Makes sure a usable Go is available, downloading the toolchain module from the proxy when not.
+ensure_go() {
+  go_binary >/dev/null && return 0
+  ensure_packages curl unzip ca-certificates
+  local proxy="${GOPROXY:-https://proxy.golang.org}"
+  proxy="${proxy%%,*}"
+  [[ "$proxy" == "direct" || "$proxy" == "off" ]] && proxy="https://proxy.golang.org"
+  local module="v0.0.1-go${GO_BOOTSTRAP_VERSION}.linux-amd64"
+  [[ "$(uname -m)" == "aarch64" ]] && module="v0.0.1-go${GO_BOOTSTRAP_VERSION}.linux-arm64"
+  step "installing Go $GO_BOOTSTRAP_VERSION into $TOOLS_DIR/go (from $proxy)"
+  local archive
+  archive="$(mktemp --suffix=.zip)"
+  curl -fsSL -o "$archive" "$proxy/golang.org/toolchain/@v/$module.zip" ||
+    die "could not download the Go toolchain from $proxy"
+  local unpacked
+  unpacked="$(mktemp -d)"
+  unzip -q "$archive" -d "$unpacked" || die "could not unpack the Go toolchain"
+  rm -rf "$TOOLS_DIR/go"
+  mkdir -p "$TOOLS_DIR"
+  mv "$unpacked/golang.org/toolchain@$module" "$TOOLS_DIR/go"
+  # Module zips drop file modes: the tools must be executable.
+  chmod -R u+x "$TOOLS_DIR/go/bin" "$TOOLS_DIR/go/pkg/tool"
+  rm -rf "$archive" "$unpacked"
+  go_binary >/dev/null || die "the downloaded Go toolchain does not run"
+}
+
+# tool_is_current <binary> <version>: ./var/tools/bin/<binary> exists and was built from <version> (a
+# module version, or a hash of its sources), as record_tool_version <binary> <version> noted after the build.
+tool_is_current() {
+  [[ -x "$TOOLS_DIR/bin/$1" && "$(cat "$TOOLS_DIR/bin/.$1.version" 2>/dev/null)" == "$2" ]]
+}
+record_tool_version() { printf '%s\n' "$2" >"$TOOLS_DIR/bin/.$1.version"; }
+
+# ensure_go_tool <binary> <module/path@version>: builds a Go program into ./var/tools/bin once (again
+# when the version changes) and prints nothing; the binary is then at "$TOOLS_DIR/bin/<binary>".
+ensure_go_tool() {
+  local binary="$1" package="$2"
+  if tool_is_current "$binary" "$package"; then return 0; fi
+  ensure_go
+  step "building $binary ($package) into $TOOLS_DIR/bin"
+  mkdir -p "$TOOLS_DIR/bin"
+  local go
+  go="$(go_binary)"
+  GOBIN="$TOOLS_DIR/bin" GOTOOLCHAIN=auto GOFLAGS=-mod=mod "$go" install "$package" ||
+    die "go install $package failed"
+  record_tool_version "$binary" "$package"
+}
+
+# The k6 the load tests (load-tests/, `npm run loadtest:smoke`) are written for; built from source by
+# ensure_go_tool, so no package repository or prebuilt download is involved.
+K6_MODULE="go.k6.io/k6@v1.8.1"
+K6_BIN="$TOOLS_DIR/bin/k6"
+
+# Makes sure ./var/tools/bin/k6 exists at K6_MODULE's version (a first build takes a few minutes).
+ensure_k6() {
+  ensure_go_tool k6 "$K6_MODULE"
+  "$K6_BIN" version >/dev/null 2>&1 || die "$K6_BIN does not run"
+}
+
+# --- infra/check-ops.sh: tools built from source into ./var/tools/bin --------------------------------
+# docker compose itself (the CLI plugin; it also runs standalone, `docker-compose config`): the real
+# parser and validator of the compose files, no Docker engine needed. Its go.mod has exclude directives,
+# which `go install module@version` refuses, so it is built inside the downloaded module, with its own
+# go.sum. Also a CLI plugin under ./var/tools/docker: `DOCKER_CONFIG=var/tools/docker docker compose`.
+COMPOSE_MODULE="github.com/docker/compose/v5"
+COMPOSE_VERSION="v5.6.0"
+COMPOSE_BIN="$TOOLS_DIR/bin/docker-compose"
+
+ensure_compose() {
+  if tool_is_current docker-compose "$COMPOSE_MODULE@$COMPOSE_VERSION"; then return 0; fi
+  ensure_go
+  step "building docker compose $COMPOSE_VERSION into $TOOLS_DIR/bin (the first time takes a few minutes)"
+  local go module_dir
+  go="$(go_binary)"
+  mkdir -p "$TOOLS_DIR/bin" "$TOOLS_DIR/docker/cli-plugins"
+  module_dir="$(cd "$TOOLS_DIR" && GOTOOLCHAIN=auto GOFLAGS='' "$go" mod download -json "$COMPOSE_MODULE@$COMPOSE_VERSION" |
+    sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')" || true
+  [[ -n "$module_dir" && -d "$module_dir" ]] || die "could not download $COMPOSE_MODULE@$COMPOSE_VERSION"
+  (cd "$module_dir" && GOTOOLCHAIN=auto GOFLAGS=-mod=readonly CGO_ENABLED=0 "$go" build -trimpath \
+    -ldflags "-s -w -X $COMPOSE_MODULE/internal.Version=$COMPOSE_VERSION" -o "$COMPOSE_BIN" ./cmd) ||
+    die "building docker compose $COMPOSE_VERSION failed"
+  ln -sf ../../bin/docker-compose "$TOOLS_DIR/docker/cli-plugins/docker-compose"
+  record_tool_version docker-compose "$COMPOSE_MODULE@$COMPOSE_VERSION"
+}
+
+# infra/tools/dockerfile-lint (BuildKit's Dockerfile checks, offline, plus the images' policy), rebuilt
+# whenever its sources change.
+DOCKERFILE_LINT_BIN="$TOOLS_DIR/bin/dockerfile-lint"
+
+ensure_dockerfile_lint() {
+  local source="$REPO_ROOT/infra/tools/dockerfile-lint" sum
+  sum="$(cat "$source/go.mod" "$source/go.sum" "$source"/*.go | sha256sum)"
+  sum="${sum%% *}"
+  if tool_is_current dockerfile-lint "$sum"; then return 0; fi
+  ensure_go
+  step "building dockerfile-lint into $TOOLS_DIR/bin"
+  mkdir -p "$TOOLS_DIR/bin"
+  local go
+  go="$(go_binary)"
+  (cd "$source" && GOTOOLCHAIN=auto GOFLAGS=-mod=readonly CGO_ENABLED=0 "$go" build -trimpath \
+    -o "$DOCKERFILE_LINT_BIN" .) || die "building infra/tools/dockerfile-lint failed"
+  record_tool_version dockerfile-lint "$sum"
+}
+
+# promtool of the Prometheus the compose `monitoring` profile runs (module v0.316.0 is Prometheus 3.16.0,
+# the prom/prometheus:v3.16.0 image): checks infra/monitoring/prometheus.yml.
+PROMTOOL_MODULE="github.com/prometheus/prometheus/cmd/promtool@v0.316.0"
+PROMTOOL_BIN="$TOOLS_DIR/bin/promtool"
+
+ensure_promtool() {
+  ensure_go_tool promtool "$PROMTOOL_MODULE"
+  "$PROMTOOL_BIN" --version >/dev/null 2>&1 || die "$PROMTOOL_BIN does not run"
+}

@@ -1,0 +1,164 @@
+// The local-stack supervisor (dev/stack.ts, dev/up.ts) with real processes: Redis, the api, a
+// transcoder and the nginx edge on free ports; readiness, ordered shutdown, a child that dies, a child
+// that never gets ready, and `bun dev/up.ts` under SIGTERM. Nothing may be left running afterwards.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { memorySink } from "../../dev/output.ts";
+import { portOpen } from "../../dev/probes.ts";
+import { createTestDatabase, freePort, testRedisUrl } from "../../dev/services.ts";
+import { REPO_ROOT, type StackSpec, startStack } from "../../dev/stack.ts";
+
+let scratch: string;
+let database: { url: string; drop: () => Promise<void> };
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), "vf-stack-test-"));
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database.drop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Settings of every child: this machine's PATH and the test's stores, nothing from ./.env. */
+function childEnv(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? "/tmp",
+    NODE_ENV: "development",
+    LOG_LEVEL: "warn",
+    DATABASE_URL: database.url,
+    MEDIA_ROOT: join(scratch, "media"),
+    MAIL_DIR: join(scratch, "mail"),
+    JWT_SECRET: randomBytes(36).toString("base64url"),
+    MEDIA_TOKEN_SECRET: randomBytes(36).toString("base64url"),
+    TRANSCODER_SHUTDOWN_GRACE_SECONDS: "2",
+  };
+}
+
+/** True while any process of the group (the child and what it started) is alive. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function baseSpec(messages: string[], edge: boolean): Promise<StackSpec> {
+  const [redisPort, apiPort, healthPort, edgePort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  return {
+    env: childEnv(),
+    redis: { url: `redis://127.0.0.1:${redisPort}`, startIfMissing: true },
+    api: { port: apiPort },
+    transcoders: [{ name: "transcoder-1", healthPort }],
+    edge: edge ? { port: edgePort } : null,
+    sink: memorySink(),
+    log: (message) => messages.push(message),
+    stopGraceMs: 10_000,
+  };
+}
+
+describe("startStack", () => {
+  test("starts Redis, the api, a transcoder and the edge, ready; stops them in order, leaving nothing", async () => {
+    const messages: string[] = [];
+    const spec = await baseSpec(messages, true);
+    const stack = await startStack(spec);
+    const pids = stack.children().map((child) => child.pid);
+    expect(stack.children().map((child) => child.name)).toEqual(["redis", "api", "transcoder-1", "edge"]);
+    expect(stack.url).toBe(stack.edgeUrl!);
+
+    expect((await fetch(`${stack.url}/ready`)).status).toBe(200);
+    expect((await fetch(`${stack.url}/health`)).status).toBe(200);
+    expect((await fetch(`${stack.apiUrl}/ready`)).status).toBe(200);
+    const health = spec.transcoders[0]!.healthPort;
+    expect((await fetch(`http://127.0.0.1:${health}/health`)).status).toBe(200);
+
+    expect(await stack.stop()).toEqual({ reason: "requested" });
+    expect(messages.filter((m) => m.startsWith("stopping")).map((m) => m.split(" ")[1])).toEqual([
+      "edge",
+      "transcoder-1",
+      "api",
+      "redis",
+    ]);
+    expect(pids.filter(groupAlive)).toEqual([]);
+    expect(await portOpen("127.0.0.1", spec.edge!.port)).toBe(false);
+    expect(await portOpen("127.0.0.1", Number(new URL(stack.redisUrl).port))).toBe(false);
+  });
+
+  test("a child that dies stops the stack with a message naming it", async () => {
+    const messages: string[] = [];
+    const stack = await startStack(await baseSpec(messages, false));
+    const pids = stack.children().map((child) => child.pid);
+    const transcoder = stack.children().find((child) => child.name === "transcoder-1")!;
+    process.kill(transcoder.pid, "SIGKILL");
+
+    const end = await stack.ended;
+    expect(end).toMatchObject({ reason: "child-exited", child: "transcoder-1" });
+    expect(
+      messages.some((m) => /^transcoder-1 exited unexpectedly \(status \d+\); stopping the others$/.test(m)),
+    ).toBe(true);
+    expect(pids.filter(groupAlive)).toEqual([]);
+  });
+
+  test("a child that exits while starting fails the start, names it and leaves nothing running", async () => {
+    const messages: string[] = [];
+    const spec = await baseSpec(messages, false);
+    // The api refuses a JWT secret this short at start-up and exits.
+    spec.api.env = { JWT_SECRET: "too-short" };
+    await expect(startStack(spec)).rejects.toThrow("the api (/ready): api exited");
+    expect(await portOpen("127.0.0.1", Number(new URL(spec.redis.url).port))).toBe(false);
+    expect(await portOpen("127.0.0.1", spec.transcoders[0]!.healthPort!)).toBe(false);
+  });
+});
+
+describe("bun dev/up.ts", () => {
+  test("prints where everything is, gets ready, and on SIGTERM stops everything and exits 0", async () => {
+    const [port, metricsPort, redisUrl] = await Promise.all([freePort(), freePort(), testRedisUrl()]);
+    const up = Bun.spawn([process.execPath, "dev/up.ts", "--admin-password-file=./var/admin-password"], {
+      cwd: REPO_ROOT,
+      env: {
+        ...childEnv(),
+        PORT: String(port),
+        API_PORT: String(await freePort()),
+        REDIS_URL: redisUrl,
+        TRANSCODER_METRICS_PORT: String(metricsPort),
+        ADMIN_EMAIL: "admin@up.test",
+        ADMIN_PASSWORD: "Up-test-passphrase-0042",
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let output = "";
+    void (async () => {
+      for await (const chunk of up.stdout) output += new TextDecoder().decode(chunk);
+    })();
+    const deadline = Date.now() + 20_000;
+    while (!output.includes("==> ready in") && Date.now() < deadline && up.exitCode === null) {
+      await Bun.sleep(100);
+    }
+    expect(output).toContain("==> ready in");
+    expect(output).toContain(`API base:     http://localhost:${port}/api/`);
+    expect(output).toContain("admin:        admin@up.test, password in ./var/admin-password");
+    expect(output).toContain("using REDIS_URL from the environment");
+    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+
+    up.kill("SIGTERM");
+    expect(await up.exited).toBe(0);
+    expect(output).toContain("==> signal received: shutting down");
+    expect(output).toEndWith("==> stopped\n");
+    const stopped = [...output.matchAll(/==> stopping (\S+) \(pid (\d+)\)/g)];
+    expect(stopped.map((match) => match[1])).toEqual(["edge", "transcoder", "api"]);
+    expect(stopped.map((match) => Number(match[2])).filter(groupAlive)).toEqual([]);
+  });
+});
