@@ -53,7 +53,7 @@ test("migrations run twice on a directory database, and data survives close → 
   } finally {
     await again.close();
   }
-});
+}, 30_000); // PGlite boots a WebAssembly PostgreSQL: seconds on a busy 2-core machine
 
 test("the real app on in-memory PGlite: register → activate → login → /api/me/", async () => {
   const [redisUrl, smtp] = await Promise.all([testRedisUrl(), startSmtpCapture()]);
@@ -119,4 +119,4 @@ test("the real app on in-memory PGlite: register → activate → login → /api
     await smtp.close();
     rmSync(config.mediaRoot, { recursive: true, force: true });
   }
-});
+}, 30_000);
