@@ -1,7 +1,7 @@
 import type { Cookie } from "elysia";
 import type { Config } from "../config/load.ts";
+import type { IssuedSession } from "./refresh-sessions.ts";
 import { newSecret } from "./secrets.ts";
-import type { IssuedSession } from "./service.ts";
 
 type CookieJar = Record<string, Cookie<unknown>>;
 

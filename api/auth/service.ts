@@ -1,22 +1,19 @@
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../../db/client.ts";
-import {
-  type OneTimeTokenPurpose,
-  oneTimeTokens,
-  refreshTokens,
-  type User,
-  users,
-} from "../../db/schema/index.ts";
+import { type User, users } from "../../db/schema/index.ts";
 import type { Mailer } from "../../emails/mailer.ts";
 import type { AccountEmail } from "../../emails/render.ts";
 import type { Config } from "../config/load.ts";
 import { badRequest, unauthorized } from "../http/errors.ts";
 import type { BackgroundTasks } from "../shared/background-tasks.ts";
+import type { Clock } from "../shared/clock.ts";
+import { OneTimeTokens } from "./one-time-tokens.ts";
 import { hashPassword, passwordProblems, verifyAgainstDecoy, verifyPassword } from "./passwords.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
-import { decodeUid, encodeUid, hashSecret, newSecret } from "./secrets.ts";
-import type { AccessTokens, SessionUser } from "./session.ts";
+import { type IssuedSession, presentedTooLong, RefreshSessions } from "./refresh-sessions.ts";
+import { decodeUid, encodeUid } from "./secrets.ts";
+import type { AccessTokens } from "./session.ts";
 
 export interface AccountDeps {
   config: Config;
@@ -25,15 +22,8 @@ export interface AccountDeps {
   accessTokens: AccessTokens;
   rateLimiter: RateLimiter;
   background: BackgroundTasks;
-  clock: { now(): Date };
+  clock: Clock;
   log: Logger;
-}
-
-/** What a successful login or refresh hands to the controller to put into cookies. */
-export interface IssuedSession {
-  user: SessionUser;
-  accessToken: string;
-  refreshToken: string;
 }
 
 export const LOGIN_FAILED = "Please check your input and try again.";
@@ -59,8 +49,15 @@ function emailProblem(email: string): string | null {
 
 const byEmail = (email: string) => sql`lower(${users.email}) = lower(${email})`;
 
+/** Accounts: registration and activation, login and refresh, password reset, without enumeration. */
 export class AccountService {
-  constructor(private readonly deps: AccountDeps) {}
+  private readonly links: OneTimeTokens;
+  private readonly sessions: RefreshSessions;
+
+  constructor(private readonly deps: AccountDeps) {
+    this.links = new OneTimeTokens(deps);
+    this.sessions = new RefreshSessions(deps);
+  }
 
   /**
    * Creates an inactive account and mails its activation link. An address that is already registered
@@ -111,7 +108,7 @@ export class AccountService {
     const userId = decodeUid(uidb64);
     if (userId === null) return false;
     return this.deps.db.transaction(async (tx) => {
-      const consumed = await this.consumeToken(tx, userId, token, "activation");
+      const consumed = await this.links.consume(tx, userId, token, "activation");
       if (!consumed) return false;
       await tx.update(users).set({ isActive: true }).where(eq(users.id, userId));
       return true;
@@ -134,7 +131,7 @@ export class AccountService {
       : await verifyAgainstDecoy(input.password);
     if (!user || !passwordMatches || !user.isActive) throw badRequest({ detail: LOGIN_FAILED });
     await this.deps.db.update(users).set({ lastLoginAt: this.deps.clock.now() }).where(eq(users.id, user.id));
-    return this.issueSession(user, crypto.randomUUID());
+    return this.sessions.issue(user);
   }
 
   /**
@@ -144,70 +141,22 @@ export class AccountService {
   async refresh(presented: string | undefined, ip: string): Promise<IssuedSession> {
     const { rateLimiter } = this.deps;
     await rateLimiter.hit("refresh", "ip", ip);
-    if (!presented || presented.length > 256) throw unauthorized("Refresh token missing.");
+    if (!presented || presentedTooLong(presented)) throw unauthorized("Refresh token missing.");
     // The account's limit is checked before rotating: a refusal after the rotation would leave the
     // client holding a rotated token, and its next try would look like reuse and end the session.
-    const owner = await this.refreshTokenOwner(presented);
+    const owner = await this.sessions.ownerOf(presented);
     if (owner !== undefined) await rateLimiter.hit("refresh", "account", String(owner));
-    const now = this.deps.clock.now();
-    const outcome = await this.deps.db.transaction(async (tx) => {
-      const [row] = await tx
-        .select()
-        .from(refreshTokens)
-        .where(eq(refreshTokens.tokenHash, hashSecret(presented)))
-        .for("update");
-      if (!row || row.revokedAt) return { error: "Refresh token is invalid." } as const;
-      if (row.rotatedAt) {
-        await tx
-          .update(refreshTokens)
-          .set({ revokedAt: now })
-          .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
-        return {
-          error: "Refresh token was already used; the session has been revoked.",
-          reuse: row.userId,
-        } as const;
-      }
-      if (row.expiresAt <= now) return { error: "Refresh token has expired." } as const;
-      const [user] = await tx.select().from(users).where(eq(users.id, row.userId));
-      if (!user?.isActive) return { error: "Refresh token is invalid." } as const;
-      await tx.update(refreshTokens).set({ rotatedAt: now }).where(eq(refreshTokens.id, row.id));
-      return { user, familyId: row.familyId } as const;
-    });
-    if ("error" in outcome) {
-      if (outcome.reuse !== undefined) {
-        this.deps.log.warn({ userId: outcome.reuse }, "refresh token reuse detected; session family revoked");
-      }
-      throw unauthorized(outcome.error);
-    }
-    return this.issueSession(outcome.user, outcome.familyId);
-  }
-
-  /** The user id a refresh token was issued to, whatever its state; undefined for an unknown token. */
-  private async refreshTokenOwner(presented: string): Promise<number | undefined> {
-    const [row] = await this.deps.db
-      .select({ userId: refreshTokens.userId })
-      .from(refreshTokens)
-      .where(eq(refreshTokens.tokenHash, hashSecret(presented)));
-    return row?.userId;
+    return this.sessions.rotate(presented);
   }
 
   /** Revokes the session (the refresh token's family) the presented token belongs to, if any. */
-  async logout(presented: string | undefined): Promise<void> {
-    if (!presented || presented.length > 256) return;
-    const [row] = await this.deps.db
-      .select({ familyId: refreshTokens.familyId })
-      .from(refreshTokens)
-      .where(eq(refreshTokens.tokenHash, hashSecret(presented)));
-    if (!row) return;
-    await this.deps.db
-      .update(refreshTokens)
-      .set({ revokedAt: this.deps.clock.now() })
-      .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+  logout(presented: string | undefined): Promise<void> {
+    return this.sessions.revokeFamilyOf(presented);
   }
 
   /** Mails a reset link when the address has an account; the answer is the same either way. */
   async requestPasswordReset(input: { email: string }, ip: string): Promise<void> {
-    const { rateLimiter, config, db, clock } = this.deps;
+    const { rateLimiter, config } = this.deps;
     await rateLimiter.hit("passwordReset", "ip", ip);
     const email = input.email.trim();
     const badEmail = emailProblem(email);
@@ -216,17 +165,8 @@ export class AccountService {
     const user = await this.findByEmail(email);
     if (!user) return;
     // A new link replaces any earlier one that is still unused.
-    await db
-      .update(oneTimeTokens)
-      .set({ usedAt: clock.now() })
-      .where(
-        and(
-          eq(oneTimeTokens.userId, user.id),
-          eq(oneTimeTokens.purpose, "password_reset"),
-          isNull(oneTimeTokens.usedAt),
-        ),
-      );
-    const token = await this.createToken(user.id, "password_reset", config.passwordResetTokenTtlSeconds);
+    await this.links.revokeUnused(user.id, "password_reset");
+    const token = await this.links.create(user.id, "password_reset", config.passwordResetTokenTtlSeconds);
     this.mail({
       kind: "password-reset",
       to: user.email,
@@ -243,12 +183,12 @@ export class AccountService {
     token: string,
     input: { new_password: string; confirm_password: string },
   ): Promise<void> {
-    const { db, clock } = this.deps;
+    const { db } = this.deps;
     const userId = decodeUid(uidb64);
     const invalidLink = () => badRequest({ detail: INVALID_LINK });
     if (userId === null) throw invalidLink();
     const [user] = await db.select().from(users).where(eq(users.id, userId));
-    if (!user || !(await this.tokenIsUsable(userId, token, "password_reset"))) throw invalidLink();
+    if (!user || !(await this.links.isUsable(userId, token, "password_reset"))) throw invalidLink();
 
     const errors: FieldErrors = {};
     for (const problem of passwordProblems(input.new_password, user.email))
@@ -260,28 +200,12 @@ export class AccountService {
 
     const passwordHash = await hashPassword(input.new_password);
     const changed = await db.transaction(async (tx) => {
-      if (!(await this.consumeToken(tx, userId, token, "password_reset"))) return false;
+      if (!(await this.links.consume(tx, userId, token, "password_reset"))) return false;
       await tx.update(users).set({ passwordHash, isActive: true }).where(eq(users.id, userId));
-      await tx
-        .update(refreshTokens)
-        .set({ revokedAt: clock.now() })
-        .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
+      await this.sessions.revokeAllOf(tx, userId);
       return true;
     });
     if (!changed) throw invalidLink();
-  }
-
-  private async issueSession(user: User, familyId: string): Promise<IssuedSession> {
-    const { db, accessTokens, clock, config } = this.deps;
-    const sessionUser: SessionUser = { id: user.id, email: user.email, isAdmin: user.isAdmin };
-    const refreshToken = newSecret();
-    await db.insert(refreshTokens).values({
-      userId: user.id,
-      familyId,
-      tokenHash: hashSecret(refreshToken),
-      expiresAt: new Date(clock.now().getTime() + config.refreshTokenTtlSeconds * 1000),
-    });
-    return { user: sessionUser, accessToken: await accessTokens.sign(sessionUser), refreshToken };
   }
 
   private async findByEmail(email: string): Promise<User | undefined> {
@@ -291,56 +215,8 @@ export class AccountService {
 
   private async sendActivation(userId: number, email: string) {
     const { config } = this.deps;
-    const token = await this.createToken(userId, "activation", config.activationTokenTtlSeconds);
+    const token = await this.links.create(userId, "activation", config.activationTokenTtlSeconds);
     this.mail({ kind: "activation", to: email, link: this.link(config.activationPath, userId, token) });
-  }
-
-  private async createToken(
-    userId: number,
-    purpose: OneTimeTokenPurpose,
-    ttlSeconds: number,
-  ): Promise<string> {
-    const token = newSecret();
-    await this.deps.db.insert(oneTimeTokens).values({
-      userId,
-      purpose,
-      tokenHash: hashSecret(token),
-      expiresAt: new Date(this.deps.clock.now().getTime() + ttlSeconds * 1000),
-    });
-    return token;
-  }
-
-  private async tokenIsUsable(userId: number, token: string, purpose: OneTimeTokenPurpose): Promise<boolean> {
-    const [row] = await this.deps.db
-      .select({ id: oneTimeTokens.id })
-      .from(oneTimeTokens)
-      .where(this.usableToken(userId, token, purpose));
-    return row !== undefined;
-  }
-
-  /** Marks a usable token used in one statement, so two concurrent uses cannot both succeed. */
-  private async consumeToken(
-    tx: Pick<Database, "update">,
-    userId: number,
-    token: string,
-    purpose: OneTimeTokenPurpose,
-  ): Promise<boolean> {
-    const consumed = await tx
-      .update(oneTimeTokens)
-      .set({ usedAt: this.deps.clock.now() })
-      .where(this.usableToken(userId, token, purpose))
-      .returning({ id: oneTimeTokens.id });
-    return consumed.length === 1;
-  }
-
-  private usableToken(userId: number, token: string, purpose: OneTimeTokenPurpose) {
-    return and(
-      eq(oneTimeTokens.userId, userId),
-      eq(oneTimeTokens.tokenHash, hashSecret(token.slice(0, 256))),
-      eq(oneTimeTokens.purpose, purpose),
-      isNull(oneTimeTokens.usedAt),
-      gt(oneTimeTokens.expiresAt, this.deps.clock.now()),
-    );
   }
 
   private link(path: string, userId: number, token: string): string {
