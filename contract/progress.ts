@@ -16,7 +16,7 @@ export type TranscodeStage = (typeof TRANSCODE_STAGES)[number];
 
 export const TranscodeProgress = Type.Object({
   videoId: Type.Integer({ minimum: 1 }),
-  revision: Type.Integer({ minimum: 0 }),
+  revision: Type.Integer({ minimum: 1 }),
   stage: TranscodeStage,
   /** 0–100 over the whole job. */
   percent: Type.Number(),

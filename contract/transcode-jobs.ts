@@ -1,7 +1,7 @@
 // The work the api hands the farm: one BullMQ job per video revision on the `transcode` queue.
 import { type Static, Type } from "@sinclair/typebox";
-import { queueContract } from "./codec.ts";
-import type { TranscodeResult } from "./media.ts";
+import { messageCodec, queueContract } from "./codec.ts";
+import { TranscodeResult } from "./media.ts";
 
 export const TranscodeJob = Type.Object({
   videoId: Type.Integer({ minimum: 1 }),
@@ -17,7 +17,14 @@ export type TranscodeJob = Static<typeof TranscodeJob>;
 /** The queue the api enqueues on and every transcoder consumes; a job's return value is its result. */
 export const transcodeJobs = queueContract("transcode", TranscodeJob);
 export const TRANSCODE_QUEUE = transcodeJobs.name;
-export type TranscodeJobResult = TranscodeResult;
+/** A finished job's return value, as BullMQ keeps it (reconciliation reads it back). */
+export const transcodeResults = messageCodec(TranscodeResult);
 
 /** One job per video revision: enqueueing the same revision twice is a no-op. */
 export const transcodeJobId = (videoId: number, revision: number) => `video-${videoId}-r${revision}`;
+
+/** The video id in a transcode job id, for log lines that only have the id. */
+export function videoIdOfJob(jobId: string): number | undefined {
+  const match = /^video-(\d+)-r\d+$/.exec(jobId);
+  return match ? Number(match[1]) : undefined;
+}

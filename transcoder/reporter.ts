@@ -10,18 +10,18 @@ import {
 const PROGRESS_TTL_SECONDS = 3600;
 
 /**
- * How a transcoder tells the api what happens: state changes as durable reports on the
- * transcode-reports queue (one api replica applies each, retried until it sticks), progress as pub/sub ticks plus the
- * latest tick in a key for anyone who asks later.
+ * How a transcoder tells the api what happens: state changes as durable reports on the transcode
+ * reports queue (one api replica applies each, retried until it sticks), progress as pub/sub ticks
+ * plus the latest tick in a key for anyone who asks later.
  */
-export class StateReporter {
-  private readonly events: Queue;
+export class TranscodeReporter {
+  private readonly reports: Queue<TranscodeReport>;
 
   constructor(
     connection: Redis,
     private readonly redis: Redis,
   ) {
-    this.events = new Queue(transcodeReports.name, {
+    this.reports = new Queue<TranscodeReport>(transcodeReports.name, {
       connection,
       defaultJobOptions: {
         attempts: 20,
@@ -32,9 +32,9 @@ export class StateReporter {
     });
   }
 
-  async state(event: TranscodeReport): Promise<void> {
-    await this.events.add(event.type, event, { jobId: transcodeReportJobId(event) });
-    if (event.type !== "processing") await this.redis.del(progressKey(event.videoId));
+  async report(report: TranscodeReport): Promise<void> {
+    await this.reports.add(report.type, report, { jobId: transcodeReportJobId(report) });
+    if (report.type !== "processing") await this.redis.del(progressKey(report.videoId));
   }
 
   /** Publishes a tick, stamped with the time it is sent (`at`) unless the caller stamped it already. */
@@ -48,6 +48,6 @@ export class StateReporter {
   }
 
   close(): Promise<void> {
-    return this.events.close();
+    return this.reports.close();
   }
 }

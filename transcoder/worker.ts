@@ -3,13 +3,19 @@ import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { TranscodeResult } from "../contract/media.ts";
 import type { TranscodeProgress } from "../contract/progress.ts";
-import { TRANSCODE_QUEUE, type TranscodeJob, transcodeJobs } from "../contract/transcode-jobs.ts";
+import {
+  TRANSCODE_QUEUE,
+  type TranscodeJob,
+  transcodeJobId,
+  transcodeJobs,
+  videoIdOfJob,
+} from "../contract/transcode-jobs.ts";
 import type { MediaStorage } from "../storage/index.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
-import { StateReporter } from "./reporter.ts";
+import { TranscodeReporter } from "./reporter.ts";
 
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -48,7 +54,7 @@ export interface TranscodeWorker {
 /** One BullMQ worker of the farm: claims transcode jobs, runs the pipeline, publishes, reports. */
 export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   const { config, storage, log } = deps;
-  const reporter = new StateReporter(deps.connection, deps.redis);
+  const reporter = new TranscodeReporter(deps.connection, deps.redis);
   const running = new Map<string, AbortController>();
   let handingBack = false;
 
@@ -88,13 +94,13 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       log.error({ job_id: job.id, reason: checked.reason }, "dropped a malformed transcode job");
       throw new UnrecoverableError(`Malformed transcode job: ${checked.reason}`);
     }
-    const { videoId, revision } = checked.value;
-    const jobId = job.id ?? `video-${videoId}-r${revision}`;
+    const { videoId, revision, sourceKey, outputPrefix } = checked.value;
+    const jobId = job.id ?? transcodeJobId(videoId, revision);
     const attempt = job.attemptsMade + 1;
     const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt });
     const seconds = () => (performance.now() - startedAt) / 1000;
     jobLog.info("job claimed");
-    await reporter.state({
+    await reporter.report({
       type: "processing",
       videoId,
       revision,
@@ -104,9 +110,9 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     });
 
     // The source goes away when the video is deleted or its file replaced while the job waited.
-    if (!(await storage.file(job.data.sourceKey))) {
+    if (!(await storage.file(sourceKey))) {
       const message = "The uploaded file is no longer there (the video was deleted or its file replaced).";
-      await reporter.state({ type: "error", videoId, revision, message, at: now() });
+      await reporter.report({ type: "error", videoId, revision, message, at: now() });
       jobLog.warn("job dropped: its source file is gone");
       throw new UnrecoverableError(message);
     }
@@ -129,7 +135,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 
     try {
       const result = await transcode({
-        sourcePath: storage.localPath(job.data.sourceKey),
+        sourcePath: storage.localPath(sourceKey),
         outputDir: staging,
         ladderHeights: config.ladderHeights,
         segmentSeconds: config.segmentSeconds,
@@ -140,8 +146,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         onProgress: (tick) => report(tick, tick.stage !== "encoding"),
       });
       report({ stage: "publishing", percent: 99, etaSeconds: 1 }, true);
-      await storage.publishDirectory(staging, job.data.outputPrefix);
-      await reporter.state({ type: "ready", videoId, revision, result, at: now() });
+      await storage.publishDirectory(staging, outputPrefix);
+      await reporter.report({ type: "ready", videoId, revision, result, at: now() });
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
       return result;
     } catch (error) {
@@ -152,14 +158,14 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         throw new WaitingError();
       }
       if (error instanceof InputError) {
-        await reporter.state({ type: "error", videoId, revision, message: error.message, at: now() });
+        await reporter.report({ type: "error", videoId, revision, message: error.message, at: now() });
         jobLog.warn({ reason: error.message }, "job refused: bad input");
         throw new UnrecoverableError(error.message);
       }
       const message = error instanceof Error ? error.message : String(error);
       const attempts = job.opts.attempts ?? 1;
       if (attempt >= attempts) {
-        await reporter.state({
+        await reporter.report({
           type: "error",
           videoId,
           revision,
@@ -188,7 +194,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   // A job whose worker died: this worker's stall check moved it back to wait, for any worker to take.
   worker.on("stalled", (jobId, previous) =>
     log.warn(
-      { job_id: jobId, video_id: videoIdOf(jobId), previous },
+      { job_id: jobId, video_id: videoIdOfJob(jobId), previous },
       "job stalled: its worker stopped renewing the lock",
     ),
   );
@@ -211,9 +217,3 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 }
 
 const now = () => new Date().toISOString();
-
-/** The video id in a transcode job id (`video-<id>-r<revision>`), for log lines that only have the id. */
-const videoIdOf = (jobId: string) => {
-  const match = /^video-(\d+)-r\d+$/.exec(jobId);
-  return match ? Number(match[1]) : undefined;
-};

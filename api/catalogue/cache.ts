@@ -6,7 +6,7 @@ export const CATALOGUE_CACHE_TTL_MS = 5000;
 
 /**
  * Short-lived, per-replica memory of the user-independent catalogue answers. Any message on
- * `vf:video-state` (a state change, an edit, a delete, from whichever replica) drops everything, so the
+ * `vf:video-state` (a creation, a state change, an edit, a delete, from whichever replica) drops everything, so the
  * TTL only bounds how stale an answer can be if a message was missed. It serves nothing while its
  * subscription is down: without invalidations, the cache could not be trusted.
  *

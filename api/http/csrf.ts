@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { ownOrigin } from "./origin.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const SESSION_COOKIES = ["access_token", "refresh_token"];
@@ -29,20 +30,6 @@ export const csrfProtection = (allowedOrigins: ReadonlySet<string>) =>
       }
     })
     .as("global");
-
-/**
- * The origin this request was addressed to (scheme + Host, what Django's CSRF check compares): pages
- * served by the api itself post with it, also where PUBLIC_URL names another address (a proxy, a
- * random test port). A foreign page's Origin equals the Host only when the browser addressed that
- * foreign site (DNS rebinding), and then it sends none of our cookies.
- */
-function ownOrigin(request: Request): string | undefined {
-  try {
-    return new URL(request.url).origin;
-  } catch {
-    return undefined;
-  }
-}
 
 function timingSafeEqualText(a: string, b: string): boolean {
   const left = Buffer.from(a);

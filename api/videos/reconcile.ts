@@ -1,5 +1,8 @@
+import type { Job } from "bullmq";
 import { inArray } from "drizzle-orm";
 import type { Logger } from "pino";
+import { type TranscodeJob, transcodeResults } from "../../contract/transcode-jobs.ts";
+import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import type { Database } from "../../db/client.ts";
 import { videos } from "../../db/schema/index.ts";
 import { UNFINISHED_STATES, type VideoLifecycle } from "./lifecycle.ts";
@@ -14,6 +17,25 @@ export function readableFailure(reason: string | undefined): string {
   return reason.startsWith("Transcoding failed") || /^The /.test(reason)
     ? reason
     : `Transcoding failed: ${reason}`;
+}
+
+/** What a job that settled without its report landing says: its failure, or its checked result. */
+function settledReport(
+  job: Job<TranscodeJob, unknown>,
+  state: "failed" | "completed",
+  video: { id: number; revision: number },
+  at: string,
+): TranscodeReport {
+  const revision = { videoId: video.id, revision: video.revision, at };
+  if (state === "failed") return { type: "error", ...revision, message: readableFailure(job.failedReason) };
+  const result = transcodeResults.check(job.returnvalue);
+  return result.ok
+    ? { type: "ready", ...revision, result: result.value }
+    : {
+        type: "error",
+        ...revision,
+        message: `Transcoding finished but its result could not be read (${result.reason}).`,
+      };
 }
 
 /**
@@ -43,30 +65,9 @@ export async function reconcileVideos(deps: {
         { video_id: video.id, revision: video.revision },
         "reconcile: transcode job was missing, enqueued again",
       );
-    } else if (state === "failed") {
-      const message = readableFailure(job.failedReason);
-      if (
-        await deps.lifecycle.applyReport({
-          type: "error",
-          videoId: video.id,
-          revision: video.revision,
-          message,
-          at,
-        })
-      )
-        settled++;
-    } else if (state === "completed" && job.returnvalue) {
-      const result = job.returnvalue;
-      if (
-        await deps.lifecycle.applyReport({
-          type: "ready",
-          videoId: video.id,
-          revision: video.revision,
-          result,
-          at,
-        })
-      )
-        settled++;
+    } else if (state === "failed" || state === "completed") {
+      const report = settledReport(job, state, video, at);
+      if (await deps.lifecycle.applyReport(report)) settled++;
     }
   }
   if (requeued + settled > 0) deps.log.info({ requeued, settled }, "reconcile finished");

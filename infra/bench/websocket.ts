@@ -1,5 +1,5 @@
 // `bun run bench:websocket`: N authenticated WebSocket clients (default 10,000, in a few client
-// processes) on one api process; a "transcoder" publishes progress ticks on Redis as StateReporter
+// processes) on one api process; a "transcoder" publishes progress ticks on Redis as TranscodeReporter
 // does; reports the latency from publish to each client (p50/p99/max; goal p99 < 100 ms) and the api
 // process's memory per connection (RSS delta / N).
 //
@@ -247,7 +247,7 @@ async function runBench(): Promise<void> {
   await Bun.sleep(500);
   const rssAfter = process.memoryUsage().rss;
 
-  // The transcoder side: a plain Redis connection publishing TranscodeProgress as StateReporter does.
+  // The transcoder side: a plain Redis connection publishing TranscodeProgress as TranscodeReporter does.
   const publisher = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const sentAt = new Float64Array(ticks + 1);
   for (let seq = 1; seq <= ticks; seq++) {

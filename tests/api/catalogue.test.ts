@@ -1,13 +1,13 @@
 // The viewers' catalogue and favorites on the real api (PostgreSQL, Redis, the state-event consumer).
 // Videos become ready as in production: uploaded by the admin, then a transcoder's `processing` and
-// `ready` reports through its own StateReporter (the files it would publish written by hand).
+// `ready` reports through its own TranscodeReporter (the files it would publish written by hand).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
 import { videos, watchProgress } from "../../db/schema/index.ts";
-import { StateReporter } from "../../transcoder/reporter.ts";
+import { TranscodeReporter } from "../../transcoder/reporter.ts";
 import {
   ADMIN_ENV,
   type AdminVideo,
@@ -58,7 +58,7 @@ let bob: Client;
 let bull: Redis;
 let plain: Redis;
 let subscriber: Redis;
-let reporter: StateReporter;
+let reporter: TranscodeReporter;
 const announced: Array<{ type: string; id: number; state?: string }> = [];
 
 /** Listed videos in creation order (oldest first), and the ones that must never be listed. */
@@ -71,7 +71,7 @@ async function report(
   event: TranscodeReport,
   until: (m: { type: string; id: number; state?: string }) => boolean,
 ) {
-  await reporter.state(event);
+  await reporter.report(event);
   await eventually(
     `${event.type} of video ${event.videoId} to be applied`,
     async () => announced.some(until),
@@ -110,7 +110,7 @@ beforeAll(async () => {
   [admin, alice, bob] = await Promise.all([adminClient(api), loggedInClient(api), loggedInClient(api)]);
   bull = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
   plain = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
-  reporter = new StateReporter(bull, plain);
+  reporter = new TranscodeReporter(bull, plain);
   subscriber = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
   subscriber.on("message", (_channel, message) => announced.push(JSON.parse(message)));
   await subscriber.subscribe(VIDEO_CHANGES_CHANNEL);

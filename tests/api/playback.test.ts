@@ -1,6 +1,6 @@
 // HLS playback against a REAL transcoded tree: a 3 s 640×360 source through transcoder/pipeline.ts
 // (ultrafast, 1 s segments → rungs 180p and 360p), published with MediaStorage.publishDirectory and
-// reported ready through the transcoder's own StateReporter. Playlists, segments and thumbnails are then
+// reported ready through the transcoder's own TranscodeReporter. Playlists, segments and thumbnails are then
 // fetched as a signed-in browser, as a cookie-less player with the signed token the api wrote into the
 // playlists, and as an attacker.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

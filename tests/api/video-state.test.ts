@@ -1,5 +1,5 @@
 // How the api consumes what transcoders report: state events on the video-events queue (through the
-// transcoder's own StateReporter, exactly as a transcoder sends them), progress keys, and reconciliation
+// transcoder's own TranscodeReporter, exactly as a transcoder sends them), progress keys, and reconciliation
 // against the transcode queue. No transcoder runs: jobs are taken and finished by hand with BullMQ.
 //
 // Layout: `owner` (consumeEvents: false) owns the database, Redis and media root and answers HTTP;
@@ -17,7 +17,7 @@ import { TRANSCODE_QUEUE, type TranscodeJob, transcodeJobId } from "../../contra
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
 import { videos } from "../../db/schema/index.ts";
-import { StateReporter } from "../../transcoder/reporter.ts";
+import { TranscodeReporter } from "../../transcoder/reporter.ts";
 import {
   ADMIN_ENV,
   type AdminVideo,
@@ -40,7 +40,7 @@ let admin: Client;
 let bull: Redis;
 let plain: Redis;
 let subscriber: Redis;
-let reporter: StateReporter;
+let reporter: TranscodeReporter;
 let events: Queue<TranscodeReport, boolean>;
 let transcode: Queue<TranscodeJob, TranscodeResult>;
 /** Every message on vf:video-state since the start, parsed. */
@@ -53,7 +53,7 @@ beforeAll(async () => {
   // What a transcoder has: connections to the api's Redis that retry forever.
   bull = new Redis(owner.config.redisUrl, { maxRetriesPerRequest: null });
   plain = new Redis(owner.config.redisUrl, { maxRetriesPerRequest: null });
-  reporter = new StateReporter(bull, plain);
+  reporter = new TranscodeReporter(bull, plain);
   events = videoEventsQueue(bull) as Queue<TranscodeReport, boolean>;
   transcode = transcodeQueue(bull);
   subscriber = new Redis(owner.config.redisUrl, { maxRetriesPerRequest: null });
@@ -121,7 +121,7 @@ async function settle(timeoutMs = 8000): Promise<void> {
 /** Reports each event and waits until it is applied, so that their order is the one given. */
 async function deliver(...list: TranscodeReport[]): Promise<void> {
   for (const event of list) {
-    await reporter.state(event);
+    await reporter.report(event);
     await settle();
   }
 }
@@ -432,7 +432,7 @@ describe("replicas", () => {
       // Each change reported three times at once (a transcoder retrying its report), to both replicas.
       const burst = async (make: (id: number) => TranscodeReport) => {
         await Promise.all(
-          list.flatMap((v) => [make(v.id), make(v.id), make(v.id)]).map((e) => reporter.state(e)),
+          list.flatMap((v) => [make(v.id), make(v.id), make(v.id)]).map((e) => reporter.report(e)),
         );
         await settle();
       };
@@ -457,8 +457,8 @@ describe("replicas", () => {
     await consumer.stop();
     const video = await createVideo(owner, admin);
     publishTree(owner.config.mediaRoot, video.id, 1);
-    await reporter.state(processing(video.id));
-    await reporter.state(ready(video.id));
+    await reporter.report(processing(video.id));
+    await reporter.report(ready(video.id));
     await Bun.sleep(300);
     expect((await getVideo(admin, video.id)).processing_state).toBe("pending");
     expect((await events.getJobCounts("wait")).wait).toBe(2);

@@ -11,7 +11,7 @@ import { decodeJwt } from "jose";
 import { CloseCodes } from "../../api/realtime/model.ts";
 import { PROGRESS_CHANNEL, type TranscodeProgress } from "../../contract/progress.ts";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
-import { StateReporter } from "../../transcoder/reporter.ts";
+import { TranscodeReporter } from "../../transcoder/reporter.ts";
 import { ADMIN_ENV, adminClient, createVideo } from "../support/admin.ts";
 import { fabricatedResult, publishTree } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
@@ -25,7 +25,7 @@ let admin: Client;
 let viewer: Client;
 let bull: Redis;
 let plain: Redis;
-let reporter: StateReporter;
+let reporter: TranscodeReporter;
 const sockets: TestSocket[] = [];
 
 beforeAll(async () => {
@@ -38,7 +38,7 @@ beforeAll(async () => {
   // What a transcoder has: connections to the api's Redis that retry forever.
   bull = new Redis(apiA.config.redisUrl, { maxRetriesPerRequest: null });
   plain = new Redis(apiA.config.redisUrl, { maxRetriesPerRequest: null });
-  reporter = new StateReporter(bull, plain);
+  reporter = new TranscodeReporter(bull, plain);
 });
 
 afterAll(async () => {
@@ -355,7 +355,7 @@ describe("catalogue events", () => {
       worker: "test-transcoder",
       at: at(),
     };
-    await reporter.state(processing);
+    await reporter.report(processing);
     expect(await adminOnB.next((m) => m.type === "video.updated" && m.id === video.id)).toEqual({
       type: "video.updated",
       id: video.id,
@@ -364,7 +364,7 @@ describe("catalogue events", () => {
     });
     const result = fabricatedResult();
     publishTree(apiA.config.mediaRoot, video.id, 1, result);
-    await reporter.state({ type: "ready", videoId: video.id, revision: 1, result, at: at() });
+    await reporter.report({ type: "ready", videoId: video.id, revision: 1, result, at: at() });
     for (const socket of [onA, onB, adminOnB]) {
       expect(await socket.next((m) => m.type === "video.ready")).toEqual({
         type: "video.ready",
@@ -412,7 +412,7 @@ describe("watch progress", () => {
     const socket = await TestSocket.open(apiB, viewer);
     const result = fabricatedResult(120);
     publishTree(apiA.config.mediaRoot, video.id, 1, result);
-    await reporter.state({ type: "ready", videoId: video.id, revision: 1, result, at: at() });
+    await reporter.report({ type: "ready", videoId: video.id, revision: 1, result, at: at() });
     await socket.next((m) => m.type === "video.ready" && m.id === video.id);
 
     socket.send({ type: "progress", video_id: video.id, position_seconds: 42.5, sent_at: Date.now() });

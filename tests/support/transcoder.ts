@@ -1,29 +1,29 @@
-// The queues and the transcoder's side of a test without a real worker: a StateReporter on the api's
+// The queues and the transcoder's side of a test without a real worker: a TranscodeReporter on the api's
 // Redis that publishes a tree and reports it ready, and BullMQ handles on the two queues.
 import { Queue } from "bullmq";
 import Redis from "ioredis";
 import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
 import { TRANSCODE_QUEUE, type TranscodeJob } from "../../contract/transcode-jobs.ts";
 import { TRANSCODE_REPORTS_QUEUE } from "../../contract/transcode-reports.ts";
-import { StateReporter } from "../../transcoder/reporter.ts";
+import { TranscodeReporter } from "../../transcoder/reporter.ts";
 import type { TestApi } from "./test-api.ts";
 
-/** A transcoder's side of a test: its own StateReporter on two connections to the api's Redis. */
+/** A transcoder's side of a test: its own TranscodeReporter on two connections to the api's Redis. */
 export class TestTranscoder {
   private readonly bull: Redis;
   private readonly plain: Redis;
-  readonly reporter: StateReporter;
+  readonly reporter: TranscodeReporter;
 
   constructor(private readonly api: TestApi) {
     this.bull = bullConnection(api);
     this.plain = bullConnection(api);
-    this.reporter = new StateReporter(this.bull, this.plain);
+    this.reporter = new TranscodeReporter(this.bull, this.plain);
   }
 
   /** Publishes a staged tree as the video's revision and reports it ready, as a worker does. */
   async publishReady(videoId: number, stagingDir: string, result: TranscodeResult, revision = 1) {
     await this.api.runtime.storage.publishDirectory(stagingDir, outputPrefixFor(videoId, revision));
-    await this.reporter.state({ type: "ready", videoId, revision, result, at: new Date().toISOString() });
+    await this.reporter.report({ type: "ready", videoId, revision, result, at: new Date().toISOString() });
   }
 
   async close(): Promise<void> {

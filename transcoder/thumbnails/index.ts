@@ -11,10 +11,10 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import type { PosterImage } from "../../contract/media.ts";
+import type { PosterImage, Storyboard } from "../../contract/media.ts";
 import { abortReason } from "./ffmpeg.ts";
 import { makePosters } from "./poster.ts";
-import { makeStoryboard, type Storyboard } from "./storyboard.ts";
+import { makeStoryboard } from "./storyboard.ts";
 
 export { POSTER_WIDTHS, posterWidths } from "./poster.ts";
 export { storyboardInterval, tileCount } from "./storyboard.ts";

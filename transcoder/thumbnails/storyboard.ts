@@ -4,6 +4,7 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
+import type { Storyboard } from "../../contract/media.ts";
 import { runProcess } from "../ffmpeg-process.ts";
 import { abortReason, runFfmpeg } from "./ffmpeg.ts";
 import { evenHeightFor, type ThumbnailPassOptions } from "./pass.ts";
@@ -18,11 +19,6 @@ const MAX_INTERVAL = 10;
 const KEYFRAME_WINDOW_SECONDS = 20;
 
 type StoryboardOptions = ThumbnailPassOptions;
-
-export interface Storyboard {
-  vtt: string;
-  sprites: string[];
-}
 
 /**
  * Seconds between tiles: a hundredth of the duration rounded up to whole seconds, kept within 2–10 s
