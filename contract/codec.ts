@@ -1,7 +1,7 @@
 // One typed encode/decode per message that crosses Redis: a message is checked against its TypeBox
 // schema in exactly one place, so a malformed one is dropped whole (with a reason to log), never half-used.
 import type { Static, TSchema } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
+import { Value, type ValueError } from "@sinclair/typebox/value";
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -17,10 +17,10 @@ export interface MessageCodec<S extends TSchema> {
 export function messageCodec<S extends TSchema>(schema: S): MessageCodec<S> {
   const check = (value: unknown): Decoded<Static<S>> => {
     if (Value.Check(schema, value)) return { ok: true, value };
-    const first = Value.Errors(schema, value).First();
+    const error = mostSpecificError(Value.Errors(schema, value));
     return {
       ok: false,
-      reason: first ? `${first.path || "/"}: ${first.message}` : "does not match its schema",
+      reason: error ? `${error.path || "/"}: ${error.message}` : "does not match its schema",
     };
   };
   return {
@@ -37,6 +37,19 @@ export function messageCodec<S extends TSchema>(schema: S): MessageCodec<S> {
       return check(value);
     },
   };
+}
+
+/**
+ * The error that says most. A message family is a union keyed by `type`, whose root error only says
+ * "expected union value": the variants whose `type` matched name the field that is wrong.
+ */
+function mostSpecificError(errors: Iterable<ValueError>): ValueError | undefined {
+  const first = errors[Symbol.iterator]().next().value as ValueError | undefined;
+  if (!first || first.errors.length === 0) return first;
+  const matching = first.errors
+    .map((variant) => [...variant])
+    .filter((variantErrors) => !variantErrors.some((error) => error.path.endsWith("/type")));
+  return matching.length > 0 ? (mostSpecificError(matching[0]!) ?? first) : first;
 }
 
 /** A Redis pub/sub channel: its name and the one codec of the messages published on it. */
