@@ -1,5 +1,5 @@
-// A browser-like client of the api, and the account it signs in with: shared by the tests, the
-// benchmarks and the load-test seeding, which all talk to a real api over HTTP.
+// A browser-like client of the api, and the account it signs in with: shared by the tests and the
+// benchmarks, which talk to a real api over HTTP (the load-test seeding has its own, seed/api-client.ts).
 import type { SmtpCapture } from "./smtp-capture.ts";
 
 /** What signing up needs of an api: where it listens and the SMTP capture its mails go to. */

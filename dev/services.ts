@@ -1,5 +1,6 @@
-// Real PostgreSQL and Redis for the test suite: the servers named by TEST_DATABASE_URL / TEST_REDIS_URL,
-// or throwaway instances started here (and stopped when the process exits) when none is named.
+// Real PostgreSQL and Redis for the test suite, the benchmarks and the local stacks: the servers named
+// by TEST_DATABASE_URL / TEST_REDIS_URL, or throwaway instances started here (and stopped when the
+// process exits) when none is named.
 
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";

@@ -1,5 +1,5 @@
 /**
- * In-process SMTP server for tests: accepts every mail (no auth, no TLS) on 127.0.0.1 and keeps it parsed
+ * In-process SMTP server (tests, benchmarks, and the local stack when asked for): accepts every mail (no auth, no TLS) on 127.0.0.1 and keeps it parsed
  * in memory. Point the app at `capture.url` and use `waitForMail` to pick up activation / reset links.
  */
 import { simpleParser } from "mailparser";

@@ -2,7 +2,8 @@
 # `npm run up`: the whole system on embedded defaults. Installs what is missing, keeps a JWT secret, a
 # media token secret and an admin password under ./var, then hands over to dev/up.ts, which starts a
 # local Redis when none is configured or running, prints where everything is, and runs the edge (nginx,
-# on PORT), the api behind it and one transcoder until Ctrl-C / SIGTERM, which stops everything it started.
+# on PORT), the api behind it and TRANSCODERS workers (default 1) until Ctrl-C / SIGTERM, which stops
+# everything it started.
 set -euo pipefail
 lib="$(dirname "${BASH_SOURCE[0]}")/lib"
 # shellcheck source=infra/lib/output.sh

@@ -95,6 +95,26 @@ describe("startStack", () => {
     expect(await portOpen("127.0.0.1", Number(new URL(stack.redisUrl).port))).toBe(false);
   });
 
+  test("with smtp, the api's mails reach the stack's SMTP capture", async () => {
+    const spec = { ...(await baseSpec([], false)), transcoders: [], smtp: true };
+    const stack = await startStack(spec);
+    try {
+      expect(stack.smtp).not.toBeNull();
+      const email = `stack-${crypto.randomUUID().slice(0, 8)}@example.com`;
+      const password = "violet-Harbour-42-lantern";
+      const registered = await fetch(`${stack.url}/api/register/`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email, password, confirmed_password: password }),
+      });
+      expect(registered.status).toBe(201);
+      const mail = await stack.smtp!.waitForMail((m) => m.to.includes(email));
+      expect(mail.links.some((link) => link.includes("activate"))).toBe(true);
+    } finally {
+      await stack.stop();
+    }
+  });
+
   test("a child that dies stops the stack with a message naming it", async () => {
     const messages: string[] = [];
     const stack = await startStack(await baseSpec(messages, false));
