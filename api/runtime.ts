@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { transcodeReports } from "../contract/transcode-reports.ts";
 import { type DatabaseHandle, openDatabase } from "../db/client.ts";
 import { createMailer, type Mailer } from "../emails/mailer.ts";
-import { LocalMediaStorage, type MediaStorage } from "../storage/index.ts";
+import { type MediaStorage, openMediaStorage } from "../storage/index.ts";
 import { type App, createApp } from "./app.ts";
 import { ensureAdmin } from "./auth/ensure-admin.ts";
 import type { Config } from "./config/load.ts";
@@ -65,7 +65,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     client.on("error", (error) => log.error({ err: error.message }, "redis connection error"));
   }
   const bus = new EventBus({ subscriber, publisher: redis, log: log.child({ component: "event-bus" }) });
-  const storage = new LocalMediaStorage(config.mediaRoot);
+  const storage = openMediaStorage(config.storage);
   const transcodeQueue = new TranscodeQueue(bullConnection, {
     attempts: config.transcodeAttempts,
     backoffSeconds: config.transcodeBackoffSeconds,

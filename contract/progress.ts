@@ -5,10 +5,14 @@ import { channel } from "./codec.ts";
 /** The stages of a job, in the order a transcoder goes through them. */
 export const TRANSCODE_STAGES = [
   "queued",
+  // Object storage only: the source is copied into the transcoder's own scratch directory first.
+  "downloading",
   "probing",
   "encoding",
   "verifying",
   "thumbnails",
+  // Object storage only: the outputs go to the bucket before the revision is reported ready.
+  "uploading",
   "publishing",
 ] as const;
 export const TranscodeStage = Type.Union(TRANSCODE_STAGES.map((stage) => Type.Literal(stage)));

@@ -9,7 +9,25 @@ export class UploadTooLargeError extends Error {
   }
 }
 
+/** An object as a listing shows it. */
+export interface StoredObject {
+  key: string;
+  size: number;
+  /** Epoch ms. */
+  lastModified: number;
+}
+
+/** How playback hands an object to a client: a local file to send, or a short-lived URL to fetch. */
+export type MediaDelivery =
+  | { kind: "file"; file: BunFile }
+  | { kind: "url"; url: string; expiresAtSeconds: number };
+
+/** Progress of a long transfer, for the transcoder's stages. */
+export type TransferProgress = (done: number, total: number) => void;
+
 export interface MediaStorage {
+  /** `local`: one file system shared by every process; `s3`: a bucket, processes share no disk. */
+  readonly kind: "local" | "s3";
   /**
    * Streams `body` into `key` without holding it in memory. The object appears under `key` only once
    * it is complete; past `maxBytes` the write stops with UploadTooLargeError and nothing is kept.
@@ -19,18 +37,33 @@ export interface MediaStorage {
     body: AsyncIterable<Uint8Array>,
     options: { maxBytes: number },
   ): Promise<{ bytes: number }>;
-  /** A path on the local file system to read the object from (FFmpeg's input). */
-  localPath(key: string): string;
-  /** A new private working directory on the same volume, for outputs that are not published yet. */
+  /** Size and modification time of an object; null when it does not exist. */
+  stat(key: string): Promise<{ size: number; lastModified: number } | null>;
+  /**
+   * The object as a file FFmpeg can read: the local driver's own path, or a copy downloaded into `dir`
+   * (streamed, and checked against the object's size).
+   */
+  fetchToLocal(key: string, dir: string, onProgress?: TransferProgress): Promise<string>;
+  /** A new private working directory for outputs that are not published yet. */
   createStagingDir(label: string): Promise<string>;
   /** Removes the staging directories created with `label` (an earlier, crashed attempt's). */
   discardStaging(label: string): Promise<void>;
-  /** Makes a finished staging directory visible at `prefix` in one step: readers see all of it or none. */
-  publishDirectory(stagingDir: string, prefix: string): Promise<void>;
+  /**
+   * Puts a finished staging directory at `prefix` and removes the staging directory. Local: one rename,
+   * readers see all of it or none. S3: uploads every file (playlists last); the prefix is a revision's own,
+   * and nothing points at it until the database switches the video's published revision.
+   */
+  publishDirectory(stagingDir: string, prefix: string, onProgress?: TransferProgress): Promise<void>;
   /** Removes the object or the whole tree under `prefix`; missing is fine. */
   deletePrefix(prefix: string): Promise<void>;
-  /** The object for serving (sendfile), or null when it does not exist or is not a regular file. */
-  file(key: string): Promise<BunFile | null>;
+  /** Every object under `prefix` (a folder: end it with "/"), in key order. */
+  list(prefix: string): AsyncIterable<StoredObject>;
+  /** A small object's text (playlists), or null when it does not exist. */
+  readText(key: string): Promise<string | null>;
+  /** How a client gets the object: the file itself, or a URL valid for `expiresInSeconds`; null if missing. */
+  deliver(key: string, expiresInSeconds: number): Promise<MediaDelivery | null>;
+  /** A GET URL of `key` valid for `expiresInSeconds` (object storage), or null: the local driver has none. */
+  presign(key: string, expiresInSeconds: number): string | null;
   /** Removes staging leftovers older than `olderThanMs` (a crashed job's); returns how many. */
   sweepStaging(olderThanMs: number): Promise<number>;
 }
@@ -58,3 +91,5 @@ export const isSafeKey = (key: string) => {
 };
 
 export { LocalMediaStorage } from "./local.ts";
+export { openMediaStorage } from "./open.ts";
+export { S3MediaStorage } from "./s3.ts";

@@ -1,8 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import type { BunFile } from "bun";
-import { assertSafeKey, type MediaStorage, UploadTooLargeError } from "./index.ts";
+import {
+  assertSafeKey,
+  type MediaDelivery,
+  type MediaStorage,
+  type StoredObject,
+  UploadTooLargeError,
+} from "./index.ts";
 
 const STAGING = ".staging";
 
@@ -13,6 +19,7 @@ const stagingLabel = (label: string) => label.replace(/[^A-Za-z0-9_-]/g, "_");
  * one file system: staging lives under the root itself for that reason.
  */
 export class LocalMediaStorage implements MediaStorage {
+  readonly kind = "local" as const;
   readonly root: string;
 
   constructor(root: string) {
@@ -48,8 +55,50 @@ export class LocalMediaStorage implements MediaStorage {
     }
   }
 
+  /** The object's path on this file system (local driver only: tools that read media in place). */
   localPath(key: string): string {
     return this.pathOf(key);
+  }
+
+  async stat(key: string): Promise<{ size: number; lastModified: number } | null> {
+    const info = await stat(this.pathOf(key)).catch(() => null);
+    return info?.isFile() ? { size: info.size, lastModified: info.mtimeMs } : null;
+  }
+
+  /** Every process shares this file system: FFmpeg reads the object where it is, nothing is copied. */
+  async fetchToLocal(key: string): Promise<string> {
+    if (!(await this.stat(key))) throw new Error(`no object at ${key}`);
+    return this.pathOf(key);
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    const folder = prefix.replace(/\/$/, "");
+    const base = folder === "" ? this.root : this.pathOf(folder);
+    const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch(() => []);
+    const files = entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(this.root, join(entry.parentPath, entry.name)))
+      .filter((key) => !key.startsWith(`${STAGING}/`))
+      .sort();
+    for (const key of files) {
+      const info = await stat(join(this.root, key)).catch(() => null);
+      if (info) yield { key, size: info.size, lastModified: info.mtimeMs };
+    }
+  }
+
+  async readText(key: string): Promise<string | null> {
+    const file = await this.file(key);
+    return file ? file.text() : null;
+  }
+
+  /** Local files are sent by the api or the edge, never by URL. */
+  presign(): null {
+    return null;
+  }
+
+  async deliver(key: string): Promise<MediaDelivery | null> {
+    const file = await this.file(key);
+    return file ? { kind: "file", file } : null;
   }
 
   async createStagingDir(label: string): Promise<string> {
@@ -70,6 +119,7 @@ export class LocalMediaStorage implements MediaStorage {
   }
 
   async publishDirectory(stagingDir: string, prefix: string): Promise<void> {
+    // Same file system as the staging directory: one rename publishes the whole tree.
     const target = this.pathOf(prefix);
     await mkdir(dirname(target), { recursive: true });
     // A retry may publish a prefix that already exists: move the old tree aside, then swap.
@@ -89,6 +139,7 @@ export class LocalMediaStorage implements MediaStorage {
     await rm(this.pathOf(prefix), { recursive: true, force: true });
   }
 
+  /** The object for sendfile (local driver only), or null when it is missing or not a regular file. */
   async file(key: string): Promise<BunFile | null> {
     const path = this.pathOf(key);
     const info = await stat(path).catch(() => null);

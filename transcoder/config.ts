@@ -1,10 +1,19 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConfigError, type Env, integer, optional, url } from "../config/env.ts";
+import { loadStorageSettings, type StorageSettings } from "../config/storage.ts";
 import { HWACCEL_SETTINGS, type HwAccelSetting, isHwAccelSetting } from "./hwaccel/modes.ts";
 
 /** The transcoder's settings, read once at start-up; a bad value stops the worker naming the variable. */
 export interface TranscoderConfig {
   readonly redisUrl: string;
-  readonly mediaRoot: string;
+  /** Where media lives (config/storage.ts): MEDIA_ROOT, or the bucket of STORAGE_URL. */
+  readonly storage: StorageSettings;
+  /**
+   * This worker's own working directory when media lives in a bucket (source download, outputs before
+   * upload); emptied at start. With the local driver, staging stays on the media volume (atomic rename).
+   */
+  readonly scratchDir: string;
   readonly hwaccel: HwAccelSetting;
   readonly preset: string;
   readonly segmentSeconds: number;
@@ -51,9 +60,14 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
       `TRANSCODER_LADDER must be comma-separated even heights like 360,480,720,1080, got "${ladderRaw}"`,
     );
   }
+  const workerName =
+    optional(env, "TRANSCODER_NAME") ?? `${optional(env, "HOSTNAME") ?? "transcoder"}-${process.pid}`;
   return Object.freeze({
     redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]) as string,
-    mediaRoot: optional(env, "MEDIA_ROOT") ?? "./var/media",
+    storage: loadStorageSettings(env),
+    scratchDir:
+      optional(env, "TRANSCODER_SCRATCH") ??
+      join(tmpdir(), "videoflix-scratch", workerName.replace(/[^A-Za-z0-9_.-]/g, "_")),
     hwaccel,
     preset,
     segmentSeconds: integer(env, "HLS_SEGMENT_SECONDS", 6, 1, 30),
@@ -61,8 +75,7 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     concurrency: integer(env, "TRANSCODER_CONCURRENCY", 1, 1, 64),
     shutdownGraceSeconds: integer(env, "TRANSCODER_SHUTDOWN_GRACE_SECONDS", 20, 0, 3600),
     stalledIntervalSeconds: integer(env, "TRANSCODER_STALLED_INTERVAL_SECONDS", 30, 1, 3600),
-    workerName:
-      optional(env, "TRANSCODER_NAME") ?? `${optional(env, "HOSTNAME") ?? "transcoder"}-${process.pid}`,
+    workerName,
     logLevel: optional(env, "LOG_LEVEL") ?? "info",
     metricsPort: integer(env, "TRANSCODER_METRICS_PORT", 9464, 0, 65535),
   });

@@ -1,8 +1,10 @@
 // `bun run transcoder`: one worker of the farm. Start as many replicas as the hosts allow.
+
+import { rm } from "node:fs/promises";
 import Redis from "ioredis";
 import pino from "pino";
 import { loadOrExit } from "../config/env.ts";
-import { LocalMediaStorage } from "../storage/index.ts";
+import { openMediaStorage } from "../storage/index.ts";
 import { loadTranscoderConfig } from "./config.ts";
 import { resolveHwAccel } from "./hwaccel/index.ts";
 import { TranscoderMetrics, workerRegistry } from "./metrics.ts";
@@ -19,7 +21,9 @@ const log = pino({
   timestamp: pino.stdTimeFunctions.isoTime,
 });
 const hwaccel = await resolveHwAccel(config.hwaccel, log);
-const storage = new LocalMediaStorage(config.mediaRoot);
+// The scratch directory is this worker's own: whatever a previous run of it left goes now.
+if (config.storage.kind === "s3") await rm(config.scratchDir, { recursive: true, force: true });
+const storage = openMediaStorage(config.storage, config.scratchDir);
 const swept = await storage.sweepStaging(STAGING_MAX_AGE_MS);
 if (swept > 0) log.info({ swept }, "removed stale staging directories");
 

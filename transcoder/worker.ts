@@ -110,7 +110,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     });
 
     // The source goes away when the video is deleted or its file replaced while the job waited.
-    if (!(await storage.file(sourceKey))) {
+    if (!(await storage.stat(sourceKey))) {
       const message = "The uploaded file is no longer there (the video was deleted or its file replaced).";
       await reporter.report({ type: "error", videoId, revision, message, at: now() });
       jobLog.warn("job dropped: its source file is gone");
@@ -118,6 +118,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     }
     // Whatever an earlier attempt of this job left behind (its worker died) goes first.
     await storage.discardStaging(jobId);
+    await storage.discardStaging(`${jobId}-source`);
     const staging = await storage.createStagingDir(jobId);
     const controller = new AbortController();
     running.set(jobId, controller);
@@ -134,8 +135,15 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     };
 
     try {
+      // Object storage: the source comes into this worker's scratch first (local: read where it is).
+      const sourceDir = storage.kind === "s3" ? await storage.createStagingDir(`${jobId}-source`) : staging;
+      const sourcePath = await storage.fetchToLocal(
+        sourceKey,
+        sourceDir,
+        transferProgress("downloading", [0, 1], report),
+      );
       const result = await transcode({
-        sourcePath: storage.localPath(sourceKey),
+        sourcePath,
         outputDir: staging,
         ladderHeights: config.ladderHeights,
         segmentSeconds: config.segmentSeconds,
@@ -145,13 +153,24 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         log: jobLog,
         onProgress: (tick) => report(tick, tick.stage !== "encoding"),
       });
-      report({ stage: "publishing", percent: 99, etaSeconds: 1 }, true);
-      await storage.publishDirectory(staging, outputPrefix);
+      if (storage.kind === "s3") {
+        await storage.publishDirectory(
+          staging,
+          outputPrefix,
+          transferProgress("uploading", [99, 99.9], report),
+        );
+        report({ stage: "publishing", percent: 99.9, etaSeconds: 0 }, true);
+      } else {
+        report({ stage: "publishing", percent: 99, etaSeconds: 1 }, true);
+        await storage.publishDirectory(staging, outputPrefix);
+      }
+      await storage.discardStaging(`${jobId}-source`);
       await reporter.report({ type: "ready", videoId, revision, result, at: now() });
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
       return result;
     } catch (error) {
       await storage.discardStaging(jobId);
+      await storage.discardStaging(`${jobId}-source`);
       if (controller.signal.aborted && handingBack && token) {
         await job.moveToWait(token);
         jobLog.warn("shutdown grace period over: job handed back to the queue");
@@ -217,3 +236,22 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 }
 
 const now = () => new Date().toISOString();
+
+/**
+ * Progress of a transfer (download of the source, upload of the outputs) as ticks of `stage`, spread
+ * over `slice` of the job's percent, with an ETA from the rate so far.
+ */
+function transferProgress(
+  stage: "downloading" | "uploading",
+  slice: readonly [number, number],
+  report: (tick: PipelineProgress, force?: boolean) => void,
+) {
+  const startedAt = performance.now();
+  return (done: number, total: number) => {
+    const share = total > 0 ? done / total : 1;
+    const elapsed = (performance.now() - startedAt) / 1000;
+    const etaSeconds =
+      share > 0 && share < 1 ? Math.ceil((elapsed / share) * (1 - share)) : share >= 1 ? 0 : null;
+    report({ stage, percent: slice[0] + (slice[1] - slice[0]) * share, etaSeconds }, share >= 1);
+  };
+}

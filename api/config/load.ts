@@ -12,6 +12,7 @@ import {
   required,
   url,
 } from "../../config/env.ts";
+import { loadStorageSettings, type StorageSettings } from "../../config/storage.ts";
 
 export { ConfigError } from "../../config/env.ts";
 
@@ -51,7 +52,10 @@ export interface Config {
   readonly refreshTokenTtlSeconds: number;
   readonly activationTokenTtlSeconds: number;
   readonly passwordResetTokenTtlSeconds: number;
+  /** The local driver's root (also what the edge serves segments from). */
   readonly mediaRoot: string;
+  /** Where media lives: the local file system, or a bucket (STORAGE_URL). */
+  readonly storage: StorageSettings;
   readonly admin: { readonly email: string; readonly password: string } | null;
   readonly trustProxy: boolean;
   readonly maxJsonBodyBytes: number;
@@ -96,6 +100,7 @@ function rateLimits(env: Env): RateLimits {
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 export function loadConfig(env: Env): Config {
+  const storage = loadStorageSettings(env);
   const rawEnv = optional(env, "NODE_ENV") ?? "development";
   if (rawEnv !== "development" && rawEnv !== "production" && rawEnv !== "test") {
     throw new ConfigError(`NODE_ENV must be development, production or test, got "${rawEnv}"`);
@@ -183,7 +188,8 @@ export function loadConfig(env: Env): Config {
     refreshTokenTtlSeconds: duration(env, "REFRESH_TOKEN_TTL", "7d"),
     activationTokenTtlSeconds: duration(env, "ACTIVATION_TOKEN_TTL", "24h"),
     passwordResetTokenTtlSeconds: duration(env, "PASSWORD_RESET_TOKEN_TTL", "1h"),
-    mediaRoot: optional(env, "MEDIA_ROOT") ?? "./var/media",
+    mediaRoot: storage.kind === "local" ? storage.mediaRoot : (optional(env, "MEDIA_ROOT") ?? "./var/media"),
+    storage,
     admin: adminEmail && adminPassword ? { email: adminEmail, password: adminPassword } : null,
     trustProxy: boolean(env, "TRUST_PROXY", false),
     maxJsonBodyBytes: integer(env, "MAX_JSON_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),

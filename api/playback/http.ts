@@ -68,6 +68,11 @@ const withQuery = (uri: string, query: string) =>
  * point elsewhere and are left alone.
  */
 export function rewritePlaylist(text: string, query: string): string {
+  return mapPlaylistUris(text, (uri) => withQuery(uri, query));
+}
+
+/** Rewrites every URI of a playlist (media lines and `URI="…"` attributes) with `map`. */
+export function mapPlaylistUris(text: string, map: (uri: string) => string): string {
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -75,11 +80,11 @@ export function rewritePlaylist(text: string, query: string): string {
     if (trimmed === "") continue;
     if (trimmed.startsWith("#")) {
       if (trimmed.includes('URI="')) {
-        lines[i] = line.replace(/URI="([^"]*)"/g, (_, uri: string) => `URI="${withQuery(uri, query)}"`);
+        lines[i] = line.replace(/URI="([^"]*)"/g, (_, uri: string) => `URI="${map(uri)}"`);
       }
       continue;
     }
-    lines[i] = withQuery(trimmed, query);
+    lines[i] = map(trimmed);
   }
   return lines.join("\n");
 }

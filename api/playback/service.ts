@@ -3,7 +3,7 @@ import { accessTokenOf } from "../auth/plugin.ts";
 import type { AccessTokens } from "../auth/session.ts";
 import { forbidden, notFound, unauthorized } from "../http/errors.ts";
 import type { Clock } from "../shared/clock.ts";
-import { rewritePlaylist } from "./http.ts";
+import { mapPlaylistUris, rewritePlaylist } from "./http.ts";
 import { isPlaylist, isThumbnail, type PlaybackAccess, type PlaybackTarget } from "./model.ts";
 import { type FileMeta, fileResponse, playlistResponse } from "./presenter.ts";
 import { type PublishedVideo, type PublishedVideos, resolveRung } from "./published.ts";
@@ -16,6 +16,9 @@ const MAX_CACHED_FILES = 50_000;
 /** Runs `next` at once on a plain value: the hot path (everything cached) stays synchronous. */
 const then = <T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> =>
   value instanceof Promise ? value.then(next) : next(value);
+
+/** `<expiry seconds>.<tag>`: when the token, and every URL signed along with it, stops working. */
+const tokenExpirySeconds = (token: string) => Number(token.slice(0, token.indexOf(".")));
 
 export interface PlaybackDeps {
   storage: MediaStorage;
@@ -33,6 +36,8 @@ export interface PlaybackDeps {
 export class PlaybackService {
   private readonly files = new Map<string, FileMeta>();
   private readonly playlists = new Map<string, { text: string; expiresAtMs: number }>();
+  /** Playlists as served (URIs rewritten), by key and token. */
+  private readonly rendered = new Map<string, { text: string; expiresAtMs: number }>();
 
   constructor(private readonly deps: PlaybackDeps) {}
 
@@ -49,6 +54,7 @@ export class PlaybackService {
         // Storage keys are stricter still (no leading "-" or "_"): such a name cannot exist there.
         if (!isSafeKey(key)) throw notFound();
         if (isPlaylist(target)) return this.playlist(request, key, video, access);
+        if (this.deps.storage.kind === "s3") return this.redirect(key, access);
         return then(this.fileMeta(key, video.revision), (meta) => {
           if (!meta) throw notFound();
           return fileResponse(request, meta, key, access, {
@@ -91,17 +97,67 @@ export class PlaybackService {
   }
 
   private async playlist(request: Request, key: string, video: PublishedVideo, access: PlaybackAccess) {
+    const token = access.via === "token" ? access.token : this.deps.mediaTokens.mint(video.id);
+    const cacheKey = `${key}|${token}`;
+    const cached = this.rendered.get(cacheKey);
+    if (cached && cached.expiresAtMs > Date.now()) return playlistResponse(request, key, cached.text, access);
     const raw = await this.playlistText(key);
     if (raw === null) throw notFound();
-    const token = access.via === "token" ? access.token : this.deps.mediaTokens.mint(video.id);
-    return playlistResponse(request, key, rewritePlaylist(raw, `v=${video.revision}&token=${token}`), access);
+    const text = this.isMediaPlaylistInBucket(key)
+      ? this.presignedPlaylist(raw, key, tokenExpirySeconds(token))
+      : rewritePlaylist(raw, `v=${video.revision}&token=${token}`);
+    if (this.rendered.size >= MAX_CACHED_FILES) this.rendered.clear();
+    this.rendered.set(cacheKey, {
+      text,
+      expiresAtMs: Math.min(Date.now() + FILE_CACHE_MS, tokenExpirySeconds(token) * 1000),
+    });
+    return playlistResponse(request, key, text, access);
+  }
+
+  /** With object storage, a rung's playlist names its segments by presigned URLs straight to the store. */
+  private isMediaPlaylistInBucket(key: string): boolean {
+    return this.deps.storage.kind === "s3" && !key.endsWith("/master.m3u8");
+  }
+
+  /**
+   * Every segment URI becomes a presigned GET URL valid as long as the playlist's token: players fetch
+   * segments from the store (or a CDN in front of it), never through the api. The rendering is cached
+   * per token, which changes only once per token bucket.
+   */
+  private presignedPlaylist(raw: string, key: string, expiresAtSeconds: number): string {
+    const folder = key.slice(0, key.lastIndexOf("/") + 1);
+    const expiresIn = Math.max(60, expiresAtSeconds - Math.floor(this.nowMs() / 1000));
+    return mapPlaylistUris(raw, (uri) =>
+      /^[A-Za-z0-9_-]+\.(ts|m4s|mp4)$/.test(uri)
+        ? (this.deps.storage.presign(`${folder}${uri}`, expiresIn) ?? uri)
+        : uri,
+    );
+  }
+
+  /** A file in the bucket: after the same access check, the client is sent to a short-lived URL. */
+  private async redirect(key: string, access: PlaybackAccess): Promise<Response> {
+    const expiresIn =
+      access.via === "token"
+        ? Math.max(60, access.expiresAtSeconds - Math.floor(this.nowMs() / 1000))
+        : this.deps.mediaTokens.ttlSeconds;
+    const delivery = await this.deps.storage.deliver(key, expiresIn);
+    if (delivery?.kind !== "url") throw notFound();
+    return new Response(null, {
+      status: 302,
+      headers: {
+        location: delivery.url,
+        // The URL is signed for this client's access: never for a shared cache.
+        "cache-control": `private, max-age=${Math.min(expiresIn, 300)}`,
+      },
+    });
   }
 
   private fileMeta(key: string, revision: number): FileMeta | null | Promise<FileMeta | null> {
     const cached = this.files.get(key);
     if (cached && cached.expiresAtMs > Date.now()) return cached;
-    return this.deps.storage.file(key).then((file) => {
-      if (!file) return null;
+    return this.deps.storage.deliver(key, 0).then((delivery) => {
+      if (delivery?.kind !== "file") return null;
+      const file = delivery.file;
       const meta: FileMeta = {
         file,
         size: file.size,
@@ -117,9 +173,8 @@ export class PlaybackService {
   private async playlistText(key: string): Promise<string | null> {
     const cached = this.playlists.get(key);
     if (cached && cached.expiresAtMs > Date.now()) return cached.text;
-    const file = await this.deps.storage.file(key);
-    if (!file) return null;
-    const text = await file.text();
+    const text = await this.deps.storage.readText(key);
+    if (text === null) return null;
     if (this.playlists.size >= MAX_CACHED_FILES) this.playlists.clear();
     this.playlists.set(key, { text, expiresAtMs: Date.now() + FILE_CACHE_MS });
     return text;

@@ -20,7 +20,7 @@ export class MediaTokens {
 
   constructor(
     private readonly secret: string,
-    private readonly ttlSeconds: number,
+    readonly ttlSeconds: number,
     private readonly nowMs: () => number = Date.now,
   ) {
     this.bucketSeconds = Math.max(1, Math.min(300, Math.floor(ttlSeconds / 10)));

@@ -17,6 +17,7 @@ import { categories, videos } from "../../db/schema/index.ts";
 import { Client, createActiveUser } from "../../dev/browser-client.ts";
 import { generateVideo } from "../../dev/media.ts";
 import { freePort } from "../../dev/services.ts";
+import type { LocalMediaStorage } from "../../storage/index.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import { type RunningEdge, startEdge } from "../nginx/edge.ts";
 import { startBenchApi } from "./bench-api.ts";
@@ -86,7 +87,7 @@ try {
     })
     .where(eq(videos.id, video!.id));
   const segmentKey = `${prefix}/${RUNG}/seg_00000.ts`;
-  const segmentBytes = (await runtime.storage.file(segmentKey))!.size;
+  const segmentBytes = (await (runtime.storage as LocalMediaStorage).file(segmentKey))!.size;
 
   // nginx: one worker serving MEDIA_ROOT with sendfile, as a CDN origin or a static file server would.
   const nginxPort = await freePort();
@@ -122,7 +123,7 @@ http {
   nginx = spawn([nginxBinary, "-p", work, "-c", nginxConf], { stdout: "inherit", stderr: "inherit" });
 
   // The floor of the api's own cost: the same file from a route of the app with no check at all.
-  const segmentPath = runtime.storage.localPath(segmentKey);
+  const segmentPath = (runtime.storage as LocalMediaStorage).localPath(segmentKey);
   const app = runtime.app
     .get("/bench/unchecked-segment", () => new Response(Bun.file(segmentPath)))
     .listen({ hostname: "127.0.0.1", port: 0 });

@@ -327,7 +327,7 @@ describe("state events", () => {
   test("events for a deleted video are ignored and the output its job published is removed", async () => {
     const video = await createVideo(owner, admin);
     await deliver(processing(video.id));
-    expect((await owner.runtime.storage.file((await row(video.id)).sourceKey)) !== null).toBe(true);
+    expect((await owner.runtime.storage.stat((await row(video.id)).sourceKey)) !== null).toBe(true);
     // Deleted while its transcoder was still at work; the transcoder publishes anyway, then reports.
     const deleted = await admin.request("DELETE", `/api/admin/videos/${video.id}`);
     expect(deleted.status).toBe(204);
