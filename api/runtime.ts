@@ -19,6 +19,7 @@ import { BackgroundTasks } from "./shared/background-tasks.ts";
 import { type Clock, systemClock } from "./shared/clock.ts";
 import { EventBus } from "./shared/event-bus.ts";
 import { reconcileVideos } from "./videos/reconcile.ts";
+import { StorageSweeper, type SweepOutcome } from "./videos/storage-sweeper.ts";
 import { TranscodeQueue } from "./videos/transcode-queue.ts";
 import { startTranscodeReportConsumer } from "./videos/transcode-reports.ts";
 
@@ -32,6 +33,8 @@ export interface ApiRuntime {
   bus: EventBus;
   services: Services;
   reconcile(): Promise<{ requeued: number; settled: number }>;
+  /** One storage sweep now (object storage; the local driver has nothing to sweep). */
+  sweepStorage(): Promise<SweepOutcome>;
   /** Graceful stop: no new requests, in-flight work and mails finished, connections closed. */
   stop(): Promise<void>;
 }
@@ -122,6 +125,24 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       config.reconcileIntervalSeconds * 1000,
     );
   }
+  // Object storage: replaced revisions after their grace period, and trees nothing points at.
+  const sweeper =
+    config.storage.kind === "s3"
+      ? new StorageSweeper({
+          db: database.db,
+          storage,
+          clock: options.clock ?? systemClock,
+          log,
+          graceSeconds: config.storage.retiredGraceSeconds,
+        })
+      : null;
+  const sweepTimer =
+    sweeper && config.storage.kind === "s3" && (options.consumeEvents ?? true)
+      ? setInterval(
+          () => void sweeper.sweep().catch((error) => log.error({ err: error }, "storage sweep failed")),
+          config.storage.sweepIntervalSeconds * 1000,
+        )
+      : null;
 
   return {
     app,
@@ -133,8 +154,10 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     bus,
     services,
     reconcile,
+    sweepStorage: () => (sweeper ? sweeper.sweep() : Promise.resolve({ retired: 0, orphaned: 0 })),
     async stop() {
       if (reconcileTimer) clearInterval(reconcileTimer);
+      if (sweepTimer) clearInterval(sweepTimer);
       await realtime.closeAll(); // Bun's server.stop waits for open WebSockets
       await app.stop();
       // No heartbeat arrives any more: write what is pending while Redis and the database are open.

@@ -63,7 +63,13 @@ export function buildServices(infra: Infrastructure) {
   realtime.listen();
   metrics.watchWebSockets(realtime);
 
-  const lifecycle = new VideoLifecycle({ db, storage: infra.storage, bus, log });
+  const lifecycle = new VideoLifecycle({
+    db,
+    storage: infra.storage,
+    bus,
+    log,
+    retiredGraceSeconds: config.storage.kind === "s3" ? config.storage.retiredGraceSeconds : 0,
+  });
   const catalogueCache = new CatalogueCache(CATALOGUE_CACHE_TTL_MS);
   catalogueCache.listen(bus);
   const published = new PublishedVideos({ db, ttlMs: PUBLISHED_CACHE_TTL_MS });

@@ -19,7 +19,13 @@ import type { TranscodeProgress } from "../../contract/progress.ts";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import { type VideoChange, videoChanges } from "../../contract/video-changes.ts";
 import type { Database } from "../../db/client.ts";
-import { type ProcessingState, processingState, type Video, videos } from "../../db/schema/index.ts";
+import {
+  type ProcessingState,
+  processingState,
+  retiredRevisions,
+  type Video,
+  videos,
+} from "../../db/schema/index.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import type { EventBus } from "../shared/event-bus.ts";
 
@@ -65,7 +71,20 @@ export type NewVideo = Pick<
 export type VideoEdit = Partial<Pick<typeof videos.$inferInsert, "title" | "description" | "categoryId">>;
 
 export class VideoLifecycle {
-  constructor(private readonly deps: { db: Database; storage: MediaStorage; bus: EventBus; log: Logger }) {}
+  constructor(
+    private readonly deps: {
+      db: Database;
+      storage: MediaStorage;
+      bus: EventBus;
+      log: Logger;
+      /**
+       * How long a replaced revision's tree stays after the switch: 0 deletes it at once (the local
+       * driver, whose files only the api and the edge hand out); with object storage, viewers mid-playlist
+       * hold presigned URLs into it, so the storage sweeper deletes it after the grace period.
+       */
+      retiredGraceSeconds: number;
+    },
+  ) {}
 
   /** A new upload: revision 1, pending. `prepare` runs in the same transaction (e.g. finds the category). */
   async create(prepare: (tx: Transaction) => Promise<NewVideo>): Promise<Video> {
@@ -195,6 +214,10 @@ export class VideoLifecycle {
       if (current.revision !== revision || !REPORT_MOVES_FROM.ready.includes(current.processingState)) {
         return { applied: false, orphan: current.publishedPrefix !== prefix } as const;
       }
+      const replaced = current.publishedPrefix !== prefix ? current.publishedPrefix : null;
+      if (replaced && this.deps.retiredGraceSeconds > 0) {
+        await tx.insert(retiredRevisions).values({ videoId, prefix: replaced });
+      }
       await tx
         .update(videos)
         .set({
@@ -210,13 +233,12 @@ export class VideoLifecycle {
           readyAt: new Date(),
         })
         .where(eq(videos.id, videoId));
-      return {
-        applied: true,
-        replaced: current.publishedPrefix !== prefix ? current.publishedPrefix : null,
-      } as const;
+      return { applied: true, replaced } as const;
     });
     // Storage is tidied only after the database points at the new tree: viewers never hit a gap.
-    if (outcome.applied && outcome.replaced) await this.deps.storage.deletePrefix(outcome.replaced);
+    if (outcome.applied && outcome.replaced && this.deps.retiredGraceSeconds === 0) {
+      await this.deps.storage.deletePrefix(outcome.replaced);
+    }
     if (!outcome.applied && outcome.orphan) await this.deps.storage.deletePrefix(prefix);
     return outcome.applied;
   }
