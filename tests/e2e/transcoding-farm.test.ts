@@ -4,20 +4,16 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import HLS from "hls-parser";
-import { generateVideo } from "../../dev/media.ts";
 import { freePort } from "../../dev/services.ts";
-import {
-  ADMIN_ENV,
-  type AdminVideo,
-  adminClient,
-  createVideo,
-  getVideo,
-  sendAs,
-  upload,
-  uploadForm,
-} from "../support/admin.ts";
+import { ADMIN_ENV, adminClient, createVideo, getVideo, sendAs } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
-import { startTranscoder, type TranscoderProcess } from "../support/farm.ts";
+import {
+  farmSource,
+  startTranscoder,
+  type TranscoderProcess,
+  untilState,
+  uploadFile,
+} from "../support/farm.ts";
 import { sample } from "../support/metrics.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 
@@ -25,42 +21,7 @@ const scratch = mkdtempSync(join(tmpdir(), "vf-farm-"));
 
 /** A 1080p-class source with motion and noise (the farm tests need jobs that take a few seconds). */
 const makeSource = (name: string, seconds: number, width = 1280, height = 720) =>
-  generateVideo(join(scratch, name), { seconds, width, height, fps: 30, audio: "stereo" });
-
-async function uploadFile(
-  api: TestApi,
-  client: Client,
-  path: string,
-  replaceId?: number,
-): Promise<AdminVideo> {
-  const file = Bun.file(path);
-  const response =
-    replaceId === undefined
-      ? await upload(api, client, {
-          title: `Farm ${path.split("/").pop()}`,
-          category: "Farm tests",
-          file,
-          filename: "clip.mp4",
-        })
-      : await sendAs(api, client, "PUT", `/api/admin/videos/${replaceId}/file`, {
-          body: uploadForm({ file }),
-        });
-  expect(response.status).toBe(202);
-  return (await response.json()) as AdminVideo;
-}
-
-const untilState = (client: Client, id: number, state: string, timeoutMs = 90_000) =>
-  eventually(
-    `video ${id} in state ${state}`,
-    async () => {
-      const current = await getVideo(client, id);
-      if (current.processing_state === "error" && state !== "error") {
-        throw new Error(`video ${id} failed: ${current.processing_error}`);
-      }
-      return current.processing_state === state ? current : undefined;
-    },
-    timeoutMs,
-  );
+  farmSource(scratch, name, seconds, width, height);
 
 const stagingEntries = (api: TestApi) => {
   const dir = join(api.config.mediaRoot, ".staging");

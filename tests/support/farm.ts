@@ -1,8 +1,13 @@
 // Real transcoder processes (`bun transcoder/main.ts`) attached to a test api's Redis and media root.
 
+import { expect } from "bun:test";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Subprocess, spawn } from "bun";
-import type { TestApi } from "./test-api.ts";
+import { generateVideo } from "../../dev/media.ts";
+import { type AdminVideo, getVideo, sendAs, upload, uploadForm } from "./admin.ts";
+import { eventually } from "./eventually.ts";
+import type { Client, TestApi } from "./test-api.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const running = new Set<Subprocess>();
@@ -74,3 +79,44 @@ export async function stopAllTranscoders(): Promise<void> {
   await Promise.all([...running].map((child) => child.exited));
   running.clear();
 }
+
+/** A source with motion and noise in `dir` (farm tests need jobs that take a few seconds). */
+export const farmSource = (dir: string, name: string, seconds: number, width = 1280, height = 720) =>
+  generateVideo(join(dir, name), { seconds, width, height, fps: 30, audio: "stereo" });
+
+/** Uploads a file as a new video, or as the new file of `replaceId`; expects the 202. */
+export async function uploadFile(
+  api: TestApi,
+  client: Client,
+  path: string,
+  replaceId?: number,
+): Promise<AdminVideo> {
+  const file = Bun.file(path);
+  const response =
+    replaceId === undefined
+      ? await upload(api, client, {
+          title: `Farm ${path.split("/").pop()}`,
+          category: "Farm tests",
+          file,
+          filename: "clip.mp4",
+        })
+      : await sendAs(api, client, "PUT", `/api/admin/videos/${replaceId}/file`, {
+          body: uploadForm({ file }),
+        });
+  expect(response.status).toBe(202);
+  return (await response.json()) as AdminVideo;
+}
+
+/** Waits for the video to reach `state`; a video that fails on the way fails the wait with its reason. */
+export const untilState = (client: Client, id: number, state: string, timeoutMs = 90_000) =>
+  eventually(
+    `video ${id} in state ${state}`,
+    async () => {
+      const current = await getVideo(client, id);
+      if (current.processing_state === "error" && state !== "error") {
+        throw new Error(`video ${id} failed: ${current.processing_error}`);
+      }
+      return current.processing_state === state ? current : undefined;
+    },
+    timeoutMs,
+  );
