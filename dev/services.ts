@@ -1,6 +1,6 @@
-// Real PostgreSQL and Redis for the test suite, the benchmarks and the local stacks: the servers named
-// by TEST_DATABASE_URL / TEST_REDIS_URL, or throwaway instances started here (and stopped when the
-// process exits) when none is named.
+// Real PostgreSQL, Redis and S3 for the test suite, the benchmarks and the local stacks: the servers
+// named by TEST_DATABASE_URL / TEST_REDIS_URL / TEST_S3_ENDPOINT, or throwaway instances started here
+// (and stopped when the process exits) when none is named.
 
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -8,9 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn, spawnSync } from "bun";
 import postgres from "postgres";
+import { bucketClient, deleteBucket, type S3Credentials } from "./s3-buckets.ts";
+import { type LocalS3, readyBucket, type S3Bucket, startSeaweedfs } from "./seaweedfs.ts";
 
 const children: Subprocess[] = [];
 const scratch: string[] = [];
+let seaweedfs: Promise<LocalS3> | undefined;
 
 /** Stops the throwaway servers; the test preload calls it once after the whole run. */
 export async function stopTestServices(): Promise<void> {
@@ -20,6 +23,9 @@ export async function stopTestServices(): Promise<void> {
     child.kill("SIGKILL");
   }
   for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+  const s3 = seaweedfs;
+  seaweedfs = undefined;
+  await s3?.then((server) => server.stop()).catch(() => {});
 }
 
 export function freePort(): Promise<number> {
@@ -182,4 +188,41 @@ export async function testRedisUrl(): Promise<string> {
   const url = new URL(shared);
   url.pathname = `/${(sharedDbIndex++ % 15) + 1}`;
   return url.toString();
+}
+
+/** The S3 server of this test process: TEST_S3_ENDPOINT (+ keys), or one throwaway SeaweedFS. */
+async function testS3Server(): Promise<S3Credentials> {
+  const endpoint = process.env.TEST_S3_ENDPOINT;
+  if (!endpoint) {
+    seaweedfs ??= startSeaweedfs({ bucket: "vf-test-probe" });
+    return seaweedfs;
+  }
+  const { TEST_S3_ACCESS_KEY_ID: accessKeyId, TEST_S3_SECRET_ACCESS_KEY: secretAccessKey } = process.env;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new Error("TEST_S3_ENDPOINT needs TEST_S3_ACCESS_KEY_ID and TEST_S3_SECRET_ACCESS_KEY");
+  }
+  return { endpoint, region: process.env.TEST_S3_REGION || "us-east-1", accessKeyId, secretAccessKey };
+}
+
+/**
+ * A fresh, empty bucket for one test, on the shared test S3 server, with the STORAGE_URL / S3_* that
+ * point the media storage driver at it; `drop()` empties and deletes it.
+ */
+export async function testS3(): Promise<S3Bucket & { drop: () => Promise<void> }> {
+  const server = await testS3Server();
+  const name = `vf-test-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const bucket = await readyBucket(server, name, { timeoutMs: 10_000 });
+  return {
+    ...bucket,
+    drop: async () => {
+      const client = bucketClient(server, name);
+      for (;;) {
+        const listed = await client.list({ maxKeys: 1000 });
+        const keys = (listed.contents ?? []).map((object) => object.key);
+        if (keys.length === 0) break;
+        await Promise.all(keys.map((key) => client.delete(key)));
+      }
+      await deleteBucket(server, name);
+    },
+  };
 }
