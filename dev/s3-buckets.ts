@@ -66,12 +66,25 @@ export function signedBucketRequest(
   });
 }
 
+/** An S3 error answer: `status` tells a refusal (4xx: keys, name, policy) from a server not ready yet. */
+export class S3RequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
 async function send(request: Request, what: string, accept: (status: number, body: string) => boolean) {
   const response = await fetch(request);
   const body = await response.text();
   if (!accept(response.status, body)) {
     const code = /<Code>([^<]+)<\/Code>/.exec(body)?.[1];
-    throw new Error(`${what}: ${response.status}${code ? ` ${code}` : ""} from ${request.url}`);
+    throw new S3RequestError(
+      `${what}: ${response.status}${code ? ` ${code}` : ""} from ${request.url}`,
+      response.status,
+    );
   }
 }
 

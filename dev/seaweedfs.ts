@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { type ChildSpec, SupervisedChild } from "./child.ts";
 import { memorySink } from "./output.ts";
 import { httpOk, waitUntil } from "./probes.ts";
-import { bucketClient, createBucket, type S3Credentials } from "./s3-buckets.ts";
+import { bucketClient, createBucket, type S3Credentials, S3RequestError } from "./s3-buckets.ts";
 import { freePort } from "./services.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -163,6 +163,12 @@ export async function readyBucket(
     async () => {
       try {
         await createBucket(credentials, bucket);
+      } catch (error) {
+        // Wrong keys or a bad name will not get better by waiting.
+        if (error instanceof S3RequestError && error.status < 500) throw error;
+        return false;
+      }
+      try {
         await client.write(probe, "ready");
         const back = await client.file(probe).text();
         await client.delete(probe);
@@ -186,10 +192,15 @@ export async function startSeaweedfs(
   const throwaway = options.dataDir ? null : mkdtempSync(join(tmpdir(), "vf-seaweedfs-"));
   const dataDir = options.dataDir ?? (throwaway as string);
   const plan = await planSeaweedfs({ dataDir, ...generateS3Keys() });
+  // A test run that is killed never calls stop(): on Linux the server then dies with it (setpriv execs
+  // in place, so the pid is still weed's).
+  const setpriv = process.platform === "linux" ? Bun.which("setpriv") : null;
+  if (setpriv) plan.child.command.unshift(setpriv, "--pdeathsig", "KILL", "--");
   const output = memorySink();
   const child = new SupervisedChild(plan.child, output);
   const stop = async () => {
-    await child.stop(5000);
+    // Its data is thrown away: no need to wait for the filer's and volumes' orderly shutdown.
+    await child.stop(1000);
     if (throwaway) rmSync(throwaway, { recursive: true, force: true });
   };
   try {

@@ -1,13 +1,14 @@
 // The local stack's supervisor: Redis (started when none answers), the api, N transcoder workers, the
-// nginx edge and optionally an SMTP capture server, each waited for until it is ready. Stops in order
-// on request (edge, transcoders, api, then the Redis it started), and stops everything when a child
-// dies unexpectedly. `npm run up` (dev/up.ts) and the load-test stack (load-tests/stack.ts) run it.
+// nginx edge, optionally a SeaweedFS as the media storage and an SMTP capture server, each waited for
+// until it is ready. Stops in order on request (edge, transcoders, api, the Redis it started, then
+// SeaweedFS), and stops everything when a child dies unexpectedly. `npm run up` (dev/up.ts) and the load-test stack (load-tests/stack.ts) run it.
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type ChildSpec, SupervisedChild } from "./child.ts";
 import type { LineSink } from "./output.ts";
 import { httpOk, redisAnswers, waitUntil } from "./probes.ts";
 import { planRedis, type RedisSpec, redisAddress } from "./redis.ts";
+import { planSeaweedfs, readyBucket, type S3Bucket } from "./seaweedfs.ts";
 import type { SmtpCapture } from "./smtp-capture.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -31,6 +32,8 @@ export interface StackSpec {
   edge?: { port: number; env?: Env } | null;
   /** An in-process SMTP capture server the api sends its mails to (SMTP_URL). */
   smtp?: boolean;
+  /** A SeaweedFS the api and transcoders store media in (STORAGE_URL=s3://<bucket>, S3_*). */
+  s3?: LocalS3Spec | null;
   sink: LineSink;
   /** The supervisor's own messages (what starts, what stops, what died). */
   log: (message: string) => void;
@@ -40,6 +43,16 @@ export interface StackSpec {
   root?: string;
   /** Aborting it stops the stack, also while it is still starting. */
   signal?: AbortSignal;
+}
+
+export interface LocalS3Spec {
+  /** Its data (kept between runs for `npm run up`: ./var/seaweedfs). */
+  dataDir: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The S3 gateway's port on 127.0.0.1; a free one when unset. */
+  port?: number;
 }
 
 export type StackEnd =
@@ -54,6 +67,8 @@ export interface Stack {
   /** Where a client talks to: the edge when there is one, else the api. */
   url: string;
   smtp: SmtpCapture | null;
+  /** The local SeaweedFS bucket when the stack started one. */
+  s3: S3Bucket | null;
   children(): readonly SupervisedChild[];
   /** Resolves once everything is stopped, whatever stopped it. */
   ended: Promise<StackEnd>;
@@ -71,14 +86,16 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
   const edgeUrl = spec.edge ? `http://127.0.0.1:${spec.edge.port}` : null;
 
   // Stop order: the edge (no new requests), the transcoders (they hand unfinished jobs back), the
-  // api, and last the Redis the others use.
+  // api, the Redis the others use, and last the object store that transcoders upload into until the end.
   const tiers: {
+    storage: SupervisedChild[];
     redis: SupervisedChild[];
     api: SupervisedChild[];
     transcoders: SupervisedChild[];
     edge: SupervisedChild[];
-  } = { redis: [], api: [], transcoders: [], edge: [] };
+  } = { storage: [], redis: [], api: [], transcoders: [], edge: [] };
   let smtp: SmtpCapture | null = null;
+  let s3: S3Bucket | null = null;
   let ending: Promise<StackEnd> | null = null;
   let resolveEnded: (end: StackEnd) => void = () => {};
   const ended = new Promise<StackEnd>((resolve) => {
@@ -93,7 +110,7 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
   };
   const shutDown = (end: StackEnd): Promise<StackEnd> => {
     ending ??= (async () => {
-      for (const tier of [tiers.edge, tiers.transcoders, tiers.api, tiers.redis]) {
+      for (const tier of [tiers.edge, tiers.transcoders, tiers.api, tiers.redis, tiers.storage]) {
         await Promise.all(tier.map(stopChild));
       }
       await smtp?.close();
@@ -116,8 +133,19 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
   const died = (child: SupervisedChild) => () =>
     !child.running ? `${child.name} exited` : ending ? "the stack is stopping" : null;
   const base = (extra: Env): Env => ({ ...spec.env, ...extra });
+  const startStorage = async (local: LocalS3Spec): Promise<S3Bucket> => {
+    const { dataDir, port: s3Port, accessKeyId, secretAccessKey } = local;
+    const plan = await planSeaweedfs({ dataDir, s3Port, accessKeyId, secretAccessKey, root });
+    spec.log(`starting SeaweedFS (S3 on ${plan.credentials.endpoint}, data in ${dataDir})`);
+    const weed = launch(tiers.storage, plan.child);
+    return readyBucket(plan.credentials, local.bucket, { timeoutMs: readyTimeoutMs, giveUp: died(weed) });
+  };
 
   try {
+    // SeaweedFS takes a few seconds: it gets ready while Redis starts.
+    const storageReady = spec.s3 ? startStorage(spec.s3) : Promise.resolve(null);
+    // Awaited below; until then a failure must not count as unhandled (Redis may fail first).
+    storageReady.catch(() => {});
     const plan = await planRedis(spec.redis, root);
     spec.log(plan.message);
     if (plan.kind === "start") {
@@ -129,6 +157,7 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
         giveUp: died(redis),
       });
     }
+    s3 = await storageReady;
     if (spec.smtp) {
       const { startSmtpCapture } = await import("./smtp-capture.ts");
       smtp = await startSmtpCapture();
@@ -144,6 +173,7 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
         PORT: String(spec.api.port),
         REDIS_URL: redisUrl,
         ...(smtp ? { SMTP_URL: smtp.url } : {}),
+        ...s3?.env,
         ...spec.api.env,
       }),
     });
@@ -155,6 +185,7 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
         env: base({
           REDIS_URL: redisUrl,
           TRANSCODER_METRICS_PORT: String(transcoder.healthPort ?? 0),
+          ...s3?.env,
           ...transcoder.env,
         }),
       }),
@@ -199,7 +230,8 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
     edgeUrl,
     url: edgeUrl ?? apiUrl,
     smtp,
-    children: () => [...tiers.redis, ...tiers.api, ...tiers.transcoders, ...tiers.edge],
+    s3,
+    children: () => [...tiers.storage, ...tiers.redis, ...tiers.api, ...tiers.transcoders, ...tiers.edge],
     ended,
     stop: () => shutDown({ reason: "requested" }),
   };

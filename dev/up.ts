@@ -5,11 +5,13 @@
 //
 // --admin-password-file=FILE: the admin password came from FILE (up.sh keeps it under ./var), which is
 // what the summary says instead of "from the environment".
+// --s3 (or LOCAL_S3=1): the media go to a local SeaweedFS (dev/seaweedfs.ts), see localS3() below.
 import { join } from "node:path";
 import { prefixedConsole } from "./output.ts";
 import { portOpen } from "./probes.ts";
+import { generateS3Keys } from "./seaweedfs.ts";
 import { freePort } from "./services.ts";
-import { REPO_ROOT, type StackEnd, startStack, type TranscoderSpec } from "./stack.ts";
+import { type LocalS3Spec, REPO_ROOT, type StackEnd, startStack, type TranscoderSpec } from "./stack.ts";
 
 const env = process.env;
 const step = (message: string) => console.log(`==> ${message}`);
@@ -39,6 +41,44 @@ if (await portOpen("127.0.0.1", apiPort)) {
   die(`port ${apiPort} (the api, behind the edge) is taken; set API_PORT`);
 }
 const base = (env.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, "");
+const s3 = await localS3();
+
+/**
+ * The local SeaweedFS of --s3 / LOCAL_S3=1: data in LOCAL_S3_DIR (./var/seaweedfs), bucket videoflix, S3
+ * on LOCAL_S3_PORT (8333, or a free port when taken), the keys up.sh keeps under ./var
+ * (LOCAL_S3_ACCESS_KEY_ID / LOCAL_S3_SECRET_ACCESS_KEY; fresh ones for this run without them).
+ */
+async function localS3(): Promise<LocalS3Spec | null> {
+  if (!process.argv.includes("--s3") && env.LOCAL_S3 !== "1") return null;
+  if (env.STORAGE_URL)
+    die("--s3 (LOCAL_S3=1) starts a local SeaweedFS: unset STORAGE_URL, or drop --s3 to use it");
+  let s3Port = integerSetting("LOCAL_S3_PORT", 8333, 1, 65535);
+  if (await portOpen("127.0.0.1", s3Port)) {
+    const taken = s3Port;
+    s3Port = await freePort();
+    note(`SeaweedFS: port ${taken} is taken; its S3 gateway is on 127.0.0.1:${s3Port}`);
+  }
+  const { LOCAL_S3_ACCESS_KEY_ID: accessKeyId, LOCAL_S3_SECRET_ACCESS_KEY: secretAccessKey } = env;
+  return {
+    dataDir: env.LOCAL_S3_DIR || join(REPO_ROOT, "var/seaweedfs"),
+    bucket: "videoflix",
+    port: s3Port,
+    ...(accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : generateS3Keys()),
+  };
+}
+
+function storageSummary(): string {
+  if (s3)
+    return `SeaweedFS (S3) at http://127.0.0.1:${s3.port}, STORAGE_URL=s3://${s3.bucket}, data in ${shown(s3.dataDir)}`;
+  if (env.STORAGE_URL?.startsWith("s3://"))
+    return `${env.STORAGE_URL} at ${env.S3_ENDPOINT ?? "S3_ENDPOINT (unset)"}`;
+  return `local files in ${env.MEDIA_ROOT ?? "./var/media"}`;
+}
+
+/** ./var/seaweedfs rather than the absolute path, when it is in the repository. */
+function shown(dir: string): string {
+  return dir.startsWith(REPO_ROOT) ? `./${dir.slice(REPO_ROOT.length).replace(/^\//, "")}` : dir;
+}
 
 // Each worker's /metrics and /health: TRANSCODER_METRICS_PORT (9464) and up, or a free port when that
 // one is taken (another worker started by hand, say); 0 runs them without it, as the worker allows.
@@ -73,9 +113,10 @@ note(
   `admin:        ${env.ADMIN_EMAIL}, ${passwordFile ? `password in ${passwordFile} (set when the account was first created)` : "ADMIN_PASSWORD from the environment"}`,
 );
 note(`uploads:      POST ${base}/api/admin/videos (admin), queues at ${base}/admin/queues`);
-note(
-  `transcoder:   ${workers} (TRANSCODER_HWACCEL=${env.TRANSCODER_HWACCEL ?? "none"}), media in ${env.MEDIA_ROOT ?? "./var/media"}`,
-);
+note(`transcoder:   ${workers} (TRANSCODER_HWACCEL=${env.TRANSCODER_HWACCEL ?? "none"})`);
+note(`media:        ${storageSummary()}`);
+if (s3 && !env.LOCAL_S3_ACCESS_KEY_ID)
+  note("              (S3 keys made for this run only: npm run up keeps them in ./var)");
 note("stop with Ctrl-C (or SIGTERM)");
 
 const startedAt = performance.now();
@@ -113,6 +154,7 @@ try {
     api: { port: apiPort, env: { TRUST_PROXY: "true" } },
     transcoders: await transcoderSpecs(),
     edge: { port },
+    s3,
     sink,
     log: step,
     signal: stopping.signal,

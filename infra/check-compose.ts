@@ -19,7 +19,9 @@ interface Service {
   ports?: unknown[];
   environment?: Record<string, string | null>;
   healthcheck?: { disable?: boolean; test?: string[] };
-  depends_on?: Record<string, { condition: string }>;
+  depends_on?: Record<string, { condition: string; required?: boolean }>;
+  entrypoint?: string[] | null;
+  command?: string[] | null;
   stop_grace_period?: string;
   volumes?: {
     type: string;
@@ -48,6 +50,27 @@ const TRANSCODER_NOT_PASSED: Record<string, string> = {
   HOSTNAME: "Docker sets it per container",
 };
 const MEDIA_TOKEN_SECRET = "MEDIA_TOKEN_SECRET";
+/**
+ * The media storage driver's settings (storage/), passed to the api and every transcoder whether or not
+ * their config loaders read them yet, so that STORAGE_URL=s3://… in .env reaches both sides together.
+ */
+const STORAGE_SETTINGS = [
+  "STORAGE_URL",
+  "S3_ENDPOINT",
+  "S3_REGION",
+  "S3_ACCESS_KEY_ID",
+  "S3_SECRET_ACCESS_KEY",
+  "S3_FORCE_PATH_STYLE",
+  "S3_PUBLIC_ENDPOINT",
+];
+const API_STORAGE_SETTINGS = ["RETIRED_REVISION_GRACE_SECONDS", "STORAGE_SWEEP_INTERVAL_SECONDS"];
+const TRANSCODER_STORAGE_SETTINGS = ["TRANSCODER_SCRATCH"];
+/** The s3 profile's object store; its one S3 identity comes from these (SeaweedFS's own names). */
+const OBJECT_STORE = "seaweedfs";
+const OBJECT_STORE_KEYS = {
+  AWS_ACCESS_KEY_ID: "S3_ACCESS_KEY_ID",
+  AWS_SECRET_ACCESS_KEY: "S3_SECRET_ACCESS_KEY",
+};
 
 const problems: string[] = [];
 const problem = (message: string) => problems.push(message);
@@ -136,6 +159,8 @@ function checkApi(project: Project, variables: Set<string>) {
   }
   const api = project.services.api;
   if (!api) return;
+  passesAll("api", api, [...STORAGE_SETTINGS, ...API_STORAGE_SETTINGS]);
+  waitsForObjectStore("api", api);
   mediaVolume("api", api, false);
   if (api.environment?.TRUST_PROXY !== "true") problem("api: behind the edge, TRUST_PROXY must be true");
   if (api.depends_on?.migrate?.condition !== "service_completed_successfully")
@@ -143,6 +168,71 @@ function checkApi(project: Project, variables: Set<string>) {
   if (api.container_name) problem("api: container_name stops --scale api=N");
   if (api.ports?.length)
     problem("api: publishes host ports; only the edge should (and --scale api=N clashes)");
+}
+
+function passesAll(name: string, service: Service, settings: string[]) {
+  for (const setting of settings) {
+    if (!(setting in (service.environment ?? {})))
+      problem(`${name}: ${setting} (media storage) is not passed in environment`);
+  }
+}
+
+/** With the s3 profile the api and transcoders wait for the store; without it they must still start. */
+function waitsForObjectStore(name: string, service: Service) {
+  const dependency = service.depends_on?.[OBJECT_STORE];
+  if (dependency?.condition !== "service_healthy" || dependency.required !== false)
+    problem(
+      `${name}: must depend on ${OBJECT_STORE} (service_healthy, required: false: only the s3 profile has it)`,
+    );
+}
+
+function checkObjectStore(project: Project) {
+  const store = project.services[OBJECT_STORE];
+  if (!store) return problem(`no ${OBJECT_STORE} service (profile s3)`);
+  if (!store.profiles?.includes("s3")) problem(`${OBJECT_STORE}: must be in the s3 profile only`);
+  if (!/^chrislusf\/seaweedfs:\d+\.\d+$/.test(store.image ?? ""))
+    problem(`${OBJECT_STORE}: image ${store.image} is not a pinned chrislusf/seaweedfs:<version> tag`);
+  const data = store.volumes?.find((volume) => volume.target === "/data");
+  if (data?.type !== "volume")
+    problem(`${OBJECT_STORE}: /data (volumes and filer metadata) is not a named volume`);
+  const env = store.environment ?? {};
+  for (const [own, ours] of Object.entries(OBJECT_STORE_KEYS)) {
+    if (!env[own] || env[own] !== project.services.api?.environment?.[ours])
+      problem(
+        `${OBJECT_STORE}: ${own} is not the api's ${ours} (its identity must be the keys the driver signs with)`,
+      );
+  }
+  refusesWithoutKeys(store);
+}
+
+/**
+ * Runs the service's entrypoint guard here: without keys SeaweedFS would serve every bucket to anyone,
+ * so it must stop (78) naming them; with keys it must go on (to the image's entrypoint, absent here).
+ */
+function refusesWithoutKeys(store: Service) {
+  const [shell, flag, script, ...args] = store.entrypoint ?? [];
+  if (shell !== "/bin/sh" || flag !== "-c" || !script)
+    return problem(
+      `${OBJECT_STORE}: the entrypoint is not the /bin/sh -c guard that refuses to start without keys`,
+    );
+  // `config` prints $$ for a literal $, as compose would read it back.
+  const run = (env: Record<string, string>) =>
+    Bun.spawnSync(["sh", "-c", script.replaceAll("$$", "$"), ...args], {
+      env: { PATH: "/usr/bin:/bin", ...env },
+    });
+  const without = run({});
+  if (without.exitCode !== 78 || !without.stderr.toString().includes("S3_SECRET_ACCESS_KEY"))
+    problem(
+      `${OBJECT_STORE}: without keys the entrypoint exits ${without.exitCode}, not 78 naming the variables`,
+    );
+  for (const missing of Object.keys(OBJECT_STORE_KEYS)) {
+    const partial = Object.fromEntries(
+      Object.keys(OBJECT_STORE_KEYS).map((key) => [key, key === missing ? "" : "k"]),
+    );
+    if (run(partial).exitCode !== 78) problem(`${OBJECT_STORE}: the entrypoint starts without ${missing}`);
+  }
+  if (run({ AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" }).exitCode === 78)
+    problem(`${OBJECT_STORE}: the entrypoint refuses to start even with both keys`);
 }
 
 function checkTranscoders(project: Project, variables: Set<string>) {
@@ -154,6 +244,12 @@ function checkTranscoders(project: Project, variables: Set<string>) {
     if (!service.init) problem(`${name}: init: true reaps FFmpeg's children and forwards SIGTERM`);
     mediaVolume(name, service, false);
     passes(name, service, variables, TRANSCODER_NOT_PASSED);
+    passesAll(name, service, [...STORAGE_SETTINGS, ...TRANSCODER_STORAGE_SETTINGS]);
+    waitsForObjectStore(name, service);
+    const scratch = service.environment?.TRANSCODER_SCRATCH ?? "";
+    // Its own folder: replicas on object storage share nothing on disk, and a crash leaves nothing shared.
+    if (!scratch.startsWith("/") || scratch.startsWith("/media"))
+      problem(`${name}: TRANSCODER_SCRATCH ${scratch || "(unset)"} must be a container path outside /media`);
     const grace = Number(service.environment?.TRANSCODER_SHUTDOWN_GRACE_SECONDS || 20);
     const stop = seconds(service.stop_grace_period);
     // After the grace: stop FFmpeg, remove its staging folder, move the job back, close Redis.
@@ -257,7 +353,13 @@ function metricNames(expr: string): string[] {
     .filter((word) => !PROMQL_WORDS.has(word) && !PROMQL_WORDS_MORE.has(word.toLowerCase()));
 }
 
-function checkEnvExample(variables: Set<string>) {
+function checkEnvExample(read: Set<string>) {
+  const variables = new Set([
+    ...read,
+    ...STORAGE_SETTINGS,
+    ...API_STORAGE_SETTINGS,
+    ...TRANSCODER_STORAGE_SETTINGS,
+  ]);
   const example = readFileSync(join(ROOT, ".env.example"), "utf8");
   for (const variable of variables) {
     if (variable === "HOSTNAME") continue;
@@ -278,6 +380,7 @@ checkServices(project);
 checkApi(project, apiVariables);
 checkTranscoders(project, transcoderVariables);
 checkEdge(project);
+checkObjectStore(project);
 checkPrometheus(project);
 checkDashboards();
 checkEnvExample(new Set([...apiVariables, ...transcoderVariables]));

@@ -4,7 +4,8 @@
 #               with every profile, merged with docker-compose.gpu.yml, and scaled (replicas > 1); without
 #               each required secret it must refuse; infra/check-compose.ts then checks what a parser
 #               cannot see (transcoders scalable, stop grace above the hand-back grace, healthchecks,
-#               restart policies, every setting the api and the transcoder read passed and documented, …)
+#               restart policies, every setting the api and the transcoder read passed and documented, the
+#               s3 profile's SeaweedFS: pinned, its keys those of the api, refusing to start without them, …)
 #   Dockerfiles BuildKit's own checks (those of `docker build --check`) and the images' policy
 #               (infra/tools/dockerfile-lint); hadolint as well when it is on PATH
 #   monitoring  promtool checks infra/monitoring/prometheus.yml
@@ -38,10 +39,13 @@ trap 'rm -rf "$work"' EXIT
 # Placeholders for the required secrets, and nothing from this machine: no ./.env (--env-file replaces
 # it) and no shell variables (env -i), so the result is the same everywhere.
 SECRETS=(POSTGRES_PASSWORD JWT_SECRET MEDIA_TOKEN_SECRET)
+# Needed by the s3 profile only, so not required by compose (its seaweedfs refuses to start without them);
+# set here so that infra/check-compose.ts can see they reach both the api and SeaweedFS.
+PROFILE_SECRETS=(S3_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY)
 # placeholder_env [SECRET]: the placeholders, leaving SECRET out.
 placeholder_env() {
   local name
-  for name in "${SECRETS[@]}"; do
+  for name in "${SECRETS[@]}" "${PROFILE_SECRETS[@]}"; do
     [[ "$name" == "${1:-}" ]] && continue
     printf '%s=check-ops-placeholder-%s\n' "$name" "${name,,}"
   done
@@ -52,10 +56,14 @@ compose() {
   env -i PATH="$PATH" HOME="${HOME:-/root}" "$COMPOSE_BIN" --project-directory "$REPO_ROOT" \
     --env-file "$work/placeholders.env" "$@"
 }
-ALL_PROFILES=(--profile dev --profile monitoring --profile loadtest)
+ALL_PROFILES=(--profile dev --profile monitoring --profile loadtest --profile s3)
 GPU_FILES=(-f docker-compose.yml -f docker-compose.gpu.yml)
 
 compose_renders() {
+  # Without the s3 profile's keys too: a stack on the media volume never needs them.
+  placeholder_env | grep -v '^S3_' >"$work/placeholders.env"
+  compose -f docker-compose.yml "${ALL_PROFILES[@]}" config --quiet || return 1
+  placeholder_env >"$work/placeholders.env"
   compose -f docker-compose.yml config --quiet &&
     compose -f docker-compose.yml "${ALL_PROFILES[@]}" config --quiet &&
     compose "${GPU_FILES[@]}" "${ALL_PROFILES[@]}" --profile cpu config --quiet

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the project needs when it is missing, and nothing when it is all there:
 #   bash infra/setup.sh up     bun, redis-server, ffmpeg, nginx, node_modules       (npm run up)
-#   bash infra/setup.sh test   the same plus PostgreSQL server binaries, setpriv, chromium, shellcheck and k6 (npm test)
+#   bash infra/setup.sh up --s3    the same plus SeaweedFS (npm run up -- --s3, or LOCAL_S3=1)
+#   bash infra/setup.sh test   the same plus PostgreSQL server binaries, setpriv, chromium, shellcheck, k6
+#                              and SeaweedFS (npm test)
 #   bash infra/setup.sh loadtest   PostgreSQL, Redis, ffmpeg, setpriv, node_modules and k6 (npm run loadtest:smoke)
 #   bash infra/setup.sh        everything of the above, also wrk (benchmarks)
 # Debian packages come from apt (one update, one install, only for what is missing); bun from npm.
@@ -15,6 +17,8 @@ lib="$(dirname "${BASH_SOURCE[0]}")/lib"
 . "$lib/go-tools.sh"
 
 purpose="${1:-all}"
+local_s3=""
+if [[ "${2:-}" == "--s3" || "${LOCAL_S3:-}" == "1" ]]; then local_s3=1; fi
 case "$purpose" in
   # ffmpeg is for the transcoder; installed already so the machine is ready for it.
   # nginx: the edge in front of the api (it sends token-signed segments itself).
@@ -27,7 +31,7 @@ case "$purpose" in
   # The load-test smoke starts throwaway PostgreSQL and Redis like the tests do; k6 is built below.
   loadtest) packages=(redis-server postgresql ffmpeg util-linux nginx) ;;
   all) packages=(redis-server postgresql ffmpeg util-linux wrk nginx chromium shellcheck) ;;
-  *) die "usage: infra/setup.sh [up|test|loadtest|all] (got '$purpose')" ;;
+  *) die "usage: infra/setup.sh [up [--s3]|test|loadtest|all] (got '$purpose')" ;;
 esac
 
 step "checking prerequisites for '$purpose'"
@@ -37,3 +41,5 @@ ensure_node_modules
 # k6 is a Go build (minutes the first time), so only the load tests (and npm test, which runs their
 # smoke) ask for it.
 if [[ "$purpose" == "loadtest" || "$purpose" == "test" ]]; then ensure_k6; fi
+# SeaweedFS (weed) is a Go build too: the tests' S3 server always, the local stack's only when asked.
+if [[ "$purpose" == "test" || "$purpose" == "all" || -n "$local_s3" ]]; then ensure_seaweedfs; fi

@@ -4,6 +4,8 @@
 # local Redis when none is configured or running, prints where everything is, and runs the edge (nginx,
 # on PORT), the api behind it and TRANSCODERS workers (default 1) until Ctrl-C / SIGTERM, which stops
 # everything it started.
+#   npm run up -- --s3   (or LOCAL_S3=1): media in a local SeaweedFS (./var/seaweedfs) instead of ./var/media;
+#                        its S3 keys are kept under ./var like the other secrets.
 set -euo pipefail
 lib="$(dirname "${BASH_SOURCE[0]}")/lib"
 # shellcheck source=infra/lib/output.sh
@@ -12,8 +14,17 @@ lib="$(dirname "${BASH_SOURCE[0]}")/lib"
 . "$lib/dev-env.sh"
 cd "$REPO_ROOT"
 
-bash infra/setup.sh up
+up_args=()
+for arg in "$@"; do
+  case "$arg" in
+    --s3) export LOCAL_S3=1 ;;
+    *) die "usage: npm run up [-- --s3] (got '$arg')" ;;
+  esac
+done
+
+# .env first: LOCAL_S3=1 there asks setup.sh for SeaweedFS too.
 load_dotenv
+bash infra/setup.sh up
 mkdir -p var
 
 # --- secrets that must survive restarts --------------------------------------------------------------
@@ -57,5 +68,19 @@ if [[ -z "${ADMIN_PASSWORD:-}" ]]; then
   password_from=(--admin-password-file=./var/admin-password)
 fi
 
+# The local SeaweedFS's one S3 identity (dev/seaweedfs.ts writes it into its -s3.config).
+if [[ "${LOCAL_S3:-}" == "1" ]]; then
+  if [[ ! -s var/s3-access-key-id || ! -s var/s3-secret-access-key ]]; then
+    step "generating the local SeaweedFS's S3 keys in ./var/s3-access-key-id and ./var/s3-secret-access-key"
+    (umask 077 && printf 'VF%s\n' "$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)" >var/s3-access-key-id)
+    (umask 077 && random_secret 30 >var/s3-secret-access-key)
+  fi
+  chmod 600 var/s3-access-key-id var/s3-secret-access-key
+  LOCAL_S3_ACCESS_KEY_ID="$(<var/s3-access-key-id)"
+  LOCAL_S3_SECRET_ACCESS_KEY="$(<var/s3-secret-access-key)"
+  export LOCAL_S3_ACCESS_KEY_ID LOCAL_S3_SECRET_ACCESS_KEY
+  up_args+=(--s3)
+fi
+
 # The supervisor (dev/stack.ts) takes over this process: signals reach it directly.
-exec bun dev/up.ts "${password_from[@]}"
+exec bun dev/up.ts "${password_from[@]}" "${up_args[@]}"

@@ -137,3 +137,28 @@ ensure_promtool() {
   ensure_go_tool promtool "$PROMTOOL_MODULE"
   "$PROMTOOL_BIN" --version >/dev/null 2>&1 || die "$PROMTOOL_BIN does not run"
 }
+
+# --- SeaweedFS: the S3-compatible object store of the tests, `npm run up -- --s3` and compose's s3 profile
+# Its go.mod has replace directives, which `go install module@version` refuses, so like docker compose
+# it is built inside the downloaded module, with its own go.sum. This commit is SeaweedFS 4.53 (its
+# weed/util/version), the chrislusf/seaweedfs:4.53 image of docker-compose.yml.
+SEAWEEDFS_MODULE="github.com/seaweedfs/seaweedfs"
+SEAWEEDFS_VERSION="v0.0.0-20261109003541-7506e5f91cd6"
+WEED_BIN="$TOOLS_DIR/bin/weed"
+
+# Makes sure ./var/tools/bin/weed exists at SEAWEEDFS_VERSION (a first build takes several minutes).
+ensure_seaweedfs() {
+  if tool_is_current weed "$SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION"; then return 0; fi
+  ensure_go
+  step "building SeaweedFS (weed, $SEAWEEDFS_VERSION) into $TOOLS_DIR/bin (the first time takes several minutes)"
+  local go module_dir
+  go="$(go_binary)"
+  mkdir -p "$TOOLS_DIR/bin"
+  module_dir="$(cd "$TOOLS_DIR" && GOTOOLCHAIN=auto GOFLAGS='' "$go" mod download -json "$SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION" |
+    sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')" || true
+  [[ -n "$module_dir" && -d "$module_dir" ]] || die "could not download $SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION"
+  (cd "$module_dir" && GOTOOLCHAIN=auto GOFLAGS=-mod=readonly CGO_ENABLED=0 "$go" build -trimpath \
+    -ldflags "-s -w" -o "$WEED_BIN" ./weed) || die "building SeaweedFS $SEAWEEDFS_VERSION failed"
+  "$WEED_BIN" version >/dev/null 2>&1 || die "$WEED_BIN does not run"
+  record_tool_version weed "$SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION"
+}

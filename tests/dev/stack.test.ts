@@ -1,13 +1,15 @@
 // The local-stack supervisor (dev/stack.ts, dev/up.ts) with real processes: Redis, the api, a
-// transcoder and the nginx edge on free ports; readiness, ordered shutdown, a child that dies, a child
+// transcoder, the nginx edge and a SeaweedFS on free ports; readiness, ordered shutdown, a child that dies, a child
 // that never gets ready, and `bun dev/up.ts` under SIGTERM. Nothing may be left running afterwards.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memorySink } from "../../dev/output.ts";
 import { portOpen } from "../../dev/probes.ts";
+import { bucketClient } from "../../dev/s3-buckets.ts";
+import { generateS3Keys } from "../../dev/seaweedfs.ts";
 import { createTestDatabase, freePort, testRedisUrl } from "../../dev/services.ts";
 import { REPO_ROOT, type StackSpec, startStack } from "../../dev/stack.ts";
 
@@ -113,6 +115,48 @@ describe("startStack", () => {
     } finally {
       await stack.stop();
     }
+  });
+
+  test("with s3, SeaweedFS starts first, the api and transcoders get STORAGE_URL=s3://…, it stops last", async () => {
+    const messages: string[] = [];
+    const keys = generateS3Keys();
+    const spec: StackSpec = {
+      ...(await baseSpec(messages, false)),
+      s3: { dataDir: join(scratch, "seaweedfs"), bucket: "videoflix", ...keys },
+    };
+    const stack = await startStack(spec);
+    const children = stack.children();
+    expect(children.map((child) => child.name)).toEqual(["seaweedfs", "redis", "api", "transcoder-1"]);
+    expect(stack.s3).toMatchObject({ url: "s3://videoflix", bucket: "videoflix", ...keys });
+    // What the processes were really given, as the kernel keeps it.
+    const environOf = (name: string) => {
+      const pid = children.find((child) => child.name === name)!.pid;
+      return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    };
+    for (const name of ["api", "transcoder-1"]) {
+      expect(environOf(name)).toEqual(
+        expect.arrayContaining([
+          "STORAGE_URL=s3://videoflix",
+          `S3_ENDPOINT=${stack.s3!.endpoint}`,
+          `S3_ACCESS_KEY_ID=${keys.accessKeyId}`,
+          "S3_FORCE_PATH_STYLE=true",
+        ]),
+      );
+    }
+    const bucket = bucketClient(stack.s3!, "videoflix");
+    await bucket.write("probe.txt", "stored");
+    expect(await bucket.file("probe.txt").text()).toBe("stored");
+
+    const pids = children.map((child) => child.pid);
+    await stack.stop();
+    expect(messages.filter((m) => m.startsWith("stopping")).map((m) => m.split(" ")[1])).toEqual([
+      "transcoder-1",
+      "api",
+      "redis",
+      "seaweedfs",
+    ]);
+    expect(pids.filter(groupAlive)).toEqual([]);
+    expect(await portOpen("127.0.0.1", Number(new URL(stack.s3!.endpoint).port))).toBe(false);
   });
 
   test("a child that dies stops the stack with a message naming it", async () => {
