@@ -20,15 +20,20 @@ export function bucketClient(credentials: S3Credentials, bucket: string): S3Clie
 const sha256 = (data: string) => createHash("sha256").update(data).digest("hex");
 const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
 
-/** A path-style request to `<endpoint>/<bucket>` with SigV4 headers. */
+/**
+ * A path-style request to `<endpoint>/<bucket>` with SigV4 headers; `query` is a canonical query
+ * string (sorted, encoded: `uploads=` lists the bucket's unfinished multipart uploads).
+ */
 export function signedBucketRequest(
   credentials: S3Credentials,
-  method: "PUT" | "DELETE" | "HEAD",
+  method: "GET" | "PUT" | "DELETE" | "HEAD",
   bucket: string,
   body = "",
   now = new Date(),
+  query = "",
 ): Request {
   const url = new URL(`${credentials.endpoint.replace(/\/$/, "")}/${encodeURIComponent(bucket)}`);
+  if (query) url.search = `?${query}`;
   const amzDate = now
     .toISOString()
     .replace(/[-:]/g, "")
@@ -45,7 +50,7 @@ export function signedBucketRequest(
     .sort()
     .map((name) => `${name}:${headers[name]}\n`)
     .join("");
-  const canonicalRequest = [method, url.pathname, "", canonicalHeaders, signedHeaders, payloadHash].join(
+  const canonicalRequest = [method, url.pathname, query, canonicalHeaders, signedHeaders, payloadHash].join(
     "\n",
   );
   const scope = `${day}/${credentials.region}/s3/aws4_request`;

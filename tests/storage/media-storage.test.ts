@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { signedBucketRequest } from "../../dev/s3-buckets.ts";
 import { testS3 } from "../../dev/services.ts";
 import {
   LocalMediaStorage,
@@ -14,6 +15,7 @@ import {
 
 const scratch = mkdtempSync(join(tmpdir(), "vf-storage-suite-"));
 let drop: (() => Promise<void>) | undefined;
+let unfinishedUploads: () => Promise<string>;
 const drivers: Array<[string, () => MediaStorage]> = [];
 let local: MediaStorage;
 let s3: MediaStorage;
@@ -22,6 +24,9 @@ beforeAll(async () => {
   local = new LocalMediaStorage(join(scratch, "media"));
   const bucket = await testS3();
   drop = bucket.drop;
+  // ListMultipartUploads: what an aborted upload must not leave behind (parts are billed storage).
+  unfinishedUploads = async () =>
+    (await fetch(signedBucketRequest(bucket, "GET", bucket.bucket, "", new Date(), "uploads="))).text();
   s3 = new S3MediaStorage({
     bucket: bucket.bucket,
     prefix: "install-a/",
@@ -85,6 +90,12 @@ describe.each(drivers)("%s driver", (_name, driver) => {
     expect(cut).rejects.toThrow("the client went away");
     await cut.catch(() => {});
     expect(await storage.stat("sources/cut.mp4")).toBeNull();
+    if (_name === "s3") {
+      const listing = await unfinishedUploads();
+      expect(listing).toContain("ListMultipartUploadsResult");
+      expect(listing).not.toContain("sources/cut.mp4");
+      expect(listing).not.toContain("sources/big.mp4");
+    }
   }, 30_000);
 
   test("a published directory appears under its prefix whole; the staging directory is gone", async () => {
