@@ -194,7 +194,11 @@ export async function testRedisUrl(): Promise<string> {
 async function testS3Server(): Promise<S3Credentials> {
   const endpoint = process.env.TEST_S3_ENDPOINT;
   if (!endpoint) {
-    seaweedfs ??= startSeaweedfs({ bucket: "vf-test-probe" });
+    // A start that failed is not kept: the next test tries again instead of inheriting the failure.
+    seaweedfs ??= startSeaweedfs({ bucket: "vf-test-probe" }).catch((error: unknown) => {
+      seaweedfs = undefined;
+      throw error;
+    });
     return seaweedfs;
   }
   const { TEST_S3_ACCESS_KEY_ID: accessKeyId, TEST_S3_SECRET_ACCESS_KEY: secretAccessKey } = process.env;

@@ -9,10 +9,12 @@ import { testS3 } from "../../dev/services.ts";
 let s3: Awaited<ReturnType<typeof testS3>>;
 let client: S3Client;
 
+// SeaweedFS takes ~5 s to start here, more on a cold page cache: more than bun's 5 s default, and a
+// timed-out hook's children are killed, the shared server with them.
 beforeAll(async () => {
   s3 = await testS3();
   client = bucketClient(s3, s3.bucket);
-});
+}, 60_000);
 afterAll(async () => {
   await s3?.drop();
 });

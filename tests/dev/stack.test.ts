@@ -157,7 +157,7 @@ describe("startStack", () => {
     ]);
     expect(pids.filter(groupAlive)).toEqual([]);
     expect(await portOpen("127.0.0.1", Number(new URL(stack.s3!.endpoint).port))).toBe(false);
-  });
+  }, 60_000); // SeaweedFS alone takes ~5 s to start
 
   test("a child that dies stops the stack with a message naming it", async () => {
     const messages: string[] = [];
