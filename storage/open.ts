@@ -2,22 +2,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MediaStorage } from "./index.ts";
 import { LocalMediaStorage } from "./local.ts";
-import { S3MediaStorage } from "./s3.ts";
+import { S3MediaStorage, type S3StorageOptions } from "./s3.ts";
 
-/** What config/storage.ts parsed; repeated structurally so that storage/ imports nothing of ours. */
+/** What config/storage.ts parsed (repeated structurally: storage/ imports nothing of ours). */
 export type StorageTarget =
   | { kind: "local"; mediaRoot: string }
-  | {
-      kind: "s3";
-      bucket: string;
-      prefix: string;
-      endpoint: string;
-      publicEndpoint: string;
-      region: string;
-      accessKeyId: string;
-      secretAccessKey: string;
-      forcePathStyle: boolean;
-    };
+  | ({ kind: "s3" } & Omit<S3StorageOptions, "scratchRoot">);
 
 /** The driver for the configured storage; `scratchRoot` is this process's own working directory. */
 export function openMediaStorage(target: StorageTarget, scratchRoot?: string): MediaStorage {

@@ -4,21 +4,18 @@
 // its URL, so it only opens with the session cookie; everything after it follows the playlists' URIs.
 // Needs Debian's Chromium at /usr/bin/chromium (`npm test` installs it); fails loudly without it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { generateVideo } from "../../dev/media.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo } from "../support/admin.ts";
+import { launchChromium, servePlayerPage } from "../support/browser.ts";
 import { eventually } from "../support/eventually.ts";
 import { createActiveUser, startTestApi, type TestApi } from "../support/test-api.ts";
 import { TestTranscoder } from "../support/transcoder.ts";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const HLS_JS = join(import.meta.dir, "../../node_modules/hls.js/dist/hls.min.js");
 
 const PAGE = `<!doctype html>
 <html><body>
@@ -59,18 +56,8 @@ let workDir: string;
 let videoId: number;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (bash infra/setup.sh test does)`);
-  }
   workDir = await mkdtemp(join(tmpdir(), "vf-browser-"));
-  pages = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: (request) =>
-      new URL(request.url).pathname === "/hls.js"
-        ? new Response(Bun.file(HLS_JS), { headers: { "content-type": "text/javascript" } })
-        : new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }),
-  });
+  pages = servePlayerPage(PAGE);
   const pageOrigin = `http://127.0.0.1:${pages.port}`;
   const [started, source] = await Promise.all([
     startTestApi({ ...ADMIN_ENV, CORS_ORIGINS: pageOrigin }),
@@ -100,18 +87,7 @@ beforeAll(async () => {
     "the video to be ready",
     async () => (await getVideo(admin, videoId)).processing_state === "ready",
   );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -10,11 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
 import { eq } from "drizzle-orm";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { videos } from "../../db/schema/index.ts";
 import { bucketClient } from "../../dev/s3-buckets.ts";
 import { testS3 } from "../../dev/services.ts";
 import { ADMIN_ENV, adminClient, sendAs } from "../support/admin.ts";
+import { launchChromium, servePlayerPage } from "../support/browser.ts";
 import { eventually } from "../support/eventually.ts";
 import {
   farmSource,
@@ -32,8 +33,6 @@ import {
   type TestApi,
 } from "../support/test-api.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const HLS_JS = join(import.meta.dir, "../../node_modules/hls.js/dist/hls.min.js");
 const GRACE_SECONDS = 2;
 
 // A player as the course client would write it: credentials for the api, none for the store.
@@ -115,15 +114,7 @@ async function segmentUrls(client: Client, videoId: number): Promise<{ revision:
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: bash infra/setup.sh test installs it`);
-  pages = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: (request) =>
-      new URL(request.url).pathname === "/hls.js"
-        ? new Response(Bun.file(HLS_JS), { headers: { "content-type": "text/javascript" } })
-        : new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }),
-  });
+  pages = servePlayerPage(PAGE);
   bucket = await testS3();
   api = await startTestApi({
     ...ADMIN_ENV,
@@ -135,18 +126,7 @@ beforeAll(async () => {
     STORAGE_SWEEP_INTERVAL_SECONDS: "86400",
   });
   [admin, viewer] = await Promise.all([adminClient(api), loggedInClient(api)]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -6,12 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signedBucketRequest } from "../../dev/s3-buckets.ts";
 import { testS3 } from "../../dev/services.ts";
-import {
-  LocalMediaStorage,
-  type MediaStorage,
-  S3MediaStorage,
-  UploadTooLargeError,
-} from "../../storage/index.ts";
+import { LocalMediaStorage, type MediaStorage, UploadTooLargeError } from "../../storage/index.ts";
+import { s3StorageFor } from "../support/s3-storage.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "vf-storage-suite-"));
 let drop: (() => Promise<void>) | undefined;
@@ -27,17 +23,7 @@ beforeAll(async () => {
   // ListMultipartUploads: what an aborted upload must not leave behind (parts are billed storage).
   unfinishedUploads = async () =>
     (await fetch(signedBucketRequest(bucket, "GET", bucket.bucket, "", new Date(), "uploads="))).text();
-  s3 = new S3MediaStorage({
-    bucket: bucket.bucket,
-    prefix: "install-a/",
-    endpoint: bucket.endpoint,
-    publicEndpoint: bucket.endpoint,
-    region: bucket.region,
-    accessKeyId: bucket.accessKeyId,
-    secretAccessKey: bucket.secretAccessKey,
-    forcePathStyle: true,
-    scratchRoot: join(scratch, "s3-scratch"),
-  });
+  s3 = s3StorageFor(bucket, "install-a/", scratch);
 }, 60_000);
 afterAll(async () => {
   await drop?.();

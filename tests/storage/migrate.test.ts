@@ -12,6 +12,7 @@ import { categories, videos } from "../../db/schema/index.ts";
 import { createTestDatabase, freePort, testS3 } from "../../dev/services.ts";
 import { LocalMediaStorage, type MediaStorage, S3MediaStorage } from "../../storage/index.ts";
 import { fabricatedResult, publishTree } from "../support/fixtures.ts";
+import { s3StorageFor } from "../support/s3-storage.ts";
 import { loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -120,17 +121,7 @@ const totalBytes = () => [...installed.values()].reduce((sum, size) => sum + siz
 
 beforeAll(async () => {
   [database, bucket] = await Promise.all([createTestDatabase(), testS3()]);
-  s3 = new S3MediaStorage({
-    bucket: bucket.bucket,
-    prefix: `${INSTALL_PREFIX}/`,
-    endpoint: bucket.endpoint,
-    publicEndpoint: bucket.endpoint,
-    region: bucket.region,
-    accessKeyId: bucket.accessKeyId,
-    secretAccessKey: bucket.secretAccessKey,
-    forcePathStyle: true,
-    scratchRoot: join(scratch, "s3-scratch"),
-  });
+  s3 = s3StorageFor(bucket, `${INSTALL_PREFIX}/`, scratch);
   const handle = await openDatabase({ url: database.url, pgliteDir: "", poolSize: 1 });
   try {
     await handle.migrate();
