@@ -69,12 +69,19 @@ export class S3MediaStorage implements MediaStorage {
       retry: 3,
     });
     let bytes = 0;
+    let unflushed = 0;
     try {
       for await (const chunk of body) {
         bytes += chunk.byteLength;
         if (bytes > options.maxBytes) throw new UploadTooLargeError(options.maxBytes);
-        // Awaiting each write is the backpressure: a slow store slows the upload, memory stays bounded.
-        await writer.write(chunk);
+        writer.write(chunk);
+        unflushed += chunk.byteLength;
+        // write() only buffers (it returns a number, not a promise): awaiting a flush per part is the
+        // backpressure, so a slow store slows the client and memory stays at a few parts.
+        if (unflushed >= PART_SIZE) {
+          await writer.flush();
+          unflushed = 0;
+        }
       }
       await writer.end();
       return { bytes };
