@@ -26,7 +26,7 @@ import { requireWrk } from "./wrk.ts";
 
 const PARTS = new Set((process.env.BENCH_PARTS ?? "transcode,segments,upload").split(","));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const SOURCE_SECONDS = Number(process.env.BENCH_SOURCE_SECONDS ?? 20);
 const PRESET = process.env.BENCH_PRESET ?? "veryfast";
