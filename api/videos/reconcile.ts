@@ -6,7 +6,7 @@ import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import type { Database } from "../../db/client.ts";
 import { videos } from "../../db/schema/index.ts";
 import { UNFINISHED_STATES, type VideoLifecycle } from "./lifecycle.ts";
-import type { TranscodeQueue } from "./transcode-queue.ts";
+import { TranscodeQueue } from "./transcode-queue.ts";
 
 /** A job's failure reason as a sentence for the admin; BullMQ's own wording is not for people. */
 export function readableFailure(reason: string | undefined): string {
@@ -58,12 +58,12 @@ export async function reconcileVideos(deps: {
     const job = await deps.queue.job(video.id, video.revision);
     const state = job ? await job.getState() : "unknown";
     const at = new Date().toISOString();
-    if (state === "unknown" || !job) {
+    if (state === "unknown" || !job || (state !== "active" && TranscodeQueue.isForeign(job, video))) {
       await deps.queue.enqueue(video);
       requeued++;
       deps.log.warn(
         { video_id: video.id, revision: video.revision },
-        "reconcile: transcode job was missing, enqueued again",
+        "reconcile: transcode job was missing (or of another file), enqueued again",
       );
     } else if (state === "failed" || state === "completed") {
       const report = settledReport(job, state, video, at);

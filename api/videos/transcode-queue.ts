@@ -22,6 +22,7 @@ export class TranscodeQueue {
 
   /** Adds the revision's job unless it exists already (BullMQ ignores a duplicate job id). */
   async enqueue(video: VideoRevisionRef): Promise<void> {
+    await this.dropForeign(video);
     await this.queue.add(
       "transcode",
       {
@@ -49,6 +50,24 @@ export class TranscodeQueue {
     }
     if (job && (await job.isCompleted())) await job.remove();
     await this.enqueue(video);
+  }
+
+  /**
+   * True when the queue's job for this revision is about another file: left by an earlier database on
+   * the same Redis (a reset, or a second install sharing it). Its result must never stand for this one.
+   */
+  static isForeign(job: Job<TranscodeJob, unknown>, video: VideoRevisionRef): boolean {
+    return job.data.sourceKey !== video.sourceKey;
+  }
+
+  /** Removes a foreign job of the revision's id so the revision's own can be added (not while it runs). */
+  private async dropForeign(video: VideoRevisionRef): Promise<void> {
+    const job = await this.job(video.id, video.revision);
+    if (!job || !TranscodeQueue.isForeign(job, video)) return;
+    if ((await job.getState()) === "active") {
+      throw new Error(`job ${job.id} of another file is running; it is replaced once it ends`);
+    }
+    await job.remove();
   }
 
   job(videoId: number, revision: number): Promise<Job<TranscodeJob, TranscodeResult> | undefined> {
