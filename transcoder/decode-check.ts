@@ -7,6 +7,7 @@ import { silentLog, type TranscodeLog } from "./log.ts";
 import type { SourceFacts } from "./probe.ts";
 import { formatTimestamp } from "./probe.ts";
 import { ProgressParser } from "./progress.ts";
+import { sourceInputArgs } from "./source-input.ts";
 
 /** Seconds decoded at the start and at the end of the video. */
 const WINDOW_SECONDS = 2;
@@ -18,14 +19,17 @@ const FULL_READ_TIMEOUT_MS = 30 * 60_000;
 export interface DecodeCheckOptions {
   log?: TranscodeLog;
   signal?: AbortSignal;
+  /** The demuxer the probe found (source-input.ts); without it only the safe ones may be detected. */
+  demuxer?: string | null;
 }
 
 /** Throws InputError when the video does not decode at its start or stops before its declared end. */
 export async function verifyDecodes(
   sourcePath: string,
-  facts: Pick<SourceFacts, "durationSeconds" | "videoDurationSeconds">,
-  options: DecodeCheckOptions = {},
+  facts: Pick<SourceFacts, "durationSeconds" | "videoDurationSeconds"> & { demuxer?: string },
+  checkOptions: DecodeCheckOptions = {},
 ): Promise<void> {
+  const options = { demuxer: facts.demuxer, ...checkOptions };
   const log = options.log ?? silentLog;
   const end = facts.videoDurationSeconds ?? facts.durationSeconds;
   const headSeconds = Math.min(WINDOW_SECONDS, end);
@@ -76,7 +80,7 @@ async function decodeStretch(
   const parser = new ProgressParser();
   const argv = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error"];
   if (start > 0) argv.push("-ss", start.toFixed(3));
-  argv.push("-i", sourcePath, "-map", "0:v:0", "-an", "-sn", "-dn");
+  argv.push(...sourceInputArgs(sourcePath, options.demuxer), "-map", "0:v:0", "-an", "-sn", "-dn");
   if (seconds !== undefined) argv.push("-t", seconds.toFixed(3));
   argv.push("-f", "null", "-progress", "pipe:1", "-nostats", "-");
   const result = await runProcess(argv, {
@@ -99,7 +103,8 @@ export async function readableSeconds(sourcePath: string, options: DecodeCheckOp
   const parser = new ProgressParser();
   const result = await runProcess(
     [
-      ...["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", sourcePath],
+      ...["ffmpeg", "-nostdin", "-hide_banner", "-v", "error"],
+      ...sourceInputArgs(sourcePath, options.demuxer),
       ...["-map", "0:v:0", "-c", "copy", "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
     ],
     { timeoutMs: FULL_READ_TIMEOUT_MS, signal: options.signal, onStdout: (chunk) => parser.push(chunk) },

@@ -5,11 +5,12 @@ import { join } from "node:path";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE, type Rung } from "./ladder.ts";
 import type { SourceFacts } from "./probe.ts";
+import { sourceInputArgs } from "./source-input.ts";
 
 export type CommandSource = Pick<
   SourceFacts,
   "frameRate" | "variableFrameRate" | "interlaced" | "rotation" | "videoCodec" | "pixelFormat" | "bitDepth"
-> & { audio: SourceFacts["audio"] | null };
+> & { audio: SourceFacts["audio"] | null; demuxer?: string };
 
 export interface LadderCommandInput {
   sourcePath: string;
@@ -111,10 +112,10 @@ export function usesGpuDecode(input: { source: CommandSource; hwaccel?: HwAccelM
   return ["hevc", "vp9", "av1", "mpeg2video", "vp8", "mpeg4", "vc1"].includes(source.videoCodec);
 }
 
-function commonInput(input: { sourcePath: string }, gpuDecode: boolean): string[] {
+function commonInput(input: { sourcePath: string; source: CommandSource }, gpuDecode: boolean): string[] {
   const argv = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y"];
   if (gpuDecode) argv.push("-hwaccel", "cuda", "-hwaccel_output_format", "cuda");
-  argv.push("-i", input.sourcePath);
+  argv.push(...sourceInputArgs(input.sourcePath, input.source.demuxer));
   return argv;
 }
 

@@ -127,6 +127,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     stage("thumbnails");
     const thumbnails = await makeThumbnails({
       sourcePath,
+      demuxer: source.demuxer,
       outputDir: join(outputDir, "thumbnails"),
       source: { durationSeconds: source.durationSeconds, width: source.width, height: source.height },
       signal,

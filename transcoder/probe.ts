@@ -6,6 +6,7 @@ import { readableSeconds } from "./decode-check.ts";
 import { InputError } from "./errors.ts";
 import { cancelled, runProcess } from "./ffmpeg-process.ts";
 import { silentLog, type TranscodeLog } from "./log.ts";
+import { allowedDemuxer, sourceInputArgs, UNSUPPORTED_CONTAINER } from "./source-input.ts";
 
 export interface SourceFacts {
   /** The container's duration (what a player shows), seconds. */
@@ -30,6 +31,8 @@ export interface SourceFacts {
   /** Bits per second of the video stream (or the whole file when the stream does not say). */
   videoBitrate: number | null;
   audio: null | { channels: number; sampleRate: number; codec: string };
+  /** The demuxer every later FFmpeg is forced to (source-input.ts): never one that opens other files. */
+  demuxer: string;
 }
 
 export const MAX_WIDTH = 7680;
@@ -72,7 +75,10 @@ export interface ProbeOptions {
 export async function probeSource(sourcePath: string, options: ProbeOptions = {}): Promise<SourceFacts> {
   const log = options.log ?? silentLog;
   const result = await runProcess(
-    ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", sourcePath],
+    [
+      ...["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams"],
+      ...sourceInputArgs(sourcePath),
+    ],
     { timeoutMs: PROBE_TIMEOUT_MS, signal: options.signal },
   );
   if (result.aborted) throw cancelled(options.signal);
@@ -84,6 +90,8 @@ export async function probeSource(sourcePath: string, options: ProbeOptions = {}
     report = null;
   }
   if (result.exitCode !== 0 || !report?.streams?.length) {
+    // Detected as a manifest or playlist (dash, hls, concat…): refused before it opened anything.
+    if (/Format not on whitelist/.test(result.stderr)) throw new InputError(UNSUPPORTED_CONTAINER);
     log.info(
       { exit_code: result.exitCode, stderr: result.stderr.slice(-4000) },
       "ffprobe could not read the source",
@@ -93,7 +101,8 @@ export async function probeSource(sourcePath: string, options: ProbeOptions = {}
   let declared = declaredDuration(report);
   if (declared === null && videoStreamOf(report)) {
     // Live recordings (MediaRecorder WebM, raw streams) carry no duration: count what can be read.
-    declared = await readableSeconds(sourcePath, { signal: options.signal, log });
+    const demuxer = allowedDemuxer(report.format?.format_name);
+    declared = await readableSeconds(sourcePath, { signal: options.signal, log, demuxer });
     log.info(
       { measured_seconds: declared },
       "the container has no duration: measured it by reading the file",
@@ -131,6 +140,8 @@ export function readSourceFacts(report: FfprobeReport, durationSeconds: number):
   if (formatName === "tty") throw new InputError("The file is not a video that can be read");
   if (!video) throw new InputError("The file has no video stream");
   if (STILL_IMAGE_FORMATS.test(formatName)) throw new InputError("The file is a still image, not a video");
+  const demuxer = allowedDemuxer(formatName);
+  if (!demuxer) throw new InputError(UNSUPPORTED_CONTAINER);
   if (!video.codec_name || !video.width || !video.height) {
     throw new InputError("The file is not a video that can be read");
   }
@@ -173,6 +184,7 @@ export function readSourceFacts(report: FfprobeReport, durationSeconds: number):
           codec: audioStream.codec_name ?? "unknown",
         }
       : null,
+    demuxer,
   };
 }
 

@@ -4,7 +4,7 @@ import busboy from "busboy";
 import type { MediaStorage } from "../../storage/index.ts";
 import { UploadTooLargeError } from "../../storage/index.ts";
 import { ApiError } from "../http/errors.ts";
-import { looksLikeMediaContainer, SNIFF_BYTES } from "./sniff.ts";
+import { SNIFF_BYTES, sniffContainer } from "./sniff.ts";
 
 export interface StoredUpload {
   fields: Record<string, string>;
@@ -100,7 +100,8 @@ async function storeFile(
     headBytes += next.value.byteLength;
   }
   if (headBytes === 0) throw unsupported("The file is empty.");
-  if (!looksLikeMediaContainer(Buffer.concat(head))) {
+  const container = sniffContainer(Buffer.concat(head));
+  if (!container) {
     throw unsupported(
       "The file is not a video container we can read (MP4, MOV, MKV, WebM, AVI, MPEG-TS, FLV, …).",
     );
@@ -113,8 +114,9 @@ async function storeFile(
       yield next.value;
     }
   }
-  const extension = /\.([A-Za-z0-9]{1,8})$/.exec(filename)?.[1]?.toLowerCase() ?? "bin";
-  const key = `sources/${randomUUID()}.${extension}`;
+  // Named by the server, after the sniffed container: the client's extension (.m3u8, .mpd…) must not
+  // steer FFmpeg's format detection.
+  const key = `sources/${randomUUID()}.${container.extension}`;
   try {
     const { bytes } = await storage.putStream(key, body(), { maxBytes });
     return { key, bytes, filename };

@@ -59,7 +59,17 @@ describe("readSourceFacts", () => {
       interlaced: false,
       videoBitrate: 5_000_000,
       audio: { channels: 6, sampleRate: 44_100, codec: "aac" },
+      demuxer: "mov",
     });
+  });
+
+  test("only containers that read nothing but themselves: a manifest or playlist is refused", () => {
+    for (const format_name of ["dash", "hls", "concat", "gif"]) {
+      expect(refusal(() => readSourceFacts(report([video()], { format_name }), 5))).toStartWith(
+        "The file is not a supported video container",
+      );
+    }
+    expect(readSourceFacts(report([video()], { format_name: "matroska,webm" }), 5).demuxer).toBe("matroska");
   });
 
   test("rotation from the display matrix or the rotate tag turns the display size", () => {

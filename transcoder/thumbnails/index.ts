@@ -21,6 +21,8 @@ export { storyboardInterval, tileCount } from "./storyboard.ts";
 
 export interface ThumbnailOptions {
   sourcePath: string;
+  /** The demuxer the probe found (source-input.ts); without it only the safe ones may be detected. */
+  demuxer?: string;
   /** Absolute; created when missing (removed again on failure when it was created here). */
   outputDir: string;
   /** Display size (upright: FFmpeg's autorotation and the sample aspect ratio applied). */
@@ -58,6 +60,7 @@ export async function makeThumbnails(options: ThumbnailOptions): Promise<Thumbna
     });
   const parts = {
     sourcePath,
+    demuxer: options.demuxer,
     outputDir,
     prefix: basename(outputDir),
     workDir,

@@ -10,6 +10,8 @@ export interface DisplaySize {
 /** What the poster and the storyboard pass are given. */
 export interface ThumbnailPassOptions {
   sourcePath: string;
+  /** The demuxer the probe found (source-input.ts). */
+  demuxer?: string;
   outputDir: string;
   /** How the returned paths start (`thumbnails`). */
   prefix: string;

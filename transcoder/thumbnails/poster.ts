@@ -5,6 +5,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { PosterImage } from "../../contract/media.ts";
+import { sourceInputArgs } from "../source-input.ts";
 import { abortReason, ffmpegSeconds, runFfmpeg } from "./ffmpeg.ts";
 import { mapLimit } from "./map-limit.ts";
 import { heightFor, type ThumbnailPassOptions } from "./pass.ts";
@@ -131,8 +132,7 @@ async function extractFrame(
     [
       // Before -i: a fast seek to the keyframe before `at`, then decoding only up to `at`.
       ...(at === null ? [] : ["-ss", ffmpegSeconds(at)]),
-      "-i",
-      options.sourcePath,
+      ...sourceInputArgs(options.sourcePath, options.demuxer),
       "-map",
       "0:V:0",
       "-an",

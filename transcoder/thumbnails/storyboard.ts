@@ -6,6 +6,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import type { Storyboard } from "../../contract/media.ts";
 import { runProcess } from "../ffmpeg-process.ts";
+import { sourceInputArgs } from "../source-input.ts";
 import { abortReason, runFfmpeg } from "./ffmpeg.ts";
 import { evenHeightFor, type ThumbnailPassOptions } from "./pass.ts";
 
@@ -152,8 +153,7 @@ async function extractTiles(
   await runFfmpeg(
     [
       ...(keyframesOnly ? ["-skip_frame", "nokey"] : []),
-      "-i",
-      options.sourcePath,
+      ...sourceInputArgs(options.sourcePath, options.demuxer),
       "-map",
       "0:V:0",
       "-an",
@@ -209,7 +209,7 @@ async function keyframeSpacing(options: StoryboardOptions): Promise<number | nul
         "packet=pts_time,flags",
         "-of",
         "csv=p=0",
-        options.sourcePath,
+        ...sourceInputArgs(options.sourcePath, options.demuxer),
       ],
       { signal: options.signal, timeoutMs: 30_000, stderrLimit: 4096 },
     );
