@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import busboy from "busboy";
 import type { MediaStorage } from "../../storage/index.ts";
 import { UploadTooLargeError } from "../../storage/index.ts";
-import { ApiError } from "../http/errors.ts";
+import { ApiError, isStorageFull, StorageFullError } from "../http/errors.ts";
 import { looksLikeMediaContainer, SNIFF_BYTES } from "./sniff.ts";
 
 export interface StoredUpload {
@@ -120,6 +120,7 @@ async function storeFile(
     return { key, bytes, filename };
   } catch (error) {
     if (error instanceof UploadTooLargeError) throw tooLarge(maxBytes);
+    if (isStorageFull(error)) throw new StorageFullError();
     throw error;
   }
 }
