@@ -1,9 +1,10 @@
 // Uploads that go wrong below the happy path: a media volume that fills up mid-write (a real 4 MiB
 // tmpfs, so the ENOSPC comes from the kernel) and a text field past busboy's 16 KiB field limit.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createTestDatabase, freePort, testRedisUrl } from "../../dev/services.ts";
 import { ADMIN_ENV, adminClient, sendAs, upload } from "../support/admin.ts";
 import { expectError } from "../support/assertions.ts";
 import { tinyMp4Bytes } from "../support/fixtures.ts";
@@ -96,5 +97,75 @@ describe("a full media volume", () => {
     // Still serving after the refused replacement.
     expect((await fetch(`${api.url}/health`)).status).toBe(200);
     expect(entriesOf(join(mountPoint, ".staging"))).toEqual([]);
+  });
+});
+
+// Fault injection for a real `bun api/main.ts`: once the api answers /health, a promise nobody awaits
+// rejects; on SIGUSR2 a timer throws. Preloaded, so main.ts itself runs unchanged.
+const FAULTS_PRELOAD = `
+const url = "http://127.0.0.1:" + process.env.PORT + "/health";
+const poll = setInterval(async () => {
+  const ok = await fetch(url).then((r) => r.ok, () => false);
+  if (!ok) return;
+  clearInterval(poll);
+  Promise.reject(new Error("probe: nobody awaited this"));
+}, 100);
+process.on("SIGUSR2", () => setTimeout(() => { throw new Error("probe: thrown at the top"); }));
+`;
+
+describe("process-level handlers of the api", () => {
+  test("an unhandled rejection is logged as JSON and the api keeps serving; an uncaught exception exits 1", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), "vf-faults-"));
+    const [database, redisUrl, port] = await Promise.all([createTestDatabase(), testRedisUrl(), freePort()]);
+    writeFileSync(join(scratch, "faults.ts"), FAULTS_PRELOAD);
+    const child = Bun.spawn(["bun", "--preload", join(scratch, "faults.ts"), "api/main.ts"], {
+      env: {
+        ...process.env,
+        NODE_ENV: "test",
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        DATABASE_URL: database.url,
+        REDIS_URL: redisUrl,
+        MEDIA_ROOT: join(scratch, "media"),
+        MAIL_DIR: join(scratch, "mail"),
+        LOG_LEVEL: "info",
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let output = "";
+    const reading = (async () => {
+      for await (const chunk of child.stdout) output += new TextDecoder().decode(chunk);
+    })();
+    const logged = async (event: string) => {
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        const line = output.split("\n").find((text) => text.includes(`"event":"${event}"`));
+        if (line) return JSON.parse(line) as { level: number; msg: string; err?: { message?: string } };
+        if (child.exitCode !== null) break;
+        await Bun.sleep(50);
+      }
+      throw new Error(`no ${event} log line; exit ${child.exitCode}; output:\n${output}`);
+    };
+    try {
+      const rejection = await logged("unhandledRejection");
+      expect(rejection.err?.message).toBe("probe: nobody awaited this");
+      expect(rejection.level).toBe(50);
+      await Bun.sleep(200);
+      expect(child.exitCode).toBeNull();
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+
+      child.kill("SIGUSR2");
+      const exception = await logged("uncaughtException");
+      expect(exception.err?.message).toBe("probe: thrown at the top");
+      expect(exception.level).toBe(60);
+      expect(await within(10_000, "api exit", child.exited)).toBe(1);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await child.exited;
+      await reading;
+      await database.drop();
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });
