@@ -100,6 +100,29 @@ describe("a full media volume", () => {
   });
 });
 
+describe("a text field past the 16 KiB limit", () => {
+  for (const order of ["before", "after"] as const) {
+    test(`a 20 KB description ${order} the file answers 400 naming it, and nothing is kept`, async () => {
+      const sourcesBefore = entriesOf(join(mountPoint, "sources"));
+      const form = new FormData();
+      form.append("title", "long description");
+      form.append("category", "Fields");
+      if (order === "before") form.append("description", "d".repeat(20_000));
+      form.append("file", new Blob([mp4]), "clip.mp4");
+      if (order === "after") form.append("description", "d".repeat(20_000));
+      const response = await within(
+        5_000,
+        `20 KB description ${order} the file`,
+        sendAs(api, admin, "POST", "/api/admin/videos", { body: form }),
+      );
+      const { body } = await expectError(response, 400);
+      expect(body).toEqual({ description: ["This field is too long."] });
+      expect(entriesOf(join(mountPoint, "sources"))).toEqual(sourcesBefore);
+      expect(entriesOf(join(mountPoint, ".staging"))).toEqual([]);
+    });
+  }
+});
+
 // Fault injection for a real `bun api/main.ts`: once the api answers /health, a promise nobody awaits
 // rejects; on SIGUSR2 a timer throws. Preloaded, so main.ts itself runs unchanged.
 const FAULTS_PRELOAD = `
