@@ -6,6 +6,18 @@ import { startApiRuntime } from "./runtime.ts";
 
 const config = loadOrExit(() => loadConfig(process.env));
 const log = createLogger(config.logLevel, "api");
+
+// A promise nobody awaited failed: log it loudly and keep serving, since such a failure belongs to one
+// request or task and leaves the process usable. A synchronous throw that reached the top may have
+// left state half-updated (a lock held, a pool mid-checkout): log it and exit non-zero so the
+// supervisor restarts a clean process.
+process.on("unhandledRejection", (reason) => {
+  log.error({ err: reason, event: "unhandledRejection" }, "unhandled promise rejection (kept running)");
+});
+process.on("uncaughtException", (error, origin) => {
+  log.fatal({ err: error, event: "uncaughtException", origin }, "uncaught exception: exiting");
+  process.exit(1);
+});
 if (config.jwtSecretIsEphemeral)
   log.warn("JWT_SECRET is not set: using a random secret, sessions end on restart");
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import type { BunFile } from "bun";
 import {
@@ -13,6 +13,16 @@ import {
 const STAGING = ".staging";
 
 const stagingLabel = (label: string) => label.replace(/[^A-Za-z0-9_-]/g, "_");
+
+/** write(2) may write less than asked (a disk filling up does): loop until the chunk is all out. */
+async function writeFully(handle: FileHandle, chunk: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.byteLength) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
+    if (bytesWritten === 0) throw new Error(`write to ${handle.fd} made no progress`);
+    offset += bytesWritten;
+  }
+}
 
 /**
  * MediaStorage on a local directory (a shared volume in compose). Atomicity comes from rename(2) within
@@ -33,25 +43,27 @@ export class LocalMediaStorage implements MediaStorage {
 
   async putStream(key: string, body: AsyncIterable<Uint8Array>, options: { maxBytes: number }) {
     const target = this.pathOf(key);
-    const temp = join(await this.createStagingDir("upload"), "object");
+    const staging = await this.createStagingDir("upload");
+    const temp = join(staging, "object");
     let bytes = 0;
-    const writer = Bun.file(temp).writer({ highWaterMark: 1 << 20 });
     try {
-      for await (const chunk of body) {
-        bytes += chunk.byteLength;
-        if (bytes > options.maxBytes) throw new UploadTooLargeError(options.maxBytes);
-        writer.write(chunk);
-        await writer.flush();
+      // Every write is awaited through one file handle, so a full disk (ENOSPC, EDQUOT) or an I/O error
+      // rejects here, where the caller sees it, instead of as an unhandled rejection.
+      const handle = await open(temp, "wx");
+      try {
+        for await (const chunk of body) {
+          bytes += chunk.byteLength;
+          if (bytes > options.maxBytes) throw new UploadTooLargeError(options.maxBytes);
+          await writeFully(handle, chunk);
+        }
+      } finally {
+        await handle.close();
       }
-      await writer.end();
       await mkdir(dirname(target), { recursive: true });
       await rename(temp, target);
       return { bytes };
-    } catch (error) {
-      await Promise.resolve(writer.end()).catch(() => {});
-      throw error;
     } finally {
-      await rm(dirname(temp), { recursive: true, force: true });
+      await rm(staging, { recursive: true, force: true });
     }
   }
 

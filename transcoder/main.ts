@@ -20,6 +20,18 @@ const log = pino({
   base: { service: "transcoder", worker: config.workerName },
   timestamp: pino.stdTimeFunctions.isoTime,
 });
+
+// A promise nobody awaited failed: log it loudly and keep working, since such a failure belongs to one
+// job or task and leaves the process usable. A synchronous throw that reached the top may have
+// left state half-updated (a lock held, a pool mid-checkout): log it and exit non-zero so the
+// supervisor restarts a clean process.
+process.on("unhandledRejection", (reason) => {
+  log.error({ err: reason, event: "unhandledRejection" }, "unhandled promise rejection (kept running)");
+});
+process.on("uncaughtException", (error, origin) => {
+  log.fatal({ err: error, event: "uncaughtException", origin }, "uncaught exception: exiting");
+  process.exit(1);
+});
 const hwaccel = await resolveHwAccel(config.hwaccel, log);
 // The scratch directory is this worker's own: whatever a previous run of it left goes now.
 if (config.storage.kind === "s3") await rm(config.scratchDir, { recursive: true, force: true });

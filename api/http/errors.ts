@@ -41,3 +41,15 @@ export class RateLimitedError extends ApiError {
     );
   }
 }
+
+/** The media volume has no room left (ENOSPC, EDQUOT): the upload is refused, not the request's fault. */
+export class StorageFullError extends ApiError {
+  constructor() {
+    super(507, { detail: "The media storage is full." });
+  }
+}
+
+export const isStorageFull = (error: unknown) => {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+};

@@ -54,12 +54,13 @@ export function videoAdminRoutes(deps: {
           400: ErrorBody,
           413: ErrorBody,
           415: ErrorBody,
+          507: ErrorBody,
           ...adminErrors,
         },
         detail: {
           summary: "Upload a video",
           description:
-            "multipart/form-data with `file`, `title`, `description`, `category`. Streamed to storage (never buffered whole); 413 past MAX_UPLOAD_BYTES; 415 for an empty or non-media file. Answers 202 with the video in state `pending`; transcoding progress follows on the WebSocket and in `progress`.",
+            "multipart/form-data with `file`, `title`, `description`, `category`. Streamed to storage (never buffered whole); 413 past MAX_UPLOAD_BYTES; 415 for an empty or non-media file; 507 when the media storage is full. Answers 202 with the video in state `pending`; transcoding progress follows on the WebSocket and in `progress`.",
           requestBody: {
             required: true,
             content: { "multipart/form-data": { schema: VideoModel.uploadBody } },
@@ -120,6 +121,7 @@ export function videoAdminRoutes(deps: {
           404: ErrorBody,
           413: ErrorBody,
           415: ErrorBody,
+          507: ErrorBody,
           ...adminErrors,
         },
         detail: {

@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import busboy from "busboy";
 import type { MediaStorage } from "../../storage/index.ts";
 import { UploadTooLargeError } from "../../storage/index.ts";
-import { ApiError } from "../http/errors.ts";
+import { ApiError, isStorageFull, StorageFullError } from "../http/errors.ts";
 import { SNIFF_BYTES, sniffContainer } from "./sniff.ts";
 
 export interface StoredUpload {
@@ -50,7 +50,8 @@ export async function receiveUpload(
     });
     parser.on("file", (name, stream, info) => {
       if (name !== "file") {
-        stream.resume();
+        // Drained and dropped; the parser's destroy below may still end it with the request's error.
+        stream.on("error", () => {}).resume();
         reject(new ApiError(400, { [name]: ["Unexpected file; send the video in the `file` part."] }));
         return;
       }
@@ -72,6 +73,9 @@ export async function receiveUpload(
   } catch (error) {
     source.unpipe(parser);
     source.destroy();
+    // A file part still streaming would wait forever for bytes that no longer come (a field refused
+    // while the file part had begun): destroying the parser errors it, so `stored` settles below.
+    parser.destroy(error instanceof Error ? error : undefined);
     // A part already stored is of no use once the request failed.
     const file = stored ? await (stored as Promise<StoredUpload["file"]>).catch(() => null) : null;
     if (file) await storage.deletePrefix(file.key);
@@ -122,6 +126,7 @@ async function storeFile(
     return { key, bytes, filename };
   } catch (error) {
     if (error instanceof UploadTooLargeError) throw tooLarge(maxBytes);
+    if (isStorageFull(error)) throw new StorageFullError();
     throw error;
   }
 }
