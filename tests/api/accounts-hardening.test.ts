@@ -1,0 +1,42 @@
+// Account hardening: races and side channels of the account endpoints, against a real api.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { refreshTokens, users } from "../../db/schema/index.ts";
+import { Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(() => api.stop());
+
+/** The user id behind a logged-in client. */
+async function userIdOf(client: Client): Promise<number> {
+  const me = (await (await client.get("/api/me/")).json()) as { email: string };
+  const [row] = await api.database.db.select({ id: users.id }).from(users).where(eq(users.email, me.email));
+  return row!.id;
+}
+
+describe("parallel refreshes with one cookie", () => {
+  test("at most one succeeds, and a revoked family keeps no unrevoked token", async () => {
+    for (let round = 0; round < 6; round++) {
+      const client = await loggedInClient(api);
+      const userId = await userIdOf(client);
+      const cookie = client.cookies.get("refresh_token")!;
+      const responses = await Promise.all(
+        Array.from({ length: 8 }, () => {
+          const copy = new Client(api.url);
+          copy.cookies.set("refresh_token", cookie);
+          copy.cookies.set("csrftoken", "a-csrf-token-the-client-echoes");
+          return copy.post("/api/token/refresh/");
+        }),
+      );
+      const statuses = responses.map((response) => response.status);
+      expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(1);
+      expect(statuses.every((status) => status === 200 || status === 401)).toBe(true);
+      const rows = await api.database.db.select().from(refreshTokens).where(eq(refreshTokens.userId, userId));
+      const familyRevoked = rows.some((row) => row.revokedAt !== null);
+      if (familyRevoked) expect(rows.filter((row) => row.revokedAt === null)).toEqual([]);
+    }
+  }, 30_000);
+});
