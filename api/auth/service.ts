@@ -118,6 +118,8 @@ export class AccountService {
   /**
    * Checks the credentials; unknown address, wrong password and inactive account all fail with one
    * message after the same password-hash work, so neither the answer nor its timing tells them apart.
+   * The account's limit counts failures: every attempt takes a place (so parallel guesses cannot
+   * overrun it) and a successful one gives it back, so logging in often never locks an account.
    */
   async login(input: { email: string; password: string }, ip: string): Promise<IssuedSession> {
     const { rateLimiter } = this.deps;
@@ -130,6 +132,7 @@ export class AccountService {
       ? await verifyPassword(input.password, user.passwordHash)
       : await verifyAgainstDecoy(input.password);
     if (!user || !passwordMatches || !user.isActive) throw badRequest({ detail: LOGIN_FAILED });
+    await rateLimiter.refund("login", "account", email);
     await this.deps.db.update(users).set({ lastLoginAt: this.deps.clock.now() }).where(eq(users.id, user.id));
     return this.sessions.issue(user);
   }

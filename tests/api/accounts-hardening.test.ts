@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { refreshTokens, users } from "../../db/schema/index.ts";
-import { Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
+import { expectError } from "../support/assertions.ts";
+import { Client, createActiveUser, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -38,5 +39,22 @@ describe("parallel refreshes with one cookie", () => {
       const familyRevoked = rows.some((row) => row.revokedAt !== null);
       if (familyRevoked) expect(rows.filter((row) => row.revokedAt === null)).toEqual([]);
     }
+  }, 30_000);
+});
+
+describe("the per-account login limit counts failures", () => {
+  test("successful logins in a row are never limited; failures still are", async () => {
+    const { email, password } = await createActiveUser(api);
+    // Each client comes from its own address, so only the account's limit applies.
+    const limit = api.config.rateLimits.login.account.limit;
+    for (let i = 0; i < limit + 3; i++) {
+      const response = await new Client(api.url).post("/api/login/", { email, password });
+      expect(response.status).toBe(200);
+    }
+    for (let i = 0; i < limit; i++) {
+      const response = await new Client(api.url).post("/api/login/", { email, password: `${password}x` });
+      expect(response.status).toBe(400);
+    }
+    await expectError(await new Client(api.url).post("/api/login/", { email, password }), 429);
   }, 30_000);
 });
