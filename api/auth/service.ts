@@ -157,20 +157,30 @@ export class AccountService {
     return this.sessions.revokeFamilyOf(presented);
   }
 
-  /** Mails a reset link when the address has an account; the answer is the same either way. */
+  /**
+   * Mails a reset link when the address has an account; the answer is the same either way. The
+   * lookup, the token writes and the mail happen after the answer, so the request does the same
+   * work, and takes as long, for known and unknown addresses.
+   */
   async requestPasswordReset(input: { email: string }, ip: string): Promise<void> {
-    const { rateLimiter, config } = this.deps;
+    const { rateLimiter, background } = this.deps;
     await rateLimiter.hit("passwordReset", "ip", ip);
     const email = input.email.trim();
     const badEmail = emailProblem(email);
     if (badEmail) throw badRequest({ email: [badEmail] });
     await rateLimiter.hit("passwordReset", "account", email);
+    background.run("password-reset", () => this.sendPasswordReset(email));
+  }
+
+  private async sendPasswordReset(email: string): Promise<void> {
+    const { config, mailer } = this.deps;
     const user = await this.findByEmail(email);
     if (!user) return;
     // A new link replaces any earlier one that is still unused.
     await this.links.revokeUnused(user.id, "password_reset");
     const token = await this.links.create(user.id, "password_reset", config.passwordResetTokenTtlSeconds);
-    this.mail({
+    // Already in the background: sent here rather than queued as a second task.
+    await mailer.send({
       kind: "password-reset",
       to: user.email,
       link: this.link(config.passwordResetPath, user.id, token),

@@ -1,6 +1,6 @@
 // Account hardening: races and side channels of the account endpoints, against a real api.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { refreshTokens, users } from "../../db/schema/index.ts";
 import { expectError } from "../support/assertions.ts";
 import { Client, createActiveUser, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
@@ -56,5 +56,37 @@ describe("the per-account login limit counts failures", () => {
       expect(response.status).toBe(400);
     }
     await expectError(await new Client(api.url).post("/api/login/", { email, password }), 429);
+  }, 30_000);
+});
+
+describe("a password reset for a known address", () => {
+  test("answers before the reset token is written, and the mail follows", async () => {
+    const { email } = await createActiveUser(api);
+    // Hold a lock that blocks every write to one_time_tokens (reads still pass) until released.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holder = api.database.db.transaction(async (tx) => {
+      await tx.execute(sql`LOCK TABLE one_time_tokens IN EXCLUSIVE MODE`);
+      locked();
+      await released;
+    });
+    await isLocked;
+    try {
+      const answer = new Client(api.url).post("/api/password_reset/", { email });
+      const waited = new Promise<"blocked">((resolve) => setTimeout(() => resolve("blocked"), 5_000));
+      const first = await Promise.race([answer.then((response) => response.status), waited]);
+      expect(first).toBe(200);
+    } finally {
+      release();
+      await holder;
+    }
+    const mail = await api.smtp.waitForMail((m) => m.to.includes(email) && /reset/i.test(m.subject));
+    expect(mail.links.some((link) => link.includes("uid="))).toBe(true);
   }, 30_000);
 });
