@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
 import { refreshTokens, users } from "../../db/schema/index.ts";
 import { expectError } from "../support/assertions.ts";
-import { Client, createActiveUser, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
+import {
+  Client,
+  createActiveUser,
+  loggedInClient,
+  STRONG_PASSWORD,
+  startTestApi,
+  type TestApi,
+  uniqueEmail,
+} from "../support/test-api.ts";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -89,4 +97,93 @@ describe("a password reset for a known address", () => {
     const mail = await api.smtp.waitForMail((m) => m.to.includes(email) && /reset/i.test(m.subject));
     expect(mail.links.some((link) => link.includes("uid="))).toBe(true);
   }, 30_000);
+});
+
+describe("one canonical form of an address", () => {
+  const registration = (email: string) => ({
+    email,
+    password: STRONG_PASSWORD,
+    confirmed_password: STRONG_PASSWORD,
+  });
+
+  test("comments, lists and quoted local parts are not addresses", async () => {
+    const victim = uniqueEmail("victim");
+    for (const email of [
+      `(x)${victim}`,
+      `a,${victim}`,
+      `"a b"@example.com`,
+      `a@b@example.com`,
+      `${victim}(x)`,
+    ]) {
+      const { body } = await expectError(
+        await new Client(api.url).post("/api/register/", registration(email)),
+        400,
+      );
+      expect(Object.keys(body)).toContain("email");
+      await expectError(await new Client(api.url).post("/api/password_reset/", { email }), 400);
+    }
+  });
+
+  test("case and Unicode compatibility variants are one account and share its rate limit", async () => {
+    const local = `variant${crypto.randomUUID().slice(0, 8)}`;
+    const { email, password } = await createActiveUser(api, `${local}@example.com`);
+    // Full-width letters (NFKC folds them) and upper case: the same account.
+    const fullWidth = `${String.fromCodePoint(0xff56)}${local.slice(1)}@ＥＸＡＭＰＬＥ.com`;
+    const variants = [email.toUpperCase(), fullWidth, ` ${email} `];
+    for (const variant of variants) {
+      expect((await new Client(api.url).post("/api/login/", { email: variant, password })).status).toBe(200);
+    }
+    // Registering a variant is "already registered": the owner gets the notice, no second account.
+    expect((await new Client(api.url).post("/api/register/", registration(fullWidth))).status).toBe(201);
+    await api.smtp.waitForMail((m) => m.to.includes(email) && m.subject === "Your Videoflix account");
+    const rows = await api.database.db.select().from(users).where(eq(users.email, email));
+    expect(rows).toHaveLength(1);
+
+    // Failures under every variant count against one limit.
+    const limit = api.config.rateLimits.login.account.limit;
+    for (let i = 0; i < limit; i++) {
+      const variant = [email, ...variants][i % (variants.length + 1)]!;
+      const response = await new Client(api.url).post("/api/login/", { email: variant, password: "wrong" });
+      expect(response.status).toBe(400);
+    }
+    await expectError(await new Client(api.url).post("/api/login/", { email: fullWidth, password }), 429);
+  }, 30_000);
+
+  test("a dotted capital I is not another spelling of i", async () => {
+    const { email, password } = await createActiveUser(
+      api,
+      `viewer${crypto.randomUUID().slice(0, 8)}@example.com`,
+    );
+    const dotted = email.replace("i", "İ");
+    await expectError(await new Client(api.url).post("/api/login/", { email: dotted, password }), 400);
+    await expectError(await new Client(api.url).post("/api/register/", registration(dotted)), 400);
+  });
+
+  test("an address is stored, and mailed to, in its canonical form", async () => {
+    const local = `stored${crypto.randomUUID().slice(0, 8)}`;
+    const typed = `${local.toUpperCase()}@ＥＸＡＭＰＬＥ.COM`;
+    expect((await new Client(api.url).post("/api/register/", registration(typed))).status).toBe(201);
+    const canonical = `${local}@example.com`;
+    const mail = await api.smtp.waitForMail((m) => m.to.includes(canonical));
+    expect(mail.subject).toContain("Activate");
+    const rows = await api.database.db
+      .select({ email: users.email })
+      .from(users)
+      .where(eq(users.email, canonical));
+    expect(rows).toEqual([{ email: canonical }]);
+  });
+});
+
+test("the migration rewrites earlier addresses to their canonical form, unless one is taken", async () => {
+  const { db } = api.database;
+  const local = `earlier${crypto.randomUUID().slice(0, 8)}`;
+  const typed = `${local.toUpperCase()}@ＥＸＡＭＰＬＥ.com`;
+  const [row] = await db
+    .insert(users)
+    .values({ email: typed, passwordHash: "x" })
+    .returning({ id: users.id });
+  const file = new URL("../../db/migrations/0004_canonical-emails.sql", import.meta.url);
+  await db.execute(sql.raw(await Bun.file(file).text()));
+  const [after] = await db.select({ email: users.email }).from(users).where(eq(users.id, row!.id));
+  expect(after!.email).toBe(`${local}@example.com`);
 });
