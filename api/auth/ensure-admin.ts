@@ -1,6 +1,6 @@
-import { sql } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
-import { users } from "../../db/schema/index.ts";
+import { byCanonicalEmail, users } from "../../db/schema/index.ts";
+import { canonicalEmail } from "./email-address.ts";
 import { hashPassword } from "./passwords.ts";
 
 /**
@@ -11,16 +11,15 @@ export async function ensureAdmin(
   db: Database,
   admin: { email: string; password: string },
 ): Promise<"created" | "kept"> {
+  const email = canonicalEmail(admin.email);
+  if (email === null) throw new Error(`the admin's email address is not an address: ${admin.email}`);
   const passwordHash = await hashPassword(admin.password);
   const [created] = await db
     .insert(users)
-    .values({ email: admin.email, passwordHash, isActive: true, isAdmin: true })
+    .values({ email, passwordHash, isActive: true, isAdmin: true })
     .onConflictDoNothing()
     .returning({ id: users.id });
   if (created) return "created";
-  await db
-    .update(users)
-    .set({ isActive: true, isAdmin: true })
-    .where(sql`lower(${users.email}) = lower(${admin.email})`);
+  await db.update(users).set({ isActive: true, isAdmin: true }).where(byCanonicalEmail(email));
   return "kept";
 }

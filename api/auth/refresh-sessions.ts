@@ -31,18 +31,28 @@ export class RefreshSessions {
     },
   ) {}
 
-  /** A new access token and a new refresh token in the family (a login starts a new family). */
-  async issue(user: User, familyId: string = crypto.randomUUID()): Promise<IssuedSession> {
-    const { db, accessTokens, clock, config } = this.deps;
-    const sessionUser: SessionUser = { id: user.id, email: user.email, isAdmin: user.isAdmin };
+  /** A login: a new family with its first refresh token, and an access token. */
+  async issue(user: User): Promise<IssuedSession> {
+    const refreshToken = await this.store(this.deps.db, user.id, crypto.randomUUID());
+    return this.session(user, refreshToken);
+  }
+
+  /** Stores a new refresh token of the family, through the caller's transaction when there is one. */
+  private async store(executor: Pick<Database, "insert">, userId: number, familyId: string): Promise<string> {
+    const { clock, config } = this.deps;
     const refreshToken = newSecret();
-    await db.insert(refreshTokens).values({
-      userId: user.id,
+    await executor.insert(refreshTokens).values({
+      userId,
       familyId,
       tokenHash: hashSecret(refreshToken),
       expiresAt: new Date(clock.now().getTime() + config.refreshTokenTtlSeconds * 1000),
     });
-    return { user: sessionUser, accessToken: await accessTokens.sign(sessionUser), refreshToken };
+    return refreshToken;
+  }
+
+  private async session(user: User, refreshToken: string): Promise<IssuedSession> {
+    const sessionUser: SessionUser = { id: user.id, email: user.email, isAdmin: user.isAdmin };
+    return { user: sessionUser, accessToken: await this.deps.accessTokens.sign(sessionUser), refreshToken };
   }
 
   /** The user id a refresh token was issued to, whatever its state; undefined for an unknown token. */
@@ -54,7 +64,11 @@ export class RefreshSessions {
     return row?.userId;
   }
 
-  /** Rotates the presented token: marked rotated, a new one joins its family. 401 for anything else. */
+  /**
+   * Rotates the presented token: marked rotated, a new one joins its family. 401 for anything else.
+   * The successor is stored in the rotation's transaction: stored after it, a concurrent reuse that
+   * revokes the family between the two would miss it and leave the winner's session alive.
+   */
   async rotate(presented: string): Promise<IssuedSession> {
     const now = this.deps.clock.now();
     const outcome = await this.deps.db.transaction(async (tx) => {
@@ -78,7 +92,7 @@ export class RefreshSessions {
       const [user] = await tx.select().from(users).where(eq(users.id, row.userId));
       if (!user?.isActive) return { error: "Refresh token is invalid." } as const;
       await tx.update(refreshTokens).set({ rotatedAt: now }).where(eq(refreshTokens.id, row.id));
-      return { user, familyId: row.familyId } as const;
+      return { user, refreshToken: await this.store(tx, user.id, row.familyId) } as const;
     });
     if ("error" in outcome) {
       if (outcome.reuse !== undefined) {
@@ -86,7 +100,7 @@ export class RefreshSessions {
       }
       throw unauthorized(outcome.error);
     }
-    return this.issue(outcome.user, outcome.familyId);
+    return this.session(outcome.user, outcome.refreshToken);
   }
 
   /** Revokes the family the presented token belongs to (logout), if any. */

@@ -1,13 +1,14 @@
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../../db/client.ts";
-import { type User, users } from "../../db/schema/index.ts";
+import { byCanonicalEmail, type User, users } from "../../db/schema/index.ts";
 import type { Mailer } from "../../emails/mailer.ts";
 import type { AccountEmail } from "../../emails/render.ts";
 import type { Config } from "../config/load.ts";
 import { badRequest, unauthorized } from "../http/errors.ts";
 import type { BackgroundTasks } from "../shared/background-tasks.ts";
 import type { Clock } from "../shared/clock.ts";
+import { canonicalEmail, INVALID_EMAIL, isRegistrableEmail } from "./email-address.ts";
 import { OneTimeTokens } from "./one-time-tokens.ts";
 import { hashPassword, passwordProblems, verifyAgainstDecoy, verifyPassword } from "./passwords.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
@@ -27,10 +28,6 @@ export interface AccountDeps {
 }
 
 export const LOGIN_FAILED = "Please check your input and try again.";
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
-// PostgreSQL text cannot hold NUL (a query carrying one fails), and no address has control characters
-// or lone UTF-16 surrogates (which would be stored as U+FFFD, another address than the one given).
-const CONTROL_CHARACTER = /\p{Cc}/u;
 const INVALID_LINK = "The link is invalid or has expired.";
 
 type FieldErrors = Record<string, string[]>;
@@ -39,15 +36,11 @@ function addProblem(errors: FieldErrors, field: string, message: string) {
   errors[field] = [...(errors[field] ?? []), message];
 }
 
-/** Whether an address may be looked up at all; anything else cannot belong to an account. */
-const isLookupable = (email: string) =>
-  email.length <= 254 && email.isWellFormed() && !CONTROL_CHARACTER.test(email);
-
-function emailProblem(email: string): string | null {
-  return !isLookupable(email) || !EMAIL_PATTERN.test(email) ? "Enter a valid email address." : null;
+/** The canonical address, or null when it may not be registered or mailed. */
+function registrableEmail(typed: string): string | null {
+  const canonical = canonicalEmail(typed);
+  return canonical !== null && isRegistrableEmail(canonical) ? canonical : null;
 }
-
-const byEmail = (email: string) => sql`lower(${users.email}) = lower(${email})`;
 
 /** Accounts: registration and activation, login and refresh, password reset, without enumeration. */
 export class AccountService {
@@ -67,15 +60,16 @@ export class AccountService {
   async register(input: { email: string; password: string; confirmed_password: string }, ip: string) {
     const { rateLimiter } = this.deps;
     await rateLimiter.hit("register", "ip", ip);
-    const email = input.email.trim();
+    const email = registrableEmail(input.email);
     const errors: FieldErrors = {};
-    const badEmail = emailProblem(email);
-    if (badEmail) addProblem(errors, "email", badEmail);
-    for (const problem of passwordProblems(input.password, email)) addProblem(errors, "password", problem);
+    if (email === null) addProblem(errors, "email", INVALID_EMAIL);
+    for (const problem of passwordProblems(input.password, email ?? input.email.trim())) {
+      addProblem(errors, "password", problem);
+    }
     if (input.password !== input.confirmed_password) {
       addProblem(errors, "confirmed_password", "Passwords do not match.");
     }
-    if (Object.keys(errors).length > 0) throw badRequest(errors);
+    if (email === null || Object.keys(errors).length > 0) throw badRequest(errors);
     await rateLimiter.hit("register", "account", email);
 
     const passwordHash = await hashPassword(input.password);
@@ -118,18 +112,22 @@ export class AccountService {
   /**
    * Checks the credentials; unknown address, wrong password and inactive account all fail with one
    * message after the same password-hash work, so neither the answer nor its timing tells them apart.
+   * The account's limit counts failures: every attempt takes a place (so parallel guesses cannot
+   * overrun it) and a successful one gives it back, so logging in often never locks an account.
    */
   async login(input: { email: string; password: string }, ip: string): Promise<IssuedSession> {
     const { rateLimiter } = this.deps;
     await rateLimiter.hit("login", "ip", ip);
-    const email = input.email.trim();
-    await rateLimiter.hit("login", "account", email);
     // Not the full email pattern: the configured admin's address (e.g. admin@localhost) may not match it.
-    const user = isLookupable(email) ? await this.findByEmail(email) : undefined;
+    const email = canonicalEmail(input.email);
+    const account = email ?? input.email.trim();
+    await rateLimiter.hit("login", "account", account);
+    const user = email === null ? undefined : await this.findByEmail(email);
     const passwordMatches = user
       ? await verifyPassword(input.password, user.passwordHash)
       : await verifyAgainstDecoy(input.password);
     if (!user || !passwordMatches || !user.isActive) throw badRequest({ detail: LOGIN_FAILED });
+    await rateLimiter.refund("login", "account", account);
     await this.deps.db.update(users).set({ lastLoginAt: this.deps.clock.now() }).where(eq(users.id, user.id));
     return this.sessions.issue(user);
   }
@@ -154,20 +152,29 @@ export class AccountService {
     return this.sessions.revokeFamilyOf(presented);
   }
 
-  /** Mails a reset link when the address has an account; the answer is the same either way. */
+  /**
+   * Mails a reset link when the address has an account; the answer is the same either way. The
+   * lookup, the token writes and the mail happen after the answer, so the request does the same
+   * work, and takes as long, for known and unknown addresses.
+   */
   async requestPasswordReset(input: { email: string }, ip: string): Promise<void> {
-    const { rateLimiter, config } = this.deps;
+    const { rateLimiter, background } = this.deps;
     await rateLimiter.hit("passwordReset", "ip", ip);
-    const email = input.email.trim();
-    const badEmail = emailProblem(email);
-    if (badEmail) throw badRequest({ email: [badEmail] });
+    const email = registrableEmail(input.email);
+    if (email === null) throw badRequest({ email: [INVALID_EMAIL] });
     await rateLimiter.hit("passwordReset", "account", email);
+    background.run("password-reset", () => this.sendPasswordReset(email));
+  }
+
+  private async sendPasswordReset(email: string): Promise<void> {
+    const { config, mailer } = this.deps;
     const user = await this.findByEmail(email);
     if (!user) return;
     // A new link replaces any earlier one that is still unused.
     await this.links.revokeUnused(user.id, "password_reset");
     const token = await this.links.create(user.id, "password_reset", config.passwordResetTokenTtlSeconds);
-    this.mail({
+    // Already in the background: sent here rather than queued as a second task.
+    await mailer.send({
       kind: "password-reset",
       to: user.email,
       link: this.link(config.passwordResetPath, user.id, token),
@@ -208,8 +215,8 @@ export class AccountService {
     if (!changed) throw invalidLink();
   }
 
-  private async findByEmail(email: string): Promise<User | undefined> {
-    const [user] = await this.deps.db.select().from(users).where(byEmail(email)).limit(1);
+  private async findByEmail(canonical: string): Promise<User | undefined> {
+    const [user] = await this.deps.db.select().from(users).where(byCanonicalEmail(canonical)).limit(1);
     return user;
   }
 

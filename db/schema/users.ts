@@ -16,8 +16,13 @@ export const users = pgTable(
       .defaultNow()
       .$onUpdate(() => new Date()),
   },
-  // Emails are unique whatever their case: "Ann@x.io" and "ann@x.io" are one account.
+  // Emails are stored in their canonical form (api/auth/email-address.ts); the index on lower() keeps
+  // them unique whatever their case even for a row written some other way.
   (table) => [uniqueIndex("users_email_lower_unique").on(sql`lower(${table.email})`)],
 );
+
+/** The user with this canonical address: the index finds the candidates, the exact value decides. */
+export const byCanonicalEmail = (canonical: string) =>
+  sql`lower(${users.email}) = lower(${canonical}) and ${users.email} = ${canonical}`;
 
 export type User = typeof users.$inferSelect;

@@ -1,0 +1,189 @@
+// Account hardening: races and side channels of the account endpoints, against a real api.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq, sql } from "drizzle-orm";
+import { refreshTokens, users } from "../../db/schema/index.ts";
+import { expectError } from "../support/assertions.ts";
+import {
+  Client,
+  createActiveUser,
+  loggedInClient,
+  STRONG_PASSWORD,
+  startTestApi,
+  type TestApi,
+  uniqueEmail,
+} from "../support/test-api.ts";
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(() => api.stop());
+
+/** The user id behind a logged-in client. */
+async function userIdOf(client: Client): Promise<number> {
+  const me = (await (await client.get("/api/me/")).json()) as { email: string };
+  const [row] = await api.database.db.select({ id: users.id }).from(users).where(eq(users.email, me.email));
+  return row!.id;
+}
+
+describe("parallel refreshes with one cookie", () => {
+  test("at most one succeeds, and a revoked family keeps no unrevoked token", async () => {
+    for (let round = 0; round < 6; round++) {
+      const client = await loggedInClient(api);
+      const userId = await userIdOf(client);
+      const cookie = client.cookies.get("refresh_token")!;
+      const responses = await Promise.all(
+        Array.from({ length: 8 }, () => {
+          const copy = new Client(api.url);
+          copy.cookies.set("refresh_token", cookie);
+          copy.cookies.set("csrftoken", "a-csrf-token-the-client-echoes");
+          return copy.post("/api/token/refresh/");
+        }),
+      );
+      const statuses = responses.map((response) => response.status);
+      expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(1);
+      expect(statuses.every((status) => status === 200 || status === 401)).toBe(true);
+      const rows = await api.database.db.select().from(refreshTokens).where(eq(refreshTokens.userId, userId));
+      const familyRevoked = rows.some((row) => row.revokedAt !== null);
+      if (familyRevoked) expect(rows.filter((row) => row.revokedAt === null)).toEqual([]);
+    }
+  }, 30_000);
+});
+
+describe("the per-account login limit counts failures", () => {
+  test("successful logins in a row are never limited; failures still are", async () => {
+    const { email, password } = await createActiveUser(api);
+    // Each client comes from its own address, so only the account's limit applies.
+    const limit = api.config.rateLimits.login.account.limit;
+    for (let i = 0; i < limit + 3; i++) {
+      const response = await new Client(api.url).post("/api/login/", { email, password });
+      expect(response.status).toBe(200);
+    }
+    for (let i = 0; i < limit; i++) {
+      const response = await new Client(api.url).post("/api/login/", { email, password: `${password}x` });
+      expect(response.status).toBe(400);
+    }
+    await expectError(await new Client(api.url).post("/api/login/", { email, password }), 429);
+  }, 30_000);
+});
+
+describe("a password reset for a known address", () => {
+  test("answers before the reset token is written, and the mail follows", async () => {
+    const { email } = await createActiveUser(api);
+    // Hold a lock that blocks every write to one_time_tokens (reads still pass) until released.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holder = api.database.db.transaction(async (tx) => {
+      await tx.execute(sql`LOCK TABLE one_time_tokens IN EXCLUSIVE MODE`);
+      locked();
+      await released;
+    });
+    await isLocked;
+    try {
+      const answer = new Client(api.url).post("/api/password_reset/", { email });
+      const waited = new Promise<"blocked">((resolve) => setTimeout(() => resolve("blocked"), 5_000));
+      const first = await Promise.race([answer.then((response) => response.status), waited]);
+      expect(first).toBe(200);
+    } finally {
+      release();
+      await holder;
+    }
+    const mail = await api.smtp.waitForMail((m) => m.to.includes(email) && /reset/i.test(m.subject));
+    expect(mail.links.some((link) => link.includes("uid="))).toBe(true);
+  }, 30_000);
+});
+
+describe("one canonical form of an address", () => {
+  const registration = (email: string) => ({
+    email,
+    password: STRONG_PASSWORD,
+    confirmed_password: STRONG_PASSWORD,
+  });
+
+  test("comments, lists and quoted local parts are not addresses", async () => {
+    const victim = uniqueEmail("victim");
+    for (const email of [
+      `(x)${victim}`,
+      `a,${victim}`,
+      `"a b"@example.com`,
+      `a@b@example.com`,
+      `${victim}(x)`,
+    ]) {
+      const { body } = await expectError(
+        await new Client(api.url).post("/api/register/", registration(email)),
+        400,
+      );
+      expect(Object.keys(body)).toContain("email");
+      await expectError(await new Client(api.url).post("/api/password_reset/", { email }), 400);
+    }
+  });
+
+  test("case and Unicode compatibility variants are one account and share its rate limit", async () => {
+    const local = `variant${crypto.randomUUID().slice(0, 8)}`;
+    const { email, password } = await createActiveUser(api, `${local}@example.com`);
+    // Full-width letters (NFKC folds them) and upper case: the same account.
+    const fullWidth = `${String.fromCodePoint(0xff56)}${local.slice(1)}@ＥＸＡＭＰＬＥ.com`;
+    const variants = [email.toUpperCase(), fullWidth, ` ${email} `];
+    for (const variant of variants) {
+      expect((await new Client(api.url).post("/api/login/", { email: variant, password })).status).toBe(200);
+    }
+    // Registering a variant is "already registered": the owner gets the notice, no second account.
+    expect((await new Client(api.url).post("/api/register/", registration(fullWidth))).status).toBe(201);
+    await api.smtp.waitForMail((m) => m.to.includes(email) && m.subject === "Your Videoflix account");
+    const rows = await api.database.db.select().from(users).where(eq(users.email, email));
+    expect(rows).toHaveLength(1);
+
+    // Failures under every variant count against one limit.
+    const limit = api.config.rateLimits.login.account.limit;
+    for (let i = 0; i < limit; i++) {
+      const variant = [email, ...variants][i % (variants.length + 1)]!;
+      const response = await new Client(api.url).post("/api/login/", { email: variant, password: "wrong" });
+      expect(response.status).toBe(400);
+    }
+    await expectError(await new Client(api.url).post("/api/login/", { email: fullWidth, password }), 429);
+  }, 30_000);
+
+  test("a dotted capital I is not another spelling of i", async () => {
+    const { email, password } = await createActiveUser(
+      api,
+      `viewer${crypto.randomUUID().slice(0, 8)}@example.com`,
+    );
+    const dotted = email.replace("i", "İ");
+    await expectError(await new Client(api.url).post("/api/login/", { email: dotted, password }), 400);
+    await expectError(await new Client(api.url).post("/api/register/", registration(dotted)), 400);
+  });
+
+  test("an address is stored, and mailed to, in its canonical form", async () => {
+    const local = `stored${crypto.randomUUID().slice(0, 8)}`;
+    const typed = `${local.toUpperCase()}@ＥＸＡＭＰＬＥ.COM`;
+    expect((await new Client(api.url).post("/api/register/", registration(typed))).status).toBe(201);
+    const canonical = `${local}@example.com`;
+    const mail = await api.smtp.waitForMail((m) => m.to.includes(canonical));
+    expect(mail.subject).toContain("Activate");
+    const rows = await api.database.db
+      .select({ email: users.email })
+      .from(users)
+      .where(eq(users.email, canonical));
+    expect(rows).toEqual([{ email: canonical }]);
+  });
+});
+
+test("the migration rewrites earlier addresses to their canonical form, unless one is taken", async () => {
+  const { db } = api.database;
+  const local = `earlier${crypto.randomUUID().slice(0, 8)}`;
+  const typed = `${local.toUpperCase()}@ＥＸＡＭＰＬＥ.com`;
+  const [row] = await db
+    .insert(users)
+    .values({ email: typed, passwordHash: "x" })
+    .returning({ id: users.id });
+  const file = new URL("../../db/migrations/0004_canonical-emails.sql", import.meta.url);
+  await db.execute(sql.raw(await Bun.file(file).text()));
+  const [after] = await db.select({ email: users.email }).from(users).where(eq(users.id, row!.id));
+  expect(after!.email).toBe(`${local}@example.com`);
+});
