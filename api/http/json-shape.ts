@@ -33,3 +33,19 @@ export function nestsDeeperThan(text: string, maxDepth: number): boolean {
   }
   return false;
 }
+
+/**
+ * The path (`field` or `field.inner.0`) of the first string or key holding a NUL character, or null.
+ * PostgreSQL cannot store NUL in text, so such a value would only fail later, as a 500.
+ */
+export function pathWithNul(value: unknown, path: readonly string[] = []): string | null {
+  if (typeof value === "string") return value.includes("\0") ? path.join(".") || "body" : null;
+  if (value === null || typeof value !== "object") return null;
+  for (const [key, inner] of Object.entries(value)) {
+    const innerPath = [...path, key];
+    if (key.includes("\0")) return path.join(".") || "body";
+    const found = pathWithNul(inner, innerPath);
+    if (found !== null) return found;
+  }
+  return null;
+}

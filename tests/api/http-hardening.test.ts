@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../api/http/json-shape.ts";
 import { expectError } from "../support/assertions.ts";
-import { startTestApi, type TestApi } from "../support/test-api.ts";
+import { type Client, loggedInClient, startTestApi, type TestApi, uniqueEmail } from "../support/test-api.ts";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -48,5 +48,55 @@ describe("deeply nested JSON", () => {
     expect(nestsDeeperThan(inString, 2)).toBe(false);
     expect(nestsDeeperThan(nested(3), 2)).toBe(true);
     expect(nestsDeeperThan(nested(2), 2)).toBe(false);
+  });
+});
+
+describe("input PostgreSQL would fail on is a 400 naming the field", () => {
+  let viewer: Client;
+  beforeAll(async () => {
+    viewer = await loggedInClient(api);
+  });
+
+  const cursorOf = (at: string, id: number) => Buffer.from(JSON.stringify([at, id])).toString("base64url");
+
+  for (const [query, field] of [
+    ["q=%00", "q"],
+    ["q=ab%00cd", "q"],
+    ["category=%00", "category"],
+    ["category=%00&grouped=category", "category"],
+    ["q=%00&grouped=category", "q"],
+    [`cursor=${cursorOf("9999-99-99 99:99:99+99", 1)}`, "cursor"],
+    [`cursor=${cursorOf("2026-02-30 10:00:00+00", 1)}`, "cursor"],
+    [`cursor=${cursorOf("2026-01-01 24:00:00+00", 1)}`, "cursor"],
+    [`cursor=${cursorOf("2026-01-01 10:00:00+16", 1)}`, "cursor"],
+    [`cursor=${cursorOf("0000-01-01 10:00:00+00", 1)}`, "cursor"],
+    [`cursor=${cursorOf("2026-01-01 10:00:00+00", 2 ** 31)}`, "cursor"],
+  ] as const) {
+    test(`GET /api/videos/?${query} → 400 {${field}}`, async () => {
+      const { body } = await expectError(await viewer.get(`/api/videos/?${query}`), 400);
+      expect(Object.keys(body)).toEqual([field]);
+    });
+  }
+
+  test("a bad cursor on /api/favorites/ → 400 {cursor}", async () => {
+    const cursor = cursorOf("9999-99-99 99:99:99+99", 1);
+    const { body } = await expectError(await viewer.get(`/api/favorites/?cursor=${cursor}`), 400);
+    expect(Object.keys(body)).toEqual(["cursor"]);
+  });
+
+  test("a valid cursor (microseconds, half-hour offset) still pages", async () => {
+    const cursor = cursorOf("2026-11-24 08:00:00.123456+05:30", 1);
+    expect((await viewer.get(`/api/videos/?cursor=${cursor}`)).status).toBe(200);
+  });
+
+  test("a NUL in any JSON string → 400 naming the field, before the route runs", async () => {
+    const { body } = await expectError(
+      await postJson("/api/register/", JSON.stringify({ email: `a\u0000${uniqueEmail()}`, password: "x" })),
+      400,
+    );
+    expect(Object.keys(body)).toEqual(["email"]);
+    const nestedNul = JSON.stringify({ title: "ok", tags: ["fine", "bad\u0000"] });
+    const { body: nestedError } = await expectError(await postJson("/api/login/", nestedNul), 400);
+    expect(Object.keys(nestedError)).toEqual(["tags.1"]);
   });
 });
