@@ -1,7 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { parseRateLimit, type RateLimitRule } from "../../config/duration.ts";
 import {
-  boolean,
   ConfigError,
   duration,
   type Env,
@@ -13,6 +12,7 @@ import {
   url,
 } from "../../config/env.ts";
 import { loadStorageSettings, type StorageSettings } from "../../config/storage.ts";
+import { parseTrustedProxies, type TrustedProxies } from "../http/client-ip.ts";
 
 export { ConfigError } from "../../config/env.ts";
 
@@ -57,7 +57,8 @@ export interface Config {
   /** Where media lives: the local file system, or a bucket (STORAGE_URL). */
   readonly storage: StorageSettings;
   readonly admin: { readonly email: string; readonly password: string } | null;
-  readonly trustProxy: boolean;
+  /** Peers whose X-Forwarded-For is believed (TRUST_PROXY): none, loopback (`true`) or a list of ranges. */
+  readonly trustProxy: TrustedProxies;
   readonly maxJsonBodyBytes: number;
   /** Largest video upload accepted; bigger ones get 413 before anything is stored. */
   readonly maxUploadBytes: number;
@@ -95,6 +96,16 @@ function rateLimits(env: Env): RateLimits {
     return [action, { ip: rule("IP", spec.ip), account: rule("ACCOUNT", spec.account) }];
   });
   return Object.fromEntries(entries) as RateLimits;
+}
+
+function trustedProxies(env: Env): TrustedProxies {
+  const parsed = parseTrustedProxies(optional(env, "TRUST_PROXY") ?? "false");
+  if ("invalid" in parsed) {
+    throw new ConfigError(
+      `TRUST_PROXY must be true, false or a comma list of proxy addresses/CIDR ranges, got "${parsed.invalid}"`,
+    );
+  }
+  return parsed;
 }
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -191,7 +202,7 @@ export function loadConfig(env: Env): Config {
     mediaRoot: storage.kind === "local" ? storage.mediaRoot : (optional(env, "MEDIA_ROOT") ?? "./var/media"),
     storage,
     admin: adminEmail && adminPassword ? { email: adminEmail, password: adminPassword } : null,
-    trustProxy: boolean(env, "TRUST_PROXY", false),
+    trustProxy: trustedProxies(env),
     maxJsonBodyBytes: integer(env, "MAX_JSON_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
     maxUploadBytes: integer(env, "MAX_UPLOAD_BYTES", 10 * 1024 ** 3, 1024, 2 ** 50),
     transcodeAttempts: integer(env, "TRANSCODE_ATTEMPTS", 3, 1, 20),

@@ -1,6 +1,8 @@
 // Hostile input to the shared HTTP plumbing (body parser, client address, CORS, OpenAPI page):
 // every refusal is a 4xx in the JSON error shape, before validation or a query runs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Server } from "bun";
+import { clientIp, parseTrustedProxies } from "../../api/http/client-ip.ts";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../api/http/json-shape.ts";
 import { expectError } from "../support/assertions.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi, uniqueEmail } from "../support/test-api.ts";
@@ -98,5 +100,65 @@ describe("input PostgreSQL would fail on is a 400 naming the field", () => {
     const nestedNul = JSON.stringify({ title: "ok", tags: ["fine", "bad\u0000"] });
     const { body: nestedError } = await expectError(await postJson("/api/login/", nestedNul), 400);
     expect(Object.keys(nestedError)).toEqual(["tags.1"]);
+  });
+});
+
+describe("X-Forwarded-For is believed only from trusted proxies", () => {
+  const fakeServer = (address: string) =>
+    ({ requestIP: () => ({ address, family: "IPv4", port: 1 }) }) as unknown as Server<unknown>;
+  const request = (forwarded?: string) =>
+    new Request("http://localhost/", { headers: forwarded ? { "x-forwarded-for": forwarded } : {} });
+  const trusting = (list: string) => {
+    const parsed = parseTrustedProxies(list);
+    if ("invalid" in parsed) throw new Error(parsed.invalid);
+    return parsed;
+  };
+
+  test("from a peer that is not a trusted proxy, the header is ignored", () => {
+    const trusted = trusting("10.0.0.0/8");
+    expect(clientIp(request("198.51.100.9"), fakeServer("192.0.2.50"), trusted)).toBe("192.0.2.50");
+    expect(clientIp(request("198.51.100.9"), fakeServer("127.0.0.1"), trusted)).toBe("127.0.0.1");
+    expect(clientIp(request("198.51.100.9"), fakeServer("192.0.2.50"), [])).toBe("192.0.2.50");
+  });
+
+  test("from a trusted proxy: the rightmost hop that is not a trusted proxy", () => {
+    const trusted = trusting("10.0.0.0/8, 2001:db8::/32");
+    const via = (forwarded: string, peer = "10.1.2.3") =>
+      clientIp(request(forwarded), fakeServer(peer), trusted);
+    expect(via("198.51.100.9")).toBe("198.51.100.9");
+    // What the client put in front of the header is skipped.
+    expect(via("1.2.3.4, 198.51.100.9")).toBe("198.51.100.9");
+    expect(via("1.2.3.4, 198.51.100.9, 10.9.9.9")).toBe("198.51.100.9");
+    expect(via("1.2.3.4, 2001:db8::5", "2001:db8::1")).toBe("1.2.3.4");
+    expect(via("198.51.100.9:4711, 10.0.0.2")).toBe("198.51.100.9:4711");
+    expect(via("", "10.1.2.3")).toBe("10.1.2.3");
+    // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
+    expect(via("198.51.100.9", "::ffff:10.1.2.3")).toBe("198.51.100.9");
+  });
+
+  test("TRUST_PROXY=true trusts the loopback edge only", () => {
+    const trusted = trusting("true");
+    expect(clientIp(request("198.51.100.9"), fakeServer("::1"), trusted)).toBe("198.51.100.9");
+    expect(clientIp(request("198.51.100.9"), fakeServer("127.0.0.1"), trusted)).toBe("198.51.100.9");
+    expect(clientIp(request("198.51.100.9"), fakeServer("192.0.2.50"), trusted)).toBe("192.0.2.50");
+  });
+
+  test("a spoofed header from a peer outside TRUST_PROXY does not dodge the per-address rate limit", async () => {
+    const strict = await startTestApi({ TRUST_PROXY: "10.0.0.0/8", RATE_LIMIT_LOGIN_IP: "2/1m" });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const response = await fetch(`${strict.url}/api/login/`, {
+          method: "POST",
+          body: JSON.stringify({ email: uniqueEmail(), password: "wrong-password-1" }),
+          headers: { "content-type": "application/json", "x-forwarded-for": `198.51.100.${i + 1}` },
+        });
+        statuses.push(response.status);
+        await response.body?.cancel();
+      }
+      expect(statuses.at(-1)).toBe(429);
+    } finally {
+      await strict.stop();
+    }
   });
 });
