@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import { clientIp, parseTrustedProxies } from "../../api/http/client-ip.ts";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../api/http/json-shape.ts";
+import { MAX_PINGS_PER_WINDOW, PING_WINDOW_MS } from "../../api/realtime/actions.ts";
 import { expectError } from "../support/assertions.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi, uniqueEmail } from "../support/test-api.ts";
 
@@ -159,6 +160,34 @@ describe("X-Forwarded-For is believed only from trusted proxies", () => {
       expect(statuses.at(-1)).toBe(429);
     } finally {
       await strict.stop();
+    }
+  });
+});
+
+describe("WebSocket pings are throttled per socket", () => {
+  test(`past ${MAX_PINGS_PER_WINDOW} pings in ${PING_WINDOW_MS / 1000} s → rate_limited, the socket stays open`, async () => {
+    const viewer = await loggedInClient(api);
+    const cookie = [...viewer.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+    const ws = new WebSocket(`${api.url.replace("http", "ws")}/api/ws`, {
+      headers: { cookie, origin: "http://frontend.test" },
+    } as never);
+    const messages: Array<{ type: string; code?: string }> = [];
+    ws.addEventListener("message", (event) => messages.push(JSON.parse(String(event.data))));
+    const arrived = async (count: number) => {
+      const deadline = Date.now() + 5000;
+      while (messages.length < count && Date.now() < deadline) await Bun.sleep(10);
+      expect(messages.length).toBeGreaterThanOrEqual(count);
+    };
+    try {
+      await arrived(1); // welcome
+      for (let i = 0; i < MAX_PINGS_PER_WINDOW + 2; i++) ws.send(JSON.stringify({ type: "ping", id: i }));
+      await arrived(1 + MAX_PINGS_PER_WINDOW + 2);
+      const replies = messages.slice(1);
+      expect(replies.filter((m) => m.type === "pong")).toHaveLength(MAX_PINGS_PER_WINDOW);
+      expect(replies.slice(-2).map((m) => m.code)).toEqual(["rate_limited", "rate_limited"]);
+      expect(ws.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      ws.close();
     }
   });
 });
