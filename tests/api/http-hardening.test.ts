@@ -191,3 +191,31 @@ describe("WebSocket pings are throttled per socket", () => {
     }
   });
 });
+
+describe("CORS credentials only for an allowed origin", () => {
+  const FRONTEND = "http://frontend.test";
+  const credentialsOf = async (init: RequestInit, path = "/health") => {
+    const response = await fetch(`${api.url}${path}`, init);
+    await response.body?.cancel();
+    return response.headers.get("access-control-allow-credentials");
+  };
+
+  test("no Origin, or a foreign one: no Access-Control-Allow-Credentials", async () => {
+    expect(await credentialsOf({})).toBeNull();
+    expect(await credentialsOf({ headers: { origin: "https://evil.example" } })).toBeNull();
+    const preflight = {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+    };
+    expect(await credentialsOf(preflight, "/api/login/")).toBeNull();
+  });
+
+  test("the allowed origin: requests and preflights carry it", async () => {
+    expect(await credentialsOf({ headers: { origin: FRONTEND } })).toBe("true");
+    const preflight = {
+      method: "OPTIONS",
+      headers: { origin: FRONTEND, "access-control-request-method": "POST" },
+    };
+    expect(await credentialsOf(preflight, "/api/login/")).toBe("true");
+  });
+});
