@@ -8,6 +8,7 @@ import { authRoutes } from "./auth/index.ts";
 import { catalogueRoutes } from "./catalogue/index.ts";
 import type { Config } from "./config/load.ts";
 import { healthRoutes } from "./health/index.ts";
+import { API_REFERENCE_SCRIPT_PATH, apiReferenceScript } from "./http/api-reference.ts";
 import { corsCredentials } from "./http/cors-credentials.ts";
 import { csrfProtection } from "./http/csrf.ts";
 import { errorMapper } from "./http/error-mapper.ts";
@@ -52,6 +53,9 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
     .use(
       openapi({
         path: "/openapi",
+        // The page's script comes from this api (relative, like the plugin's link to the document).
+        scalar: { cdn: API_REFERENCE_SCRIPT_PATH.slice(1) },
+        exclude: { paths: [API_REFERENCE_SCRIPT_PATH] },
         documentation: {
           info: {
             title: "Videoflix streaming API",
@@ -88,6 +92,7 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
         },
       }),
     )
+    .use(apiReferenceScript())
     .use(healthRoutes({ services }))
     .use(metricsRoutes({ services, config }))
     .use(authRoutes({ services, auth, config }))

@@ -219,3 +219,22 @@ describe("CORS credentials only for an allowed origin", () => {
     expect(await credentialsOf(preflight, "/api/login/")).toBe("true");
   });
 });
+
+describe("the OpenAPI page loads no third-party script", () => {
+  test("its scripts come from this api, and the script route answers", async () => {
+    const html = await (await fetch(`${api.url}/openapi`)).text();
+    const sources = [...html.matchAll(/<script[^>]*\ssrc="([^"]+)"/g)].map((match) => match[1]);
+    expect(sources).toEqual(["openapi/scalar.js"]);
+    expect(html).not.toContain("cdn.jsdelivr.net");
+    expect(html).not.toContain("@latest");
+    const script = await fetch(new URL(sources[0]!, `${api.url}/openapi`));
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toStartWith("text/javascript");
+    expect((await script.text()).length).toBeGreaterThan(0);
+  });
+
+  test("the script route is not in the OpenAPI document", async () => {
+    const doc = (await (await fetch(`${api.url}/openapi/json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).not.toContain("/openapi/scalar.js");
+  });
+});
