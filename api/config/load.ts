@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from "node:crypto";
+import { isIP } from "node:net";
 import { parseRateLimit, type RateLimitRule } from "../../config/duration.ts";
 import {
   ConfigError,
@@ -12,7 +13,6 @@ import {
   url,
 } from "../../config/env.ts";
 import { loadStorageSettings, type StorageSettings } from "../../config/storage.ts";
-import { parseTrustedProxies, type TrustedProxies } from "../http/client-ip.ts";
 
 export { ConfigError } from "../../config/env.ts";
 
@@ -57,8 +57,8 @@ export interface Config {
   /** Where media lives: the local file system, or a bucket (STORAGE_URL). */
   readonly storage: StorageSettings;
   readonly admin: { readonly email: string; readonly password: string } | null;
-  /** Peers whose X-Forwarded-For is believed (TRUST_PROXY): none, loopback (`true`) or a list of ranges. */
-  readonly trustProxy: TrustedProxies;
+  /** Proxies whose X-Forwarded-For is believed (TRUST_PROXY), as `address/prefix`; empty: none. */
+  readonly trustProxy: readonly string[];
   readonly maxJsonBodyBytes: number;
   /** Largest video upload accepted; bigger ones get 413 before anything is stored. */
   readonly maxUploadBytes: number;
@@ -98,14 +98,31 @@ function rateLimits(env: Env): RateLimits {
   return Object.fromEntries(entries) as RateLimits;
 }
 
-function trustedProxies(env: Env): TrustedProxies {
-  const parsed = parseTrustedProxies(optional(env, "TRUST_PROXY") ?? "false");
-  if ("invalid" in parsed) {
-    throw new ConfigError(
-      `TRUST_PROXY must be true, false or a comma list of proxy addresses/CIDR ranges, got "${parsed.invalid}"`,
-    );
-  }
-  return parsed;
+const LOOPBACK_PROXIES = ["127.0.0.0/8", "::1/128"];
+
+/** TRUST_PROXY: `true` (the loopback edge), `false`, or a comma list of proxy addresses/CIDR ranges. */
+function trustedProxies(env: Env): string[] {
+  const raw = optional(env, "TRUST_PROXY") ?? "false";
+  const lower = raw.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(lower)) return LOOPBACK_PROXIES;
+  if (["0", "false", "no", "off", ""].includes(lower)) return [];
+  return raw.split(",").map((entry) => {
+    const [address = "", prefix, ...rest] = entry.trim().split("/");
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    // IPv4-mapped IPv6 (::ffff:a.b.c.d) is matched as IPv4: write such ranges as IPv4.
+    const valid =
+      family !== 0 &&
+      rest.length === 0 &&
+      !address.toLowerCase().startsWith("::ffff:") &&
+      (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits));
+    if (!valid) {
+      throw new ConfigError(
+        `TRUST_PROXY must be true, false or a comma list of proxy IPs/CIDR ranges, got "${entry.trim()}"`,
+      );
+    }
+    return `${address}/${prefix ?? bits}`;
+  });
 }
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;

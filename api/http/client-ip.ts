@@ -7,8 +7,8 @@ export interface AddressRange {
   readonly network: bigint;
   readonly prefix: number;
 }
-/** The peers whose X-Forwarded-For is believed; empty: the header is ignored. */
-export type TrustedProxies = readonly AddressRange[];
+/** The proxies whose X-Forwarded-For is believed; empty: the header is ignored. */
+type TrustedProxies = readonly AddressRange[];
 
 interface Address {
   family: 4 | 6;
@@ -72,22 +72,15 @@ function parseRange(text: string): AddressRange | null {
   return { family: address.family, network: address.value & mask, prefix };
 }
 
-/** The edge on the same host: what TRUST_PROXY=true means. */
-export const LOOPBACK_PROXIES: TrustedProxies = [parseRange("127.0.0.0/8")!, parseRange("::1")!];
+// Config keeps TRUST_PROXY as validated `address/prefix` strings; they are parsed once per list.
+const parsedLists = new WeakMap<readonly string[], TrustedProxies>();
 
-/**
- * TRUST_PROXY's value: `true` (loopback only), `false`, or a comma list of addresses and CIDR ranges.
- * Returns the invalid entry's text when one is not an address or range.
- */
-export function parseTrustedProxies(text: string): TrustedProxies | { invalid: string } {
-  const lower = text.trim().toLowerCase();
-  if (["1", "true", "yes", "on"].includes(lower)) return LOOPBACK_PROXIES;
-  if (["", "0", "false", "no", "off"].includes(lower)) return [];
-  const ranges: AddressRange[] = [];
-  for (const entry of text.split(",")) {
-    const range = parseRange(entry);
-    if (!range) return { invalid: entry.trim() };
-    ranges.push(range);
+/** The ranges of a TRUST_PROXY list (entries that do not parse are dropped: config refuses them). */
+export function trustedProxies(list: readonly string[]): TrustedProxies {
+  let ranges = parsedLists.get(list);
+  if (!ranges) {
+    ranges = list.map(parseRange).filter((range): range is AddressRange => range !== null);
+    parsedLists.set(list, ranges);
   }
   return ranges;
 }
@@ -105,7 +98,12 @@ function isTrusted(address: Address, trusted: TrustedProxies): boolean {
  * when that peer is a trusted proxy, the rightmost X-Forwarded-For hop that is not one (each proxy
  * appends the peer it saw, so everything left of it is whatever the client chose to send).
  */
-export function clientIp(request: Request, server: Server<unknown> | null, trusted: TrustedProxies): string {
+export function clientIp(
+  request: Request,
+  server: Server<unknown> | null,
+  trustProxy: readonly string[],
+): string {
+  const trusted = trustedProxies(trustProxy);
   const peer = server?.requestIP(request)?.address;
   if (!peer) return "unknown";
   const peerAddress = parseAddress(peer);

@@ -2,7 +2,8 @@
 // every refusal is a 4xx in the JSON error shape, before validation or a query runs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
-import { clientIp, parseTrustedProxies } from "../../api/http/client-ip.ts";
+import { loadConfig } from "../../api/config/load.ts";
+import { clientIp } from "../../api/http/client-ip.ts";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../api/http/json-shape.ts";
 import { MAX_PINGS_PER_WINDOW, PING_WINDOW_MS } from "../../api/realtime/actions.ts";
 import { expectError } from "../support/assertions.ts";
@@ -109,17 +110,13 @@ describe("X-Forwarded-For is believed only from trusted proxies", () => {
     ({ requestIP: () => ({ address, family: "IPv4", port: 1 }) }) as unknown as Server<unknown>;
   const request = (forwarded?: string) =>
     new Request("http://localhost/", { headers: forwarded ? { "x-forwarded-for": forwarded } : {} });
-  const trusting = (list: string) => {
-    const parsed = parseTrustedProxies(list);
-    if ("invalid" in parsed) throw new Error(parsed.invalid);
-    return parsed;
-  };
+  const trusting = (list: string) => loadConfig({ TRUST_PROXY: list }).trustProxy;
 
   test("from a peer that is not a trusted proxy, the header is ignored", () => {
     const trusted = trusting("10.0.0.0/8");
     expect(clientIp(request("198.51.100.9"), fakeServer("192.0.2.50"), trusted)).toBe("192.0.2.50");
     expect(clientIp(request("198.51.100.9"), fakeServer("127.0.0.1"), trusted)).toBe("127.0.0.1");
-    expect(clientIp(request("198.51.100.9"), fakeServer("192.0.2.50"), [])).toBe("192.0.2.50");
+    expect(clientIp(request("198.51.100.9"), fakeServer("192.0.2.50"), trusting("false"))).toBe("192.0.2.50");
   });
 
   test("from a trusted proxy: the rightmost hop that is not a trusted proxy", () => {
