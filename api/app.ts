@@ -8,6 +8,8 @@ import { authRoutes } from "./auth/index.ts";
 import { catalogueRoutes } from "./catalogue/index.ts";
 import type { Config } from "./config/load.ts";
 import { healthRoutes } from "./health/index.ts";
+import { API_REFERENCE_SCRIPT_PATH, apiReferenceScript } from "./http/api-reference.ts";
+import { corsCredentials } from "./http/cors-credentials.ts";
 import { csrfProtection } from "./http/csrf.ts";
 import { errorMapper } from "./http/error-mapper.ts";
 import { jsonBody } from "./http/json-body.ts";
@@ -33,10 +35,11 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
     serve: { maxRequestBodySize: config.maxUploadBytes + 1024 * 1024 },
     websocket: realtimeWebSocketOptions,
   })
+    .use(corsCredentials(allowedOrigins))
     .use(
       cors({
         origin: (request) => allowedOrigins.has(request.headers.get("origin") ?? ""),
-        credentials: true,
+        credentials: false,
         allowedHeaders: ["content-type", "x-csrftoken", "range", "x-request-id"],
         exposeHeaders: ["content-length", "content-range", "retry-after", "x-request-id", "etag"],
         methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
@@ -50,6 +53,9 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
     .use(
       openapi({
         path: "/openapi",
+        // The page's script comes from this api (relative, like the plugin's link to the document).
+        scalar: { cdn: API_REFERENCE_SCRIPT_PATH.slice(1) },
+        exclude: { paths: [API_REFERENCE_SCRIPT_PATH] },
         documentation: {
           info: {
             title: "Videoflix streaming API",
@@ -86,6 +92,7 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
         },
       }),
     )
+    .use(apiReferenceScript())
     .use(healthRoutes({ services }))
     .use(metricsRoutes({ services, config }))
     .use(authRoutes({ services, auth, config }))

@@ -44,16 +44,47 @@ interface Cursor {
   at: string;
   id: number;
 }
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2})?)?$/;
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(?:Z|[+-](\d{2})(?::?(\d{2}))?)?$/;
 
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.at, cursor.id])).toString("base64url");
 }
 
+const MAX_ID = 2 ** 31 - 1;
+
+/** A timestamp PostgreSQL accepts: real month, day, time and an offset of at most ±15:59. */
+function isValidTimestamp(text: string): boolean {
+  const match = TIMESTAMP.exec(text);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as number[];
+  const offsetHours = match[8] === undefined ? 0 : Number(match[8]);
+  const offsetMinutes = match[9] === undefined ? 0 : Number(match[9]);
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return (
+    year! >= 1 &&
+    month! >= 1 &&
+    month! <= 12 &&
+    day! >= 1 &&
+    day! <= daysInMonth &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second! <= 59 &&
+    offsetHours <= 15 &&
+    offsetMinutes <= 59
+  );
+}
+
 export function decodeCursor(text: string): Cursor {
   try {
     const [at, id] = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as unknown[];
-    if (typeof at === "string" && TIMESTAMP.test(at) && Number.isInteger(id) && (id as number) > 0) {
+    if (
+      typeof at === "string" &&
+      isValidTimestamp(at) &&
+      Number.isInteger(id) &&
+      (id as number) > 0 &&
+      (id as number) <= MAX_ID
+    ) {
       return { at, id: id as number };
     }
   } catch {
@@ -64,6 +95,13 @@ export function decodeCursor(text: string): Cursor {
 
 /** `%` and `_` in a search term are meant literally. */
 export const likePattern = (term: string) => `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** PostgreSQL fails a query whose text holds NUL (a 500); such a filter is a 400 naming the field. */
+function checkFilter(filter: VideoFilter): void {
+  for (const field of ["category", "q"] as const) {
+    if (filter[field]?.includes("\0")) throw badRequest({ [field]: ["Must not contain NUL characters."] });
+  }
+}
 
 function filterConditions(filter: VideoFilter): SQL[] {
   const conditions: SQL[] = [listed];
@@ -97,6 +135,7 @@ export class CatalogueService {
   }
 
   page(filter: VideoFilter, limit: number, cursor?: string): Promise<Page<CatalogueEntry>> {
+    checkFilter(filter);
     const after = cursor === undefined ? null : decodeCursor(cursor);
     return this.deps.cache.get(cacheKey("page", filter.category, filter.q, limit, after), async () => {
       const conditions = filterConditions(filter);
@@ -124,6 +163,7 @@ export class CatalogueService {
     filter: VideoFilter,
     perRow: number,
   ): Promise<Array<{ category: { id: number; name: string }; videos: CatalogueEntry[] }>> {
+    checkFilter(filter);
     return this.deps.cache.get(cacheKey("grouped", filter.category, filter.q, perRow), async () => {
       const { db } = this.deps;
       const ranked = db

@@ -100,6 +100,9 @@ describe("a malformed value throws a ConfigError naming the variable", () => {
     ["NODE_ENV unknown", { NODE_ENV: "staging" }, "NODE_ENV"],
     ["METRICS_TOKEN too short", { METRICS_TOKEN: "short" }, "METRICS_TOKEN"],
     ["METRICS_TOKEN with a space", { METRICS_TOKEN: "a token with spaces in it" }, "METRICS_TOKEN"],
+    ["TRUST_PROXY not an address", { TRUST_PROXY: "10.0.0.0/8,proxy.local" }, "TRUST_PROXY"],
+    ["TRUST_PROXY prefix too long", { TRUST_PROXY: "10.0.0.0/33" }, "TRUST_PROXY"],
+    ["TRUST_PROXY IPv4-mapped", { TRUST_PROXY: "::ffff:10.0.0.0/104" }, "TRUST_PROXY"],
   ];
   for (const [name, env, variable] of cases) {
     test(name, () => {
@@ -154,6 +157,17 @@ test("credentials holding '/' or '@' are not echoed either", () => {
 });
 
 // URL schemes are case-insensitive.
+test("TRUST_PROXY: false/unset trusts no peer, true the loopback edge, or a list of IPv4/IPv6 ranges", () => {
+  expect(loadConfig({}).trustProxy).toEqual([]);
+  expect(loadConfig({ TRUST_PROXY: "false" }).trustProxy).toEqual([]);
+  expect(loadConfig({ TRUST_PROXY: "true" }).trustProxy).toEqual(["127.0.0.0/8", "::1/128"]);
+  expect(loadConfig({ TRUST_PROXY: "10.0.0.0/8, 192.0.2.7, 2001:db8::/32" }).trustProxy).toEqual([
+    "10.0.0.0/8",
+    "192.0.2.7/32",
+    "2001:db8::/32",
+  ]);
+});
+
 test("METRICS_TOKEN: unset leaves /metrics open (null), set it is kept as given", () => {
   expect(loadConfig({}).metricsToken).toBeNull();
   expect(loadConfig({ METRICS_TOKEN: "0123456789abcdef-token" }).metricsToken).toBe("0123456789abcdef-token");

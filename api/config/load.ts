@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
+import { isIP } from "node:net";
 import { parseRateLimit, type RateLimitRule } from "../../config/duration.ts";
 import {
-  boolean,
   ConfigError,
   duration,
   type Env,
@@ -57,7 +57,8 @@ export interface Config {
   /** Where media lives: the local file system, or a bucket (STORAGE_URL). */
   readonly storage: StorageSettings;
   readonly admin: { readonly email: string; readonly password: string } | null;
-  readonly trustProxy: boolean;
+  /** Proxies whose X-Forwarded-For is believed (TRUST_PROXY), as `address/prefix`; empty: none. */
+  readonly trustProxy: readonly string[];
   readonly maxJsonBodyBytes: number;
   /** Largest video upload accepted; bigger ones get 413 before anything is stored. */
   readonly maxUploadBytes: number;
@@ -95,6 +96,33 @@ function rateLimits(env: Env): RateLimits {
     return [action, { ip: rule("IP", spec.ip), account: rule("ACCOUNT", spec.account) }];
   });
   return Object.fromEntries(entries) as RateLimits;
+}
+
+const LOOPBACK_PROXIES = ["127.0.0.0/8", "::1/128"];
+
+/** TRUST_PROXY: `true` (the loopback edge), `false`, or a comma list of proxy addresses/CIDR ranges. */
+function trustedProxies(env: Env): string[] {
+  const raw = optional(env, "TRUST_PROXY") ?? "false";
+  const lower = raw.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(lower)) return LOOPBACK_PROXIES;
+  if (["0", "false", "no", "off", ""].includes(lower)) return [];
+  return raw.split(",").map((entry) => {
+    const [address = "", prefix, ...rest] = entry.trim().split("/");
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    // IPv4-mapped IPv6 (::ffff:a.b.c.d) is matched as IPv4: write such ranges as IPv4.
+    const valid =
+      family !== 0 &&
+      rest.length === 0 &&
+      !address.toLowerCase().startsWith("::ffff:") &&
+      (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits));
+    if (!valid) {
+      throw new ConfigError(
+        `TRUST_PROXY must be true, false or a comma list of proxy IPs/CIDR ranges, got "${entry.trim()}"`,
+      );
+    }
+    return `${address}/${prefix ?? bits}`;
+  });
 }
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -191,7 +219,7 @@ export function loadConfig(env: Env): Config {
     mediaRoot: storage.kind === "local" ? storage.mediaRoot : (optional(env, "MEDIA_ROOT") ?? "./var/media"),
     storage,
     admin: adminEmail && adminPassword ? { email: adminEmail, password: adminPassword } : null,
-    trustProxy: boolean(env, "TRUST_PROXY", false),
+    trustProxy: trustedProxies(env),
     maxJsonBodyBytes: integer(env, "MAX_JSON_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
     maxUploadBytes: integer(env, "MAX_UPLOAD_BYTES", 10 * 1024 ** 3, 1024, 2 ** 50),
     transcodeAttempts: integer(env, "TRANSCODE_ATTEMPTS", 3, 1, 20),

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import { ApiError } from "./errors.ts";
+import { MAX_JSON_DEPTH, nestsDeeperThan, pathWithNul } from "./json-shape.ts";
 
 /** application/json and the structured `+json` types, in any letter case. */
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json$/i;
@@ -12,6 +13,8 @@ const isJsonType = (contentType: string | undefined) => JSON_TYPE.test(contentTy
  * pass the cap. Any other body is refused with 415 before it is read: Elysia's own text, form and
  * binary parsers have no cap (Bun's sits above the upload limit) and run before a route checks who
  * is asking; text/plain and form bodies are also what a foreign page can POST without a preflight.
+ * Bodies nested deeper than MAX_JSON_DEPTH are refused unparsed (validating them stalls the api), and
+ * strings holding NUL (which PostgreSQL cannot store) are refused with the field's name.
  */
 export const jsonBody = (maxBytes: number) =>
   new Elysia({ name: "json-body" })
@@ -25,11 +28,20 @@ export const jsonBody = (maxBytes: number) =>
       if (declared > maxBytes) throw tooLarge();
       const text = await readLimited(request, maxBytes, tooLarge);
       if (text.trim() === "") throw new ApiError(400, { detail: "Request body is empty; JSON expected." });
+      if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+        throw new ApiError(400, {
+          detail: `Request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`,
+        });
+      }
+      let body: unknown;
       try {
-        return JSON.parse(text);
+        body = JSON.parse(text);
       } catch {
         throw new ApiError(400, { detail: "Request body is not valid JSON." });
       }
+      const withNul = pathWithNul(body);
+      if (withNul !== null) throw new ApiError(400, { [withNul]: ["Must not contain NUL characters."] });
+      return body;
     })
     .as("global");
 

@@ -49,10 +49,32 @@ const adminsOnly = (context: ActionContext) =>
     ? null
     : { code: "forbidden" as const, detail: "Only admins may follow transcoding progress." };
 
+/** Pings a socket may send per `PING_WINDOW_MS`: enough for a client's keep-alive or latency probe. */
+export const MAX_PINGS_PER_WINDOW = 10;
+export const PING_WINDOW_MS = 10_000;
+
+// Per-socket ping windows, beside the connection (its fields belong to the realtime service).
+const pingWindows = new WeakMap<Connection, { start: number; count: number }>();
+
+function throttlePings({ connection }: ActionContext): { code: "rate_limited"; detail: string } | null {
+  const now = Date.now();
+  let window = pingWindows.get(connection);
+  if (!window || now - window.start >= PING_WINDOW_MS) {
+    window = { start: now, count: 0 };
+    pingWindows.set(connection, window);
+  }
+  if (++window.count <= MAX_PINGS_PER_WINDOW) return null;
+  return {
+    code: "rate_limited",
+    detail: `At most ${MAX_PINGS_PER_WINDOW} pings per ${PING_WINDOW_MS / 1000} s.`,
+  };
+}
+
 const followInvalid = { default: "`video_id` must be a positive integer, or send `all_uploads: true`." };
 
 const actions: { [K in ClientMessageType]: Action<K> } = {
   ping: {
+    refuse: throttlePings,
     invalid: { default: 'Send `{type: "ping"}`, with an optional `id`.' },
     handle({ ws }, message) {
       const id = typeof message.id === "string" || typeof message.id === "number" ? message.id : undefined;
