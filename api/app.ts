@@ -54,7 +54,9 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
       openapi({
         path: "/openapi",
         // The page's script comes from this api (relative, like the plugin's link to the document).
-        scalar: { cdn: API_REFERENCE_SCRIPT_PATH.slice(1) },
+        // (With @scalar/api-reference installed, the plugin types this as Scalar's whole configuration,
+        // every field required, though it fills in the rest itself: only `cdn` is ours to set.)
+        scalar: { cdn: API_REFERENCE_SCRIPT_PATH.slice(1) } as never,
         exclude: { paths: [API_REFERENCE_SCRIPT_PATH] },
         documentation: {
           info: {

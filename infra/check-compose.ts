@@ -162,7 +162,10 @@ function checkApi(project: Project, variables: Set<string>) {
   passesAll("api", api, [...STORAGE_SETTINGS, ...API_STORAGE_SETTINGS]);
   waitsForObjectStore("api", api);
   mediaVolume("api", api, false);
-  if (api.environment?.TRUST_PROXY !== "true") problem("api: behind the edge, TRUST_PROXY must be true");
+  // The edge is another container: the api must believe X-Forwarded-For from compose's private ranges.
+  if (!/172\.16\.0\.0\/12/.test(String(api.environment?.TRUST_PROXY ?? ""))) {
+    problem("api: behind the edge, TRUST_PROXY must name the compose network's range (172.16.0.0/12)");
+  }
   if (api.depends_on?.migrate?.condition !== "service_completed_successfully")
     problem("api: must wait for migrate (service_completed_successfully)");
   if (api.container_name) problem("api: container_name stops --scale api=N");

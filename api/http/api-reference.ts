@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Elysia } from "elysia";
 
 /** Where the OpenAPI page loads its UI from: this api, never a CDN (no third-party script, no @latest). */
@@ -5,10 +7,17 @@ export const API_REFERENCE_SCRIPT_PATH = "/openapi/scalar.js";
 
 const BUNDLE = "@scalar/api-reference/dist/browser/standalone.js";
 
-/** The installed Scalar bundle, or null when the package is not installed. */
+/**
+ * The installed Scalar bundle, or null when the package is not installed. The package's exports map
+ * does not list the browser bundle, so it is found beside the entry point that it does export.
+ */
 function installedBundle(): string | null {
   try {
-    return Bun.resolveSync(BUNDLE, import.meta.dir);
+    const bundle = join(
+      dirname(Bun.resolveSync("@scalar/api-reference", import.meta.dir)),
+      "browser/standalone.js",
+    );
+    return existsSync(bundle) ? bundle : null;
   } catch {
     return null;
   }
