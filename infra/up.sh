@@ -49,6 +49,17 @@ if [[ -z "${MEDIA_TOKEN_SECRET:-}" ]]; then
   export MEDIA_TOKEN_SECRET
 fi
 
+# /metrics answers only with this bearer token (Prometheus is given it; see docs/operations.md).
+if [[ -z "${METRICS_TOKEN:-}" ]]; then
+  if [[ ! -s var/metrics-token ]]; then
+    step "generating a metrics token in ./var/metrics-token"
+    (umask 077 && random_secret 32 >var/metrics-token)
+  fi
+  chmod 600 var/metrics-token
+  METRICS_TOKEN="$(<var/metrics-token)"
+  export METRICS_TOKEN
+fi
+
 export ADMIN_EMAIL="${ADMIN_EMAIL:-admin@videoflix.local}"
 password_from=()
 if [[ -z "${ADMIN_PASSWORD:-}" ]]; then

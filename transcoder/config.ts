@@ -28,6 +28,8 @@ export interface TranscoderConfig {
   readonly logLevel: string;
   /** Port of the worker's own HTTP server (GET /metrics, GET /health); 0: none. */
   readonly metricsPort: number;
+  /** Where /metrics and /health listen: loopback unless told otherwise (a container sets 0.0.0.0). */
+  readonly metricsHost: string;
 }
 
 export const X264_PRESETS = [
@@ -78,5 +80,6 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     workerName,
     logLevel: optional(env, "LOG_LEVEL") ?? "info",
     metricsPort: integer(env, "TRANSCODER_METRICS_PORT", 9464, 0, 65535),
+    metricsHost: optional(env, "TRANSCODER_METRICS_HOST") ?? "127.0.0.1",
   });
 }

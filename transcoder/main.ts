@@ -64,6 +64,7 @@ log.info(
 let stopping = false;
 const metricsServer = startMetricsServer({
   port: config.metricsPort,
+  hostname: config.metricsHost,
   registry: metrics.registry,
   log,
   health: () => {

@@ -236,6 +236,8 @@ describe("everything else reaches the api, which answers as without the edge", (
 
   test("/metrics is not public; the WebSocket upgrades through the edge", async () => {
     expect((await get("/metrics")).status).toBe(404);
+    expect((await get("/metrics/")).status).toBe(404);
+    expect((await get("/metrics?format=json")).status).toBe(404);
     const socket = new WebSocket(`${edge.url.replace("http", "ws")}/api/ws`, {
       headers: { ...cookieHeader(), origin: ORIGIN },
     } as unknown as string[]);
