@@ -28,37 +28,11 @@ bash infra/setup.sh up
 mkdir -p var
 
 # --- secrets that must survive restarts --------------------------------------------------------------
-if [[ -z "${JWT_SECRET:-}" ]]; then
-  if [[ ! -s var/jwt-secret ]]; then
-    step "generating a JWT secret in ./var/jwt-secret"
-    (umask 077 && random_secret 48 >var/jwt-secret)
-  fi
-  chmod 600 var/jwt-secret
-  JWT_SECRET="$(<var/jwt-secret)"
-  export JWT_SECRET
-fi
-
+keep_secret JWT_SECRET var/jwt-secret 48 "a JWT secret"
 # Shared by the api (which mints media tokens) and the edge (which checks them), never JWT_SECRET itself.
-if [[ -z "${MEDIA_TOKEN_SECRET:-}" ]]; then
-  if [[ ! -s var/media-token-secret ]]; then
-    step "generating a media token secret in ./var/media-token-secret"
-    (umask 077 && random_secret 48 >var/media-token-secret)
-  fi
-  chmod 600 var/media-token-secret
-  MEDIA_TOKEN_SECRET="$(<var/media-token-secret)"
-  export MEDIA_TOKEN_SECRET
-fi
-
+keep_secret MEDIA_TOKEN_SECRET var/media-token-secret 48 "a media token secret"
 # /metrics answers only with this bearer token (Prometheus is given it; see docs/operations.md).
-if [[ -z "${METRICS_TOKEN:-}" ]]; then
-  if [[ ! -s var/metrics-token ]]; then
-    step "generating a metrics token in ./var/metrics-token"
-    (umask 077 && random_secret 32 >var/metrics-token)
-  fi
-  chmod 600 var/metrics-token
-  METRICS_TOKEN="$(<var/metrics-token)"
-  export METRICS_TOKEN
-fi
+keep_secret METRICS_TOKEN var/metrics-token 32 "a metrics token"
 
 export ADMIN_EMAIL="${ADMIN_EMAIL:-admin@videoflix.local}"
 password_from=()

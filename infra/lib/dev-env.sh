@@ -27,6 +27,21 @@ random_secret() {
   head -c "${1:-32}" /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
 }
 
+# keep_secret <VAR> <file under ./var> <bytes> <what>: unless VAR is set, use the secret kept in the file
+# (made with random_secret the first time, mode 600), so it survives restarts; exports VAR either way.
+keep_secret() {
+  local name="$1" file="$2" bytes="$3" what="$4"
+  if [[ -z "${!name:-}" ]]; then
+    if [[ ! -s "$file" ]]; then
+      step "generating $what in ./$file"
+      (umask 077 && random_secret "$bytes" >"$file")
+    fi
+    chmod 600 "$file"
+    printf -v "$name" '%s' "$(<"$file")"
+  fi
+  export "${name?}"
+}
+
 # terminate_and_wait <pid>: SIGTERM, then up to 30 s for the process to finish what it has in flight.
 # Returns 1 when it is still running after that (the caller decides how to insist).
 terminate_and_wait() {
