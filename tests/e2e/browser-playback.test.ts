@@ -17,38 +17,6 @@ import { eventually } from "../support/eventually.ts";
 import { createActiveUser, startTestApi, type TestApi } from "../support/test-api.ts";
 import { TestTranscoder } from "../support/transcoder.ts";
 
-const PAGE = `<!doctype html>
-<html><body>
-<video id="player" muted playsinline></video>
-<script src="/hls.js"></script>
-<script>
-  window.startPlayback = async (api, account, videoId) => {
-    const login = await fetch(api + "/api/login/", {
-      method: "POST",
-      credentials: "include",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(account),
-    });
-    if (!login.ok) throw new Error("login failed: " + login.status);
-    if (!Hls.isSupported()) throw new Error("hls.js: MediaSource is not supported here");
-    const video = document.getElementById("player");
-    const hls = new Hls({ xhrSetup: (xhr) => { xhr.withCredentials = true; } });
-    window.errors = [];
-    // Non-fatal errors (a nudge over a small gap at the start of a TS stream) are hls.js recovering.
-    hls.on(Hls.Events.ERROR, (_event, data) => data.fatal && window.errors.push(data.type + "/" + data.details));
-    window.hls = hls;
-    await new Promise((resolve, reject) => {
-      hls.on(Hls.Events.MANIFEST_PARSED, resolve);
-      hls.on(Hls.Events.ERROR, (_event, data) => data.fatal && reject(new Error(data.details)));
-      hls.loadSource(api + "/api/video/" + videoId + "/master.m3u8");
-      hls.attachMedia(video);
-    });
-    await video.play();
-    return hls.levels.map((level) => level.height);
-  };
-</script>
-</body></html>`;
-
 let api: TestApi;
 let pages: Server<undefined>;
 let browser: Browser;
@@ -57,7 +25,7 @@ let videoId: number;
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "vf-browser-"));
-  pages = servePlayerPage(PAGE);
+  pages = servePlayerPage();
   const pageOrigin = `http://127.0.0.1:${pages.port}`;
   const [started, source] = await Promise.all([
     startTestApi({ ...ADMIN_ENV, CORS_ORIGINS: pageOrigin }),

@@ -35,34 +35,6 @@ import {
 
 const GRACE_SECONDS = 2;
 
-// A player as the course client would write it: credentials for the api, none for the store.
-const PAGE = `<!doctype html>
-<html><body>
-<video id="player" muted playsinline></video>
-<script src="/hls.js"></script>
-<script>
-  window.startPlayback = async (api, account, videoId) => {
-    const login = await fetch(api + "/api/login/", {
-      method: "POST", credentials: "include",
-      headers: { "content-type": "application/json" }, body: JSON.stringify(account),
-    });
-    if (!login.ok) throw new Error("login failed: " + login.status);
-    const video = document.getElementById("player");
-    const hls = new Hls({ xhrSetup: (xhr, url) => { xhr.withCredentials = url.startsWith(api); } });
-    window.errors = [];
-    hls.on(Hls.Events.ERROR, (_event, data) => data.fatal && window.errors.push(data.type + "/" + data.details));
-    await new Promise((resolve, reject) => {
-      hls.on(Hls.Events.MANIFEST_PARSED, resolve);
-      hls.on(Hls.Events.ERROR, (_event, data) => data.fatal && reject(new Error(data.details)));
-      hls.loadSource(api + "/api/video/" + videoId + "/master.m3u8");
-      hls.attachMedia(video);
-    });
-    await video.play();
-    return hls.levels.map((level) => level.height);
-  };
-</script>
-</body></html>`;
-
 const workDir = mkdtempSync(join(tmpdir(), "vf-s3-farm-"));
 let bucket: Awaited<ReturnType<typeof testS3>>;
 let api: TestApi;
@@ -114,7 +86,7 @@ async function segmentUrls(client: Client, videoId: number): Promise<{ revision:
 }
 
 beforeAll(async () => {
-  pages = servePlayerPage(PAGE);
+  pages = servePlayerPage();
   bucket = await testS3();
   api = await startTestApi({
     ...ADMIN_ENV,
