@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "bun";
-import { eq } from "drizzle-orm";
 import { MediaTokens } from "../../api/playback/tokens.ts";
 import { outputPrefixFor } from "../../contract/media.ts";
 import { categories, videos } from "../../db/schema/index.ts";
@@ -21,6 +20,7 @@ import type { LocalMediaStorage } from "../../storage/index.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import { type RunningEdge, startEdge } from "../nginx/edge.ts";
 import { startBenchApi } from "./bench-api.ts";
+import { publishReady } from "./publish.ts";
 import { median, requireWrk, runWrk } from "./wrk.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -76,16 +76,7 @@ try {
     .returning();
   const prefix = outputPrefixFor(video!.id, 1);
   await runtime.storage.publishDirectory(staging, prefix);
-  await db
-    .update(videos)
-    .set({
-      processingState: "ready",
-      publishedRevision: 1,
-      publishedPrefix: prefix,
-      renditions: result.renditions,
-      masterPlaylist: result.masterPlaylist,
-    })
-    .where(eq(videos.id, video!.id));
+  await publishReady(runtime, video!.id, result);
   const segmentKey = `${prefix}/${RUNG}/seg_00000.ts`;
   const segmentBytes = (await (runtime.storage as LocalMediaStorage).file(segmentKey))!.size;
 

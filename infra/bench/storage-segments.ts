@@ -4,6 +4,7 @@
 // presigned URLs made here with Bun's S3Client. The same wrk (one thread, keep-alive, a Lua script going
 // round the URL list) fetches both, in interleaved rounds. Also: the api's 302 answer for a direct
 // segment URL, and the cost of rendering a 2-hour film's media playlist (1,200 presigned URIs).
+
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
@@ -13,6 +14,7 @@ import { outputPrefixFor } from "../../contract/media.ts";
 import { videos } from "../../db/schema/index.ts";
 import { bucketClient } from "../../dev/s3-buckets.ts";
 import type { S3Bucket } from "../../dev/seaweedfs.ts";
+import { publishReady } from "./publish.ts";
 import { median, runWrk } from "./wrk.ts";
 
 const FILM_SEGMENTS = 1200;
@@ -212,17 +214,13 @@ async function benchFilmPlaylist(options: {
   const raw = lines.join("\n");
   const playlistKey = `${prefix}/720p/index.m3u8`;
   await runtime.storage.putStream(playlistKey, new Blob([raw]).stream(), { maxBytes: 1 << 20 });
-  await db
-    .update(videos)
-    .set({
-      processingState: "ready",
-      publishedRevision: 1,
-      publishedPrefix: prefix,
-      renditions: template!.renditions.filter((rendition) => rendition.name === "720p"),
-      masterPlaylist: "#EXTM3U\n",
-      durationSeconds: FILM_SEGMENTS * 6,
-    })
-    .where(eq(videos.id, film!.id));
+  await publishReady(runtime, film!.id, {
+    durationSeconds: FILM_SEGMENTS * 6,
+    renditions: template!.renditions.filter((rendition) => rendition.name === "720p"),
+    masterPlaylist: "master.m3u8",
+    posters: [],
+    storyboard: null,
+  });
 
   const secret = runtime.config.mediaTokenSecret;
   const ttl = runtime.config.mediaTokenTtlSeconds;

@@ -7,10 +7,10 @@
 //   3. a multi-GiB upload into an api process on each driver: its RSS must stay flat.
 // BENCH_PARTS=transcode,segments,upload picks parts; BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS (wrk),
 // BENCH_UPLOAD_GIB (sizes, default "1,3"), BENCH_SOURCE_SECONDS (default 20), BENCH_PRESET (veryfast), BENCH_JOB_ROUNDS (2: local, S3, S3, local).
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
 import { MediaTokens } from "../../api/playback/tokens.ts";
 import { outputPrefixFor } from "../../contract/media.ts";
 import { categories, videos } from "../../db/schema/index.ts";
@@ -19,6 +19,7 @@ import { generateVideo } from "../../dev/media.ts";
 import { stopTestServices, testS3 } from "../../dev/services.ts";
 import { LocalMediaStorage } from "../../storage/index.ts";
 import { BENCH_JWT_SECRET } from "./bench-api.ts";
+import { publishReady } from "./publish.ts";
 import { benchSegments } from "./storage-segments.ts";
 import { type JobRun, printJobRuns, runTranscodeJob } from "./storage-transcode.ts";
 import { benchUploads } from "./storage-upload.ts";
@@ -96,19 +97,9 @@ try {
         }
       }
       const s3 = printJobRuns(runs, sourceBytes);
-      const prefix = outputPrefixFor(s3VideoId, 1);
+      const _prefix = outputPrefixFor(s3VideoId, 1);
 
-      await db
-        .update(videos)
-        .set({
-          processingState: "ready",
-          publishedRevision: 1,
-          publishedPrefix: prefix,
-          renditions: s3.result.renditions,
-          masterPlaylist: s3.result.masterPlaylist,
-          durationSeconds: s3.result.durationSeconds,
-        })
-        .where(eq(videos.id, s3VideoId));
+      await publishReady(api.runtime, s3VideoId, s3.result);
 
       if (PARTS.has("segments")) {
         console.log(`\n=== 2. segments: the player's path with S3 vs presigned URLs straight from SeaweedFS`);
