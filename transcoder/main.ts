@@ -36,8 +36,8 @@ const hwaccel = await resolveHwAccel(config.hwaccel, log);
 // The scratch directory is this worker's own: whatever a previous run of it left goes now.
 if (config.storage.kind === "s3") await rm(config.scratchDir, { recursive: true, force: true });
 const storage = openMediaStorage(config.storage, config.scratchDir);
-const swept = await storage.sweepStaging(STAGING_MAX_AGE_MS);
-if (swept > 0) log.info({ swept }, "removed stale staging directories");
+const swept = await storage.sweepStaging((entry) => Date.now() - entry.lastModified > STAGING_MAX_AGE_MS);
+if (swept.items > 0) log.info(swept, "removed stale staging directories");
 
 // BullMQ's blocking commands need a connection that never gives up retrying.
 const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });

@@ -3,7 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { TranscodeJob } from "../contract/transcode-jobs.ts";
 import type { JobOutcome } from "./worker.ts";
 
-const OUTCOMES: JobOutcome[] = ["ready", "error", "failed", "handed_back"];
+const OUTCOMES: JobOutcome[] = ["ready", "error", "failed", "handed_back", "lost"];
 
 /** The worker's registry: process metrics included, every series labelled with the worker's name. */
 export function workerRegistry(workerName: string): Registry {
@@ -16,7 +16,7 @@ export function workerRegistry(workerName: string): Registry {
 /**
  * A transcoder's Prometheus metrics, fed by the worker's job hooks. Outcomes: `ready`, `error` (bad
  * input or a vanished source: not retried), `failed` (this host's fault: retried while attempts remain),
- * `handed_back` (SIGTERM's grace period ran out).
+ * `handed_back` (SIGTERM's grace period ran out), `lost` (the lock lapsed and another attempt took over).
  */
 export class TranscoderMetrics {
   private readonly jobs: Counter<"outcome">;

@@ -70,7 +70,8 @@ function timed(storage: MediaStorage, phases: Phases): MediaStorage {
     readText: (key) => storage.readText(key),
     deliver: (key, expiresIn) => storage.deliver(key, expiresIn),
     presign: (key, expiresIn) => storage.presign(key, expiresIn),
-    sweepStaging: (olderThanMs) => storage.sweepStaging(olderThanMs),
+    sweepStaging: (doomed) => storage.sweepStaging(doomed),
+    sweepUploads: (maxIdleMs) => storage.sweepUploads(maxIdleMs),
   };
 }
 
