@@ -118,3 +118,4 @@ export const isSafeKey = (key: string) => {
 export { LocalMediaStorage } from "./local.ts";
 export { openMediaStorage } from "./open.ts";
 export { S3MediaStorage } from "./s3.ts";
+export { isUploadStaging } from "./staging.ts";

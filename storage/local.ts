@@ -11,11 +11,16 @@ import {
   type StoredObject,
   UploadTooLargeError,
 } from "./index.ts";
-import { createStaging, discardStaging, stagingPath, sweepStaging } from "./staging.ts";
+import {
+  createStaging,
+  discardStaging,
+  isUploadStaging,
+  stagingPath,
+  sweepStaging,
+  UPLOAD_LABEL,
+} from "./staging.ts";
 
 const STAGING = ".staging";
-/** Label of upload staging: `upload-<owner>`, the owner being one storage instance (one process). */
-const UPLOAD_LABEL = "upload";
 
 /** write(2) may write less than asked (a disk filling up does): loop until the chunk is all out. */
 async function writeFully(handle: FileHandle, chunk: Uint8Array): Promise<void> {
@@ -171,7 +176,7 @@ export class LocalMediaStorage implements MediaStorage {
   sweepUploads(maxIdleMs: number): Promise<Reclaimed> {
     const own = `${UPLOAD_LABEL}-${this.owner}`;
     return this.sweepStaging((entry) => {
-      if (entry.label !== UPLOAD_LABEL && !entry.label.startsWith(`${UPLOAD_LABEL}-`)) return false;
+      if (!isUploadStaging(entry.label)) return false;
       if (entry.label === own && !this.uploading.has(entry.path)) return true;
       return Date.now() - entry.lastModified > maxIdleMs;
     });

@@ -8,6 +8,11 @@ import type { Reclaimed, StagingEntry } from "./index.ts";
 
 const SEPARATOR = "--";
 
+/** The label of an upload's staging: `upload-<owner>` (`upload` alone from earlier versions). */
+export const UPLOAD_LABEL = "upload";
+export const isUploadStaging = (label: string) =>
+  label === UPLOAD_LABEL || label.startsWith(`${UPLOAD_LABEL}-`);
+
 /** Labels become part of a folder name: anything but letters, digits, `-` and `_` turns into `_`. */
 export const stagingLabel = (label: string) => label.replace(/[^A-Za-z0-9_-]/g, "_");
 
