@@ -68,9 +68,16 @@ export interface MediaStorage {
   /**
    * Puts a finished staging directory at `prefix` and removes the staging directory. Local: one rename,
    * readers see all of it or none. S3: uploads every file (playlists last); the prefix is a revision's own,
-   * and nothing points at it until the database switches the video's published revision.
+   * and nothing points at it until the database switches the video's published revision. An aborted
+   * `signal` stops an upload before its next file (a transcode attempt that lost its job must not write
+   * over the holder's tree); a rename is never half done.
    */
-  publishDirectory(stagingDir: string, prefix: string, onProgress?: TransferProgress): Promise<void>;
+  publishDirectory(
+    stagingDir: string,
+    prefix: string,
+    onProgress?: TransferProgress,
+    signal?: AbortSignal,
+  ): Promise<void>;
   /** Removes the object or the whole tree under `prefix`; missing is fine. */
   deletePrefix(prefix: string): Promise<void>;
   /** Every object under `prefix` (a folder: end it with "/"), in key order. */

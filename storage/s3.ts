@@ -135,7 +135,12 @@ export class S3MediaStorage implements MediaStorage {
     return discardStaging(this.options.scratchRoot, label);
   }
 
-  async publishDirectory(stagingDir: string, prefix: string, onProgress?: TransferProgress): Promise<void> {
+  async publishDirectory(
+    stagingDir: string,
+    prefix: string,
+    onProgress?: TransferProgress,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const entries = await readdir(stagingDir, { recursive: true, withFileTypes: true });
     const files = entries
       .filter((entry) => entry.isFile())
@@ -147,6 +152,7 @@ export class S3MediaStorage implements MediaStorage {
     const total = sizes.reduce((sum, size) => sum + size, 0);
     let done = 0;
     const upload = async (file: string) => {
+      signal?.throwIfAborted();
       const path = join(stagingDir, file);
       const size = (await stat(path)).size;
       await withRetries(() => this.client.write(this.objectKey(`${prefix}/${file}`), Bun.file(path)));

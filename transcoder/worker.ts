@@ -155,6 +155,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     attempt.staging.add(staging);
     let lastTick = 0;
     const report = (tick: PipelineProgress, force = false) => {
+      if (attempt.lost) return; // the holder's ticks are the ones clients should see
       const at = Date.now();
       if (!force && at - lastTick < PROGRESS_INTERVAL_MS) return;
       lastTick = at;
@@ -192,6 +193,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
           staging,
           outputPrefix,
           transferProgress("uploading", [99, 99.9], report),
+          controller.signal,
         );
         report({ stage: "publishing", percent: 99.9, etaSeconds: 0 }, true);
       } else {

@@ -58,12 +58,12 @@ function timed(storage: MediaStorage, phases: Phases): MediaStorage {
       ),
     createStagingDir: (label) => storage.createStagingDir(label),
     discardStaging: (label) => storage.discardStaging(label),
-    publishDirectory: (dir, prefix, onProgress) =>
+    publishDirectory: (dir, prefix, onProgress, signal) =>
       clock(
         (s) => {
           phases.publishSeconds += s;
         },
-        () => storage.publishDirectory(dir, prefix, onProgress),
+        () => storage.publishDirectory(dir, prefix, onProgress, signal),
       ),
     deletePrefix: (prefix) => storage.deletePrefix(prefix),
     list: (prefix) => storage.list(prefix),
