@@ -60,6 +60,7 @@ const sweeper = new StagingSweeper({
   redis,
   lockKeyOf: (jobId) => `${farm.worker.toKey(jobId)}:lock`,
   isRunning: farm.isRunningStaging,
+  quietMs: config.stalledIntervalSeconds * 1000,
   maxIdleMs: config.storage.stagingMaxIdleSeconds * 1000,
   log,
   onReclaimed: metrics.stagingSwept,

@@ -1,6 +1,8 @@
 // The transcoder's periodic sweep of staging: an attempt's folders go once the job's lock no longer
 // holds the attempt's token (its worker died, it failed on the stall limit, another worker took the
-// job over), whatever their age; folders no label explains go by age. Uploads are the api's.
+// job over) and nothing wrote to them for a lock period (a lost attempt's FFmpeg that still runs on a
+// cut-off host is stopped by its own worker, not pulled from under it); folders no label explains go by
+// age. Uploads are the api's.
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { isUploadStaging, type MediaStorage, type Reclaimed, type StagingEntry } from "../storage/index.ts";
@@ -19,6 +21,9 @@ export interface StagingSweeperDeps {
   lockKeyOf: (jobId: string) => string;
   /** Staging paths of the attempts this process runs now: they drop their own folders when they end. */
   isRunning: (path: string) => boolean;
+  /** A dead attempt's folder must have been quiet this long (the lock duration). */
+  quietMs: number;
+  /** Any other folder must have been quiet this long (STAGING_MAX_IDLE_SECONDS). */
   maxIdleMs: number;
   log: Logger;
   onReclaimed?: (sweep: StagingSweep) => void;
@@ -71,15 +76,16 @@ export class StagingSweeper {
   }
 
   private async kindToReclaim(entry: StagingEntry): Promise<keyof StagingSweep | null> {
+    const quietFor = Date.now() - entry.lastModified;
     const attempt = attemptOfLabel(entry.label);
     if (attempt) {
-      if (this.deps.isRunning(entry.path)) return null;
+      if (this.deps.isRunning(entry.path) || quietFor < this.deps.quietMs) return null;
       // A lock that lapsed can never be renewed by its old token, so a mismatch is final; a Redis that
       // does not answer proves nothing, and the folder stays for the next sweep.
       const holder = await this.deps.redis.get(this.deps.lockKeyOf(attempt.jobId)).catch(() => undefined);
       return holder === undefined || holder === attempt.token ? null : "attempt_staging";
     }
     if (isUploadStaging(entry.label)) return null;
-    return Date.now() - entry.lastModified > this.deps.maxIdleMs ? "stale_staging" : null;
+    return quietFor > this.deps.maxIdleMs ? "stale_staging" : null;
   }
 }

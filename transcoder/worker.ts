@@ -241,7 +241,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       jobLog.error({ err: error, attempts }, "job attempt failed");
       throw error;
     } finally {
-      running.delete(jobId);
+      // A later attempt of the same job in this process (concurrency above 1) keeps its entry.
+      if (running.get(jobId) === attempt) running.delete(jobId);
     }
   };
 
