@@ -35,7 +35,10 @@ export class StorageSweeper {
       storage: MediaStorage;
       clock: Clock;
       log: Logger;
-      /** Object storage: a replaced revision stays this long; an unreferenced tree must be this old. Null: no trees to sweep. */
+      /**
+       * Object storage: a replaced revision stays this long, and an unreferenced tree must be this old.
+       * Null (the local driver): there are no trees to sweep.
+       */
       treeGraceSeconds: number | null;
       /** Upload staging nothing wrote to for this long is abandoned. */
       stagingMaxIdleSeconds: number;
