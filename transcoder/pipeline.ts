@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { TranscodeResult } from "../contract/media.ts";
 import type { TranscodeProgress } from "../contract/progress.ts";
 import { verifyDecodes } from "./decode-check.ts";
+import { DEFAULT_ENCODE_TIMEOUT, EncodeDeadline, type EncodeTimeoutSettings } from "./encode-deadline.ts";
 import { InputError } from "./errors.ts";
 import { buildLadderCommand, usesGpuDecode } from "./ffmpeg-args.ts";
 import { cancelled, lastMeaningfulLine, type RunResult, runProcess } from "./ffmpeg-process.ts";
@@ -16,6 +17,7 @@ import { chooseLadder, type LadderOptions } from "./ladder.ts";
 import { silentLog, type TranscodeLog } from "./log.ts";
 import { formatTimestamp, probeSource, type SourceFacts } from "./probe.ts";
 import { estimateStage, overallPercent, ProgressParser, throttle } from "./progress.ts";
+import { checkSourceLimits, DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./source-limits.ts";
 import { makeThumbnails } from "./thumbnails/index.ts";
 
 /** A progress tick of the pipeline; the worker adds the video's id and revision. */
@@ -40,6 +42,10 @@ export interface TranscodeOptions {
   thumbnails?: boolean;
   /** Encoding ticks per second at most (stage changes and the last tick always go out). */
   progressPerSecond?: number;
+  /** Caps on what one source may ask for (duration, frames, pixel rate), checked on the probe. */
+  limits?: SourceLimits;
+  /** How long the ladder's FFmpeg may run, from the duration and its measured speed. */
+  encodeTimeout?: EncodeTimeoutSettings;
 }
 
 /** Each stage's slice of the job's 0–100 (publishing, 99–100, is the worker's). */
@@ -64,6 +70,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
 
   stage("probing");
   const source = await probeSource(sourcePath, { log, signal });
+  // Before anything is decoded: a bomb is refused on what it declares.
+  checkSourceLimits(source, options.limits ?? DEFAULT_SOURCE_LIMITS);
   await verifyDecodes(sourcePath, source, { log, signal });
   const ladder = chooseLadder(source, {
     ...options.ladder,
@@ -87,7 +95,13 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   log.debug({ argv, gpu_decode: usesGpuDecode({ source, hwaccel }) }, "starting FFmpeg");
   const startedAt = performance.now();
   const ticks = throttle(emit, options.progressPerSecond ?? 4);
+  const deadline = new EncodeDeadline(
+    options.encodeTimeout ?? DEFAULT_ENCODE_TIMEOUT,
+    source.durationSeconds,
+    Date.now(),
+  );
   const parser = new ProgressParser((progress) => {
+    deadline.observe(progress, Date.now());
     const estimate = estimateStage(progress, source.durationSeconds, (performance.now() - startedAt) / 1000);
     ticks.tick(
       {
@@ -100,8 +114,16 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       progress.done,
     );
   });
-  const result = await runProcess(argv, { signal, onStdout: (chunk) => parser.push(chunk) });
+  const result = await runProcess(argv, {
+    signal,
+    watchdog: deadline,
+    onStdout: (chunk) => parser.push(chunk),
+  });
   if (result.aborted) throw cancelled(signal);
+  if (result.timedOut && deadline.reason) {
+    log.warn({ stderr: result.stderr.slice(-4000), reason: deadline.reason }, "FFmpeg overran its deadline");
+    throw new Error(deadline.reason);
+  }
   failOnFfmpegError(result, parser.latest.outTimeSeconds, source, log);
   if (result.stderr.trim()) log.debug({ stderr: result.stderr.slice(-8000) }, "FFmpeg warnings");
   log.info({ seconds: (performance.now() - startedAt) / 1000, speed: parser.latest.speed }, "ladder encoded");

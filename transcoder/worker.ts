@@ -149,6 +149,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         segmentSeconds: config.segmentSeconds,
         preset: config.preset,
         hwaccel: deps.hwaccel,
+        limits: config.sourceLimits,
+        encodeTimeout: config.encodeTimeout,
         signal: controller.signal,
         log: jobLog,
         onProgress: (tick) => report(tick, tick.stage !== "encoding"),
