@@ -36,6 +36,10 @@ export interface TranscoderConfig {
   readonly sourceLimits: SourceLimits;
   /** How long the ladder's FFmpeg may run (TRANSCODER_TIMEOUT_*). */
   readonly encodeTimeout: EncodeTimeoutSettings;
+  /** Below this many free bytes the working file system (media root or scratch) counts as full. */
+  readonly minFreeBytes: number;
+  /** How often a worker held back by a full file system looks again. */
+  readonly spacePollSeconds: number;
 }
 
 export const X264_PRESETS = [
@@ -92,6 +96,8 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
       maxFrames: integer(env, "MAX_SOURCE_FRAMES", DEFAULT_SOURCE_LIMITS.maxFrames, 1, 1e10),
       maxPixelRate: integer(env, "MAX_SOURCE_PIXEL_RATE", DEFAULT_SOURCE_LIMITS.maxPixelRate, 1, 1e12),
     }),
+    minFreeBytes: integer(env, "TRANSCODER_MIN_FREE_MB", 256, 0, 1_048_576) * 1024 * 1024,
+    spacePollSeconds: integer(env, "TRANSCODER_SPACE_POLL_SECONDS", 10, 1, 3600),
     encodeTimeout: Object.freeze({
       floorSeconds: integer(
         env,

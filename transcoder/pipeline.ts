@@ -7,7 +7,7 @@ import type { TranscodeResult } from "../contract/media.ts";
 import type { TranscodeProgress } from "../contract/progress.ts";
 import { verifyDecodes } from "./decode-check.ts";
 import { DEFAULT_ENCODE_TIMEOUT, EncodeDeadline, type EncodeTimeoutSettings } from "./encode-deadline.ts";
-import { InputError } from "./errors.ts";
+import { InputError, StorageFullError } from "./errors.ts";
 import { buildLadderCommand, usesGpuDecode } from "./ffmpeg-args.ts";
 import { cancelled, lastMeaningfulLine, type RunResult, runProcess } from "./ffmpeg-process.ts";
 import { writeMasterPlaylist } from "./hls/master-playlist.ts";
@@ -18,6 +18,7 @@ import { silentLog, type TranscodeLog } from "./log.ts";
 import { formatTimestamp, probeSource, type SourceFacts } from "./probe.ts";
 import { estimateStage, overallPercent, ProgressParser, throttle } from "./progress.ts";
 import { checkSourceLimits, DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./source-limits.ts";
+import { nearlyFull, stderrSaysNoSpace } from "./storage-space.ts";
 import { makeThumbnails } from "./thumbnails/index.ts";
 
 /** A progress tick of the pipeline; the worker adds the video's id and revision. */
@@ -120,11 +121,17 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     onStdout: (chunk) => parser.push(chunk),
   });
   if (result.aborted) throw cancelled(signal);
-  if (result.timedOut && deadline.reason) {
+  // A full disk is said as such even when it also made the run overrun (failOnFfmpegError).
+  if (result.timedOut && deadline.reason && !stderrSaysNoSpace(result.stderr)) {
     log.warn({ stderr: result.stderr.slice(-4000), reason: deadline.reason }, "FFmpeg overran its deadline");
     throw new Error(deadline.reason);
   }
   failOnFfmpegError(result, parser.latest.outTimeSeconds, source, log);
+  // FFmpeg may have said nothing (see storage-space.ts): the file system itself tells.
+  if (await nearlyFull(outputDir)) {
+    log.warn({ output_dir: outputDir }, "the output file system filled up during the encode");
+    throw new StorageFullError();
+  }
   if (result.stderr.trim()) log.debug({ stderr: result.stderr.slice(-8000) }, "FFmpeg warnings");
   log.info({ seconds: (performance.now() - startedAt) / 1000, speed: parser.latest.speed }, "ladder encoded");
 
@@ -162,8 +169,9 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
 }
 
 /**
- * Turns a failed (or silently short) FFmpeg run into the right error: the upload's fault (InputError,
- * shown to the uploader, never retried) or this host's (a one-line Error, retried).
+ * Turns a failed (or silently short) FFmpeg run into the right error: a full file system (even when
+ * FFmpeg exited 0), the upload's fault (InputError, shown to the uploader, never retried) or this
+ * host's (a one-line Error, retried).
  */
 export function failOnFfmpegError(
   result: Pick<RunResult, "exitCode" | "signalCode" | "stderr" | "timedOut">,
@@ -171,6 +179,10 @@ export function failOnFfmpegError(
   source: Pick<SourceFacts, "durationSeconds">,
   log: TranscodeLog = silentLog,
 ): void {
+  if (stderrSaysNoSpace(result.stderr)) {
+    log.warn({ exit_code: result.exitCode, stderr: result.stderr.slice(-4000) }, "FFmpeg ran out of space");
+    throw new StorageFullError();
+  }
   const inputFault = INPUT_FAULT.test(result.stderr);
   const short = encodedSeconds < source.durationSeconds - Math.max(1.5, source.durationSeconds * 0.02);
   if (result.exitCode === 0 && !(short && inputFault)) return;

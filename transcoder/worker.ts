@@ -1,4 +1,4 @@
-import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
+import { DelayedError, type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { TranscodeResult } from "../contract/media.ts";
@@ -16,6 +16,7 @@ import { InputError } from "./errors.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
 import { TranscodeReporter } from "./reporter.ts";
+import { storageFullHandling } from "./storage-full.ts";
 
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -70,7 +71,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       mediaSeconds = result.durationSeconds;
       return result;
     } catch (error) {
-      if (error instanceof WaitingError) outcome = "handed_back";
+      if (error instanceof WaitingError || error instanceof DelayedError) outcome = "handed_back";
       else if (error instanceof UnrecoverableError) outcome = "error";
       throw error;
     } finally {
@@ -100,6 +101,9 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt });
     const seconds = () => (performance.now() - startedAt) / 1000;
     jobLog.info("job claimed");
+    // No room to write: hand the job back before doing anything (storage-full.ts).
+    const space = await storageFull.measure(null);
+    if (space.low) return await storageFull.handBack({ job, token, log: jobLog, space });
     await reporter.report({
       type: "processing",
       videoId,
@@ -171,6 +175,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
       return result;
     } catch (error) {
+      // Measured before the staging goes: a full disk shows now, and what it used is the least it needs back.
+      const space = await storageFull.measure(staging);
       await storage.discardStaging(jobId);
       await storage.discardStaging(`${jobId}-source`);
       if (controller.signal.aborted && handingBack && token) {
@@ -183,6 +189,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         jobLog.warn({ reason: error.message }, "job refused: bad input");
         throw new UnrecoverableError(error.message);
       }
+      if (storageFull.explains(error, space))
+        return await storageFull.handBack({ job, token, log: jobLog, space });
       const message = error instanceof Error ? error.message : String(error);
       const attempts = job.opts.attempts ?? 1;
       if (attempt >= attempts) {
@@ -200,6 +208,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       running.delete(jobId);
     }
   };
+
+  const storageFull = storageFullHandling({ config, log, worker: () => worker });
 
   const worker = new Worker<TranscodeJob, TranscodeResult>(TRANSCODE_QUEUE, process, {
     connection: deps.connection,
@@ -223,6 +233,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   return {
     worker,
     async close(graceMs: number) {
+      storageFull.stop();
       const closing = worker.close();
       const timer = setTimeout(() => {
         if (running.size === 0) return;
