@@ -1,9 +1,8 @@
-// A full media file system is nobody's upload at fault and no reason to spend a job's attempts: FFmpeg
-// even exits 0 after "No space left on device" and the failure surfaces later as a broken playlist.
+// A full media file system is nobody's upload at fault: FFmpeg 5.1's HLS muxer even drops the writes
+// that find no space without a word and exits 0, and the failure surfaced later as a broken playlist.
 // This module recognises the condition (ENOSPC from our writes or FFmpeg's words, or a statfs of the
 // working file system below the headroom) and holds the worker back until statfs says space is back.
-import { readdir, stat, statfs } from "node:fs/promises";
-import { join } from "node:path";
+import { statfs } from "node:fs/promises";
 import type { TranscoderConfig } from "./config.ts";
 import { StorageFullError } from "./errors.ts";
 
@@ -38,20 +37,6 @@ export async function freeBytes(path: string): Promise<number> {
   return Number(fs.bavail) * Number(fs.bsize);
 }
 
-/** Bytes of the files under `dir` (0 when it is gone). */
-export async function bytesUnder(dir: string): Promise<number> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  let total = 0;
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    total += await stat(join(entry.parentPath, entry.name)).then(
-      (file) => file.size,
-      () => 0,
-    );
-  }
-  return total;
-}
-
 /** The file system a job writes on: the media root itself (local staging), or the worker's scratch. */
 export const workingDirectory = (config: Pick<TranscoderConfig, "storage" | "scratchDir">): string =>
   config.storage.kind === "local" ? config.storage.mediaRoot : config.scratchDir;
@@ -65,32 +50,29 @@ export interface SpaceWatchOptions {
   /** Pauses and resumes taking jobs (the BullMQ worker). */
   pause(): Promise<void>;
   resume(): void;
-  onWaiting?(freeBytes: number, neededBytes: number): void;
+  onWaiting?(freeBytes: number): void;
   onResumed?(freeBytes: number): void;
 }
 
-/**
- * Holds the worker back while the working file system is full. One watch at a time: a second full
- * attempt while paused only raises the space asked for.
- */
+/** Holds the worker back while the working file system is below its headroom; one watch at a time. */
 export class SpaceWatch {
-  private needed = 0;
   private waiting: Promise<void> | null = null;
   private stopped = false;
 
   constructor(private readonly options: SpaceWatchOptions) {}
 
-  /**
-   * Stops taking jobs until there is room for what the failed attempt had written plus the headroom
-   * (less would let the same job fill it again at once); resolves once the worker is paused.
-   */
-  async holdUntilSpace(writtenBytes: number): Promise<void> {
-    this.needed = Math.max(this.needed, writtenBytes + this.options.minFreeBytes);
+  /** Whether the file system is below its headroom now (false when statfs cannot tell). */
+  async isLow(): Promise<boolean> {
+    const free = await freeBytes(this.options.path).catch(() => Number.POSITIVE_INFINITY);
+    return free < this.options.minFreeBytes;
+  }
+
+  /** Pauses taking jobs and polls statfs until the headroom is back; resolves once paused. */
+  async holdUntilSpace(): Promise<void> {
     if (this.waiting) return;
     await this.options.pause();
     this.waiting = this.poll().finally(() => {
       this.waiting = null;
-      this.needed = 0;
     });
   }
 
@@ -101,8 +83,8 @@ export class SpaceWatch {
 
   private async poll(): Promise<void> {
     let free = await freeBytes(this.options.path).catch(() => 0);
-    this.options.onWaiting?.(free, this.needed);
-    while (!this.stopped && free < this.needed) {
+    this.options.onWaiting?.(free);
+    while (!this.stopped && free < this.options.minFreeBytes) {
       await Bun.sleep(this.options.pollMs);
       free = await freeBytes(this.options.path).catch(() => 0);
     }

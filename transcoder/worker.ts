@@ -102,8 +102,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     const seconds = () => (performance.now() - startedAt) / 1000;
     jobLog.info("job claimed");
     // No room to write: hand the job back before doing anything (storage-full.ts).
-    const space = await storageFull.measure(null);
-    if (space.low) return await storageFull.handBack({ job, token, log: jobLog, space });
+    if (await storageFull.isLow()) await storageFull.holdOrFail({ job, token, log: jobLog });
     await reporter.report({
       type: "processing",
       videoId,
@@ -175,8 +174,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
       return result;
     } catch (error) {
-      // Measured before the staging goes: a full disk shows now, and what it used is the least it needs back.
-      const space = await storageFull.measure(staging);
+      // Measured before the staging goes: a disk this attempt filled shows only now.
+      const fullWhenFailed = await storageFull.isLow();
       await storage.discardStaging(jobId);
       await storage.discardStaging(`${jobId}-source`);
       if (controller.signal.aborted && handingBack && token) {
@@ -189,9 +188,11 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         jobLog.warn({ reason: error.message }, "job refused: bad input");
         throw new UnrecoverableError(error.message);
       }
-      if (storageFull.explains(error, space))
-        return await storageFull.handBack({ job, token, log: jobLog, space });
-      const message = error instanceof Error ? error.message : String(error);
+      // Uncounted while the storage stays full (holdOrFail throws); else an attempt like any other.
+      const failure = storageFull.explains(error, fullWhenFailed)
+        ? await storageFull.holdOrFail({ job, token, log: jobLog })
+        : error;
+      const message = failure instanceof Error ? failure.message : String(failure);
       const attempts = job.opts.attempts ?? 1;
       if (attempt >= attempts) {
         await reporter.report({
@@ -202,8 +203,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
           at: now(),
         });
       }
-      jobLog.error({ err: error, attempts }, "job attempt failed");
-      throw error;
+      jobLog.error({ err: failure, attempts }, "job attempt failed");
+      throw failure;
     } finally {
       running.delete(jobId);
     }

@@ -1,7 +1,7 @@
 // Transcode bombs: a few kilobytes that declare hours, millions of frames or 8K at 240 fps are refused on
 // what the probe reads, before any encode; and an FFmpeg that stops advancing is stopped by its deadline.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, readdir, readFile, readlink, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateVideo } from "../../dev/media.ts";
@@ -11,6 +11,7 @@ import { InputError } from "../../transcoder/errors.ts";
 import { runProcess } from "../../transcoder/ffmpeg-process.ts";
 import { type TranscodeOptions, transcode } from "../../transcoder/pipeline.ts";
 import { DEFAULT_SOURCE_LIMITS } from "../../transcoder/source-limits.ts";
+import { waitForProcess } from "../support/processes.ts";
 
 let dir: string;
 beforeAll(async () => {
@@ -178,17 +179,6 @@ describe("the encode deadline", () => {
   });
 });
 
-/** The FFmpeg (or setpriv exec'ing into it) whose command line names `outputDir`. */
-async function ffmpegWriting(outputDir: string): Promise<number | null> {
-  for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
-    const exe = await readlink(`/proc/${entry}/exe`).catch(() => "");
-    if (cmdline.includes(outputDir) && exe.endsWith("ffmpeg")) return Number(entry);
-  }
-  return null;
-}
-
 test("an FFmpeg that stops advancing is killed and the attempt fails with a readable message", async () => {
   const sourcePath = await generateVideo(join(dir, "stall.mp4"), {
     seconds: 10,
@@ -211,10 +201,7 @@ test("an FFmpeg that stops advancing is killed and the attempt fails with a read
       // As soon as the ladder's FFmpeg exists, freeze it: a hung read would look the same to us.
       if (tick.stage !== "encoding" || freezing) return;
       freezing = (async () => {
-        while (frozen === null) {
-          frozen = await ffmpegWriting(outputDir);
-          if (frozen === null) await Bun.sleep(5);
-        }
+        frozen = await waitForProcess("ffmpeg", outputDir);
         process.kill(frozen, "SIGSTOP");
       })();
     },
