@@ -1,4 +1,4 @@
-import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
+import { DelayedError, type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { TranscodeResult } from "../contract/media.ts";
@@ -17,6 +17,7 @@ import { InputError } from "./errors.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
 import { TranscodeReporter } from "./reporter.ts";
+import { storageFullHandling } from "./storage-full.ts";
 
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -85,7 +86,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       mediaSeconds = result.durationSeconds;
       return result;
     } catch (error) {
-      if (error instanceof WaitingError) outcome = "handed_back";
+      if (error instanceof WaitingError || error instanceof DelayedError) outcome = "handed_back";
       else if (error instanceof LockLostError) outcome = "lost";
       else if (error instanceof UnrecoverableError) outcome = "error";
       throw error;
@@ -116,6 +117,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt: attemptNumber });
     const seconds = () => (performance.now() - startedAt) / 1000;
     jobLog.info("job claimed");
+    // No room to write: hand the job back before doing anything (storage-full.ts).
+    if (await storageFull.isLow()) await storageFull.holdOrFail({ job, token, log: jobLog });
     await reporter.report({
       type: "processing",
       videoId,
@@ -183,6 +186,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         segmentSeconds: config.segmentSeconds,
         preset: config.preset,
         hwaccel: deps.hwaccel,
+        limits: config.sourceLimits,
+        encodeTimeout: config.encodeTimeout,
         signal: controller.signal,
         log: jobLog,
         onProgress: (tick) => report(tick, tick.stage !== "encoding"),
@@ -206,6 +211,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
       return result;
     } catch (error) {
+      // Measured before the staging goes: a disk this attempt filled shows only now.
+      const fullWhenFailed = await storageFull.isLow();
       await dropStaging();
       if (attempt.lost || error instanceof LockLostError) {
         jobLog.warn({ seconds: seconds() }, "attempt dropped: another attempt holds the job now");
@@ -221,7 +228,11 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         jobLog.warn({ reason: error.message }, "job refused: bad input");
         throw new UnrecoverableError(error.message);
       }
-      const message = error instanceof Error ? error.message : String(error);
+      // Uncounted while the storage stays full (holdOrFail throws); else an attempt like any other.
+      const failure = storageFull.explains(error, fullWhenFailed)
+        ? await storageFull.holdOrFail({ job, token, log: jobLog })
+        : error;
+      const message = failure instanceof Error ? failure.message : String(failure);
       const attempts = job.opts.attempts ?? 1;
       if (
         attemptNumber >= attempts &&
@@ -238,13 +249,15 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
           at: now(),
         });
       }
-      jobLog.error({ err: error, attempts }, "job attempt failed");
-      throw error;
+      jobLog.error({ err: failure, attempts }, "job attempt failed");
+      throw failure;
     } finally {
       // A later attempt of the same job in this process (concurrency above 1) keeps its entry.
       if (running.get(jobId) === attempt) running.delete(jobId);
     }
   };
+
+  const storageFull = storageFullHandling({ config, log, worker: () => worker });
 
   const worker = new Worker<TranscodeJob, TranscodeResult>(TRANSCODE_QUEUE, process, {
     connection: deps.connection,
@@ -275,6 +288,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     worker,
     isRunningStaging: (path) => [...running.values()].some((attempt) => attempt.staging.has(path)),
     async close(graceMs: number) {
+      storageFull.stop();
       const closing = worker.close();
       const timer = setTimeout(() => {
         if (running.size === 0) return;
