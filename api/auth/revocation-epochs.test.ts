@@ -37,9 +37,16 @@ afterAll(async () => {
 });
 
 /** One api replica's share of it: its own connections, bus, epochs, token cache and sessions. */
-async function replica() {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  const subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null });
+async function replica(options: { redisDown?: boolean } = {}) {
+  // A Redis that is down: every command is refused at once (no queue, no reconnect).
+  const unreachable = () =>
+    new Redis("redis://127.0.0.1:9", {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    }).on("error", () => {}); // the refusals are the point
+  const redis = options.redisDown ? unreachable() : new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const subscriber = options.redisDown ? unreachable() : new Redis(redisUrl, { maxRetriesPerRequest: null });
   connections.push(redis, subscriber);
   const bus = new EventBus({ subscriber, publisher: redis, log });
   const revocations = new RevocationEpochs({
@@ -60,7 +67,7 @@ async function replica() {
     revocations,
     log,
   });
-  await bus.ready();
+  if (!options.redisDown) await bus.ready();
   return { redis, subscriber, revocations, tokens, sessions };
 }
 
@@ -130,5 +137,14 @@ describe("a replica that cannot hear the event bus", () => {
     expect(b.tokens.cached(issued.accessToken)).toBeUndefined();
     expect(await b.tokens.verify(issued.accessToken)).toEqual(issued.user);
     expect(b.tokens.cached(issued.accessToken)).toEqual(issued.user);
+  });
+
+  test("with Redis unreachable, the database decides", async () => {
+    const [a, b] = await Promise.all([replica(), replica({ redisDown: true })]);
+    const user = await newUser();
+    const [revoked, live] = [await a.sessions.issue(user, client), await a.sessions.issue(user, client)];
+    expect(await a.sessions.revokeSession(user.id, revoked.user.sessionId)).toBe(true);
+    expect(await b.tokens.verify(revoked.accessToken)).toBeNull();
+    expect(await b.tokens.verify(live.accessToken)).toEqual(live.user);
   });
 });

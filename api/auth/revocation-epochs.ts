@@ -139,18 +139,19 @@ export class RevocationEpochs implements RevocationCheck {
 
   /** The user's and the session's current epochs: Redis's copies, the database for what is missing. */
   private async currentEpochs(user: SessionUser): Promise<[number, number]> {
-    let copies: (string | null)[] = [null, null];
+    let copies: (string | null)[] | null = null;
     try {
       copies = await this.deps.redis.mget(userKey(user.id), sessionKey(user.sessionId));
     } catch (error) {
       this.deps.log.warn({ err: error }, "revocation epochs: Redis unreachable, reading the database");
     }
-    const [userCopy, sessionCopy] = copies;
+    const [userCopy = null, sessionCopy = null] = copies ?? [];
     const userEpoch = userCopy !== null ? Number(userCopy) : await this.userEpochFromDatabase(user.id);
     const sessionEpoch =
       sessionCopy !== null ? Number(sessionCopy) : await this.sessionEpochFromDatabase(user);
-    if (userCopy === null) await this.raiseCopy(userKey(user.id), userEpoch);
-    if (sessionCopy === null) await this.raiseCopy(sessionKey(user.sessionId), sessionEpoch);
+    // Copies are filled only when Redis answered: during an outage each request would wait for it twice more.
+    if (copies && userCopy === null) await this.raiseCopy(userKey(user.id), userEpoch);
+    if (copies && sessionCopy === null) await this.raiseCopy(sessionKey(user.sessionId), sessionEpoch);
     return [userEpoch, sessionEpoch];
   }
 
