@@ -3,8 +3,10 @@
 // reconciliation. main.ts, the tests and the benchmarks all
 // start the api through here, so they run the same thing.
 import { Queue, type Worker } from "bullmq";
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import type { Logger } from "pino";
+import { ConnectionErrorLog } from "../connections/error-log.ts";
+import { openRedis, redisReady } from "../connections/redis.ts";
 import { transcodeReports } from "../contract/transcode-reports.ts";
 import { type DatabaseHandle, openDatabase } from "../db/client.ts";
 import { createMailer, type Mailer } from "../emails/mailer.ts";
@@ -58,22 +60,29 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     log.info({ email: config.admin.email, outcome }, "admin account ensured");
   }
 
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
-  // BullMQ's blocking reads need a connection that retries forever.
-  const bullConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  // Connection errors of every client and queue: one JSON line per source per interval (never stderr).
+  const connectionErrors = new ConnectionErrorLog(log.child({ component: "connections" }));
+  // Request paths fail fast while Redis is away (503); background work waits out a blip; BullMQ and the
+  // subscriber wait for Redis however long it takes. All of them reconnect forever (connections/redis.ts).
+  const redis = openRedis(config.redisUrl, "request", connectionErrors);
+  const backgroundRedis = openRedis(config.redisUrl, "background", connectionErrors);
+  const bullConnection = openRedis(config.redisUrl, "queue", connectionErrors);
   // Subscriber mode takes a connection over, so the replica has one for all its pub/sub: the WebSocket
   // fan-out, and the catalogue and playback caches that drop entries on video state changes.
-  const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  for (const client of [redis, bullConnection, subscriber]) {
-    client.on("error", (error) => log.error({ err: error.message }, "redis connection error"));
-  }
-  const bus = new EventBus({ subscriber, publisher: redis, log: log.child({ component: "event-bus" }) });
+  const subscriber = openRedis(config.redisUrl, "subscriber", connectionErrors);
+  const bus = new EventBus({
+    subscriber,
+    publisher: backgroundRedis,
+    log: log.child({ component: "event-bus" }),
+  });
   const storage = openMediaStorage(config.storage);
   const transcodeQueue = new TranscodeQueue(bullConnection, {
     attempts: config.transcodeAttempts,
     backoffSeconds: config.transcodeBackoffSeconds,
   });
   const reportsQueue = new Queue(transcodeReports.name, { connection: bullConnection });
+  connectionErrors.watch(transcodeQueue.queue, `queue ${transcodeQueue.queue.name}`);
+  connectionErrors.watch(reportsQueue, `queue ${reportsQueue.name}`);
   const mailer =
     options.mailer ??
     createMailer({
@@ -101,12 +110,15 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   });
   // Every handler is registered: wait for the subscriptions, so nothing announced from now on is missed.
   await bus.ready();
+  // Without an offline queue the request connection refuses commands until it is ready: no request
+  // before then.
+  await redisReady(redis);
   const app = await createApp({ config, log, services });
 
   // Watch-progress heartbeats wait in Redis; every replica flushes (safely at the same time).
   const progressFlusher = new ProgressFlusher({
     db: database.db,
-    redis,
+    redis: backgroundRedis,
     log,
     intervalSeconds: config.progressFlushIntervalSeconds,
     onFlush: metrics.observeFlush,
@@ -119,6 +131,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   let reconcileTimer: Timer | null = null;
   if (options.consumeEvents ?? true) {
     consumer = startTranscodeReportConsumer({ connection: bullConnection, lifecycle, log });
+    connectionErrors.watch(consumer, `worker ${consumer.name}`);
     await reconcile().catch((error) => log.error({ err: error }, "reconcile failed"));
     reconcileTimer = setInterval(
       () => void reconcile().catch((error) => log.error({ err: error }, "reconcile failed")),
@@ -162,6 +175,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       await transcodeQueue.close();
       await reportsQueue.close();
       redis.disconnect();
+      backgroundRedis.disconnect();
       bullConnection.disconnect();
       subscriber.disconnect();
       await database.close();
