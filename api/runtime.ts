@@ -19,6 +19,7 @@ import { ProgressFlusher } from "./progress/flusher.ts";
 import { buildServices, type Services } from "./services.ts";
 import { BackgroundTasks } from "./shared/background-tasks.ts";
 import { type Clock, systemClock } from "./shared/clock.ts";
+import { retryWhileAway } from "./shared/dependency-wait.ts";
 import { EventBus } from "./shared/event-bus.ts";
 import { reconcileVideos } from "./videos/reconcile.ts";
 import { StorageSweeper, type SweepOutcome } from "./videos/storage-sweeper.ts";
@@ -52,16 +53,22 @@ export interface RuntimeOptions {
 
 export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRuntime> {
   const { config, log } = options;
-  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: config.pgliteDir });
-  await database.migrate();
-  log.info({ database: database.kind }, "migrations applied");
-  if (config.admin) {
-    const outcome = await ensureAdmin(database.db, config.admin);
-    log.info({ email: config.admin.email, outcome }, "admin account ensured");
-  }
-
   // Connection errors of every client and queue: one JSON line per source per interval (never stderr).
   const connectionErrors = new ConnectionErrorLog(log.child({ component: "connections" }));
+  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: config.pgliteDir });
+  // Started while PostgreSQL is away: wait for it (logged) rather than exit.
+  await retryWhileAway("database at start-up", () => database.migrate(), connectionErrors);
+  log.info({ database: database.kind }, "migrations applied");
+  const admin = config.admin;
+  if (admin) {
+    const outcome = await retryWhileAway(
+      "database at start-up",
+      () => ensureAdmin(database.db, admin),
+      connectionErrors,
+    );
+    log.info({ email: admin.email, outcome }, "admin account ensured");
+  }
+
   // Request paths fail fast while Redis is away (503); background work waits out a blip; BullMQ and the
   // subscriber wait for Redis however long it takes. All of them reconnect forever (connections/redis.ts).
   const redis = openRedis(config.redisUrl, "request", connectionErrors);

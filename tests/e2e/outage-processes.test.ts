@@ -1,5 +1,6 @@
 // The real api and transcoder processes (`bun api/main.ts`, `bun transcoder/main.ts`) through a Redis
-// and a PostgreSQL outage on servers of this test's own: neither process exits, the api answers 503 while
+// and a PostgreSQL outage on servers of this test's own (the api even starts during one): neither
+// process exits, the api answers 503 while
 // a dependency is away and as before once it is back, and everything both write, stdout and stderr,
 // is JSON lines: BullMQ's connection errors reach the log through its error listeners, throttled,
 // instead of multi-line stacks on stderr.
@@ -111,6 +112,8 @@ beforeAll(async () => {
   const port = await freePort();
   apiUrl = `http://127.0.0.1:${port}`;
   const media = join(scratch, "media");
+  // The api starts while PostgreSQL is away: it waits for it (and says so) instead of exiting.
+  await pg.stop();
   api = start(["api/main.ts"], {
     NODE_ENV: "test",
     PORT: String(port),
@@ -130,6 +133,13 @@ beforeAll(async () => {
     TRANSCODER_HWACCEL: "none",
     TRANSCODER_METRICS_PORT: "0",
   });
+  await eventually(
+    "the api to log that it waits for the database",
+    async () => logLines(api).some((line) => line.msg === "database at start-up: connection error"),
+    60_000,
+  );
+  expect(api.child.exitCode).toBeNull();
+  await pg.start();
   await eventually("the api to be ready", ready, 60_000).catch((error: Error) => {
     throw new Error(
       `${error.message}; the api wrote: ${api.stdout().slice(-2000)} ${api.stderr().slice(-2000)}`,
