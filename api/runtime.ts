@@ -69,25 +69,29 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     log.info({ email: admin.email, outcome }, "admin account ensured");
   }
 
-  // Request paths fail fast while Redis is away (503); background work waits out a blip; BullMQ and the
-  // subscriber wait for Redis however long it takes. All of them reconnect forever (connections/redis.ts).
+  // Request paths, announcements and the queues' producers fail fast while Redis is away (503); the
+  // progress flusher waits out a blip; the report consumer's blocking reads and the subscriber wait for Redis however long it
+  // takes. All of them reconnect forever (connections/redis.ts).
   const redis = openRedis(config.redisUrl, "request", connectionErrors);
   const backgroundRedis = openRedis(config.redisUrl, "background", connectionErrors);
   const bullConnection = openRedis(config.redisUrl, "queue", connectionErrors);
   // Subscriber mode takes a connection over, so the replica has one for all its pub/sub: the WebSocket
   // fan-out, and the catalogue and playback caches that drop entries on video state changes.
   const subscriber = openRedis(config.redisUrl, "subscriber", connectionErrors);
-  const bus = new EventBus({
-    subscriber,
-    publisher: backgroundRedis,
-    log: log.child({ component: "event-bus" }),
-  });
+  // Announcements are awaited by the requests that make them (so the next read sees them): they fail
+  // fast too, and a replica whose subscriber was cut off forgets its caches when it reconnects.
+  const bus = new EventBus({ subscriber, publisher: redis, log: log.child({ component: "event-bus" }) });
   const storage = openMediaStorage(config.storage);
-  const transcodeQueue = new TranscodeQueue(bullConnection, {
+  // Without an offline queue the request connection refuses commands until it is ready: nothing uses
+  // it before then.
+  await redisReady(redis);
+  // The queues' own commands (enqueue from an upload, the dashboard, job counts) fail fast like any
+  // request's; only the consumer's blocking reads need the patient connection.
+  const transcodeQueue = new TranscodeQueue(redis, {
     attempts: config.transcodeAttempts,
     backoffSeconds: config.transcodeBackoffSeconds,
   });
-  const reportsQueue = new Queue(transcodeReports.name, { connection: bullConnection });
+  const reportsQueue = new Queue(transcodeReports.name, { connection: redis });
   connectionErrors.watch(transcodeQueue.queue, `queue ${transcodeQueue.queue.name}`);
   connectionErrors.watch(reportsQueue, `queue ${reportsQueue.name}`);
   const mailer =
@@ -117,9 +121,6 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   });
   // Every handler is registered: wait for the subscriptions, so nothing announced from now on is missed.
   await bus.ready();
-  // Without an offline queue the request connection refuses commands until it is ready: no request
-  // before then.
-  await redisReady(redis);
   const app = await createApp({ config, log, services });
 
   // Watch-progress heartbeats wait in Redis; every replica flushes (safely at the same time).

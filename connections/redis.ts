@@ -11,16 +11,17 @@ export const REQUEST_REDIS_TIMEOUT_MS = 1000;
 export const BACKGROUND_REDIS_COMMAND_TIMEOUT_MS = 10_000;
 
 export const REDIS_OPTIONS: Readonly<Record<RedisRole, RedisOptions>> = Object.freeze({
-  // Request paths (rate limits, heartbeats, readiness): fail at once while Redis is away, so the
-  // request is answered 503 within about a second instead of waiting seconds and failing anyway.
+  // Request paths (rate limits, heartbeats, announcements, enqueueing, readiness): fail at once while
+  // Redis is away, so the request is answered 503 within about a second instead of waiting seconds and
+  // failing anyway.
   request: {
     connectTimeout: REQUEST_REDIS_TIMEOUT_MS,
     commandTimeout: REQUEST_REDIS_TIMEOUT_MS,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
   },
-  // Background work (publishing events, flushing heartbeats): rides out a short blip in the offline
-  // queue, bounded so that a hung Redis cannot hold it forever.
+  // Background work (flushing heartbeats, the transcoders' progress ticks): rides out a short blip in
+  // the offline queue, bounded so that a hung Redis cannot hold it forever.
   background: { maxRetriesPerRequest: 3, commandTimeout: BACKGROUND_REDIS_COMMAND_TIMEOUT_MS },
   // BullMQ's blocking reads need a connection whose commands wait for Redis however long it takes.
   queue: { maxRetriesPerRequest: null },
