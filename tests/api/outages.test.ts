@@ -200,6 +200,31 @@ async function expectAllAnswered(): Promise<void> {
   }
 }
 
+/** A heartbeat over the WebSocket: the server's reply (`progress.saved`, or an error with its code). */
+async function socketHeartbeat(video: number): Promise<{ type: string; code?: string }> {
+  const ws = new WebSocket(`${url.replace("http", "ws")}/api/ws`, {
+    headers: { cookie: sessionHeaders(viewer).cookie!, origin: "http://frontend.test" },
+  } as never);
+  try {
+    const reply = new Promise<{ type: string; code?: string }>((resolve, reject) => {
+      // Other messages (the welcome, video events) may come first.
+      ws.onmessage = (event) => {
+        const message = JSON.parse(String(event.data)) as { type: string; code?: string };
+        if (message.type === "progress.saved" || message.type === "error") resolve(message);
+      };
+      ws.onerror = () => reject(new Error("the WebSocket failed"));
+      setTimeout(
+        () => reject(new Error(`no WebSocket reply within ${REQUEST_ABORT_MS} ms`)),
+        REQUEST_ABORT_MS,
+      );
+    });
+    ws.onopen = () => ws.send(JSON.stringify({ type: "progress", video_id: video, position_seconds: 1 }));
+    return await reply;
+  } finally {
+    ws.close();
+  }
+}
+
 async function waitUntilReady(): Promise<void> {
   let last = "";
   await eventually(
@@ -249,7 +274,7 @@ beforeAll(async () => {
   // Published videos, one per phase, made the way a transcoder's ready report makes them.
   const db = runtime.database.db;
   const [category] = await db.insert(categories).values({ name: "Outages" }).returning();
-  for (let n = 0; n < 8; n++) {
+  for (let n = 0; n < 9; n++) {
     const [video] = await db
       .insert(videos)
       .values({
@@ -294,11 +319,13 @@ afterAll(async () => {
 describe("outages answer 503 at once and recover", () => {
   test("every path answers while Redis and PostgreSQL are up", async () => {
     await expectAllAnswered();
+    expect(await socketHeartbeat(unusedVideos[0]!)).toMatchObject({ type: "progress.saved" });
   });
 
   test("Redis killed: 503 with Retry-After where Redis is needed; all answer again after its restart", async () => {
     await redis.stop();
     await expectOutage("redis");
+    expect(await socketHeartbeat(unusedVideos[0]!)).toMatchObject({ type: "error", code: "unavailable" });
     // BullMQ's connection errors reach the JSON log through the error listeners, throttled.
     await eventually("a queue's connection error in the log", async () =>
       logged("connection error").some((line) => String(line.source).startsWith("queue ")),
@@ -323,6 +350,7 @@ describe("outages answer 503 at once and recover", () => {
   test("PostgreSQL stopped: 503 with Retry-After where the database is needed; all answer after its restart", async () => {
     await pg.stop();
     await expectOutage("database");
+    expect(await socketHeartbeat(unusedVideos[0]!)).toMatchObject({ type: "error", code: "unavailable" });
     await pg.start();
     await waitUntilReady();
     await expectAllAnswered();
