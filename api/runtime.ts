@@ -70,8 +70,8 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   }
 
   // Request paths, announcements and the queues' producers fail fast while Redis is away (503); the
-  // progress flusher waits out a blip; the report consumer's blocking reads and the subscriber wait for Redis however long it
-  // takes. All of them reconnect forever (connections/redis.ts).
+  // progress flusher waits out a blip; the report consumer's blocking reads and the subscriber wait
+  // for Redis however long it takes. All of them reconnect forever (connections/redis.ts).
   const redis = openRedis(config.redisUrl, "request", connectionErrors);
   const backgroundRedis = openRedis(config.redisUrl, "background", connectionErrors);
   const bullConnection = openRedis(config.redisUrl, "queue", connectionErrors);
