@@ -310,6 +310,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // A test that failed mid-outage left a server down or frozen: the runtime's stop needs them back.
+  await Promise.all([redis?.start(), pg?.start()]);
   await runtime?.stop().catch(() => {});
   await smtp?.close();
   await Promise.all([redis?.destroy(), pg?.destroy()]);

@@ -10,7 +10,7 @@ import { asServiceUser, freePort, postgresBinDir } from "../../dev/services.ts";
 export interface RestartableServer {
   /** The URL clients connect to; the same across restarts. */
   readonly url: string;
-  /** Starts the server (again) and resolves once it answers. */
+  /** Starts the server (again; a running one is only thawed) and resolves once it answers. */
   start(): Promise<void>;
   /** Stops it the way an operator or a crash would; resolves once the process is gone. */
   stop(): Promise<void>;
@@ -61,6 +61,7 @@ export async function restartableRedis(): Promise<RestartableServer> {
   const server: RestartableServer = {
     url: `redis://127.0.0.1:${port}`,
     async start() {
+      if (child && child.exitCode === null) return server.thaw();
       child = spawn(
         [binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         { stdout: "ignore", stderr: "ignore" },
@@ -114,6 +115,7 @@ export async function restartablePostgres(): Promise<RestartableServer> {
   const server: RestartableServer = {
     url,
     async start() {
+      if (child && child.exitCode === null) return server.thaw();
       child = spawn(
         asServiceUser([
           join(bin, "postgres"),
