@@ -1,9 +1,11 @@
 // HTTPS at the nginx edge (infra/nginx/edge-tls.conf.template) with a certificate chain made here with
 // openssl (a CA and a leaf for localhost), checked from the outside with curl and openssl as a client:
 // HTTP/2 to an api route and to a signed segment nginx sends itself, Secure cookies when PUBLIC_URL is
-// https, the plain port's redirect and ACME webroot, HSTS, and no handshake below TLS 1.2. A lone
-// self-signed certificate (no chain, so no OCSP stapling) works as well.
+// https, the plain port's redirect and ACME webroot, HSTS, OCSP stapling (the CA's responder is
+// `openssl ocsp`), and no handshake below TLS 1.2. A lone self-signed certificate (no chain, so no
+// stapling) works as well.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { X509Certificate } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,6 +14,7 @@ import { MediaTokens } from "../../api/playback/tokens.ts";
 import { outputPrefixFor } from "../../contract/media.ts";
 import { freePort } from "../../dev/services.ts";
 import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
+import { eventually } from "../support/eventually.ts";
 import { createActiveUser, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const MEDIA_TOKEN_SECRET = "edge-tls-test-media-secret-0123456789abcdef";
@@ -26,6 +29,7 @@ let httpsPort: number;
 let acmeRoot: string;
 let segmentBytes: Buffer;
 let caFile: string;
+let ocspResponder: ReturnType<typeof Bun.spawn> | null = null;
 
 interface Ran {
   code: number;
@@ -53,8 +57,14 @@ async function openssl(...args: string[]): Promise<void> {
   if (result.code !== 0) throw new Error(`openssl ${args.join(" ")}: ${result.stderr}`);
 }
 
-/** A CA, a leaf for localhost and 127.0.0.1 signed by it, and the leaf's chain file (leaf, then CA). */
-async function makeChain(dir: string): Promise<{ ca: string; chain: string; key: string }> {
+/**
+ * A CA, a leaf for localhost and 127.0.0.1 signed by it naming the CA's OCSP responder on `ocspPort`,
+ * the leaf's chain file (leaf, then CA), and the responder's index, where the leaf is valid.
+ */
+async function makeChain(
+  dir: string,
+  ocspPort: number,
+): Promise<{ ca: string; caKey: string; chain: string; key: string; index: string }> {
   const file = (name: string) => join(dir, name);
   await openssl(
     ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"],
@@ -67,7 +77,13 @@ async function makeChain(dir: string): Promise<{ ca: string; chain: string; key:
   );
   writeFileSync(
     file("leaf.ext"),
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    [
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "extendedKeyUsage=serverAuth",
+      "basicConstraints=CA:FALSE",
+      `authorityInfoAccess=OCSP;URI:http://127.0.0.1:${ocspPort}`,
+      "",
+    ].join("\n"),
   );
   await openssl(
     ...["x509", "-req", "-in", file("leaf.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key")],
@@ -77,7 +93,17 @@ async function makeChain(dir: string): Promise<{ ca: string; chain: string; key:
     file("chain.pem"),
     readFileSync(file("leaf.pem"), "utf8") + readFileSync(file("ca.pem"), "utf8"),
   );
-  return { ca: file("ca.pem"), chain: file("chain.pem"), key: file("leaf.key") };
+  // openssl ca's index format: V, expiry as YYMMDDHHMMSSZ, no revocation date, serial, file, subject.
+  const leaf = new X509Certificate(readFileSync(file("leaf.pem")));
+  const expiry = new Date(leaf.validTo).toISOString().replace(/[-:T]/g, "").slice(2, 14);
+  writeFileSync(file("index.txt"), `V\t${expiry}Z\t\t${leaf.serialNumber}\tunknown\t/CN=localhost\n`);
+  return {
+    ca: file("ca.pem"),
+    caKey: file("ca.key"),
+    chain: file("chain.pem"),
+    key: file("leaf.key"),
+    index: file("index.txt"),
+  };
 }
 
 // OpenSSL's own floor (Debian: TLS 1.2, security level 2) would refuse TLS 1.0/1.1 whatever the edge
@@ -131,8 +157,16 @@ beforeAll(async () => {
   chmodSync(work, 0o711);
   permissiveConf = join(work, "permissive-openssl.cnf");
   writeFileSync(permissiveConf, PERMISSIVE_OPENSSL);
-  const chain = await makeChain(work);
+  const ocspPort = await freePort();
+  const chain = await makeChain(work, ocspPort);
   caFile = chain.ca;
+  ocspResponder = Bun.spawn(
+    [
+      ...["openssl", "ocsp", "-index", chain.index, "-port", String(ocspPort), "-CA", chain.ca],
+      ...["-rsigner", chain.ca, "-rkey", chain.caKey, "-nmin", "5"],
+    ],
+    { stdout: "ignore", stderr: "ignore" },
+  );
   httpsPort = await freePort();
   api = await startTestApi({
     MEDIA_TOKEN_SECRET,
@@ -178,6 +212,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  ocspResponder?.kill();
+  await ocspResponder?.exited;
   await edge?.stop();
   await selfSignedEdge?.stop();
   await api?.stop();
@@ -218,6 +254,16 @@ describe("HTTPS with HTTP/2", () => {
     expect(JSON.parse(response.body.toString())).toEqual({ detail: "Not found." });
   });
 
+  test("OCSP stapling: the CA responder's answer comes with the handshake", async () => {
+    // nginx asks the responder on the first handshake that needs it and staples from then on.
+    const stapled = () =>
+      run([
+        ...["curl", "-sS", "--cacert", caFile, "--cert-status", "-o", "/dev/null"],
+        ...["--resolve", `localhost:${httpsPort}:127.0.0.1`, `https://localhost:${httpsPort}/health`],
+      ]);
+    await eventually("a stapled OCSP response", async () => (await stapled()).code === 0, 15_000);
+  });
+
   test("a lone self-signed certificate serves as well", async () => {
     const port = Number(new URL(selfSignedEdge.httpsUrl!).port);
     const result = await run([
@@ -233,6 +279,12 @@ describe("HTTPS with HTTP/2", () => {
       `https://localhost:${port}/health`,
     ]);
     expect(result.stdout).toBe("2 200");
+    // Nothing to staple from (no issuer, no responder): a client asking for a staple gets none.
+    const status = await run([
+      ...["curl", "-sS", "--cacert", join(work, "self.pem"), "--cert-status", "-o", "/dev/null"],
+      ...["--resolve", `localhost:${port}:127.0.0.1`, `https://localhost:${port}/health`],
+    ]);
+    expect(status.stderr).toMatch(/No OCSP response received/);
   });
 });
 
