@@ -172,6 +172,15 @@ EOF
     warn "render-edge.sh left OCSP stapling off for a certificate with its chain"
     return 1
   fi
+  # The image's nginx (1.27) spells HTTP/2 as a directive of its own: rendered for a stand-in `nginx -v`.
+  mkdir -p "$dir/nginx-1.27"
+  printf '#!/bin/sh\necho "nginx version: nginx/1.27.5" >&2\n' >"$dir/nginx-1.27/nginx"
+  chmod +x "$dir/nginx-1.27/nginx"
+  PATH="$dir/nginx-1.27:$PATH" render_edge EDGE_TLS_CERT="$dir/cert.pem" EDGE_TLS_KEY="$dir/key.pem" || return 1
+  if ! grep -q "http2 on;" "$dir/conf.d/tls.conf" || grep -q "ssl http2;" "$dir/conf.d/tls.conf"; then
+    warn "render-edge.sh did not use the http2 directive for nginx 1.27"
+    return 1
+  fi
   # A bad secret must stop the container before nginx starts (exit 78), not serve with a weak key.
   if env -i PATH="$PATH" EDGE_TEMPLATE_DIR=infra/nginx EDGE_OUT_DIR="$dir/conf.d" \
     MEDIA_TOKEN_SECRET=short sh infra/nginx/render-edge.sh 2>/dev/null; then
