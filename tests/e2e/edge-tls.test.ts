@@ -15,7 +15,7 @@ import { outputPrefixFor } from "../../contract/media.ts";
 import { freePort } from "../../dev/services.ts";
 import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
 import { eventually } from "../support/eventually.ts";
-import { createActiveUser, startTestApi, type TestApi } from "../support/test-api.ts";
+import { createActiveUser, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const MEDIA_TOKEN_SECRET = "edge-tls-test-media-secret-0123456789abcdef";
 const HSTS_MAX_AGE = 4321;
@@ -262,6 +262,21 @@ describe("HTTPS with HTTP/2", () => {
         ...["--resolve", `localhost:${httpsPort}:127.0.0.1`, `https://localhost:${httpsPort}/health`],
       ]);
     await eventually("a stapled OCSP response", async () => (await stapled()).code === 0, 15_000);
+  });
+
+  test("the WebSocket upgrades over TLS (wss://, HTTP/1.1: nginx has no WebSocket over HTTP/2)", async () => {
+    const viewer = await loggedInClient(api);
+    const cookie = [...viewer.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+    const socket = new WebSocket(`wss://127.0.0.1:${httpsPort}/api/ws`, {
+      headers: { cookie, origin: `https://localhost:${httpsPort}` },
+      tls: { ca: readFileSync(caFile, "utf8") },
+    } as unknown as string[]);
+    const welcome = await new Promise<{ type: string }>((resolve, reject) => {
+      socket.onmessage = (event) => resolve(JSON.parse(String(event.data)));
+      socket.onerror = () => reject(new Error("WebSocket error"));
+    });
+    expect(welcome.type).toBe("welcome");
+    socket.close();
   });
 
   test("a lone self-signed certificate serves as well", async () => {
