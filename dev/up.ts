@@ -114,6 +114,8 @@ if (tlsPort) {
   note(
     `HTTPS:        certificate ${shown(env.EDGE_TLS_CERT ?? "")}; http://localhost:${port}/ redirects to https, HSTS max-age ${env.EDGE_HSTS_MAX_AGE ?? "31536000"}`,
   );
+  if (!base.startsWith("https://"))
+    note("              (PUBLIC_URL is not https://: the api's cookies are not Secure)");
 }
 note(`OpenAPI UI:   ${base}/openapi   (JSON: ${base}/openapi/json)`);
 note(`health:       ${base}/health    readiness: ${base}/ready`);
