@@ -26,6 +26,7 @@ export interface LevelFigures {
   errorRate: number;
   segmentRatioP95: number;
   firstSegmentP95Ms: number;
+  /** Over the level's whole step; NaN where the run stopped inside it. */
   segmentsPerSecond: number;
   /** The mean BANDWIDTH of the rungs segments came from: what quality the viewers got. */
   meanRungKbps: number;
@@ -35,11 +36,15 @@ export interface LevelFigures {
 export function levelFigures(summary: Summary): LevelFigures[] {
   if (!summary.staircase) throw new Error("not the summary of a staircase run (streaming.js with LEVELS)");
   const { levels, step_seconds: stepSeconds } = summary.staircase;
+  const reachedLevel = (level: number | undefined) =>
+    (summary.metrics[`segments{level:${level}}`]?.values.count ?? 0) > 0;
   return levels.map((level, i) => {
     const metric = (name: string) => summary.metrics[`${name}{level:${level}}`];
     const value = (name: string, key: string) => metric(name)?.values[key] ?? Number.NaN;
     const segments = value("segments", "count");
     const reached = segments > 0;
+    // The run ended inside this step (a rebuffer aborts it): a rate over the whole step would be too low.
+    const cutShort = reached && i < levels.length - 1 && !reachedLevel(levels[i + 1]);
     const thresholdsHeld = [
       "errors",
       "rebuffer_events",
@@ -53,7 +58,7 @@ export function levelFigures(summary: Summary): LevelFigures[] {
       errorRate: value("errors", "rate"),
       segmentRatioP95: value("segment_download_ratio", "p(95)"),
       firstSegmentP95Ms: value("time_to_first_segment", "p(95)"),
-      segmentsPerSecond: reached ? segments / stepSeconds[i]! : Number.NaN,
+      segmentsPerSecond: reached && !cutShort ? segments / stepSeconds[i]! : Number.NaN,
       meanRungKbps: value("rung_bandwidth", "avg") / 1e3,
     };
   });

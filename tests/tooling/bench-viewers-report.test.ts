@@ -39,6 +39,8 @@ test("a rebuffer fails its level and ends what the side holds; unreached levels 
   );
   expect(figures.map((level) => level.result)).toEqual(["pass", "FAIL", "not reached"]);
   expect(figures[0]!.segmentsPerSecond).toBe(100);
+  // The climb stopped inside 500's step: no rate over a step it did not finish.
+  expect(figures[1]!.segmentsPerSecond).toBeNaN();
   expect(heldLevel(figures)).toBe(250);
 });
 
