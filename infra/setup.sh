@@ -5,6 +5,8 @@
 #   bash infra/setup.sh test   the same plus PostgreSQL server binaries, setpriv, chromium, shellcheck, k6
 #                              and SeaweedFS (npm test)
 #   bash infra/setup.sh loadtest   PostgreSQL, Redis, ffmpeg, setpriv, node_modules and k6 (npm run loadtest:smoke)
+#   bash infra/setup.sh bench      PostgreSQL, Redis, ffmpeg, taskset, wrk, nginx, node_modules (every bench:*)
+#   bash infra/setup.sh bench --s3     the same plus SeaweedFS (bench:storage)
 #   bash infra/setup.sh        everything of the above, also wrk (benchmarks)
 # Debian packages come from apt (one update, one install, only for what is missing); bun from npm.
 set -euo pipefail
@@ -32,8 +34,11 @@ case "$purpose" in
   # nginx: the edge, and the baseline of `bench:segments`.
   # The load-test smoke starts throwaway PostgreSQL and Redis like the tests do; k6 is built below.
   loadtest) packages=(redis-server postgresql ffmpeg util-linux nginx) ;;
+  # The benchmarks: wrk drives the HTTP ones, nginx is the baseline of bench:segments, taskset (util-linux)
+  # pins bench:websocket's sides; Go for its client fleet comes from infra/bench/ws-fleet.ts on demand.
+  bench) packages=(redis-server postgresql ffmpeg util-linux wrk nginx) ;;
   all) packages=(redis-server postgresql ffmpeg util-linux wrk nginx openssl chromium shellcheck) ;;
-  *) die "usage: infra/setup.sh [up [--s3]|test|loadtest|all] (got '$purpose')" ;;
+  *) die "usage: infra/setup.sh [up [--s3]|test|loadtest|bench [--s3]|all] (got '$purpose')" ;;
 esac
 
 step "checking prerequisites for '$purpose'"

@@ -5,17 +5,37 @@
 // to another video when one ends. Works against the api or the nginx edge (BASE_URL).
 //
 //   k6 run -e BASE_URL=http://localhost:3000 -e VUS=20 -e DURATION=5m -e WATCH_SECONDS=120 load-tests/streaming.js
+//
+// Staircase (what `bench:viewers` runs): LEVELS="250,500,…" with JOIN_PER_SECOND and STEP_HOLD_SECONDS
+// (lib/config.js staircase): one run climbs level by level, every metric is tagged `level`, the
+// thresholds hold per level, and the run stops at the first level with a rebuffer. SIGN_IN=setup signs
+// each seeded account in once in setup() and lets its VUs share that session, so that joining is cheap
+// and what a level measures is watching (the default, SIGN_IN=each, signs every VU in itself).
 import { sleep } from "k6";
+import exec from "k6/execution";
 import http from "k6/http";
 import { Counter, Trend } from "k6/metrics";
-import { envNumber, MAX_ERROR_RATE, parseSeed, SEED_FILE, TREND_STATS, vuScenario } from "./lib/config.js";
+import {
+  envNumber,
+  envString,
+  MAX_ERROR_RATE,
+  parseSeed,
+  SEED_FILE,
+  staircase,
+  TREND_STATS,
+  vuScenario,
+} from "./lib/config.js";
 import { parseMaster, parseMedia } from "./lib/hls.js";
 import { BandwidthEstimator, chooseRung, PlaybackClock } from "./lib/player.js";
-import { expect, Session, viewerFor } from "./lib/session.js";
+import { expect, Session, signIn, viewerFor } from "./lib/session.js";
 import { summaryHandler } from "./lib/summary.js";
 
 const seed = parseSeed(open(SEED_FILE));
-const WATCH_SECONDS = envNumber("WATCH_SECONDS", 60);
+const STAIRS = staircase();
+// On a staircase every viewer watches until the last step ends.
+const WATCH_SECONDS = STAIRS ? STAIRS.totalMs / 1000 : envNumber("WATCH_SECONDS", 60);
+const SIGN_IN = envString("SIGN_IN", "each");
+if (SIGN_IN !== "each" && SIGN_IN !== "setup") throw new Error(`SIGN_IN is each or setup, got "${SIGN_IN}"`);
 /** The forward buffer the player keeps, in segments (a new segment is fetched when it drops below). */
 const BUFFER_SEGMENTS = envNumber("BUFFER_SEGMENTS", 3);
 const HEARTBEAT_SECONDS = envNumber("HEARTBEAT_SECONDS", 10);
@@ -35,20 +55,59 @@ const rungBandwidth = new Trend("rung_bandwidth");
 const segmentsFetched = new Counter("segments");
 const heartbeats = new Counter("heartbeats");
 
+const THRESHOLDS = {
+  errors: `rate<${MAX_ERROR_RATE}`,
+  rebuffer_events: `count<=${envNumber("MAX_REBUFFERS", 0)}`,
+  segment_download_ratio: `p(95)<${envNumber("SEGMENT_RATIO_P95", 0.2)}`,
+  time_to_first_segment: `p(95)<${envNumber("TTFS_P95_MS", 2000)}`,
+};
+
+/** The same thresholds for every level of the staircase; a rebuffer ends the run (higher levels would fail too). */
+function levelThresholds(levels) {
+  const thresholds = {};
+  for (const level of levels) {
+    for (const [metric, threshold] of Object.entries(THRESHOLDS)) {
+      thresholds[`${metric}{level:${level}}`] =
+        metric === "rebuffer_events" ? [{ threshold, abortOnFail: true }] : [threshold];
+    }
+    // Never failing: only so that the summary carries these figures per level too.
+    thresholds[`segments{level:${level}}`] = ["count>=0"];
+    thresholds[`rung_bandwidth{level:${level}}`] = ["avg>=0"];
+  }
+  return thresholds;
+}
+
 export const options = {
   scenarios: {
-    viewers: vuScenario("watch", { vus: 10, duration: "2m" }, { gracefulStop: `${WATCH_SECONDS + 30}s` }),
+    viewers: STAIRS
+      ? {
+          executor: "ramping-vus",
+          exec: "watch",
+          startVUs: 0,
+          stages: STAIRS.stages,
+          gracefulRampDown: "10s",
+          gracefulStop: "10s",
+        }
+      : vuScenario("watch", { vus: 10, duration: "2m" }, { gracefulStop: `${WATCH_SECONDS + 30}s` }),
   },
   // One sign-in per VU, kept across iterations, as a browser keeps its cookies.
   noCookiesReset: true,
   summaryTrendStats: TREND_STATS,
-  thresholds: {
-    errors: [`rate<${MAX_ERROR_RATE}`],
-    rebuffer_events: [`count<=${envNumber("MAX_REBUFFERS", 0)}`],
-    segment_download_ratio: [`p(95)<${envNumber("SEGMENT_RATIO_P95", 0.2)}`],
-    time_to_first_segment: [`p(95)<${envNumber("TTFS_P95_MS", 2000)}`],
-  },
+  thresholds: STAIRS
+    ? levelThresholds(STAIRS.levels)
+    : Object.fromEntries(Object.entries(THRESHOLDS).map(([metric, threshold]) => [metric, [threshold]])),
 };
+
+/** SIGN_IN=setup: one session per seeded account, shared by the VUs that play as it. */
+export function setup() {
+  if (SIGN_IN !== "setup") return {};
+  return { sessions: seed.viewers.map((viewer) => signIn(viewer)) };
+}
+
+/** On a staircase, the level in force, as a tag on everything this VU records from now on. */
+function tagLevel() {
+  if (STAIRS) exec.vu.metrics.tags.level = String(STAIRS.levelAt(Date.now() - exec.scenario.startTime));
+}
 
 const SEGMENT = "GET /api/video/:id/:rung/:segment";
 const MEDIA_PLAYLIST = "GET /api/video/:id/:rung/index.m3u8";
@@ -56,8 +115,13 @@ const MEDIA_PLAYLIST = "GET /api/video/:id/:rung/index.m3u8";
 let session;
 let estimator; // a player keeps its throughput estimate from one video to the next
 
-export function watch() {
-  session ??= new Session(viewerFor(seed, __VU));
+export function watch(data) {
+  tagLevel();
+  if (!session) {
+    session = new Session(viewerFor(seed, __VU));
+    const shared = data?.sessions?.[(__VU - 1) % seed.viewers.length];
+    if (shared) session.adopt(shared);
+  }
   estimator ??= new BandwidthEstimator();
   if (!session.ensureLoggedIn()) return sleep(1);
   const list = session.get("/api/videos/?limit=50", "GET /api/videos/");
@@ -68,7 +132,7 @@ export function watch() {
     expect(null, false, "catalogue has no playable video");
     return sleep(1);
   }
-  const deadline = Date.now() + WATCH_SECONDS * 1000;
+  const deadline = STAIRS ? exec.scenario.startTime + STAIRS.totalMs : Date.now() + WATCH_SECONDS * 1000;
   let played = 0;
   let stalled = 0;
   while (Date.now() < deadline) {
@@ -106,6 +170,7 @@ function play(video, deadline) {
   if (!media) return { played: 0, stalled: 0, failed: true };
   let lastHeartbeat = 0;
   const tick = (endOfStream = false) => {
+    tagLevel();
     if (clock.advance(Date.now(), endOfStream)) rebufferEvents.add(1);
     if (clock.playing && clock.position - lastHeartbeat >= HEARTBEAT_SECONDS) {
       lastHeartbeat = clock.position;
@@ -222,7 +287,7 @@ function heartbeat(videoId, position) {
   if (expect(response, response.status === 204, "progress heartbeat")) heartbeats.add(1);
 }
 
-export const handleSummary = summaryHandler("streaming", (data) => {
+const summary = summaryHandler("streaming", (data) => {
   const played = data.metrics.played_seconds?.values.count ?? 0;
   const stalled = data.metrics.stalled_seconds?.values.count ?? 0;
   const ratio = played + stalled > 0 ? (stalled / (played + stalled)) * 100 : 0;
@@ -230,3 +295,9 @@ export const handleSummary = summaryHandler("streaming", (data) => {
     `playback: ${played.toFixed(0)} s watched, ${stalled.toFixed(1)} s stalled (rebuffer ratio ${ratio.toFixed(3)}%)`,
   ];
 });
+
+/** The staircase's shape travels in the summary, for whoever reads its levels (infra/bench/viewers-report.ts). */
+export const handleSummary = (data) =>
+  summary(
+    STAIRS ? { ...data, staircase: { levels: STAIRS.levels, step_seconds: STAIRS.stepSeconds } } : data,
+  );

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# `bun run bench:viewers`: the largest number of concurrent real-time viewers the stack holds on this
-# machine with no rebuffering, found by ramping. Starts the load-test stack with the nginx edge in front
-# (PostgreSQL, Redis, api, one transcoder, edge: load-tests/stack.ts), seeds viewers and 60 s clips, then
-# runs load-tests/streaming.js at rising levels of concurrent viewers: each level ramps up at
-# BENCH_LOGINS_PER_SECOND new viewers per second (each signs in once: argon2), holds for
-# BENCH_HOLD_SECONDS, and passes when every threshold of streaming.js holds (no rebuffer, errors < 0.1%,
-# p95 segment download < 20% of the segment's duration, p95 time to first segment < 2 s). Stops at the
-# first level that fails and prints a table; summaries in var/loadtest/viewers/<level>/.
+# `bun run bench:viewers`: the most concurrent real-time viewers the stack holds on this machine with no
+# rebuffering, against a same-run baseline, both found by the same ramp. Starts the load-test stack with
+# the nginx edge in front (PostgreSQL, Redis, api, one transcoder, edge: load-tests/stack.ts), seeds
+# viewers and 60 s clips, then climbs load-tests/streaming.js's staircase (LEVELS) twice: against the
+# stack, then against a plain nginx serving the same files with no access check (infra/bench/
+# viewers-baseline.ts). Each step: viewers join at BENCH_JOIN_PER_SECOND up to the level, which holds
+# for BENCH_HOLD_SECONDS; a level passes when every threshold of streaming.js holds over it (no rebuffer,
+# errors < 0.1%, p95 segment download < 20% of the segment's duration, p95 time to first segment < 2 s),
+# and a rebuffer ends that side's climb. Prints both tables and ours / baseline (goal ≥ 0.9,
+# infra/bench/viewers-report.ts); summaries in var/loadtest/viewers/{ours,baseline}/.
 #
-# BENCH_LEVELS ("1000 2000 3000 4000"), BENCH_HOLD_SECONDS (60), BENCH_LOGINS_PER_SECOND (5: a sign-in
-# is an argon2id verification, ~80-100 ms of CPU, so 10/s would take one of this machine's two cores for
-# the whole ramp; the viewers, not the sign-ins, are what is measured).
+# BENCH_LEVEL_STEP (250) and BENCH_MAX_LEVEL (3000) make the levels 250, 500, … 3000; BENCH_LEVELS
+# ("250,500,…") sets them outright. BENCH_JOIN_PER_SECOND (25), BENCH_HOLD_SECONDS (30). At the
+# defaults one climb to 3000 takes 7.5 minutes; a side stops at its first rebuffer. BENCH_VIDEOS (4) clips
+# of BENCH_CLIP_SECONDS (60) are seeded.
+# Viewers share the seeded accounts' sessions (SIGN_IN=setup: one argon2id sign-in per account, not per
+# viewer), so that a level measures watching; sign-ins have bench:auth and load-tests/api.js.
 set -euo pipefail
 lib="$(dirname "${BASH_SOURCE[0]}")/../lib"
 # shellcheck source=infra/lib/output.sh
@@ -27,40 +32,37 @@ bash infra/setup.sh loadtest
 # shellcheck source=infra/loadtest-lib.sh
 . "$REPO_ROOT/infra/loadtest-lib.sh"
 
-levels="${BENCH_LEVELS:-1000 2000 3000 4000}"
-hold="${BENCH_HOLD_SECONDS:-60}"
-logins_per_second="${BENCH_LOGINS_PER_SECOND:-5}"
+level_step="${BENCH_LEVEL_STEP:-250}"
+max_level="${BENCH_MAX_LEVEL:-3000}"
+export BENCH_LEVELS="${BENCH_LEVELS:-$(seq -s, "$level_step" "$level_step" "$max_level")}"
+export BENCH_JOIN_PER_SECOND="${BENCH_JOIN_PER_SECOND:-25}"
+export BENCH_HOLD_SECONDS="${BENCH_HOLD_SECONDS:-30}"
 out="$REPO_ROOT/var/loadtest/viewers"
 rm -rf "$out"
-mkdir -p "$out"
+mkdir -p "$out/ours" "$out/baseline/nginx"
 
 export LOADTEST_EDGE=1
 start_stack "$out"
 export SEED_FILE="$out/seed.json"
-seed_stack "$SEED_FILE" VIEWERS=50 VIDEOS=4 CLIP_SECONDS=60 CLIP_HEIGHT=480 SEED_TIMEOUT_SECONDS=600
+seed_stack "$SEED_FILE" VIEWERS=50 VIDEOS="${BENCH_VIDEOS:-4}" CLIP_SECONDS="${BENCH_CLIP_SECONDS:-60}" CLIP_HEIGHT=480 \
+  SEED_TIMEOUT_SECONDS=600
 
-# The figures of one level from its k6 summary, as one table row.
-row_of() {
-  # shellcheck disable=SC2016 # JavaScript for bun -e, which the shell must not expand
-  bun -e '
-    const [file, level, cpu, status] = process.argv.slice(1);
-    const m = (await Bun.file(file).json()).metrics;
-    const v = (name, key) => m[name]?.values?.[key] ?? NaN;
-    const cells = [
-      level,
-      status === "0" ? "pass" : status === "99" ? "FAIL" : `k6 exit ${status}`,
-      v("rebuffer_events", "count"),
-      (100 * v("errors", "rate")).toFixed(3) + " %",
-      v("segment_download_ratio", "p(95)").toFixed(3),
-      Math.round(v("time_to_first_segment", "p(95)")) + " ms",
-      v("segments", "rate").toFixed(0),
-      (v("data_received", "rate") * 8 / 1e6).toFixed(0),
-      (v("rung_bandwidth", "avg") / 1e3).toFixed(0),
-      cpu,
-    ];
-    console.log(`| ${cells.join(" | ")} |`);
-  ' "$1" "$2" "$3" "$4"
+baseline_pid=""
+stop_baseline() {
+  if [[ -n "$baseline_pid" ]]; then terminate_and_wait "$baseline_pid" || true; fi
+  baseline_pid=""
 }
+trap 'stop_baseline; stop_stack' EXIT
+step "starting the baseline: plain nginx with the stack's files and no checks"
+bun infra/bench/viewers-baseline.ts "$out/stack/stack.json" "$SEED_FILE" "$out/baseline/nginx" &
+baseline_pid=$!
+for _ in $(seq 1 120); do
+  [[ -f "$out/baseline/nginx/baseline.env" ]] && break
+  kill -0 "$baseline_pid" 2>/dev/null || die "the baseline nginx did not start"
+  sleep 0.25
+done
+# shellcheck disable=SC1091
+. "$out/baseline/nginx/baseline.env"
 
 # CPU seconds (user + system) of this shell's finished children, k6 among them: `times` must run in
 # this shell itself (a $(…) subshell has children of its own), so it is recorded to a file first.
@@ -70,34 +72,27 @@ recorded_children_cpu() {
     awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.1f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
 }
 
-table="| viewers | result | rebuffers | errors | segment time p95 / duration | first segment p95 | segments/s | Mb/s | mean rung kb/s | k6 CPU s |
-| ------: | ------ | --------: | -----: | --------------------------: | ----------------: | ---------: | ---: | -------------: | -------: |"
-best=0
-for level in $levels; do
-  ramp=$(((level + logins_per_second - 1) / logins_per_second))
-  ((ramp < 10)) && ramp=10
-  step "$level concurrent viewers: ramp ${ramp} s, hold ${hold} s"
-  mkdir -p "$out/$level"
+# climb <summary dir> <base url>: the staircase against one side; prints k6's CPU seconds last.
+climb() {
+  local summaries="$1" status=0 before
   record_children_cpu
-  cpu_before="$(recorded_children_cpu)"
-  status=0
-  run_k6_script "$out/$level" streaming -e RAMP="${ramp}s:$level,${hold}s:$level" -e WATCH_SECONDS="$hold" \
+  before="$(recorded_children_cpu)"
+  BASE_URL="$2" run_k6_script "$summaries" streaming -e LEVELS="$BENCH_LEVELS" \
+    -e JOIN_PER_SECOND="$BENCH_JOIN_PER_SECOND" -e STEP_HOLD_SECONDS="$BENCH_HOLD_SECONDS" -e SIGN_IN=setup \
     >/dev/null || status=$?
+  # 99: a threshold failed (the climb found its top); anything else is k6 itself failing.
+  [[ $status -eq 0 || $status -eq 99 ]] || die "k6 failed (exit $status); see $summaries/streaming.txt"
   record_children_cpu
-  cpu="$(awk -v a="$(recorded_children_cpu)" -v b="$cpu_before" 'BEGIN { printf "%.0f", a - b }')"
-  kill -0 "$stack_pid" 2>/dev/null || die "the stack died at $level viewers (see $out/stack)"
-  table+=$'\n'"$(row_of "$out/$level/streaming-summary.json" "$level" "$cpu" "$status")"
-  printf '%s\n' "$table" | tail -n 1
-  if [[ $status -ne 0 ]]; then break; fi
-  best=$level
-done
+  awk -v a="$(recorded_children_cpu)" -v b="$before" 'BEGIN { printf "%.0f", a - b }' >"$summaries/k6-cpu.txt"
+}
 
+step "ours: levels $BENCH_LEVELS through the edge ($BENCH_JOIN_PER_SECOND joins/s, ${BENCH_HOLD_SECONDS} s per level)"
+climb "$out/ours" "$BASE_URL"
+kill -0 "$stack_pid" 2>/dev/null || die "the stack died during the climb (see $out/stack)"
+step "baseline: the same levels against plain nginx at $BASELINE_URL"
+climb "$out/baseline" "$BASELINE_URL"
+
+stop_baseline
 stop_stack
-printf '\n%s\n\n' "$table"
-step "largest level with no rebuffering and every threshold held: $best concurrent viewers (of: $levels)"
-last_level="${levels##* }"
-if [[ "$best" == "$last_level" ]]; then
-  note "every level held: the limit is higher; try larger BENCH_LEVELS"
-elif [[ "$best" == 0 ]]; then
-  note "no level held: try smaller BENCH_LEVELS (the table says which threshold failed)"
-fi
+OURS_K6_CPU="$(cat "$out/ours/k6-cpu.txt")" BASELINE_K6_CPU="$(cat "$out/baseline/k6-cpu.txt")" \
+  bun infra/bench/viewers-report.ts "$out/ours/streaming-summary.json" "$out/baseline/streaming-summary.json"

@@ -5,7 +5,7 @@ export function requireWrk(): string {
   const wrk = Bun.which("wrk");
   if (!wrk) {
     throw new Error(
-      "wrk is not installed: run `bash infra/setup.sh` (or `apt-get install -y wrk`) and retry",
+      "wrk is not installed: the bench:* npm scripts install it (`bash infra/setup.sh bench`); run one of them or that",
     );
   }
   return wrk;

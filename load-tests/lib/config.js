@@ -85,3 +85,46 @@ export const TREND_STATS = ["avg", "min", "med", "p(90)", "p(95)", "p(99)", "max
 
 /** The allowed share of failed requests and messages (default 0.1%). */
 export const MAX_ERROR_RATE = envNumber("MAX_ERROR_RATE", 0.001);
+
+/**
+ * A staircase of viewer levels in one run (LEVELS="250,500,750", the viewers at each step): VUs join
+ * at JOIN_PER_SECOND up to the next level, which then holds for STEP_HOLD_SECONDS. Each VU tags its
+ * metrics with the level in force (levelAt), so thresholds and figures can be read per level. Null
+ * when LEVELS is not set.
+ */
+export function staircase() {
+  const raw = envString("LEVELS", "");
+  if (!raw) return null;
+  const levels = raw.split(",").map((level) => Number(level.trim()));
+  if (levels.some((level, i) => !Number.isInteger(level) || level <= (levels[i - 1] ?? 0)))
+    throw new Error(`LEVELS must be rising whole numbers like "250,500,750", got "${raw}"`);
+  const joinPerSecond = envNumber("JOIN_PER_SECOND", 25);
+  const holdSeconds = envNumber("STEP_HOLD_SECONDS", 30);
+  const stages = [];
+  /** [level, end of its step in ms from the scenario's start] */
+  const ends = [];
+  const stepSeconds = [];
+  let at = 0;
+  levels.forEach((level, i) => {
+    const joinSeconds = Math.max(1, Math.ceil((level - (levels[i - 1] ?? 0)) / joinPerSecond));
+    stages.push(
+      { duration: `${joinSeconds}s`, target: level },
+      { duration: `${holdSeconds}s`, target: level },
+    );
+    stepSeconds.push(joinSeconds + holdSeconds);
+    at += (joinSeconds + holdSeconds) * 1000;
+    ends.push([level, at]);
+  });
+  return {
+    levels,
+    /** Each level's join + hold, in seconds (its figures per second divide by this). */
+    stepSeconds,
+    stages,
+    totalMs: at,
+    /** The level whose step (its join, then its hold) contains `ms` since the scenario started. */
+    levelAt(ms) {
+      for (const [level, end] of ends) if (ms < end) return level;
+      return levels[levels.length - 1];
+    },
+  };
+}

@@ -57,6 +57,16 @@ export class Session {
     return this.loggedIn || this.login();
   }
 
+  /**
+   * Takes over a session signed in elsewhere (signIn in setup()): its cookies into this session's jar.
+   * Many VUs then share one account's session, as tabs of one browser do.
+   */
+  adopt(cookies) {
+    const jar = this.jar || http.cookieJar();
+    for (const [name, value] of Object.entries(cookies)) jar.set(BASE_URL, name, value, { path: "/" });
+    this.loggedIn = true;
+  }
+
   refresh() {
     const response = http.post(
       `${BASE_URL}/api/token/refresh/`,
@@ -110,4 +120,15 @@ export class Session {
 /** The viewer account of this VU: VUs share the seeded accounts round-robin. */
 export function viewerFor(seed, vu) {
   return seed.viewers[(vu - 1) % seed.viewers.length];
+}
+
+/** Signs an account in with a jar of its own (for setup()); its cookies by name, or null on failure. */
+export function signIn(account) {
+  const session = new Session(account, new http.CookieJar());
+  if (!session.login()) return null;
+  const cookies = {};
+  for (const [name, values] of Object.entries(session.jar.cookiesForURL(`${BASE_URL}/api/`))) {
+    if (values.length > 0) cookies[name] = values[0];
+  }
+  return cookies;
 }
