@@ -51,7 +51,7 @@ async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 
   throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
 }
 
-function postgresBinDir(): string {
+export function postgresBinDir(): string {
   const root = "/usr/lib/postgresql";
   const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
   for (const version of versions) {
@@ -69,7 +69,7 @@ function postgresBinDir(): string {
  * PostgreSQL refuses to run as root, so a root test run starts it as the `postgres` user. setpriv
  * execs in place (runuser would fork), so the pid we hold is the server's own and killing it works.
  */
-function asServiceUser(command: string[]): string[] {
+export function asServiceUser(command: string[]): string[] {
   return process.getuid?.() === 0
     ? ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", ...command]
     : command;
