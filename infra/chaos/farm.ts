@@ -69,6 +69,10 @@ export class ChaosFarm {
       REDIS_URL: this.spec.redisUrl,
       MEDIA_ROOT: this.spec.mediaRoot,
       LOG_LEVEL: "info",
+      // The periodic sweeps of the api and every transcoder (what dead processes left): every 2 s, and
+      // staging untouched for 5 s counts as abandoned, so that a run sees them within its wait.
+      STORAGE_SWEEP_INTERVAL_SECONDS: "2",
+      STAGING_MAX_IDLE_SECONDS: "5",
     };
   }
 
@@ -98,9 +102,6 @@ export class ChaosFarm {
         TRANSCODE_BACKOFF_SECONDS: "1",
         RECONCILE_INTERVAL_SECONDS: "2",
         PROGRESS_FLUSH_INTERVAL_SECONDS: "2",
-        // The periodic sweeps (uploads and staging left by dead processes): short, so a run sees them.
-        STAGING_SWEEP_INTERVAL_SECONDS: "2",
-        STAGING_MAX_AGE_SECONDS: "5",
       },
     });
     this.api = api;
@@ -139,8 +140,6 @@ export class ChaosFarm {
         TRANSCODER_STALLED_INTERVAL_SECONDS: String(LOCK_SECONDS),
         TRANSCODER_SHUTDOWN_GRACE_SECONDS: "2",
         TRANSCODER_METRICS_PORT: "0",
-        STAGING_SWEEP_INTERVAL_SECONDS: "2",
-        STAGING_MAX_AGE_SECONDS: "5",
       },
     });
     this.transcoders.set(name, child);
