@@ -130,11 +130,16 @@ export class ChaosContext {
     return row;
   }
 
-  /** Like untilSettled, and anything but `ready` is a violation. */
+  /** Like untilSettled, and anything but `ready` is a violation (one: the error said as it came). */
   async untilReady(id: number, timeoutMs = SETTLE_MS): Promise<VideoRow> {
+    const before = this.violations.length;
     const row = await this.untilSettled(id, timeoutMs);
-    if (row.state !== "ready") this.violated(`video ${id} ended in ${row.state}: ${row.error}`);
-    else this.readyVideo ??= id;
+    if (row.state !== "ready") {
+      this.violations.splice(before);
+      this.violated(
+        `video ${id} ended in ${row.state} instead of ready: "${(row.error ?? "").slice(0, 200)}"`,
+      );
+    } else this.readyVideo ??= id;
     return row;
   }
 }
