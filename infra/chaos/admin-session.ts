@@ -12,6 +12,14 @@ export interface VideoView {
   progress: { stage: string; percent: number };
 }
 
+export interface PartialUpload {
+  /** The api's answer; null when the connection broke first. */
+  answer: Promise<Response | null>;
+  send(bytes: Uint8Array): void;
+  finish(): void;
+  abort(): void;
+}
+
 export class AdminSession {
   private constructor(
     readonly apiUrl: string,
@@ -48,19 +56,41 @@ export class AdminSession {
     });
   }
 
-  /** An upload whose body the caller writes: multipart head, then the bytes it pushes, never closed here. */
-  streamingUpload(
-    boundary: string,
-    body: ReadableStream<Uint8Array>,
-    signal: AbortSignal,
-  ): Promise<Response> {
-    return fetch(`${this.apiUrl}/api/admin/videos`, {
+  /**
+   * An upload whose file the caller sends piece by piece (a slow client): the multipart head goes at
+   * once, then each `send`; `finish` closes the body, `abort` cuts the connection.
+   */
+  startUpload(title: string): PartialUpload {
+    const boundary = `chaos${crypto.randomUUID().replaceAll("-", "")}`;
+    const head =
+      `--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\n${title}\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="category"\r\n\r\nChaos\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="clip.mp4"\r\n` +
+      "Content-Type: video/mp4\r\n\r\n";
+    let body!: ReadableStreamDefaultController<Uint8Array>;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        body = controller;
+        controller.enqueue(new TextEncoder().encode(head));
+      },
+    });
+    const client = new AbortController();
+    const answer = fetch(`${this.apiUrl}/api/admin/videos`, {
       method: "POST",
-      body,
+      body: stream,
       headers: { ...this.headers(), "content-type": `multipart/form-data; boundary=${boundary}` },
-      signal,
+      signal: client.signal,
       duplex: "half",
-    } as RequestInit);
+    } as RequestInit).catch(() => null);
+    return {
+      answer,
+      send: (bytes) => body.enqueue(bytes),
+      finish: () => {
+        body.enqueue(new TextEncoder().encode(`\r\n--${boundary}--\r\n`));
+        body.close();
+      },
+      abort: () => client.abort(),
+    };
   }
 
   async video(id: number): Promise<VideoView> {

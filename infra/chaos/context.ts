@@ -1,6 +1,6 @@
 // What a fault scenario works with: the farm, the servers it may kill, the media volume it may fill,
 // the admin session, and the shared moves (upload the source, catch its job mid-encode, wait for it).
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { waitUntil } from "../../dev/probes.ts";
 import type { AdminSession } from "./admin-session.ts";
@@ -99,6 +99,22 @@ export class ChaosContext {
     } finally {
       signal(encode.pid, "SIGSTOP");
     }
+  }
+
+  /** Waits until the api has written some of an upload's bytes into its staging (`upload--*`). */
+  async untilUploadStaged(): Promise<void> {
+    const staging = join(this.farm.mediaRoot, ".staging");
+    const staged = () =>
+      existsSync(staging) &&
+      readdirSync(staging)
+        .filter((name) => name.startsWith("upload--"))
+        .some((dir) =>
+          readdirSync(join(staging, dir)).some((file) => statSync(join(staging, dir, file)).size > 0),
+        );
+    await waitUntil("the upload's bytes in staging", async () => staged(), {
+      timeoutMs: 15_000,
+      intervalMs: 20,
+    });
   }
 
   thaw(pid: number): void {

@@ -10,14 +10,23 @@ export const diskFullDuringUpload: Scenario = {
   name: "disk-upload",
   fault: "fill the media volume during an upload",
   async run(ctx) {
-    const source = Bun.file(ctx.source);
-    // Room for the multipart head and the sniff, not for the file.
-    ctx.volume.fill(Math.floor(source.size / 4));
-    const response = await ctx.session.upload(source, "onto a full disk", AbortSignal.timeout(30_000));
-    const body = await response.text();
-    if (response.status !== 507)
-      ctx.violated(`upload onto a full volume answered ${response.status}: ${body.slice(0, 200)}`);
+    const bytes = await Bun.file(ctx.source).bytes();
+    const quarter = Math.floor(bytes.byteLength / 4);
+    // A quarter of the file on disk, then the volume fills, then the rest arrives.
+    const upload = ctx.session.startUpload("onto a filling disk");
+    upload.send(bytes.subarray(0, quarter));
+    await ctx.untilUploadStaged();
+    ctx.volume.fill(0);
+    upload.send(bytes.subarray(quarter));
+    upload.finish();
+    const response = await Promise.race([upload.answer, Bun.sleep(30_000).then(() => null)]);
+    const body = (await response?.text()) ?? "";
+    if (response?.status !== 507)
+      ctx.violated(
+        `upload onto a full volume answered ${response?.status ?? "nothing"}: ${body.slice(0, 200)}`,
+      );
     else if (!FULL.test(body)) ctx.violated(`507 without saying the storage is full: ${body.slice(0, 200)}`);
+    upload.abort();
     ctx.volume.release();
     const releasedAt = performance.now();
     const id = await ctx.uploadSource("once the disk had room again");
