@@ -101,16 +101,18 @@ export class ChaosContext {
     }
   }
 
-  /** Waits until the api has written some of an upload's bytes into its staging (`upload--*`). */
+  /** Waits until the api has written some of an upload's bytes into its staging (`upload…--<uuid>`). */
   async untilUploadStaged(): Promise<void> {
     const staging = join(this.farm.mediaRoot, ".staging");
+    const bytesIn = (dir: string) =>
+      (readdirSync(dir, { recursive: true }) as string[])
+        .map((file) => statSync(join(dir, file), { throwIfNoEntry: false }))
+        .reduce((sum, info) => sum + (info?.isFile() ? info.size : 0), 0);
     const staged = () =>
       existsSync(staging) &&
       readdirSync(staging)
-        .filter((name) => name.startsWith("upload--"))
-        .some((dir) =>
-          readdirSync(join(staging, dir)).some((file) => statSync(join(staging, dir, file)).size > 0),
-        );
+        .filter((name) => name.startsWith("upload"))
+        .some((dir) => bytesIn(join(staging, dir)) > 0);
     await waitUntil("the upload's bytes in staging", async () => staged(), {
       timeoutMs: 15_000,
       intervalMs: 20,

@@ -1,6 +1,6 @@
 // The media root of the chaos run: a small tmpfs, so that "the disk is full" is the kernel's ENOSPC and
 // filling it takes one fallocate. Mounting needs root (CI runs as root); without it the run says so.
-import { mkdirSync, rmSync, statfsSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "bun";
 
@@ -8,6 +8,7 @@ const FILLER = ".chaos-filler";
 
 export class MediaVolume {
   private mounted = false;
+  private fillers = 0;
 
   private constructor(readonly root: string) {}
 
@@ -31,17 +32,29 @@ export class MediaVolume {
     return stats.bavail * stats.bsize;
   }
 
-  /** Takes all but `leaveBytes` of the free space with one allocated file (not sparse: tmpfs counts it). */
+  /**
+   * Takes all but `leaveBytes` of the free space with allocated files (not sparse: tmpfs counts them).
+   * Writers go on meanwhile (an upload streaming in), so what was free a moment ago may not be: a
+   * refused allocation is retried smaller, and what is left over is taken by the next file.
+   */
   fill(leaveBytes = 0): void {
-    const take = this.freeBytes() - leaveBytes;
-    if (take <= 0) return;
-    const result = spawnSync(["fallocate", "-l", String(take), join(this.root, FILLER)]);
-    if (result.exitCode !== 0) throw new Error(`fallocate failed: ${result.stderr.toString().trim()}`);
+    let want = this.freeBytes() - leaveBytes;
+    for (let attempt = 0; attempt < 40 && want > 4096; attempt++) {
+      const filler = join(this.root, `${FILLER}-${this.fillers++}`);
+      const result = spawnSync(["fallocate", "-l", String(want), filler]);
+      if (result.exitCode !== 0) {
+        rmSync(filler, { force: true });
+        want = Math.floor(want / 2);
+        continue;
+      }
+      want = this.freeBytes() - leaveBytes;
+    }
   }
 
   /** Gives the space taken by `fill` back. */
   release(): void {
-    rmSync(join(this.root, FILLER), { force: true });
+    for (const name of readdirSync(this.root))
+      if (name.startsWith(FILLER)) rmSync(join(this.root, name), { force: true });
   }
 
   unmount(): void {
