@@ -140,6 +140,9 @@ export class ChaosFarm {
         TRANSCODER_STALLED_INTERVAL_SECONDS: String(LOCK_SECONDS),
         TRANSCODER_SHUTDOWN_GRACE_SECONDS: "2",
         TRANSCODER_METRICS_PORT: "0",
+        // A worker takes jobs only with this much space free: a few MiB of the small volume, so that
+        // only the filled volume stops it.
+        TRANSCODER_MIN_FREE_MB: "8",
       },
     });
     this.transcoders.set(name, child);

@@ -2,6 +2,7 @@
 // transcode (the job must say the storage is full, not fail three times on a broken playlist).
 import { waitUntil } from "../../../dev/probes.ts";
 import { seconds } from "../context.ts";
+import { isAlive } from "../processes.ts";
 import type { Scenario } from "../scenario.ts";
 
 const FULL = /storage is full/i;
@@ -44,12 +45,16 @@ export const diskFullDuringTranscode: Scenario = {
     const { pid } = await ctx.freezeEncode();
     ctx.volume.fill(0);
     ctx.thaw(pid);
-    // The job meets the full volume: it must end (or pause) saying so, not as a broken playlist.
+    // The job meets the full volume. Its attempt must end (in error, or handed back to wait for space)
+    // saying so, not as a broken playlist after every attempt.
     await waitUntil(
-      "the job to give up on the full volume",
-      async () => (await ctx.stores.videos()).find((video) => video.id === id)?.state === "error",
+      "the attempt on the full volume to end",
+      async () =>
+        !isAlive(pid) &&
+        ((await ctx.stores.videos()).find((video) => video.id === id)?.state === "error" ||
+          !("active" in (await ctx.stores.unfinishedJobs()))),
       { timeoutMs: 20_000, intervalMs: 200 },
-    ).catch(() => {});
+    ).catch(() => ctx.violated("the attempt on the full volume did not end within 20 s"));
     const during = (await ctx.stores.videos()).find((video) => video.id === id);
     if (during?.state === "error" && !FULL.test(during.error ?? ""))
       ctx.violated(`a full volume reported as: "${(during.error ?? "").slice(0, 160)}"`);
