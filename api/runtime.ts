@@ -33,7 +33,7 @@ export interface ApiRuntime {
   bus: EventBus;
   services: Services;
   reconcile(): Promise<{ requeued: number; settled: number }>;
-  /** One storage sweep now (object storage; the local driver has nothing to sweep). */
+  /** One storage sweep now: abandoned upload staging, and with object storage retired and orphan trees. */
   sweepStorage(): Promise<SweepOutcome>;
   /** Graceful stop: no new requests, in-flight work and mails finished, connections closed. */
   stop(): Promise<void>;
@@ -125,24 +125,18 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       config.reconcileIntervalSeconds * 1000,
     );
   }
-  // Object storage: replaced revisions after their grace period, and trees nothing points at.
-  const sweeper =
-    config.storage.kind === "s3"
-      ? new StorageSweeper({
-          db: database.db,
-          storage,
-          clock: options.clock ?? systemClock,
-          log,
-          graceSeconds: config.storage.retiredGraceSeconds,
-        })
-      : null;
-  const sweepTimer =
-    sweeper && config.storage.kind === "s3" && (options.consumeEvents ?? true)
-      ? setInterval(
-          () => void sweeper.sweep().catch((error) => log.error({ err: error }, "storage sweep failed")),
-          config.storage.sweepIntervalSeconds * 1000,
-        )
-      : null;
+  // Abandoned upload staging; with object storage also replaced revisions after their grace period,
+  // and trees nothing points at.
+  const sweeper = new StorageSweeper({
+    db: database.db,
+    storage,
+    clock: options.clock ?? systemClock,
+    log,
+    treeGraceSeconds: config.storage.kind === "s3" ? config.storage.retiredGraceSeconds : null,
+    stagingMaxIdleSeconds: config.storage.stagingMaxIdleSeconds,
+    onReclaimed: metrics.observeReclaimed,
+  });
+  if (options.consumeEvents ?? true) sweeper.start(config.storage.sweepIntervalSeconds);
 
   return {
     app,
@@ -154,10 +148,10 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     bus,
     services,
     reconcile,
-    sweepStorage: () => (sweeper ? sweeper.sweep() : Promise.resolve({ retired: 0, orphaned: 0 })),
+    sweepStorage: () => sweeper.sweep(),
     async stop() {
       if (reconcileTimer) clearInterval(reconcileTimer);
-      if (sweepTimer) clearInterval(sweepTimer);
+      sweeper.stop();
       await realtime.closeAll(); // Bun's server.stop waits for open WebSockets
       await app.stop();
       // No heartbeat arrives any more: write what is pending while Redis and the database are open.

@@ -41,6 +41,17 @@ export function integer(env: Env, name: string, fallback: number, min: number, m
   return value;
 }
 
+/** A decimal number such as 0.25 or 3, within [min, max]. */
+export function decimal(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a number between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
 export function duration(env: Env, name: string, fallback: string): number {
   const raw = optional(env, name) ?? fallback;
   const seconds = parseDurationSeconds(raw);

@@ -2,9 +2,20 @@
 // under MEDIA_ROOT (the embedded default), or an S3-compatible bucket named by STORAGE_URL.
 import { boolean, ConfigError, type Env, integer, optional } from "./env.ts";
 
+/** How often each process sweeps what it may reclaim, and when untouched staging counts as abandoned. */
+interface SweepSettings {
+  /** STORAGE_SWEEP_INTERVAL_SECONDS: the api's and every transcoder's periodic sweep. */
+  readonly sweepIntervalSeconds: number;
+  /**
+   * STAGING_MAX_IDLE_SECONDS: staging nothing wrote to for this long is a leftover (a killed api's
+   * upload, a hung request's, a folder no label explains); a transcode attempt's goes once its lock does.
+   */
+  readonly stagingMaxIdleSeconds: number;
+}
+
 export type StorageSettings =
-  | { readonly kind: "local"; readonly mediaRoot: string }
-  | {
+  | ({ readonly kind: "local"; readonly mediaRoot: string } & SweepSettings)
+  | ({
       readonly kind: "s3";
       readonly bucket: string;
       /** Key prefix inside the bucket ("" or ending in "/"), so one bucket can hold several installs. */
@@ -19,18 +30,22 @@ export type StorageSettings =
       readonly forcePathStyle: boolean;
       /** How long a replaced revision's objects stay for viewers mid-playlist before they are deleted. */
       readonly retiredGraceSeconds: number;
-      readonly sweepIntervalSeconds: number;
-    };
+    } & SweepSettings);
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export function loadStorageSettings(env: Env): StorageSettings {
+  const sweep: SweepSettings = {
+    sweepIntervalSeconds: integer(env, "STORAGE_SWEEP_INTERVAL_SECONDS", 600, 1, 86_400),
+    stagingMaxIdleSeconds: integer(env, "STAGING_MAX_IDLE_SECONDS", 3600, 1, 30 * 86_400),
+  };
   const raw = optional(env, "STORAGE_URL");
   if (!raw || raw.startsWith("file:")) {
     const fromUrl = raw ? decodeURIComponent(new URL(raw).pathname) : undefined;
     return Object.freeze({
       kind: "local",
       mediaRoot: fromUrl || (optional(env, "MEDIA_ROOT") ?? "./var/media"),
+      ...sweep,
     });
   }
   let parsed: URL;
@@ -70,6 +85,6 @@ export function loadStorageSettings(env: Env): StorageSettings {
     secretAccessKey: need("S3_SECRET_ACCESS_KEY"),
     forcePathStyle: boolean(env, "S3_FORCE_PATH_STYLE", true),
     retiredGraceSeconds: integer(env, "RETIRED_REVISION_GRACE_SECONDS", 7200, 0, 30 * 86_400),
-    sweepIntervalSeconds: integer(env, "STORAGE_SWEEP_INTERVAL_SECONDS", 600, 1, 86_400),
+    ...sweep,
   });
 }

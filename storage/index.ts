@@ -17,6 +17,23 @@ export interface StoredObject {
   lastModified: number;
 }
 
+/** A staging directory as a sweep sees it. */
+export interface StagingEntry {
+  /** The label it was created with (as made safe for a folder name). */
+  label: string;
+  path: string;
+  /** Epoch ms of the newest write inside it (its own time when empty). */
+  lastModified: number;
+  /** Bytes of the files inside it. */
+  bytes: number;
+}
+
+/** What a sweep removed: folders or trees, and their bytes where known. */
+export interface Reclaimed {
+  items: number;
+  bytes: number;
+}
+
 /** How playback hands an object to a client: a local file to send, or a short-lived URL to fetch. */
 export type MediaDelivery =
   | { kind: "file"; file: BunFile }
@@ -46,14 +63,21 @@ export interface MediaStorage {
   fetchToLocal(key: string, dir: string, onProgress?: TransferProgress): Promise<string>;
   /** A new private working directory for outputs that are not published yet. */
   createStagingDir(label: string): Promise<string>;
-  /** Removes the staging directories created with `label` (an earlier, crashed attempt's). */
+  /** Removes the staging directories created with `label` (give each owner a label of its own). */
   discardStaging(label: string): Promise<void>;
   /**
    * Puts a finished staging directory at `prefix` and removes the staging directory. Local: one rename,
    * readers see all of it or none. S3: uploads every file (playlists last); the prefix is a revision's own,
-   * and nothing points at it until the database switches the video's published revision.
+   * and nothing points at it until the database switches the video's published revision. An aborted
+   * `signal` stops an upload before its next file (a transcode attempt that lost its job must not write
+   * over the holder's tree); a rename is never half done.
    */
-  publishDirectory(stagingDir: string, prefix: string, onProgress?: TransferProgress): Promise<void>;
+  publishDirectory(
+    stagingDir: string,
+    prefix: string,
+    onProgress?: TransferProgress,
+    signal?: AbortSignal,
+  ): Promise<void>;
   /** Removes the object or the whole tree under `prefix`; missing is fine. */
   deletePrefix(prefix: string): Promise<void>;
   /** Every object under `prefix` (a folder: end it with "/"), in key order. */
@@ -64,8 +88,16 @@ export interface MediaStorage {
   deliver(key: string, expiresInSeconds: number): Promise<MediaDelivery | null>;
   /** A GET URL of `key` valid for `expiresInSeconds` (object storage), or null: the local driver has none. */
   presign(key: string, expiresInSeconds: number): string | null;
-  /** Removes staging leftovers older than `olderThanMs` (a crashed job's); returns how many. */
-  sweepStaging(olderThanMs: number): Promise<number>;
+  /**
+   * Removes the staging directories `doomed` picks (a lost attempt's, a killed process's); the caller
+   * knows who owns which label. Returns what went.
+   */
+  sweepStaging(doomed: (entry: StagingEntry) => boolean | Promise<boolean>): Promise<Reclaimed>;
+  /**
+   * Removes the staging of uploads that will never finish: this process's own that no upload is writing
+   * any more, and anyone's that nothing wrote to for `maxIdleMs` (a killed api's, a hung request's).
+   */
+  sweepUploads(maxIdleMs: number): Promise<Reclaimed>;
 }
 
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -93,3 +125,4 @@ export const isSafeKey = (key: string) => {
 export { LocalMediaStorage } from "./local.ts";
 export { openMediaStorage } from "./open.ts";
 export { S3MediaStorage } from "./s3.ts";
+export { isUploadStaging } from "./staging.ts";

@@ -6,13 +6,21 @@ import {
   assertSafeKey,
   type MediaDelivery,
   type MediaStorage,
+  type Reclaimed,
+  type StagingEntry,
   type StoredObject,
   UploadTooLargeError,
 } from "./index.ts";
+import {
+  createStaging,
+  discardStaging,
+  isUploadStaging,
+  stagingPath,
+  sweepStaging,
+  UPLOAD_LABEL,
+} from "./staging.ts";
 
 const STAGING = ".staging";
-
-const stagingLabel = (label: string) => label.replace(/[^A-Za-z0-9_-]/g, "_");
 
 /** write(2) may write less than asked (a disk filling up does): loop until the chunk is all out. */
 async function writeFully(handle: FileHandle, chunk: Uint8Array): Promise<void> {
@@ -31,9 +39,17 @@ async function writeFully(handle: FileHandle, chunk: Uint8Array): Promise<void> 
 export class LocalMediaStorage implements MediaStorage {
   readonly kind = "local" as const;
   readonly root: string;
+  /** Names this process's uploads in their staging label, so its sweep knows which are its own. */
+  private readonly owner = randomUUID().slice(0, 8);
+  /** Staging directories of the uploads this process is writing now. */
+  private readonly uploading = new Set<string>();
 
   constructor(root: string) {
     this.root = resolve(root);
+  }
+
+  private get stagingRoot(): string {
+    return join(this.root, STAGING);
   }
 
   private pathOf(key: string): string {
@@ -43,10 +59,13 @@ export class LocalMediaStorage implements MediaStorage {
 
   async putStream(key: string, body: AsyncIterable<Uint8Array>, options: { maxBytes: number }) {
     const target = this.pathOf(key);
-    const staging = await this.createStagingDir("upload");
+    // Registered before it exists, so a sweep running meanwhile never takes it for a leftover.
+    const staging = stagingPath(this.stagingRoot, `${UPLOAD_LABEL}-${this.owner}`);
+    this.uploading.add(staging);
     const temp = join(staging, "object");
     let bytes = 0;
     try {
+      await mkdir(staging, { recursive: true });
       // Every write is awaited through one file handle, so a full disk (ENOSPC, EDQUOT) or an I/O error
       // rejects here, where the caller sees it, instead of as an unhandled rejection.
       const handle = await open(temp, "wx");
@@ -64,6 +83,7 @@ export class LocalMediaStorage implements MediaStorage {
       return { bytes };
     } finally {
       await rm(staging, { recursive: true, force: true });
+      this.uploading.delete(staging);
     }
   }
 
@@ -113,21 +133,12 @@ export class LocalMediaStorage implements MediaStorage {
     return file ? { kind: "file", file } : null;
   }
 
-  async createStagingDir(label: string): Promise<string> {
-    const dir = join(this.root, STAGING, `${stagingLabel(label)}--${randomUUID()}`);
-    await mkdir(dir, { recursive: true });
-    return dir;
+  createStagingDir(label: string): Promise<string> {
+    return createStaging(this.stagingRoot, label);
   }
 
-  async discardStaging(label: string): Promise<void> {
-    const dir = join(this.root, STAGING);
-    const prefix = `${stagingLabel(label)}--`;
-    const entries = await readdir(dir).catch(() => [] as string[]);
-    await Promise.all(
-      entries
-        .filter((entry) => entry.startsWith(prefix))
-        .map((entry) => rm(join(dir, entry), { recursive: true, force: true })),
-    );
+  discardStaging(label: string): Promise<void> {
+    return discardStaging(this.stagingRoot, label);
   }
 
   async publishDirectory(stagingDir: string, prefix: string): Promise<void> {
@@ -158,17 +169,16 @@ export class LocalMediaStorage implements MediaStorage {
     return info?.isFile() ? Bun.file(path) : null;
   }
 
-  async sweepStaging(olderThanMs: number): Promise<number> {
-    const dir = join(this.root, STAGING);
-    const entries = await readdir(dir).catch(() => [] as string[]);
-    let removed = 0;
-    for (const entry of entries) {
-      const info = await stat(join(dir, entry)).catch(() => null);
-      if (info && Date.now() - info.mtimeMs > olderThanMs) {
-        await rm(join(dir, entry), { recursive: true, force: true });
-        removed++;
-      }
-    }
-    return removed;
+  sweepStaging(doomed: (entry: StagingEntry) => boolean | Promise<boolean>): Promise<Reclaimed> {
+    return sweepStaging(this.stagingRoot, doomed);
+  }
+
+  sweepUploads(maxIdleMs: number): Promise<Reclaimed> {
+    const own = `${UPLOAD_LABEL}-${this.owner}`;
+    return this.sweepStaging((entry) => {
+      if (!isUploadStaging(entry.label)) return false;
+      if (entry.label === own && !this.uploading.has(entry.path)) return true;
+      return Date.now() - entry.lastModified > maxIdleMs;
+    });
   }
 }

@@ -1,7 +1,6 @@
 // MediaStorage on an S3-compatible bucket (SeaweedFS, AWS S3, R2, B2, Garage) through Bun's own
 // S3Client: multipart uploads streamed as they arrive, ranged and presigned reads, no AWS SDK. The
 // processes share no disk: working directories live in each process's own scratch directory.
-import { randomUUID } from "node:crypto";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { S3Client } from "bun";
@@ -9,10 +8,13 @@ import {
   assertSafeKey,
   type MediaDelivery,
   type MediaStorage,
+  type Reclaimed,
+  type StagingEntry,
   type StoredObject,
   type TransferProgress,
   UploadTooLargeError,
 } from "./index.ts";
+import { createStaging, discardStaging, sweepStaging } from "./staging.ts";
 
 export interface S3StorageOptions {
   bucket: string;
@@ -36,8 +38,6 @@ const PARTS_IN_FLIGHT = 4;
 const UPLOADS_IN_FLIGHT = 8;
 const UPLOAD_ATTEMPTS = 4;
 const DELETES_IN_FLIGHT = 16;
-
-const stagingLabel = (label: string) => label.replace(/[^A-Za-z0-9_-]/g, "_");
 
 export class S3MediaStorage implements MediaStorage {
   readonly kind = "s3" as const;
@@ -127,23 +127,20 @@ export class S3MediaStorage implements MediaStorage {
     return target;
   }
 
-  async createStagingDir(label: string): Promise<string> {
-    const dir = join(this.options.scratchRoot, `${stagingLabel(label)}--${randomUUID()}`);
-    await mkdir(dir, { recursive: true });
-    return dir;
+  createStagingDir(label: string): Promise<string> {
+    return createStaging(this.options.scratchRoot, label);
   }
 
-  async discardStaging(label: string): Promise<void> {
-    const prefix = `${stagingLabel(label)}--`;
-    const entries = await readdir(this.options.scratchRoot).catch(() => [] as string[]);
-    await Promise.all(
-      entries
-        .filter((entry) => entry.startsWith(prefix))
-        .map((entry) => rm(join(this.options.scratchRoot, entry), { recursive: true, force: true })),
-    );
+  discardStaging(label: string): Promise<void> {
+    return discardStaging(this.options.scratchRoot, label);
   }
 
-  async publishDirectory(stagingDir: string, prefix: string, onProgress?: TransferProgress): Promise<void> {
+  async publishDirectory(
+    stagingDir: string,
+    prefix: string,
+    onProgress?: TransferProgress,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const entries = await readdir(stagingDir, { recursive: true, withFileTypes: true });
     const files = entries
       .filter((entry) => entry.isFile())
@@ -155,6 +152,7 @@ export class S3MediaStorage implements MediaStorage {
     const total = sizes.reduce((sum, size) => sum + size, 0);
     let done = 0;
     const upload = async (file: string) => {
+      signal?.throwIfAborted();
       const path = join(stagingDir, file);
       const size = (await stat(path)).size;
       await withRetries(() => this.client.write(this.objectKey(`${prefix}/${file}`), Bun.file(path)));
@@ -216,17 +214,17 @@ export class S3MediaStorage implements MediaStorage {
     return this.publicClient.presign(this.objectKey(key), { expiresIn: expiresInSeconds });
   }
 
-  async sweepStaging(olderThanMs: number): Promise<number> {
-    const entries = await readdir(this.options.scratchRoot).catch(() => [] as string[]);
-    let removed = 0;
-    for (const entry of entries) {
-      const info = await stat(join(this.options.scratchRoot, entry)).catch(() => null);
-      if (info && Date.now() - info.mtimeMs > olderThanMs) {
-        await rm(join(this.options.scratchRoot, entry), { recursive: true, force: true });
-        removed++;
-      }
-    }
-    return removed;
+  sweepStaging(doomed: (entry: StagingEntry) => boolean | Promise<boolean>): Promise<Reclaimed> {
+    return sweepStaging(this.options.scratchRoot, doomed);
+  }
+
+  /**
+   * Uploads stream straight into a multipart upload and stage nothing on disk: one cut short is aborted
+   * by putStream; the unfinished multipart upload of a killed api is the bucket's to expire
+   * (AbortIncompleteMultipartUpload, docs/storage.md).
+   */
+  async sweepUploads(): Promise<Reclaimed> {
+    return { items: 0, bytes: 0 };
   }
 }
 

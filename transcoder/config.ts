@@ -1,8 +1,10 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, type Env, integer, optional, url } from "../config/env.ts";
+import { ConfigError, decimal, type Env, integer, optional, url } from "../config/env.ts";
 import { loadStorageSettings, type StorageSettings } from "../config/storage.ts";
+import { DEFAULT_ENCODE_TIMEOUT, type EncodeTimeoutSettings } from "./encode-deadline.ts";
 import { HWACCEL_SETTINGS, type HwAccelSetting, isHwAccelSetting } from "./hwaccel/modes.ts";
+import { DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./source-limits.ts";
 
 /** The transcoder's settings, read once at start-up; a bad value stops the worker naming the variable. */
 export interface TranscoderConfig {
@@ -30,6 +32,14 @@ export interface TranscoderConfig {
   readonly metricsPort: number;
   /** Where /metrics and /health listen: loopback unless told otherwise (a container sets 0.0.0.0). */
   readonly metricsHost: string;
+  /** What one source may declare (MAX_SOURCE_SECONDS, MAX_SOURCE_FRAMES, MAX_SOURCE_PIXEL_RATE). */
+  readonly sourceLimits: SourceLimits;
+  /** How long the ladder's FFmpeg may run (TRANSCODER_TIMEOUT_*). */
+  readonly encodeTimeout: EncodeTimeoutSettings;
+  /** Below this many free bytes the working file system (media root or scratch) counts as full. */
+  readonly minFreeBytes: number;
+  /** How often a worker held back by a full file system looks again. */
+  readonly spacePollSeconds: number;
 }
 
 export const X264_PRESETS = [
@@ -81,5 +91,29 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     logLevel: optional(env, "LOG_LEVEL") ?? "info",
     metricsPort: integer(env, "TRANSCODER_METRICS_PORT", 9464, 0, 65535),
     metricsHost: optional(env, "TRANSCODER_METRICS_HOST") ?? "127.0.0.1",
+    sourceLimits: Object.freeze({
+      maxSeconds: integer(env, "MAX_SOURCE_SECONDS", DEFAULT_SOURCE_LIMITS.maxSeconds, 1, 7 * 24 * 3600),
+      maxFrames: integer(env, "MAX_SOURCE_FRAMES", DEFAULT_SOURCE_LIMITS.maxFrames, 1, 1e10),
+      maxPixelRate: integer(env, "MAX_SOURCE_PIXEL_RATE", DEFAULT_SOURCE_LIMITS.maxPixelRate, 1, 1e12),
+    }),
+    minFreeBytes: integer(env, "TRANSCODER_MIN_FREE_MB", 256, 0, 1_048_576) * 1024 * 1024,
+    spacePollSeconds: integer(env, "TRANSCODER_SPACE_POLL_SECONDS", 10, 1, 3600),
+    encodeTimeout: Object.freeze({
+      floorSeconds: integer(
+        env,
+        "TRANSCODER_TIMEOUT_FLOOR_SECONDS",
+        DEFAULT_ENCODE_TIMEOUT.floorSeconds,
+        1,
+        86_400,
+      ),
+      factor: decimal(env, "TRANSCODER_TIMEOUT_FACTOR", DEFAULT_ENCODE_TIMEOUT.factor, 1, 100),
+      expectedSpeed: decimal(
+        env,
+        "TRANSCODER_EXPECTED_SPEED",
+        DEFAULT_ENCODE_TIMEOUT.expectedSpeed,
+        0.001,
+        1000,
+      ),
+    }),
   });
 }

@@ -11,9 +11,19 @@ function tiedToThisProcess(argv: string[]): string[] {
   return setpriv ? [setpriv, "--pdeathsig", "KILL", "--", ...argv] : argv;
 }
 
+/** Polled while a process runs: a reason to stop it now (it then ends `timedOut`), or null. */
+export interface RunWatchdog {
+  overdue(nowMs: number): string | null;
+}
+
+/** How often a watchdog is asked. */
+const WATCHDOG_POLL_MS = 250;
+
 export interface RunOptions {
   /** Kill the process after this long (SIGTERM, then SIGKILL after `killGraceMs`). */
   timeoutMs?: number;
+  /** A deadline that moves with the run (encode-deadline.ts); stops it like `timeoutMs` does. */
+  watchdog?: RunWatchdog;
   signal?: AbortSignal;
   killGraceMs?: number;
   /** Called with every stdout chunk as it arrives; when given, `stdout` in the result stays empty. */
@@ -36,7 +46,8 @@ export interface RunResult {
 const DEFAULT_STDERR_LIMIT = 64 * 1024;
 
 export async function runProcess(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const { timeoutMs, signal, killGraceMs = 3000, onStdout, stderrLimit = DEFAULT_STDERR_LIMIT } = options;
+  const { timeoutMs, signal, watchdog, killGraceMs = 3000, onStdout } = options;
+  const stderrLimit = options.stderrLimit ?? DEFAULT_STDERR_LIMIT;
   if (signal?.aborted) {
     return { exitCode: null, signalCode: null, stdout: "", stderr: "", timedOut: false, aborted: true };
   }
@@ -62,6 +73,13 @@ export async function runProcess(argv: readonly string[], options: RunOptions = 
           timedOut = true;
           stop();
         }, timeoutMs);
+  const watching =
+    watchdog &&
+    setInterval(() => {
+      if (timedOut || watchdog.overdue(Date.now()) === null) return;
+      timedOut = true;
+      stop();
+    }, WATCHDOG_POLL_MS);
 
   const [stdout, stderr] = await Promise.all([
     readText(child.stdout, onStdout),
@@ -69,6 +87,7 @@ export async function runProcess(argv: readonly string[], options: RunOptions = 
     child.exited,
   ]);
   clearTimeout(deadline);
+  clearInterval(watching);
   clearTimeout(killTimer);
   signal?.removeEventListener("abort", onAbort);
   return {

@@ -9,9 +9,8 @@ import { loadTranscoderConfig } from "./config.ts";
 import { resolveHwAccel } from "./hwaccel/index.ts";
 import { TranscoderMetrics, workerRegistry } from "./metrics.ts";
 import { startMetricsServer } from "./metrics-server.ts";
+import { StagingSweeper } from "./staging-sweeper.ts";
 import { startTranscodeWorker } from "./worker.ts";
-
-const STAGING_MAX_AGE_MS = 24 * 3600 * 1000;
 
 const config = loadOrExit(() => loadTranscoderConfig(process.env));
 // The same line format as the api's logs (ISO time), so one log pipeline reads both.
@@ -36,8 +35,6 @@ const hwaccel = await resolveHwAccel(config.hwaccel, log);
 // The scratch directory is this worker's own: whatever a previous run of it left goes now.
 if (config.storage.kind === "s3") await rm(config.scratchDir, { recursive: true, force: true });
 const storage = openMediaStorage(config.storage, config.scratchDir);
-const swept = await storage.sweepStaging(STAGING_MAX_AGE_MS);
-if (swept > 0) log.info({ swept }, "removed stale staging directories");
 
 // BullMQ's blocking commands need a connection that never gives up retrying.
 const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
@@ -56,6 +53,20 @@ const farm = startTranscodeWorker({
   onJobStarted: metrics.jobStarted,
   onJobFinished: metrics.jobFinished,
 });
+// Staging of attempts that are no longer live (any transcoder's on a shared volume, this one's in its
+// scratch) and folders nothing wrote to for long: once now, then every STORAGE_SWEEP_INTERVAL_SECONDS.
+const sweeper = new StagingSweeper({
+  storage,
+  redis,
+  lockKeyOf: (jobId) => `${farm.worker.toKey(jobId)}:lock`,
+  isRunning: farm.isRunningStaging,
+  quietMs: config.stalledIntervalSeconds * 1000,
+  maxIdleMs: config.storage.stagingMaxIdleSeconds * 1000,
+  log,
+  onReclaimed: metrics.stagingSwept,
+});
+void sweeper.sweep().catch((error) => log.error({ err: error }, "staging sweep failed"));
+sweeper.start(config.storage.sweepIntervalSeconds * 1000);
 log.info(
   { hwaccel, concurrency: config.concurrency, ladder: config.ladderHeights },
   "transcoder waiting for jobs",
@@ -79,6 +90,7 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal, grace_seconds: config.shutdownGraceSeconds }, "shutting down: no new jobs");
+  await sweeper.stop();
   await farm.close(config.shutdownGraceSeconds * 1000);
   await metricsServer?.stop(true);
   connection.disconnect();

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import type { TranscodeResult } from "../contract/media.ts";
 import type { TranscodeProgress } from "../contract/progress.ts";
 import { verifyDecodes } from "./decode-check.ts";
-import { InputError } from "./errors.ts";
+import { DEFAULT_ENCODE_TIMEOUT, EncodeDeadline, type EncodeTimeoutSettings } from "./encode-deadline.ts";
+import { InputError, StorageFullError } from "./errors.ts";
 import { buildLadderCommand, usesGpuDecode } from "./ffmpeg-args.ts";
 import { cancelled, lastMeaningfulLine, type RunResult, runProcess } from "./ffmpeg-process.ts";
 import { writeMasterPlaylist } from "./hls/master-playlist.ts";
@@ -16,6 +17,8 @@ import { chooseLadder, type LadderOptions } from "./ladder.ts";
 import { silentLog, type TranscodeLog } from "./log.ts";
 import { formatTimestamp, probeSource, type SourceFacts } from "./probe.ts";
 import { estimateStage, overallPercent, ProgressParser, throttle } from "./progress.ts";
+import { checkSourceLimits, DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./source-limits.ts";
+import { nearlyFull, stderrSaysNoSpace } from "./storage-space.ts";
 import { makeThumbnails } from "./thumbnails/index.ts";
 
 /** A progress tick of the pipeline; the worker adds the video's id and revision. */
@@ -40,6 +43,10 @@ export interface TranscodeOptions {
   thumbnails?: boolean;
   /** Encoding ticks per second at most (stage changes and the last tick always go out). */
   progressPerSecond?: number;
+  /** Caps on what one source may ask for (duration, frames, pixel rate), checked on the probe. */
+  limits?: SourceLimits;
+  /** How long the ladder's FFmpeg may run, from the duration and its measured speed. */
+  encodeTimeout?: EncodeTimeoutSettings;
 }
 
 /** Each stage's slice of the job's 0–100 (publishing, 99–100, is the worker's). */
@@ -64,6 +71,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
 
   stage("probing");
   const source = await probeSource(sourcePath, { log, signal });
+  // Before anything is decoded: a bomb is refused on what it declares.
+  checkSourceLimits(source, options.limits ?? DEFAULT_SOURCE_LIMITS);
   await verifyDecodes(sourcePath, source, { log, signal });
   const ladder = chooseLadder(source, {
     ...options.ladder,
@@ -87,7 +96,13 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   log.debug({ argv, gpu_decode: usesGpuDecode({ source, hwaccel }) }, "starting FFmpeg");
   const startedAt = performance.now();
   const ticks = throttle(emit, options.progressPerSecond ?? 4);
+  const deadline = new EncodeDeadline(
+    options.encodeTimeout ?? DEFAULT_ENCODE_TIMEOUT,
+    source.durationSeconds,
+    Date.now(),
+  );
   const parser = new ProgressParser((progress) => {
+    deadline.observe(progress, Date.now());
     const estimate = estimateStage(progress, source.durationSeconds, (performance.now() - startedAt) / 1000);
     ticks.tick(
       {
@@ -100,9 +115,23 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       progress.done,
     );
   });
-  const result = await runProcess(argv, { signal, onStdout: (chunk) => parser.push(chunk) });
+  const result = await runProcess(argv, {
+    signal,
+    watchdog: deadline,
+    onStdout: (chunk) => parser.push(chunk),
+  });
   if (result.aborted) throw cancelled(signal);
+  // A full disk is said as such even when it also made the run overrun (failOnFfmpegError).
+  if (result.timedOut && deadline.reason && !stderrSaysNoSpace(result.stderr)) {
+    log.warn({ stderr: result.stderr.slice(-4000), reason: deadline.reason }, "FFmpeg overran its deadline");
+    throw new Error(deadline.reason);
+  }
   failOnFfmpegError(result, parser.latest.outTimeSeconds, source, log);
+  // FFmpeg may have said nothing (see storage-space.ts): the file system itself tells.
+  if (await nearlyFull(outputDir)) {
+    log.warn({ output_dir: outputDir }, "the output file system filled up during the encode");
+    throw new StorageFullError();
+  }
   if (result.stderr.trim()) log.debug({ stderr: result.stderr.slice(-8000) }, "FFmpeg warnings");
   log.info({ seconds: (performance.now() - startedAt) / 1000, speed: parser.latest.speed }, "ladder encoded");
 
@@ -140,8 +169,9 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
 }
 
 /**
- * Turns a failed (or silently short) FFmpeg run into the right error: the upload's fault (InputError,
- * shown to the uploader, never retried) or this host's (a one-line Error, retried).
+ * Turns a failed (or silently short) FFmpeg run into the right error: a full file system (even when
+ * FFmpeg exited 0), the upload's fault (InputError, shown to the uploader, never retried) or this
+ * host's (a one-line Error, retried).
  */
 export function failOnFfmpegError(
   result: Pick<RunResult, "exitCode" | "signalCode" | "stderr" | "timedOut">,
@@ -149,6 +179,10 @@ export function failOnFfmpegError(
   source: Pick<SourceFacts, "durationSeconds">,
   log: TranscodeLog = silentLog,
 ): void {
+  if (stderrSaysNoSpace(result.stderr)) {
+    log.warn({ exit_code: result.exitCode, stderr: result.stderr.slice(-4000) }, "FFmpeg ran out of space");
+    throw new StorageFullError();
+  }
   const inputFault = INPUT_FAULT.test(result.stderr);
   const short = encodedSeconds < source.durationSeconds - Math.max(1.5, source.durationSeconds * 0.02);
   if (result.exitCode === 0 && !(short && inputFault)) return;

@@ -1,4 +1,4 @@
-import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
+import { DelayedError, type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { TranscodeResult } from "../contract/media.ts";
@@ -11,19 +11,22 @@ import {
   videoIdOfJob,
 } from "../contract/transcode-jobs.ts";
 import type { MediaStorage } from "../storage/index.ts";
+import { type AttemptRef, attemptLabel, LockLostError } from "./attempt.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
 import { TranscodeReporter } from "./reporter.ts";
+import { storageFullHandling } from "./storage-full.ts";
 
 const PROGRESS_INTERVAL_MS = 250;
 
 /**
  * How a job attempt ended: `ready`; `error` (bad input or a vanished source: not retried); `failed`
- * (anything else: retried while attempts remain); `handed_back` (stopped at shutdown, back in the queue).
+ * (anything else: retried while attempts remain); `handed_back` (stopped at shutdown, back in the queue);
+ * `lost` (its lock lapsed and the job went to another attempt: dropped without a word).
  */
-export type JobOutcome = "ready" | "error" | "failed" | "handed_back";
+export type JobOutcome = "ready" | "error" | "failed" | "handed_back" | "lost";
 
 export interface WorkerDeps {
   config: TranscoderConfig;
@@ -47,6 +50,8 @@ export interface WorkerDeps {
 
 export interface TranscodeWorker {
   worker: Worker<TranscodeJob, TranscodeResult>;
+  /** Whether `path` is the staging of an attempt this worker runs now (the sweeps leave those alone). */
+  isRunningStaging(path: string): boolean;
   /** Stops taking jobs; the running ones get `graceMs` to finish, then are stopped and handed back. */
   close(graceMs: number): Promise<void>;
 }
@@ -55,8 +60,19 @@ export interface TranscodeWorker {
 export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   const { config, storage, log } = deps;
   const reporter = new TranscodeReporter(deps.connection, deps.redis);
-  const running = new Map<string, AbortController>();
+  const running = new Map<string, RunningAttempt>();
   let handingBack = false;
+  const lockDurationMs = config.stalledIntervalSeconds * 1000;
+
+  // BullMQ says the lock is gone (a renewal found another token, or none): whatever this attempt does
+  // now would land on top of the attempt that holds the job. Its FFmpeg stops and it ends quietly.
+  const lose = (jobId: string, why: string) => {
+    const attempt = running.get(jobId);
+    if (!attempt || attempt.lost) return;
+    attempt.lost = true;
+    log.warn({ job_id: jobId, video_id: videoIdOfJob(jobId), why }, "lost the job's lock: stopping FFmpeg");
+    attempt.controller.abort(new LockLostError(jobId));
+  };
 
   // The hooks see every way out of `run`, thrown or returned, and never change the job's fate.
   const process = async (job: Job<TranscodeJob>, token?: string): Promise<TranscodeResult> => {
@@ -70,7 +86,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       mediaSeconds = result.durationSeconds;
       return result;
     } catch (error) {
-      if (error instanceof WaitingError) outcome = "handed_back";
+      if (error instanceof WaitingError || error instanceof DelayedError) outcome = "handed_back";
+      else if (error instanceof LockLostError) outcome = "lost";
       else if (error instanceof UnrecoverableError) outcome = "error";
       throw error;
     } finally {
@@ -96,15 +113,17 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     }
     const { videoId, revision, sourceKey, outputPrefix } = checked.value;
     const jobId = job.id ?? transcodeJobId(videoId, revision);
-    const attempt = job.attemptsMade + 1;
-    const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt });
+    const attemptNumber = job.attemptsMade + 1;
+    const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt: attemptNumber });
     const seconds = () => (performance.now() - startedAt) / 1000;
     jobLog.info("job claimed");
+    // No room to write: hand the job back before doing anything (storage-full.ts).
+    if (await storageFull.isLow()) await storageFull.holdOrFail({ job, token, log: jobLog });
     await reporter.report({
       type: "processing",
       videoId,
       revision,
-      attempt,
+      attempt: attemptNumber,
       worker: config.workerName,
       at: now(),
     });
@@ -116,14 +135,30 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       jobLog.warn("job dropped: its source file is gone");
       throw new UnrecoverableError(message);
     }
-    // Whatever an earlier attempt of this job left behind (its worker died) goes first.
-    await storage.discardStaging(jobId);
-    await storage.discardStaging(`${jobId}-source`);
-    const staging = await storage.createStagingDir(jobId);
+    // Staging of this attempt alone: an earlier attempt's (a dead worker's, or one whose lock lapsed
+    // and may still be running) is never touched here; the staging sweeps take it once its lock is gone.
+    const self: AttemptRef = { jobId, token: token ?? "" };
+    const attemptStaging = { output: attemptLabel(self, "output"), source: attemptLabel(self, "source") };
     const controller = new AbortController();
-    running.set(jobId, controller);
+    const attempt: RunningAttempt = { controller, lost: false, staging: new Set() };
+    running.set(jobId, attempt);
+    const dropStaging = async () => {
+      await storage.discardStaging(attemptStaging.output);
+      await storage.discardStaging(attemptStaging.source);
+    };
+    // Before anything the new holder could see (a published tree, a report): still ours? Extending the
+    // lock is the check (atomic on the token) and gives the next step a full lock period.
+    const stillHeld = async () => {
+      if (attempt.lost || !token || (await job.extendLock(token, lockDurationMs)) !== 1) {
+        attempt.lost = true;
+        throw new LockLostError(jobId);
+      }
+    };
+    const staging = await storage.createStagingDir(attemptStaging.output);
+    attempt.staging.add(staging);
     let lastTick = 0;
     const report = (tick: PipelineProgress, force = false) => {
+      if (attempt.lost) return; // the holder's ticks are the ones clients should see
       const at = Date.now();
       if (!force && at - lastTick < PROGRESS_INTERVAL_MS) return;
       lastTick = at;
@@ -136,7 +171,9 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 
     try {
       // Object storage: the source comes into this worker's scratch first (local: read where it is).
-      const sourceDir = storage.kind === "s3" ? await storage.createStagingDir(`${jobId}-source`) : staging;
+      const sourceDir =
+        storage.kind === "s3" ? await storage.createStagingDir(attemptStaging.source) : staging;
+      attempt.staging.add(sourceDir);
       const sourcePath = await storage.fetchToLocal(
         sourceKey,
         sourceDir,
@@ -149,28 +186,38 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         segmentSeconds: config.segmentSeconds,
         preset: config.preset,
         hwaccel: deps.hwaccel,
+        limits: config.sourceLimits,
+        encodeTimeout: config.encodeTimeout,
         signal: controller.signal,
         log: jobLog,
         onProgress: (tick) => report(tick, tick.stage !== "encoding"),
       });
+      await stillHeld();
       if (storage.kind === "s3") {
         await storage.publishDirectory(
           staging,
           outputPrefix,
           transferProgress("uploading", [99, 99.9], report),
+          controller.signal,
         );
         report({ stage: "publishing", percent: 99.9, etaSeconds: 0 }, true);
       } else {
         report({ stage: "publishing", percent: 99, etaSeconds: 1 }, true);
         await storage.publishDirectory(staging, outputPrefix);
       }
-      await storage.discardStaging(`${jobId}-source`);
+      await storage.discardStaging(attemptStaging.source);
+      await stillHeld();
       await reporter.report({ type: "ready", videoId, revision, result, at: now() });
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
       return result;
     } catch (error) {
-      await storage.discardStaging(jobId);
-      await storage.discardStaging(`${jobId}-source`);
+      // Measured before the staging goes: a disk this attempt filled shows only now.
+      const fullWhenFailed = await storageFull.isLow();
+      await dropStaging();
+      if (attempt.lost || error instanceof LockLostError) {
+        jobLog.warn({ seconds: seconds() }, "attempt dropped: another attempt holds the job now");
+        throw error instanceof LockLostError ? error : new LockLostError(jobId);
+      }
       if (controller.signal.aborted && handingBack && token) {
         await job.moveToWait(token);
         jobLog.warn("shutdown grace period over: job handed back to the queue");
@@ -181,9 +228,19 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         jobLog.warn({ reason: error.message }, "job refused: bad input");
         throw new UnrecoverableError(error.message);
       }
-      const message = error instanceof Error ? error.message : String(error);
+      // Uncounted while the storage stays full (holdOrFail throws); else an attempt like any other.
+      const failure = storageFull.explains(error, fullWhenFailed)
+        ? await storageFull.holdOrFail({ job, token, log: jobLog })
+        : error;
+      const message = failure instanceof Error ? failure.message : String(failure);
       const attempts = job.opts.attempts ?? 1;
-      if (attempt >= attempts) {
+      if (
+        attemptNumber >= attempts &&
+        (await stillHeld().then(
+          () => true,
+          () => false,
+        ))
+      ) {
         await reporter.report({
           type: "error",
           videoId,
@@ -192,12 +249,15 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
           at: now(),
         });
       }
-      jobLog.error({ err: error, attempts }, "job attempt failed");
-      throw error;
+      jobLog.error({ err: failure, attempts }, "job attempt failed");
+      throw failure;
     } finally {
-      running.delete(jobId);
+      // A later attempt of the same job in this process (concurrency above 1) keeps its entry.
+      if (running.get(jobId) === attempt) running.delete(jobId);
     }
   };
+
+  const storageFull = storageFullHandling({ config, log, worker: () => worker });
 
   const worker = new Worker<TranscodeJob, TranscodeResult>(TRANSCODE_QUEUE, process, {
     connection: deps.connection,
@@ -205,28 +265,36 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     name: config.workerName,
     // The lock is renewed every lockDuration/2 while the job runs; a dead worker's job is taken over
     // by another replica after the stalled check notices the lapsed lock.
-    lockDuration: config.stalledIntervalSeconds * 1000,
+    lockDuration: lockDurationMs,
     stalledInterval: config.stalledIntervalSeconds * 1000,
     maxStalledCount: 2,
   });
   worker.on("error", (error) => log.error({ err: error }, "worker error"));
-  // A job whose worker died: this worker's stall check moved it back to wait, for any worker to take.
-  worker.on("stalled", (jobId, previous) =>
+  worker.on("lockRenewalFailed", (jobIds) => {
+    for (const jobId of jobIds) lose(jobId, "lock renewal failed");
+  });
+  // A job whose worker stopped renewing its lock: this worker's stall check moved it back to wait, for
+  // any worker to take. When that worker is this one (Redis was out of reach longer than the lock),
+  // its own attempt is over.
+  worker.on("stalled", (jobId, previous) => {
     log.warn(
       { job_id: jobId, video_id: videoIdOfJob(jobId), previous },
       "job stalled: its worker stopped renewing the lock",
-    ),
-  );
+    );
+    lose(jobId, "stalled");
+  });
 
   return {
     worker,
+    isRunningStaging: (path) => [...running.values()].some((attempt) => attempt.staging.has(path)),
     async close(graceMs: number) {
+      storageFull.stop();
       const closing = worker.close();
       const timer = setTimeout(() => {
         if (running.size === 0) return;
         handingBack = true;
         log.warn({ jobs: [...running.keys()] }, "grace period over: stopping FFmpeg and handing jobs back");
-        for (const controller of running.values()) controller.abort();
+        for (const attempt of running.values()) attempt.controller.abort();
       }, graceMs);
       await closing;
       clearTimeout(timer);
@@ -236,6 +304,14 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 }
 
 const now = () => new Date().toISOString();
+
+interface RunningAttempt {
+  controller: AbortController;
+  /** Set once the lock is known to be gone: nothing of this attempt may be published or reported. */
+  lost: boolean;
+  /** Its staging folders, so the sweeps never take them while it runs. */
+  staging: Set<string>;
+}
 
 /**
  * Progress of a transfer (download of the source, upload of the outputs) as ticks of `stage`, spread

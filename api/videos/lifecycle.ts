@@ -32,10 +32,14 @@ import type { EventBus } from "../shared/event-bus.ts";
 export type VideoState = ProcessingState;
 export const VIDEO_STATES: readonly VideoState[] = processingState.enumValues;
 
-/** The states a transcoder's report moves a video out of (into the report's own state). */
+/**
+ * The states a transcoder's report moves a video out of (into the report's own state). A `ready` of the
+ * row's revision also ends an `error`: a worker reports only while it holds the job's lock, so an error
+ * before it came from an attempt that had lost the job (its lock lapsed and this one took over).
+ */
 export const REPORT_MOVES_FROM: Readonly<Record<TranscodeReport["type"], readonly VideoState[]>> = {
   processing: ["pending"],
-  ready: ["pending", "processing"],
+  ready: ["pending", "processing", "error"],
   error: ["pending", "processing"],
 };
 /** States in which a job must still finish the video (reconciliation makes sure one will). */

@@ -1,12 +1,15 @@
-// Object storage has no atomic rename, so every revision is written under its own prefix and published
-// by the database switch alone. What that leaves behind is this sweeper's: replaced revisions once their
-// grace period is over, and trees no row points at (a killed or failed job's, a replaced revision's
-// that never got published). Every api replica runs it; deleting twice is harmless.
+// What the api leaves behind, swept every STORAGE_SWEEP_INTERVAL_SECONDS by every replica (deleting
+// twice is harmless):
+// - upload staging (the local driver's): this process's own that no upload writes any more, and
+//   anyone's that nothing wrote to for STAGING_MAX_IDLE_SECONDS (an api killed mid-upload, a hung request);
+// - with object storage, which has no atomic rename, every revision is written under its own prefix and
+//   published by the database switch alone: replaced revisions once their grace period is over, and trees
+//   no row points at (a killed or failed job's, a replaced revision's that never got published).
 import { inArray, lte } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../../db/client.ts";
 import { retiredRevisions, videos } from "../../db/schema/index.ts";
-import type { MediaStorage } from "../../storage/index.ts";
+import type { MediaStorage, Reclaimed } from "../../storage/index.ts";
 import type { Clock } from "../shared/clock.ts";
 
 const REVISION_KEY = /^videos\/(\d+)\/r(\d+)\//;
@@ -16,34 +19,73 @@ export interface SweepOutcome {
   retired: number;
   /** Trees of revisions no row published or is still making. */
   orphaned: number;
+  /** Staging folders of uploads that will never finish. */
+  uploads: number;
 }
 
+/** What a sweep reclaims, as the metric's `kind` label names it. */
+export type ReclaimedKind = "upload_staging" | "retired_revision" | "orphan_tree";
+
 export class StorageSweeper {
+  private timer: Timer | null = null;
+
   constructor(
     private readonly deps: {
       db: Database;
       storage: MediaStorage;
       clock: Clock;
       log: Logger;
-      /** A replaced revision stays this long; an unreferenced tree must be at least this old. */
-      graceSeconds: number;
+      /**
+       * Object storage: a replaced revision stays this long, and an unreferenced tree must be this old.
+       * Null (the local driver): there are no trees to sweep.
+       */
+      treeGraceSeconds: number | null;
+      /** Upload staging nothing wrote to for this long is abandoned. */
+      stagingMaxIdleSeconds: number;
+      onReclaimed?: (kind: ReclaimedKind, reclaimed: Reclaimed) => void;
     },
   ) {}
 
   async sweep(): Promise<SweepOutcome> {
-    const retired = await this.sweepRetired();
-    const orphaned = await this.sweepOrphans();
-    if (retired + orphaned > 0) this.deps.log.info({ retired, orphaned }, "storage sweep removed trees");
-    return { retired, orphaned };
+    const uploads = await this.deps.storage.sweepUploads(this.deps.stagingMaxIdleSeconds * 1000);
+    this.deps.onReclaimed?.("upload_staging", uploads);
+    const grace = this.deps.treeGraceSeconds;
+    const retired = grace === null ? { items: 0, bytes: 0 } : await this.sweepRetired(grace);
+    this.deps.onReclaimed?.("retired_revision", retired);
+    const orphaned = grace === null ? { items: 0, bytes: 0 } : await this.sweepOrphans(grace);
+    this.deps.onReclaimed?.("orphan_tree", orphaned);
+    const outcome = { retired: retired.items, orphaned: orphaned.items, uploads: uploads.items };
+    const bytes = uploads.bytes + retired.bytes + orphaned.bytes;
+    if (outcome.retired + outcome.orphaned + outcome.uploads > 0) {
+      this.deps.log.info({ ...outcome, bytes }, "storage sweep removed leftovers");
+    }
+    return outcome;
   }
 
-  private async sweepRetired(): Promise<number> {
-    const cutoff = new Date(this.deps.clock.now().getTime() - this.deps.graceSeconds * 1000);
+  /** Sweeps every `intervalSeconds` until stopped. */
+  start(intervalSeconds: number): void {
+    this.timer ??= setInterval(
+      () => void this.sweep().catch((error) => this.deps.log.error({ err: error }, "storage sweep failed")),
+      intervalSeconds * 1000,
+    );
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private async sweepRetired(graceSeconds: number): Promise<Reclaimed> {
+    const cutoff = new Date(this.deps.clock.now().getTime() - graceSeconds * 1000);
     const due = await this.deps.db
       .select()
       .from(retiredRevisions)
       .where(lte(retiredRevisions.retiredAt, cutoff));
-    for (const row of due) await this.deps.storage.deletePrefix(row.prefix);
+    let bytes = 0;
+    for (const row of due) {
+      for await (const object of this.deps.storage.list(`${row.prefix}/`)) bytes += object.size;
+      await this.deps.storage.deletePrefix(row.prefix);
+    }
     if (due.length > 0) {
       await this.deps.db.delete(retiredRevisions).where(
         inArray(
@@ -52,7 +94,7 @@ export class StorageSweeper {
         ),
       );
     }
-    return due.length;
+    return { items: due.length, bytes };
   }
 
   /**
@@ -60,15 +102,17 @@ export class StorageSweeper {
    * or lists it as retired (its own timer); any other one goes once its newest object is older than the
    * grace period, which also spares an upload in flight that the database does not know of yet.
    */
-  private async sweepOrphans(): Promise<number> {
+  private async sweepOrphans(graceSeconds: number): Promise<Reclaimed> {
     const newest = new Map<string, number>();
+    const sizes = new Map<string, number>();
     for await (const object of this.deps.storage.list("videos/")) {
       const match = REVISION_KEY.exec(object.key);
       if (!match) continue;
       const tree = `videos/${match[1]}/r${match[2]}`;
       newest.set(tree, Math.max(newest.get(tree) ?? 0, object.lastModified));
+      sizes.set(tree, (sizes.get(tree) ?? 0) + object.size);
     }
-    if (newest.size === 0) return 0;
+    if (newest.size === 0) return { items: 0, bytes: 0 };
     const ids = [...new Set([...newest.keys()].map((tree) => Number(tree.split("/")[1])))];
     const rows = await this.deps.db
       .select({
@@ -89,12 +133,13 @@ export class StorageSweeper {
       if (row.state === "pending" || row.state === "processing")
         keep.add(`videos/${row.id}/r${row.revision}`);
     }
-    const cutoff = this.deps.clock.now().getTime() - this.deps.graceSeconds * 1000;
-    let removed = 0;
+    const cutoff = this.deps.clock.now().getTime() - graceSeconds * 1000;
+    const removed = { items: 0, bytes: 0 };
     for (const [tree, lastModified] of newest) {
       if (keep.has(tree) || lastModified > cutoff) continue;
       await this.deps.storage.deletePrefix(tree);
-      removed++;
+      removed.items++;
+      removed.bytes += sizes.get(tree) ?? 0;
     }
     return removed;
   }

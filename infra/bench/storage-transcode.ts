@@ -58,19 +58,20 @@ function timed(storage: MediaStorage, phases: Phases): MediaStorage {
       ),
     createStagingDir: (label) => storage.createStagingDir(label),
     discardStaging: (label) => storage.discardStaging(label),
-    publishDirectory: (dir, prefix, onProgress) =>
+    publishDirectory: (dir, prefix, onProgress, signal) =>
       clock(
         (s) => {
           phases.publishSeconds += s;
         },
-        () => storage.publishDirectory(dir, prefix, onProgress),
+        () => storage.publishDirectory(dir, prefix, onProgress, signal),
       ),
     deletePrefix: (prefix) => storage.deletePrefix(prefix),
     list: (prefix) => storage.list(prefix),
     readText: (key) => storage.readText(key),
     deliver: (key, expiresIn) => storage.deliver(key, expiresIn),
     presign: (key, expiresIn) => storage.presign(key, expiresIn),
-    sweepStaging: (olderThanMs) => storage.sweepStaging(olderThanMs),
+    sweepStaging: (doomed) => storage.sweepStaging(doomed),
+    sweepUploads: (maxIdleMs) => storage.sweepUploads(maxIdleMs),
   };
 }
 

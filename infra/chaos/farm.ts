@@ -143,6 +143,8 @@ export class ChaosFarm {
         // A worker takes jobs only with this much space free: a few MiB of the small volume, so that
         // only the filled volume stops it.
         TRANSCODER_MIN_FREE_MB: "8",
+        // A worker waiting for space looks every second, so recovery is measured, not the poll.
+        TRANSCODER_SPACE_POLL_SECONDS: "1",
       },
     });
     this.transcoders.set(name, child);

@@ -298,6 +298,20 @@ describe("state events", () => {
     expect(await stateMessages(video.id, 2)).toEqual(["processing@r1", "ready@r1"]);
   });
 
+  test("an error from an attempt that lost the job does not outrank the holder's ready: published, tree kept", async () => {
+    const video = await createVideo(owner, admin);
+    // Attempt 1's lock lapsed and attempt 2 took the job; attempt 1 failed and said so before it knew.
+    await deliver(processing(video.id), processing(video.id, 1, 2), failed(video.id, "lost its staging"));
+    expect((await getVideo(admin, video.id)).processing_state).toBe("error");
+    const tree = publishTree(owner.config.mediaRoot, video.id, 1);
+    await deliver(ready(video.id));
+    const after = await getVideo(admin, video.id);
+    expect(after).toMatchObject({ processing_state: "ready", processing_error: null });
+    expect((await row(video.id)).publishedPrefix).toBe(outputPrefixFor(video.id, 1));
+    expect(existsSync(join(tree, "master.m3u8"))).toBe(true);
+    expect(await stateMessages(video.id, 3)).toEqual(["processing@r1", "error@r1", "ready@r1"]);
+  });
+
   test("an event for a replaced revision is ignored and its unpublished output deleted", async () => {
     const video = await createVideo(owner, admin);
     await deliver(processing(video.id));

@@ -40,6 +40,8 @@ export function startTranscoder(
       HLS_SEGMENT_SECONDS: "2",
       TRANSCODER_STALLED_INTERVAL_SECONDS: "4",
       TRANSCODER_SHUTDOWN_GRACE_SECONDS: "2",
+      // A dead attempt's staging goes by the periodic sweep once its lock lapsed: soon, in tests.
+      STORAGE_SWEEP_INTERVAL_SECONDS: "2",
       // No metrics server unless a test asks for one on a free port (workers run side by side here).
       TRANSCODER_METRICS_PORT: "0",
       LOG_LEVEL: "info",

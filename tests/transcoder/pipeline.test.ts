@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TranscodeResult } from "../../contract/media.ts";
 import { generateVideo } from "../../dev/media.ts";
-import { InputError } from "../../transcoder/errors.ts";
+import { InputError, StorageFullError } from "../../transcoder/errors.ts";
 import { failOnFfmpegError, type PipelineProgress, transcode } from "../../transcoder/pipeline.ts";
 import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "../support/ffprobe.ts";
 
@@ -266,5 +266,19 @@ describe("failOnFfmpegError", () => {
     }
     expect(error).not.toBeInstanceOf(InputError);
     expect((error as Error).message).toBe("FFmpeg was killed by SIGKILL");
+  });
+
+  test("a full disk is said as such, even when FFmpeg exited 0 and the damage looks like the input's", () => {
+    // FFmpeg 5.1 logs the failed writes, finishes the run and exits 0 with half-written segments.
+    const full = run(
+      0,
+      "[mpegts @ 0x1] Error writing packet: No space left on device\n" +
+        "av_interleaved_write_frame(): No space left on device\nError while decoding stream #0:1\n",
+    );
+    expect(() => failOnFfmpegError(full, 20, source)).toThrow(StorageFullError);
+    expect(() => failOnFfmpegError(full, 20, source)).toThrow("the media storage is full");
+    expect(() =>
+      failOnFfmpegError(run(1, "Could not write header: No space left on device"), 0, source),
+    ).toThrow(StorageFullError);
   });
 });

@@ -1,0 +1,166 @@
+// A worker whose lock lapses (its link to Redis went silent longer than the lock) while another worker
+// takes the job over: the first must stop its FFmpeg and drop its attempt without a word, the second's
+// result is published and the video ends ready. Real Redis, PostgreSQL, FFmpeg and two real workers;
+// only worker A's connections go through a partition the test cuts and heals.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Redis from "ioredis";
+import pino from "pino";
+import { outputPrefixFor } from "../../contract/media.ts";
+import type { TranscodeReport } from "../../contract/transcode-reports.ts";
+import { openMediaStorage } from "../../storage/index.ts";
+import { loadTranscoderConfig } from "../../transcoder/config.ts";
+import { type JobOutcome, startTranscodeWorker, type TranscodeWorker } from "../../transcoder/worker.ts";
+import { ADMIN_ENV, adminClient } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
+import { farmSource, untilState, uploadFile } from "../support/farm.ts";
+import { type Partition, startPartition } from "../support/partition.ts";
+import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
+import { videoEventsQueue } from "../support/transcoder.ts";
+
+const scratch = mkdtempSync(join(tmpdir(), "vf-takeover-"));
+let api: TestApi;
+let admin: Client;
+let partition: Partition;
+const workers: Array<{ farm: TranscodeWorker; connections: Redis[] }> = [];
+
+beforeAll(async () => {
+  // One attempt: the stall hands the job over without using one up, and a lost attempt's error would
+  // be the video's last word.
+  api = await startTestApi({ ...ADMIN_ENV, TRANSCODE_ATTEMPTS: "1" });
+  admin = await adminClient(api);
+  const redis = new URL(api.config.redisUrl);
+  partition = await startPartition({ hostname: redis.hostname, port: Number(redis.port) });
+});
+afterAll(async () => {
+  partition?.heal();
+  for (const { farm, connections } of workers) {
+    await farm.close(0).catch(() => {});
+    for (const connection of connections) connection.disconnect();
+  }
+  partition?.stop();
+  await api?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** A worker in this process, as transcoder/main.ts starts one; its log lines and outcomes are kept. */
+function startWorker(name: string, redisUrl: string, env: Record<string, string>) {
+  const config = loadTranscoderConfig({
+    REDIS_URL: redisUrl,
+    MEDIA_ROOT: api.config.mediaRoot,
+    TRANSCODER_NAME: name,
+    HLS_SEGMENT_SECONDS: "2",
+    // A lock of 2 s, renewed every second; a stall check every 2 s.
+    TRANSCODER_STALLED_INTERVAL_SECONDS: "2",
+    TRANSCODER_METRICS_PORT: "0",
+    ...env,
+  });
+  const lines: string[] = [];
+  const log = pino({ level: "info", base: { worker: name } }, { write: (line: string) => lines.push(line) });
+  const connections = [
+    new Redis(redisUrl, { maxRetriesPerRequest: null }),
+    new Redis(redisUrl, { maxRetriesPerRequest: null }),
+  ];
+  const outcomes: JobOutcome[] = [];
+  const farm = startTranscodeWorker({
+    config,
+    connection: connections[0]!,
+    redis: connections[1]!,
+    storage: openMediaStorage(config.storage, join(scratch, name)),
+    log,
+    hwaccel: "none",
+    onJobFinished: (outcome) => outcomes.push(outcome),
+  });
+  workers.push({ farm, connections });
+  return { farm, outcomes, logs: () => lines.join("") };
+}
+
+/** Pids of the FFmpeg processes whose command line names `path` (an attempt's staging). */
+function ffmpegWriting(path: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const commandLine = (() => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      } catch {
+        return [];
+      }
+    })();
+    if (commandLine.some((arg) => arg.endsWith("ffmpeg")) && commandLine.some((arg) => arg.includes(path)))
+      pids.push(Number(entry));
+  }
+  return pids;
+}
+
+const stagingOf = (mediaRoot: string) => {
+  const dir = join(mediaRoot, ".staging");
+  return existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : [];
+};
+
+test("a worker whose lock lapsed stops its FFmpeg and says nothing; the worker that took over publishes, the video ends ready", async () => {
+  const source = await farmSource(scratch, "takeover.mp4", 12);
+  const video = await uploadFile(api, admin, source);
+
+  // A: slow on purpose (two rungs, a slow preset), so its FFmpeg still runs when the lock lapses.
+  const a = startWorker("worker-a", `redis://${partition.hostname}:${partition.port}`, {
+    TRANSCODER_LADDER: "360,720",
+    TRANSCODER_PRESET: "slower",
+  });
+  const attemptA = await eventually(
+    "worker A's FFmpeg writing into its attempt's staging",
+    async () => {
+      for (const path of stagingOf(api.config.mediaRoot)) {
+        const pids = ffmpegWriting(path);
+        if (pids.length > 0) return { path, pids };
+      }
+      return undefined;
+    },
+    60_000,
+  );
+
+  // A's link to Redis goes silent: its lock lapses, and B's stall check hands the job to B.
+  partition.cut();
+  const b = startWorker("worker-b", api.config.redisUrl, {
+    TRANSCODER_LADDER: "360",
+    TRANSCODER_PRESET: "ultrafast",
+  });
+  await eventually(
+    "worker B to take the job over",
+    async () => stagingOf(api.config.mediaRoot).some((path) => path !== attemptA.path),
+    30_000,
+  );
+  // The new attempt left A's staging alone: A's FFmpeg is still writing there.
+  expect(existsSync(attemptA.path)).toBe(true);
+  expect(ffmpegWriting(attemptA.path)).toEqual(attemptA.pids);
+
+  // Back online, A learns that the lock is not its own any more.
+  partition.heal();
+  await eventually("worker A to drop its attempt", async () => a.outcomes.length > 0, 30_000);
+  expect(a.outcomes).toEqual(["lost"]);
+  expect(a.logs()).toContain("lost the job's lock: stopping FFmpeg");
+  expect(ffmpegWriting(attemptA.path)).toEqual([]);
+  for (const pid of attemptA.pids) expect(existsSync(`/proc/${pid}/cmdline`)).toBe(false);
+  expect(existsSync(attemptA.path)).toBe(false);
+
+  const ready = await untilState(admin, video.id, "ready", 120_000);
+  expect(ready.processing_error).toBeNull();
+  expect(b.outcomes).toEqual(["ready"]);
+  // B's tree is the one published (its single rung), whole.
+  const tree = join(api.config.mediaRoot, outputPrefixFor(video.id, 1));
+  expect(readdirSync(tree).sort()).toContain("master.m3u8");
+  expect(existsSync(join(tree, "360p", "index.m3u8"))).toBe(true);
+  expect(existsSync(join(tree, "720p"))).toBe(false);
+  // Nothing of A's reached the api: one processing report each, one ready, no error.
+  const connection = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
+  const events = videoEventsQueue(connection);
+  const reports = (await events.getJobs(["completed", "waiting", "failed"], 0, -1, true)).map(
+    (job) => (job.data as TranscodeReport).type,
+  );
+  await events.close();
+  connection.disconnect();
+  expect(reports.filter((type) => type !== "processing")).toEqual(["ready"]);
+  expect(stagingOf(api.config.mediaRoot)).toEqual([]);
+}, 240_000);

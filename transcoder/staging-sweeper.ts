@@ -1,0 +1,91 @@
+// The transcoder's periodic sweep of staging: an attempt's folders go once the job's lock no longer
+// holds the attempt's token (its worker died, it failed on the stall limit, another worker took the
+// job over) and nothing wrote to them for a lock period (a lost attempt's FFmpeg that still runs on a
+// cut-off host is stopped by its own worker, not pulled from under it); folders no label explains go by
+// age. Uploads are the api's.
+import type Redis from "ioredis";
+import type { Logger } from "pino";
+import { isUploadStaging, type MediaStorage, type Reclaimed, type StagingEntry } from "../storage/index.ts";
+import { attemptOfLabel } from "./attempt.ts";
+
+/** What a sweep reclaimed, by kind (the `kind` label of `storage_reclaimed_*_total`). */
+export interface StagingSweep {
+  attempt_staging: Reclaimed;
+  stale_staging: Reclaimed;
+}
+
+export interface StagingSweeperDeps {
+  storage: MediaStorage;
+  redis: Redis;
+  /** The Redis key of a job's lock (BullMQ's `<prefix>:<queue>:<jobId>:lock`). */
+  lockKeyOf: (jobId: string) => string;
+  /** Staging paths of the attempts this process runs now: they drop their own folders when they end. */
+  isRunning: (path: string) => boolean;
+  /** A dead attempt's folder must have been quiet this long (the lock duration). */
+  quietMs: number;
+  /** Any other folder must have been quiet this long (STAGING_MAX_IDLE_SECONDS). */
+  maxIdleMs: number;
+  log: Logger;
+  onReclaimed?: (sweep: StagingSweep) => void;
+}
+
+export class StagingSweeper {
+  private timer: Timer | null = null;
+  private sweeping: Promise<StagingSweep> | null = null;
+
+  constructor(private readonly deps: StagingSweeperDeps) {}
+
+  /** One sweep now (one at a time: a sweep asked for while one runs gets that one's result). */
+  sweep(): Promise<StagingSweep> {
+    this.sweeping ??= this.sweepOnce().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  start(intervalMs: number): void {
+    this.timer ??= setInterval(
+      () => void this.sweep().catch((error) => this.deps.log.error({ err: error }, "staging sweep failed")),
+      intervalMs,
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.sweeping?.catch(() => {});
+  }
+
+  private async sweepOnce(): Promise<StagingSweep> {
+    const outcome: StagingSweep = {
+      attempt_staging: { items: 0, bytes: 0 },
+      stale_staging: { items: 0, bytes: 0 },
+    };
+    const doomed = async (entry: StagingEntry) => {
+      const kind = await this.kindToReclaim(entry);
+      if (!kind) return false;
+      outcome[kind].items++;
+      outcome[kind].bytes += entry.bytes;
+      return true;
+    };
+    await this.deps.storage.sweepStaging(doomed);
+    const total = outcome.attempt_staging.items + outcome.stale_staging.items;
+    if (total > 0) this.deps.log.info(outcome, "staging sweep removed folders");
+    this.deps.onReclaimed?.(outcome);
+    return outcome;
+  }
+
+  private async kindToReclaim(entry: StagingEntry): Promise<keyof StagingSweep | null> {
+    const quietFor = Date.now() - entry.lastModified;
+    const attempt = attemptOfLabel(entry.label);
+    if (attempt) {
+      if (this.deps.isRunning(entry.path) || quietFor < this.deps.quietMs) return null;
+      // A lock that lapsed can never be renewed by its old token, so a mismatch is final; a Redis that
+      // does not answer proves nothing, and the folder stays for the next sweep.
+      const holder = await this.deps.redis.get(this.deps.lockKeyOf(attempt.jobId)).catch(() => undefined);
+      return holder === undefined || holder === attempt.token ? null : "attempt_staging";
+    }
+    if (isUploadStaging(entry.label)) return null;
+    return quietFor > this.deps.maxIdleMs ? "stale_staging" : null;
+  }
+}

@@ -1,0 +1,68 @@
+// What the worker does when the working file system is full. While it stays full without the failed
+// attempt's files, that attempt is not counted (a retry on a full disk fails the same way): the job goes
+// back to the queue for a moment and this worker takes no job until statfs shows room again. A job that
+// fills a disk which has room once its files are gone needs more than there is: that attempt counts,
+// and after the last one the video's error says "the media storage is full".
+import { DelayedError, type Job, type Worker } from "bullmq";
+import type { Logger } from "pino";
+import type { TranscodeJob } from "../contract/transcode-jobs.ts";
+import type { TranscoderConfig } from "./config.ts";
+import { StorageFullError } from "./errors.ts";
+import { isNoSpace, SpaceWatch, workingDirectory } from "./storage-space.ts";
+
+export interface HeldJob {
+  job: Job<TranscodeJob>;
+  token: string | undefined;
+  log: Logger;
+}
+
+export interface StorageFullHandling {
+  /** Whether the working file system is below its headroom now. */
+  isLow(): Promise<boolean>;
+  /** Whether an attempt failed for want of space: ENOSPC said so, or statfs did when it failed. */
+  explains(error: unknown, fullWhenFailed: boolean): boolean;
+  /**
+   * After the attempt's staging is gone: still full → the job is handed back uncounted and the worker
+   * paused until space is back (throws DelayedError); room again → the StorageFullError to count.
+   */
+  holdOrFail(held: HeldJob): Promise<StorageFullError>;
+  stop(): void;
+}
+
+export function storageFullHandling(deps: {
+  config: Pick<TranscoderConfig, "storage" | "scratchDir" | "minFreeBytes" | "spacePollSeconds">;
+  log: Logger;
+  /** The worker to pause and resume (built after this). */
+  worker: () => Worker;
+}): StorageFullHandling {
+  const { config, log } = deps;
+  const path = workingDirectory(config);
+  const pollMs = config.spacePollSeconds * 1000;
+  const watch = new SpaceWatch({
+    path,
+    minFreeBytes: config.minFreeBytes,
+    pollMs,
+    pause: () => deps.worker().pause(true),
+    resume: () => void deps.worker().resume(),
+    onWaiting: (free) =>
+      log.warn(
+        { path, free_bytes: free, min_free_bytes: config.minFreeBytes },
+        "the media storage is full: not taking jobs until space is back",
+      ),
+    onResumed: (free) => log.info({ path, free_bytes: free }, "media storage has space again: taking jobs"),
+  });
+  return {
+    isLow: () => watch.isLow(),
+    explains: (error, fullWhenFailed) => isNoSpace(error) || fullWhenFailed,
+    async holdOrFail({ job, token, log: jobLog }) {
+      const full = new StorageFullError();
+      // Without the lock's token the job cannot be moved: then it fails as an ordinary, counted attempt.
+      if (!token || !(await watch.isLow())) return full;
+      await watch.holdUntilSpace();
+      await job.moveToDelayed(Date.now() + pollMs, token);
+      jobLog.warn({ reason: full.message }, "job handed back uncounted: the media storage is full");
+      throw new DelayedError(full.message);
+    },
+    stop: () => watch.stop(),
+  };
+}
