@@ -50,10 +50,6 @@ export class ChaosFarm {
     return this.spec.mediaRoot;
   }
 
-  get apiPid(): number | null {
-    return this.api?.running ? this.api.pid : null;
-  }
-
   private launch(spec: ChildSpec): SupervisedChild {
     const child = new SupervisedChild(spec, this.sink);
     void child.exited.then((code) => {
