@@ -44,6 +44,11 @@ export class ChaosContext {
     this.violations.push(message);
   }
 
+  /** A fault's moment, printed with the wall-clock time the children's JSON logs carry. */
+  mark(event: string): void {
+    console.log(`    ${new Date().toISOString()} ${event}`);
+  }
+
   /** Uploads the source as a new video; returns its id (a refused upload fails the scenario). */
   async uploadSource(title: string): Promise<number> {
     const response = await this.session.upload(Bun.file(this.source), title);

@@ -18,6 +18,7 @@ export const diskFullDuringUpload: Scenario = {
     upload.send(bytes.subarray(0, quarter));
     await ctx.untilUploadStaged();
     ctx.volume.fill(0);
+    ctx.mark("media volume filled mid-upload");
     upload.send(bytes.subarray(quarter));
     upload.finish();
     const response = await Promise.race([upload.answer, Bun.sleep(30_000).then(() => null)]);
@@ -29,6 +30,7 @@ export const diskFullDuringUpload: Scenario = {
     else if (!FULL.test(body)) ctx.violated(`507 without saying the storage is full: ${body.slice(0, 200)}`);
     upload.abort();
     ctx.volume.release();
+    ctx.mark("media volume space given back");
     const releasedAt = performance.now();
     const id = await ctx.uploadSource("once the disk had room again");
     const recovered = seconds(releasedAt);
@@ -44,6 +46,7 @@ export const diskFullDuringTranscode: Scenario = {
     const id = await ctx.uploadSource("transcoded onto a full disk");
     const { pid } = await ctx.freezeEncode();
     ctx.volume.fill(0);
+    ctx.mark("media volume filled mid-encode");
     ctx.thaw(pid);
     // The job meets the full volume. Its attempt must end (in error, or handed back to wait for space)
     // saying so, not as a broken playlist after every attempt.
@@ -59,6 +62,7 @@ export const diskFullDuringTranscode: Scenario = {
     if (during?.state === "error" && !FULL.test(during.error ?? ""))
       ctx.violated(`a full volume reported as: "${(during.error ?? "").slice(0, 160)}"`);
     ctx.volume.release();
+    ctx.mark("media volume space given back");
     const releasedAt = performance.now();
     const settled = await ctx.untilSettled(id);
     if (settled.state === "error" && !FULL.test(settled.error ?? ""))

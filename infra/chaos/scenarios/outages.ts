@@ -60,15 +60,19 @@ export const redisKilledDuringJob: Scenario = {
     // Some of its work on disk already: the work a takeover must not destroy.
     await ctx.advance(first, 1);
     await ctx.redis.kill9();
+    ctx.mark(`Redis killed (job held mid-encode by ${first.transcoder})`);
     const outage = await probeDuringOutage(ctx.session, Bun.sleep(REDIS_OUTAGE_MS), null);
     await ctx.redis.start();
+    ctx.mark("Redis restarted");
     const restartedAt = performance.now();
+    // The lapsed lock hands the job to a new attempt (on any worker, the first one's too): two attempts
+    // of one job are then live. Watched for from the restart on, since it may start before the api is
+    // ready again. The one that lost its lock goes on first and ends (it fails: its work was taken from
+    // it, or it stops itself); then the one holding the job finishes, and its `ready` must stand.
+    const takeover = ctx.freezeEncode(new Set([first.pid])).catch(() => null);
     await untilApiReady(ctx);
-    // The lapsed lock hands the job to another replica: two attempts of one job are then live. The
-    // one that lost its lock goes on first and ends (it fails: its work was taken from it, or it stops
-    // itself); then the one holding the job finishes, and its `ready` must stand.
-    const second = await ctx.freezeEncode(new Set([first.pid])).catch(() => null);
-    if (!second) ctx.violated("the job was not taken over after its lock lapsed");
+    const second = await takeover;
+    if (!second) ctx.violated("no new attempt of the job was seen after its lock lapsed");
     ctx.thaw(first.pid);
     await untilAttemptGone(ctx, first);
     if (second) ctx.thaw(second.pid);
@@ -111,12 +115,14 @@ export const redisKilledDuringHeartbeats: Scenario = {
     for (let i = 0; i < 5; i++) latest = await send();
     while (beat < 20 && (await ctx.stores.storedPosition(videoId)) === latest) latest = await send();
     await ctx.redis.kill9();
+    ctx.mark(`Redis killed (latest acknowledged heartbeat at ${latest} s, not flushed)`);
     const outage = await probeDuringOutage(ctx.session, Bun.sleep(REDIS_OUTAGE_MS), {
       id: videoId,
       positionAt: (round) => 5 + round * 0.01,
     });
     acked.push(...outage.acknowledgedHeartbeats);
     await ctx.redis.start();
+    ctx.mark("Redis restarted");
     const restartedAt = performance.now();
     // Back when a heartbeat is accepted again; sent "earlier", so that it never becomes the latest.
     await waitUntil(
@@ -138,6 +144,7 @@ export const postgresStoppedDuringJob: Scenario = {
     const videoId = await heartbeatVideo(ctx);
     const { pid } = await ctx.freezeEncode();
     await ctx.postgres.stop();
+    ctx.mark("PostgreSQL stopped");
     const outage = probeDuringOutage(ctx.session, Bun.sleep(POSTGRES_OUTAGE_MS), {
       id: videoId,
       positionAt: (round) => 6 + round * 0.01,
@@ -146,6 +153,7 @@ export const postgresStoppedDuringJob: Scenario = {
     ctx.thaw(pid);
     const report = await outage;
     await ctx.postgres.start();
+    ctx.mark("PostgreSQL restarted");
     const restartedAt = performance.now();
     await untilApiReady(ctx);
     await ctx.untilReady(id);

@@ -10,6 +10,7 @@ export const transcoderKilledMidJob: Scenario = {
     const { transcoder } = await ctx.freezeEncode();
     const killedAt = performance.now();
     await ctx.farm.killTranscoder(transcoder);
+    ctx.mark(`${transcoder} killed mid-encode`);
     // The farm keeps its size, as a supervisor restarting the replica would.
     ctx.farm.startTranscoder();
     await ctx.untilReady(id);
@@ -29,9 +30,11 @@ export const apiKilledMidUpload: Scenario = {
     await ctx.untilUploadStaged();
     const killedAt = performance.now();
     await ctx.farm.killApi();
+    ctx.mark("api killed mid-upload");
     upload.abort();
     await upload.answer;
     await ctx.farm.startApi();
+    ctx.mark("api restarted and ready");
     const recovered = seconds(killedAt);
     const after = (await ctx.stores.videos()).length;
     if (after !== before) ctx.violated(`a half-sent upload became ${after - before} video(s)`);
