@@ -4,6 +4,7 @@ import { cors } from "@elysiajs/cors";
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Logger } from "pino";
+import { accountAdminRoutes } from "./auth/admin.ts";
 import { authRoutes } from "./auth/index.ts";
 import { catalogueRoutes } from "./catalogue/index.ts";
 import type { Config } from "./config/load.ts";
@@ -70,6 +71,12 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
               name: "Accounts",
               description: "Registration, activation, login with HttpOnly cookies, refresh, reset",
             },
+            {
+              name: "Sessions",
+              description:
+                "The signed-in user's sessions: list them, end one (its tokens die on every replica)",
+            },
+            { name: "Admin: accounts", description: "Deactivate an account, end all of a user's sessions" },
             { name: "Health", description: "Liveness and readiness probes" },
             {
               name: "Realtime",
@@ -98,6 +105,7 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
     .use(healthRoutes({ services }))
     .use(metricsRoutes({ services, config }))
     .use(authRoutes({ services, auth, config }))
+    .use(accountAdminRoutes({ services, auth }))
     .use(videoAdminRoutes({ services, auth, config }))
     .use(playbackRoutes({ services }))
     .use(

@@ -9,8 +9,11 @@ import type { Mailer } from "../emails/mailer.ts";
 import type { MediaStorage } from "../storage/index.ts";
 import { authPlugin } from "./auth/plugin.ts";
 import { RateLimiter } from "./auth/rate-limiter.ts";
+import { RefreshSessions } from "./auth/refresh-sessions.ts";
+import { RevocationEpochs } from "./auth/revocation-epochs.ts";
 import { AccountService } from "./auth/service.ts";
 import { AccessTokens } from "./auth/session.ts";
+import { SessionService } from "./auth/sessions.ts";
 import { CATALOGUE_CACHE_TTL_MS, CatalogueCache } from "./catalogue/cache.ts";
 import { CatalogueService } from "./catalogue/service.ts";
 import type { Config } from "./config/load.ts";
@@ -55,7 +58,18 @@ export function buildServices(infra: Infrastructure) {
   const db = database.db;
   const nowMs = () => clock.now().getTime();
 
-  const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds, nowMs);
+  // Revocations are heard before any token is cached: the access-token cache checks them.
+  const revocations = new RevocationEpochs({
+    db,
+    redis,
+    bus,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    now: nowMs,
+    log: log.child({ component: "revocations" }),
+  });
+  revocations.listen();
+  const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds, nowMs, revocations);
+  const refreshSessions = new RefreshSessions({ db, accessTokens, clock, config, revocations, log });
   const metrics = infra.metrics ?? new ApiMetrics();
   metrics.watchTranscodeQueue(infra.transcodeQueue.queue);
 
@@ -91,12 +105,9 @@ export function buildServices(infra: Infrastructure) {
       background: infra.background,
       clock,
       log,
+      sessions: refreshSessions,
     }),
-    /** Logout ends the user's sockets on every replica; only a token that verifies can announce it. */
-    async announceLogout(accessToken: string | undefined): Promise<void> {
-      const user = await accessTokens.verify(accessToken);
-      if (user) await realtime.announceSessionEnd(user.id);
-    },
+    sessions: new SessionService({ db, sessions: refreshSessions }),
     lifecycle,
     videoAdmin: new VideoAdminService({
       db,

@@ -1,11 +1,14 @@
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import type { Config } from "../config/load.ts";
 import { clientIp } from "../http/client-ip.ts";
 import { ErrorBody } from "../http/errors.ts";
 import { clearSessionCookies, setSessionCookies } from "./cookies.ts";
 import { AuthModel } from "./model.ts";
 import type { authPlugin } from "./plugin.ts";
+import type { SessionClient } from "./refresh-sessions.ts";
 import type { AccountService } from "./service.ts";
+import type { AccessTokens } from "./session.ts";
+import type { SessionService } from "./sessions.ts";
 
 const errors = { 400: ErrorBody, 415: ErrorBody, 429: ErrorBody } as const;
 
@@ -16,18 +19,20 @@ const errors = { 400: ErrorBody, 415: ErrorBody, 429: ErrorBody } as const;
  */
 const segment = (value: string | null | undefined): string => (typeof value === "string" ? value : "");
 
+const asText = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
+
 /** The Videoflix account endpoints; paths keep their trailing slash as the existing clients call them. */
 export function authRoutes(deps: {
-  services: {
-    accounts: AccountService;
-    /** Ends the session of the access token's user everywhere else too (their WebSockets close). */
-    announceLogout: (accessToken: string | undefined) => Promise<void>;
-  };
+  services: { accounts: AccountService; sessions: SessionService; accessTokens: AccessTokens };
   auth: ReturnType<typeof authPlugin>;
   config: Config;
 }) {
-  const { accounts, announceLogout } = deps.services;
+  const { accounts, sessions, accessTokens } = deps.services;
   const { config } = deps;
+  const clientOf = (request: Request, server: Parameters<typeof clientIp>[1]): SessionClient => ({
+    userAgent: request.headers.get("user-agent"),
+    ip: clientIp(request, server, config.trustProxy),
+  });
   return new Elysia({ name: "auth-routes", detail: { tags: ["Accounts"] } })
     .use(deps.auth)
     .post(
@@ -65,7 +70,7 @@ export function authRoutes(deps: {
     .post(
       "/api/login/",
       async ({ body, request, server, cookie }) => {
-        const session = await accounts.login(body, clientIp(request, server, config.trustProxy));
+        const session = await accounts.login(body, clientOf(request, server));
         setSessionCookies(cookie, session, config);
         return { detail: "Login successful", user: { id: session.user.id, username: session.user.email } };
       },
@@ -84,8 +89,8 @@ export function authRoutes(deps: {
       "/api/token/refresh/",
       async ({ request, server, cookie }) => {
         const session = await accounts.refresh(
-          cookie.refresh_token?.value as string | undefined,
-          clientIp(request, server, config.trustProxy),
+          asText(cookie.refresh_token?.value),
+          clientOf(request, server),
         );
         setSessionCookies(cookie, session, config);
         return { detail: "Token refreshed" };
@@ -102,14 +107,18 @@ export function authRoutes(deps: {
     .post(
       "/api/logout/",
       async ({ cookie }) => {
-        await accounts.logout(cookie.refresh_token?.value as string | undefined);
-        await announceLogout(cookie.access_token?.value as string | undefined); // closes the user's WebSockets
+        const accessTokenUser = await accessTokens.verify(asText(cookie.access_token?.value));
+        await accounts.logout(asText(cookie.refresh_token?.value), accessTokenUser);
         clearSessionCookies(cookie, config);
         return { detail: "Log-Out successfully! All Tokens will be deleted. Refresh token is now invalid." };
       },
       {
         response: { 200: AuthModel.detail, 415: ErrorBody },
-        detail: { summary: "Log out (revokes the refresh token)" },
+        detail: {
+          summary: "Log out",
+          description:
+            "Ends the session: its refresh token and its access tokens are refused on every replica at once, and its WebSockets close (4003).",
+        },
       },
     )
     .post(
@@ -140,7 +149,8 @@ export function authRoutes(deps: {
         response: { 200: AuthModel.detail, 400: ErrorBody, 415: ErrorBody },
         detail: {
           summary: "Set a new password with the emailed link",
-          description: "Revokes every session of the user.",
+          description:
+            "Ends every session of the user: refresh and access tokens are refused at once, WebSockets close (4003).",
         },
       },
     )
@@ -148,5 +158,45 @@ export function authRoutes(deps: {
       auth: true,
       response: { 200: AuthModel.me, 401: ErrorBody },
       detail: { summary: "The signed-in user" },
-    });
+    })
+    .get(
+      "/api/sessions/",
+      async ({ user }) =>
+        (await sessions.list(user.id)).map((session) => ({
+          id: session.id,
+          created_at: session.createdAt.toISOString(),
+          last_used_at: session.lastUsedAt.toISOString(),
+          user_agent: session.userAgent,
+          ip: session.ip,
+          current: session.id === user.sessionId,
+        })),
+      {
+        auth: true,
+        response: { 200: t.Array(AuthModel.session), 401: ErrorBody },
+        detail: {
+          tags: ["Sessions"],
+          summary: "The signed-in user's sessions",
+          description:
+            "One per login that has not ended, the most recently used first; `current` marks this one.",
+        },
+      },
+    )
+    .delete(
+      "/api/sessions/:id",
+      async ({ user, params, set }) => {
+        await sessions.revokeOwn(user.id, params.id);
+        set.status = 204;
+      },
+      {
+        auth: true,
+        params: AuthModel.sessionParams,
+        response: { 204: t.Void(), 400: ErrorBody, 401: ErrorBody, 404: ErrorBody },
+        detail: {
+          tags: ["Sessions"],
+          summary: "End one of the signed-in user's sessions",
+          description:
+            "Its tokens are refused on every replica at once and its WebSockets close (4003). 404 for an id that is not one of the caller's sessions.",
+        },
+      },
+    );
 }

@@ -37,6 +37,36 @@ export const AuthModel = {
   ),
   detail: t.Object({ detail: t.String() }, { examples: [{ detail: "Token refreshed" }] }),
   message: t.Object({ message: t.String() }, { examples: [{ message: "Account successfully activated." }] }),
+  sessionParams: t.Object({
+    id: t.String({ format: "uuid", description: "A session id from GET /api/sessions/" }),
+  }),
+  session: t.Object(
+    {
+      id: t.String({ format: "uuid" }),
+      created_at: t.String({ format: "date-time", description: "The login that started the session" }),
+      last_used_at: t.String({ format: "date-time", description: "Its last login or refresh" }),
+      user_agent: t.Nullable(t.String()),
+      ip: t.Nullable(t.String({ description: "The client address of its last login or refresh" })),
+      current: t.Boolean({ description: "The session of this request's access token" }),
+    },
+    {
+      examples: [
+        {
+          id: "0b7e5a52-58d4-4f3c-9d7e-2b1f0c3a9e11",
+          created_at: "2026-12-01T09:00:00.000Z",
+          last_used_at: "2026-12-01T11:30:00.000Z",
+          user_agent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+          ip: "203.0.113.7",
+          current: true,
+        },
+      ],
+    },
+  ),
+  accountStatusBody: t.Object(
+    { is_active: t.Boolean({ description: "false deactivates the account and ends its sessions" }) },
+    { additionalProperties: false },
+  ),
+  accountStatus: t.Object({ id: t.Integer(), email: t.String(), is_active: t.Boolean() }),
   loginResponse: t.Object(
     {
       detail: t.String(),

@@ -10,6 +10,17 @@ export function accessTokenOf(request: Request): string | undefined {
   return header ? ACCESS_COOKIE.exec(header)?.[1] : undefined;
 }
 
+// Elysia tells plugin instances apart by a checksum of JSON.stringify(seed): one number per AccessTokens
+// (which holds connections that do not serialise) keeps two apps' plugins apart, as the instance did.
+const seeds = new WeakMap<AccessTokens, number>();
+let lastSeed = 0;
+const seedOf = (accessTokens: AccessTokens): number => {
+  const known = seeds.get(accessTokens);
+  if (known !== undefined) return known;
+  seeds.set(accessTokens, ++lastSeed);
+  return lastSeed;
+};
+
 /**
  * The auth plugin: routes opt in with `{ auth: true }` (any signed-in user) or `{ admin: true }`
  * and receive `user`. 401 without a valid session, 403 for a non-admin on an admin route.
@@ -25,7 +36,7 @@ export const authPlugin = (accessTokens: AccessTokens) => {
     if (cached) return entitled(cached, requireAdmin);
     return accessTokens.verify(token).then((user) => entitled(user, requireAdmin));
   };
-  return new Elysia({ name: "auth", seed: accessTokens })
+  return new Elysia({ name: "auth", seed: seedOf(accessTokens) })
     .macro({
       auth: { resolve: ({ request }) => sessionOf(request, false) },
       admin: { resolve: ({ request }) => sessionOf(request, true) },

@@ -12,9 +12,14 @@ import { canonicalEmail, INVALID_EMAIL, isRegistrableEmail } from "./email-addre
 import { OneTimeTokens } from "./one-time-tokens.ts";
 import { hashPassword, passwordProblems, verifyAgainstDecoy, verifyPassword } from "./passwords.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
-import { type IssuedSession, presentedTooLong, RefreshSessions } from "./refresh-sessions.ts";
+import {
+  type IssuedSession,
+  presentedTooLong,
+  type RefreshSessions,
+  type SessionClient,
+} from "./refresh-sessions.ts";
 import { decodeUid, encodeUid } from "./secrets.ts";
-import type { AccessTokens } from "./session.ts";
+import type { AccessTokens, SessionUser } from "./session.ts";
 
 export interface AccountDeps {
   config: Config;
@@ -25,6 +30,8 @@ export interface AccountDeps {
   background: BackgroundTasks;
   clock: Clock;
   log: Logger;
+  /** The sessions behind the refresh cookie, shared with the sessions endpoints. */
+  sessions: RefreshSessions;
 }
 
 export const LOGIN_FAILED = "Please check your input and try again.";
@@ -49,7 +56,7 @@ export class AccountService {
 
   constructor(private readonly deps: AccountDeps) {
     this.links = new OneTimeTokens(deps);
-    this.sessions = new RefreshSessions(deps);
+    this.sessions = deps.sessions;
   }
 
   /**
@@ -115,9 +122,9 @@ export class AccountService {
    * The account's limit counts failures: every attempt takes a place (so parallel guesses cannot
    * overrun it) and a successful one gives it back, so logging in often never locks an account.
    */
-  async login(input: { email: string; password: string }, ip: string): Promise<IssuedSession> {
+  async login(input: { email: string; password: string }, client: SessionClient): Promise<IssuedSession> {
     const { rateLimiter } = this.deps;
-    await rateLimiter.hit("login", "ip", ip);
+    await rateLimiter.hit("login", "ip", client.ip);
     // Not the full email pattern: the configured admin's address (e.g. admin@localhost) may not match it.
     const email = canonicalEmail(input.email);
     const account = email ?? input.email.trim();
@@ -129,27 +136,33 @@ export class AccountService {
     if (!user || !passwordMatches || !user.isActive) throw badRequest({ detail: LOGIN_FAILED });
     await rateLimiter.refund("login", "account", account);
     await this.deps.db.update(users).set({ lastLoginAt: this.deps.clock.now() }).where(eq(users.id, user.id));
-    return this.sessions.issue(user);
+    return this.sessions.issue(user, client);
   }
 
   /**
    * Rotates a refresh token: the presented one is marked rotated and a new one joins its family.
    * A token presented after it was rotated means it leaked, so its whole family is revoked.
    */
-  async refresh(presented: string | undefined, ip: string): Promise<IssuedSession> {
+  async refresh(presented: string | undefined, client: SessionClient): Promise<IssuedSession> {
     const { rateLimiter } = this.deps;
-    await rateLimiter.hit("refresh", "ip", ip);
+    await rateLimiter.hit("refresh", "ip", client.ip);
     if (!presented || presentedTooLong(presented)) throw unauthorized("Refresh token missing.");
     // The account's limit is checked before rotating: a refusal after the rotation would leave the
     // client holding a rotated token, and its next try would look like reuse and end the session.
     const owner = await this.sessions.ownerOf(presented);
     if (owner !== undefined) await rateLimiter.hit("refresh", "account", String(owner));
-    return this.sessions.rotate(presented);
+    return this.sessions.rotate(presented, client);
   }
 
-  /** Revokes the session (the refresh token's family) the presented token belongs to, if any. */
-  logout(presented: string | undefined): Promise<void> {
-    return this.sessions.revokeFamilyOf(presented);
+  /**
+   * Ends the session of the refresh cookie and that of the access token (the same one, unless the
+   * browser holds cookies of two logins): their tokens are refused and their WebSockets closed on every
+   * replica. Either may be missing; only a token that verifies names a session to end.
+   */
+  async logout(presented: string | undefined, accessTokenUser: SessionUser | null): Promise<void> {
+    const ended = await this.sessions.revokeSessionOf(presented);
+    if (accessTokenUser && accessTokenUser.sessionId !== ended)
+      await this.sessions.revokeSession(accessTokenUser.id, accessTokenUser.sessionId);
   }
 
   /**
@@ -206,13 +219,13 @@ export class AccountService {
     if (Object.keys(errors).length > 0) throw badRequest(errors);
 
     const passwordHash = await hashPassword(input.new_password);
-    const changed = await db.transaction(async (tx) => {
-      if (!(await this.links.consume(tx, userId, token, "password_reset"))) return false;
+    const revoked = await db.transaction(async (tx) => {
+      if (!(await this.links.consume(tx, userId, token, "password_reset"))) return null;
       await tx.update(users).set({ passwordHash, isActive: true }).where(eq(users.id, userId));
-      await this.sessions.revokeAllOf(tx, userId);
-      return true;
+      return this.sessions.revokeAllOf(tx, userId);
     });
-    if (!changed) throw invalidLink();
+    if (!revoked) throw invalidLink();
+    await revoked();
   }
 
   private async findByEmail(canonical: string): Promise<User | undefined> {

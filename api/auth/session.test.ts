@@ -4,7 +4,16 @@ import { AccessTokens, type SessionUser } from "./session.ts";
 
 const SECRET = "unit-test-secret-that-is-long-enough-0123456789";
 const TTL = 1800;
-const ann: SessionUser = { id: 42, email: "ann@example.com", isAdmin: false };
+const SESSION = "0b7e5a52-58d4-4f3c-9d7e-2b1f0c3a9e11";
+const ann: SessionUser = {
+  id: 42,
+  email: "ann@example.com",
+  isAdmin: false,
+  sessionId: SESSION,
+  userEpoch: 0,
+};
+/** The session claims every token we sign carries. */
+const session = { sid: SESSION, uep: 0 };
 
 /** AccessTokens on a clock the test moves by hand. */
 function tokensAt(startMs = Date.UTC(2030, 0, 1)) {
@@ -25,7 +34,7 @@ const signRaw = (claims: Record<string, unknown>, alg = "HS256", secret = SECRET
 describe("AccessTokens", () => {
   test("sign → verify round trip returns the user", async () => {
     const { tokens } = tokensAt(Date.now());
-    const admin = { id: 7, email: "root@example.com", isAdmin: true };
+    const admin = { id: 7, email: "root@example.com", isAdmin: true, sessionId: SESSION, userEpoch: 3 };
     expect(await tokens.verify(await tokens.sign(ann))).toEqual(ann);
     expect(await tokens.verify(await tokens.sign(admin))).toEqual(admin);
   });
@@ -90,17 +99,25 @@ describe("AccessTokens", () => {
     const { tokens } = tokensAt(Date.now());
     const other = new AccessTokens("another-secret-that-is-also-long-enough-000", TTL);
     expect(await tokens.verify(await other.sign(ann))).toBeNull();
-    const claims = { sub: "42", email: ann.email };
+    const claims = { sub: "42", email: ann.email, ...session };
     expect(await tokens.verify(await signRaw(claims, "HS512"))).toBeNull();
     expect(await tokens.verify(await signRaw(claims))).toEqual(ann);
   });
 
   test("well-signed tokens with unusable claims are refused", async () => {
     const { tokens } = tokensAt(Date.now());
-    expect(await tokens.verify(await signRaw({ sub: "abc", email: ann.email }))).toBeNull();
-    expect(await tokens.verify(await signRaw({ sub: "42" }))).toBeNull();
-    expect(await tokens.verify(await signRaw({ email: ann.email }))).toBeNull();
-    const noExp = await new SignJWT({ sub: "42", email: ann.email })
+    expect(await tokens.verify(await signRaw({ sub: "abc", email: ann.email, ...session }))).toBeNull();
+    expect(await tokens.verify(await signRaw({ sub: "42", ...session }))).toBeNull();
+    expect(await tokens.verify(await signRaw({ email: ann.email, ...session }))).toBeNull();
+    // Without its session claims a token cannot be revoked, so it is not accepted.
+    expect(await tokens.verify(await signRaw({ sub: "42", email: ann.email }))).toBeNull();
+    expect(await tokens.verify(await signRaw({ sub: "42", email: ann.email, sid: SESSION }))).toBeNull();
+    expect(await tokens.verify(await signRaw({ sub: "42", email: ann.email, sid: "x", uep: 0 }))).toBeNull();
+    expect(
+      await tokens.verify(await signRaw({ sub: "42", email: ann.email, sid: SESSION, uep: 0.5 })),
+    ).toBeNull();
+    expect(await tokens.verify(await signRaw({ sub: "42", email: ann.email, ...session }))).toEqual(ann);
+    const noExp = await new SignJWT({ sub: "42", email: ann.email, ...session })
       .setProtectedHeader({ alg: "HS256" })
       .sign(new TextEncoder().encode(SECRET));
     expect(await tokens.verify(noExp)).toBeNull();

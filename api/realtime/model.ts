@@ -21,7 +21,7 @@ export const CloseCodes = {
   goingAway: 1001,
   /** The access token the socket was opened with expired: refresh the session, then reconnect. */
   sessionExpired: 4001,
-  /** The user logged out (on any replica): do not reconnect with this session. */
+  /** The session was revoked (logout, password reset, deactivation, an admin; on any replica): do not reconnect with this session. */
   sessionRevoked: 4003,
   /** The client did not read its messages fast enough (see `WS_BACKPRESSURE_LIMIT_BYTES`). */
   tooSlow: 4008,

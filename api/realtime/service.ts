@@ -22,7 +22,7 @@ export interface Connection {
 }
 
 /**
- * One per api replica: takes the progress, video-change and session messages from the event bus (one
+ * One per api replica: takes the progress, video-change and revocation messages from the event bus (one
  * Redis subscription per replica), and turns every message into one `server.publish` on a Bun topic, which fans out natively to
  * the sockets of this replica that joined it. Every replica does the same, so a client receives every
  * event it is entitled to whichever replica it is connected to and whichever the event reached.
@@ -39,11 +39,6 @@ export class RealtimeHub {
     this.bus.on(progressChannel, (tick) => this.onProgress(tick));
     this.bus.on(videoChanges, (change) => this.onVideoChange(change));
     this.bus.on(sessionEvents, (event) => this.onSessionEvent(event));
-  }
-
-  /** Ends a user's session on every replica: their sockets there close with 4003. */
-  announceSessionEnd(userId: number): Promise<void> {
-    return this.bus.publish(sessionEvents, { type: "session.revoked", user_id: userId });
   }
 
   get size(): number {
@@ -146,10 +141,21 @@ export class RealtimeHub {
     }
   }
 
+  /**
+   * A revocation (published by api/auth's RevocationEpochs on any replica): the sockets opened with a
+   * token it covers close with 4003; the user's other sessions, and tokens signed after it, stay open.
+   */
   private onSessionEvent(event: SessionEvent): void {
     const sockets = this.byUser.get(event.user_id);
     if (!sockets) return;
-    for (const ws of [...sockets]) ws.close(CloseCodes.sessionRevoked, "session revoked");
+    for (const ws of [...sockets]) {
+      const user = this.connections.get(ws)?.user;
+      const covered =
+        event.type === "session.revoked"
+          ? user?.sessionId === event.session_id
+          : (user?.userEpoch ?? 0) < event.epoch;
+      if (covered) ws.close(CloseCodes.sessionRevoked, "session revoked");
+    }
   }
 
   private send(topic: string, message: ServerMessage): void {

@@ -3,7 +3,8 @@ import { users } from "./users.ts";
 
 /**
  * Opaque refresh tokens, stored as SHA-256 hashes. Every use rotates the token inside its family;
- * presenting a token that was already rotated revokes the whole family (reuse detection).
+ * presenting a token that was already rotated revokes the whole family (reuse detection). A family is
+ * one session (its id is the access token's `sid`); it is revoked once any of its rows is.
  */
 export const refreshTokens = pgTable(
   "refresh_tokens",
@@ -18,6 +19,9 @@ export const refreshTokens = pgTable(
     rotatedAt: timestamp("rotated_at", { withTimezone: true }),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Who asked for this token (login or refresh), shown in the user's list of sessions. */
+    userAgent: text("user_agent"),
+    ipAddress: text("ip_address"),
   },
   (table) => [
     index("refresh_tokens_user_idx").on(table.userId),

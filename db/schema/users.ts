@@ -9,6 +9,12 @@ export const users = pgTable(
     passwordHash: text("password_hash").notNull(),
     isActive: boolean("is_active").notNull().default(false),
     isAdmin: boolean("is_admin").notNull().default(false),
+    /**
+     * The user's revocation epoch: every access token carries the value it was signed under, and one
+     * below the current value is refused (api/auth/revocation-epochs.ts). Bumped by a password reset,
+     * a deactivation and an admin's "revoke all sessions"; Redis holds a copy, this is the truth.
+     */
+    sessionEpoch: integer("session_epoch").notNull().default(0),
     lastLoginAt: timestamp("last_login_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true })

@@ -182,7 +182,13 @@ before = await report("service", SERVICE_HEARTBEATS, serviceSeconds, before);
 const tokens = new AccessTokens(BENCH_JWT_SECRET, 3600);
 const cookies = await Promise.all(
   accounts.map(async (account) => {
-    const token = await tokens.sign({ id: account.id, email: account.email, isAdmin: false });
+    const token = await tokens.sign({
+      id: account.id,
+      email: account.email,
+      isAdmin: false,
+      sessionId: crypto.randomUUID(),
+      userEpoch: 0,
+    });
     return `access_token=${token}; csrftoken=bench`;
   }),
 );

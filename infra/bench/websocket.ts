@@ -92,7 +92,7 @@ async function adminCookies(secret: string, from: number, count: number): Promis
   return Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const id = 1_000_000 + from + i;
-      return `access_token=${await tokens.sign({ id, email: `bench-${id}@example.com`, isAdmin: true })}`;
+      return `access_token=${await tokens.sign({ id, email: `bench-${id}@example.com`, isAdmin: true, sessionId: crypto.randomUUID(), userEpoch: 0 })}`;
     }),
   );
 }

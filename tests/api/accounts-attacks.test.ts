@@ -1,7 +1,7 @@
 // Attacks on the account endpoints: forged access tokens, cross-site requests, CORS and account
 // enumeration. Rate limits and hostile bodies are in accounts-rate-limits / accounts-bad-input.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { SignJWT } from "jose";
+import { decodeJwt, SignJWT } from "jose";
 import { expectError } from "../support/assertions.ts";
 import {
   Client,
@@ -51,10 +51,13 @@ describe("access token attacks on GET /api/me/", () => {
     token = client.cookies.get("access_token")!;
     user = (await (await client.get("/api/me/")).json()) as { id: number; email: string };
   });
+  // The session claims (`sid`, `uep`) of the issued token: without them a token cannot be revoked.
   const claims = (extra: Record<string, unknown> = {}) => ({
     sub: String(user.id),
     email: user.email,
     exp: nowSeconds() + 600,
+    sid: decodeJwt(token).sid,
+    uep: decodeJwt(token).uep,
     ...extra,
   });
 

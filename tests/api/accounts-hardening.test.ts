@@ -26,28 +26,52 @@ async function userIdOf(client: Client): Promise<number> {
   return row!.id;
 }
 
+/** A fresh browser holding only this refresh token (and a csrftoken to echo). */
+function holding(refreshToken: string): Client {
+  const client = new Client(api.url);
+  client.cookies.set("refresh_token", refreshToken);
+  client.cookies.set("csrftoken", "a-csrf-token-the-client-echoes");
+  return client;
+}
+
 describe("parallel refreshes with one cookie", () => {
-  test("at most one succeeds, and a revoked family keeps no unrevoked token", async () => {
+  test("exactly one succeeds with exactly one successor, and the family revoked leaves no orphan", async () => {
     for (let round = 0; round < 6; round++) {
       const client = await loggedInClient(api);
       const userId = await userIdOf(client);
       const cookie = client.cookies.get("refresh_token")!;
-      const responses = await Promise.all(
-        Array.from({ length: 8 }, () => {
-          const copy = new Client(api.url);
-          copy.cookies.set("refresh_token", cookie);
-          copy.cookies.set("csrftoken", "a-csrf-token-the-client-echoes");
-          return copy.post("/api/token/refresh/");
-        }),
-      );
+      const copies = Array.from({ length: 12 }, () => holding(cookie));
+      const responses = await Promise.all(copies.map((copy) => copy.post("/api/token/refresh/")));
       const statuses = responses.map((response) => response.status);
-      expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(1);
-      expect(statuses.every((status) => status === 200 || status === 401)).toBe(true);
+      expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+      expect(statuses.filter((status) => status === 401)).toHaveLength(copies.length - 1);
+      // The login's token and one successor, both revoked: the losers' reuse ended the family.
       const rows = await api.database.db.select().from(refreshTokens).where(eq(refreshTokens.userId, userId));
-      const familyRevoked = rows.some((row) => row.revokedAt !== null);
-      if (familyRevoked) expect(rows.filter((row) => row.revokedAt === null)).toEqual([]);
+      expect(rows).toHaveLength(2);
+      expect(new Set(rows.map((row) => row.familyId)).size).toBe(1);
+      expect(rows.filter((row) => row.revokedAt === null)).toEqual([]);
+      // The winner's new tokens died with the family: its refresh and its access token are refused.
+      const winner = copies[statuses.indexOf(200)]!;
+      await expectError(await winner.get("/api/me/"), 401);
+      await expectError(await winner.post("/api/token/refresh/"), 401);
     }
-  }, 30_000);
+  }, 60_000);
+
+  test("a refresh racing a logout leaves no successor alive", async () => {
+    for (let round = 0; round < 6; round++) {
+      const client = await loggedInClient(api);
+      const cookie = client.cookies.get("refresh_token")!;
+      const [refresher, leaver] = [holding(cookie), holding(cookie)];
+      const [refreshed] = await Promise.all([
+        refresher.post("/api/token/refresh/"),
+        leaver.post("/api/logout/"),
+      ]);
+      if (refreshed.status !== 200) continue; // the logout came first: nothing was issued
+      // A successor stored while the logout revoked the family must not outlive it.
+      await expectError(await refresher.get("/api/me/"), 401);
+      await expectError(await refresher.post("/api/token/refresh/"), 401);
+    }
+  }, 60_000);
 });
 
 describe("the per-account login limit counts failures", () => {

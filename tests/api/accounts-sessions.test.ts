@@ -50,15 +50,18 @@ describe("POST /api/token/refresh/", () => {
 
   test("a rotated token presented again is refused and revokes the newest token of its family", async () => {
     const client = await loggedInClient(api);
+    const me = (await (await client.get("/api/me/")).json()) as { email: string };
     const stolen = client.cookies.get("refresh_token")!;
     expect((await client.post("/api/token/refresh/")).status).toBe(200);
     const newest = client.cookies.get("refresh_token")!;
+    expect((await client.get("/api/me/")).status).toBe(200);
 
     await expectError(await refreshWith(stolen), 401);
     await expectError(await refreshWith(newest), 401);
+    // The session's access token dies with it.
+    await expectError(await client.get("/api/me/"), 401);
     // A separate login (its own family) is not affected.
     const other = new Client(api.url);
-    const me = (await (await client.get("/api/me/")).json()) as { email: string };
     expect((await other.post("/api/login/", { email: me.email, password: STRONG_PASSWORD })).status).toBe(
       200,
     );

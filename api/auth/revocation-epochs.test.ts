@@ -1,0 +1,150 @@
+// RevocationEpochs on real PostgreSQL and Redis, with the replicas' subscriber connections in the
+// test's hands: while a replica cannot hear the event bus, its cache is not believed and a revocation
+// made elsewhere still holds, from Redis's copy and, without it, from the database.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import Redis from "ioredis";
+import pino from "pino";
+import { type DatabaseHandle, openDatabase } from "../../db/client.ts";
+import { type User, users } from "../../db/schema/index.ts";
+import { createTestDatabase, testRedisUrl } from "../../dev/services.ts";
+import { systemClock } from "../shared/clock.ts";
+import { EventBus } from "../shared/event-bus.ts";
+import { RefreshSessions } from "./refresh-sessions.ts";
+import { RevocationEpochs } from "./revocation-epochs.ts";
+import { AccessTokens } from "./session.ts";
+
+const SECRET = "revocation-test-secret-that-is-long-enough-0123456789";
+const TTL = 1800;
+const log = pino({ level: "silent" });
+const client = { userAgent: "unit-test", ip: "127.0.0.1" };
+
+let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
+let database: DatabaseHandle;
+let redisUrl: string;
+const connections: Redis[] = [];
+
+beforeAll(async () => {
+  [testDb, redisUrl] = await Promise.all([createTestDatabase(), testRedisUrl()]);
+  database = await openDatabase({ url: testDb.url, pgliteDir: "" });
+  await database.migrate();
+});
+
+afterAll(async () => {
+  for (const connection of connections) connection.disconnect();
+  await database?.close();
+  await testDb?.drop();
+});
+
+/** One api replica's share of it: its own connections, bus, epochs, token cache and sessions. */
+async function replica(options: { redisDown?: boolean } = {}) {
+  // A Redis that is down: every command is refused at once (no queue, no reconnect).
+  const unreachable = () =>
+    new Redis("redis://127.0.0.1:9", {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    }).on("error", () => {}); // the refusals are the point
+  const redis = options.redisDown ? unreachable() : new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const subscriber = options.redisDown ? unreachable() : new Redis(redisUrl, { maxRetriesPerRequest: null });
+  connections.push(redis, subscriber);
+  const bus = new EventBus({ subscriber, publisher: redis, log });
+  const revocations = new RevocationEpochs({
+    db: database.db,
+    redis,
+    bus,
+    accessTokenTtlSeconds: TTL,
+    now: Date.now,
+    log,
+  });
+  revocations.listen();
+  const tokens = new AccessTokens(SECRET, TTL, Date.now, revocations);
+  const sessions = new RefreshSessions({
+    db: database.db,
+    accessTokens: tokens,
+    clock: systemClock,
+    config: { refreshTokenTtlSeconds: 3600 },
+    revocations,
+    log,
+  });
+  if (!options.redisDown) await bus.ready();
+  return { redis, subscriber, revocations, tokens, sessions };
+}
+
+/** Closes a replica's subscriber for good: it hears nothing from then on. */
+async function deafen(subscriber: Redis): Promise<void> {
+  const ended = new Promise((resolve) => subscriber.once("end", resolve));
+  subscriber.disconnect();
+  await ended;
+}
+
+async function newUser(): Promise<User> {
+  const [user] = await database.db
+    .insert(users)
+    .values({ email: `epochs-${crypto.randomUUID()}@example.com`, passwordHash: "x", isActive: true })
+    .returning();
+  return user!;
+}
+
+describe("a replica that cannot hear the event bus", () => {
+  test("does not believe its cache, and a revocation made meanwhile holds from Redis, then from the database", async () => {
+    const [a, b] = await Promise.all([replica(), replica()]);
+    const issued = await a.sessions.issue(await newUser(), client);
+    expect(await b.tokens.verify(issued.accessToken)).toEqual(issued.user);
+    expect(b.tokens.cached(issued.accessToken)).toEqual(issued.user);
+
+    await deafen(b.subscriber);
+    expect(b.revocations.trusted).toBe(false);
+    // The token is still good, but only a fresh check may say so.
+    expect(b.tokens.cached(issued.accessToken)).toBeUndefined();
+    expect(await b.tokens.verify(issued.accessToken)).toEqual(issued.user);
+
+    expect(await a.sessions.revokeSession(issued.user.id, issued.user.sessionId)).toBe(true);
+    expect(b.revocations.revokedNow(issued.user)).toBe(false); // it did not hear it…
+    expect(await b.tokens.verify(issued.accessToken)).toBeNull(); // …Redis's copy says so
+
+    // Without the copy (a restarted Redis) the database's session rows say so.
+    await b.redis.del(`vf:auth:epoch:session:${issued.user.sessionId}`);
+    expect(await b.tokens.verify(issued.accessToken)).toBeNull();
+  });
+
+  test("a user's raised epoch holds from the database without Redis's copy", async () => {
+    const [a, b] = await Promise.all([replica(), replica()]);
+    const user = await newUser();
+    const issued = await a.sessions.issue(user, client);
+    await deafen(b.subscriber);
+    const announce = await database.db.transaction((tx) => a.sessions.revokeAllOf(tx, user.id));
+    await announce();
+    await b.redis.del(`vf:auth:epoch:user:${user.id}`);
+    expect(await b.tokens.verify(issued.accessToken)).toBeNull();
+    // A session signed under the new epoch is valid.
+    const [current] = await database.db.select().from(users).where(eq(users.id, user.id));
+    const fresh = await a.sessions.issue(current!, client);
+    expect(fresh.user.userEpoch).toBe(user.sessionEpoch + 1);
+    expect(await b.tokens.verify(fresh.accessToken)).toEqual(fresh.user);
+  });
+
+  test("when the subscription drops and comes back, the cache starts afresh", async () => {
+    const b = await replica();
+    const issued = await (await replica()).sessions.issue(await newUser(), client);
+    await b.tokens.verify(issued.accessToken);
+    expect(b.tokens.cached(issued.accessToken)).toEqual(issued.user);
+    const back = new Promise((resolve) => b.subscriber.once("ready", resolve));
+    b.subscriber.disconnect(true); // reconnects
+    await back;
+    expect(b.revocations.trusted).toBe(true);
+    // Trusted again, yet the token has to be checked afresh: what was missed in between is unknown.
+    expect(b.tokens.cached(issued.accessToken)).toBeUndefined();
+    expect(await b.tokens.verify(issued.accessToken)).toEqual(issued.user);
+    expect(b.tokens.cached(issued.accessToken)).toEqual(issued.user);
+  });
+
+  test("with Redis unreachable, the database decides", async () => {
+    const [a, b] = await Promise.all([replica(), replica({ redisDown: true })]);
+    const user = await newUser();
+    const [revoked, live] = [await a.sessions.issue(user, client), await a.sessions.issue(user, client)];
+    expect(await a.sessions.revokeSession(user.id, revoked.user.sessionId)).toBe(true);
+    expect(await b.tokens.verify(revoked.accessToken)).toBeNull();
+    expect(await b.tokens.verify(live.accessToken)).toEqual(live.user);
+  });
+});
