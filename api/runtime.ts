@@ -3,8 +3,10 @@
 // reconciliation. main.ts, the tests and the benchmarks all
 // start the api through here, so they run the same thing.
 import { Queue, type Worker } from "bullmq";
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import type { Logger } from "pino";
+import { ConnectionErrorLog } from "../connections/error-log.ts";
+import { openRedis, redisReady } from "../connections/redis.ts";
 import { transcodeReports } from "../contract/transcode-reports.ts";
 import { type DatabaseHandle, openDatabase } from "../db/client.ts";
 import { createMailer, type Mailer } from "../emails/mailer.ts";
@@ -17,6 +19,7 @@ import { ProgressFlusher } from "./progress/flusher.ts";
 import { buildServices, type Services } from "./services.ts";
 import { BackgroundTasks } from "./shared/background-tasks.ts";
 import { type Clock, systemClock } from "./shared/clock.ts";
+import { retryWhileAway } from "./shared/dependency-wait.ts";
 import { EventBus } from "./shared/event-bus.ts";
 import { reconcileVideos } from "./videos/reconcile.ts";
 import { StorageSweeper, type SweepOutcome } from "./videos/storage-sweeper.ts";
@@ -50,30 +53,47 @@ export interface RuntimeOptions {
 
 export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRuntime> {
   const { config, log } = options;
+  // Connection errors of every client and queue: one JSON line per source per interval (never stderr).
+  const connectionErrors = new ConnectionErrorLog(log.child({ component: "connections" }));
   const database = await openDatabase({ url: config.databaseUrl, pgliteDir: config.pgliteDir });
-  await database.migrate();
+  // Started while PostgreSQL is away: wait for it (logged) rather than exit.
+  await retryWhileAway("database at start-up", () => database.migrate(), connectionErrors);
   log.info({ database: database.kind }, "migrations applied");
-  if (config.admin) {
-    const outcome = await ensureAdmin(database.db, config.admin);
-    log.info({ email: config.admin.email, outcome }, "admin account ensured");
+  const admin = config.admin;
+  if (admin) {
+    const outcome = await retryWhileAway(
+      "database at start-up",
+      () => ensureAdmin(database.db, admin),
+      connectionErrors,
+    );
+    log.info({ email: admin.email, outcome }, "admin account ensured");
   }
 
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
-  // BullMQ's blocking reads need a connection that retries forever.
-  const bullConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  // Request paths, announcements and the queues' producers fail fast while Redis is away (503); the
+  // progress flusher waits out a blip; the report consumer's blocking reads and the subscriber wait
+  // for Redis however long it takes. All of them reconnect forever (connections/redis.ts).
+  const redis = openRedis(config.redisUrl, "request", connectionErrors);
+  const backgroundRedis = openRedis(config.redisUrl, "background", connectionErrors);
+  const bullConnection = openRedis(config.redisUrl, "queue", connectionErrors);
   // Subscriber mode takes a connection over, so the replica has one for all its pub/sub: the WebSocket
   // fan-out, and the catalogue and playback caches that drop entries on video state changes.
-  const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  for (const client of [redis, bullConnection, subscriber]) {
-    client.on("error", (error) => log.error({ err: error.message }, "redis connection error"));
-  }
+  const subscriber = openRedis(config.redisUrl, "subscriber", connectionErrors);
+  // Announcements are awaited by the requests that make them (so the next read sees them): they fail
+  // fast too, and a replica whose subscriber was cut off forgets its caches when it reconnects.
   const bus = new EventBus({ subscriber, publisher: redis, log: log.child({ component: "event-bus" }) });
   const storage = openMediaStorage(config.storage);
-  const transcodeQueue = new TranscodeQueue(bullConnection, {
+  // Without an offline queue the request connection refuses commands until it is ready: nothing uses
+  // it before then.
+  await redisReady(redis);
+  // The queues' own commands (enqueue from an upload, the dashboard, job counts) fail fast like any
+  // request's; only the consumer's blocking reads need the patient connection.
+  const transcodeQueue = new TranscodeQueue(redis, {
     attempts: config.transcodeAttempts,
     backoffSeconds: config.transcodeBackoffSeconds,
   });
-  const reportsQueue = new Queue(transcodeReports.name, { connection: bullConnection });
+  const reportsQueue = new Queue(transcodeReports.name, { connection: redis });
+  connectionErrors.watch(transcodeQueue.queue, `queue ${transcodeQueue.queue.name}`);
+  connectionErrors.watch(reportsQueue, `queue ${reportsQueue.name}`);
   const mailer =
     options.mailer ??
     createMailer({
@@ -106,7 +126,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   // Watch-progress heartbeats wait in Redis; every replica flushes (safely at the same time).
   const progressFlusher = new ProgressFlusher({
     db: database.db,
-    redis,
+    redis: backgroundRedis,
     log,
     intervalSeconds: config.progressFlushIntervalSeconds,
     onFlush: metrics.observeFlush,
@@ -119,6 +139,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   let reconcileTimer: Timer | null = null;
   if (options.consumeEvents ?? true) {
     consumer = startTranscodeReportConsumer({ connection: bullConnection, lifecycle, log });
+    connectionErrors.watch(consumer, `worker ${consumer.name}`);
     await reconcile().catch((error) => log.error({ err: error }, "reconcile failed"));
     reconcileTimer = setInterval(
       () => void reconcile().catch((error) => log.error({ err: error }, "reconcile failed")),
@@ -162,6 +183,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       await transcodeQueue.close();
       await reportsQueue.close();
       redis.disconnect();
+      backgroundRedis.disconnect();
       bullConnection.disconnect();
       subscriber.disconnect();
       await database.close();

@@ -25,6 +25,17 @@ export interface DatabaseOptions {
 }
 
 /**
+ * How long opening a connection (TCP, TLS, startup, authentication) may take. A stopped server refuses
+ * at once; this bounds a host that does not answer, so a request fails in about a second (503).
+ */
+export const CONNECT_TIMEOUT_SECONDS = 1;
+/**
+ * The server cancels a statement of the pool that runs longer (SQLSTATE 57014, answered 503): a backstop
+ * against a wedged server or a lock held for ever. Migrations run on a connection of their own without it.
+ */
+export const STATEMENT_TIMEOUT_MS = 15_000;
+
+/**
  * Opens the database: PostgreSQL through postgres.js when a URL is given, else embedded PGlite so a
  * newcomer needs no database server. Both run the same drizzle schema and migrations.
  */
@@ -38,14 +49,28 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
   const { migrate } = await import("drizzle-orm/postgres-js/migrator");
   const client = postgres(url, {
     max: poolSize,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
     onnotice: () => {},
-    connection: { application_name: "videoflix" },
+    connection: { application_name: "videoflix", statement_timeout: STATEMENT_TIMEOUT_MS },
   });
   const db = drizzle(client, { schema, casing: "snake_case" });
   return {
     db: db as unknown as Database,
     kind: "postgres",
-    migrate: () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }),
+    // A migration may rewrite a large table: no statement timeout, and only while it runs.
+    migrate: async () => {
+      const migrator = postgres(url, {
+        max: 1,
+        connect_timeout: CONNECT_TIMEOUT_SECONDS,
+        onnotice: () => {},
+        connection: { application_name: "videoflix-migrate" },
+      });
+      try {
+        await migrate(drizzle(migrator, { casing: "snake_case" }), { migrationsFolder: MIGRATIONS_FOLDER });
+      } finally {
+        await migrator.end({ timeout: 5 });
+      }
+    },
     ping: async () => {
       await client`select 1`;
     },

@@ -41,7 +41,17 @@ export const API_SHARED_MODULES = [
 ];
 /** Folders of api/ that are shared plumbing rather than a feature (each has its own rule below). */
 const API_SHARED_FOLDERS = ["api/http/**", "api/shared/**", "api/config/**"];
-const PRODUCTION = ["api", "transcoder", "contract", "db", "emails", "storage", "config", "dev"];
+const PRODUCTION = [
+  "api",
+  "transcoder",
+  "contract",
+  "db",
+  "emails",
+  "storage",
+  "config",
+  "connections",
+  "dev",
+];
 
 /** A top-level folder that imports nothing of ours but itself. */
 function standsAlone(folder: string, why: string): Rule {
@@ -60,8 +70,8 @@ export const RULES: Rule[] = [
   {
     from: ["transcoder/**"],
     forbid: ["**"],
-    allow: ["transcoder/**", "contract/**", "config/**", "storage/**"],
-    why: "the transcoder never reaches the api or the database, it reports through Redis (of ours it imports contract/, config/, storage/)",
+    allow: ["transcoder/**", "contract/**", "config/**", "connections/**", "storage/**"],
+    why: "the transcoder never reaches the api or the database, it reports through Redis (of ours it imports contract/, config/, connections/, storage/)",
   },
   // This rule and the next three also keep db/ and emails/ off api/.
   {
@@ -74,12 +84,16 @@ export const RULES: Rule[] = [
   standsAlone("emails", "emails/ imports nothing of ours: templates and the mailer stand alone"),
   standsAlone("storage", "storage/ imports nothing of ours: the media drivers stand alone"),
   standsAlone("config", "config/ imports nothing of ours: every process parses its settings with it"),
+  standsAlone(
+    "connections",
+    "connections/ imports nothing of ours: every process opens its Redis connections and logs their errors with it",
+  ),
   // The design card's "may import" column for api/; it is what keeps the api off transcoder/ internals.
   {
     from: ["api/**"],
     forbid: ["**"],
-    allow: ["api/**", "contract/**", "config/**", "db/**", "emails/**", "storage/**"],
-    why: "of ours the api imports only contract/, config/, db/, emails/, storage/ (it reaches the transcoder through Redis and contract/)",
+    allow: ["api/**", "contract/**", "config/**", "connections/**", "db/**", "emails/**", "storage/**"],
+    why: "of ours the api imports only contract/, config/, connections/, db/, emails/, storage/ (it reaches the transcoder through Redis and contract/)",
   },
   {
     // api/*.ts (app.ts, runtime.ts, main.ts) is the composition root and may import every feature.

@@ -1,9 +1,10 @@
 // `bun run transcoder`: one worker of the farm. Start as many replicas as the hosts allow.
 
 import { rm } from "node:fs/promises";
-import Redis from "ioredis";
 import pino from "pino";
 import { loadOrExit } from "../config/env.ts";
+import { ConnectionErrorLog } from "../connections/error-log.ts";
+import { openRedis } from "../connections/redis.ts";
 import { openMediaStorage } from "../storage/index.ts";
 import { loadTranscoderConfig } from "./config.ts";
 import { resolveHwAccel } from "./hwaccel/index.ts";
@@ -36,12 +37,11 @@ const hwaccel = await resolveHwAccel(config.hwaccel, log);
 if (config.storage.kind === "s3") await rm(config.scratchDir, { recursive: true, force: true });
 const storage = openMediaStorage(config.storage, config.scratchDir);
 
-// BullMQ's blocking commands need a connection that never gives up retrying.
-const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
-for (const client of [connection, redis]) {
-  client.on("error", (error) => log.error({ err: error.message }, "redis connection error"));
-}
+// Connection errors as throttled JSON lines. BullMQ's blocking commands need a connection that never
+// gives up; progress ticks and keys ride out a blip (connections/redis.ts).
+const connectionErrors = new ConnectionErrorLog(log.child({ component: "connections" }));
+const connection = openRedis(config.redisUrl, "queue", connectionErrors);
+const redis = openRedis(config.redisUrl, "background", connectionErrors);
 const metrics = new TranscoderMetrics(workerRegistry(config.workerName));
 const farm = startTranscodeWorker({
   config,
@@ -50,6 +50,7 @@ const farm = startTranscodeWorker({
   storage,
   log,
   hwaccel,
+  connectionErrors,
   onJobStarted: metrics.jobStarted,
   onJobFinished: metrics.jobFinished,
 });

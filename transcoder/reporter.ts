@@ -32,6 +32,11 @@ export class TranscodeReporter {
     });
   }
 
+  /** The reports queue, for its `error` events. */
+  get queue(): Queue<TranscodeReport> {
+    return this.reports;
+  }
+
   async report(report: TranscodeReport): Promise<void> {
     await this.reports.add(report.type, report, { jobId: transcodeReportJobId(report) });
     if (report.type !== "processing") await this.redis.del(progressKey(report.videoId));

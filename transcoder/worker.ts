@@ -1,6 +1,7 @@
 import { DelayedError, type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
+import { ConnectionErrorLog } from "../connections/error-log.ts";
 import type { TranscodeResult } from "../contract/media.ts";
 import type { TranscodeProgress } from "../contract/progress.ts";
 import {
@@ -38,6 +39,8 @@ export interface WorkerDeps {
   log: Logger;
   /** The acceleration that passed the start-up self-test. */
   hwaccel: HwAccelMode;
+  /** Where the worker's and the reports queue's connection errors go (default: a throttled log of its own). */
+  connectionErrors?: ConnectionErrorLog;
   /** Metrics hooks: a job was claimed; a job attempt ended (`mediaSeconds`: the source's length, when ready). */
   onJobStarted?: (job: Job<TranscodeJob>) => void;
   onJobFinished?: (
@@ -269,7 +272,10 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     stalledInterval: config.stalledIntervalSeconds * 1000,
     maxStalledCount: 2,
   });
-  worker.on("error", (error) => log.error({ err: error }, "worker error"));
+  // Throttled JSON lines: BullMQ would print an error nobody listens to as a stack on stderr.
+  const connectionErrors = deps.connectionErrors ?? new ConnectionErrorLog(log);
+  connectionErrors.watch(worker, `worker ${TRANSCODE_QUEUE}`);
+  connectionErrors.watch(reporter.queue, `queue ${reporter.queue.name}`);
   worker.on("lockRenewalFailed", (jobIds) => {
     for (const jobId of jobIds) lose(jobId, "lock renewal failed");
   });

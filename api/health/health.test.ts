@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import Redis from "ioredis";
 import pino from "pino";
+import { REDIS_OPTIONS } from "../../connections/redis.ts";
 import { type DatabaseHandle, openDatabase } from "../../db/client.ts";
 import { createMailer } from "../../emails/mailer.ts";
 import { startTestApi, type TestApi } from "../../tests/support/test-api.ts";
@@ -83,9 +84,9 @@ test("GET /ready → 503 naming Redis when Redis is unreachable", async () => {
   }
 });
 
-test("GET /ready → 503 within the check timeout with the client settings main.ts uses", async () => {
-  // Offline queue on and 3 retries per request, as in main.ts: the ping waits, then gives up.
-  const redis = new Redis("redis://127.0.0.1:1", { lazyConnect: true, maxRetriesPerRequest: 3 });
+test("GET /ready → 503 within the check timeout with the client settings the runtime uses", async () => {
+  // The request connection of the runtime: no offline queue, bounded connect and command timeouts.
+  const redis = new Redis("redis://127.0.0.1:1", { ...REDIS_OPTIONS.request, lazyConnect: true });
   redis.on("error", () => {});
   try {
     const { status, body, ms } = await readinessWith({ redis });

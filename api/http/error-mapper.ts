@@ -1,6 +1,8 @@
 import { Elysia, type ValidationError } from "elysia";
 import type { Logger } from "pino";
-import { ApiError, type ErrorBody } from "./errors.ts";
+import { ConnectionErrorLog } from "../../connections/error-log.ts";
+import { dependencyOutageOf } from "./dependency-outage.ts";
+import { ApiError, DependencyUnavailableError, type ErrorBody } from "./errors.ts";
 import { requestIdOf } from "./request-log.ts";
 
 const NOT_AN_OBJECT = "The request body must be a JSON object.";
@@ -31,12 +33,19 @@ function validationBody(error: ValidationError): ErrorBody {
 }
 
 /** The single place where thrown errors become HTTP answers with the JSON error shape. */
-export const errorMapper = (log: Logger) =>
-  new Elysia({ name: "error-mapper" })
+export const errorMapper = (log: Logger) => {
+  // Every request fails alike during an outage: one log line per dependency per interval, not per request.
+  const outages = new ConnectionErrorLog(log);
+  return new Elysia({ name: "error-mapper" })
     .onError(({ code, error: thrown, set, request }) => {
       // Elysia wraps whatever a body parser throws in a ParseError: an ApiError from our own parser
       // (413 too large, 400 not JSON) keeps its status and message.
-      const error = code === "PARSE" && thrown.cause instanceof ApiError ? thrown.cause : thrown;
+      let error = code === "PARSE" && thrown.cause instanceof ApiError ? thrown.cause : thrown;
+      const dependency = error instanceof ApiError ? null : dependencyOutageOf(error);
+      if (dependency) {
+        outages.report(`${dependency} unavailable to requests`, error);
+        error = new DependencyUnavailableError(dependency);
+      }
       if (error instanceof ApiError) {
         set.status = error.status;
         Object.assign(set.headers, error.headers);
@@ -66,3 +75,4 @@ export const errorMapper = (log: Logger) =>
       return { detail: "Internal server error." };
     })
     .as("global");
+};

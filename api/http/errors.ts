@@ -53,3 +53,21 @@ export const isStorageFull = (error: unknown) => {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return code === "ENOSPC" || code === "EDQUOT";
 };
+
+/** How long a client is asked to wait before it tries again while a dependency is away. */
+export const OUTAGE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * PostgreSQL or Redis (or another server the request needed) is unreachable or does not answer in
+ * time: 503 with Retry-After, the request may be sent again as it is.
+ */
+export class DependencyUnavailableError extends ApiError {
+  constructor(readonly dependency: string) {
+    super(
+      503,
+      { detail: "The service is temporarily unavailable. Try again shortly." },
+      { "retry-after": String(OUTAGE_RETRY_AFTER_SECONDS) },
+    );
+    this.name = "DependencyUnavailableError";
+  }
+}

@@ -5,6 +5,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import type { ServerWebSocket } from "bun";
 import type { Logger } from "pino";
+import { dependencyOutageOf } from "../http/dependency-outage.ts";
 import { ApiError } from "../http/errors.ts";
 import {
   type ClientMessage,
@@ -220,6 +221,11 @@ function recordHeartbeat(context: ActionContext, message: ClientMessage<"progres
   heartbeats.record(connection.user.id, videoId, position, sentAt).then(
     () => reply(ws, { type: "progress.saved", video_id: videoId, position_seconds: position }),
     (error: unknown) => {
+      // Redis or PostgreSQL away: the player sends it again later; the outage is logged by the connections.
+      if (dependencyOutageOf(error)) {
+        fail(ws, "unavailable", "The service is temporarily unavailable; send the heartbeat again shortly.");
+        return;
+      }
       if (!(error instanceof ApiError)) {
         log.error({ err: error, video_id: videoId }, "recording a WebSocket heartbeat failed");
         fail(ws, "bad_message", "The heartbeat could not be recorded; try again.");

@@ -119,4 +119,5 @@ export type ErrorCode =
   | "forbidden"
   | "too_many_subscriptions"
   | "not_found"
-  | "rate_limited";
+  | "rate_limited"
+  | "unavailable";

@@ -28,8 +28,13 @@ export function videoAdminRoutes(deps: {
 }) {
   const { videoAdmin: service, storage } = deps.services;
   const { publicUrl, maxUploadBytes } = deps.config;
-  const present = async (row: Awaited<ReturnType<typeof service.get>>) =>
-    presentAdminVideo(publicUrl, row, (await service.progressOf([row.video.id])).get(row.video.id));
+  // Only a video being transcoded has progress ticks in Redis (as in the listing): the others are
+  // answered from PostgreSQL alone, while Redis is away too.
+  const present = async (row: Awaited<ReturnType<typeof service.get>>) => {
+    const transcoding = row.video.processingState === "processing";
+    const progress = transcoding ? await service.progressOf([row.video.id]) : null;
+    return presentAdminVideo(publicUrl, row, progress?.get(row.video.id));
+  };
 
   return new Elysia({ name: "video-admin", detail: { tags: ["Admin: videos"] } })
     .use(deps.auth)

@@ -28,6 +28,6 @@ export function startTranscodeReportConsumer(deps: {
       "applying a transcode report failed; it will be retried",
     ),
   );
-  worker.on("error", (error) => deps.log.error({ err: error }, "transcode report consumer error"));
+  // Its `error` events (connection trouble) are logged by the runtime, throttled with the other connections.
   return worker;
 }

@@ -208,7 +208,7 @@ describe("check:deps on this repo", () => {
       contents: { [planted]: `// planted by the test\nimport { ApiError } from "../api/http/errors.ts";\n` },
     });
     expect(real.violations.filter((violation) => violation.file === planted).map(formatViolation)).toEqual([
-      "transcoder/__planted__.ts:2 imports api/http/errors.ts — the transcoder never reaches the api or the database, it reports through Redis (of ours it imports contract/, config/, storage/)",
+      "transcoder/__planted__.ts:2 imports api/http/errors.ts — the transcoder never reaches the api or the database, it reports through Redis (of ours it imports contract/, config/, connections/, storage/)",
     ]);
     expect(real.files.length).toBeGreaterThan(100);
 

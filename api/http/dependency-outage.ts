@@ -1,0 +1,64 @@
+// Which thrown errors mean "a dependency is away" rather than "this request went wrong": those are
+// answered 503 with Retry-After (DependencyUnavailableError), not 500. The clients signal an outage
+// by message or code only (ioredis has no error codes), so the markers are listed here, in one place.
+
+export type Dependency = "redis" | "database" | "network";
+
+/** What ioredis rejects a command with when the connection is down, closed or does not answer. */
+const REDIS_MESSAGES = [
+  "Stream isn't writeable and enableOfflineQueue options is false",
+  "Command timed out",
+  "Connection is closed.",
+];
+const REDIS_ERROR_NAMES = new Set(["MaxRetriesPerRequestError"]);
+/** Redis replies that say "not now": still loading its data set after a restart, or a busy script. */
+const REDIS_REPLY_PREFIXES = ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN"];
+
+/** postgres.js's own codes for a connection that could not be made or was lost. */
+const POSTGRES_CLIENT_CODES = new Set([
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+]);
+/**
+ * SQLSTATEs of a server that is going away, starting, out of connections or over the statement
+ * timeout: class 08 (connection exception) is matched by prefix.
+ */
+const POSTGRES_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "57014"]);
+
+/** Socket errors: whichever client saw them, the peer is unreachable or went away. */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/** The dependency whose outage `error` (or an error it wraps, as drizzle does) reports; null otherwise. */
+export function dependencyOutageOf(error: unknown): Dependency | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const found = classify(current);
+    if (found) return found;
+    current = current.cause;
+  }
+  return null;
+}
+
+function classify(error: Error): Dependency | null {
+  if (REDIS_ERROR_NAMES.has(error.name) || REDIS_MESSAGES.includes(error.message)) return "redis";
+  if (error.name === "ReplyError" && REDIS_REPLY_PREFIXES.some((prefix) => error.message.startsWith(prefix)))
+    return "redis";
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string") return null;
+  if (POSTGRES_CLIENT_CODES.has(code)) return "database";
+  if (error.name === "PostgresError" && (POSTGRES_SQLSTATES.has(code) || code.startsWith("08")))
+    return "database";
+  if (NETWORK_CODES.has(code)) return "network";
+  return null;
+}
