@@ -1,7 +1,7 @@
 // The real api (the runtime main.ts starts) inside this process, on a fresh database of the throwaway
 // (or TEST_DATABASE_URL) PostgreSQL, a Redis of its own, a temporary media root and, when asked, the
 // SMTP capture server. The tests and the benchmarks both start their api here.
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -40,6 +40,9 @@ export async function startInProcessApi(options: InProcessApiOptions = {}): Prom
     options.smtp ? startSmtpCapture() : null,
   ]);
   const scratch = shared ? null : mkdtempSync(join(tmpdir(), "vf-api-"));
+  // Searchable (not listable) by other accounts: an nginx edge started as root serves the media under
+  // it from workers that run as nobody (infra/nginx/worker-user.ts).
+  if (scratch) chmodSync(scratch, 0o711);
   const config = loadConfig({
     NODE_ENV: "test",
     DATABASE_URL: shared ? (shared.config.databaseUrl as string) : testDb!.url,

@@ -35,10 +35,18 @@ export function redisAnswers(host: string, port: number, timeoutMs = 2000): Prom
   });
 }
 
-/** True when GET url answers 2xx. */
-export async function httpOk(url: string, timeoutMs = 2000): Promise<boolean> {
+/** True when GET url answers 2xx; `anyCertificate` takes an https server's certificate unchecked. */
+export async function httpOk(
+  url: string,
+  timeoutMs = 2000,
+  options: { anyCertificate?: boolean } = {},
+): Promise<boolean> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+    const response = await fetch(url, {
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "manual",
+      ...(options.anyCertificate ? { tls: { rejectUnauthorized: false } } : {}),
+    });
     await response.arrayBuffer();
     return response.ok;
   } catch {

@@ -28,8 +28,11 @@ export interface StackSpec {
   redis: RedisSpec;
   api: { port: number; env?: Env };
   transcoders: TranscoderSpec[];
-  /** The nginx edge in front of the api (infra/nginx/edge.ts); it needs MEDIA_TOKEN_SECRET. */
-  edge?: { port: number; env?: Env } | null;
+  /**
+   * The nginx edge in front of the api (infra/nginx/edge.ts); it needs MEDIA_TOKEN_SECRET. With tlsPort
+   * (and EDGE_TLS_CERT / EDGE_TLS_KEY in the environment) it serves HTTPS there and redirects `port`.
+   */
+  edge?: { port: number; tlsPort?: number | null; env?: Env } | null;
   /** An in-process SMTP capture server the api sends its mails to (SMTP_URL). */
   smtp?: boolean;
   /** A SeaweedFS the api and transcoders store media in (STORAGE_URL=s3://<bucket>, S3_*). */
@@ -83,7 +86,12 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
   const graceMs = spec.stopGraceMs ?? 30_000;
   const redisUrl = spec.redis.url;
   const apiUrl = `http://127.0.0.1:${spec.api.port}`;
-  const edgeUrl = spec.edge ? `http://127.0.0.1:${spec.edge.port}` : null;
+  const tlsPort = spec.edge?.tlsPort ?? null;
+  const edgeUrl = spec.edge
+    ? tlsPort
+      ? `https://127.0.0.1:${tlsPort}`
+      : `http://127.0.0.1:${spec.edge.port}`
+    : null;
 
   // Stop order: the edge (no new requests), the transcoders (they hand unfinished jobs back), the
   // api, the Redis the others use, and last the object store that transcoders upload into until the end.
@@ -197,6 +205,7 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
           cwd: root,
           env: base({
             EDGE_PORT: String(spec.edge.port),
+            ...(tlsPort ? { EDGE_TLS_PORT: String(tlsPort) } : {}),
             API_UPSTREAM: `127.0.0.1:${spec.api.port}`,
             ...spec.edge.env,
           }),
@@ -213,7 +222,9 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
       }),
     ]);
     if (edge && edgeUrl) {
-      await waitUntil("the edge (/ready through nginx)", () => httpOk(`${edgeUrl}/ready`), {
+      // Any certificate: this only asks whether nginx serves the api, on loopback.
+      const probe = () => httpOk(`${edgeUrl}/ready`, 2000, { anyCertificate: true });
+      await waitUntil("the edge (/ready through nginx)", probe, {
         ...wait,
         giveUp: died(edge),
       });

@@ -6,6 +6,9 @@
 // --admin-password-file=FILE: the admin password came from FILE (up.sh keeps it under ./var), which is
 // what the summary says instead of "from the environment".
 // --s3 (or LOCAL_S3=1): the media go to a local SeaweedFS (dev/seaweedfs.ts), see localS3() below.
+// EDGE_TLS_CERT + EDGE_TLS_KEY (up.sh sets them for --tls): the edge serves HTTPS on EDGE_TLS_PORT
+// (3443), PORT redirects there, and PUBLIC_URL defaults to https://localhost:<EDGE_TLS_PORT>, which
+// makes the api's cookies Secure.
 import { join } from "node:path";
 import { prefixedConsole } from "./output.ts";
 import { portOpen } from "./probes.ts";
@@ -40,7 +43,13 @@ if (await portOpen("127.0.0.1", port)) die(`port ${port} is taken; set PORT to a
 if (await portOpen("127.0.0.1", apiPort)) {
   die(`port ${apiPort} (the api, behind the edge) is taken; set API_PORT`);
 }
-const base = (env.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/$/, "");
+const tlsPort = env.EDGE_TLS_CERT ? integerSetting("EDGE_TLS_PORT", 3443, 1, 65535) : null;
+if (tlsPort !== null && (await portOpen("127.0.0.1", tlsPort))) {
+  die(`port ${tlsPort} (the edge's HTTPS) is taken; set EDGE_TLS_PORT`);
+}
+const base = (
+  env.PUBLIC_URL ?? (tlsPort ? `https://localhost:${tlsPort}` : `http://localhost:${port}`)
+).replace(/\/$/, "");
 const s3 = await localS3();
 
 /**
@@ -101,6 +110,13 @@ async function transcoderSpecs(): Promise<TranscoderSpec[]> {
 const workers = transcoderCount === 1 ? "one worker" : `${transcoderCount} workers`;
 step("Videoflix starting");
 note(`API base:     ${base}/api/   (the edge, nginx; the api itself on 127.0.0.1:${apiPort})`);
+if (tlsPort) {
+  note(
+    `HTTPS:        certificate ${shown(env.EDGE_TLS_CERT ?? "")}; http://localhost:${port}/ redirects to https, HSTS max-age ${env.EDGE_HSTS_MAX_AGE ?? "31536000"}`,
+  );
+  if (!base.startsWith("https://"))
+    note("              (PUBLIC_URL is not https://: the api's cookies are not Secure)");
+}
 note(`OpenAPI UI:   ${base}/openapi   (JSON: ${base}/openapi/json)`);
 note(`health:       ${base}/health    readiness: ${base}/ready`);
 note(
@@ -153,7 +169,7 @@ try {
     // It sees the clients' addresses through the edge's X-Forwarded-For.
     api: { port: apiPort, env: { TRUST_PROXY: "true" } },
     transcoders: await transcoderSpecs(),
-    edge: { port },
+    edge: { port, tlsPort },
     s3,
     sink,
     log: step,

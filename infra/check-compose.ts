@@ -289,6 +289,43 @@ function checkEdge(project: Project) {
   }
 }
 
+/**
+ * The tls profile: certbot writes the certificates and the challenges into two volumes the edge reads
+ * (read-only), the edge answers challenges from where certbot writes them, and the edge holds the
+ * certificate settings while certbot holds no secret of the api's.
+ */
+function checkTls(project: Project) {
+  const { edge, certbot } = project.services;
+  if (!edge || !certbot) return problem("no certbot service (profile tls) next to the edge");
+  if (JSON.stringify(certbot.profiles) !== '["tls"]') problem("certbot: must be in the tls profile only");
+  const acmeRoot = edge.environment?.EDGE_ACME_ROOT;
+  for (const [volume, edgeTarget] of [
+    ["letsencrypt", "/etc/letsencrypt"],
+    ["acme-webroot", acmeRoot],
+  ] as const) {
+    const read = edge.volumes?.find((mount) => mount.source === volume);
+    const written = certbot.volumes?.find((mount) => mount.source === volume);
+    if (read?.type !== "volume" || !read.read_only || read.target !== edgeTarget)
+      problem(`edge: the ${volume} volume must be mounted read-only at ${edgeTarget}`);
+    if (written?.type !== "volume" || written.read_only)
+      problem(`certbot: the ${volume} volume must be mounted writable`);
+  }
+  if (certbot.volumes?.find((mount) => mount.source === "acme-webroot")?.target !== "/var/www/acme")
+    problem("certbot: the webroot (certbot-renew, README) is /var/www/acme: mount acme-webroot there");
+  for (const setting of [
+    "EDGE_TLS_CERT",
+    "EDGE_TLS_KEY",
+    "EDGE_HSTS_MAX_AGE",
+    "EDGE_HTTPS_PORT",
+    "PUBLIC_URL",
+  ])
+    if (!(setting in (edge.environment ?? {}))) problem(`edge: ${setting} is not passed in environment`);
+  if (edge.environment?.PUBLIC_URL !== project.services.api?.environment?.PUBLIC_URL)
+    problem("edge: PUBLIC_URL differs from the api's (its origin gets CORS on segments)");
+  for (const secret of ["JWT_SECRET", MEDIA_TOKEN_SECRET])
+    if (certbot.environment?.[secret] !== undefined) problem(`certbot: must not hold ${secret}`);
+}
+
 function checkPrometheus(project: Project) {
   const config = readFileSync(join(ROOT, "infra/monitoring/prometheus.yml"), "utf8");
   const targets = [
@@ -385,6 +422,7 @@ checkServices(project);
 checkApi(project, apiVariables);
 checkTranscoders(project, transcoderVariables);
 checkEdge(project);
+checkTls(project);
 checkObjectStore(project);
 checkPrometheus(project);
 checkDashboards();

@@ -56,7 +56,7 @@ compose() {
   env -i PATH="$PATH" HOME="${HOME:-/root}" "$COMPOSE_BIN" --project-directory "$REPO_ROOT" \
     --env-file "$work/placeholders.env" "$@"
 }
-ALL_PROFILES=(--profile dev --profile monitoring --profile loadtest --profile s3)
+ALL_PROFILES=(--profile dev --profile monitoring --profile loadtest --profile s3 --profile tls)
 GPU_FILES=(-f docker-compose.yml -f docker-compose.gpu.yml)
 
 compose_renders() {
@@ -134,17 +134,22 @@ check_prometheus() {
 check "monitoring: infra/monitoring/prometheus.yml (promtool)" check_prometheus
 
 # --- the edge --------------------------------------------------------------------------------------------
-# What the compose edge runs: infra/nginx/render-edge.sh renders the template (as the official image's
-# entrypoint hook would), then nginx -t parses the result inside an http block like the image's nginx.conf.
-# The upstream is an address here: nginx -t resolves host names, and `api` exists only in compose.
+# What the compose edge runs: infra/nginx/render-edge.sh renders the templates (as the official image's
+# entrypoint hook would), then nginx -t parses the result inside an http block like the image's nginx.conf,
+# once on plain HTTP and once with TLS (a self-signed certificate made here, then the same as a chain,
+# which turns OCSP stapling on). The upstream is an address here: nginx -t resolves host names, and `api`
+# exists only in compose.
+render_edge() {
+  env -i PATH="$PATH" EDGE_TEMPLATE_DIR=infra/nginx EDGE_OUT_DIR="$dir/conf.d" EDGE_NO_RELOAD_LOOP=1 \
+    MEDIA_TOKEN_SECRET=check-ops-placeholder-media-token-secret API_UPSTREAM=127.0.0.1:3000 \
+    MEDIA_ROOT="$dir/media" EDGE_ACME_ROOT="$dir/acme" PUBLIC_URL=https://videoflix.example.com/ \
+    CORS_ORIGINS=https://app.example.com,http://localhost:5500 EDGE_RESOLVER=127.0.0.1 "$@" \
+    sh infra/nginx/render-edge.sh >/dev/null
+}
 check_edge_render() {
   local dir="$work/edge" nginx
   nginx="$(command -v nginx || echo /usr/sbin/nginx)"
-  mkdir -p "$dir/conf.d" "$dir/media" "$dir/logs"
-  env -i PATH="$PATH" EDGE_TEMPLATE=infra/nginx/edge.conf.template EDGE_OUT_DIR="$dir/conf.d" \
-    MEDIA_TOKEN_SECRET=check-ops-placeholder-media-token-secret API_UPSTREAM=127.0.0.1:3000 \
-    MEDIA_ROOT="$dir/media" CORS_ORIGINS=https://app.example.com,http://localhost:5500 \
-    sh infra/nginx/render-edge.sh || return 1
+  mkdir -p "$dir/conf.d" "$dir/media" "$dir/acme" "$dir/logs"
   cat >"$dir/nginx.conf" <<EOF
 pid $dir/nginx.pid;
 error_log $dir/logs/error.log;
@@ -154,11 +159,37 @@ http {
   include $dir/conf.d/*.conf;
 }
 EOF
+  render_edge || return 1
   "$nginx" -t -q -p "$dir" -c "$dir/nginx.conf" || return 1
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null || return 1
+  cat "$dir/cert.pem" "$dir/cert.pem" >"$dir/chain.pem"
+  for cert in cert.pem chain.pem; do
+    render_edge EDGE_TLS_CERT="$dir/$cert" EDGE_TLS_KEY="$dir/key.pem" EDGE_HTTPS_PORT=8443 || return 1
+    "$nginx" -t -q -p "$dir" -c "$dir/nginx.conf" 2>"$dir/logs/tls-$cert.log" || { cat "$dir/logs/tls-$cert.log" >&2; return 1; }
+  done
+  if ! grep -q "ssl_stapling on" "$dir/conf.d/tls.conf"; then
+    warn "render-edge.sh left OCSP stapling off for a certificate with its chain"
+    return 1
+  fi
+  # The image's nginx (1.27) spells HTTP/2 as a directive of its own: rendered for a stand-in `nginx -v`.
+  mkdir -p "$dir/nginx-1.27"
+  printf '#!/bin/sh\necho "nginx version: nginx/1.27.5" >&2\n' >"$dir/nginx-1.27/nginx"
+  chmod +x "$dir/nginx-1.27/nginx"
+  PATH="$dir/nginx-1.27:$PATH" render_edge EDGE_TLS_CERT="$dir/cert.pem" EDGE_TLS_KEY="$dir/key.pem" || return 1
+  if ! grep -q "http2 on;" "$dir/conf.d/tls.conf" || grep -q "ssl http2;" "$dir/conf.d/tls.conf"; then
+    warn "render-edge.sh did not use the http2 directive for nginx 1.27"
+    return 1
+  fi
   # A bad secret must stop the container before nginx starts (exit 78), not serve with a weak key.
-  if env -i PATH="$PATH" EDGE_TEMPLATE=infra/nginx/edge.conf.template EDGE_OUT_DIR="$dir/conf.d" \
+  if env -i PATH="$PATH" EDGE_TEMPLATE_DIR=infra/nginx EDGE_OUT_DIR="$dir/conf.d" \
     MEDIA_TOKEN_SECRET=short sh infra/nginx/render-edge.sh 2>/dev/null; then
     warn "render-edge.sh accepted a 5-character MEDIA_TOKEN_SECRET"
+    return 1
+  fi
+  # TLS asked for with a certificate that is not there yet: stop, rather than serve plain HTTP unasked.
+  if render_edge EDGE_TLS_CERT="$dir/missing.pem" EDGE_TLS_KEY="$dir/key.pem" 2>/dev/null; then
+    warn "render-edge.sh started without the certificate EDGE_TLS_CERT names"
     return 1
   fi
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs when it is missing, and nothing when it is all there:
-#   bash infra/setup.sh up     bun, redis-server, ffmpeg, nginx, node_modules       (npm run up)
+#   bash infra/setup.sh up     bun, redis-server, ffmpeg, nginx, openssl, node_modules (npm run up)
 #   bash infra/setup.sh up --s3    the same plus SeaweedFS (npm run up -- --s3, or LOCAL_S3=1)
 #   bash infra/setup.sh test   the same plus PostgreSQL server binaries, setpriv, chromium, shellcheck, k6
 #                              and SeaweedFS (npm test)
@@ -22,15 +22,17 @@ if [[ "${2:-}" == "--s3" || "${LOCAL_S3:-}" == "1" ]]; then local_s3=1; fi
 case "$purpose" in
   # ffmpeg is for the transcoder; installed already so the machine is ready for it.
   # nginx: the edge in front of the api (it sends token-signed segments itself).
-  up) packages=(redis-server ffmpeg nginx) ;;
+  # openssl: the self-signed certificate of `npm run up -- --tls`.
+  up) packages=(redis-server ffmpeg nginx openssl) ;;
   # postgresql: initdb/postgres for the tests' throwaway server (Debian's own cluster is not created);
   # util-linux: setpriv, with which a root test run starts PostgreSQL as the postgres user.
-  # chromium: the browser playback test; shellcheck: infra/check-ops.sh (npm test runs both).
-  test) packages=(redis-server postgresql ffmpeg util-linux chromium nginx shellcheck) ;;
+  # chromium: the browser playback test; shellcheck: infra/check-ops.sh (npm test runs both);
+  # openssl: the certificates of the edge's HTTPS tests.
+  test) packages=(redis-server postgresql ffmpeg util-linux chromium nginx openssl shellcheck) ;;
   # nginx: the edge, and the baseline of `bench:segments`.
   # The load-test smoke starts throwaway PostgreSQL and Redis like the tests do; k6 is built below.
   loadtest) packages=(redis-server postgresql ffmpeg util-linux nginx) ;;
-  all) packages=(redis-server postgresql ffmpeg util-linux wrk nginx chromium shellcheck) ;;
+  all) packages=(redis-server postgresql ffmpeg util-linux wrk nginx openssl chromium shellcheck) ;;
   *) die "usage: infra/setup.sh [up [--s3]|test|loadtest|all] (got '$purpose')" ;;
 esac
 

@@ -6,6 +6,9 @@
 # everything it started.
 #   npm run up -- --s3   (or LOCAL_S3=1): media in a local SeaweedFS (./var/seaweedfs) instead of ./var/media;
 #                        its S3 keys are kept under ./var like the other secrets.
+#   npm run up -- --tls  (or EDGE_TLS=self-signed): HTTPS at the edge on EDGE_TLS_PORT (3443) with a
+#                        self-signed certificate for localhost made once with openssl and kept in
+#                        ./var/tls; EDGE_TLS_CERT and EDGE_TLS_KEY name a certificate of your own instead.
 set -euo pipefail
 lib="$(dirname "${BASH_SOURCE[0]}")/lib"
 # shellcheck source=infra/lib/output.sh
@@ -18,7 +21,8 @@ up_args=()
 for arg in "$@"; do
   case "$arg" in
     --s3) export LOCAL_S3=1 ;;
-    *) die "usage: npm run up [-- --s3] (got '$arg')" ;;
+    --tls) export EDGE_TLS=self-signed ;;
+    *) die "usage: npm run up [-- --s3] [-- --tls] (got '$arg')" ;;
   esac
 done
 
@@ -65,6 +69,28 @@ if [[ "${LOCAL_S3:-}" == "1" ]]; then
   LOCAL_S3_SECRET_ACCESS_KEY="$(<var/s3-secret-access-key)"
   export LOCAL_S3_ACCESS_KEY_ID LOCAL_S3_SECRET_ACCESS_KEY
   up_args+=(--s3)
+fi
+
+# HTTPS at the edge: a certificate of one's own (EDGE_TLS_CERT + EDGE_TLS_KEY), or a self-signed one for
+# localhost and 127.0.0.1, made once and kept like the secrets above (browsers warn about it; curl takes
+# --cacert ./var/tls/edge.crt).
+if [[ -n "${EDGE_TLS_CERT:-}${EDGE_TLS_KEY:-}" ]]; then
+  [[ -n "${EDGE_TLS_CERT:-}" && -n "${EDGE_TLS_KEY:-}" ]] || die "EDGE_TLS_CERT and EDGE_TLS_KEY go together"
+elif [[ "${EDGE_TLS:-}" == "self-signed" ]]; then
+  if [[ ! -s var/tls/edge.crt || ! -s var/tls/edge.key ]]; then
+    step "generating a self-signed certificate for localhost in ./var/tls (edge.crt, edge.key)"
+    mkdir -p var/tls
+    (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+      -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" \
+      -keyout var/tls/edge.key -out var/tls/edge.crt 2>/dev/null) || die "openssl could not make the certificate"
+  fi
+  chmod 600 var/tls/edge.key
+  export EDGE_TLS_CERT="$REPO_ROOT/var/tls/edge.crt" EDGE_TLS_KEY="$REPO_ROOT/var/tls/edge.key"
+  # HSTS applies to every port of the host: a year of it for localhost would send the browser to https
+  # for anything else served on localhost (a frontend on :5500). Set EDGE_HSTS_MAX_AGE to try it.
+  export EDGE_HSTS_MAX_AGE="${EDGE_HSTS_MAX_AGE:-0}"
+elif [[ -n "${EDGE_TLS:-}" ]]; then
+  die "EDGE_TLS must be self-signed (or unset), got '$EDGE_TLS'"
 fi
 
 # The supervisor (dev/stack.ts) takes over this process: signals reach it directly.

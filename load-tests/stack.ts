@@ -10,7 +10,7 @@
 // TRANSCODER_LADDER, TRANSCODER_PRESET, LOG_LEVEL, …. LOADTEST_EDGE=1 also starts the nginx edge
 // (infra/nginx/edge.ts) in front of the api, and BASE_URL is then the edge's address.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { logFiles } from "../dev/output.ts";
@@ -62,6 +62,8 @@ async function main() {
   process.on("SIGINT", () => stopping.abort());
   mkdirSync(outDir, { recursive: true });
   scratch = mkdtempSync(join(tmpdir(), "vf-loadtest-"));
+  // Searchable by other accounts: the edge's workers (nobody under a root run) send the media in it.
+  chmodSync(scratch, 0o711);
   const [databaseUrl, port, redisPort, transcoderHealthPort] = await Promise.all([
     process.env.DATABASE_URL ??
       createTestDatabase().then((db) => {

@@ -3,7 +3,7 @@
 // that never gets ready, and `bun dev/up.ts` under SIGTERM. Nothing may be left running afterwards.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memorySink } from "../../dev/output.ts";
@@ -18,6 +18,8 @@ let database: { url: string; drop: () => Promise<void> };
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "vf-stack-test-"));
+  // The media root is in here: the edge's workers (nobody, under a root test run) must reach it.
+  chmodSync(scratch, 0o711);
   database = await createTestDatabase();
 });
 afterAll(async () => {
@@ -224,5 +226,63 @@ describe("bun dev/up.ts", () => {
     const stopped = [...output.matchAll(/==> stopping (\S+) \(pid (\d+)\)/g)];
     expect(stopped.map((match) => match[1])).toEqual(["edge", "transcoder", "api"]);
     expect(stopped.map((match) => Number(match[2])).filter(groupAlive)).toEqual([]);
+  });
+
+  test("with EDGE_TLS_CERT/KEY: HTTPS on EDGE_TLS_PORT, PUBLIC_URL https, PORT redirects", async () => {
+    const [port, tlsPort, metricsPort, redisUrl] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      testRedisUrl(),
+    ]);
+    // What `npm run up -- --tls` makes into ./var/tls.
+    const cert = join(scratch, "edge.crt");
+    const key = join(scratch, "edge.key");
+    const openssl = Bun.spawnSync([
+      ...["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"],
+      ...["-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+      ...["-keyout", key, "-out", cert],
+    ]);
+    expect(openssl.exitCode).toBe(0);
+    const up = Bun.spawn([process.execPath, "dev/up.ts"], {
+      cwd: REPO_ROOT,
+      env: {
+        ...childEnv(),
+        PORT: String(port),
+        API_PORT: String(await freePort()),
+        EDGE_TLS_PORT: String(tlsPort),
+        EDGE_TLS_CERT: cert,
+        EDGE_TLS_KEY: key,
+        EDGE_HSTS_MAX_AGE: "0",
+        REDIS_URL: redisUrl,
+        TRANSCODER_METRICS_PORT: String(metricsPort),
+        ADMIN_EMAIL: "admin@up.test",
+        ADMIN_PASSWORD: "Up-test-passphrase-0042",
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let output = "";
+    void (async () => {
+      for await (const chunk of up.stdout) output += new TextDecoder().decode(chunk);
+    })();
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!output.includes("==> ready in") && Date.now() < deadline && up.exitCode === null) {
+        await Bun.sleep(100);
+      }
+      expect(output).toContain("==> ready in");
+      expect(output).toContain(`API base:     https://localhost:${tlsPort}/api/`);
+      const tls = { ca: readFileSync(cert, "utf8") };
+      const ready = await fetch(`https://127.0.0.1:${tlsPort}/ready`, { tls });
+      expect(ready.status).toBe(200);
+      expect(ready.headers.get("strict-transport-security")).toBe("max-age=0");
+      const plain = await fetch(`http://127.0.0.1:${port}/ready`, { redirect: "manual" });
+      expect(plain.status).toBe(308);
+      expect(plain.headers.get("location")).toBe(`https://127.0.0.1:${tlsPort}/ready`);
+    } finally {
+      up.kill("SIGTERM");
+      expect(await up.exited).toBe(0);
+    }
   });
 });

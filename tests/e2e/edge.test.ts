@@ -3,11 +3,11 @@
 // api and is answered exactly as without the edge. A real transcoded tree (3 s 640×360, 1 s segments,
 // rungs 180p and 360p) published and reported ready like a transcoder does.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { MediaTokens } from "../../api/playback/tokens.ts";
 import { outputPrefixFor } from "../../contract/media.ts";
 import { generateVideo } from "../../dev/media.ts";
@@ -88,6 +88,27 @@ const urisOf = (playlist: string) =>
     .split("\n")
     .map((line) => line.trim())
     .filter((line) => line && !line.startsWith("#"));
+
+/** One raw HTTP/1.1 exchange with `port` (what no fetch would send), the whole reply as latin1 text. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise<string>((resolveText, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write(request));
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("error", reject);
+    socket.on("end", () => resolveText(Buffer.concat(chunks).toString("latin1")));
+  });
+}
+
+/** Status, headers and body of a raw reply. */
+function parseReply(text: string) {
+  const end = text.indexOf("\r\n\r\n");
+  const [statusLine = "", ...lines] = text.slice(0, end).split("\r\n");
+  const headers = new Headers(
+    lines.map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()]),
+  );
+  return { status: Number(statusLine.split(" ")[1]), headers, body: text.slice(end + 4) };
+}
 
 /** The first segment's URL exactly as a player resolves it from the playlists served through the edge. */
 async function firstSegmentUrl(): Promise<URL> {
@@ -220,22 +241,20 @@ describe("everything else reaches the api, which answers as without the edge", (
       `/api/video/${videoId}/360p/seg_00000.ts?v=1/../../..&token=${token}`,
     ];
     for (const path of attempts) {
-      const text = await new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(port), "127.0.0.1", () =>
-          socket.write(`GET ${path} HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n`),
-        );
-        const chunks: Buffer[] = [];
-        socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-        socket.on("error", reject);
-        socket.on("end", () => resolve(Buffer.concat(chunks).toString("latin1")));
-      });
+      const text = await rawExchange(
+        Number(port),
+        `GET ${path} HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n`,
+      );
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
       expect([400, 404], `${status} for ${path}`).toContain(status);
     }
   });
 
   test("/metrics is not public; the WebSocket upgrades through the edge", async () => {
-    expect((await get("/metrics")).status).toBe(404);
+    const metrics = await get("/metrics");
+    expect(metrics.status).toBe(404);
+    expect(metrics.headers.get("content-type")).toBe("application/json");
+    expect(await metrics.json()).toEqual({ detail: "Not found." });
     expect((await get("/metrics/")).status).toBe(404);
     expect((await get("/metrics?format=json")).status).toBe(404);
     const socket = new WebSocket(`${edge.url.replace("http", "ws")}/api/ws`, {
@@ -247,5 +266,166 @@ describe("everything else reaches the api, which answers as without the edge", (
     });
     expect(welcome.type).toBe("welcome");
     socket.close();
+  });
+});
+
+describe("errors nginx answers itself are the api's JSON shape", () => {
+  const port = () => Number(new URL(edge.url).port);
+  const expectJsonError = (reply: ReturnType<typeof parseReply>, status: number, detail: RegExp) => {
+    expect(reply.status).toBe(status);
+    expect(reply.headers.get("content-type")).toBe("application/json");
+    const body = JSON.parse(reply.body) as Record<string, unknown>;
+    expect(Object.keys(body)).toEqual(["detail"]);
+    expect(body.detail).toMatch(detail);
+  };
+
+  test("a malformed request: 400", async () => {
+    for (const request of [
+      "BREW /coffee HTCPCP/1.0\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: edge\r\nContent-Length: many\r\n\r\n",
+      "GET / HTTP/1.1\r\n\r\n",
+    ]) {
+      const reply = parseReply(await rawExchange(port(), request));
+      expectJsonError(reply, 400, /^Bad request\.$/);
+    }
+  });
+
+  test("a header too large: 431; a URI too long: 414", async () => {
+    const cookie = `Cookie: session=${"a".repeat(20_000)}`;
+    const headers = parseReply(
+      await rawExchange(
+        port(),
+        `GET /api/video/ HTTP/1.1\r\nHost: edge\r\n${cookie}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    expectJsonError(headers, 431, /too large/);
+    const uri = parseReply(
+      await rawExchange(
+        port(),
+        `GET /${"u".repeat(20_000)} HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    expectJsonError(uri, 414, /too long/);
+  });
+
+  test("the api not answering: 502, with the CORS grant a browser needs to read it", async () => {
+    const deadApi = await startEdge({
+      port: await freePort(),
+      // Nothing listens there: the api is stopped.
+      apiUpstream: `127.0.0.1:${await freePort()}`,
+      mediaRoot: api.config.mediaRoot,
+      mediaTokenSecret: MEDIA_TOKEN_SECRET,
+      sharedMaxAgeSeconds: 60,
+      corsOrigins: [ORIGIN],
+    });
+    try {
+      for (const path of ["/api/video/", `/api/video/${videoId}/360p/seg_00000.ts`]) {
+        const response = await fetch(`${deadApi.url}${path}`, { headers: { origin: ORIGIN } });
+        expect(response.status, path).toBe(502);
+        expect(response.headers.get("content-type")).toBe("application/json");
+        expect(response.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+        expect(await response.json()).toEqual({ detail: "The api is unavailable; try again shortly." });
+      }
+    } finally {
+      await deadApi.stop();
+    }
+  });
+});
+
+describe("ranges", () => {
+  const ranges = (count: number) =>
+    `bytes=${Array.from({ length: count }, (_, i) => `${i * 2}-${i * 2}`).join(",")}`;
+
+  test("a 700-range request for a segment gets the whole file once, not 700 parts", async () => {
+    const url = await firstSegmentUrl();
+    const whole = readFileSync(join(tree, url.pathname.split("/").slice(-2).join("/")));
+    // From nginx (token: max_ranges) and from the api behind it (cookie only), which does the same.
+    for (const [path, headers] of [
+      [`${url.pathname}${url.search}`, {}],
+      [url.pathname, cookieHeader()],
+    ] as const) {
+      const response = await get(path, { ...headers, range: ranges(700) });
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get("content-type")).toBe("video/mp2t");
+      expect(Buffer.from(await response.arrayBuffer()).equals(whole)).toBe(true);
+    }
+  });
+
+  test("one range is still served as 206", async () => {
+    const url = await firstSegmentUrl();
+    const response = await get(`${url.pathname}${url.search}`, { range: "bytes=188-375" });
+    expect(response.status).toBe(206);
+    expect((await response.arrayBuffer()).byteLength).toBe(188);
+  });
+});
+
+/** The uid of each child of `pid` (nginx's workers of that master), from /proc. */
+function childUids(pid: number): number[] {
+  const uids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (parent !== pid) continue;
+      const status = readFileSync(`/proc/${entry}/status`, "utf8");
+      uids.push(Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return uids;
+}
+
+describe("the edge as npm run up runs it", () => {
+  test("its nginx workers do not run as root", () => {
+    const uids = childUids(edge.pid);
+    expect(uids.length).toBeGreaterThan(0);
+    for (const uid of uids) expect(uid).not.toBe(0);
+  });
+
+  test("the CLI grants CORS to the origins the api allows, with no CORS_ORIGINS of its own", async () => {
+    const port = await freePort();
+    // The api's development default (CORS_ORIGINS unset: localhost:5500) and its PUBLIC_URL.
+    const cli = Bun.spawn([process.execPath, "infra/nginx/edge.ts"], {
+      cwd: resolve(import.meta.dir, "../.."),
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        NODE_ENV: "development",
+        PUBLIC_URL: "http://public.test",
+        MEDIA_TOKEN_SECRET,
+        MEDIA_ROOT: api.config.mediaRoot,
+        API_UPSTREAM: new URL(api.url).host,
+        EDGE_PORT: String(port),
+      },
+      stdout: "ignore",
+      stderr: "inherit",
+    });
+    try {
+      const url = await firstSegmentUrl();
+      const segment = `http://127.0.0.1:${port}${url.pathname}${url.search}`;
+      await eventually(
+        "the CLI's edge answers",
+        async () => {
+          try {
+            return (await fetch(segment)).ok;
+          } catch {
+            return false;
+          }
+        },
+        30_000,
+      );
+      for (const origin of ["http://localhost:5500", "http://127.0.0.1:5500", "http://public.test"]) {
+        const response = await fetch(segment, { headers: { origin } });
+        expect(response.headers.get("x-served-by")).toBe("edge");
+        expect(response.headers.get("access-control-allow-origin"), origin).toBe(origin);
+        expect(response.headers.get("access-control-allow-credentials")).toBe("true");
+      }
+      const foreign = await fetch(segment, { headers: { origin: "http://evil.test" } });
+      expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
+    } finally {
+      cli.kill("SIGTERM");
+      await cli.exited;
+    }
   });
 });
