@@ -1,6 +1,6 @@
 // `bun run bench:auth`: requests/second of the same GET with and without the auth check, side by side
 // on loopback (wrk, interleaved rounds, medians), plus login timing for the three failure causes.
-// Goal: authenticated ≥ 75% of anonymous.
+// Goal: authenticated ≥ 95% of anonymous (issue 17 keeps the cached path that fast with revocation on).
 
 import { jwtVerify } from "jose";
 import { Client, createActiveUser, STRONG_PASSWORD, uniqueEmail } from "../../dev/browser-client.ts";
@@ -71,7 +71,7 @@ const naive = median(results["jwt-verify-per-request"]!);
 console.log("\nmedian requests/second");
 console.log(`  anonymous GET                    ${anonymous.toFixed(0)}`);
 console.log(
-  `  authenticated GET ({auth:true})  ${authenticated.toFixed(0)}  ratio ${(authenticated / anonymous).toFixed(3)} (goal ≥ 0.75)`,
+  `  authenticated GET ({auth:true})  ${authenticated.toFixed(0)}  ratio ${(authenticated / anonymous).toFixed(3)} (goal ≥ 0.95)`,
 );
 console.log(
   `  jwtVerify on every request       ${naive.toFixed(0)}  ratio ${(naive / anonymous).toFixed(3)} (reference)`,
