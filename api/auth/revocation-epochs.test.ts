@@ -148,3 +148,24 @@ describe("a replica that cannot hear the event bus", () => {
     expect(await b.tokens.verify(live.accessToken)).toEqual(live.user);
   });
 });
+
+describe("a login racing a password reset", () => {
+  test("whose family was stored after the reset's UPDATE cannot be refreshed into the new epoch", async () => {
+    const a = await replica();
+    // The login read the user (and its epoch) before the reset committed…
+    const readBeforeReset = await newUser();
+    const announce = await database.db.transaction((tx) => a.sessions.revokeAllOf(tx, readBeforeReset.id));
+    await announce();
+    // …and stored its refresh family after it: the reset's UPDATE did not see it.
+    const raced = await a.sessions.issue(readBeforeReset, client);
+    expect(await a.tokens.verify(raced.accessToken)).toBeNull(); // the access token's epoch is old
+    await expect(a.sessions.rotate(raced.refreshToken, client)).rejects.toMatchObject({ status: 401 });
+    // The family is revoked for good, and a login after the reset refreshes as usual.
+    expect(await a.sessions.list(readBeforeReset.id)).toEqual([]);
+    const [current] = await database.db.select().from(users).where(eq(users.id, readBeforeReset.id));
+    const fresh = await a.sessions.issue(current!, client);
+    const rotated = await a.sessions.rotate(fresh.refreshToken, client);
+    expect(rotated.user.userEpoch).toBe(readBeforeReset.sessionEpoch + 1);
+    expect(await a.tokens.verify(rotated.accessToken)).toEqual(rotated.user);
+  });
+});
