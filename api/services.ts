@@ -4,6 +4,7 @@
 import type { Queue } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
+import { ConnectionErrorLog } from "../connections/error-log.ts";
 import type { DatabaseHandle } from "../db/client.ts";
 import type { Mailer } from "../emails/mailer.ts";
 import type { MediaStorage } from "../storage/index.ts";
@@ -36,8 +37,12 @@ export interface Infrastructure {
   config: Config;
   log: Logger;
   database: DatabaseHandle;
-  /** An ordinary connection of the replica (commands, publishing). */
+  /** An ordinary connection of the replica (commands, publishing): the request one, failing fast. */
   redis: Redis;
+  /** The connection that waits out a blip, for retries that outlive a request; default: redis. */
+  patientRedis?: Redis;
+  /** The replica's throttled log of connection errors; default: a fresh one on `log`. */
+  connectionErrors?: ConnectionErrorLog;
   /** The replica's one subscriber, with the typed handlers of every feature. */
   bus: EventBus;
   mailer: Mailer;
@@ -59,10 +64,13 @@ export function buildServices(infra: Infrastructure) {
   const nowMs = () => clock.now().getTime();
 
   // Revocations are heard before any token is cached: the access-token cache checks them.
+  const connectionErrors = infra.connectionErrors ?? new ConnectionErrorLog(log);
   const revocations = new RevocationEpochs({
     db,
     redis,
+    patientRedis: infra.patientRedis,
     bus,
+    connectionErrors,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     now: nowMs,
     log: log.child({ component: "revocations" }),
@@ -94,6 +102,7 @@ export function buildServices(infra: Infrastructure) {
     storage: infra.storage,
     metrics,
     accessTokens,
+    revocations,
     auth: authPlugin(accessTokens),
     readiness: new ReadinessProbe({ database, redis }),
     accounts: new AccountService({
