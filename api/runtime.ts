@@ -49,6 +49,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Consume transcode reports and reconcile periodically (off for tests that must not race another api). */
   consumeEvents?: boolean;
+  /** How often cached token verdicts and open sockets are checked for a revocation again (default 60 s). */
+  revocationRecheckMs?: number;
 }
 
 export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRuntime> {
@@ -119,6 +121,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     redis,
     patientRedis: backgroundRedis,
     connectionErrors,
+    revocationRecheckMs: options.revocationRecheckMs,
     bus,
     mailer,
     storage,

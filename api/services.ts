@@ -13,7 +13,7 @@ import { RateLimiter } from "./auth/rate-limiter.ts";
 import { RefreshSessions } from "./auth/refresh-sessions.ts";
 import { RevocationEpochs } from "./auth/revocation-epochs.ts";
 import { AccountService } from "./auth/service.ts";
-import { AccessTokens } from "./auth/session.ts";
+import { AccessTokens, REVOCATION_RECHECK_MS } from "./auth/session.ts";
 import { SessionService } from "./auth/sessions.ts";
 import { CATALOGUE_CACHE_TTL_MS, CatalogueCache } from "./catalogue/cache.ts";
 import { CatalogueService } from "./catalogue/service.ts";
@@ -43,6 +43,8 @@ export interface Infrastructure {
   patientRedis?: Redis;
   /** The replica's throttled log of connection errors; default: a fresh one on `log`. */
   connectionErrors?: ConnectionErrorLog;
+  /** How often cached token verdicts and open sockets are checked for a revocation again (ms). */
+  revocationRecheckMs?: number;
   /** The replica's one subscriber, with the typed handlers of every feature. */
   bus: EventBus;
   mailer: Mailer;
@@ -76,12 +78,19 @@ export function buildServices(infra: Infrastructure) {
     log: log.child({ component: "revocations" }),
   });
   revocations.listen();
-  const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds, nowMs, revocations);
+  const recheckMs = infra.revocationRecheckMs ?? REVOCATION_RECHECK_MS;
+  const accessTokens = new AccessTokens(
+    config.jwtSecret,
+    config.accessTokenTtlSeconds,
+    nowMs,
+    revocations,
+    recheckMs,
+  );
   const refreshSessions = new RefreshSessions({ db, accessTokens, clock, config, revocations, log });
   const metrics = infra.metrics ?? new ApiMetrics();
   metrics.watchTranscodeQueue(infra.transcodeQueue.queue);
 
-  const realtime = new RealtimeHub(bus);
+  const realtime = new RealtimeHub({ bus, revocations, connectionErrors, recheckMs });
   realtime.listen();
   metrics.watchWebSockets(realtime);
 
