@@ -49,6 +49,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Consume transcode reports and reconcile periodically (off for tests that must not race another api). */
   consumeEvents?: boolean;
+  /** How often cached token verdicts and open sockets are checked for a revocation again (default 60 s). */
+  revocationRecheckMs?: number;
 }
 
 export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRuntime> {
@@ -80,7 +82,14 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   const subscriber = openRedis(config.redisUrl, "subscriber", connectionErrors);
   // Announcements are awaited by the requests that make them (so the next read sees them): they fail
   // fast too, and a replica whose subscriber was cut off forgets its caches when it reconnects.
-  const bus = new EventBus({ subscriber, publisher: redis, log: log.child({ component: "event-bus" }) });
+  // Revocations retry on the patient connection when the fast one fails (RevocationEpochs.announce).
+  const bus = new EventBus({
+    subscriber,
+    publisher: redis,
+    patientPublisher: backgroundRedis,
+    connectionErrors,
+    log: log.child({ component: "event-bus" }),
+  });
   const storage = openMediaStorage(config.storage);
   // Without an offline queue the request connection refuses commands until it is ready: nothing uses
   // it before then.
@@ -110,6 +119,9 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     log,
     database,
     redis,
+    patientRedis: backgroundRedis,
+    connectionErrors,
+    revocationRecheckMs: options.revocationRecheckMs,
     bus,
     mailer,
     storage,
@@ -179,6 +191,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
       await progressFlusher.stop();
       await consumer?.close();
       await background.drain();
+      await services.revocations.stop(); // retries of announcements that never went through
       await mailer.close();
       await transcodeQueue.close();
       await reportsQueue.close();

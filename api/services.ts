@@ -4,6 +4,7 @@
 import type { Queue } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
+import { ConnectionErrorLog } from "../connections/error-log.ts";
 import type { DatabaseHandle } from "../db/client.ts";
 import type { Mailer } from "../emails/mailer.ts";
 import type { MediaStorage } from "../storage/index.ts";
@@ -12,7 +13,7 @@ import { RateLimiter } from "./auth/rate-limiter.ts";
 import { RefreshSessions } from "./auth/refresh-sessions.ts";
 import { RevocationEpochs } from "./auth/revocation-epochs.ts";
 import { AccountService } from "./auth/service.ts";
-import { AccessTokens } from "./auth/session.ts";
+import { AccessTokens, REVOCATION_RECHECK_MS } from "./auth/session.ts";
 import { SessionService } from "./auth/sessions.ts";
 import { CATALOGUE_CACHE_TTL_MS, CatalogueCache } from "./catalogue/cache.ts";
 import { CatalogueService } from "./catalogue/service.ts";
@@ -36,8 +37,14 @@ export interface Infrastructure {
   config: Config;
   log: Logger;
   database: DatabaseHandle;
-  /** An ordinary connection of the replica (commands, publishing). */
+  /** An ordinary connection of the replica (commands, publishing): the request one, failing fast. */
   redis: Redis;
+  /** The connection that waits out a blip, for retries that outlive a request; default: redis. */
+  patientRedis?: Redis;
+  /** The replica's throttled log of connection errors; default: a fresh one on `log`. */
+  connectionErrors?: ConnectionErrorLog;
+  /** How often cached token verdicts and open sockets are checked for a revocation again (ms). */
+  revocationRecheckMs?: number;
   /** The replica's one subscriber, with the typed handlers of every feature. */
   bus: EventBus;
   mailer: Mailer;
@@ -59,21 +66,31 @@ export function buildServices(infra: Infrastructure) {
   const nowMs = () => clock.now().getTime();
 
   // Revocations are heard before any token is cached: the access-token cache checks them.
+  const connectionErrors = infra.connectionErrors ?? new ConnectionErrorLog(log);
   const revocations = new RevocationEpochs({
     db,
     redis,
+    patientRedis: infra.patientRedis,
     bus,
+    connectionErrors,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     now: nowMs,
     log: log.child({ component: "revocations" }),
   });
   revocations.listen();
-  const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds, nowMs, revocations);
+  const recheckMs = infra.revocationRecheckMs ?? REVOCATION_RECHECK_MS;
+  const accessTokens = new AccessTokens(
+    config.jwtSecret,
+    config.accessTokenTtlSeconds,
+    nowMs,
+    revocations,
+    recheckMs,
+  );
   const refreshSessions = new RefreshSessions({ db, accessTokens, clock, config, revocations, log });
   const metrics = infra.metrics ?? new ApiMetrics();
   metrics.watchTranscodeQueue(infra.transcodeQueue.queue);
 
-  const realtime = new RealtimeHub(bus);
+  const realtime = new RealtimeHub({ bus, revocations, connectionErrors, recheckMs });
   realtime.listen();
   metrics.watchWebSockets(realtime);
 
@@ -94,6 +111,7 @@ export function buildServices(infra: Infrastructure) {
     storage: infra.storage,
     metrics,
     accessTokens,
+    revocations,
     auth: authPlugin(accessTokens),
     readiness: new ReadinessProbe({ database, redis }),
     accounts: new AccountService({

@@ -18,6 +18,8 @@ export interface InProcessApiOptions {
   /** Consume transcoder state events (default true). */
   consumeEvents?: boolean;
   clock?: { now(): Date };
+  /** How often cached token verdicts and open sockets are checked for a revocation again (ms). */
+  revocationRecheckMs?: number;
   /** pino level of the api's logs (default silent). */
   logLevel?: string;
   /** Reuse another in-process api's database, Redis and media root (a second replica). */
@@ -58,6 +60,7 @@ export async function startInProcessApi(options: InProcessApiOptions = {}): Prom
     log,
     clock: options.clock,
     consumeEvents: options.consumeEvents,
+    revocationRecheckMs: options.revocationRecheckMs,
   });
   return {
     config,

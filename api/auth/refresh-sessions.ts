@@ -57,22 +57,26 @@ export class RefreshSessions {
   /** A login: a new family with its first refresh token, and an access token. */
   async issue(user: User, client: SessionClient): Promise<IssuedSession> {
     const familyId = crypto.randomUUID();
-    const refreshToken = await this.store(this.deps.db, user.id, familyId, client);
+    const refreshToken = await this.store(this.deps.db, user, familyId, client);
     return this.session(user, familyId, refreshToken);
   }
 
-  /** Stores a new refresh token of the family, through the caller's transaction when there is one. */
+  /**
+   * Stores a new refresh token of the family, through the caller's transaction when there is one,
+   * under the epoch the user was read with (what the session's access tokens carry).
+   */
   private async store(
     executor: Pick<Database, "insert">,
-    userId: number,
+    user: Pick<User, "id" | "sessionEpoch">,
     familyId: string,
     client: SessionClient,
   ): Promise<string> {
     const { clock, config } = this.deps;
     const refreshToken = newSecret();
     await executor.insert(refreshTokens).values({
-      userId,
+      userId: user.id,
       familyId,
+      sessionEpoch: user.sessionEpoch,
       tokenHash: hashSecret(refreshToken),
       expiresAt: new Date(clock.now().getTime() + config.refreshTokenTtlSeconds * 1000),
       userAgent: client.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
@@ -142,8 +146,14 @@ export class RefreshSessions {
       if (row.expiresAt <= now) return { error: "Refresh token has expired." } as const;
       const [user] = await tx.select().from(users).where(eq(users.id, row.userId));
       if (!user?.isActive) return { error: "Refresh token is invalid." } as const;
+      // A login that read the epoch before a password reset (or another revoke-all) committed stored
+      // its family after the reset's UPDATE: it is as revoked as the sessions the reset saw.
+      if (row.sessionEpoch < user.sessionEpoch) {
+        await revokeFamily();
+        return { error: "Refresh token is invalid." } as const;
+      }
       await tx.update(refreshTokens).set({ rotatedAt: now }).where(eq(refreshTokens.id, row.id));
-      const refreshToken = await this.store(tx, user.id, row.familyId, client);
+      const refreshToken = await this.store(tx, user, row.familyId, client);
       return { user, familyId: row.familyId, refreshToken } as const;
     });
     if ("error" in outcome) {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
 import pino from "pino";
+import { ConnectionErrorLog } from "../../connections/error-log.ts";
 import { type DatabaseHandle, openDatabase } from "../../db/client.ts";
 import { type User, users } from "../../db/schema/index.ts";
 import { createTestDatabase, testRedisUrl } from "../../dev/services.ts";
@@ -12,7 +13,7 @@ import { systemClock } from "../shared/clock.ts";
 import { EventBus } from "../shared/event-bus.ts";
 import { RefreshSessions } from "./refresh-sessions.ts";
 import { RevocationEpochs } from "./revocation-epochs.ts";
-import { AccessTokens } from "./session.ts";
+import { AccessTokens, REVOCATION_RECHECK_MS } from "./session.ts";
 
 const SECRET = "revocation-test-secret-that-is-long-enough-0123456789";
 const TTL = 1800;
@@ -23,6 +24,7 @@ let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let database: DatabaseHandle;
 let redisUrl: string;
 const connections: Redis[] = [];
+const stoppable: RevocationEpochs[] = [];
 
 beforeAll(async () => {
   [testDb, redisUrl] = await Promise.all([createTestDatabase(), testRedisUrl()]);
@@ -31,13 +33,22 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all(stoppable.map((revocations) => revocations.stop()));
   for (const connection of connections) connection.disconnect();
   await database?.close();
   await testDb?.drop();
 });
 
 /** One api replica's share of it: its own connections, bus, epochs, token cache and sessions. */
-async function replica(options: { redisDown?: boolean } = {}) {
+async function replica(
+  options: {
+    redisDown?: boolean;
+    /** Only the fast publishing connection is cut off (a timeout during one announcement). */
+    fastPublisherDown?: boolean;
+    now?: () => number;
+    log?: pino.Logger;
+  } = {},
+) {
   // A Redis that is down: every command is refused at once (no queue, no reconnect).
   const unreachable = () =>
     new Redis("redis://127.0.0.1:9", {
@@ -45,20 +56,34 @@ async function replica(options: { redisDown?: boolean } = {}) {
       enableOfflineQueue: false,
       retryStrategy: () => null,
     }).on("error", () => {}); // the refusals are the point
+  const replicaLog = options.log ?? log;
+  const now = options.now ?? Date.now;
   const redis = options.redisDown ? unreachable() : new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  const patientRedis = options.redisDown ? unreachable() : new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   const subscriber = options.redisDown ? unreachable() : new Redis(redisUrl, { maxRetriesPerRequest: null });
-  connections.push(redis, subscriber);
-  const bus = new EventBus({ subscriber, publisher: redis, log });
+  const publisher = options.fastPublisherDown ? unreachable() : redis;
+  connections.push(redis, patientRedis, subscriber, publisher);
+  const connectionErrors = new ConnectionErrorLog(replicaLog);
+  const bus = new EventBus({
+    subscriber,
+    publisher,
+    patientPublisher: patientRedis,
+    connectionErrors,
+    log: replicaLog,
+  });
   const revocations = new RevocationEpochs({
     db: database.db,
     redis,
+    patientRedis,
     bus,
+    connectionErrors,
     accessTokenTtlSeconds: TTL,
-    now: Date.now,
-    log,
+    now,
+    log: replicaLog,
   });
   revocations.listen();
-  const tokens = new AccessTokens(SECRET, TTL, Date.now, revocations);
+  stoppable.push(revocations);
+  const tokens = new AccessTokens(SECRET, TTL, now, revocations);
   const sessions = new RefreshSessions({
     db: database.db,
     accessTokens: tokens,
@@ -146,5 +171,83 @@ describe("a replica that cannot hear the event bus", () => {
     expect(await a.sessions.revokeSession(user.id, revoked.user.sessionId)).toBe(true);
     expect(await b.tokens.verify(revoked.accessToken)).toBeNull();
     expect(await b.tokens.verify(live.accessToken)).toEqual(live.user);
+  });
+});
+
+describe("a login racing a password reset", () => {
+  test("whose family was stored after the reset's UPDATE cannot be refreshed into the new epoch", async () => {
+    const a = await replica();
+    // The login read the user (and its epoch) before the reset committed…
+    const readBeforeReset = await newUser();
+    const announce = await database.db.transaction((tx) => a.sessions.revokeAllOf(tx, readBeforeReset.id));
+    await announce();
+    // …and stored its refresh family after it: the reset's UPDATE did not see it.
+    const raced = await a.sessions.issue(readBeforeReset, client);
+    expect(await a.tokens.verify(raced.accessToken)).toBeNull(); // the access token's epoch is old
+    await expect(a.sessions.rotate(raced.refreshToken, client)).rejects.toMatchObject({ status: 401 });
+    // The family is revoked for good, and a login after the reset refreshes as usual.
+    expect(await a.sessions.list(readBeforeReset.id)).toEqual([]);
+    const [current] = await database.db.select().from(users).where(eq(users.id, readBeforeReset.id));
+    const fresh = await a.sessions.issue(current!, client);
+    const rotated = await a.sessions.rotate(fresh.refreshToken, client);
+    expect(rotated.user.userEpoch).toBe(readBeforeReset.sessionEpoch + 1);
+    expect(await a.tokens.verify(rotated.accessToken)).toEqual(rotated.user);
+  });
+});
+
+describe("an announcement that did not go out", () => {
+  test("is retried on the patient connection until the replicas that stayed subscribed hear it", async () => {
+    const [a, b] = await Promise.all([replica({ fastPublisherDown: true }), replica()]);
+    const issued = await a.sessions.issue(await newUser(), client);
+    expect(await b.tokens.verify(issued.accessToken)).toEqual(issued.user);
+
+    expect(await a.sessions.revokeSession(issued.user.id, issued.user.sessionId)).toBe(true);
+    // The request's own publish failed; the retry reaches b, whose cache then refuses the token.
+    for (let waited = 0; !b.revocations.revokedNow(issued.user) && waited < 10_000; waited += 50)
+      await Bun.sleep(50);
+    expect(b.revocations.revokedNow(issued.user)).toBe(true);
+    expect(b.tokens.cached(issued.accessToken)).toBeUndefined();
+    expect(await b.tokens.verify(issued.accessToken)).toBeNull();
+  });
+
+  test("never heard: a replica's cached verdict is checked again after REVOCATION_RECHECK_MS", async () => {
+    let skewMs = 0;
+    const [a, b] = await Promise.all([
+      replica({ redisDown: true }), // the announcing replica lost Redis: no copy, no message, no retry
+      replica({ now: () => Date.now() + skewMs }),
+    ]);
+    const issued = await a.sessions.issue(await newUser(), client);
+    expect(await b.tokens.verify(issued.accessToken)).toEqual(issued.user);
+    expect(await a.sessions.revokeSession(issued.user.id, issued.user.sessionId)).toBe(true);
+    // The copies b filled at its first sighting expire within EPOCH_COPY_TTL_SECONDS.
+    await b.redis.del(
+      `vf:auth:epoch:user:${issued.user.id}`,
+      `vf:auth:epoch:session:${issued.user.sessionId}`,
+    );
+
+    expect(b.tokens.cached(issued.accessToken)).toEqual(issued.user); // memory only: not heard
+    skewMs = REVOCATION_RECHECK_MS;
+    expect(b.tokens.cached(issued.accessToken)).toBeUndefined();
+    expect(await b.tokens.verify(issued.accessToken)).toBeNull(); // the database says so
+  });
+});
+
+describe("while Redis is unreachable", () => {
+  test("first sightings log one connection error per interval, not a line per request", async () => {
+    const lines: string[] = [];
+    const capture = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+    const [a, b] = await Promise.all([replica(), replica({ redisDown: true, log: capture })]);
+    const user = await newUser();
+    for (let request = 0; request < 10; request++) {
+      const issued = await a.sessions.issue(user, client);
+      expect(await b.tokens.verify(issued.accessToken)).toEqual(issued.user);
+    }
+    const logged = lines
+      .map((line) => JSON.parse(line) as { msg: string; err?: unknown })
+      .filter((line) => line.msg.includes("revocation epochs"));
+    // Each distinct failure once (the first command meets a connecting client, the rest a closed one).
+    expect(logged.length).toBeGreaterThan(0);
+    expect(new Set(logged.map((line) => String(line.err))).size).toBe(logged.length);
+    expect(logged.every((line) => line.msg === "redis revocation epochs: connection error")).toBe(true);
   });
 });

@@ -3,9 +3,11 @@
 // epoch has moved past its own. PostgreSQL holds the truth (users.session_epoch, the session's refresh
 // rows), Redis a short-lived copy for first sightings of a token, and every replica the revocations it
 // heard on the event bus, which is what the access-token cache checks on every request.
+import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq, isNotNull, sql } from "drizzle-orm";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
+import type { ConnectionErrorLog } from "../../connections/error-log.ts";
 import { type SessionEvent, sessionEvents } from "../../contract/sessions.ts";
 import type { Database } from "../../db/client.ts";
 import { refreshTokens, users } from "../../db/schema/index.ts";
@@ -35,17 +37,31 @@ return current
 /** A session's epoch: 0 while it lives, 1 once revoked (a session never comes back). */
 const SESSION_REVOKED = 1;
 
+/** The first retry of an announcement that did not go through, doubled each time up to the cap. */
+const REDELIVERY_FIRST_DELAY_MS = 250;
+const REDELIVERY_MAX_DELAY_MS = 5000;
+
+const REDIS_SOURCE = "redis revocation epochs";
+
 export class RevocationEpochs implements RevocationCheck {
   /** Users whose epoch this replica heard being raised, and when: entries older than a token are dropped. */
   private readonly raisedUsers = new Map<number, { epoch: number; heardAtMs: number }>();
   private readonly revokedSessions = new Map<string, number>();
   private readonly missedListeners = new Set<() => void>();
+  /** Announcements still being retried; aborted by `stop`. */
+  private readonly redeliveries = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly deps: {
       db: Database;
+      /** The request connection: fails fast, so a request never waits on a Redis that is away. */
       redis: Redis;
+      /** The background connection (waits out a blip), for the retries of an announcement; default: redis. */
+      patientRedis?: Redis;
       bus: EventBus;
+      /** Redis failures on the request path, one line per interval instead of one per request. */
+      connectionErrors: ConnectionErrorLog;
       /** Access-token lifetime: what was heard longer ago than this can no longer matter. */
       accessTokenTtlSeconds: number;
       now: () => number;
@@ -102,17 +118,59 @@ export class RevocationEpochs implements RevocationCheck {
    */
   async announce(event: SessionEvent): Promise<void> {
     this.remember(event);
+    if (await this.deliver(event, false)) return;
+    // Another replica whose subscriber stayed up would never hear of it, and a password-reset link is
+    // used up (no client retry announces again): keep trying in the background until it goes through
+    // or no token it revokes can still be valid.
+    const redelivery = this.redeliver(event, this.deps.now() + this.rememberedForMs());
+    this.redeliveries.add(redelivery);
+    void redelivery.finally(() => this.redeliveries.delete(redelivery));
+  }
+
+  /** Stops the retries of announcements that have not gone through (the replica shuts down). */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await Promise.allSettled([...this.redeliveries]);
+  }
+
+  /** Redis's copy, then the bus message; true once the message went through (the copy is best effort). */
+  private async deliver(event: SessionEvent, patient: boolean): Promise<boolean> {
     const [key, epoch] =
       event.type === "session.revoked"
         ? [sessionKey(event.session_id), SESSION_REVOKED]
         : [userKey(event.user_id), event.epoch];
-    await this.raiseCopy(key, epoch);
-    await this.deps.bus.publish(sessionEvents, event);
+    await this.raiseCopy(key, epoch, patient ? (this.deps.patientRedis ?? this.deps.redis) : this.deps.redis);
+    return this.deps.bus.publish(sessionEvents, event, { patient });
+  }
+
+  private async redeliver(event: SessionEvent, giveUpAtMs: number): Promise<void> {
+    const { signal } = this.stopping;
+    let delayMs = REDELIVERY_FIRST_DELAY_MS;
+    for (let retries = 1; this.deps.now() < giveUpAtMs; retries++) {
+      try {
+        await sleep(delayMs, undefined, { signal });
+      } catch {
+        break; // stopped
+      }
+      if (await this.deliver(event, true)) {
+        this.deps.log.info({ event, retries }, "revocation epochs: announced after retrying");
+        return;
+      }
+      delayMs = Math.min(delayMs * 2, REDELIVERY_MAX_DELAY_MS);
+    }
+    // The database holds it: replicas that missed it refuse its tokens at their next check of Redis
+    // or PostgreSQL (AccessTokens re-checks a cached token after REVOCATION_RECHECK_MS).
+    this.deps.log.error({ event }, "revocation epochs: gave up announcing a revocation");
+  }
+
+  /** What was heard is kept this long: past it no token signed before the revocation is valid. */
+  private rememberedForMs(): number {
+    return (this.deps.accessTokenTtlSeconds + 60) * 1000;
   }
 
   private remember(event: SessionEvent): void {
     const heardAtMs = this.deps.now();
-    this.forgetOlderThan(heardAtMs - (this.deps.accessTokenTtlSeconds + 60) * 1000);
+    this.forgetOlderThan(heardAtMs - this.rememberedForMs());
     if (event.type === "session.revoked") {
       this.revokedSessions.delete(event.session_id);
       this.revokedSessions.set(event.session_id, heardAtMs);
@@ -142,8 +200,10 @@ export class RevocationEpochs implements RevocationCheck {
     let copies: (string | null)[] | null = null;
     try {
       copies = await this.deps.redis.mget(userKey(user.id), sessionKey(user.sessionId));
+      this.deps.connectionErrors.recovered(REDIS_SOURCE);
     } catch (error) {
-      this.deps.log.warn({ err: error }, "revocation epochs: Redis unreachable, reading the database");
+      // Every first sighting fails the same way while Redis is away: one line per interval.
+      this.deps.connectionErrors.report(REDIS_SOURCE, error);
     }
     const [userCopy = null, sessionCopy = null] = copies ?? [];
     const userEpoch = userCopy !== null ? Number(userCopy) : await this.userEpochFromDatabase(user.id);
@@ -180,11 +240,11 @@ export class RevocationEpochs implements RevocationCheck {
   }
 
   /** Sets Redis's copy unless it is already higher; a failure is logged (the database decides then). */
-  private async raiseCopy(key: string, epoch: number): Promise<void> {
+  private async raiseCopy(key: string, epoch: number, redis = this.deps.redis): Promise<void> {
     try {
-      await this.deps.redis.eval(RAISE_SCRIPT, 1, key, epoch, EPOCH_COPY_TTL_SECONDS);
+      await redis.eval(RAISE_SCRIPT, 1, key, epoch, EPOCH_COPY_TTL_SECONDS);
     } catch (error) {
-      this.deps.log.warn({ err: error, key }, "revocation epochs: could not update Redis's copy");
+      this.deps.connectionErrors.report(REDIS_SOURCE, error);
     }
   }
 }

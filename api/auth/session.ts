@@ -26,7 +26,16 @@ export interface RevocationCheck {
 interface CachedSession {
   user: SessionUser;
   expiresAtMs: number;
+  /** When the revocation check last passed: the cache believes it for REVOCATION_RECHECK_MS. */
+  checkedAtMs: number;
 }
+
+/**
+ * How long a cached verdict stands before the token is checked against Redis or PostgreSQL again.
+ * Bounds a revocation whose announcement never reached this replica (the announcing replica lost
+ * Redis, then died) to this plus a stale Redis copy's TTL, instead of the token's whole lifetime.
+ */
+export const REVOCATION_RECHECK_MS = 60_000;
 
 const MAX_CACHED = 50_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -47,6 +56,7 @@ export class AccessTokens {
     private readonly now: () => number = Date.now,
     /** Without one, a token is valid until it expires (unit tests of the JWT itself). */
     private readonly revocations?: RevocationCheck,
+    private readonly recheckAfterMs = REVOCATION_RECHECK_MS,
   ) {
     this.key = new TextEncoder().encode(secret);
     revocations?.onMissed(() => this.verified.clear());
@@ -71,10 +81,12 @@ export class AccessTokens {
     const cached = this.verified.get(token);
     if (!cached) return undefined;
     const revocations = this.revocations;
-    if (cached.expiresAtMs > this.now()) {
+    const nowMs = this.now();
+    if (cached.expiresAtMs > nowMs) {
       if (!revocations) return cached.user;
       if (!revocations.trusted) return undefined;
-      if (!revocations.revokedNow(cached.user)) return cached.user;
+      const fresh = nowMs - cached.checkedAtMs < this.recheckAfterMs;
+      if (fresh && !revocations.revokedNow(cached.user)) return cached.user;
     }
     this.verified.delete(token);
     return undefined;
@@ -88,7 +100,7 @@ export class AccessTokens {
     if (!token || token.length > 4096) return null;
     const cached = this.cached(token);
     if (cached) return cached;
-    let claims: { user: SessionUser; expiresAtMs: number } | null;
+    let claims: Omit<CachedSession, "checkedAtMs"> | null;
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: ["HS256"],
@@ -115,7 +127,7 @@ export class AccessTokens {
     }
     if (!claims) return null;
     if (this.revocations && (await this.revocations.isRevoked(claims.user))) return null;
-    this.remember(token, claims);
+    this.remember(token, { ...claims, checkedAtMs: this.now() });
     return claims.user;
   }
 

@@ -1,8 +1,9 @@
 import type { Server, ServerWebSocket } from "bun";
+import type { ConnectionErrorLog } from "../../connections/error-log.ts";
 import { progressChannel, type TranscodeProgress } from "../../contract/progress.ts";
 import { type SessionEvent, sessionEvents } from "../../contract/sessions.ts";
 import { type VideoChange, videoChanges } from "../../contract/video-changes.ts";
-import type { SessionUser } from "../auth/session.ts";
+import { REVOCATION_RECHECK_MS, type RevocationCheck, type SessionUser } from "../auth/session.ts";
 import type { EventBus } from "../shared/event-bus.ts";
 import { CloseCodes, type ServerMessage, Topics } from "./model.ts";
 
@@ -13,6 +14,8 @@ type Socket = ServerWebSocket<any>;
 export interface Connection {
   user: SessionUser;
   expiryTimer: Timer | undefined;
+  /** Asks Redis or PostgreSQL again whether the session was revoked (an announcement may be lost). */
+  recheckTimer: Timer | undefined;
   /** Videos followed one by one (kept while `allUploads` is on, to come back to when it goes off). */
   videos: Set<number>;
   allUploads: boolean;
@@ -20,6 +23,9 @@ export interface Connection {
   progressCount: number;
   progressWindowStart: number;
 }
+
+/** Sockets re-checked at once after a gap in the subscription, so the database is not flooded. */
+const RECHECK_BATCH = 50;
 
 /**
  * One per api replica: takes the progress, video-change and revocation messages from the event bus (one
@@ -32,13 +38,23 @@ export class RealtimeHub {
   private readonly connections = new Map<Socket, Connection>();
   private readonly byUser = new Map<number, Set<Socket>>();
 
-  constructor(private readonly bus: EventBus) {}
+  constructor(
+    private readonly deps: {
+      bus: EventBus;
+      revocations: RevocationCheck;
+      connectionErrors: ConnectionErrorLog;
+      recheckMs?: number;
+    },
+  ) {}
 
   /** Starts fanning out what the bus delivers. */
   listen(): void {
-    this.bus.on(progressChannel, (tick) => this.onProgress(tick));
-    this.bus.on(videoChanges, (change) => this.onVideoChange(change));
-    this.bus.on(sessionEvents, (event) => this.onSessionEvent(event));
+    const { bus } = this.deps;
+    bus.on(progressChannel, (tick) => this.onProgress(tick));
+    bus.on(videoChanges, (change) => this.onVideoChange(change));
+    bus.on(sessionEvents, (event) => this.onSessionEvent(event));
+    // A revocation published while the subscriber was away was not heard: ask where it is kept.
+    bus.onResubscribed(() => void this.recheckAll());
   }
 
   get size(): number {
@@ -54,6 +70,7 @@ export class RealtimeHub {
     const connection: Connection = {
       user,
       expiryTimer: undefined,
+      recheckTimer: undefined,
       videos: new Set(),
       allUploads: false,
       progressCount: 0,
@@ -63,6 +80,10 @@ export class RealtimeHub {
     connection.expiryTimer = setTimeout(
       () => ws.close(CloseCodes.sessionExpired, "session expired"),
       Math.min(Math.max(expiresInMs, 0), 2 ** 31 - 1),
+    );
+    connection.recheckTimer = setInterval(
+      () => void this.recheck(ws),
+      this.deps.recheckMs ?? REVOCATION_RECHECK_MS,
     );
     this.connections.set(ws, connection);
     const sockets = this.byUser.get(user.id) ?? new Set();
@@ -76,6 +97,7 @@ export class RealtimeHub {
     const connection = this.connections.get(ws);
     if (!connection) return;
     clearTimeout(connection.expiryTimer);
+    clearInterval(connection.recheckTimer);
     this.connections.delete(ws);
     const sockets = this.byUser.get(connection.user.id);
     sockets?.delete(ws);
@@ -156,6 +178,24 @@ export class RealtimeHub {
           : (user?.userEpoch ?? 0) < event.epoch;
       if (covered) ws.close(CloseCodes.sessionRevoked, "session revoked");
     }
+  }
+
+  /** Closes the socket with 4003 if its session was revoked; kept open when that cannot be told. */
+  private async recheck(ws: Socket): Promise<void> {
+    const connection = this.connections.get(ws);
+    if (!connection) return;
+    try {
+      if (await this.deps.revocations.isRevoked(connection.user))
+        ws.close(CloseCodes.sessionRevoked, "session revoked");
+    } catch (error) {
+      this.deps.connectionErrors.report("realtime revocation check", error);
+    }
+  }
+
+  private async recheckAll(): Promise<void> {
+    const sockets = [...this.connections.keys()];
+    for (let start = 0; start < sockets.length; start += RECHECK_BATCH)
+      await Promise.all(sockets.slice(start, start + RECHECK_BATCH).map((ws) => this.recheck(ws)));
   }
 
   private send(topic: string, message: ServerMessage): void {

@@ -4,6 +4,7 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
+import type { ConnectionErrorLog } from "../../connections/error-log.ts";
 import type { Channel } from "../../contract/codec.ts";
 
 /** How long `caughtUp` waits for the subscriber's PONG before it answers "unknown". */
@@ -18,13 +19,18 @@ interface Route {
 export class EventBus {
   private readonly routes = new Map<string, Route>();
   private readonly connectionListeners = new Set<() => void>();
+  private readonly resubscribedListeners = new Set<() => void>();
 
   constructor(
     private readonly deps: {
       /** A dedicated connection, taken over by subscriber mode. */
       subscriber: Redis;
-      /** Any ordinary connection of the replica, for publishing. */
+      /** Any ordinary connection of the replica, for publishing (the request one: fails fast). */
       publisher: Redis;
+      /** A connection that waits out a blip (the background one), for `{ patient: true }`; default: publisher. */
+      patientPublisher?: Redis;
+      /** Where publishing failures go, throttled (a Redis outage fails every publish); default: log. */
+      connectionErrors?: ConnectionErrorLog;
       log: Logger;
     },
   ) {
@@ -35,6 +41,15 @@ export class EventBus {
     };
     deps.subscriber.on("ready", reconnected);
     deps.subscriber.on("close", reconnected);
+    // ioredis sends the SUBSCRIBEs again before it emits `ready`: the PONG comes after their replies.
+    deps.subscriber.on("ready", () => {
+      deps.subscriber.ping().then(
+        () => {
+          for (const listener of this.resubscribedListeners) listener();
+        },
+        () => {}, // dropped again: the next `ready` tries anew
+      );
+    });
   }
 
   /**
@@ -65,12 +80,33 @@ export class EventBus {
     this.connectionListeners.add(listener);
   }
 
-  /** Publishes a message for every replica (this one included); a failure is logged, never thrown. */
-  async publish<S extends TSchema>(channel: Channel<S>, message: Static<S>): Promise<void> {
+  /**
+   * Called once the subscriber is back after a gap with its channels subscribed again: what is
+   * published from then on arrives, what was published during the gap did not.
+   */
+  onResubscribed(listener: () => void): void {
+    this.resubscribedListeners.add(listener);
+  }
+
+  /**
+   * Publishes a message for every replica (this one included); a failure is logged, never thrown.
+   * True when Redis took it. `patient`: on the connection that waits out a blip (a retry's).
+   */
+  async publish<S extends TSchema>(
+    channel: Channel<S>,
+    message: Static<S>,
+    options: { patient?: boolean } = {},
+  ): Promise<boolean> {
+    const { publisher, patientPublisher = publisher, connectionErrors, log } = this.deps;
+    const source = `event bus publish ${channel.name}`;
     try {
-      await this.deps.publisher.publish(channel.name, channel.encode(message));
+      await (options.patient ? patientPublisher : publisher).publish(channel.name, channel.encode(message));
+      connectionErrors?.recovered(source);
+      return true;
     } catch (error) {
-      this.deps.log.error({ err: error, channel: channel.name }, "event bus: publishing failed");
+      if (connectionErrors) connectionErrors.report(source, error);
+      else log.error({ err: error, channel: channel.name }, "event bus: publishing failed");
+      return false;
     }
   }
 

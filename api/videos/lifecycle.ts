@@ -247,7 +247,7 @@ export class VideoLifecycle {
     return outcome.applied;
   }
 
-  private announce(change: VideoChange): Promise<void> {
-    return this.deps.bus.publish(videoChanges, change);
+  private async announce(change: VideoChange): Promise<void> {
+    await this.deps.bus.publish(videoChanges, change);
   }
 }

@@ -22,6 +22,11 @@ export const refreshTokens = pgTable(
     /** Who asked for this token (login or refresh), shown in the user's list of sessions. */
     userAgent: text("user_agent"),
     ipAddress: text("ip_address"),
+    /**
+     * The user's session epoch the family was started under (copied on rotation): a login that read the
+     * epoch before a password reset committed must not be refreshed into a token of the new epoch.
+     */
+    sessionEpoch: integer("session_epoch").notNull().default(0),
   },
   (table) => [
     index("refresh_tokens_user_idx").on(table.userId),

@@ -3,7 +3,9 @@
 // token on both replicas at once (even where it sat in the verified cache) and close its WebSockets;
 // the sessions endpoints list and end the caller's own sessions, and nobody else's.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq, sql } from "drizzle-orm";
 import { CloseCodes } from "../../api/realtime/model.ts";
+import { users } from "../../db/schema/index.ts";
 import { ADMIN_ENV, adminClient } from "../support/admin.ts";
 import { expectError, linkParts, linkStartingWith, RESET_PREFIX } from "../support/assertions.ts";
 import {
@@ -317,6 +319,48 @@ describe("after Redis lost its copies", () => {
       expect((await meWith(apiC, revoked.accessToken)).status).toBe(401);
       expect((await meWith(apiC, reset.accessToken)).status).toBe(401);
       expect((await meWith(apiC, live.accessToken)).status).toBe(200);
+    } finally {
+      await apiC.stop();
+    }
+  }, 60_000);
+});
+
+describe("a gap in the replicas' subscriptions", () => {
+  test("a socket whose session was revoked unheard is closed (4003) once its replica is subscribed again", async () => {
+    const [revoked, live] = [await login(await newUser()), await login(await newUser())];
+    const revokedSockets = await socketsOf(revoked);
+    const liveSockets = await socketsOf(live);
+    // What a revocation made during the gap leaves: the database holds it, no replica heard it, and no
+    // Redis copy says so.
+    await apiA.database.db
+      .update(users)
+      .set({ sessionEpoch: sql`${users.sessionEpoch} + 1` })
+      .where(eq(users.id, revoked.userId));
+    await apiA.redis.del(`vf:auth:epoch:user:${revoked.userId}`);
+    // Both replicas' subscribers drop and reconnect (this test process's own Redis).
+    await apiA.redis.call("CLIENT", "KILL", "TYPE", "pubsub");
+    await expectRevoked(revokedSockets);
+    for (const socket of liveSockets) await expectOpen(socket);
+  });
+});
+
+describe("a revocation whose announcement never came", () => {
+  test("closes the socket at the next periodic check, and the cached token is refused after one", async () => {
+    // A replica that re-checks every 200 ms, so that the test need not wait the default minute.
+    const apiC = await startTestApi({}, { shareWith: apiA, consumeEvents: false, revocationRecheckMs: 200 });
+    try {
+      const device = await login(await newUser());
+      const onC = copyTo(apiC, device.client);
+      expect((await onC.get("/api/me/")).status).toBe(200);
+      const socket = await TestSocket.open(apiC, onC);
+      // The announcing replica died after committing: the database holds it, nobody heard, no copy.
+      await apiA.database.db
+        .update(users)
+        .set({ sessionEpoch: sql`${users.sessionEpoch} + 1` })
+        .where(eq(users.id, device.userId));
+      await apiA.redis.del(`vf:auth:epoch:user:${device.userId}`);
+      await expectRevoked([socket]);
+      expect((await meWith(apiC, device.accessToken)).status).toBe(401);
     } finally {
       await apiC.stop();
     }

@@ -35,6 +35,8 @@ export interface TestApiOptions {
   consumeEvents?: boolean;
   /** Reuse another test api's database and media root (a second replica). */
   shareWith?: TestApi;
+  /** How often cached token verdicts and open sockets are checked for a revocation again (ms). */
+  revocationRecheckMs?: number;
 }
 
 // The in-process api behind each TestApi, for starting a second replica on the same stores.
@@ -57,6 +59,7 @@ export async function startTestApi(
     },
     smtp: true,
     consumeEvents: options.consumeEvents,
+    revocationRecheckMs: options.revocationRecheckMs,
     clock: { now: () => new Date(Date.now() + offsetMs) },
     logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
     shareWith: options.shareWith ? inProcess.get(options.shareWith) : undefined,
