@@ -22,10 +22,12 @@ const POSTGRES_CLIENT_CODES = new Set([
   "CONNECTION_DESTROYED",
 ]);
 /**
- * SQLSTATEs of a server that is going away, starting, out of connections or over the statement
- * timeout: class 08 (connection exception) is matched by prefix.
+ * SQLSTATEs of a server that is going away, starting or out of connections: class 08 (connection
+ * exception) is matched by prefix. Not 57014 (statement timeout, cancel): a slow query is this request's
+ * fault or a bug, a 500 logged with its stack; a server that does not answer at all is caught by our own
+ * client-side deadline (db/query-deadline.ts), whose code is in POSTGRES_CLIENT_CODES.
  */
-const POSTGRES_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "57014"]);
+const POSTGRES_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300"]);
 
 /** Socket errors: whichever client saw them, the peer is unreachable or went away. */
 const NETWORK_CODES = new Set([
@@ -39,12 +41,21 @@ const NETWORK_CODES = new Set([
   "EAI_AGAIN",
 ]);
 
-/** The dependency whose outage `error` (or an error it wraps, as drizzle does) reports; null otherwise. */
-export function dependencyOutageOf(error: unknown): Dependency | null {
+export interface DependencyOutage {
+  dependency: Dependency;
+  /**
+   * The error that said so: drizzle wraps the driver's in a DrizzleQueryError whose message holds the
+   * SQL text and its parameters (addresses, token hashes), so this inner one is what gets logged.
+   */
+  error: Error;
+}
+
+/** The outage `error` (or an error it wraps, as drizzle does) reports; null otherwise. */
+export function dependencyOutageOf(error: unknown): DependencyOutage | null {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const found = classify(current);
-    if (found) return found;
+    const dependency = classify(current);
+    if (dependency) return { dependency, error: current };
     current = current.cause;
   }
   return null;
