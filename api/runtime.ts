@@ -55,7 +55,11 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   const { config, log } = options;
   // Connection errors of every client and queue: one JSON line per source per interval (never stderr).
   const connectionErrors = new ConnectionErrorLog(log.child({ component: "connections" }));
-  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: config.pgliteDir });
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    pgliteDir: config.pgliteDir,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+  });
   // Started while PostgreSQL is away: wait for it (logged) rather than exit.
   await retryWhileAway("database at start-up", () => database.migrate(), connectionErrors);
   log.info({ database: database.kind }, "migrations applied");

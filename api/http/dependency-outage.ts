@@ -14,8 +14,12 @@ const REDIS_ERROR_NAMES = new Set(["MaxRetriesPerRequestError"]);
 /** Redis replies that say "not now": still loading its data set after a restart, or a busy script. */
 const REDIS_REPLY_PREFIXES = ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN"];
 
-/** postgres.js's own codes for a connection that could not be made or was lost. */
+/**
+ * postgres.js's own codes for a connection that could not be made or was lost, and our query deadline's
+ * (db/query-deadline.ts: the server did not answer in time).
+ */
 const POSTGRES_CLIENT_CODES = new Set([
+  "QUERY_DEADLINE",
   "CONNECT_TIMEOUT",
   "CONNECTION_CLOSED",
   "CONNECTION_ENDED",
