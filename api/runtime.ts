@@ -176,7 +176,8 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     sweepStorage: () => sweeper.sweep(),
     async stop() {
       if (reconcileTimer) clearInterval(reconcileTimer);
-      sweeper.stop();
+      // A sweep in progress finishes first: it uses the storage and the database closed below.
+      await sweeper.stop();
       await realtime.closeAll(); // Bun's server.stop waits for open WebSockets
       await app.stop();
       // No heartbeat arrives any more: write what is pending while Redis and the database are open.
