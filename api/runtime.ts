@@ -57,7 +57,11 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
   const { config, log } = options;
   // Connection errors of every client and queue: one JSON line per source per interval (never stderr).
   const connectionErrors = new ConnectionErrorLog(log.child({ component: "connections" }));
-  const database = await openDatabase({ url: config.databaseUrl, pgliteDir: config.pgliteDir });
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    pgliteDir: config.pgliteDir,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+  });
   // Started while PostgreSQL is away: wait for it (logged) rather than exit.
   await retryWhileAway("database at start-up", () => database.migrate(), connectionErrors);
   log.info({ database: database.kind }, "migrations applied");
@@ -184,7 +188,8 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     sweepStorage: () => sweeper.sweep(),
     async stop() {
       if (reconcileTimer) clearInterval(reconcileTimer);
-      sweeper.stop();
+      // A sweep in progress finishes first: it uses the storage and the database closed below.
+      await sweeper.stop();
       await realtime.closeAll(); // Bun's server.stop waits for open WebSockets
       await app.stop();
       // No heartbeat arrives any more: write what is pending while Redis and the database are open.

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { withQueryDeadline } from "./query-deadline.ts";
 import * as schema from "./schema/index.ts";
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -22,6 +23,11 @@ export interface DatabaseOptions {
   pgliteDir: string;
   /** Connections in the postgres.js pool. */
   poolSize?: number;
+  /**
+   * Client-side deadline of every query (and of a transaction's BEGIN): past it the query fails with
+   * QUERY_DEADLINE (503) and its connection is dropped. Unset: none (the CLIs' long migrations).
+   */
+  queryTimeoutMs?: number;
 }
 
 /**
@@ -30,29 +36,52 @@ export interface DatabaseOptions {
  */
 export const CONNECT_TIMEOUT_SECONDS = 1;
 /**
- * The server cancels a statement of the pool that runs longer (SQLSTATE 57014, answered 503): a backstop
- * against a wedged server or a lock held for ever. Migrations run on a connection of their own without it.
+ * The server cancels a statement of the pool that runs longer (SQLSTATE 57014, a 500: a slow query is a
+ * bug, not an outage): a backstop against a lock held for ever. With a client-side deadline it is the
+ * deadline less STATEMENT_MARGIN_MS instead, so a live server always cancels a slow statement itself and
+ * only one that does not answer at all reaches the deadline (503). Migrations run on a connection of
+ * their own without either.
  */
 export const STATEMENT_TIMEOUT_MS = 15_000;
+export const STATEMENT_MARGIN_MS = 1000;
+/**
+ * TCP keepalive on idle pooled connections: a host that vanished (powered off, a network cut without a
+ * reset) is noticed within about this long plus the kernel's probes, not when a request next uses it.
+ */
+export const KEEPALIVE_SECONDS = 10;
 
 /**
  * Opens the database: PostgreSQL through postgres.js when a URL is given, else embedded PGlite so a
  * newcomer needs no database server. Both run the same drizzle schema and migrations.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.pgliteDir);
+  return options.url
+    ? openPostgres(options.url, options.poolSize ?? 10, options.queryTimeoutMs)
+    : openPglite(options.pgliteDir);
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
+async function openPostgres(
+  url: string,
+  poolSize: number,
+  queryTimeoutMs: number | undefined,
+): Promise<DatabaseHandle> {
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
   const { migrate } = await import("drizzle-orm/postgres-js/migrator");
-  const client = postgres(url, {
+  const pool = postgres(url, {
     max: poolSize,
     connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    keep_alive: KEEPALIVE_SECONDS,
     onnotice: () => {},
-    connection: { application_name: "videoflix", statement_timeout: STATEMENT_TIMEOUT_MS },
+    connection: {
+      application_name: "videoflix",
+      statement_timeout:
+        queryTimeoutMs === undefined
+          ? STATEMENT_TIMEOUT_MS
+          : Math.max(1, queryTimeoutMs - STATEMENT_MARGIN_MS),
+    },
   });
+  const client = queryTimeoutMs === undefined ? pool : withQueryDeadline(pool, queryTimeoutMs);
   const db = drizzle(client, { schema, casing: "snake_case" });
   return {
     db: db as unknown as Database,
@@ -72,9 +101,9 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
       }
     },
     ping: async () => {
-      await client`select 1`;
+      await client.unsafe("select 1");
     },
-    close: () => client.end({ timeout: 5 }),
+    close: () => pool.end({ timeout: 5 }),
   };
 }
 

@@ -1,12 +1,15 @@
 import type { Job } from "bullmq";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { TranscodeJob } from "../contract/transcode-jobs.ts";
-import type { Reclaimed } from "../storage/index.ts";
+import {
+  ReclaimedMetrics,
+  TRANSCODER_RECLAIMED_KINDS,
+  type TranscoderReclaimedKind,
+} from "../storage/reclaimed-metrics.ts";
 import type { StagingSweep } from "./staging-sweeper.ts";
 import type { JobOutcome } from "./worker.ts";
 
 const OUTCOMES: JobOutcome[] = ["ready", "error", "failed", "handed_back", "lost"];
-const RECLAIMED_KINDS: (keyof StagingSweep)[] = ["attempt_staging", "stale_staging"];
 
 /** The worker's registry: process metrics included, every series labelled with the worker's name. */
 export function workerRegistry(workerName: string): Registry {
@@ -27,8 +30,7 @@ export class TranscoderMetrics {
   private readonly realtimeFactor: Histogram;
   private readonly queueWait: Histogram;
   private readonly active: Gauge;
-  private readonly reclaimedItems: Counter<"kind">;
-  private readonly reclaimedBytes: Counter<"kind">;
+  private readonly reclaimed: ReclaimedMetrics<TranscoderReclaimedKind>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -63,33 +65,12 @@ export class TranscoderMetrics {
       help: "Jobs this worker is running now",
       registers,
     });
-    // The same names as the api's (api/metrics/service.ts): one query sums what every process reclaimed.
-    this.reclaimedItems = new Counter({
-      name: "storage_reclaimed_items_total",
-      help: "Leftovers removed by the periodic sweeps (staging folders, trees), by kind",
-      labelNames: ["kind"],
-      registers,
-    });
-    this.reclaimedBytes = new Counter({
-      name: "storage_reclaimed_bytes_total",
-      help: "Bytes the periodic sweeps removed, by kind",
-      labelNames: ["kind"],
-      registers,
-    });
-    for (const kind of RECLAIMED_KINDS) {
-      this.reclaimedItems.inc({ kind }, 0);
-      this.reclaimedBytes.inc({ kind }, 0);
-    }
+    this.reclaimed = new ReclaimedMetrics(registry, TRANSCODER_RECLAIMED_KINDS);
   }
 
   readonly stagingSwept = (sweep: StagingSweep): void => {
-    for (const kind of RECLAIMED_KINDS) this.reclaimed(kind, sweep[kind]);
+    for (const kind of TRANSCODER_RECLAIMED_KINDS) this.reclaimed.observe(kind, sweep[kind]);
   };
-
-  private reclaimed(kind: string, { items, bytes }: Reclaimed): void {
-    this.reclaimedItems.inc({ kind }, items);
-    this.reclaimedBytes.inc({ kind }, bytes);
-  }
 
   readonly jobStarted = (job: Job<TranscodeJob>): void => {
     this.active.inc();

@@ -6,13 +6,12 @@
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { isUploadStaging, type MediaStorage, type Reclaimed, type StagingEntry } from "../storage/index.ts";
+import { PeriodicSweep } from "../storage/periodic-sweep.ts";
+import type { TranscoderReclaimedKind } from "../storage/reclaimed-metrics.ts";
 import { attemptOfLabel } from "./attempt.ts";
 
 /** What a sweep reclaimed, by kind (the `kind` label of `storage_reclaimed_*_total`). */
-export interface StagingSweep {
-  attempt_staging: Reclaimed;
-  stale_staging: Reclaimed;
-}
+export type StagingSweep = Record<TranscoderReclaimedKind, Reclaimed>;
 
 export interface StagingSweeperDeps {
   storage: MediaStorage;
@@ -30,30 +29,27 @@ export interface StagingSweeperDeps {
 }
 
 export class StagingSweeper {
-  private timer: Timer | null = null;
-  private sweeping: Promise<StagingSweep> | null = null;
+  private readonly periodic: PeriodicSweep<StagingSweep>;
 
-  constructor(private readonly deps: StagingSweeperDeps) {}
-
-  /** One sweep now (one at a time: a sweep asked for while one runs gets that one's result). */
-  sweep(): Promise<StagingSweep> {
-    this.sweeping ??= this.sweepOnce().finally(() => {
-      this.sweeping = null;
-    });
-    return this.sweeping;
-  }
-
-  start(intervalMs: number): void {
-    this.timer ??= setInterval(
-      () => void this.sweep().catch((error) => this.deps.log.error({ err: error }, "staging sweep failed")),
-      intervalMs,
+  constructor(private readonly deps: StagingSweeperDeps) {
+    this.periodic = new PeriodicSweep(
+      () => this.sweepOnce(),
+      (error) => deps.log.error({ err: error }, "staging sweep failed"),
     );
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.sweeping?.catch(() => {});
+  /** One sweep now (one at a time: a sweep asked for while one runs gets that one's result). */
+  sweep(): Promise<StagingSweep> {
+    return this.periodic.now();
+  }
+
+  start(intervalMs: number): void {
+    this.periodic.start(intervalMs);
+  }
+
+  /** Stops the timer and waits for a sweep in progress. */
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   private async sweepOnce(): Promise<StagingSweep> {

@@ -36,6 +36,12 @@ describe("defaults", () => {
     expect(config.pgliteDir).toBe("./var/pglite");
   });
 
+  test("a database query gets 5 s (DATABASE_QUERY_TIMEOUT_MS), at least 2 s when set", () => {
+    expect(config.databaseQueryTimeoutMs).toBe(5000);
+    expect(loadConfig({ DATABASE_QUERY_TIMEOUT_MS: "2500" }).databaseQueryTimeoutMs).toBe(2500);
+    expect(configError({ DATABASE_QUERY_TIMEOUT_MS: "500" }).message).toContain("DATABASE_QUERY_TIMEOUT_MS");
+  });
+
   test("no JWT_SECRET in development: a random 32-byte secret, flagged ephemeral", () => {
     expect(config.jwtSecretIsEphemeral).toBe(true);
     expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);

@@ -32,6 +32,8 @@ export interface Config {
   readonly secureCookies: boolean;
   /** postgres:// URL, or null for the embedded PGlite database under `pgliteDir`. */
   readonly databaseUrl: string | null;
+  /** Client-side deadline of every query (DATABASE_QUERY_TIMEOUT_MS): a database that does not answer → 503. */
+  readonly databaseQueryTimeoutMs: number;
   readonly pgliteDir: string;
   readonly redisUrl: string;
   /** smtp(s):// URL, or null to write mails as .eml files under `mailDir`. */
@@ -191,6 +193,7 @@ export function loadConfig(env: Env): Config {
     publicOrigin,
     secureCookies: new URL(publicUrl).protocol === "https:",
     databaseUrl: url(env, "DATABASE_URL", undefined, ["postgres:", "postgresql:"]) ?? null,
+    databaseQueryTimeoutMs: integer(env, "DATABASE_QUERY_TIMEOUT_MS", 5000, 2000, 600_000),
     pgliteDir: optional(env, "PGLITE_DIR") ?? "./var/pglite",
     redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]) as string,
     smtpUrl: url(env, "SMTP_URL", undefined, ["smtp:", "smtps:"]) ?? null,

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { ConnectionErrorLog } from "../../connections/error-log.ts";
 import { dependencyOutageOf } from "./dependency-outage.ts";
 import { ApiError, DependencyUnavailableError, type ErrorBody } from "./errors.ts";
+import { loggableError } from "./loggable-error.ts";
 import { requestIdOf } from "./request-log.ts";
 
 const NOT_AN_OBJECT = "The request body must be a JSON object.";
@@ -41,10 +42,11 @@ export const errorMapper = (log: Logger) => {
       // Elysia wraps whatever a body parser throws in a ParseError: an ApiError from our own parser
       // (413 too large, 400 not JSON) keeps its status and message.
       let error = code === "PARSE" && thrown.cause instanceof ApiError ? thrown.cause : thrown;
-      const dependency = error instanceof ApiError ? null : dependencyOutageOf(error);
-      if (dependency) {
-        outages.report(`${dependency} unavailable to requests`, error);
-        error = new DependencyUnavailableError(dependency);
+      const outage = error instanceof ApiError ? null : dependencyOutageOf(error);
+      if (outage) {
+        // The inner error: one line per distinct outage, never the SQL text or parameters of a query.
+        outages.report(`${outage.dependency} unavailable to requests`, outage.error);
+        error = new DependencyUnavailableError(outage.dependency);
       }
       if (error instanceof ApiError) {
         set.status = error.status;
@@ -70,7 +72,7 @@ export const errorMapper = (log: Logger) => {
         set.status = status;
         return { detail: (error as Error).message || "Bad request." };
       }
-      log.error({ req_id: requestIdOf(request), err: error }, "unhandled error");
+      log.error({ req_id: requestIdOf(request), err: loggableError(error) }, "unhandled error");
       set.status = 500;
       return { detail: "Internal server error." };
     })

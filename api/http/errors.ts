@@ -59,7 +59,8 @@ export const OUTAGE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * PostgreSQL or Redis (or another server the request needed) is unreachable or does not answer in
- * time: 503 with Retry-After, the request may be sent again as it is.
+ * time: 503 with Retry-After, the request may be sent again. A write may still have been committed (its
+ * answer, not the COMMIT, was lost at a query deadline): a client reads before repeating one.
  */
 export class DependencyUnavailableError extends ApiError {
   constructor(readonly dependency: string) {

@@ -1,5 +1,11 @@
 import type { JobType } from "bullmq";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Reclaimed } from "../../storage/index.ts";
+import {
+  API_RECLAIMED_KINDS,
+  type ApiReclaimedKind,
+  ReclaimedMetrics,
+} from "../../storage/reclaimed-metrics.ts";
 
 /** Path of the scrape endpoint; its own requests are neither counted nor logged when they succeed. */
 export const METRICS_PATH = "/metrics";
@@ -12,10 +18,6 @@ export const QUEUE_STATES = [
   "failed",
   "completed",
 ] as const satisfies JobType[];
-
-/** What the api's periodic sweep reclaims (`kind` of `storage_reclaimed_*_total`). */
-export const RECLAIMED_KINDS = ["upload_staging", "retired_revision", "orphan_tree"] as const;
-export type ReclaimedKind = (typeof RECLAIMED_KINDS)[number];
 
 const QUEUE_COUNT_TIMEOUT_MS = 2000;
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
@@ -61,8 +63,7 @@ export class ApiMetrics {
   private readonly heartbeats: Counter;
   private readonly flushRows: Histogram;
   private readonly flushSeconds: Histogram;
-  private readonly reclaimedItems: Counter<"kind">;
-  private readonly reclaimedBytes: Counter<"kind">;
+  private readonly reclaimed: ReclaimedMetrics<ApiReclaimedKind>;
   private webSocketSource: { readonly size: number } | undefined;
   private queueSource: QueueCounts | undefined;
 
@@ -120,23 +121,7 @@ export class ApiMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    // The same names as the transcoders' (transcoder/metrics.ts), whose kinds are their staging's.
-    this.reclaimedItems = new Counter({
-      name: "storage_reclaimed_items_total",
-      help: "Leftovers removed by the periodic sweeps (staging folders, trees), by kind",
-      labelNames: ["kind"],
-      registers,
-    });
-    this.reclaimedBytes = new Counter({
-      name: "storage_reclaimed_bytes_total",
-      help: "Bytes the periodic sweeps removed, by kind",
-      labelNames: ["kind"],
-      registers,
-    });
-    for (const kind of RECLAIMED_KINDS) {
-      this.reclaimedItems.inc({ kind }, 0);
-      this.reclaimedBytes.inc({ kind }, 0);
-    }
+    this.reclaimed = new ReclaimedMetrics(registry, API_RECLAIMED_KINDS);
     new Gauge({
       name: "transcode_queue_jobs",
       help: "Jobs in the transcode queue by state (read from Redis at most every few seconds)",
@@ -195,9 +180,8 @@ export class ApiMetrics {
   };
 
   /** What one sweep removed of one kind. */
-  readonly observeReclaimed = (kind: ReclaimedKind, reclaimed: { items: number; bytes: number }): void => {
-    this.reclaimedItems.inc({ kind }, reclaimed.items);
-    this.reclaimedBytes.inc({ kind }, reclaimed.bytes);
+  readonly observeReclaimed = (kind: ApiReclaimedKind, reclaimed: Reclaimed): void => {
+    this.reclaimed.observe(kind, reclaimed);
   };
 
   /** Exports the queue's job counts, read at most once per `cacheMs` however often it is scraped. */

@@ -7,6 +7,7 @@ import type { ServerWebSocket } from "bun";
 import type { Logger } from "pino";
 import { dependencyOutageOf } from "../http/dependency-outage.ts";
 import { ApiError } from "../http/errors.ts";
+import { loggableError } from "../http/loggable-error.ts";
 import {
   type ClientMessage,
   ClientMessages,
@@ -227,7 +228,7 @@ function recordHeartbeat(context: ActionContext, message: ClientMessage<"progres
         return;
       }
       if (!(error instanceof ApiError)) {
-        log.error({ err: error, video_id: videoId }, "recording a WebSocket heartbeat failed");
+        log.error({ err: loggableError(error), video_id: videoId }, "recording a WebSocket heartbeat failed");
         fail(ws, "bad_message", "The heartbeat could not be recorded; try again.");
         return;
       }

@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import pino from "pino";
 import { ConnectionErrorLog } from "../../connections/error-log.ts";
-import { retryWhileAway } from "./dependency-wait.ts";
+import { openDatabase } from "../../db/client.ts";
+import { retryWhileAway, UNRESOLVED_HOST_ATTEMPTS, UnresolvedHostError } from "./dependency-wait.ts";
 
 const refused = () =>
   Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
@@ -50,4 +51,37 @@ test("any other failure is thrown at once", async () => {
   );
   await expect(broken).rejects.toThrow("already exists");
   expect(pauses).toEqual([]);
+});
+
+test("a host name that never resolves ends the wait instead of blocking start-up for ever", async () => {
+  const { lines, pauses, sleep, errors } = setup();
+  // A real resolver failure: the .invalid top-level domain never resolves (RFC 6761).
+  const database = await openDatabase({
+    url: "postgres://postgres@database.videoflix.invalid:5432/videoflix",
+    pgliteDir: "",
+    poolSize: 1,
+  });
+  const waited = retryWhileAway("database at start-up", () => database.migrate(), errors, sleep);
+  await expect(waited).rejects.toBeInstanceOf(UnresolvedHostError);
+  await database.close();
+  await expect(waited).rejects.toThrow("check the URL");
+  expect(pauses).toHaveLength(UNRESOLVED_HOST_ATTEMPTS - 1);
+  expect(lines.map((line) => line.msg)).toEqual(["database at start-up: connection error"]);
+});
+
+test("a failure to resolve between refusals does not count as a mistyped host", async () => {
+  const { sleep, errors } = setup();
+  const unresolved = () => Object.assign(new Error("getaddrinfo EAI_AGAIN db"), { code: "EAI_AGAIN" });
+  let calls = 0;
+  const value = await retryWhileAway(
+    "database at start-up",
+    async () => {
+      calls++;
+      if (calls > 2 * UNRESOLVED_HOST_ATTEMPTS) return "migrated";
+      throw calls % 2 === 0 ? refused() : unresolved();
+    },
+    errors,
+    sleep,
+  );
+  expect(value).toBe("migrated");
 });

@@ -10,6 +10,8 @@ import type { Logger } from "pino";
 import type { Database } from "../../db/client.ts";
 import { retiredRevisions, videos } from "../../db/schema/index.ts";
 import type { MediaStorage, Reclaimed } from "../../storage/index.ts";
+import { PeriodicSweep } from "../../storage/periodic-sweep.ts";
+import type { ApiReclaimedKind } from "../../storage/reclaimed-metrics.ts";
 import type { Clock } from "../shared/clock.ts";
 
 const REVISION_KEY = /^videos\/(\d+)\/r(\d+)\//;
@@ -23,11 +25,8 @@ export interface SweepOutcome {
   uploads: number;
 }
 
-/** What a sweep reclaims, as the metric's `kind` label names it. */
-export type ReclaimedKind = "upload_staging" | "retired_revision" | "orphan_tree";
-
 export class StorageSweeper {
-  private timer: Timer | null = null;
+  private readonly periodic: PeriodicSweep<SweepOutcome>;
 
   constructor(
     private readonly deps: {
@@ -42,11 +41,31 @@ export class StorageSweeper {
       treeGraceSeconds: number | null;
       /** Upload staging nothing wrote to for this long is abandoned. */
       stagingMaxIdleSeconds: number;
-      onReclaimed?: (kind: ReclaimedKind, reclaimed: Reclaimed) => void;
+      onReclaimed?: (kind: ApiReclaimedKind, reclaimed: Reclaimed) => void;
     },
-  ) {}
+  ) {
+    this.periodic = new PeriodicSweep(
+      () => this.sweepOnce(),
+      (error) => deps.log.error({ err: error }, "storage sweep failed"),
+    );
+  }
 
-  async sweep(): Promise<SweepOutcome> {
+  /** One sweep now (one at a time: a sweep asked for while one runs gets that one's result). */
+  sweep(): Promise<SweepOutcome> {
+    return this.periodic.now();
+  }
+
+  /** Sweeps every `intervalSeconds` until stopped. */
+  start(intervalSeconds: number): void {
+    this.periodic.start(intervalSeconds * 1000);
+  }
+
+  /** Stops the timer and waits for a sweep in progress (it uses the database the runtime closes next). */
+  stop(): Promise<void> {
+    return this.periodic.stop();
+  }
+
+  private async sweepOnce(): Promise<SweepOutcome> {
     const uploads = await this.deps.storage.sweepUploads(this.deps.stagingMaxIdleSeconds * 1000);
     this.deps.onReclaimed?.("upload_staging", uploads);
     const grace = this.deps.treeGraceSeconds;
@@ -60,19 +79,6 @@ export class StorageSweeper {
       this.deps.log.info({ ...outcome, bytes }, "storage sweep removed leftovers");
     }
     return outcome;
-  }
-
-  /** Sweeps every `intervalSeconds` until stopped. */
-  start(intervalSeconds: number): void {
-    this.timer ??= setInterval(
-      () => void this.sweep().catch((error) => this.deps.log.error({ err: error }, "storage sweep failed")),
-      intervalSeconds * 1000,
-    );
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
   }
 
   private async sweepRetired(graceSeconds: number): Promise<Reclaimed> {

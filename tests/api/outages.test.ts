@@ -2,8 +2,9 @@
 // PostgreSQL of this test's own, which it kills, freezes (SIGSTOP: connected, never answering) and
 // stops, then starts again. Every request path answers 503 JSON with Retry-After while a dependency it
 // needs is away (and its usual answer when it needs nothing of it), never 500 and never a hang, and
-// answers as before once the dependency is back. Each request is aborted after 3 s: an answer that
-// never comes fails the test, whatever the machine's speed.
+// answers as before once the dependency is back. Each request is aborted after 6 s: an answer that
+// never comes fails the test, whatever the machine's speed (a frozen PostgreSQL is answered at the
+// query deadline, DATABASE_QUERY_TIMEOUT_MS, set to 2.5 s here).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +26,7 @@ import {
 import { Client, STRONG_PASSWORD, TEST_JWT_SECRET } from "../support/test-api.ts";
 
 /** Generous: an answer within it is no hang; the point is that one comes at all. */
-const REQUEST_ABORT_MS = 3000;
+const REQUEST_ABORT_MS = 6000;
 
 let redis: RestartableServer;
 let pg: RestartableServer;
@@ -258,6 +259,7 @@ beforeAll(async () => {
     FRONTEND_URL: "http://frontend.test",
     CORS_ORIGINS: "http://frontend.test",
     TRUST_PROXY: "true",
+    DATABASE_QUERY_TIMEOUT_MS: "2500",
     ...ADMIN_ENV,
   });
   const log = pino({ level: "info" }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
@@ -274,7 +276,7 @@ beforeAll(async () => {
   // Published videos, one per phase, made the way a transcoder's ready report makes them.
   const db = runtime.database.db;
   const [category] = await db.insert(categories).values({ name: "Outages" }).returning();
-  for (let n = 0; n < 9; n++) {
+  for (let n = 0; n < 12; n++) {
     const [video] = await db
       .insert(videos)
       .values({
@@ -355,6 +357,20 @@ describe("outages answer 503 at once and recover", () => {
     expect(await socketHeartbeat(unusedVideos[0]!)).toMatchObject({ type: "error", code: "unavailable" });
     await pg.start();
     await waitUntilReady();
+    await expectAllAnswered();
+  });
+
+  test("PostgreSQL frozen (connected, never answering): 503 at the query deadline; all answer after it thaws", async () => {
+    pg.freeze();
+    try {
+      await expectOutage("database");
+      expect(await socketHeartbeat(unusedVideos[0]!)).toMatchObject({ type: "error", code: "unavailable" });
+    } finally {
+      pg.thaw();
+    }
+    // The connections the deadline dropped are opened again: the pool is not left stuck.
+    await waitUntilReady();
+    await expectAllAnswered();
     await expectAllAnswered();
   });
 

@@ -4,6 +4,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import pino from "pino";
+import { systemClock } from "../../api/shared/clock.ts";
+import { StorageSweeper } from "../../api/videos/storage-sweeper.ts";
 import { eventually } from "../support/eventually.ts";
 import { sample } from "../support/metrics.ts";
 import { startTestApi, type TestApi } from "../support/test-api.ts";
@@ -42,4 +45,25 @@ test("abandoned upload staging goes on the periodic sweep and is counted; a fres
   expect(existsSync(inFlight)).toBe(true);
   expect(await reclaimed("storage_reclaimed_items_total")).toBe(2);
   expect(await reclaimed("storage_reclaimed_bytes_total")).toBe(4096 + 1024);
+});
+
+test("stopping the sweeper waits for a sweep in progress (the runtime closes the database next)", async () => {
+  const sweeper = new StorageSweeper({
+    db: api.database.db,
+    storage: api.runtime.storage,
+    clock: systemClock,
+    log: pino({ level: "silent" }),
+    treeGraceSeconds: null,
+    stagingMaxIdleSeconds: 600,
+  });
+  const abandoned = plant("upload-0badf00d", 256, 3600_000);
+  let finished = false;
+  const sweep = sweeper.sweep().then((outcome) => {
+    finished = true;
+    return outcome;
+  });
+  await sweeper.stop();
+  expect(finished).toBe(true);
+  expect((await sweep).uploads).toBe(1);
+  expect(existsSync(abandoned)).toBe(false);
 });
