@@ -1,7 +1,7 @@
 // One source file in, one HLS tree out: probe → ladder → one FFmpeg for every rung → verify and write
 // the master playlist → poster and storyboard. Progress is reported over the whole job; the worker
 // (or the CLI) owns where the output goes afterwards.
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { TranscodeResult } from "../contract/media.ts";
 import type { TranscodeProgress } from "../contract/progress.ts";
@@ -72,7 +72,10 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   stage("probing");
   const source = await probeSource(sourcePath, { log, signal });
   // Before anything is decoded: a bomb is refused on what it declares.
-  checkSourceLimits(source, options.limits ?? DEFAULT_SOURCE_LIMITS);
+  checkSourceLimits(
+    { ...source, bytes: (await stat(sourcePath)).size },
+    options.limits ?? DEFAULT_SOURCE_LIMITS,
+  );
   await verifyDecodes(sourcePath, source, { log, signal });
   const ladder = chooseLadder(source, {
     ...options.ladder,
