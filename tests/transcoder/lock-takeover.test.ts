@@ -1,7 +1,8 @@
 // A worker whose lock lapses (its link to Redis went silent longer than the lock) while another worker
-// takes the job over: the first must stop its FFmpeg and drop its attempt without a word, the second's
-// result is published and the video ends ready. Real Redis, PostgreSQL, FFmpeg and two real workers;
-// only worker A's connections go through a partition the test cuts and heals.
+// takes the job over: the first must stop its FFmpeg and drop its attempt without a word, by itself
+// while the link is still silent (no BullMQ event can reach it then), the second's result is published
+// and the video ends ready. Real Redis, PostgreSQL, FFmpeg and two real workers; only worker A's
+// connections go through a partition the test cuts and heals.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -74,7 +75,7 @@ function startWorker(name: string, redisUrl: string, env: Record<string, string>
     onJobFinished: (outcome) => outcomes.push(outcome),
   });
   workers.push({ farm, connections });
-  return { farm, outcomes, logs: () => lines.join("") };
+  return { farm, outcomes, connections, logs: () => lines.join("") };
 }
 
 /** Pids of the FFmpeg processes whose command line names `path` (an attempt's staging). */
@@ -100,7 +101,7 @@ const stagingOf = (mediaRoot: string) => {
   return existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : [];
 };
 
-test("a worker whose lock lapsed stops its FFmpeg and says nothing; the worker that took over publishes, the video ends ready", async () => {
+test("a worker cut off from Redis stops its FFmpeg by itself once its lock has expired and says nothing; the worker that took over publishes, the video ends ready", async () => {
   const source = await farmSource(scratch, "takeover.mp4", 12);
   const video = await uploadFile(api, admin, source);
 
@@ -121,8 +122,22 @@ test("a worker whose lock lapsed stops its FFmpeg and says nothing; the worker t
     60_000,
   );
 
-  // A's link to Redis goes silent: its lock lapses, and B's stall check hands the job to B.
+  // A's link to Redis goes silent and stays so: no renewal, no BullMQ event reaches A. One lock duration
+  // (2 s) after its last renewal the lock has expired in Redis, and A's own watchdog stops it.
   partition.cut();
+  await eventually(
+    "worker A to drop its attempt while still cut off",
+    async () => a.outcomes.length > 0,
+    30_000,
+  );
+  expect(a.outcomes).toEqual(["lost"]);
+  expect(a.logs()).toContain("lost the job's lock: stopping FFmpeg");
+  expect(a.logs()).toContain("no lock renewal succeeded for");
+  expect(ffmpegWriting(attemptA.path)).toEqual([]);
+  for (const pid of attemptA.pids) expect(existsSync(`/proc/${pid}/cmdline`)).toBe(false);
+  expect(existsSync(attemptA.path)).toBe(false);
+
+  // Still cut off: B's stall check hands the job to B, in a staging of its own attempt.
   const b = startWorker("worker-b", api.config.redisUrl, {
     TRANSCODER_LADDER: "360",
     TRANSCODER_PRESET: "ultrafast",
@@ -132,22 +147,15 @@ test("a worker whose lock lapsed stops its FFmpeg and says nothing; the worker t
     async () => stagingOf(api.config.mediaRoot).some((path) => path !== attemptA.path),
     30_000,
   );
-  // The new attempt left A's staging alone: A's FFmpeg is still writing there.
-  expect(existsSync(attemptA.path)).toBe(true);
-  expect(ffmpegWriting(attemptA.path)).toEqual(attemptA.pids);
-
-  // Back online, A learns that the lock is not its own any more.
-  partition.heal();
-  await eventually("worker A to drop its attempt", async () => a.outcomes.length > 0, 30_000);
-  expect(a.outcomes).toEqual(["lost"]);
-  expect(a.logs()).toContain("lost the job's lock: stopping FFmpeg");
-  expect(ffmpegWriting(attemptA.path)).toEqual([]);
-  for (const pid of attemptA.pids) expect(existsSync(`/proc/${pid}/cmdline`)).toBe(false);
-  expect(existsSync(attemptA.path)).toBe(false);
-
   const ready = await untilState(admin, video.id, "ready", 120_000);
   expect(ready.processing_error).toBeNull();
   expect(b.outcomes).toEqual(["ready"]);
+  // Back online, what A held back reaches Redis (its failed attempt, refused: the job is B's) and
+  // changes nothing.
+  partition.heal();
+  await a.connections[1]!.ping();
+  expect(a.outcomes).toEqual(["lost"]);
+  expect((await untilState(admin, video.id, "ready", 10_000)).processing_error).toBeNull();
   // B's tree is the one published (its single rung), whole.
   const tree = join(api.config.mediaRoot, outputPrefixFor(video.id, 1));
   expect(readdirSync(tree).sort()).toContain("master.m3u8");
