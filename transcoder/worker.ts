@@ -248,7 +248,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       return result;
     } catch (error) {
       // Measured before the staging goes: a disk this attempt filled shows only now.
-      const fullWhenFailed = await storageFull.isLow();
+      const outOfSpace = await storageFull.explains(error);
       await dropStaging();
       if (attempt.lost || error instanceof LockLostError) {
         jobLog.warn({ seconds: seconds() }, "attempt dropped: another attempt holds the job now");
@@ -265,8 +265,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         throw new UnrecoverableError(error.message);
       }
       // Uncounted while the storage stays full (holdOrFail throws); else an attempt like any other.
-      const failure = storageFull.explains(error, fullWhenFailed)
-        ? await storageFull.holdOrFail({ job, token, log: jobLog })
+      const failure = outOfSpace
+        ? await storageFull.holdOrFail({ job, token, log: jobLog, failure: error })
         : error;
       const message = failure instanceof Error ? failure.message : String(failure);
       const attempts = job.opts.attempts ?? 1;
