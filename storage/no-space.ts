@@ -6,18 +6,16 @@ const NO_SPACE = /No space left on device|ENOSPC|Disk quota exceeded|EDQUOT/;
 
 /**
  * The media storage has no room: nobody's upload is at fault, and retrying before space is back fails.
- * A `cause` that does not itself say so (the file system was found full after it) keeps its words in
- * the message: it may be the real failure.
+ * A `failure` that does not itself say so (the file system was found full after it) keeps its words in
+ * the message: it may be the real failure. (Not as `cause`: the log would print its message twice.)
  */
 export class StorageFullError extends Error {
   override readonly name = "StorageFullError";
-  constructor(options?: ErrorOptions) {
-    const cause = options?.cause;
+  constructor(failure?: unknown) {
     super(
-      cause instanceof Error && !isNoSpace(cause)
-        ? `the media storage is full (the attempt failed with: ${cause.message})`
+      failure instanceof Error && !isNoSpace(failure)
+        ? `the media storage is full (the attempt failed with: ${failure.message})`
         : "the media storage is full",
-      options,
     );
   }
 }

@@ -14,7 +14,7 @@ export interface HeldJob {
   job: Job<TranscodeJob>;
   token: string | undefined;
   log: Logger;
-  /** What the attempt failed with, kept as the StorageFullError's cause (and in its message). */
+  /** What the attempt failed with: its message stays in the StorageFullError's unless it said no space. */
   failure?: unknown;
 }
 
@@ -61,7 +61,7 @@ export function storageFullHandling(deps: {
     isLow: () => watch.isLow(),
     explains: async (error) => isNoSpace(error) || (await nearlyFull(path)),
     async holdOrFail({ job, token, log: jobLog, failure }) {
-      const full = new StorageFullError({ cause: failure });
+      const full = new StorageFullError(failure);
       // Without the lock's token the job cannot be moved: then it fails as an ordinary, counted attempt.
       if (!token || !(await watch.isLow())) return full;
       await watch.holdUntilSpace();
