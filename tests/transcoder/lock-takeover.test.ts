@@ -10,6 +10,7 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import pino from "pino";
 import { outputPrefixFor } from "../../contract/media.ts";
+import { TRANSCODE_QUEUE, transcodeJobId } from "../../contract/transcode-jobs.ts";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import { openMediaStorage } from "../../storage/index.ts";
 import { loadTranscoderConfig } from "../../transcoder/config.ts";
@@ -170,5 +171,50 @@ test("a worker cut off from Redis stops its FFmpeg by itself once its lock has e
   await events.close();
   connection.disconnect();
   expect(reports.filter((type) => type !== "processing")).toEqual(["ready"]);
+  expect(stagingOf(api.config.mediaRoot)).toEqual([]);
+}, 240_000);
+
+test("a takeover by the same process (concurrency 2) waits for the earlier attempt to wind down, then keeps its lock to the end", async () => {
+  // The first test's workers are done: only C may take this job.
+  for (const { farm } of workers) await farm.close(0).catch(() => {});
+  const source = await farmSource(scratch, "same-process.mp4", 12);
+  const video = await uploadFile(api, admin, source);
+  const c = startWorker("worker-c", api.config.redisUrl, {
+    TRANSCODER_CONCURRENCY: "2",
+    TRANSCODER_LADDER: "360",
+    TRANSCODER_PRESET: "veryfast",
+  });
+  const first = await eventually(
+    "worker C's first attempt encoding",
+    async () => {
+      for (const path of stagingOf(api.config.mediaRoot)) {
+        const pids = ffmpegWriting(path);
+        if (pids.length > 0) return { path, pids };
+      }
+      return undefined;
+    },
+    60_000,
+  );
+  // The first attempt's FFmpeg is frozen, so that attempt winds down only at the SIGKILL, 3 s after its
+  // abort. Its lock is taken away and the job put on the stall check's list (what a check does with
+  // every active job; a renewal takes it off): the renewal fails, and C's next stall check, within
+  // 2 s, hands the job to C's free slot while the first attempt still runs.
+  for (const pid of first.pids) process.kill(pid, "SIGSTOP");
+  const redis = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
+  const jobId = transcodeJobId(video.id, 1);
+  expect(await redis.del(`bull:${TRANSCODE_QUEUE}:${jobId}:lock`)).toBe(1);
+  await redis.sadd(`bull:${TRANSCODE_QUEUE}:stalled`, jobId);
+  redis.disconnect();
+
+  const ready = await untilState(admin, video.id, "ready", 120_000);
+  expect(ready.processing_error).toBeNull();
+  // The claim that came while the first attempt still ran here was handed back, not run beside it.
+  expect(c.logs()).toContain(
+    "job claimed while its earlier attempt winds down here: handed back for a moment",
+  );
+  // One attempt lost (the first), none of the later ones: the holder kept its lock renewed to the end.
+  expect(c.outcomes.filter((outcome) => outcome === "lost")).toHaveLength(1);
+  expect(c.outcomes.at(-1)).toBe("ready");
+  expect(c.outcomes.filter((outcome) => outcome === "ready")).toHaveLength(1);
   expect(stagingOf(api.config.mediaRoot)).toEqual([]);
 }, 240_000);
