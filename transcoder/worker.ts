@@ -288,7 +288,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       jobLog.error({ err: failure, attempts }, "job attempt failed");
       throw failure;
     } finally {
-      // A later attempt of the same job in this process (concurrency above 1) keeps its entry.
+      // Defensive: a later attempt of the same job never starts here while this one runs (see the claim).
       if (running.get(jobId) === attempt) {
         running.delete(jobId);
         watchdog.unwatch(jobId);
