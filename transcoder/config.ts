@@ -32,7 +32,10 @@ export interface TranscoderConfig {
   readonly metricsPort: number;
   /** Where /metrics and /health listen: loopback unless told otherwise (a container sets 0.0.0.0). */
   readonly metricsHost: string;
-  /** What one source may declare (MAX_SOURCE_SECONDS, MAX_SOURCE_FRAMES, MAX_SOURCE_PIXEL_RATE). */
+  /**
+   * What one source may declare (MAX_SOURCE_SECONDS, MAX_SOURCE_FRAMES, MAX_SOURCE_PIXEL_RATE) and how
+   * few bytes a declared second may weigh (MIN_SOURCE_BYTES_PER_SECOND).
+   */
   readonly sourceLimits: SourceLimits;
   /** How long the ladder's FFmpeg may run (TRANSCODER_TIMEOUT_*). */
   readonly encodeTimeout: EncodeTimeoutSettings;
@@ -95,6 +98,13 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
       maxSeconds: integer(env, "MAX_SOURCE_SECONDS", DEFAULT_SOURCE_LIMITS.maxSeconds, 1, 7 * 24 * 3600),
       maxFrames: integer(env, "MAX_SOURCE_FRAMES", DEFAULT_SOURCE_LIMITS.maxFrames, 1, 1e10),
       maxPixelRate: integer(env, "MAX_SOURCE_PIXEL_RATE", DEFAULT_SOURCE_LIMITS.maxPixelRate, 1, 1e12),
+      minBytesPerSecond: integer(
+        env,
+        "MIN_SOURCE_BYTES_PER_SECOND",
+        DEFAULT_SOURCE_LIMITS.minBytesPerSecond,
+        0,
+        1e9,
+      ),
     }),
     minFreeBytes: integer(env, "TRANSCODER_MIN_FREE_MB", 256, 0, 1_048_576) * 1024 * 1024,
     spacePollSeconds: integer(env, "TRANSCODER_SPACE_POLL_SECONDS", 10, 1, 3600),

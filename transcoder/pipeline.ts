@@ -1,13 +1,14 @@
 // One source file in, one HLS tree out: probe → ladder → one FFmpeg for every rung → verify and write
 // the master playlist → poster and storyboard. Progress is reported over the whole job; the worker
 // (or the CLI) owns where the output goes afterwards.
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { TranscodeResult } from "../contract/media.ts";
 import type { TranscodeProgress } from "../contract/progress.ts";
+import { StorageFullError, saysNoSpace } from "../storage/no-space.ts";
 import { verifyDecodes } from "./decode-check.ts";
 import { DEFAULT_ENCODE_TIMEOUT, EncodeDeadline, type EncodeTimeoutSettings } from "./encode-deadline.ts";
-import { InputError, StorageFullError } from "./errors.ts";
+import { InputError } from "./errors.ts";
 import { buildLadderCommand, usesGpuDecode } from "./ffmpeg-args.ts";
 import { cancelled, lastMeaningfulLine, type RunResult, runProcess } from "./ffmpeg-process.ts";
 import { writeMasterPlaylist } from "./hls/master-playlist.ts";
@@ -18,7 +19,7 @@ import { silentLog, type TranscodeLog } from "./log.ts";
 import { formatTimestamp, probeSource, type SourceFacts } from "./probe.ts";
 import { estimateStage, overallPercent, ProgressParser, throttle } from "./progress.ts";
 import { checkSourceLimits, DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./source-limits.ts";
-import { nearlyFull, stderrSaysNoSpace } from "./storage-space.ts";
+import { nearlyFull } from "./storage-space.ts";
 import { makeThumbnails } from "./thumbnails/index.ts";
 
 /** A progress tick of the pipeline; the worker adds the video's id and revision. */
@@ -72,7 +73,10 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   stage("probing");
   const source = await probeSource(sourcePath, { log, signal });
   // Before anything is decoded: a bomb is refused on what it declares.
-  checkSourceLimits(source, options.limits ?? DEFAULT_SOURCE_LIMITS);
+  checkSourceLimits(
+    { ...source, bytes: (await stat(sourcePath)).size },
+    options.limits ?? DEFAULT_SOURCE_LIMITS,
+  );
   await verifyDecodes(sourcePath, source, { log, signal });
   const ladder = chooseLadder(source, {
     ...options.ladder,
@@ -122,7 +126,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   });
   if (result.aborted) throw cancelled(signal);
   // A full disk is said as such even when it also made the run overrun (failOnFfmpegError).
-  if (result.timedOut && deadline.reason && !stderrSaysNoSpace(result.stderr)) {
+  if (result.timedOut && deadline.reason && !saysNoSpace(result.stderr)) {
     log.warn({ stderr: result.stderr.slice(-4000), reason: deadline.reason }, "FFmpeg overran its deadline");
     throw new Error(deadline.reason);
   }
@@ -179,7 +183,7 @@ export function failOnFfmpegError(
   source: Pick<SourceFacts, "durationSeconds">,
   log: TranscodeLog = silentLog,
 ): void {
-  if (stderrSaysNoSpace(result.stderr)) {
+  if (saysNoSpace(result.stderr)) {
     log.warn({ exit_code: result.exitCode, stderr: result.stderr.slice(-4000) }, "FFmpeg ran out of space");
     throw new StorageFullError();
   }

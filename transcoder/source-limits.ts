@@ -1,6 +1,8 @@
 // How much work one upload may ask for. A few kilobytes can declare 40,000 s (two frames 40,000 s apart
 // become a million frames once the ladder's constant frame rate fills the gap) or 8K at 240 fps: the
-// probe's figures are checked against these caps before anything is decoded or encoded.
+// probe's figures are checked against these caps before anything is decoded or encoded. The duration
+// cap alone lets a 3 KB file declare 20,000 s (600,000 frames at the ladder's 30 fps): a floor on the
+// bytes per declared second refuses what no real recording can be.
 import { InputError } from "./errors.ts";
 import type { SourceFacts } from "./probe.ts";
 
@@ -11,6 +13,8 @@ export interface SourceLimits {
   maxFrames: number;
   /** Most pixels a second: width × height × frame rate (MAX_SOURCE_PIXEL_RATE). */
   maxPixelRate: number;
+  /** Fewest bytes of file per declared second; 0: no floor (MIN_SOURCE_BYTES_PER_SECOND). */
+  minBytesPerSecond: number;
 }
 
 export const DEFAULT_SOURCE_LIMITS: SourceLimits = Object.freeze({
@@ -19,6 +23,9 @@ export const DEFAULT_SOURCE_LIMITS: SourceLimits = Object.freeze({
   maxFrames: 6 * 3600 * 60,
   // 8K at 30 fps, which is also 4K at 120 fps.
   maxPixelRate: 7680 * 4320 * 30,
+  // 0.8 kbit/s: under a still picture with 6 kbit/s speech (about 750 B/s), and a slideshow's pictures
+  // alone weigh more; a file stretched over hours by its timestamps has a few bytes a second.
+  minBytesPerSecond: 100,
 });
 
 const count = (value: number) => Math.round(value).toLocaleString("en-US");
@@ -26,7 +33,10 @@ const fps = (value: number) => (Number.isInteger(value) ? String(value) : value.
 
 /** Throws InputError, in the uploader's words, when the probed source asks for more than the caps. */
 export function checkSourceLimits(
-  source: Pick<SourceFacts, "durationSeconds" | "width" | "height" | "frameRate">,
+  source: Pick<SourceFacts, "durationSeconds" | "width" | "height" | "frameRate"> & {
+    /** Size of the source file. */
+    bytes: number;
+  },
   limits: SourceLimits = DEFAULT_SOURCE_LIMITS,
 ): void {
   const seconds = source.durationSeconds;
@@ -45,6 +55,14 @@ export function checkSourceLimits(
     throw new InputError(
       `The video declares ${source.width}×${source.height} at ${fps(source.frameRate)} fps ` +
         `(${count(pixelRate)} pixels a second); the limit is ${count(limits.maxPixelRate)} pixels a second`,
+    );
+  }
+  const bytesPerSecond = seconds > 0 ? source.bytes / seconds : Number.POSITIVE_INFINITY;
+  if (bytesPerSecond < limits.minBytesPerSecond) {
+    throw new InputError(
+      `The video declares ${count(seconds)} s but the file holds only ${count(source.bytes)} bytes ` +
+        `(${bytesPerSecond < 10 ? bytesPerSecond.toFixed(2) : count(bytesPerSecond)} bytes a second); ` +
+        `a real recording has at least ${count(limits.minBytesPerSecond)} bytes a second`,
     );
   }
 }

@@ -6,21 +6,27 @@
 import { DelayedError, type Job, type Worker } from "bullmq";
 import type { Logger } from "pino";
 import type { TranscodeJob } from "../contract/transcode-jobs.ts";
+import { isNoSpace, StorageFullError } from "../storage/no-space.ts";
 import type { TranscoderConfig } from "./config.ts";
-import { StorageFullError } from "./errors.ts";
-import { isNoSpace, SpaceWatch, workingDirectory } from "./storage-space.ts";
+import { nearlyFull, SpaceWatch, workingDirectory } from "./storage-space.ts";
 
 export interface HeldJob {
   job: Job<TranscodeJob>;
   token: string | undefined;
   log: Logger;
+  /** What the attempt failed with: its message stays in the StorageFullError's unless it said no space. */
+  failure?: unknown;
 }
 
 export interface StorageFullHandling {
   /** Whether the working file system is below its headroom now. */
   isLow(): Promise<boolean>;
-  /** Whether an attempt failed for want of space: ENOSPC said so, or statfs did when it failed. */
-  explains(error: unknown, fullWhenFailed: boolean): boolean;
+  /**
+   * Whether an attempt failed for want of space: ENOSPC said so, or the file system is all but full
+   * (under 1 MiB: FFmpeg may have lost writes without a word). Call it before the attempt's staging
+   * goes. Merely being below the headroom says nothing about a failure: its own message stands.
+   */
+  explains(error: unknown): Promise<boolean>;
   /**
    * After the attempt's staging is gone: still full → the job is handed back uncounted and the worker
    * paused until space is back (throws DelayedError); room again → the StorageFullError to count.
@@ -53,9 +59,9 @@ export function storageFullHandling(deps: {
   });
   return {
     isLow: () => watch.isLow(),
-    explains: (error, fullWhenFailed) => isNoSpace(error) || fullWhenFailed,
-    async holdOrFail({ job, token, log: jobLog }) {
-      const full = new StorageFullError();
+    explains: async (error) => isNoSpace(error) || (await nearlyFull(path)),
+    async holdOrFail({ job, token, log: jobLog, failure }) {
+      const full = new StorageFullError(failure);
       // Without the lock's token the job cannot be moved: then it fails as an ordinary, counted attempt.
       if (!token || !(await watch.isLow())) return full;
       await watch.holdUntilSpace();

@@ -2,23 +2,9 @@
 // that find no space without a word and exits 0, and the failure surfaced later as a broken playlist.
 // This module recognises the condition (ENOSPC from our writes or FFmpeg's words, or a statfs of the
 // working file system below the headroom) and holds the worker back until statfs says space is back.
+// What a full disk is (StorageFullError, isNoSpace) is storage/no-space.ts's, shared with the api.
 import { statfs } from "node:fs/promises";
 import type { TranscoderConfig } from "./config.ts";
-import { StorageFullError } from "./errors.ts";
-
-/** FFmpeg's and the C library's words for a full file system or an exhausted quota. */
-const NO_SPACE = /No space left on device|ENOSPC|Disk quota exceeded|EDQUOT/;
-
-/** True for an error raised by a write that found no space (ours, or FFmpeg's relayed in its message). */
-export function isNoSpace(error: unknown): boolean {
-  if (error instanceof StorageFullError) return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === "ENOSPC" || code === "EDQUOT") return true;
-  return error instanceof Error && NO_SPACE.test(error.message);
-}
-
-/** True when FFmpeg's stderr says one of its writes found no space (it may still have exited 0). */
-export const stderrSaysNoSpace = (stderr: string): boolean => NO_SPACE.test(stderr);
 
 /**
  * Less than this left after an encode means its writes may have been refused: FFmpeg 5.1's HLS muxer

@@ -16,11 +16,14 @@ import { type AttemptRef, attemptLabel, LockLostError } from "./attempt.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
+import { LockWatchdog } from "./lock-watchdog.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
 import { TranscodeReporter } from "./reporter.ts";
 import { storageFullHandling } from "./storage-full.ts";
 
 const PROGRESS_INTERVAL_MS = 250;
+/** How long a claim waits while an earlier attempt of the same job still winds down in this process. */
+const SAME_JOB_RETRY_MS = 1000;
 
 /**
  * How a job attempt ended: `ready`; `error` (bad input or a vanished source: not retried); `failed`
@@ -75,7 +78,14 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     attempt.lost = true;
     log.warn({ job_id: jobId, video_id: videoIdOfJob(jobId), why }, "lost the job's lock: stopping FFmpeg");
     attempt.controller.abort(new LockLostError(jobId));
+    attempt.lostNotice.resolve();
   };
+  // Cut off from Redis no BullMQ event comes: the attempt's own clock on its lock stops it.
+  const watchdog = new LockWatchdog({
+    lockDurationMs,
+    onLapsed: (jobId, silentMs) =>
+      lose(jobId, `no lock renewal succeeded for ${(silentMs / 1000).toFixed(1)} s (the lock has expired)`),
+  });
 
   // The hooks see every way out of `run`, thrown or returned, and never change the job's fate.
   const process = async (job: Job<TranscodeJob>, token?: string): Promise<TranscodeResult> => {
@@ -119,6 +129,14 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     const attemptNumber = job.attemptsMade + 1;
     const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt: attemptNumber });
     const seconds = () => (performance.now() - startedAt) / 1000;
+    // An earlier attempt of this job still runs here (its lock lapsed, this worker took the job over):
+    // BullMQ renews locks by job id, so the two would untrack each other's lock and a lose() would hit
+    // both. The job waits until the earlier one has wound down.
+    if (running.has(jobId) && token) {
+      await job.moveToDelayed(Date.now() + SAME_JOB_RETRY_MS, token);
+      jobLog.info("job claimed while its earlier attempt winds down here: handed back for a moment");
+      throw new DelayedError();
+    }
     jobLog.info("job claimed");
     // No room to write: hand the job back before doing anything (storage-full.ts).
     if (await storageFull.isLow()) await storageFull.holdOrFail({ job, token, log: jobLog });
@@ -143,19 +161,34 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     const self: AttemptRef = { jobId, token: token ?? "" };
     const attemptStaging = { output: attemptLabel(self, "output"), source: attemptLabel(self, "source") };
     const controller = new AbortController();
-    const attempt: RunningAttempt = { controller, lost: false, staging: new Set() };
+    const attempt: RunningAttempt = {
+      controller,
+      lost: false,
+      lostNotice: Promise.withResolvers<void>(),
+      staging: new Set(),
+    };
     running.set(jobId, attempt);
+    watchdog.watch(jobId);
     const dropStaging = async () => {
       await storage.discardStaging(attemptStaging.output);
       await storage.discardStaging(attemptStaging.source);
     };
     // Before anything the new holder could see (a published tree, a report): still ours? Extending the
-    // lock is the check (atomic on the token) and gives the next step a full lock period.
+    // lock is the check (atomic on the token) and gives the next step a full lock period. Cut off from
+    // Redis the call waits for the link; the watchdog ends that wait once the lock has expired.
     const stillHeld = async () => {
-      if (attempt.lost || !token || (await job.extendLock(token, lockDurationMs)) !== 1) {
+      const extended =
+        attempt.lost || !token
+          ? 0
+          : await Promise.race([
+              job.extendLock(token, lockDurationMs),
+              attempt.lostNotice.promise.then(() => 0),
+            ]);
+      if (attempt.lost || extended !== 1) {
         attempt.lost = true;
         throw new LockLostError(jobId);
       }
+      watchdog.renewed(jobId);
     };
     const staging = await storage.createStagingDir(attemptStaging.output);
     attempt.staging.add(staging);
@@ -215,7 +248,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       return result;
     } catch (error) {
       // Measured before the staging goes: a disk this attempt filled shows only now.
-      const fullWhenFailed = await storageFull.isLow();
+      const outOfSpace = await storageFull.explains(error);
       await dropStaging();
       if (attempt.lost || error instanceof LockLostError) {
         jobLog.warn({ seconds: seconds() }, "attempt dropped: another attempt holds the job now");
@@ -232,8 +265,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         throw new UnrecoverableError(error.message);
       }
       // Uncounted while the storage stays full (holdOrFail throws); else an attempt like any other.
-      const failure = storageFull.explains(error, fullWhenFailed)
-        ? await storageFull.holdOrFail({ job, token, log: jobLog })
+      const failure = outOfSpace
+        ? await storageFull.holdOrFail({ job, token, log: jobLog, failure: error })
         : error;
       const message = failure instanceof Error ? failure.message : String(failure);
       const attempts = job.opts.attempts ?? 1;
@@ -255,8 +288,11 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       jobLog.error({ err: failure, attempts }, "job attempt failed");
       throw failure;
     } finally {
-      // A later attempt of the same job in this process (concurrency above 1) keeps its entry.
-      if (running.get(jobId) === attempt) running.delete(jobId);
+      // Defensive: a later attempt of the same job never starts here while this one runs (see the claim).
+      if (running.get(jobId) === attempt) {
+        running.delete(jobId);
+        watchdog.unwatch(jobId);
+      }
     }
   };
 
@@ -276,6 +312,9 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   const connectionErrors = deps.connectionErrors ?? new ConnectionErrorLog(log);
   connectionErrors.watch(worker, `worker ${TRANSCODE_QUEUE}`);
   connectionErrors.watch(reporter.queue, `queue ${reporter.queue.name}`);
+  worker.on("locksRenewed", ({ jobIds }) => {
+    for (const jobId of jobIds) watchdog.renewed(jobId);
+  });
   worker.on("lockRenewalFailed", (jobIds) => {
     for (const jobId of jobIds) lose(jobId, "lock renewal failed");
   });
@@ -304,6 +343,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       }, graceMs);
       await closing;
       clearTimeout(timer);
+      watchdog.stop();
       await reporter.close();
     },
   };
@@ -315,6 +355,8 @@ interface RunningAttempt {
   controller: AbortController;
   /** Set once the lock is known to be gone: nothing of this attempt may be published or reported. */
   lost: boolean;
+  /** Resolved when the lock is known to be gone: ends a wait on Redis that would never answer in time. */
+  lostNotice: PromiseWithResolvers<void>;
   /** Its staging folders, so the sweeps never take them while it runs. */
   staging: Set<string>;
 }

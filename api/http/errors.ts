@@ -42,17 +42,8 @@ export class RateLimitedError extends ApiError {
   }
 }
 
-/** The media volume has no room left (ENOSPC, EDQUOT): the upload is refused, not the request's fault. */
-export class StorageFullError extends ApiError {
-  constructor() {
-    super(507, { detail: "The media storage is full." });
-  }
-}
-
-export const isStorageFull = (error: unknown) => {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  return code === "ENOSPC" || code === "EDQUOT";
-};
+/** The media volume has no room left (storage/no-space.ts): the upload is refused, not the request's fault. */
+export const storageFull = () => new ApiError(507, { detail: "The media storage is full." });
 
 /** How long a client is asked to wait before it tries again while a dependency is away. */
 export const OUTAGE_RETRY_AFTER_SECONDS = 5;

@@ -3,7 +3,8 @@ import { Readable } from "node:stream";
 import busboy from "busboy";
 import type { MediaStorage } from "../../storage/index.ts";
 import { UploadTooLargeError } from "../../storage/index.ts";
-import { ApiError, isStorageFull, StorageFullError } from "../http/errors.ts";
+import { isNoSpace } from "../../storage/no-space.ts";
+import { ApiError, storageFull } from "../http/errors.ts";
 import { SNIFF_BYTES, sniffContainer } from "./sniff.ts";
 
 export interface StoredUpload {
@@ -126,7 +127,7 @@ async function storeFile(
     return { key, bytes, filename };
   } catch (error) {
     if (error instanceof UploadTooLargeError) throw tooLarge(maxBytes);
-    if (isStorageFull(error)) throw new StorageFullError();
+    if (isNoSpace(error)) throw storageFull();
     throw error;
   }
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isNoSpace } from "../../transcoder/storage-space.ts";
+import { isNoSpace } from "../../storage/no-space.ts";
 import { ADMIN_ENV, adminClient, getVideo } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
 import {

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TranscodeResult } from "../../contract/media.ts";
 import { generateVideo } from "../../dev/media.ts";
-import { InputError, StorageFullError } from "../../transcoder/errors.ts";
+import { StorageFullError } from "../../storage/no-space.ts";
+import { InputError } from "../../transcoder/errors.ts";
 import { failOnFfmpegError, type PipelineProgress, transcode } from "../../transcoder/pipeline.ts";
 import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "../support/ffprobe.ts";
 

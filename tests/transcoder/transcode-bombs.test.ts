@@ -10,7 +10,8 @@ import { DEFAULT_ENCODE_TIMEOUT, EncodeDeadline } from "../../transcoder/encode-
 import { InputError } from "../../transcoder/errors.ts";
 import { runProcess } from "../../transcoder/ffmpeg-process.ts";
 import { type TranscodeOptions, transcode } from "../../transcoder/pipeline.ts";
-import { DEFAULT_SOURCE_LIMITS } from "../../transcoder/source-limits.ts";
+import { probeSource } from "../../transcoder/probe.ts";
+import { checkSourceLimits, DEFAULT_SOURCE_LIMITS } from "../../transcoder/source-limits.ts";
 import { waitForProcess } from "../support/processes.ts";
 
 let dir: string;
@@ -61,6 +62,63 @@ describe("a source that declares too much is refused before any encode", () => {
     expect(files).toEqual([]);
   }, 60_000);
 
+  test("a 3 KB file declaring 20,000 s: under the duration and frame caps, refused by the defaults", async () => {
+    const bomb = await stretchedSource("stretched.mp4", 19_999);
+    const bytes = (await stat(bomb)).size;
+    expect(bytes).toBeLessThan(8 * 1024);
+    const { error, files } = await attempt(bomb);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toBe(
+      `The video declares 20,000 s but the file holds only ${bytes.toLocaleString("en-US")} bytes ` +
+        `(${(bytes / 20_000).toFixed(2)} bytes a second); a real recording has at least 100 bytes a second`,
+    );
+    expect(files).toEqual([]);
+  }, 60_000);
+
+  test("the issue's 40,000 s bomb is refused by the byte floor too where the duration cap is raised", async () => {
+    const bomb = await stretchedSource("long-allowed.mp4", 39_999);
+    const limits = loadTranscoderConfig({ MAX_SOURCE_SECONDS: String(7 * 24 * 3600) }).sourceLimits;
+    const { error, files } = await attempt(bomb, { limits });
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toStartWith("The video declares 40,000 s but the file holds only ");
+    expect(files).toEqual([]);
+  }, 60_000);
+
+  test("the leanest real sources pass the byte floor: a still picture with 6 kbit/s speech, a slideshow", async () => {
+    const still = join(dir, "still-speech.mp4");
+    const speech = await runProcess([
+      ...[
+        "ffmpeg",
+        "-hide_banner",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=navy:s=320x240:r=1:d=120",
+      ],
+      ...["-f", "lavfi", "-i", "sine=f=220:d=120:sample_rate=8000", "-c:v", "libx264", "-preset", "veryslow"],
+      ...["-g", "600", "-c:a", "aac", "-b:a", "6k", "-ac", "1", "-shortest", still],
+    ]);
+    expect(speech.exitCode).toBe(0);
+    // Five pictures, each shown for 24 s, no sound.
+    const slideshow = join(dir, "slideshow.mp4");
+    const slides = await runProcess([
+      ...["ffmpeg", "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=1:d=5"],
+      ...["-vf", "setpts=N*24/TB", "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "veryslow"],
+      ...["-video_track_timescale", "1", "-frames:v", "5", slideshow],
+    ]);
+    expect(slides.exitCode).toBe(0);
+    for (const path of [still, slideshow]) {
+      const facts = await probeSource(path);
+      const bytes = (await stat(path)).size;
+      expect(facts.durationSeconds).toBeGreaterThan(90);
+      expect(bytes / facts.durationSeconds).toBeGreaterThan(DEFAULT_SOURCE_LIMITS.minBytesPerSecond);
+      expect(() => checkSourceLimits({ ...facts, bytes })).not.toThrow();
+    }
+  }, 60_000);
+
   test("a duration under the cap whose frame count is over it", async () => {
     const bomb = await stretchedSource("many-frames.mp4", 19_999);
     const { error, files } = await attempt(bomb, {
@@ -91,19 +149,29 @@ describe("a source that declares too much is refused before any encode", () => {
     expect(files).toEqual([]);
   }, 60_000);
 
-  test("the caps come from MAX_SOURCE_SECONDS, MAX_SOURCE_FRAMES and MAX_SOURCE_PIXEL_RATE", () => {
+  test("the caps come from MAX_SOURCE_SECONDS, MAX_SOURCE_FRAMES, MAX_SOURCE_PIXEL_RATE, MIN_SOURCE_BYTES_PER_SECOND", () => {
     expect(loadTranscoderConfig({}).sourceLimits).toEqual({
       maxSeconds: 21_600,
       maxFrames: 1_296_000,
       maxPixelRate: 995_328_000,
+      minBytesPerSecond: 100,
     });
     const tight = loadTranscoderConfig({
       MAX_SOURCE_SECONDS: "60",
       MAX_SOURCE_FRAMES: "1800",
       MAX_SOURCE_PIXEL_RATE: "27648000",
+      MIN_SOURCE_BYTES_PER_SECOND: "0",
     });
-    expect(tight.sourceLimits).toEqual({ maxSeconds: 60, maxFrames: 1800, maxPixelRate: 27_648_000 });
+    expect(tight.sourceLimits).toEqual({
+      maxSeconds: 60,
+      maxFrames: 1800,
+      maxPixelRate: 27_648_000,
+      minBytesPerSecond: 0,
+    });
     expect(() => loadTranscoderConfig({ MAX_SOURCE_SECONDS: "6h" })).toThrow(/MAX_SOURCE_SECONDS/);
+    expect(() => loadTranscoderConfig({ MIN_SOURCE_BYTES_PER_SECOND: "-1" })).toThrow(
+      /MIN_SOURCE_BYTES_PER_SECOND/,
+    );
   });
 });
 
