@@ -49,6 +49,13 @@ export const STATEMENT_MARGIN_MS = 1000;
  * reset) is noticed within about this long plus the kernel's probes, not when a request next uses it.
  */
 export const KEEPALIVE_SECONDS = 10;
+/**
+ * Seconds before postgres.js opens a connection again after one failed. Its default grows with every
+ * failure in a row (3^n / 100 s, up to 20 s), and queries queue behind that wait: a stopped server then
+ * held requests for 5–25 s instead of refusing them at once. A short constant keeps a stopped server's
+ * refusals coming back in milliseconds (503) and costs one connection attempt per waiting query.
+ */
+export const RECONNECT_BACKOFF_SECONDS = 0.1;
 
 /**
  * Opens the database: PostgreSQL through postgres.js when a URL is given, else embedded PGlite so a
@@ -72,6 +79,7 @@ async function openPostgres(
     max: poolSize,
     connect_timeout: CONNECT_TIMEOUT_SECONDS,
     keep_alive: KEEPALIVE_SECONDS,
+    backoff: () => RECONNECT_BACKOFF_SECONDS,
     onnotice: () => {},
     connection: {
       application_name: "videoflix",
