@@ -129,14 +129,26 @@ export class AccountService {
     const email = canonicalEmail(input.email);
     const account = email ?? input.email.trim();
     await rateLimiter.hit("login", "account", account);
-    const user = email === null ? undefined : await this.findByEmail(email);
-    const passwordMatches = user
-      ? await verifyPassword(input.password, user.passwordHash)
-      : await verifyAgainstDecoy(input.password);
-    if (!user || !passwordMatches || !user.isActive) throw badRequest({ detail: LOGIN_FAILED });
-    await rateLimiter.refund("login", "account", account);
-    await this.deps.db.update(users).set({ lastLoginAt: this.deps.clock.now() }).where(eq(users.id, user.id));
-    return this.sessions.issue(user, client);
+    let credentialsFailed = false;
+    try {
+      const user = email === null ? undefined : await this.findByEmail(email);
+      const passwordMatches = user
+        ? await verifyPassword(input.password, user.passwordHash)
+        : await verifyAgainstDecoy(input.password);
+      if (!user || !passwordMatches || !user.isActive) {
+        credentialsFailed = true;
+        throw badRequest({ detail: LOGIN_FAILED });
+      }
+      await this.deps.db
+        .update(users)
+        .set({ lastLoginAt: this.deps.clock.now() })
+        .where(eq(users.id, user.id));
+      return await this.sessions.issue(user, client);
+    } finally {
+      // Only wrong credentials count: a login that succeeded, or that PostgreSQL's outage cut short
+      // (a 503), gives its place back, so an outage never locks the accounts people kept trying.
+      if (!credentialsFailed) await rateLimiter.refund("login", "account", account).catch(() => {});
+    }
   }
 
   /**
