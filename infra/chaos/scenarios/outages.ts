@@ -140,8 +140,9 @@ export const postgresStoppedDuringJob: Scenario = {
   name: "postgres-job",
   fault: `stop PostgreSQL ${POSTGRES_OUTAGE_MS / 1000} s mid-job`,
   async run(ctx) {
-    const id = await ctx.uploadSource("postgres stopped mid-job");
+    // The heartbeat target first: waiting for it to be ready would let the job's encode finish unfrozen.
     const videoId = await heartbeatVideo(ctx);
+    const id = await ctx.uploadSource("postgres stopped mid-job");
     const { pid } = await ctx.freezeEncode();
     await ctx.postgres.stop();
     ctx.mark("PostgreSQL stopped");
