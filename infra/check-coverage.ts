@@ -8,10 +8,23 @@
 import { relative, resolve } from "node:path";
 import { type FileCoverage, parseLcov } from "./check-coverage/lcov.ts";
 
-/** The folders held to a floor (the Coverage section of docs/operations.md says how they were set). */
+/** The folders held to a floor, each and together. */
 export const FOLDERS = ["api", "contract", "storage", "transcoder"];
-/** Per folder and for the folders together, in percent: set from the measured figures, a little below. */
-export const FLOORS = { lines: 85, functions: 80 };
+
+export type Floors = Record<string, { lines: number; functions: number }>;
+/**
+ * In percent, by folder and "together": a point or two under what the whole suite measured (README,
+ * "Coverage"), so a change that leaves code untested fails while the run-to-run wobble does not. The
+ * issue's floor is 85 % of lines together; transcoder/ sits lower because its worker, main and CLI run
+ * only in child processes, which Bun does not count.
+ */
+export const FLOORS: Floors = {
+  api: { lines: 88, functions: 93 },
+  contract: { lines: 95, functions: 90 },
+  storage: { lines: 83, functions: 85 },
+  transcoder: { lines: 75, functions: 94 },
+  together: { lines: 85, functions: 93 },
+};
 
 export interface FolderCoverage {
   folder: string;
@@ -45,7 +58,8 @@ export interface CoverageOptions {
   lcov: string;
   /** source files relative to root (default: what git tracks plus untracked files it does not ignore) */
   files?: string[];
-  floors?: { lines: number; functions: number };
+  /** by folder name and "together"; a name without an entry has no floor */
+  floors?: Floors;
 }
 
 export async function checkCoverage(options: CoverageOptions): Promise<CoverageReport> {
@@ -83,14 +97,14 @@ export async function checkCoverage(options: CoverageOptions): Promise<CoverageR
   }
   const together = sum(folders);
   const failures: string[] = [];
-  for (const [name, figures] of [
-    ...folders.map((f) => [`${f.folder}/`, f] as const),
-    ["together", together] as const,
-  ]) {
+  const figures = [...folders.map((f) => [f.folder, f] as const), ["together", together] as const];
+  for (const [name, measuredFigures] of figures) {
+    const floor = floors[name];
+    if (!floor) continue;
     for (const metric of ["lines", "functions"] as const) {
-      const value = percent(figures[metric]);
-      if (value < floors[metric])
-        failures.push(`${name} ${metric} ${value.toFixed(1)}% < ${floors[metric]}%`);
+      const value = percent(measuredFigures[metric]);
+      const label = name === "together" ? name : `${name}/`;
+      if (value < floor[metric]) failures.push(`${label} ${metric} ${value.toFixed(1)}% < ${floor[metric]}%`);
     }
   }
   return { folders, together, failures };
@@ -155,11 +169,12 @@ if (import.meta.main) {
   console.log(formatReport(report));
   if (report.failures.length > 0) {
     console.error(
-      `coverage below the floor (lines ≥ ${FLOORS.lines}%, functions ≥ ${FLOORS.functions}%, each folder and together): ${report.failures.join("; ")}`,
+      `coverage below its floor (FLOORS in infra/check-coverage.ts): ${report.failures.join("; ")}`,
     );
     process.exit(1);
   }
-  console.log(
-    `coverage floors hold: lines ≥ ${FLOORS.lines}%, functions ≥ ${FLOORS.functions}% for ${FOLDERS.map((f) => `${f}/`).join(", ")} each and together`,
+  const floors = Object.entries(FLOORS).map(
+    ([name, floor]) => `${name === "together" ? name : `${name}/`} ${floor.lines}/${floor.functions}`,
   );
+  console.log(`coverage floors hold (lines/functions %): ${floors.join(", ")}`);
 }
