@@ -8,6 +8,8 @@
 #   bash infra/setup.sh bench      PostgreSQL, Redis, ffmpeg, taskset, wrk, nginx, node_modules (every bench:*)
 #   bash infra/setup.sh bench --s3     the same plus SeaweedFS (bench:storage)
 #   bash infra/setup.sh        everything of the above, also wrk (benchmarks)
+#   … --without-go-tools       everything but the Go-built tools (k6, SeaweedFS): npm test builds those in
+#                              the background itself (infra/build-go-tools.sh) while its first checks run
 # Debian packages come from apt (one update, one install, only for what is missing); bun from npm.
 set -euo pipefail
 lib="$(dirname "${BASH_SOURCE[0]}")/lib"
@@ -20,7 +22,15 @@ lib="$(dirname "${BASH_SOURCE[0]}")/lib"
 
 purpose="${1:-all}"
 local_s3=""
-if [[ "${2:-}" == "--s3" || "${LOCAL_S3:-}" == "1" ]]; then local_s3=1; fi
+go_tools=1
+for flag in "${@:2}"; do
+  case "$flag" in
+    --s3) local_s3=1 ;;
+    --without-go-tools) go_tools="" ;;
+    *) die "unknown option '$flag' (--s3, --without-go-tools)" ;;
+  esac
+done
+if [[ "${LOCAL_S3:-}" == "1" ]]; then local_s3=1; fi
 case "$purpose" in
   # ffmpeg is for the transcoder; installed already so the machine is ready for it.
   # nginx: the edge in front of the api (it sends token-signed segments itself).
@@ -45,6 +55,7 @@ step "checking prerequisites for '$purpose'"
 ensure_bun
 ensure_packages "${packages[@]}"
 ensure_node_modules
+[[ -n "$go_tools" ]] || exit 0
 # k6 is a Go build (minutes the first time), so only the load tests (and npm test, which runs their
 # smoke) ask for it.
 if [[ "$purpose" == "loadtest" || "$purpose" == "test" ]]; then ensure_k6; fi

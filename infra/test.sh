@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
 # `npm test`: installs what is missing, then typecheck, lint, the import directions (infra/check-deps.ts),
-# the whole bun test suite, the chaos suite (infra/chaos/run.ts: faults injected into a running farm), the
-# ops checks (compose files, Dockerfiles, Prometheus config, shell scripts: infra/check-ops.sh) and the k6
-# load-test smoke through the nginx edge (infra/loadtest-smoke.sh). Every
-# check runs even when an earlier one failed, and the exit status is non-zero when any of them failed.
+# the whole bun test suite with coverage (infra/check-coverage.ts holds it to its floors), the chaos suite
+# (infra/chaos/run.ts: faults injected into a running farm), the ops checks (compose files, Dockerfiles,
+# Prometheus config, shell scripts: infra/check-ops.sh) and the k6 load-test smoke through the nginx edge
+# (infra/loadtest-smoke.sh). Every check runs even when an earlier one failed, and the exit status is
+# non-zero when any of them failed.
 # Extra arguments go to `bun test` (e.g. `npm test -- tests/api` or `npm test -- -t refresh`); such a
-# partial run says so and leaves out the chaos suite, the ops checks and the smoke.
+# partial run says so and leaves out coverage, the chaos suite, the ops checks and the smoke.
 set -euo pipefail
 lib="$(dirname "${BASH_SOURCE[0]}")/lib"
 # shellcheck source=infra/lib/output.sh
 . "$lib/output.sh"
+# shellcheck source=infra/lib/packages.sh
+. "$lib/packages.sh"
+# shellcheck source=infra/lib/go-tools.sh
+. "$lib/go-tools.sh"
 cd "$REPO_ROOT"
 
-bash infra/setup.sh test
+# --- Go tools: on a cold machine the longest step (docs/operations.md, "What a cold npm test costs") ------
+# They build in the background from the start: SeaweedFS, which bun test needs, at normal priority; what
+# only the ops checks and the smoke need (a full run only) at the lowest, so it takes just the CPU that
+# the SeaweedFS build, the packages, typecheck, lint and then bun test leave idle. A Go toolchain comes
+# first: fetching one may need apt, which setup.sh runs next.
+bash infra/build-go-tools.sh
+build_go_tools_in_background weed weed
+if [[ $# -eq 0 ]]; then
+  GO_TOOLS_NICE=19 build_go_tools_in_background ops k6 docker-compose dockerfile-lint promtool
+fi
+bash infra/setup.sh test --without-go-tools
 
 
 # bun test, plus one closing line in the plain "N passed, N failed" form that CI tooling reads.
@@ -34,19 +49,28 @@ run_tests() {
 check "bun run typecheck" bun run typecheck
 check "bun run lint" bun run lint
 check "import directions (check:deps)" bun run check:deps
-check "bun test${*:+ $*}" run_tests "$@"
+check "SeaweedFS for bun test (infra/build-go-tools.sh weed)" await_go_tools weed
+# The full run records coverage (var/coverage/lcov.info) for check:coverage below; a partial one does not.
+coverage=()
 if [[ $# -eq 0 ]]; then
+  rm -rf var/coverage
+  coverage=(--coverage --coverage-reporter=lcov --coverage-dir=var/coverage)
+fi
+check "bun test${*:+ $*}" run_tests "${coverage[@]}" "$@"
+if [[ $# -eq 0 ]]; then
+  check "coverage: api/, transcoder/, storage/, contract/ (check:coverage)" bun run check:coverage
   # Not *.test.ts, so bun test never runs it: it starts its own stores and processes, once, here.
   check "chaos suite (bun run chaos)" bun run chaos
+  check "Go tools for the ops checks and the smoke" await_go_tools ops
   check "ops: compose, Dockerfiles, Prometheus config, shell scripts" bash infra/check-ops.sh
   check "load-test smoke (k6 through the nginx edge)" env LOADTEST_EDGE=1 bash infra/loadtest-smoke.sh
 else
-  note "bun test $* only: the chaos suite, the ops checks and the load-test smoke run with plain \`npm test\`"
+  note "bun test $* only: coverage, the chaos suite, the ops checks and the load-test smoke run with plain \`npm test\`"
 fi
 
 end_checks
 if [[ $# -eq 0 ]]; then
-  step "all checks passed: typecheck, lint, import directions, tests, chaos, ops, load-test smoke"
+  step "all checks passed: typecheck, lint, import directions, tests, coverage, chaos, ops, load-test smoke"
 else
   step "all checks passed: typecheck, lint, import directions, bun test $*"
 fi
