@@ -65,10 +65,16 @@ const objectsUnder = async (prefix: string) => {
     lastModified: Date.parse(object.lastModified ?? "0"),
   }));
 };
-const filesIn = (dir: string): string[] =>
-  existsSync(dir)
-    ? (readdirSync(dir, { recursive: true }) as string[]).filter((entry) => entry.includes("."))
-    : [];
+/** Files under a scratch folder; a folder its worker removes while we read it holds none. */
+const filesIn = (dir: string): string[] => {
+  if (!existsSync(dir)) return [];
+  try {
+    return (readdirSync(dir, { recursive: true }) as string[]).filter((entry) => entry.includes("."));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+};
 
 /** The viewer's way to a rung's segments: master → media playlist, as the api renders them. */
 async function segmentUrls(client: Client, videoId: number): Promise<{ revision: string; urls: string[] }> {
