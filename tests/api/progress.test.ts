@@ -160,6 +160,45 @@ describe("heartbeats", () => {
     expect((await store.take("alive", 60_000, now + 200_000)).entries).toEqual([]);
   });
 
+  test("a batch in one script call: the latest per user-video wins, the dirty set and each user's TTL touched once", async () => {
+    const store = new ProgressStore(api.redis, 900);
+    await flusher.flush();
+    // 8 users × 8 videos, arriving in one turn of the event loop, each pair twice: the older one last.
+    const now = Date.now();
+    const entries = Array.from({ length: 64 }, (_, i) => ({
+      userId: 1_000_000 + Math.floor(i / 8),
+      videoId: 1_000_000 + (i % 8),
+      positionSeconds: i + 0.25,
+      sentAtMs: now + i,
+    }));
+    await api.redis.config("RESETSTAT");
+    await Promise.all([
+      ...entries.map((entry) => store.put(entry)),
+      ...entries.map((entry) => store.put({ ...entry, positionSeconds: 1, sentAtMs: entry.sentAtMs - 100 })),
+    ]);
+    const calls = (command: string, stats: string) =>
+      Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+    const stats = await api.redis.info("commandstats");
+    expect(calls("evalsha", stats) + calls("eval", stats)).toBeLessThanOrEqual(2); // EVAL after a NOSCRIPT
+    // Once per shard and once per user (before: an SADD per written heartbeat, an EXPIRE per heartbeat).
+    expect(calls("sadd", stats)).toBe(new Set(entries.map((entry) => entry.userId % 16)).size);
+    expect(calls("expire", stats)).toBe(8);
+    const user = entries[8]!.userId;
+    expect(await api.redis.ttl(`vf:progress:user:${user}`)).toBeGreaterThan(800);
+    const positions = await store.userPositions(user);
+    expect([...positions.entries()].sort(([a], [b]) => a - b)).toEqual(
+      entries
+        .filter((entry) => entry.userId === user)
+        .map((entry) => [
+          entry.videoId,
+          { positionSeconds: entry.positionSeconds, sentAtMs: entry.sentAtMs },
+        ]),
+    );
+    const taken = await store.take("batch-test", 60_000);
+    expect(taken.entries.sort((a, b) => a.sentAtMs - b.sentAtMs)).toEqual(entries);
+    await store.done(taken);
+  });
+
   test("a graceful stop flushes pending heartbeats before the database closes", async () => {
     const replica = await startTestApi(ENV, { shareWith: api, consumeEvents: false });
     const viewer = await loggedInClient(replica);
