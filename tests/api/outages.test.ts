@@ -324,7 +324,7 @@ describe("outages answer 503 at once and recover", () => {
   test("every path answers while Redis and PostgreSQL are up", async () => {
     await expectAllAnswered();
     expect(await socketHeartbeat(unusedVideos[0]!)).toMatchObject({ type: "progress.saved" });
-  });
+  }, 120_000);
 
   test("Redis killed: 503 with Retry-After where Redis is needed; all answer again after its restart", async () => {
     await redis.stop();
@@ -338,7 +338,7 @@ describe("outages answer 503 at once and recover", () => {
     await waitUntilReady();
     await expectAllAnswered();
     expect(logged("connection restored").length).toBeGreaterThan(0);
-  });
+  }, 120_000);
 
   test("Redis frozen (connected, never answering): 503 instead of a hang; all answer after it thaws", async () => {
     redis.freeze();
@@ -349,7 +349,7 @@ describe("outages answer 503 at once and recover", () => {
     }
     await waitUntilReady();
     await expectAllAnswered();
-  });
+  }, 120_000);
 
   test("PostgreSQL stopped: 503 with Retry-After where the database is needed; all answer after its restart", async () => {
     await pg.stop();
@@ -365,7 +365,7 @@ describe("outages answer 503 at once and recover", () => {
     await waitUntilReady();
     await expectAllAnswered();
     expect((await login.send(0)).status).toBe(200);
-  });
+  }, 120_000);
 
   test("PostgreSQL frozen (connected, never answering): 503 at the query deadline; all answer after it thaws", async () => {
     pg.freeze();
@@ -379,7 +379,7 @@ describe("outages answer 503 at once and recover", () => {
     await waitUntilReady();
     await expectAllAnswered();
     await expectAllAnswered();
-  });
+  }, 120_000);
 
   test("no outage ended in a 500", () => {
     expect(logged("unhandled error")).toEqual([]);
@@ -387,5 +387,5 @@ describe("outages answer 503 at once and recover", () => {
     const outageLines = logged("unavailable to requests");
     expect(outageLines.length).toBeGreaterThan(0);
     expect(outageLines.length).toBeLessThan(20);
-  });
+  }, 120_000);
 });

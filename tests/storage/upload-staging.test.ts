@@ -58,4 +58,4 @@ test("own leftovers go at once, an upload in flight stays, anyone's idle past th
   expect(await storage.sweepUploads(0)).toEqual({ items: 2, bytes: 1000 + 400 });
   release();
   await expect(uploading).rejects.toThrow();
-});
+}, 60_000);
