@@ -2,7 +2,7 @@
 // writes any more goes at once, an upload in flight stays, and anyone's folder that nothing wrote to for
 // longer than the idle limit goes (an api killed mid-upload, a hung request).
 import { afterAll, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalMediaStorage } from "../../storage/index.ts";
@@ -39,7 +39,10 @@ test("own leftovers go at once, an upload in flight stays, anyone's idle past th
     yield new Uint8Array(500);
   }
   const uploading = storage.putStream("sources/in-flight.mp4", body(), { maxBytes: 1 << 20 });
-  const inFlight = await eventually("the upload's staging folder", async () => readdirSync(staging)[0]);
+  // The folder (and .staging itself) appear once the upload's first write begins.
+  const inFlight = await eventually("the upload's staging folder", async () =>
+    existsSync(staging) ? readdirSync(staging)[0] : undefined,
+  );
   const ownLabel = inFlight.split("--")[0]!;
   expect(ownLabel).toMatch(/^upload-[0-9a-f]{8}$/);
 
