@@ -76,43 +76,55 @@ export function asServiceUser(command: string[]): string[] {
     : command;
 }
 
-let serverUrl: Promise<string> | undefined;
-
-async function startThrowawayPostgres(): Promise<string> {
-  const bin = postgresBinDir();
-  const dir = mkdtempSync(join(tmpdir(), "vf-pg-"));
-  scratch.push(dir);
+/**
+ * initdb into `dir`/data, trust auth, owned by the postgres user under root (it refuses to run as root).
+ */
+export function initThrowawayCluster(bin: string, dir: string): void {
   if (process.getuid?.() === 0) {
-    const pw = spawnSync(["id", "-u", "postgres"]);
-    const gid = spawnSync(["id", "-g", "postgres"]);
-    chownSync(dir, Number(pw.stdout.toString()), Number(gid.stdout.toString()));
+    const uid = Number(spawnSync(["id", "-u", "postgres"]).stdout.toString());
+    const gid = Number(spawnSync(["id", "-g", "postgres"]).stdout.toString());
+    chownSync(dir, uid, gid);
   }
   const data = join(dir, "data");
   const init = spawnSync(
     asServiceUser([join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync"]),
   );
   if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`);
+}
+
+/**
+ * The server command of a throwaway cluster made by initThrowawayCluster: loopback only, its socket in
+ * `dir`, durability off (a test's data is scratch), plus `settings` (`name=value`).
+ */
+export function postgresServerCommand(
+  bin: string,
+  dir: string,
+  port: number,
+  settings: string[] = [],
+): string[] {
+  const options = ["listen_addresses=127.0.0.1", "fsync=off", "synchronous_commit=off", ...settings];
+  return asServiceUser([
+    join(bin, "postgres"),
+    "-D",
+    join(dir, "data"),
+    "-p",
+    String(port),
+    "-k",
+    dir,
+    ...options.flatMap((option) => ["-c", option]),
+  ]);
+}
+
+let serverUrl: Promise<string> | undefined;
+
+async function startThrowawayPostgres(): Promise<string> {
+  const bin = postgresBinDir();
+  const dir = mkdtempSync(join(tmpdir(), "vf-pg-"));
+  scratch.push(dir);
+  initThrowawayCluster(bin, dir);
   const port = await freePort();
   const server = spawn(
-    asServiceUser([
-      join(bin, "postgres"),
-      "-D",
-      data,
-      "-p",
-      String(port),
-      "-k",
-      dir,
-      "-c",
-      "listen_addresses=127.0.0.1",
-      "-c",
-      "fsync=off",
-      "-c",
-      "synchronous_commit=off",
-      "-c",
-      "full_page_writes=off",
-      "-c",
-      "max_connections=300",
-    ]),
+    postgresServerCommand(bin, dir, port, ["full_page_writes=off", "max_connections=300"]),
     { stdout: "ignore", stderr: "ignore" },
   );
   children.push(server);

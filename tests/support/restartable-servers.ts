@@ -1,11 +1,11 @@
 // A Redis and a PostgreSQL of a test's own that it can stop, freeze and start again on the same port,
 // for outage tests: the shared throwaway servers of dev/services.ts must stay up for every other test.
-import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn, spawnSync } from "bun";
 import postgres from "postgres";
-import { asServiceUser, freePort, postgresBinDir } from "../../dev/services.ts";
+import { freePort, initThrowawayCluster, postgresBinDir, postgresServerCommand } from "../../dev/services.ts";
 
 export interface RestartableServer {
   /** The URL clients connect to; the same across restarts. */
@@ -90,16 +90,7 @@ export async function restartableRedis(): Promise<RestartableServer> {
 export async function restartablePostgres(): Promise<RestartableServer> {
   const bin = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), "vf-pg-outage-"));
-  if (process.getuid?.() === 0) {
-    const uid = Number(spawnSync(["id", "-u", "postgres"]).stdout.toString());
-    const gid = Number(spawnSync(["id", "-g", "postgres"]).stdout.toString());
-    chownSync(dir, uid, gid);
-  }
-  const data = join(dir, "data");
-  const init = spawnSync(
-    asServiceUser([join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync"]),
-  );
-  if (init.exitCode !== 0) throw new Error(`initdb failed: ${init.stderr.toString()}`);
+  initThrowawayCluster(bin, dir);
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let child: Subprocess | null = null;
@@ -116,24 +107,7 @@ export async function restartablePostgres(): Promise<RestartableServer> {
     url,
     async start() {
       if (child && child.exitCode === null) return server.thaw();
-      child = spawn(
-        asServiceUser([
-          join(bin, "postgres"),
-          "-D",
-          data,
-          "-p",
-          String(port),
-          "-k",
-          dir,
-          "-c",
-          "listen_addresses=127.0.0.1",
-          "-c",
-          "fsync=off",
-          "-c",
-          "synchronous_commit=off",
-        ]),
-        { stdout: "ignore", stderr: "ignore" },
-      );
+      child = spawn(postgresServerCommand(bin, dir, port), { stdout: "ignore", stderr: "ignore" });
       await waitUntil(`PostgreSQL on ${port}`, answers);
     },
     async stop() {
