@@ -102,17 +102,10 @@ const stagingOf = (mediaRoot: string) => {
   return existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : [];
 };
 
-test("a worker cut off from Redis stops its FFmpeg by itself once its lock has expired and says nothing; the worker that took over publishes, the video ends ready", async () => {
-  const source = await farmSource(scratch, "takeover.mp4", 12);
-  const video = await uploadFile(api, admin, source);
-
-  // A: slow on purpose (two rungs, a slow preset), so its FFmpeg still runs when the lock lapses.
-  const a = startWorker("worker-a", `redis://${partition.hostname}:${partition.port}`, {
-    TRANSCODER_LADDER: "360,720",
-    TRANSCODER_PRESET: "slower",
-  });
-  const attemptA = await eventually(
-    "worker A's FFmpeg writing into its attempt's staging",
+/** The first attempt staging folder an FFmpeg writes into, with the pids writing it. */
+function encodingAttempt(what: string): Promise<{ path: string; pids: number[] }> {
+  return eventually(
+    what,
     async () => {
       for (const path of stagingOf(api.config.mediaRoot)) {
         const pids = ffmpegWriting(path);
@@ -122,6 +115,18 @@ test("a worker cut off from Redis stops its FFmpeg by itself once its lock has e
     },
     60_000,
   );
+}
+
+test("a worker cut off from Redis stops its FFmpeg by itself once its lock has expired and says nothing; the worker that took over publishes, the video ends ready", async () => {
+  const source = await farmSource(scratch, "takeover.mp4", 12);
+  const video = await uploadFile(api, admin, source);
+
+  // A: slow on purpose (two rungs, a slow preset), so its FFmpeg still runs when the lock lapses.
+  const a = startWorker("worker-a", `redis://${partition.hostname}:${partition.port}`, {
+    TRANSCODER_LADDER: "360,720",
+    TRANSCODER_PRESET: "slower",
+  });
+  const attemptA = await encodingAttempt("worker A's FFmpeg writing into its attempt's staging");
 
   // A's link to Redis goes silent and stays so: no renewal, no BullMQ event reaches A. One lock duration
   // (2 s) after its last renewal the lock has expired in Redis, and A's own watchdog stops it.
@@ -184,17 +189,7 @@ test("a takeover by the same process (concurrency 2) waits for the earlier attem
     TRANSCODER_LADDER: "360",
     TRANSCODER_PRESET: "veryfast",
   });
-  const first = await eventually(
-    "worker C's first attempt encoding",
-    async () => {
-      for (const path of stagingOf(api.config.mediaRoot)) {
-        const pids = ffmpegWriting(path);
-        if (pids.length > 0) return { path, pids };
-      }
-      return undefined;
-    },
-    60_000,
-  );
+  const first = await encodingAttempt("worker C's first attempt encoding");
   // The first attempt's FFmpeg is frozen, so that attempt winds down only at the SIGKILL, 3 s after its
   // abort. Its lock is taken away and the job put on the stall check's list (what a check does with
   // every active job; a renewal takes it off): the renewal fails, and C's next stall check, within
