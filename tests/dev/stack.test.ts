@@ -187,31 +187,49 @@ describe("startStack", () => {
   });
 });
 
+/** `bun dev/up.ts` on its own ports and Redis, waited for until it says it is ready (or exits). */
+async function startUp(
+  args: string[],
+  ports: { port: number; metricsPort: number; redisUrl: string },
+  env: Record<string, string>,
+  readyWithinMs: number,
+) {
+  const up = Bun.spawn([process.execPath, "dev/up.ts", ...args], {
+    cwd: REPO_ROOT,
+    env: {
+      ...childEnv(),
+      PORT: String(ports.port),
+      API_PORT: String(await freePort()),
+      ...env,
+      REDIS_URL: ports.redisUrl,
+      TRANSCODER_METRICS_PORT: String(ports.metricsPort),
+      ADMIN_EMAIL: "admin@up.test",
+      ADMIN_PASSWORD: "Up-test-passphrase-0042",
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let output = "";
+  void (async () => {
+    for await (const chunk of up.stdout) output += new TextDecoder().decode(chunk);
+  })();
+  const deadline = Date.now() + readyWithinMs;
+  while (!output.includes("==> ready in") && Date.now() < deadline && up.exitCode === null) {
+    await Bun.sleep(100);
+  }
+  return { up, output: () => output };
+}
+
 describe("bun dev/up.ts", () => {
   test("prints where everything is, gets ready, and on SIGTERM stops everything and exits 0", async () => {
     const [port, metricsPort, redisUrl] = await Promise.all([freePort(), freePort(), testRedisUrl()]);
-    const up = Bun.spawn([process.execPath, "dev/up.ts", "--admin-password-file=./var/admin-password"], {
-      cwd: REPO_ROOT,
-      env: {
-        ...childEnv(),
-        PORT: String(port),
-        API_PORT: String(await freePort()),
-        REDIS_URL: redisUrl,
-        TRANSCODER_METRICS_PORT: String(metricsPort),
-        ADMIN_EMAIL: "admin@up.test",
-        ADMIN_PASSWORD: "Up-test-passphrase-0042",
-      },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    let output = "";
-    void (async () => {
-      for await (const chunk of up.stdout) output += new TextDecoder().decode(chunk);
-    })();
-    const deadline = Date.now() + 20_000;
-    while (!output.includes("==> ready in") && Date.now() < deadline && up.exitCode === null) {
-      await Bun.sleep(100);
-    }
+    const { up, output: printed } = await startUp(
+      ["--admin-password-file=./var/admin-password"],
+      { port, metricsPort, redisUrl },
+      {},
+      20_000,
+    );
+    let output = printed();
     expect(output).toContain("==> ready in");
     expect(output).toContain(`API base:     http://localhost:${port}/api/`);
     expect(output).toContain("admin:        admin@up.test, password in ./var/admin-password");
@@ -221,6 +239,7 @@ describe("bun dev/up.ts", () => {
 
     up.kill("SIGTERM");
     expect(await up.exited).toBe(0);
+    output = printed();
     expect(output).toContain("==> signal received: shutting down");
     expect(output).toEndWith("==> stopped\n");
     const stopped = [...output.matchAll(/==> stopping (\S+) \(pid (\d+)\)/g)];
@@ -244,33 +263,19 @@ describe("bun dev/up.ts", () => {
       ...["-keyout", key, "-out", cert],
     ]);
     expect(openssl.exitCode).toBe(0);
-    const up = Bun.spawn([process.execPath, "dev/up.ts"], {
-      cwd: REPO_ROOT,
-      env: {
-        ...childEnv(),
-        PORT: String(port),
-        API_PORT: String(await freePort()),
+    const { up, output: printed } = await startUp(
+      [],
+      { port, metricsPort, redisUrl },
+      {
         EDGE_TLS_PORT: String(tlsPort),
         EDGE_TLS_CERT: cert,
         EDGE_TLS_KEY: key,
         EDGE_HSTS_MAX_AGE: "0",
-        REDIS_URL: redisUrl,
-        TRANSCODER_METRICS_PORT: String(metricsPort),
-        ADMIN_EMAIL: "admin@up.test",
-        ADMIN_PASSWORD: "Up-test-passphrase-0042",
       },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    let output = "";
-    void (async () => {
-      for await (const chunk of up.stdout) output += new TextDecoder().decode(chunk);
-    })();
+      60_000,
+    );
     try {
-      const deadline = Date.now() + 60_000;
-      while (!output.includes("==> ready in") && Date.now() < deadline && up.exitCode === null) {
-        await Bun.sleep(100);
-      }
+      const output = printed();
       expect(output).toContain("==> ready in");
       expect(output).toContain(`API base:     https://localhost:${tlsPort}/api/`);
       const tls = { ca: readFileSync(cert, "utf8") };
