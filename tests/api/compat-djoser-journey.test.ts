@@ -223,6 +223,17 @@ describe("CSRF and CORS on the dialect's prefix", () => {
     await expectError(await ours.post("/api/logout/", undefined, { ...cookies, "x-csrftoken": "" }), 403);
   });
 
+  test("a path that only looks like the prefix (dot segments) gets no exemption", async () => {
+    const course = await loggedInClient(api);
+    const cookie = [...course.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+    const { port } = new URL(api.url);
+    for (const path of ["/compat/../api/logout/", "/compat/%2e%2e/api/logout/", "/compat/./../api/logout/"]) {
+      const status = await rawPost(Number(port), path, cookie);
+      expect({ path, logged_out: status === 200 }).toEqual({ path, logged_out: false });
+    }
+    expect((await course.get("/api/me/")).status).toBe(200);
+  });
+
   test("a foreign Origin is refused on the dialect's state changes, as everywhere", async () => {
     const { email, password } = await djoserUser(api);
     const foreign = new Client(api.url, "http://evil.example");
@@ -253,3 +264,30 @@ describe("CSRF and CORS on the dialect's prefix", () => {
       expect(allowed).toContain(header);
   });
 });
+
+/** A POST with the request line exactly as given (fetch would resolve dot segments first); its status. */
+function rawPost(port: number, path: string, cookie: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let reply = "";
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open(socket) {
+          socket.write(
+            `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${cookie}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+          );
+        },
+        data(_socket, chunk) {
+          reply += chunk.toString();
+        },
+        close() {
+          resolve(Number(reply.split(" ")[1]));
+        },
+        error(_socket, error) {
+          reject(error);
+        },
+      },
+    }).catch(reject);
+  });
+}
