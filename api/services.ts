@@ -113,12 +113,15 @@ export function buildServices(infra: Infrastructure) {
   catalogueCache.listen(bus);
   const published = new PublishedVideos({ db, ttlMs: PUBLISHED_CACHE_TTL_MS });
   published.listen(bus);
+  // The `?token=` of media URLs: the playlists' and the authemail dialect's MP4 links.
+  const mediaTokens = new MediaTokens(config.mediaTokenSecret, config.mediaTokenTtlSeconds, nowMs);
 
   return {
     clock,
     storage: infra.storage,
     metrics,
     accessTokens,
+    mediaTokens,
     revocations,
     auth: authPlugin(accessTokens),
     readiness: new ReadinessProbe({ database, redis }),
@@ -148,7 +151,7 @@ export function buildServices(infra: Infrastructure) {
     playback: new PlaybackService({
       storage: infra.storage,
       accessTokens,
-      mediaTokens: new MediaTokens(config.mediaTokenSecret, config.mediaTokenTtlSeconds, nowMs),
+      mediaTokens,
       published,
       clock,
     }),

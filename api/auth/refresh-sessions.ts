@@ -61,10 +61,18 @@ export class RefreshSessions {
 
   private readonly successors: RefreshSuccessors;
 
-  /** A login: a new family with its first refresh token, and an access token. */
-  async issue(user: User, client: SessionClient, dialect: SessionDialect = null): Promise<IssuedSession> {
+  /**
+   * A login: a new family with its first refresh token, and an access token. `ttlSeconds` replaces
+   * REFRESH_TOKEN_TTL for a dialect whose session token must outlive it (authemail's API key).
+   */
+  async issue(
+    user: User,
+    client: SessionClient,
+    dialect: SessionDialect = null,
+    ttlSeconds = this.deps.config.refreshTokenTtlSeconds,
+  ): Promise<IssuedSession> {
     const familyId = crypto.randomUUID();
-    const refreshToken = await this.store(this.deps.db, user, familyId, client, dialect);
+    const refreshToken = await this.store(this.deps.db, user, familyId, client, dialect, ttlSeconds);
     const sessionUser = sessionUserOf(user, familyId, dialect);
     return { user: sessionUser, accessToken: await this.deps.accessTokens.sign(sessionUser), refreshToken };
   }
@@ -79,8 +87,9 @@ export class RefreshSessions {
     familyId: string,
     client: SessionClient,
     dialect: SessionDialect,
+    ttlSeconds = this.deps.config.refreshTokenTtlSeconds,
   ): Promise<string> {
-    const { clock, config } = this.deps;
+    const { clock } = this.deps;
     const refreshToken = newSecret();
     await executor.insert(refreshTokens).values({
       userId: user.id,
@@ -88,7 +97,7 @@ export class RefreshSessions {
       dialect,
       sessionEpoch: user.sessionEpoch,
       tokenHash: hashSecret(refreshToken),
-      expiresAt: new Date(clock.now().getTime() + config.refreshTokenTtlSeconds * 1000),
+      expiresAt: new Date(clock.now().getTime() + ttlSeconds * 1000),
       userAgent: client.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
       ipAddress: client.ip,
     });

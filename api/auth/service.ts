@@ -132,11 +132,13 @@ export class AccountService {
    * message after the same password-hash work, so neither the answer nor its timing tells them apart.
    * The account's limit counts failures: every attempt takes a place (so parallel guesses cannot
    * overrun it) and a successful one gives it back, so logging in often never locks an account.
+   * `sessionTtlSeconds` (default REFRESH_TOKEN_TTL) is how long the session's refresh token lasts.
    */
   async login(
     input: { email: string; password: string },
     client: SessionClient,
     dialect: SessionDialect = null,
+    sessionTtlSeconds?: number,
   ): Promise<IssuedSession> {
     const { rateLimiter } = this.deps;
     await rateLimiter.hit("login", "ip", client.ip);
@@ -158,7 +160,7 @@ export class AccountService {
         .update(users)
         .set({ lastLoginAt: this.deps.clock.now() })
         .where(eq(users.id, user.id));
-      return await this.sessions.issue(user, client, dialect);
+      return await this.sessions.issue(user, client, dialect, sessionTtlSeconds);
     } finally {
       // Only wrong credentials count: a login that succeeded, or that PostgreSQL's outage cut short
       // (a 503), gives its place back, so an outage never locks the accounts people kept trying.
@@ -247,6 +249,12 @@ export class AccountService {
       to: user.email,
       link: links({ kind: "password-reset", uid: encodeUid(user.id), token }),
     });
+  }
+
+  /** Whether a reset link can still be used, without using it (for a client that checks first). */
+  async isPasswordResetUsable(uidb64: string, token: string): Promise<boolean> {
+    const userId = decodeUid(uidb64);
+    return userId !== null && this.links.isUsable(userId, token, "password_reset");
   }
 
   /**

@@ -8,6 +8,7 @@ import type { CatalogueService } from "../catalogue/service.ts";
 import type { AvailableDialect } from "../config/compat.ts";
 import type { Config } from "../config/load.ts";
 import type { WatchProgressService } from "../progress/service.ts";
+import { AUTHEMAIL_TAG, authemailRoutes, type MediaTokenSigner } from "./authemail/index.ts";
 import { DJOSER_TAG, djoserRoutes } from "./djoser/index.ts";
 
 /** Where every dialect lives: its routes authenticate by its own credentials, never our cookies. */
@@ -19,12 +20,14 @@ export interface CompatDeps {
     catalogue: CatalogueService;
     watchProgress: WatchProgressService;
     accessTokens: AccessTokens;
+    mediaTokens: MediaTokenSigner;
   };
   config: Config;
 }
 
 const DIALECT_ROUTES: Record<AvailableDialect, (deps: CompatDeps) => AnyElysia> = {
   djoser: djoserRoutes,
+  authemail: authemailRoutes,
 };
 
 /** The OpenAPI tag of each dialect, shown for the enabled ones. */
@@ -33,6 +36,11 @@ const DIALECT_TAGS: Record<AvailableDialect, { name: string; description: string
     name: DJOSER_TAG,
     description:
       "The djoser + SimpleJWT API of Seldir193/Videoflix_frontend (base URL `<backend>/compat/djoser/api`): Bearer access tokens, a refresh token that is never rotated",
+  },
+  authemail: {
+    name: AUTHEMAIL_TAG,
+    description:
+      "The django-rest-authemail + DRF API of enesesine/VideoflixFrontend (bases `<backend>/compat/authemail/api/accounts` and `<backend>/compat/authemail/api`): `Authorization: Token <key>`, one long-lived key per login",
   },
 };
 

@@ -1,4 +1,4 @@
-import { ConfigError, type Env, optional, url } from "../../config/env.ts";
+import { ConfigError, duration, type Env, optional, url } from "../../config/env.ts";
 
 // The client dialects (api/compat/<dialect>/): other Videoflix frontends, each written for another
 // Django backend, that this api answers under /compat/<dialect>/ when COMPAT_DIALECTS names them.
@@ -8,7 +8,7 @@ export const DIALECTS = ["djoser", "authemail", "content"] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
 /** The dialects whose adapter this build has (api/compat/index.ts mounts exactly these). */
-export const AVAILABLE_DIALECTS = ["djoser"] as const satisfies readonly Dialect[];
+export const AVAILABLE_DIALECTS = ["djoser", "authemail"] as const satisfies readonly Dialect[];
 export type AvailableDialect = (typeof AVAILABLE_DIALECTS)[number];
 
 export interface CompatSettings {
@@ -16,6 +16,11 @@ export interface CompatSettings {
   readonly dialects: readonly AvailableDialect[];
   /** The frontend each dialect's emailed links open (COMPAT_<DIALECT>_FRONTEND_URL, else FRONTEND_URL). */
   readonly frontendUrls: Readonly<Record<Dialect, string>>;
+  /**
+   * How long an authemail API key lasts (COMPAT_AUTHEMAIL_TOKEN_TTL): its frontend cannot renew one and
+   * never handles a 401, so a key outlives the refresh token's lifetime by design.
+   */
+  readonly authemailTokenTtlSeconds: number;
 }
 
 const isDialect = (name: string): name is Dialect => (DIALECTS as readonly string[]).includes(name);
@@ -41,6 +46,11 @@ export function loadCompatSettings(env: Env, frontendUrl: string): CompatSetting
   }
   const frontendOf = (dialect: Dialect) =>
     url(env, `COMPAT_${dialect.toUpperCase()}_FRONTEND_URL`, frontendUrl, ["http:", "https:"]) as string;
+  const authemailTokenTtlSeconds = duration(env, "COMPAT_AUTHEMAIL_TOKEN_TTL", "30d");
+  if (authemailTokenTtlSeconds < 60)
+    throw new ConfigError(
+      `COMPAT_AUTHEMAIL_TOKEN_TTL must be at least 1m, got ${authemailTokenTtlSeconds} s`,
+    );
   return {
     dialects,
     frontendUrls: {
@@ -48,5 +58,6 @@ export function loadCompatSettings(env: Env, frontendUrl: string): CompatSetting
       authemail: frontendOf("authemail"),
       content: frontendOf("content"),
     },
+    authemailTokenTtlSeconds,
   };
 }

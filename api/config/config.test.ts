@@ -233,6 +233,21 @@ describe("client dialects and the refresh grace window", () => {
     expect(config.refreshGraceSeconds).toBe(0);
   });
 
+  test("authemail: enabled by name, its keys last COMPAT_AUTHEMAIL_TOKEN_TTL (30 days by default)", () => {
+    const config = loadConfig({ COMPAT_DIALECTS: "authemail,djoser" });
+    expect(config.compat.dialects).toEqual(["authemail", "djoser"]);
+    expect(config.compat.authemailTokenTtlSeconds).toBe(30 * 86400);
+    expect(loadConfig({ COMPAT_AUTHEMAIL_TOKEN_TTL: "90d" }).compat.authemailTokenTtlSeconds).toBe(
+      90 * 86400,
+    );
+    expect(configError({ COMPAT_AUTHEMAIL_TOKEN_TTL: "10" }).message).toBe(
+      "COMPAT_AUTHEMAIL_TOKEN_TTL must be at least 1m, got 10 s",
+    );
+    expect(configError({ COMPAT_AUTHEMAIL_TOKEN_TTL: "soon" }).message).toContain(
+      "COMPAT_AUTHEMAIL_TOKEN_TTL",
+    );
+  });
+
   test("an unknown dialect's message names the setting and the known ones", () => {
     expect(configError({ COMPAT_DIALECTS: "drf" }).message).toBe(
       'COMPAT_DIALECTS must be a comma list of djoser, authemail, content, got "drf"',
