@@ -44,6 +44,14 @@ describe("the player's MP4 URL rewriting", () => {
     });
     expect(served).toEqual([1080, 720, 360, null]);
     expect(sourceOfFile(sources, heightOfFile("video.mp4")!)?.height).toBe(1080);
+    // Lowest first (as the transcoder's own list is) changes nothing.
+    const ascending = [...sources].reverse();
+    expect(sourceOfFile(ascending, 0)?.height).toBe(1080);
+    const again = presentAuthemailVideo(entry, ascending, {
+      publicUrl: "https://api.example",
+      token: "99.tag",
+    });
+    expect(again.resolutions.map((rung) => rung.label)).toEqual(["1080p", "720p", "360p"]);
   });
 
   test("resolutions list every rung's URL, tallest first; without MP4s the media fields are empty", () => {

@@ -67,9 +67,12 @@ export function heightOfFile(file: string): number | null {
   return match[1] === undefined ? 0 : Number(match[1]);
 }
 
+/** The rungs tallest first, whatever order they came in. */
+const tallestFirst = (sources: readonly Mp4Source[]) => [...sources].sort((a, b) => b.height - a.height);
+
 /** The MP4 a media file name stands for: the tallest for `video.mp4`, else that exact rung (or none). */
 export function sourceOfFile(sources: readonly Mp4Source[], height: number): Mp4Source | null {
-  if (height === 0) return sources[0] ?? null;
+  if (height === 0) return tallestFirst(sources)[0] ?? null;
   return sources.find((source) => source.height === height) ?? null;
 }
 
@@ -93,7 +96,7 @@ export function presentAuthemailVideo(
     thumbnail: entry.thumbnail_url,
     category: presentCategory({ id: entry.category_id, name: entry.category }),
     created_at: entry.created_at,
-    resolutions: sources.map((source) => ({
+    resolutions: tallestFirst(sources).map((source) => ({
       label: `${source.height}p`,
       src: fileUrl(`video_${source.height}p.mp4`),
       type: "video/mp4" as const,
