@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { accountAdminRoutes } from "./auth/admin.ts";
 import { authRoutes } from "./auth/index.ts";
 import { catalogueRoutes } from "./catalogue/index.ts";
+import { categoryAdminRoutes } from "./categories/index.ts";
 import type { Config } from "./config/load.ts";
 import { healthRoutes } from "./health/index.ts";
 import { API_REFERENCE_SCRIPT_PATH, apiReferenceScript } from "./http/api-reference.ts";
@@ -28,7 +29,7 @@ import { videoAdminRoutes } from "./videos/index.ts";
 /** Builds the whole api from its services; the runtime and the tests call this with real ones. */
 export async function createApp(deps: { config: Config; log: Logger; services: Services }) {
   const { config, log, services } = deps;
-  const { auth, metrics } = services;
+  const { auth, languages, metrics } = services;
   const allowedOrigins = new Set([config.publicOrigin, ...config.corsOrigins]);
 
   // Bun's own body cap sits just above the upload limit; routes enforce their tighter limits.
@@ -88,9 +89,13 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
               description: "Uploads, edits, re-uploads, retries and deletes (admins only)",
             },
             {
+              name: "Admin: categories",
+              description: "Category names and their translations (admins only)",
+            },
+            {
               name: "Catalogue",
               description:
-                "Videos ready to watch: the Videoflix list, filters, search, pages, rows per category",
+                "Videos ready to watch: the Videoflix list, filters, search, pages, rows per category; titles, descriptions and category names in the reader's language (`?lang=`, Accept-Language)",
             },
             { name: "Favorites", description: "The signed-in user's own favorite videos" },
             {
@@ -107,6 +112,7 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
     .use(authRoutes({ services, auth, config }))
     .use(accountAdminRoutes({ services, auth }))
     .use(videoAdminRoutes({ services, auth, config }))
+    .use(categoryAdminRoutes({ services, auth, config }))
     .use(playbackRoutes({ services }))
     .use(
       realtimeRoutes({
@@ -116,8 +122,8 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
         onClosed: metrics.webSocketClosed,
       }),
     )
-    .use(catalogueRoutes({ services, auth }))
-    .use(progressRoutes({ services, auth, config }))
+    .use(catalogueRoutes({ services, auth, languages }))
+    .use(progressRoutes({ services, auth, languages, config }))
     .use(await queueDashboardRoutes({ services, auth }));
 }
 

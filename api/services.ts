@@ -17,6 +17,7 @@ import { AccessTokens, REVOCATION_RECHECK_MS } from "./auth/session.ts";
 import { SessionService } from "./auth/sessions.ts";
 import { CATALOGUE_CACHE_TTL_MS, CatalogueCache } from "./catalogue/cache.ts";
 import { CatalogueService } from "./catalogue/service.ts";
+import { CategoryAdminService } from "./categories/service.ts";
 import type { Config } from "./config/load.ts";
 import { ReadinessProbe } from "./health/service.ts";
 import { ApiMetrics } from "./metrics/service.ts";
@@ -28,6 +29,7 @@ import { RealtimeHub } from "./realtime/service.ts";
 import type { BackgroundTasks } from "./shared/background-tasks.ts";
 import type { Clock } from "./shared/clock.ts";
 import type { EventBus } from "./shared/event-bus.ts";
+import { languagePlugin } from "./shared/localisation.ts";
 import { VideoLifecycle } from "./videos/lifecycle.ts";
 import { VideoAdminService } from "./videos/service.ts";
 import type { TranscodeQueue } from "./videos/transcode-queue.ts";
@@ -113,6 +115,8 @@ export function buildServices(infra: Infrastructure) {
     accessTokens,
     revocations,
     auth: authPlugin(accessTokens),
+    /** `{ localised: true }`: the languages a request is answered in (SUPPORTED_LANGUAGES). */
+    languages: languagePlugin(config.supportedLanguages),
     readiness: new ReadinessProbe({ database, redis }),
     accounts: new AccountService({
       config,
@@ -134,9 +138,16 @@ export function buildServices(infra: Infrastructure) {
       lifecycle,
       redis,
       log,
+      languages: config.supportedLanguages,
     }),
+    categoryAdmin: new CategoryAdminService({ db, bus, languages: config.supportedLanguages }),
     queues: infra.dashboardQueues,
-    catalogue: new CatalogueService({ db, cache: catalogueCache, publicUrl: config.publicUrl }),
+    catalogue: new CatalogueService({
+      db,
+      cache: catalogueCache,
+      publicUrl: config.publicUrl,
+      languages: config.supportedLanguages,
+    }),
     playback: new PlaybackService({
       storage: infra.storage,
       accessTokens,

@@ -1,5 +1,6 @@
 import { t } from "elysia";
 import { IdParams, VideoIdParams } from "../http/params.ts";
+import { LangQuery } from "../shared/localisation.ts";
 import { RenditionBody } from "../shared/renditions.ts";
 
 const WatchProgress = t.Nullable(
@@ -95,10 +96,18 @@ export const CatalogueModel = {
   ),
   listQuery: t.Object({
     category: t.Optional(
-      t.String({ minLength: 1, maxLength: 100, description: "A category's id or name (any case)" }),
+      t.String({
+        minLength: 1,
+        maxLength: 100,
+        description: "A category's id or name in any supported language (any case)",
+      }),
     ),
     q: t.Optional(
-      t.String({ maxLength: 200, description: "Case-insensitive search in titles; `%` and `_` are literal" }),
+      t.String({
+        maxLength: 200,
+        description:
+          "Case-insensitive search in the titles and descriptions of every supported language; `%` and `_` are literal",
+      }),
     ),
     limit: t.Optional(
       t.Integer({ minimum: 1, maximum: 100, default: 20, description: "Page size, or videos per row" }),
@@ -109,11 +118,14 @@ export const CatalogueModel = {
         description: "Rows per category (for a home screen) instead of one page; no `cursor`",
       }),
     ),
+    lang: LangQuery,
   }),
   favoritesQuery: t.Object({
     limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20 })),
     cursor: t.Optional(t.String({ maxLength: 200, description: "`next_cursor` of the previous page" })),
+    lang: LangQuery,
   }),
+  languageQuery: t.Object({ lang: LangQuery }),
   idParams: IdParams,
   videoIdParams: VideoIdParams,
 } as const;

@@ -109,6 +109,9 @@ describe("a malformed value throws a ConfigError naming the variable", () => {
     ["TRUST_PROXY not an address", { TRUST_PROXY: "10.0.0.0/8,proxy.local" }, "TRUST_PROXY"],
     ["TRUST_PROXY prefix too long", { TRUST_PROXY: "10.0.0.0/33" }, "TRUST_PROXY"],
     ["TRUST_PROXY IPv4-mapped", { TRUST_PROXY: "::ffff:10.0.0.0/104" }, "TRUST_PROXY"],
+    ["SUPPORTED_LANGUAGES with a region", { SUPPORTED_LANGUAGES: "en,de-CH" }, "SUPPORTED_LANGUAGES"],
+    ["SUPPORTED_LANGUAGES with a gap", { SUPPORTED_LANGUAGES: "en,,de" }, "SUPPORTED_LANGUAGES"],
+    ["SUPPORTED_LANGUAGES twice the same", { SUPPORTED_LANGUAGES: "en,de,EN" }, "SUPPORTED_LANGUAGES"],
   ];
   for (const [name, env, variable] of cases) {
     test(name, () => {
@@ -177,6 +180,12 @@ test("TRUST_PROXY: false/unset trusts no peer, true the loopback edge, or a list
 test("METRICS_TOKEN: unset leaves /metrics open (null), set it is kept as given", () => {
   expect(loadConfig({}).metricsToken).toBeNull();
   expect(loadConfig({ METRICS_TOKEN: "0123456789abcdef-token" }).metricsToken).toBe("0123456789abcdef-token");
+});
+
+test("SUPPORTED_LANGUAGES: en,de by default, the first is the default, any case", () => {
+  expect(loadConfig({}).supportedLanguages).toEqual(["en", "de"]);
+  expect(loadConfig({ SUPPORTED_LANGUAGES: " DE, en ,fr" }).supportedLanguages).toEqual(["de", "en", "fr"]);
+  expect(loadConfig({ SUPPORTED_LANGUAGES: "en" }).supportedLanguages).toEqual(["en"]);
 });
 
 test("an upper-case HTTPS PUBLIC_URL still gives secure cookies", () => {

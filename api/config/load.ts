@@ -75,6 +75,12 @@ export interface Config {
   readonly rateLimits: RateLimits;
   /** Bearer token GET /metrics asks for (METRICS_TOKEN); null: the endpoint is open. */
   readonly metricsToken: string | null;
+  /**
+   * Languages titles, descriptions and category names are served in (SUPPORTED_LANGUAGES), lowercase
+   * primary subtags (`en`, `de`); the first is the default: the language of the plain fields, and the
+   * fallback of every translated one.
+   */
+  readonly supportedLanguages: readonly [string, ...string[]];
   readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 }
 
@@ -125,6 +131,21 @@ function trustedProxies(env: Env): string[] {
     }
     return `${address}/${prefix ?? bits}`;
   });
+}
+
+/** SUPPORTED_LANGUAGES: a comma list of language subtags, the default first, each once. */
+function supportedLanguages(env: Env): [string, ...string[]] {
+  const raw = optional(env, "SUPPORTED_LANGUAGES") ?? "en,de";
+  const languages = raw.split(",").map((entry) => entry.trim().toLowerCase());
+  const malformed = languages.find((language) => !/^[a-z]{2,3}$/.test(language));
+  if (malformed !== undefined) {
+    throw new ConfigError(
+      `SUPPORTED_LANGUAGES must be a comma list of two- or three-letter language codes, the default first (en,de), got "${malformed}"`,
+    );
+  }
+  const repeated = languages.find((language, index) => languages.indexOf(language) !== index);
+  if (repeated !== undefined) throw new ConfigError(`SUPPORTED_LANGUAGES names "${repeated}" twice`);
+  return languages as [string, ...string[]];
 }
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -232,6 +253,7 @@ export function loadConfig(env: Env): Config {
     mediaTokenTtlSeconds: duration(env, "MEDIA_TOKEN_TTL", "6h"),
     rateLimits: rateLimits(env),
     metricsToken,
+    supportedLanguages: supportedLanguages(env),
     logLevel,
   };
   return deepFreeze(config);

@@ -38,7 +38,10 @@ export class PublishedVideos {
 
   /** Drops a video's entry as soon as a change of it (a new revision live, a delete) is announced. */
   listen(bus: EventBus): void {
-    this.stopListening = bus.on(videoChanges, (change) => this.forget(change.id));
+    this.stopListening = bus.on(videoChanges, (change) => {
+      // A category's edit changes no published tree (and its id is not a video's).
+      if (change.type !== "category.updated") this.forget(change.id);
+    });
   }
 
   close(): void {

@@ -5,7 +5,7 @@ import { t } from "elysia";
 
 /** Bun topics each replica fans out on: Redis is subscribed once per replica, sockets join topics. */
 export const Topics = {
-  /** Every signed-in socket: catalogue changes (video.ready / video.updated / video.deleted). */
+  /** Every signed-in socket: catalogue changes (video.ready / video.updated / video.deleted / category.updated). */
   videos: "videos",
   /** Every admin socket: transcoding state changes (processing / error). */
   admins: "admins",
@@ -110,6 +110,8 @@ export type ServerMessage =
       processing_error?: string | null;
     }
   | { type: "video.deleted"; id: number }
+  /** A category's name or translations changed: lists that show it are stale (`id`: the category's). */
+  | { type: "category.updated"; id: number }
   | { type: "progress.saved"; video_id: number; position_seconds: number }
   | { type: "error"; code: ErrorCode; detail: string };
 

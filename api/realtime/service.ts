@@ -157,6 +157,9 @@ export class RealtimeHub {
       case "video.deleted":
         this.send(Topics.videos, { type: "video.deleted", id });
         return;
+      case "category.updated":
+        this.send(Topics.videos, { type: "category.updated", id });
+        return;
       case "video.created":
         // Not a message of the WebSocket protocol (yet): admins see the upload in their own answer.
         return;

@@ -70,9 +70,11 @@ export function progressOf(
 type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type NewVideo = Pick<
   typeof videos.$inferInsert,
-  "title" | "description" | "categoryId" | "uploadedBy" | "sourceKey" | "sourceBytes"
+  "title" | "description" | "translations" | "categoryId" | "uploadedBy" | "sourceKey" | "sourceBytes"
 >;
-export type VideoEdit = Partial<Pick<typeof videos.$inferInsert, "title" | "description" | "categoryId">>;
+export type VideoEdit = Partial<
+  Pick<typeof videos.$inferInsert, "title" | "description" | "translations" | "categoryId">
+>;
 
 export class VideoLifecycle {
   constructor(
@@ -104,7 +106,7 @@ export class VideoLifecycle {
     return video;
   }
 
-  /** Title, description or category; the state is untouched. False when there is no such video. */
+  /** Title, description, translations or category; the state is untouched. False when there is no such video. */
   async edit(id: number, prepare: (tx: Transaction) => Promise<VideoEdit>): Promise<boolean> {
     const found = await this.deps.db.transaction(async (tx) => {
       const changes = await prepare(tx);

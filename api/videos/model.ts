@@ -2,12 +2,34 @@ import { t } from "elysia";
 import { IdParams } from "../http/params.ts";
 import { RenditionBody } from "../shared/renditions.ts";
 
+const TranslatedText = t.Object({
+  title: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
+  description: t.Optional(t.String({ maxLength: 5000 })),
+});
+
+/**
+ * Stored translations as admins see them. On writes the api checks the languages and fields itself (the
+ * 400 names the field at fault, `translations.fr`), so the write schemas below take any object.
+ */
+const translations = t.Record(t.String(), TranslatedText, {
+  description:
+    "Title and description in the other supported languages, by language code; a field left out falls back to the default language's (`title`, `description`)",
+  examples: [{ de: { title: "Big Buck Bunny", description: "Ein riesiges Kaninchen rächt sich." } }],
+});
+
+const translationsPatch = t.Record(t.String(), t.Unknown(), {
+  description:
+    'A merge patch of `translations`: `{"de": {"title": "…"}}` sets the German title and keeps the German description; `null` for a field removes it (it then falls back to the default language), `{"de": null}` removes German. Languages: SUPPORTED_LANGUAGES but the first (its texts are `title` and `description`); unknown ones get 400 naming `translations.<language>`.',
+  examples: [{ de: { title: "Big Buck Bunny", description: null } }],
+});
+
 export const VideoModel = {
   adminVideo: t.Object(
     {
       id: t.Integer(),
-      title: t.String(),
+      title: t.String({ description: "In the default language (the first of SUPPORTED_LANGUAGES)" }),
       description: t.String(),
+      translations,
       category: t.String(),
       created_at: t.String({ format: "date-time" }),
       revision: t.Integer({ description: "Counts uploads of the video's file" }),
@@ -33,6 +55,7 @@ export const VideoModel = {
           id: 7,
           title: "Big Buck Bunny",
           description: "A giant rabbit takes revenge.",
+          translations: { de: { description: "Ein riesiges Kaninchen rächt sich." } },
           category: "Animation",
           created_at: "2026-11-24T08:00:00.000Z",
           revision: 1,
@@ -55,6 +78,12 @@ export const VideoModel = {
       maxLength: 100,
       description: "A category name; a new name creates it",
     }),
+    translations: t.Optional(
+      t.String({
+        description:
+          'JSON text of `translations`, e.g. `{"de": {"title": "…", "description": "…"}}`; checked as in PATCH',
+      }),
+    ),
   }),
   replaceBody: t.Object({ file: t.File({ description: "The new video file" }) }),
   patchBody: t.Object(
@@ -62,6 +91,7 @@ export const VideoModel = {
       title: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
       description: t.Optional(t.String({ maxLength: 5000 })),
       category: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
+      translations: t.Optional(translationsPatch),
     },
     { additionalProperties: false },
   ),

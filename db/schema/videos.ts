@@ -1,9 +1,29 @@
 // The jsonb columns hold the transcoder's result shapes as reported (db/ imports only the contract's types).
 
-import { bigint, index, integer, jsonb, pgEnum, pgTable, real, text, timestamp } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  real,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
 import type { PosterImage, Rendition, Storyboard } from "../../contract/media.ts";
 import { categories } from "./categories.ts";
 import { users } from "./users.ts";
+
+/**
+ * A video's title and description in other languages than the default, by language code
+ * (`{"de": {"title": "…"}}`): only the fields that were translated, so a missing one falls back to the
+ * default language's (the `title` and `description` columns). Written by the admin api, which checks
+ * the languages and lengths.
+ */
+export type VideoTranslations = Record<string, { title?: string; description?: string }>;
 
 export const processingState = pgEnum("processing_state", ["pending", "processing", "ready", "error"]);
 
@@ -18,6 +38,7 @@ export const videos = pgTable(
     id: integer("id").primaryKey().generatedAlwaysAsIdentity(),
     title: text("title").notNull(),
     description: text("description").notNull().default(""),
+    translations: jsonb("translations").$type<VideoTranslations>().notNull().default({}),
     categoryId: integer("category_id")
       .notNull()
       .references(() => categories.id, { onDelete: "restrict" }),
@@ -45,6 +66,7 @@ export const videos = pgTable(
   (table) => [
     index("videos_state_created_idx").on(table.processingState, table.createdAt),
     index("videos_category_idx").on(table.categoryId),
+    check("videos_translations_object", sql`jsonb_typeof(${table.translations}) = 'object'`),
   ],
 );
 

@@ -150,6 +150,7 @@ describe("upload", () => {
       id: expect.any(Number),
       title: "Big Buck Bunny",
       description: "A giant rabbit takes revenge.",
+      translations: {},
       category: "Animation",
       created_at: expect.any(String),
       revision: 1,

@@ -13,6 +13,8 @@ export interface AdminVideo {
   id: number;
   title: string;
   description: string;
+  /** Title and description in the other supported languages, by language. */
+  translations: Record<string, { title?: string; description?: string }>;
   category: string;
   created_at: string;
   revision: number;
@@ -66,6 +68,8 @@ export interface UploadFields {
   title?: string;
   description?: string;
   category?: string;
+  /** JSON text of `translations`, e.g. `{"de": {"title": "…"}}`. */
+  translations?: string;
   /** The file part's content; leave out for a form without a file. */
   file?: Uint8Array | Blob;
   filename?: string;
@@ -73,7 +77,7 @@ export interface UploadFields {
 
 export function uploadForm(fields: UploadFields): FormData {
   const form = new FormData();
-  for (const name of ["title", "description", "category"] as const) {
+  for (const name of ["title", "description", "category", "translations"] as const) {
     const value = fields[name];
     if (value !== undefined) form.append(name, value);
   }
