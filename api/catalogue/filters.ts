@@ -12,6 +12,9 @@ export interface VideoFilter {
 /** A video is listed once a revision of it is published: a re-transcode keeps it on the shelf. */
 export const listed = isNotNull(videos.publishedRevision);
 
+/** pg_trgm indexes three-character runs: a shorter term cannot narrow the search through the index. */
+const MIN_INDEXED_TERM = 3;
+
 /** `%` and `_` in a search term are meant literally. */
 export const likePattern = (term: string) => `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -61,6 +64,13 @@ export function filterConditions(filter: VideoFilter, languages: SupportedLangua
         sql` or `,
       )})`,
     );
+    // The same match on every text at once, which the trigram index answers (migration 0008); a term
+    // shorter than a trigram gets nothing from it. `\` is LIKE's default escape, as above.
+    if (q.length >= MIN_INDEXED_TERM) {
+      conditions.push(
+        sql`catalogue_search_text(${videos.title}, ${videos.description}, ${videos.translations}) ilike ${pattern}`,
+      );
+    }
   }
   return conditions;
 }

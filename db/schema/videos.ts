@@ -66,6 +66,17 @@ export const videos = pgTable(
   (table) => [
     index("videos_state_created_idx").on(table.processingState, table.createdAt),
     index("videos_category_idx").on(table.categoryId),
+    // The catalogue's order (newest first: this one read backwards) over what it lists: a page, or a
+    // search that matches many videos, walks it and stops at the page's end instead of sorting them all.
+    index("videos_listed_created_idx")
+      .on(table.createdAt, table.id)
+      .where(sql`${table.publishedRevision} is not null`),
+    // `?q=` in every language: trigrams of every title and description (migration 0008 creates the
+    // function and pg_trgm), so a rare term is found without reading every video.
+    index("videos_search_trgm").using(
+      "gin",
+      sql`catalogue_search_text(${table.title}, ${table.description}, ${table.translations}) gin_trgm_ops`,
+    ),
     check("videos_translations_object", sql`jsonb_typeof(${table.translations}) = 'object'`),
   ],
 );
