@@ -273,6 +273,18 @@ describe("search and filters in every language", () => {
     expect(await ids("q=h_se")).toEqual([]);
   });
 
+  test("a match lies inside one text of a served language, though the index holds them all", async () => {
+    // The index's text joins Bunny's description and its German title with a newline: not one field.
+    expect(await ids(`q=${encodeURIComponent("revenge.\nGroßer")}`)).toEqual([]);
+    // A language no longer in SUPPORTED_LANGUAGES stays stored (and indexed), but is not searched.
+    await api.database.db
+      .update(videos)
+      .set({ translations: sql`${videos.translations} || '{"it": {"title": "Sintel la lepre"}}'::jsonb` })
+      .where(eq(videos.id, sintel.id));
+    expect(await ids("q=lepre")).toEqual([]);
+    expect(await ids("q=sintel")).toEqual([sintel.id]);
+  });
+
   test("category= matches a name in any supported language", async () => {
     for (const name of ["animation", "ZEICHENTRICK", "Animé"]) {
       expect((await ids(`category=${encodeURIComponent(name)}`)).sort(), name).toEqual(
