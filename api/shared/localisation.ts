@@ -1,6 +1,7 @@
 // Which language a request is answered in, and an entity's texts in it. Every route that serves titles,
-// descriptions or category names (the catalogue, continue watching, each dialect) goes through here:
-// `{ localised: true }` on the route negotiates, `localise(entity, languages)` picks the texts.
+// descriptions or category names goes through here (the catalogue and continue watching; a dialect's
+// adapter the same way): `{ localised: true }` on the route negotiates, `localise(entity, languages)`
+// picks the texts.
 //
 // A client asks with `?lang=` (which wins) or Accept-Language (RFC 9110 §12.5.4, with q-values); a
 // region tag falls back to its language (`de-CH` → `de`). The answer is the supported languages it
