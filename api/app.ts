@@ -8,6 +8,7 @@ import { accountAdminRoutes } from "./auth/admin.ts";
 import { authRoutes } from "./auth/index.ts";
 import { catalogueRoutes } from "./catalogue/index.ts";
 import { categoryAdminRoutes } from "./categories/index.ts";
+import { COMPAT_PREFIX, compatRoutes, compatTags } from "./compat/index.ts";
 import type { Config } from "./config/load.ts";
 import { healthRoutes } from "./health/index.ts";
 import { API_REFERENCE_SCRIPT_PATH, apiReferenceScript } from "./http/api-reference.ts";
@@ -42,7 +43,16 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
       cors({
         origin: (request) => allowedOrigins.has(request.headers.get("origin") ?? ""),
         credentials: false,
-        allowedHeaders: ["content-type", "x-csrftoken", "range", "x-request-id"],
+        // authorization: the djoser dialect's Bearer; x-retry and accept-language: the dialects' clients.
+        allowedHeaders: [
+          "content-type",
+          "x-csrftoken",
+          "range",
+          "x-request-id",
+          "authorization",
+          "x-retry",
+          "accept-language",
+        ],
         exposeHeaders: ["content-length", "content-range", "retry-after", "x-request-id", "etag"],
         methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         maxAge: 600,
@@ -50,7 +60,7 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
     )
     .use(requestLog(log, { onAnswered: metrics.observeRequest, quietRoutes: new Set([METRICS_PATH]) }))
     .use(errorMapper(log))
-    .use(csrfProtection(allowedOrigins))
+    .use(csrfProtection(allowedOrigins, [COMPAT_PREFIX]))
     .use(jsonBody(config.maxJsonBodyBytes))
     .use(
       openapi({
@@ -102,6 +112,7 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
               name: "Watch progress",
               description: "Player heartbeats (coalesced in Redis, flushed in batches) and continue watching",
             },
+            ...compatTags(config),
           ],
         },
       }),
@@ -124,6 +135,7 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
     )
     .use(catalogueRoutes({ services, auth, languages }))
     .use(progressRoutes({ services, auth, languages, config }))
+    .use(compatRoutes({ services, config }))
     .use(await queueDashboardRoutes({ services, auth }));
 }
 

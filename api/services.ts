@@ -88,7 +88,15 @@ export function buildServices(infra: Infrastructure) {
     revocations,
     recheckMs,
   );
-  const refreshSessions = new RefreshSessions({ db, accessTokens, clock, config, revocations, log });
+  const refreshSessions = new RefreshSessions({
+    db,
+    accessTokens,
+    clock,
+    config,
+    successorSecret: config.jwtSecret,
+    revocations,
+    log,
+  });
   const metrics = infra.metrics ?? new ApiMetrics();
   metrics.watchTranscodeQueue(infra.transcodeQueue.queue);
 
@@ -129,7 +137,7 @@ export function buildServices(infra: Infrastructure) {
       log,
       sessions: refreshSessions,
     }),
-    sessions: new SessionService({ db, sessions: refreshSessions }),
+    sessions: new SessionService({ db, sessions: refreshSessions, clock }),
     lifecycle,
     videoAdmin: new VideoAdminService({
       db,

@@ -98,10 +98,19 @@ export const RULES: Rule[] = [
   {
     // api/*.ts (app.ts, runtime.ts, main.ts) is the composition root and may import every feature.
     from: ["api/<feature>/**"],
-    fromExcept: API_SHARED_FOLDERS,
+    fromExcept: [...API_SHARED_FOLDERS, "api/compat/**"],
     forbid: ["api/*/**"],
     allow: ["api/<feature>/**", ...API_SHARED_MODULES],
     why: "one api feature never imports another's internals (use a shared module: api/shared/…)",
+  },
+  {
+    // The design card's api/compat/<dialect>/: thin adapters over the services the composition root
+    // hands them. They name those services and their shapes, as types only, and build none of them.
+    from: ["api/compat/**"],
+    forbid: ["api/*/**"],
+    allow: ["api/compat/**", ...API_SHARED_MODULES],
+    allowTypeOnly: ["api/*/service.ts", "api/*/model.ts"],
+    why: "a dialect (api/compat/) adapts the services it is handed: of other features it imports only their service.ts and model.ts, as types (`import type`)",
   },
   {
     from: ["api/http/**"],

@@ -1,14 +1,35 @@
 import { Elysia } from "elysia";
+import type { AvailableDialect } from "../config/compat.ts";
 import { forbidden, unauthorized } from "../http/errors.ts";
 import type { AccessTokens, SessionUser } from "./session.ts";
 
 const ACCESS_COOKIE = /(?:^|;\s*)access_token=([^;]*)/;
+const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
 
 /** Reads the access token straight from the Cookie header: the hot path of every signed-in request. */
 export function accessTokenOf(request: Request): string | undefined {
   const header = request.headers.get("cookie");
   return header ? ACCESS_COOKIE.exec(header)?.[1] : undefined;
 }
+
+/** The token of an `Authorization: Bearer <token>` header (the djoser dialect's access JWT). */
+export function bearerTokenOf(request: Request): string | undefined {
+  const header = request.headers.get("authorization");
+  return header ? BEARER.exec(header)?.[1] : undefined;
+}
+
+/**
+ * How a client presents its session: where its access token travels, and the dialect whose tokens are
+ * accepted there (null: the course client's, which carry none). Every resolver ends in the same
+ * AccessTokens check, so revocations, epochs and expiry apply alike whatever the credential.
+ */
+export interface SessionCredential {
+  tokenOf(request: Request): string | undefined;
+  dialect: AvailableDialect | null;
+}
+
+/** The course client: the `access_token` cookie. */
+export const COOKIE_CREDENTIAL: SessionCredential = { tokenOf: accessTokenOf, dialect: null };
 
 // Elysia tells plugin instances apart by a checksum of JSON.stringify(seed): one number per AccessTokens
 // (which holds connections that do not serialise) keeps two apps' plugins apart, as the instance did.
@@ -22,20 +43,31 @@ const seedOf = (accessTokens: AccessTokens): number => {
 };
 
 /**
- * The auth plugin: routes opt in with `{ auth: true }` (any signed-in user) or `{ admin: true }`
- * and receive `user`. 401 without a valid session, 403 for a non-admin on an admin route.
+ * The signed-in user of a request, resolved from `credential`: the function the `{ auth: true }` macro
+ * runs for the cookie, and what a dialect's routes resolve their own credential with. 401 without a
+ * valid session (or with a token of another dialect), 403 for a non-admin when `requireAdmin`.
+ * Synchronous when the token is in the verified cache (nearly every request), async only on a miss.
  */
-export const authPlugin = (accessTokens: AccessTokens) => {
-  // Synchronous when the token is in the verified cache (nearly every request), async only on a miss.
-  const sessionOf = (
-    request: Request,
-    requireAdmin: boolean,
-  ): { user: SessionUser } | Promise<{ user: SessionUser }> => {
-    const token = accessTokenOf(request);
+export function sessionResolver(accessTokens: AccessTokens, credential: SessionCredential) {
+  const entitled = (user: SessionUser | null, requireAdmin: boolean): { user: SessionUser } => {
+    if (!user || (user.dialect ?? null) !== credential.dialect) throw unauthorized();
+    if (requireAdmin && !user.isAdmin) throw forbidden();
+    return { user };
+  };
+  return (request: Request, requireAdmin = false): { user: SessionUser } | Promise<{ user: SessionUser }> => {
+    const token = credential.tokenOf(request);
     const cached = accessTokens.cached(token);
     if (cached) return entitled(cached, requireAdmin);
     return accessTokens.verify(token).then((user) => entitled(user, requireAdmin));
   };
+}
+
+/**
+ * The auth plugin: routes opt in with `{ auth: true }` (any signed-in user) or `{ admin: true }`
+ * and receive `user`. 401 without a valid session, 403 for a non-admin on an admin route.
+ */
+export const authPlugin = (accessTokens: AccessTokens) => {
+  const sessionOf = sessionResolver(accessTokens, COOKIE_CREDENTIAL);
   return new Elysia({ name: "auth", seed: seedOf(accessTokens) })
     .macro({
       auth: { resolve: ({ request }) => sessionOf(request, false) },
@@ -43,9 +75,3 @@ export const authPlugin = (accessTokens: AccessTokens) => {
     })
     .as("scoped");
 };
-
-function entitled(user: SessionUser | null, requireAdmin: boolean): { user: SessionUser } {
-  if (!user) throw unauthorized();
-  if (requireAdmin && !user.isAdmin) throw forbidden();
-  return { user };
-}

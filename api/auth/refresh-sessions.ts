@@ -1,13 +1,17 @@
-// Sessions behind the refresh-token cookie: one family per login, rotated on every refresh; a rotated
-// token presented again means it leaked, and its whole family is revoked. The family's id is the
-// session's id (the access token's `sid`); ending a session here also revokes its access tokens.
-import { and, desc, eq, isNotNull, isNull, sql } from "drizzle-orm";
+// Sessions behind the refresh token: one family per login, rotated on every refresh; a rotated token
+// presented again within the grace window (REFRESH_GRACE_SECONDS) gets the same successor pair, later
+// it means the token leaked, and its whole family is revoked. The family's id is the session's id (the
+// access token's `sid`); ending a session here also revokes its access tokens. A dialect whose client
+// re-sends its first refresh token forever (djoser) renews its access token without rotating.
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../../db/client.ts";
-import { refreshTokens, type User, users } from "../../db/schema/index.ts";
+import { type RefreshToken, refreshTokens, type User, users } from "../../db/schema/index.ts";
+import type { AvailableDialect } from "../config/compat.ts";
 import type { Config } from "../config/load.ts";
 import { unauthorized } from "../http/errors.ts";
 import type { Clock } from "../shared/clock.ts";
+import { RefreshSuccessors } from "./refresh-successor.ts";
 import type { RevocationEpochs } from "./revocation-epochs.ts";
 import { hashSecret, newSecret } from "./secrets.ts";
 import type { AccessTokens, SessionUser } from "./session.ts";
@@ -25,22 +29,19 @@ export interface SessionClient {
   ip: string;
 }
 
-/** One live session of a user, as `GET /api/sessions/` lists it. */
-export interface ActiveSession {
-  id: string;
-  createdAt: Date;
-  /** The last login or refresh (an access token is used for up to its lifetime after it). */
-  lastUsedAt: Date;
-  userAgent: string | null;
-  ip: string | null;
-}
-
 /** Longer than any token we issue: a presented value past it is not worth a query. */
 const MAX_PRESENTED_LENGTH = 256;
 /** Longer user agents are cut: the value is shown, never parsed. */
 const MAX_USER_AGENT_LENGTH = 512;
-/** Sessions listed at most (the newest first). */
-const MAX_LISTED = 100;
+
+const INVALID = "Refresh token is invalid.";
+const EXPIRED = "Refresh token has expired.";
+
+/** The session's dialect, or null for the course client's cookies. */
+export type SessionDialect = AvailableDialect | null;
+
+type Executor = Pick<Database, "select" | "update">;
+type Refusal = { error: string; reuse?: { userId: number; familyId: string } };
 
 export class RefreshSessions {
   constructor(
@@ -48,17 +49,24 @@ export class RefreshSessions {
       db: Database;
       accessTokens: AccessTokens;
       clock: Clock;
-      config: Pick<Config, "refreshTokenTtlSeconds">;
+      config: Pick<Config, "refreshTokenTtlSeconds" | "refreshGraceSeconds">;
+      /** Keys the sealed successors (RefreshSuccessors), with each presented token. */
+      successorSecret: string;
       revocations: RevocationEpochs;
       log: Logger;
     },
-  ) {}
+  ) {
+    this.successors = new RefreshSuccessors(deps.successorSecret);
+  }
+
+  private readonly successors: RefreshSuccessors;
 
   /** A login: a new family with its first refresh token, and an access token. */
-  async issue(user: User, client: SessionClient): Promise<IssuedSession> {
+  async issue(user: User, client: SessionClient, dialect: SessionDialect = null): Promise<IssuedSession> {
     const familyId = crypto.randomUUID();
-    const refreshToken = await this.store(this.deps.db, user, familyId, client);
-    return this.session(user, familyId, refreshToken);
+    const refreshToken = await this.store(this.deps.db, user, familyId, client, dialect);
+    const sessionUser = sessionUserOf(user, familyId, dialect);
+    return { user: sessionUser, accessToken: await this.deps.accessTokens.sign(sessionUser), refreshToken };
   }
 
   /**
@@ -70,12 +78,14 @@ export class RefreshSessions {
     user: Pick<User, "id" | "sessionEpoch">,
     familyId: string,
     client: SessionClient,
+    dialect: SessionDialect,
   ): Promise<string> {
     const { clock, config } = this.deps;
     const refreshToken = newSecret();
     await executor.insert(refreshTokens).values({
       userId: user.id,
       familyId,
+      dialect,
       sessionEpoch: user.sessionEpoch,
       tokenHash: hashSecret(refreshToken),
       expiresAt: new Date(clock.now().getTime() + config.refreshTokenTtlSeconds * 1000),
@@ -83,17 +93,6 @@ export class RefreshSessions {
       ipAddress: client.ip,
     });
     return refreshToken;
-  }
-
-  private async session(user: User, familyId: string, refreshToken: string): Promise<IssuedSession> {
-    const sessionUser: SessionUser = {
-      id: user.id,
-      email: user.email,
-      isAdmin: user.isAdmin,
-      sessionId: familyId,
-      userEpoch: user.sessionEpoch,
-    };
-    return { user: sessionUser, accessToken: await this.deps.accessTokens.sign(sessionUser), refreshToken };
   }
 
   /** The user id a refresh token was issued to, whatever its state; undefined for an unknown token. */
@@ -106,55 +105,51 @@ export class RefreshSessions {
   }
 
   /**
-   * Rotates the presented token: marked rotated, a new one joins its family. 401 for anything else.
+   * Rotates the presented token: marked rotated, a new one joins its family. The same token presented
+   * again within the grace window gets the same successor pair (no second one is stored); later, its
+   * family is revoked. 401 for anything else, and for a token of another dialect.
    * The successor is stored in the rotation's transaction: stored after it, a concurrent reuse that
    * revokes the family between the two would miss it and leave the winner's session alive.
    */
-  async rotate(presented: string, client: SessionClient): Promise<IssuedSession> {
+  async rotate(
+    presented: string,
+    client: SessionClient,
+    dialect: SessionDialect = null,
+  ): Promise<IssuedSession> {
     const now = this.deps.clock.now();
-    const outcome = await this.deps.db.transaction(async (tx) => {
+    const outcome = await this.deps.db.transaction(async (tx): Promise<Refusal | IssuedSession> => {
+      // Parallel refreshes of one token queue here: the first rotates, the others then see its successor.
       const [row] = await tx
         .select()
         .from(refreshTokens)
         .where(eq(refreshTokens.tokenHash, hashSecret(presented)))
         .for("update");
-      if (!row || row.revokedAt) return { error: "Refresh token is invalid." } as const;
-      const family = eq(refreshTokens.familyId, row.familyId);
-      const revokeFamily = () =>
-        tx
-          .update(refreshTokens)
-          .set({ revokedAt: now })
-          .where(and(family, isNull(refreshTokens.revokedAt)));
+      if (!row || row.revokedAt || row.dialect !== dialect) return { error: INVALID };
       if (row.rotatedAt) {
-        await revokeFamily();
-        return {
-          error: "Refresh token was already used; the session has been revoked.",
-          reuse: { userId: row.userId, familyId: row.familyId },
-        } as const;
+        const repeated = this.repeatedWithinGrace(row, presented, now);
+        if (!repeated) {
+          await this.revokeFamily(tx, row.familyId, now);
+          return {
+            error: "Refresh token was already used; the session has been revoked.",
+            reuse: { userId: row.userId, familyId: row.familyId },
+          };
+        }
+        const user = await this.liveUserOf(tx, row, now);
+        if ("error" in user) return user;
+        return { user: sessionUserOf(user, row.familyId, dialect), ...repeated };
       }
-      // A successor stored by a rotation that raced the session's revocation escaped its UPDATE: the
-      // family's other revoked rows still say the session is over.
-      const [revoked] = await tx
-        .select({ id: refreshTokens.id })
-        .from(refreshTokens)
-        .where(and(family, isNotNull(refreshTokens.revokedAt)))
-        .limit(1);
-      if (revoked) {
-        await revokeFamily();
-        return { error: "Refresh token is invalid." } as const;
-      }
-      if (row.expiresAt <= now) return { error: "Refresh token has expired." } as const;
-      const [user] = await tx.select().from(users).where(eq(users.id, row.userId));
-      if (!user?.isActive) return { error: "Refresh token is invalid." } as const;
-      // A login that read the epoch before a password reset (or another revoke-all) committed stored
-      // its family after the reset's UPDATE: it is as revoked as the sessions the reset saw.
-      if (row.sessionEpoch < user.sessionEpoch) {
-        await revokeFamily();
-        return { error: "Refresh token is invalid." } as const;
-      }
-      await tx.update(refreshTokens).set({ rotatedAt: now }).where(eq(refreshTokens.id, row.id));
-      const refreshToken = await this.store(tx, user, row.familyId, client);
-      return { user, familyId: row.familyId, refreshToken } as const;
+      const user = await this.liveUserOf(tx, row, now);
+      if ("error" in user) return user;
+      if (row.expiresAt <= now) return { error: EXPIRED };
+      const sessionUser = sessionUserOf(user, row.familyId, dialect);
+      const accessToken = await this.deps.accessTokens.sign(sessionUser);
+      const refreshToken = await this.store(tx, user, row.familyId, client, dialect);
+      const successorSealed = this.successors.seal(presented, { refreshToken, accessToken });
+      await tx
+        .update(refreshTokens)
+        .set({ rotatedAt: now, successorSealed })
+        .where(eq(refreshTokens.id, row.id));
+      return { user: sessionUser, accessToken, refreshToken };
     });
     if ("error" in outcome) {
       if (outcome.reuse !== undefined) {
@@ -165,7 +160,64 @@ export class RefreshSessions {
       }
       throw unauthorized(outcome.error);
     }
-    return this.session(outcome.user, outcome.familyId, outcome.refreshToken);
+    return outcome;
+  }
+
+  /**
+   * A new access token for the session of a refresh token that is never rotated (a dialect whose
+   * client keeps re-sending the refresh token it got at login): the same checks as a rotation, and the
+   * presented token stays the session's. 401 for anything else, and for a token of another dialect.
+   */
+  async renewAccess(presented: string, dialect: AvailableDialect): Promise<IssuedSession> {
+    const { db, clock, accessTokens } = this.deps;
+    const now = clock.now();
+    const [row] = await db
+      .select()
+      .from(refreshTokens)
+      .where(eq(refreshTokens.tokenHash, hashSecret(presented)));
+    if (!row || row.revokedAt || row.rotatedAt || row.dialect !== dialect) throw unauthorized(INVALID);
+    const user = await this.liveUserOf(db, row, now);
+    if ("error" in user) throw unauthorized(user.error);
+    if (row.expiresAt <= now) throw unauthorized(EXPIRED);
+    // A revocation that commits after these reads is still heard: the token's `sid` is refused then.
+    const sessionUser = sessionUserOf(user, row.familyId, dialect);
+    return { user: sessionUser, accessToken: await accessTokens.sign(sessionUser), refreshToken: presented };
+  }
+
+  /** The successor pair of a token rotated less than the grace window ago, opened with that token. */
+  private repeatedWithinGrace(row: RefreshToken, presented: string, now: Date) {
+    const graceMs = this.deps.config.refreshGraceSeconds * 1000;
+    if (!row.rotatedAt || !row.successorSealed) return null;
+    // Measured on our clock, both ends: REFRESH_GRACE_SECONDS=0 turns the window off.
+    if (now.getTime() - row.rotatedAt.getTime() >= graceMs) return null;
+    return this.successors.open(presented, row.successorSealed);
+  }
+
+  /**
+   * The token's user when its session is still live: no revoked row in the family (a successor stored
+   * by a rotation that raced the session's revocation escaped its UPDATE, the others still say it is
+   * over), an active account, and the user's current epoch (a login that read the epoch before a
+   * password reset committed stored its family after the reset's UPDATE: as revoked as the rest).
+   */
+  private async liveUserOf(tx: Executor, row: RefreshToken, now: Date): Promise<User | Refusal> {
+    const [revoked] = await tx
+      .select({ id: refreshTokens.id })
+      .from(refreshTokens)
+      .where(and(eq(refreshTokens.familyId, row.familyId), isNotNull(refreshTokens.revokedAt)))
+      .limit(1);
+    const [user] = revoked ? [] : await tx.select().from(users).where(eq(users.id, row.userId));
+    if (revoked || (user && row.sessionEpoch < user.sessionEpoch)) {
+      await this.revokeFamily(tx, row.familyId, now);
+      return { error: INVALID };
+    }
+    return user?.isActive ? user : { error: INVALID };
+  }
+
+  private revokeFamily(tx: Pick<Database, "update">, familyId: string, now: Date) {
+    return tx
+      .update(refreshTokens)
+      .set({ revokedAt: now })
+      .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
   }
 
   /** Ends the session the presented refresh token belongs to (logout), if any; returns its id. */
@@ -224,31 +276,17 @@ export class RefreshSessions {
         await this.deps.revocations.announce({ type: "user.sessions_revoked", user_id: userId, epoch });
     };
   }
-
-  /** The user's live sessions (no revoked row, not expired), the most recently used first. */
-  list(userId: number): Promise<ActiveSession[]> {
-    const newestFirst = sql`order by ${refreshTokens.createdAt} desc`;
-    const lastUsedAt = sql<Date>`max(${refreshTokens.createdAt})`.mapWith(refreshTokens.createdAt);
-    return this.deps.db
-      .select({
-        id: refreshTokens.familyId,
-        createdAt: sql<Date>`min(${refreshTokens.createdAt})`.mapWith(refreshTokens.createdAt),
-        lastUsedAt,
-        userAgent: sql<string | null>`(array_agg(${refreshTokens.userAgent} ${newestFirst}))[1]`,
-        ip: sql<string | null>`(array_agg(${refreshTokens.ipAddress} ${newestFirst}))[1]`,
-      })
-      .from(refreshTokens)
-      .where(eq(refreshTokens.userId, userId))
-      .groupBy(refreshTokens.familyId)
-      .having(
-        and(
-          sql`count(*) filter (where ${isNotNull(refreshTokens.revokedAt)}) = 0`,
-          sql`max(${refreshTokens.expiresAt}) > ${this.deps.clock.now().toISOString()}::timestamptz`,
-        ),
-      )
-      .orderBy(desc(lastUsedAt))
-      .limit(MAX_LISTED);
-  }
 }
 
 export const presentedTooLong = (presented: string) => presented.length > MAX_PRESENTED_LENGTH;
+
+function sessionUserOf(user: User, familyId: string, dialect: SessionDialect): SessionUser {
+  return {
+    id: user.id,
+    email: user.email,
+    isAdmin: user.isAdmin,
+    sessionId: familyId,
+    userEpoch: user.sessionEpoch,
+    ...(dialect ? { dialect } : {}),
+  };
+}

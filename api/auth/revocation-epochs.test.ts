@@ -14,6 +14,7 @@ import { EventBus } from "../shared/event-bus.ts";
 import { RefreshSessions } from "./refresh-sessions.ts";
 import { RevocationEpochs } from "./revocation-epochs.ts";
 import { AccessTokens, REVOCATION_RECHECK_MS } from "./session.ts";
+import { SessionService } from "./sessions.ts";
 
 const SECRET = "revocation-test-secret-that-is-long-enough-0123456789";
 const TTL = 1800;
@@ -88,7 +89,8 @@ async function replica(
     db: database.db,
     accessTokens: tokens,
     clock: systemClock,
-    config: { refreshTokenTtlSeconds: 3600 },
+    config: { refreshTokenTtlSeconds: 3600, refreshGraceSeconds: 10 },
+    successorSecret: SECRET,
     revocations,
     log,
   });
@@ -186,7 +188,8 @@ describe("a login racing a password reset", () => {
     expect(await a.tokens.verify(raced.accessToken)).toBeNull(); // the access token's epoch is old
     await expect(a.sessions.rotate(raced.refreshToken, client)).rejects.toMatchObject({ status: 401 });
     // The family is revoked for good, and a login after the reset refreshes as usual.
-    expect(await a.sessions.list(readBeforeReset.id)).toEqual([]);
+    const listed = new SessionService({ db: database.db, sessions: a.sessions, clock: systemClock });
+    expect(await listed.list(readBeforeReset.id)).toEqual([]);
     const [current] = await database.db.select().from(users).where(eq(users.id, readBeforeReset.id));
     const fresh = await a.sessions.issue(current!, client);
     const rotated = await a.sessions.rotate(fresh.refreshToken, client);

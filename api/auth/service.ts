@@ -4,8 +4,10 @@ import type { Database } from "../../db/client.ts";
 import { byCanonicalEmail, type User, users } from "../../db/schema/index.ts";
 import type { Mailer } from "../../emails/mailer.ts";
 import type { AccountEmail } from "../../emails/render.ts";
+import type { AvailableDialect } from "../config/compat.ts";
 import type { Config } from "../config/load.ts";
 import { badRequest, unauthorized } from "../http/errors.ts";
+import { type AccountLinks, courseLinks } from "../shared/account-links.ts";
 import type { BackgroundTasks } from "../shared/background-tasks.ts";
 import type { Clock } from "../shared/clock.ts";
 import { canonicalEmail, INVALID_EMAIL, isRegistrableEmail } from "./email-address.ts";
@@ -17,6 +19,7 @@ import {
   presentedTooLong,
   type RefreshSessions,
   type SessionClient,
+  type SessionDialect,
 } from "./refresh-sessions.ts";
 import { decodeUid, encodeUid } from "./secrets.ts";
 import type { AccessTokens, SessionUser } from "./session.ts";
@@ -49,14 +52,19 @@ function registrableEmail(typed: string): string | null {
   return canonical !== null && isRegistrableEmail(canonical) ? canonical : null;
 }
 
-/** Accounts: registration and activation, login and refresh, password reset, without enumeration. */
+/**
+ * Accounts: registration and activation, login and refresh, password reset, without enumeration. The
+ * mails link to the pages of the client that asked (the course client's unless a route says otherwise).
+ */
 export class AccountService {
   private readonly links: OneTimeTokens;
   private readonly sessions: RefreshSessions;
+  private readonly courseLinks: AccountLinks;
 
   constructor(private readonly deps: AccountDeps) {
     this.links = new OneTimeTokens(deps);
     this.sessions = deps.sessions;
+    this.courseLinks = courseLinks(deps.config);
   }
 
   /**
@@ -64,7 +72,11 @@ export class AccountService {
    * gets the same answer, and its owner a notice instead (or a fresh activation link if the account
    * was never activated), so the endpoint tells nobody which addresses have accounts.
    */
-  async register(input: { email: string; password: string; confirmed_password: string }, ip: string) {
+  async register(
+    input: { email: string; password: string; confirmed_password: string },
+    ip: string,
+    links: AccountLinks = this.courseLinks,
+  ) {
     const { rateLimiter } = this.deps;
     await rateLimiter.hit("register", "ip", ip);
     const email = registrableEmail(input.email);
@@ -86,21 +98,20 @@ export class AccountService {
       .onConflictDoNothing()
       .returning({ id: users.id });
     if (created) {
-      await this.sendActivation(created.id, email);
+      await this.sendActivation(created.id, email, links);
       return;
     }
     const existing = await this.findByEmail(email);
     if (!existing) return; // deleted between the two statements: nothing to tell anyone
     if (!existing.isActive) {
-      await this.sendActivation(existing.id, existing.email);
+      await this.sendActivation(existing.id, existing.email, links);
       return;
     }
-    const { frontendUrl, loginPath, forgotPasswordPath } = this.deps.config;
     this.mail({
       kind: "account-exists",
       to: existing.email,
-      loginLink: `${frontendUrl}${loginPath}`,
-      resetLink: `${frontendUrl}${forgotPasswordPath}`,
+      loginLink: links({ kind: "login" }),
+      resetLink: links({ kind: "forgot-password" }),
     });
   }
 
@@ -122,7 +133,11 @@ export class AccountService {
    * The account's limit counts failures: every attempt takes a place (so parallel guesses cannot
    * overrun it) and a successful one gives it back, so logging in often never locks an account.
    */
-  async login(input: { email: string; password: string }, client: SessionClient): Promise<IssuedSession> {
+  async login(
+    input: { email: string; password: string },
+    client: SessionClient,
+    dialect: SessionDialect = null,
+  ): Promise<IssuedSession> {
     const { rateLimiter } = this.deps;
     await rateLimiter.hit("login", "ip", client.ip);
     // Not the full email pattern: the configured admin's address (e.g. admin@localhost) may not match it.
@@ -143,7 +158,7 @@ export class AccountService {
         .update(users)
         .set({ lastLoginAt: this.deps.clock.now() })
         .where(eq(users.id, user.id));
-      return await this.sessions.issue(user, client);
+      return await this.sessions.issue(user, client, dialect);
     } finally {
       // Only wrong credentials count: a login that succeeded, or that PostgreSQL's outage cut short
       // (a 503), gives its place back, so an outage never locks the accounts people kept trying.
@@ -153,9 +168,33 @@ export class AccountService {
 
   /**
    * Rotates a refresh token: the presented one is marked rotated and a new one joins its family.
-   * A token presented after it was rotated means it leaked, so its whole family is revoked.
+   * Presented again within the grace window it yields the same successor; later, it means it leaked,
+   * so its whole family is revoked.
    */
-  async refresh(presented: string | undefined, client: SessionClient): Promise<IssuedSession> {
+  async refresh(
+    presented: string | undefined,
+    client: SessionClient,
+    dialect: SessionDialect = null,
+  ): Promise<IssuedSession> {
+    const token = await this.limitRefresh(presented, client);
+    return this.sessions.rotate(token, client, dialect);
+  }
+
+  /**
+   * A new access token for a dialect whose client keeps re-sending the refresh token of its login:
+   * the session's token is checked like a rotation's but not rotated. Limited like a refresh.
+   */
+  async renewAccess(
+    presented: string | undefined,
+    client: SessionClient,
+    dialect: AvailableDialect,
+  ): Promise<IssuedSession> {
+    const token = await this.limitRefresh(presented, client);
+    return this.sessions.renewAccess(token, dialect);
+  }
+
+  /** The refresh limits; 401 for a missing or oversized token. Returns the token. */
+  private async limitRefresh(presented: string | undefined, client: SessionClient): Promise<string> {
     const { rateLimiter } = this.deps;
     await rateLimiter.hit("refresh", "ip", client.ip);
     if (!presented || presentedTooLong(presented)) throw unauthorized("Refresh token missing.");
@@ -163,7 +202,7 @@ export class AccountService {
     // client holding a rotated token, and its next try would look like reuse and end the session.
     const owner = await this.sessions.ownerOf(presented);
     if (owner !== undefined) await rateLimiter.hit("refresh", "account", String(owner));
-    return this.sessions.rotate(presented, client);
+    return presented;
   }
 
   /**
@@ -182,16 +221,20 @@ export class AccountService {
    * lookup, the token writes and the mail happen after the answer, so the request does the same
    * work, and takes as long, for known and unknown addresses.
    */
-  async requestPasswordReset(input: { email: string }, ip: string): Promise<void> {
+  async requestPasswordReset(
+    input: { email: string },
+    ip: string,
+    links: AccountLinks = this.courseLinks,
+  ): Promise<void> {
     const { rateLimiter, background } = this.deps;
     await rateLimiter.hit("passwordReset", "ip", ip);
     const email = registrableEmail(input.email);
     if (email === null) throw badRequest({ email: [INVALID_EMAIL] });
     await rateLimiter.hit("passwordReset", "account", email);
-    background.run("password-reset", () => this.sendPasswordReset(email));
+    background.run("password-reset", () => this.sendPasswordReset(email, links));
   }
 
-  private async sendPasswordReset(email: string): Promise<void> {
+  private async sendPasswordReset(email: string, links: AccountLinks): Promise<void> {
     const { config, mailer } = this.deps;
     const user = await this.findByEmail(email);
     if (!user) return;
@@ -202,7 +245,7 @@ export class AccountService {
     await mailer.send({
       kind: "password-reset",
       to: user.email,
-      link: this.link(config.passwordResetPath, user.id, token),
+      link: links({ kind: "password-reset", uid: encodeUid(user.id), token }),
     });
   }
 
@@ -245,15 +288,11 @@ export class AccountService {
     return user;
   }
 
-  private async sendActivation(userId: number, email: string) {
+  private async sendActivation(userId: number, email: string, links: AccountLinks) {
     const { config } = this.deps;
     const token = await this.links.create(userId, "activation", config.activationTokenTtlSeconds);
-    this.mail({ kind: "activation", to: email, link: this.link(config.activationPath, userId, token) });
-  }
-
-  private link(path: string, userId: number, token: string): string {
-    const query = new URLSearchParams({ uid: encodeUid(userId), token });
-    return `${this.deps.config.frontendUrl}${path}?${query}`;
+    const link = links({ kind: "activation", uid: encodeUid(userId), token });
+    this.mail({ kind: "activation", to: email, link });
   }
 
   /** Mails leave after the answer, so both branches of register and reset answer in the same time. */

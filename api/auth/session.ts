@@ -1,4 +1,5 @@
 import { errors, jwtVerify, SignJWT } from "jose";
+import { AVAILABLE_DIALECTS, type AvailableDialect } from "../config/compat.ts";
 
 export interface SessionUser {
   id: number;
@@ -8,7 +9,15 @@ export interface SessionUser {
   sessionId: string;
   /** The user's revocation epoch the token was signed under: its `uep` claim. */
   userEpoch: number;
+  /**
+   * The client dialect the session was started through (its `dia` claim); absent for the course
+   * client's cookies. Each resolver accepts only its own (api/auth/plugin.ts).
+   */
+  dialect?: AvailableDialect;
 }
+
+const isDialectClaim = (value: unknown): value is AvailableDialect =>
+  (AVAILABLE_DIALECTS as readonly unknown[]).includes(value);
 
 /**
  * Whether a verified token's session has been revoked since it was signed (RevocationEpochs). The
@@ -63,7 +72,14 @@ export class AccessTokens {
   }
 
   sign(user: SessionUser): Promise<string> {
-    return new SignJWT({ email: user.email, adm: user.isAdmin, sid: user.sessionId, uep: user.userEpoch })
+    const dialect = user.dialect ? { dia: user.dialect } : {};
+    return new SignJWT({
+      email: user.email,
+      adm: user.isAdmin,
+      sid: user.sessionId,
+      uep: user.userEpoch,
+      ...dialect,
+    })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(String(user.id))
       .setIssuedAt(Math.floor(this.now() / 1000))
@@ -108,16 +124,24 @@ export class AccessTokens {
         requiredClaims: ["sub", "exp", "sid", "uep"],
       });
       const id = Number(payload.sub);
-      const { email, exp, sid, uep } = payload;
+      const { email, exp, sid, uep, dia } = payload;
       claims =
         Number.isSafeInteger(id) &&
         typeof email === "string" &&
         typeof exp === "number" &&
         typeof sid === "string" &&
         UUID.test(sid) &&
-        Number.isSafeInteger(uep)
+        Number.isSafeInteger(uep) &&
+        (dia === undefined || isDialectClaim(dia))
           ? {
-              user: { id, email, isAdmin: payload.adm === true, sessionId: sid, userEpoch: uep as number },
+              user: {
+                id,
+                email,
+                isAdmin: payload.adm === true,
+                sessionId: sid,
+                userEpoch: uep as number,
+                ...(dia === undefined ? {} : { dialect: dia }),
+              },
               expiresAtMs: exp * 1000,
             }
           : null;

@@ -1,16 +1,51 @@
 // A user's sessions as the user and the admins see them: the list, ending one, ending all of them,
 // and deactivating an account (which ends them too).
-import { eq } from "drizzle-orm";
+import { and, desc, eq, isNotNull, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
-import { users } from "../../db/schema/index.ts";
+import { refreshTokens, users } from "../../db/schema/index.ts";
 import { notFound } from "../http/errors.ts";
-import type { ActiveSession, RefreshSessions } from "./refresh-sessions.ts";
+import type { Clock } from "../shared/clock.ts";
+import type { RefreshSessions } from "./refresh-sessions.ts";
+
+/** One live session of a user, as `GET /api/sessions/` lists it. */
+export interface ActiveSession {
+  id: string;
+  createdAt: Date;
+  /** The last login or refresh (an access token is used for up to its lifetime after it). */
+  lastUsedAt: Date;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** Sessions listed at most (the newest first). */
+const MAX_LISTED = 100;
 
 export class SessionService {
-  constructor(private readonly deps: { db: Database; sessions: RefreshSessions }) {}
+  constructor(private readonly deps: { db: Database; sessions: RefreshSessions; clock: Clock }) {}
 
+  /** The user's live sessions (no revoked row, not expired), the most recently used first. */
   list(userId: number): Promise<ActiveSession[]> {
-    return this.deps.sessions.list(userId);
+    const newestFirst = sql`order by ${refreshTokens.createdAt} desc`;
+    const lastUsedAt = sql<Date>`max(${refreshTokens.createdAt})`.mapWith(refreshTokens.createdAt);
+    return this.deps.db
+      .select({
+        id: refreshTokens.familyId,
+        createdAt: sql<Date>`min(${refreshTokens.createdAt})`.mapWith(refreshTokens.createdAt),
+        lastUsedAt,
+        userAgent: sql<string | null>`(array_agg(${refreshTokens.userAgent} ${newestFirst}))[1]`,
+        ip: sql<string | null>`(array_agg(${refreshTokens.ipAddress} ${newestFirst}))[1]`,
+      })
+      .from(refreshTokens)
+      .where(eq(refreshTokens.userId, userId))
+      .groupBy(refreshTokens.familyId)
+      .having(
+        and(
+          sql`count(*) filter (where ${isNotNull(refreshTokens.revokedAt)}) = 0`,
+          sql`max(${refreshTokens.expiresAt}) > ${this.deps.clock.now().toISOString()}::timestamptz`,
+        ),
+      )
+      .orderBy(desc(lastUsedAt))
+      .limit(MAX_LISTED);
   }
 
   /** Ends one of the user's own sessions; 404 for an id that is not one of theirs (no telling whose). */

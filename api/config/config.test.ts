@@ -112,6 +112,15 @@ describe("a malformed value throws a ConfigError naming the variable", () => {
     ["SUPPORTED_LANGUAGES with a region", { SUPPORTED_LANGUAGES: "en,de-CH" }, "SUPPORTED_LANGUAGES"],
     ["SUPPORTED_LANGUAGES with a gap", { SUPPORTED_LANGUAGES: "en,,de" }, "SUPPORTED_LANGUAGES"],
     ["SUPPORTED_LANGUAGES twice the same", { SUPPORTED_LANGUAGES: "en,de,EN" }, "SUPPORTED_LANGUAGES"],
+    ["COMPAT_DIALECTS unknown", { COMPAT_DIALECTS: "djoser,drf" }, "COMPAT_DIALECTS"],
+    ["COMPAT_DIALECTS without an adapter", { COMPAT_DIALECTS: "authemail" }, "COMPAT_DIALECTS"],
+    [
+      "COMPAT_DJOSER_FRONTEND_URL not a URL",
+      { COMPAT_DJOSER_FRONTEND_URL: "app" },
+      "COMPAT_DJOSER_FRONTEND_URL",
+    ],
+    ["REFRESH_GRACE_SECONDS too long", { REFRESH_GRACE_SECONDS: "301" }, "REFRESH_GRACE_SECONDS"],
+    ["REFRESH_GRACE_SECONDS not a number", { REFRESH_GRACE_SECONDS: "10s" }, "REFRESH_GRACE_SECONDS"],
   ];
   for (const [name, env, variable] of cases) {
     test(name, () => {
@@ -208,3 +217,34 @@ test("the api process stops at start-up with a message naming the variable", asy
   expect(stderr).toContain("PORT");
   expect(stderr).toContain("abc");
 }, 15_000);
+
+describe("client dialects and the refresh grace window", () => {
+  test("by default no dialect is enabled, every dialect's links go to FRONTEND_URL, grace 10 s", () => {
+    const config = loadConfig({ FRONTEND_URL: "https://app.example.com" });
+    expect(config.compat.dialects).toEqual([]);
+    expect(config.compat.frontendUrls).toEqual({
+      djoser: "https://app.example.com",
+      authemail: "https://app.example.com",
+      content: "https://app.example.com",
+    });
+    expect(config.refreshGraceSeconds).toBe(10);
+  });
+
+  test("COMPAT_DIALECTS is a comma list (any case, spaces, repeats), each frontend URL its own", () => {
+    const config = loadConfig({
+      COMPAT_DIALECTS: " Djoser, ,djoser",
+      COMPAT_DJOSER_FRONTEND_URL: "http://localhost:4200/",
+      REFRESH_GRACE_SECONDS: "0",
+    });
+    expect(config.compat.dialects).toEqual(["djoser"]);
+    expect(config.compat.frontendUrls.djoser).toBe("http://localhost:4200");
+    expect(config.compat.frontendUrls.content).toBe("http://localhost:5500");
+    expect(config.refreshGraceSeconds).toBe(0);
+  });
+
+  test("an unknown dialect's message names the setting and the known ones", () => {
+    expect(configError({ COMPAT_DIALECTS: "drf" }).message).toBe(
+      'COMPAT_DIALECTS must be a comma list of djoser, authemail, content, got "drf"',
+    );
+  });
+});

@@ -13,6 +13,7 @@ import {
   url,
 } from "../../config/env.ts";
 import { loadStorageSettings, type StorageSettings } from "../../config/storage.ts";
+import { type CompatSettings, loadCompatSettings } from "./compat.ts";
 
 export { ConfigError } from "../../config/env.ts";
 
@@ -46,12 +47,19 @@ export interface Config {
   readonly loginPath: string;
   readonly forgotPasswordPath: string;
   readonly corsOrigins: readonly string[];
+  /** The other Videoflix clients' dialects served under /compat/<dialect>/, and their frontends. */
+  readonly compat: CompatSettings;
   readonly jwtSecret: string;
   readonly jwtSecretIsEphemeral: boolean;
   /** Keys the signed media URLs (MEDIA_TOKEN_SECRET); shared with the nginx edge, which must not hold JWT_SECRET. */
   readonly mediaTokenSecret: string;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  /**
+   * How long a just-rotated refresh token still yields the same successor (REFRESH_GRACE_SECONDS):
+   * two tabs, or parallel requests, refreshing at once. Presented later, it revokes its session.
+   */
+  readonly refreshGraceSeconds: number;
   readonly activationTokenTtlSeconds: number;
   readonly passwordResetTokenTtlSeconds: number;
   /** The local driver's root (also what the edge serves segments from). */
@@ -230,6 +238,7 @@ export function loadConfig(env: Env): Config {
       "CORS_ORIGINS",
       production ? "" : "http://localhost:5500,http://127.0.0.1:5500",
     ),
+    compat: loadCompatSettings(env, frontendUrl),
     jwtSecret,
     jwtSecretIsEphemeral: jwtSecretValue === undefined,
     // Without its own secret one is derived from JWT_SECRET (fine without an edge, which needs its own).
@@ -238,6 +247,7 @@ export function loadConfig(env: Env): Config {
       createHmac("sha256", jwtSecret).update("videoflix media token v1").digest("hex"),
     accessTokenTtlSeconds: duration(env, "ACCESS_TOKEN_TTL", "30m"),
     refreshTokenTtlSeconds: duration(env, "REFRESH_TOKEN_TTL", "7d"),
+    refreshGraceSeconds: integer(env, "REFRESH_GRACE_SECONDS", 10, 0, 300),
     activationTokenTtlSeconds: duration(env, "ACTIVATION_TOKEN_TTL", "24h"),
     passwordResetTokenTtlSeconds: duration(env, "PASSWORD_RESET_TOKEN_TTL", "1h"),
     mediaRoot: storage.kind === "local" ? storage.mediaRoot : (optional(env, "MEDIA_ROOT") ?? "./var/media"),

@@ -158,6 +158,30 @@ export class WatchProgressService {
       .slice(0, CONTINUE_WATCHING_LIMIT);
   }
 
+  /**
+   * Where the user is in one listed video, heartbeats not flushed yet included (the later by client
+   * time wins); null when they never started it (or it is not listed).
+   */
+  async positionIn(
+    userId: number,
+    videoId: number,
+  ): Promise<{ positionSeconds: number; durationSeconds: number | null } | null> {
+    const video = await this.listedVideo(videoId);
+    if (!video.listed) return null;
+    const [pending, [stored]] = await Promise.all([
+      this.store.userPosition(userId, videoId),
+      this.deps.db
+        .select({ positionSeconds: watchProgress.positionSeconds, sentAt: watchProgress.clientSentAt })
+        .from(watchProgress)
+        .where(and(eq(watchProgress.userId, userId), eq(watchProgress.videoId, videoId))),
+    ]);
+    const latest =
+      pending && (!stored || pending.sentAtMs > stored.sentAt.getTime())
+        ? pending.positionSeconds
+        : stored?.positionSeconds;
+    return latest === undefined ? null : { positionSeconds: latest, durationSeconds: video.durationSeconds };
+  }
+
   /** Listed (published) or not, and its duration: cached briefly, concurrent misses share one query. */
   private listedVideo(videoId: number): Promise<ListedVideo> {
     const now = Date.now();

@@ -173,6 +173,15 @@ export class ProgressStore {
       .then(() => batch.resolve(), batch.reject);
   }
 
+  /** The user's latest position in one video still in Redis (flushed or not), if any. */
+  async userPosition(
+    userId: number,
+    videoId: number,
+  ): Promise<{ positionSeconds: number; sentAtMs: number } | null> {
+    const value = await this.redis.hget(userKey(userId), String(videoId));
+    return value === null ? null : decode(value);
+  }
+
   /** The user's latest positions still in Redis (flushed or not), by video. */
   async userPositions(userId: number): Promise<Map<number, { positionSeconds: number; sentAtMs: number }>> {
     const raw = await this.redis.hgetall(userKey(userId));

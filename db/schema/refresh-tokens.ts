@@ -3,8 +3,9 @@ import { users } from "./users.ts";
 
 /**
  * Opaque refresh tokens, stored as SHA-256 hashes. Every use rotates the token inside its family;
- * presenting a token that was already rotated revokes the whole family (reuse detection). A family is
- * one session (its id is the access token's `sid`); it is revoked once any of its rows is.
+ * presenting a token that was already rotated revokes the whole family (reuse detection), unless it
+ * comes back within the grace window, which hands out the same successor again. A family is one session
+ * (its id is the access token's `sid`); it is revoked once any of its rows is.
  */
 export const refreshTokens = pgTable(
   "refresh_tokens",
@@ -27,6 +28,17 @@ export const refreshTokens = pgTable(
      * epoch before a password reset committed must not be refreshed into a token of the new epoch.
      */
     sessionEpoch: integer("session_epoch").notNull().default(0),
+    /**
+     * Set when this token is rotated: the successor pair (refresh and access token) encrypted under a
+     * key derived from this token itself and the server's secret (api/auth/refresh-successor.ts), so a
+     * copy of the table alone reveals no token.
+     */
+    successorSealed: text("successor_sealed"),
+    /**
+     * The client dialect the session was started through (api/compat/<dialect>/); null: the course
+     * client's cookies. Copied on rotation; each dialect's endpoints refuse another's tokens.
+     */
+    dialect: text("dialect"),
   },
   (table) => [
     index("refresh_tokens_user_idx").on(table.userId),

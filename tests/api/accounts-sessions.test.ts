@@ -48,7 +48,19 @@ describe("POST /api/token/refresh/", () => {
     await expectError(await refreshWith("not-a-token-we-issued"), 401);
   });
 
-  test("a rotated token presented again is refused and revokes the newest token of its family", async () => {
+  test("a rotated token presented again within the grace window gets the same successor", async () => {
+    const client = await loggedInClient(api);
+    const first = client.cookies.get("refresh_token")!;
+    expect((await client.post("/api/token/refresh/")).status).toBe(200);
+    const again = await refreshWith(first);
+    expect(again.status).toBe(200);
+    const cookies = new Map(again.headers.getSetCookie().map((line) => [parseSetCookie(line).name, line]));
+    expect(parseSetCookie(cookies.get("refresh_token")!).value).toBe(client.cookies.get("refresh_token")!);
+    expect(parseSetCookie(cookies.get("access_token")!).value).toBe(client.cookies.get("access_token")!);
+    expect((await client.get("/api/me/")).status).toBe(200);
+  });
+
+  test("a rotated token presented again after the window is refused and revokes the newest token of its family", async () => {
     const client = await loggedInClient(api);
     const me = (await (await client.get("/api/me/")).json()) as { email: string };
     const stolen = client.cookies.get("refresh_token")!;
@@ -56,6 +68,7 @@ describe("POST /api/token/refresh/", () => {
     const newest = client.cookies.get("refresh_token")!;
     expect((await client.get("/api/me/")).status).toBe(200);
 
+    api.shiftClock(api.config.refreshGraceSeconds + 1);
     await expectError(await refreshWith(stolen), 401);
     await expectError(await refreshWith(newest), 401);
     // The session's access token dies with it.

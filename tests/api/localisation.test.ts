@@ -15,6 +15,7 @@ import {
   upload,
 } from "../support/admin.ts";
 import { expectError } from "../support/assertions.ts";
+import { DJOSER_ENV, djoserUser } from "../support/djoser.ts";
 import { eventually } from "../support/eventually.ts";
 import { fabricatedResult, publishTree, tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
@@ -77,7 +78,7 @@ const patchCategory = (id: number, body: unknown) =>
   admin.request("PATCH", `/api/admin/categories/${id}`, body);
 
 beforeAll(async () => {
-  api = await startTestApi({ ...ADMIN_ENV, SUPPORTED_LANGUAGES: "en,de,fr" });
+  api = await startTestApi({ ...ADMIN_ENV, ...DJOSER_ENV, SUPPORTED_LANGUAGES: "en,de,fr" });
   [admin, viewer] = await Promise.all([adminClient(api), loggedInClient(api)]);
   transcoder = new TestTranscoder(api);
 
@@ -235,6 +236,23 @@ describe("every route that serves titles", () => {
     expect(body.map(({ id, title }) => ({ id, title }))).toEqual([{ id: bunny.id, title: "Großer Hase" }]);
     expect(headers.get("content-language")).toBe("de");
     expect(headers.get("vary")?.toLowerCase()).toContain("accept-language");
+  });
+
+  test("the djoser dialect: its frontend's Accept-Language, as its original backend served it", async () => {
+    const { client } = await djoserUser(api);
+    const response = await client.get("/videos/", { "accept-language": "de" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-language")).toBe("de");
+    expect(response.headers.get("vary")?.toLowerCase()).toContain("accept-language");
+    const listed = (await response.json()) as Listed[];
+    expect(byId(listed, bunny)).toMatchObject({
+      title: "Großer Hase",
+      description: "Ein riesiges Kaninchen rächt sich.",
+      category: "Zeichentrick",
+    });
+    const one = await client.get(`/videos/${sintel.id}/`, { "accept-language": "en" });
+    expect(await one.json()).toMatchObject({ title: "Sintel", category: "Fantasy" });
+    expect(one.headers.get("content-language")).toBe("en");
   });
 
   test("admin answers are not localised: the default fields with every translation", async () => {

@@ -1,0 +1,24 @@
+// The media every dialect hands to its player: progressive MP4s (none of the three frontends plays
+// HLS), as signed absolute URLs, since a <video> element sends no Authorization header.
+import type { CatalogueEntry } from "../catalogue/model.ts";
+
+/** One rung's progressive MP4. */
+export interface Mp4Source {
+  height: number;
+  /** Absolute, signed URL (a token in the query). */
+  url: string;
+}
+
+/**
+ * The video's progressive MP4s, tallest first: the one place every dialect's mapper learns them from.
+ * The renditions of this build carry no MP4 (the transcoder's MP4 per rung of issue 16 adds a signed
+ * one to each rendition), so there are none and the mappers answer null / [] for the media fields.
+ */
+export function mp4UrlsOf(_video: CatalogueEntry): Mp4Source[] {
+  return [];
+}
+
+/** The rung a player starts with: `preferredHeight` when there is one, else the tallest. */
+export function preferredMp4(sources: readonly Mp4Source[], preferredHeight: number): Mp4Source | null {
+  return sources.find((source) => source.height === preferredHeight) ?? sources[0] ?? null;
+}
