@@ -12,6 +12,9 @@
 stack_pid=""
 baseline_pid=""
 waited_pid=""
+# The script's own stdout and stderr, for the traps: a signal may come while a step's output goes to a
+# file (k6's summary) or nowhere (the seeding), and what the traps say must reach the person waiting.
+exec {script_stdout}>&1 {script_stderr}>&2
 
 # The stack and the baseline run in sessions of their own (a Ctrl-C reaches this shell, whose trap stops
 # them in order; stop_* reach what they left through their process groups), and get SIGTERM from the
@@ -52,11 +55,13 @@ stop_baseline() {
 # On every exit. A second Ctrl-C must not cut the orderly stop short (each stop is bounded).
 stop_everything() {
   trap '' INT TERM
+  exec 1>&"$script_stdout" 2>&"$script_stderr"
   stop_baseline
   stop_stack
 }
 
 loadtest_interrupted() {
+  exec 1>&"$script_stdout" 2>&"$script_stderr"
   warn "interrupted"
   if [[ -n "$waited_pid" ]]; then kill -TERM "$waited_pid" 2>/dev/null || true; fi
   exit 130
