@@ -212,7 +212,7 @@ describe("media:backfill-mp4 on the local driver", () => {
   });
 });
 
-describe("media:backfill-mp4 on a bucket", () => {
+describe("progressive MP4s on a bucket: the pipeline's, and media:backfill-mp4's", () => {
   let handle: DatabaseHandle;
   let videoId: number;
   let databaseUrl: string;
@@ -231,6 +231,23 @@ describe("media:backfill-mp4 on a bucket", () => {
   afterAll(async () => {
     await handle?.close();
   });
+
+  test("a transcoder's tree is published to the bucket with its MP4s, which presigned URLs serve", async () => {
+    const storage = s3StorageFor(bucket!, "", scratch);
+    const upload = join(scratch, "upload-new");
+    cpSync(join(scratch, "tree"), upload, { recursive: true });
+    // What the worker does with S3 (transcoder/worker.ts): the whole staging tree, playlists last.
+    await storage.publishDirectory(upload, "videos/999/r1");
+    for (const rendition of withMp4.renditions) {
+      const key = `videos/999/r1/${rendition.mp4!.path}`;
+      expect((await storage.stat(key))?.size).toBe(rendition.mp4!.size);
+      const response = await fetch(storage.presign(key, 60), { headers: { range: "bytes=0-7" } });
+      expect(response.status).toBe(206);
+      expect(response.headers.get("content-type")).toBe("video/mp4");
+      // The first box's header: its size, then "ftyp".
+      expect(new TextDecoder().decode((await response.bytes()).slice(4, 8))).toBe("ftyp");
+    }
+  }, 60_000);
 
   test("uploads each rung's MP4 beside its segments and records it", async () => {
     const run = await backfill({ ...bucket!.env, DATABASE_URL: databaseUrl });
