@@ -28,6 +28,7 @@ import { RealtimeHub } from "./realtime/service.ts";
 import type { BackgroundTasks } from "./shared/background-tasks.ts";
 import type { Clock } from "./shared/clock.ts";
 import type { EventBus } from "./shared/event-bus.ts";
+import type { Mp4Signer } from "./shared/progressive-mp4.ts";
 import { VideoLifecycle } from "./videos/lifecycle.ts";
 import { VideoAdminService } from "./videos/service.ts";
 import type { TranscodeQueue } from "./videos/transcode-queue.ts";
@@ -113,6 +114,9 @@ export function buildServices(infra: Infrastructure) {
   catalogueCache.listen(bus);
   const published = new PublishedVideos({ db, ttlMs: PUBLISHED_CACHE_TTL_MS });
   published.listen(bus);
+  // MP4 URLs carry the segments' token, minted to live longer: a <video src> is not re-signed mid-film.
+  const mp4Tokens = new MediaTokens(config.mediaTokenSecret, config.mediaMp4TokenTtlSeconds, nowMs);
+  const mp4Signer: Mp4Signer = { publicUrl: config.publicUrl, token: (videoId) => mp4Tokens.mint(videoId) };
 
   return {
     clock,
@@ -144,7 +148,9 @@ export function buildServices(infra: Infrastructure) {
       log,
     }),
     queues: infra.dashboardQueues,
-    catalogue: new CatalogueService({ db, cache: catalogueCache, publicUrl: config.publicUrl }),
+    /** What every presenter of MP4 links signs with (`mp4UrlsOf`, api/shared/progressive-mp4.ts). */
+    mp4Signer,
+    catalogue: new CatalogueService({ db, cache: catalogueCache, publicUrl: config.publicUrl, mp4Signer }),
     playback: new PlaybackService({
       storage: infra.storage,
       accessTokens,

@@ -1,6 +1,7 @@
 import type { PosterImage, Rendition } from "../../contract/media.ts";
 import { thumbnailUrl } from "../shared/media-urls.ts";
-import { presentRenditions } from "../shared/renditions.ts";
+import { type Mp4Signer, mp4UrlsOf } from "../shared/progressive-mp4.ts";
+import { presentPlayableRenditions } from "../shared/renditions.ts";
 import type { CatalogueEntry, CatalogueVideo, VideoflixVideo } from "./model.ts";
 
 /** The columns the catalogue reads of a listed video. */
@@ -17,7 +18,7 @@ export interface ListedRow {
   publishedRevision: number | null;
 }
 
-export function presentEntry(publicUrl: string, row: ListedRow): CatalogueEntry {
+export function presentEntry(publicUrl: string, mp4Signer: Mp4Signer, row: ListedRow): CatalogueEntry {
   return {
     id: row.id,
     created_at: row.createdAt.toISOString(),
@@ -27,7 +28,7 @@ export function presentEntry(publicUrl: string, row: ListedRow): CatalogueEntry 
     category: row.category,
     category_id: row.categoryId,
     duration_seconds: row.durationSeconds,
-    renditions: presentRenditions(row.renditions),
+    renditions: presentPlayableRenditions(row.renditions, mp4UrlsOf(row, mp4Signer)),
   };
 }
 

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, inArray, isNotNull, lte, type SQL, sql } from "driz
 import type { Database } from "../../db/client.ts";
 import { categories, favorites, videos, watchProgress } from "../../db/schema/index.ts";
 import { badRequest, notFound } from "../http/errors.ts";
+import type { Mp4Signer } from "../shared/progressive-mp4.ts";
 import type { CatalogueCache } from "./cache.ts";
 import type { CatalogueEntry, CatalogueVideo } from "./model.ts";
 import { type ListedRow, presentEntry, withViewer } from "./presenter.ts";
@@ -10,6 +11,8 @@ export interface CatalogueDeps {
   db: Database;
   cache: CatalogueCache;
   publicUrl: string;
+  /** Signs each rendition's `mp4_url` (cached entries keep a URL seconds old; it lives for hours). */
+  mp4Signer: Mp4Signer;
 }
 
 export interface VideoFilter {
@@ -292,6 +295,6 @@ export class CatalogueService {
   }
 
   private present(rows: ListedRow[]): CatalogueEntry[] {
-    return rows.map((row) => presentEntry(this.deps.publicUrl, row));
+    return rows.map((row) => presentEntry(this.deps.publicUrl, this.deps.mp4Signer, row));
   }
 }
