@@ -30,6 +30,7 @@ import type { BackgroundTasks } from "./shared/background-tasks.ts";
 import type { Clock } from "./shared/clock.ts";
 import type { EventBus } from "./shared/event-bus.ts";
 import { languagePlugin } from "./shared/localisation.ts";
+import type { Mp4Signer } from "./shared/progressive-mp4.ts";
 import { VideoLifecycle } from "./videos/lifecycle.ts";
 import { VideoAdminService } from "./videos/service.ts";
 import type { TranscodeQueue } from "./videos/transcode-queue.ts";
@@ -115,6 +116,9 @@ export function buildServices(infra: Infrastructure) {
   catalogueCache.listen(bus);
   const published = new PublishedVideos({ db, ttlMs: PUBLISHED_CACHE_TTL_MS });
   published.listen(bus);
+  // MP4 URLs carry the segments' token, minted to live longer: a <video src> is not re-signed mid-film.
+  const mp4Tokens = new MediaTokens(config.mediaTokenSecret, config.mediaMp4TokenTtlSeconds, nowMs);
+  const mp4Signer: Mp4Signer = { publicUrl: config.publicUrl, token: (videoId) => mp4Tokens.mint(videoId) };
 
   return {
     clock,
@@ -150,11 +154,14 @@ export function buildServices(infra: Infrastructure) {
     }),
     categoryAdmin: new CategoryAdminService({ db, bus, languages: config.supportedLanguages }),
     queues: infra.dashboardQueues,
+    /** What every presenter of MP4 links signs with (`mp4UrlsOf`, api/shared/progressive-mp4.ts). */
+    mp4Signer,
     catalogue: new CatalogueService({
       db,
       cache: catalogueCache,
       publicUrl: config.publicUrl,
       languages: config.supportedLanguages,
+      mp4Signer,
     }),
     playback: new PlaybackService({
       storage: infra.storage,

@@ -2,6 +2,15 @@
 // transcoder reports it, the api stores it (db/ keeps these shapes in jsonb columns) and serves it.
 import { type Static, Type } from "@sinclair/typebox";
 
+/** A rung as one progressive MP4: a stream copy of its segments, with the index (`moov`) first. */
+export const ProgressiveMp4 = Type.Object({
+  /** Path relative to the published prefix, e.g. `720p/progressive.mp4`. */
+  path: Type.String({ minLength: 1 }),
+  /** Bytes. */
+  size: Type.Integer({ minimum: 1 }),
+});
+export type ProgressiveMp4 = Static<typeof ProgressiveMp4>;
+
 export const Rendition = Type.Object({
   /** `<height>p`, the shorter side for portrait sources; also the folder name. */
   name: Type.String({ minLength: 1 }),
@@ -12,6 +21,8 @@ export const Rendition = Type.Object({
   averageBandwidth: Type.Integer({ minimum: 0 }),
   codecs: Type.String(),
   frameRate: Type.Number({ minimum: 0 }),
+  /** For players without HLS; absent from results stored before MP4s were made (media:backfill-mp4). */
+  mp4: Type.Optional(ProgressiveMp4),
 });
 export type Rendition = Static<typeof Rendition>;
 

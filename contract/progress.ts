@@ -10,6 +10,8 @@ export const TRANSCODE_STAGES = [
   "probing",
   "encoding",
   "verifying",
+  // Each rung's segments copied into one progressive MP4 (no second encode).
+  "remuxing",
   "thumbnails",
   // Object storage only: the outputs go to the bucket before the revision is reported ready.
   "uploading",

@@ -84,8 +84,15 @@ export interface MediaStorage {
   list(prefix: string): AsyncIterable<StoredObject>;
   /** A small object's text (playlists), or null when it does not exist. */
   readText(key: string): Promise<string | null>;
-  /** How a client gets the object: the file itself, or a URL valid for `expiresInSeconds`; null if missing. */
-  deliver(key: string, expiresInSeconds: number): Promise<MediaDelivery | null>;
+  /**
+   * How a client gets the object: the file itself, or a URL valid for `expiresInSeconds`; null if missing.
+   * `downloadAs`: a URL's answer says `Content-Disposition: attachment` with that file name.
+   */
+  deliver(
+    key: string,
+    expiresInSeconds: number,
+    options?: { downloadAs?: string },
+  ): Promise<MediaDelivery | null>;
   /** A GET URL of `key` valid for `expiresInSeconds` (object storage), or null: the local driver has none. */
   presign(key: string, expiresInSeconds: number): string | null;
   /**

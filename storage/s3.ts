@@ -203,9 +203,17 @@ export class S3MediaStorage implements MediaStorage {
     }
   }
 
-  async deliver(key: string, expiresInSeconds: number): Promise<MediaDelivery | null> {
+  async deliver(
+    key: string,
+    expiresInSeconds: number,
+    options: { downloadAs?: string } = {},
+  ): Promise<MediaDelivery | null> {
     // No existence check: the URL answers 404 itself, and a HEAD per segment would cost a round trip.
-    const url = this.publicClient.presign(this.objectKey(key), { expiresIn: expiresInSeconds });
+    const url = this.publicClient.presign(this.objectKey(key), {
+      expiresIn: expiresInSeconds,
+      // Signed into the URL as response-content-disposition: the store sends it with the object.
+      ...(options.downloadAs ? { contentDisposition: `attachment; filename="${options.downloadAs}"` } : {}),
+    });
     return { kind: "url", url, expiresAtSeconds: Math.floor(Date.now() / 1000) + expiresInSeconds };
   }
 

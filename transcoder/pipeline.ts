@@ -1,6 +1,6 @@
 // One source file in, one HLS tree out: probe → ladder → one FFmpeg for every rung → verify and write
-// the master playlist → poster and storyboard. Progress is reported over the whole job; the worker
-// (or the CLI) owns where the output goes afterwards.
+// the master playlist → a progressive MP4 per rung (a stream copy) → poster and storyboard. Progress is
+// reported over the whole job; the worker (or the CLI) owns where the output goes afterwards.
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { TranscodeResult } from "../contract/media.ts";
@@ -12,6 +12,7 @@ import { InputError } from "./errors.ts";
 import { buildLadderCommand, usesGpuDecode } from "./ffmpeg-args.ts";
 import { cancelled, lastMeaningfulLine, type RunResult, runProcess } from "./ffmpeg-process.ts";
 import { writeMasterPlaylist } from "./hls/master-playlist.ts";
+import { addProgressiveMp4s } from "./hls/progressive-mp4.ts";
 import { verifyRendition } from "./hls/rendition.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { chooseLadder, type LadderOptions } from "./ladder.ts";
@@ -54,8 +55,9 @@ export interface TranscodeOptions {
 export const STAGE_PERCENT = {
   probing: [0, 2],
   encoding: [2, 90],
-  verifying: [90, 93],
-  thumbnails: [93, 99],
+  verifying: [90, 92],
+  remuxing: [92, 95],
+  thumbnails: [95, 99],
 } as const;
 
 /** FFmpeg's words for input it could not read: the upload is at fault, not this host. */
@@ -154,6 +156,15 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   const masterPlaylist = await writeMasterPlaylist(outputDir, renditions);
   signal?.throwIfAborted();
 
+  stage("remuxing");
+  const remuxStartedAt = performance.now();
+  const playable = await addProgressiveMp4s(outputDir, renditions, {
+    audio: source.audio !== null,
+    signal,
+    onProgress: throttle((percent: number) => stage("remuxing", percent), 4).tick,
+  });
+  log.info({ seconds: (performance.now() - remuxStartedAt) / 1000 }, "progressive MP4s remuxed");
+
   let posters: TranscodeResult["posters"] = [];
   let storyboard: TranscodeResult["storyboard"] = null;
   if (options.thumbnails !== false) {
@@ -169,7 +180,13 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     storyboard = thumbnails.storyboard;
   }
   stage("thumbnails", 100, { etaSeconds: 0 });
-  return { durationSeconds: source.durationSeconds, renditions, masterPlaylist, posters, storyboard };
+  return {
+    durationSeconds: source.durationSeconds,
+    renditions: playable,
+    masterPlaylist,
+    posters,
+    storyboard,
+  };
 }
 
 /**

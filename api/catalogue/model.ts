@@ -1,7 +1,7 @@
 import { t } from "elysia";
 import { IdParams, VideoIdParams } from "../http/params.ts";
 import { LangQuery } from "../shared/localisation.ts";
-import { RenditionBody } from "../shared/renditions.ts";
+import { PlayableRenditionBody } from "../shared/renditions.ts";
 
 const WatchProgress = t.Nullable(
   t.Object(
@@ -39,8 +39,24 @@ const videoExample = {
   category_id: 3,
   duration_seconds: 596.5,
   renditions: [
-    { name: "1080p", width: 1920, height: 1080, bandwidth: 5_800_000 },
-    { name: "720p", width: 1280, height: 720, bandwidth: 3_200_000 },
+    {
+      name: "1080p",
+      width: 1920,
+      height: 1080,
+      bandwidth: 5_800_000,
+      mp4_url:
+        "https://api.videoflix.example/api/video/7/1080p/progressive.mp4?v=2&token=1764619200.x2SAnYf7wdFcJp1hqm1DSA",
+      size: 412_000_000,
+    },
+    {
+      name: "720p",
+      width: 1280,
+      height: 720,
+      bandwidth: 3_200_000,
+      mp4_url:
+        "https://api.videoflix.example/api/video/7/720p/progressive.mp4?v=2&token=1764619200.x2SAnYf7wdFcJp1hqm1DSA",
+      size: 228_000_000,
+    },
   ],
   progress: {
     position_seconds: 120,
@@ -56,7 +72,7 @@ const video = t.Object(
     ...videoflixFields,
     category_id: t.Integer(),
     duration_seconds: t.Nullable(t.Number()),
-    renditions: t.Array(RenditionBody),
+    renditions: t.Array(PlayableRenditionBody),
     progress: WatchProgress,
     is_favorite: t.Boolean(),
   },

@@ -2,7 +2,8 @@ import type { PosterImage, Rendition } from "../../contract/media.ts";
 import type { CategoryTranslations, VideoTranslations } from "../../db/schema/index.ts";
 import { type LanguagePreference, localise } from "../shared/localisation.ts";
 import { thumbnailUrl } from "../shared/media-urls.ts";
-import { presentRenditions } from "../shared/renditions.ts";
+import { type Mp4Signer, mp4UrlsOf } from "../shared/progressive-mp4.ts";
+import { presentPlayableRenditions } from "../shared/renditions.ts";
 import type { CatalogueEntry, CatalogueVideo, VideoflixVideo } from "./model.ts";
 
 /** The columns the catalogue reads of a listed video. */
@@ -24,6 +25,7 @@ export interface ListedRow {
 /** A listed video with its texts (title, description, category name) in the reader's languages. */
 export function presentEntry(
   publicUrl: string,
+  mp4Signer: Mp4Signer,
   row: ListedRow,
   languages: LanguagePreference,
 ): CatalogueEntry {
@@ -38,7 +40,7 @@ export function presentEntry(
     category: category.name,
     category_id: row.categoryId,
     duration_seconds: row.durationSeconds,
-    renditions: presentRenditions(row.renditions),
+    renditions: presentPlayableRenditions(row.renditions, mp4UrlsOf(row, mp4Signer)),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Database } from "../../db/client.ts";
 import { categories, favorites, videos, watchProgress } from "../../db/schema/index.ts";
 import { notFound } from "../http/errors.ts";
 import { type LanguagePreference, localise, type SupportedLanguages } from "../shared/localisation.ts";
+import type { Mp4Signer } from "../shared/progressive-mp4.ts";
 import type { CatalogueCache } from "./cache.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { checkFilter, filterConditions, listed, type VideoFilter } from "./filters.ts";
@@ -17,6 +18,8 @@ export interface CatalogueDeps {
   publicUrl: string;
   /** SUPPORTED_LANGUAGES: searches and category names look in each. */
   languages: SupportedLanguages;
+  /** Signs each rendition's `mp4_url` (cached entries keep a URL seconds old; it lives for hours). */
+  mp4Signer: Mp4Signer;
 }
 
 export interface Page<T> {
@@ -244,6 +247,6 @@ export class CatalogueService {
   }
 
   private present(rows: ListedRow[], languages: LanguagePreference): CatalogueEntry[] {
-    return rows.map((row) => presentEntry(this.deps.publicUrl, row, languages));
+    return rows.map((row) => presentEntry(this.deps.publicUrl, this.deps.mp4Signer, row, languages));
   }
 }

@@ -26,9 +26,12 @@ describe("defaults", () => {
     expect(config.secureCookies).toBe(false);
   });
 
-  test("token lifetimes: access 30m, refresh 7d", () => {
+  test("token lifetimes: access 30m, refresh 7d, HLS media 6h, progressive MP4s 12h", () => {
     expect(config.accessTokenTtlSeconds).toBe(1800);
     expect(config.refreshTokenTtlSeconds).toBe(604800);
+    expect(config.mediaTokenTtlSeconds).toBe(6 * 3600);
+    expect(config.mediaMp4TokenTtlSeconds).toBe(12 * 3600);
+    expect(loadConfig({ MEDIA_MP4_TOKEN_TTL: "7d" }).mediaMp4TokenTtlSeconds).toBe(7 * 86400);
   });
 
   test("no DATABASE_URL selects embedded PGlite", () => {
@@ -98,6 +101,12 @@ describe("a malformed value throws a ConfigError naming the variable", () => {
     ["DATABASE_URL not postgres", { DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     ["REDIS_URL not a URL", { REDIS_URL: "not a url" }, "REDIS_URL"],
     ["ACCESS_TOKEN_TTL not a duration", { ACCESS_TOKEN_TTL: "soon" }, "ACCESS_TOKEN_TTL"],
+    [
+      "MEDIA_MP4_TOKEN_TTL past a presigned URL's 7 days",
+      { MEDIA_MP4_TOKEN_TTL: "8d" },
+      "MEDIA_MP4_TOKEN_TTL",
+    ],
+    ["MEDIA_MP4_TOKEN_TTL under a minute", { MEDIA_MP4_TOKEN_TTL: "30" }, "MEDIA_MP4_TOKEN_TTL"],
     ["CORS_ORIGINS with a path", { CORS_ORIGINS: "http://a.com/path" }, "CORS_ORIGINS"],
     ["JWT_SECRET too short", { JWT_SECRET: "x".repeat(31) }, "JWT_SECRET"],
     ["ADMIN_EMAIL without ADMIN_PASSWORD", { ADMIN_EMAIL: "admin@example.com" }, "ADMIN_PASSWORD"],

@@ -80,6 +80,8 @@ export interface Config {
   readonly progressFlushIntervalSeconds: number;
   /** Lifetime of the signed media tokens written into served HLS playlists (`?token=`). */
   readonly mediaTokenTtlSeconds: number;
+  /** Lifetime of the signed progressive-MP4 URLs the catalogue lists: a film, paused, must not outlive it. */
+  readonly mediaMp4TokenTtlSeconds: number;
   readonly rateLimits: RateLimits;
   /** Bearer token GET /metrics asks for (METRICS_TOKEN); null: the endpoint is open. */
   readonly metricsToken: string | null;
@@ -213,6 +215,11 @@ export function loadConfig(env: Env): Config {
   if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
     throw new ConfigError("METRICS_TOKEN must be 16-256 printable characters without spaces");
 
+  // A presigned object-storage URL lives 7 days at most (SigV4), and a bucket's MP4 is reached by one.
+  const mediaMp4TokenTtlSeconds = duration(env, "MEDIA_MP4_TOKEN_TTL", "12h");
+  if (mediaMp4TokenTtlSeconds < 60 || mediaMp4TokenTtlSeconds > 7 * 86400)
+    throw new ConfigError("MEDIA_MP4_TOKEN_TTL must be between 1m and 7d");
+
   const publicOrigin = new URL(publicUrl).origin;
   const config: Config = {
     env: rawEnv,
@@ -261,6 +268,7 @@ export function loadConfig(env: Env): Config {
     reconcileIntervalSeconds: integer(env, "RECONCILE_INTERVAL_SECONDS", 60, 1, 86400),
     progressFlushIntervalSeconds: integer(env, "PROGRESS_FLUSH_INTERVAL_SECONDS", 5, 1, 3600),
     mediaTokenTtlSeconds: duration(env, "MEDIA_TOKEN_TTL", "6h"),
+    mediaMp4TokenTtlSeconds,
     rateLimits: rateLimits(env),
     metricsToken,
     supportedLanguages: supportedLanguages(env),

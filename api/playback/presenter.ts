@@ -52,13 +52,13 @@ function cacheControl(access: PlaybackAccess, versioned: boolean, nowMs: number)
   }
 }
 
-/** A segment, image or VTT file: whole, a byte range (206/416) or 304, sent with sendfile. */
+/** A segment, MP4, image or VTT file: whole, a byte range (206/416) or 304, sent with sendfile. */
 export function fileResponse(
   request: Request,
   meta: FileMeta,
   key: string,
   access: PlaybackAccess,
-  options: { versioned: boolean; nowMs: number },
+  options: { versioned: boolean; nowMs: number; downloadAs?: string },
 ): Response {
   const headers: Record<string, string> = {
     "content-type": contentTypeOf(key),
@@ -66,6 +66,8 @@ export function fileResponse(
     etag: meta.etag,
     "cache-control": cacheControl(access, options.versioned, options.nowMs),
   };
+  // The name is ours (`video-<id>-<rung>.mp4`): nothing to quote or encode.
+  if (options.downloadAs) headers["content-disposition"] = `attachment; filename="${options.downloadAs}"`;
   if (matchesEtag(request.headers.get("if-none-match"), meta.etag)) {
     return new Response(null, { status: 304, headers });
   }

@@ -3,6 +3,7 @@ import { videoChanges } from "../../contract/video-changes.ts";
 import type { Database } from "../../db/client.ts";
 import { videos } from "../../db/schema/index.ts";
 import type { EventBus } from "../shared/event-bus.ts";
+import { nominalHeight } from "../shared/renditions.ts";
 
 /** What playback needs to know of a listed video: where its published tree is and which rungs it has. */
 export interface PublishedVideo {
@@ -101,12 +102,6 @@ export class PublishedVideos {
     this.entries.set(id, { value, expiresAtMs: this.now() + this.deps.ttlMs });
     return value;
   }
-}
-
-/** `720p` → 720; a rendition named otherwise counts by its short side. */
-function nominalHeight(rendition: { name: string; width: number; height: number }): number {
-  const named = /^(\d{2,5})p$/.exec(rendition.name);
-  return named ? Number(named[1]) : Math.min(rendition.width, rendition.height);
 }
 
 /**

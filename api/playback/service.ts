@@ -4,7 +4,7 @@ import type { AccessTokens } from "../auth/session.ts";
 import { forbidden, notFound, unauthorized } from "../http/errors.ts";
 import type { Clock } from "../shared/clock.ts";
 import { mapPlaylistUris, rewritePlaylist } from "./http.ts";
-import { isPlaylist, isThumbnail, type PlaybackAccess, type PlaybackTarget } from "./model.ts";
+import { isDownload, isPlaylist, isThumbnail, type PlaybackAccess, type PlaybackTarget } from "./model.ts";
 import { type FileMeta, fileResponse, playlistResponse } from "./presenter.ts";
 import { type PublishedVideo, type PublishedVideos, resolveRung } from "./published.ts";
 import type { MediaTokens } from "./tokens.ts";
@@ -16,6 +16,9 @@ const MAX_CACHED_FILES = 50_000;
 /** Runs `next` at once on a plain value: the hot path (everything cached) stays synchronous. */
 const then = <T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> =>
   value instanceof Promise ? value.then(next) : next(value);
+
+/** The file name a downloaded MP4 is saved as: `video-12-720p.mp4` (the rung actually served). */
+const downloadName = (videoId: number, key: string) => `video-${videoId}-${key.split("/").at(-2)}.mp4`;
 
 /** `<expiry seconds>.<tag>`: when the token, and every URL signed along with it, stops working. */
 const tokenExpirySeconds = (token: string) => Number(token.slice(0, token.indexOf(".")));
@@ -54,12 +57,14 @@ export class PlaybackService {
         // Storage keys are stricter still (no leading "-" or "_"): such a name cannot exist there.
         if (!isSafeKey(key)) throw notFound();
         if (isPlaylist(target)) return this.playlist(request, key, video, access);
-        if (this.deps.storage.kind === "s3") return this.redirect(key, access);
+        const downloadAs = isDownload(target) ? downloadName(video.id, key) : undefined;
+        if (this.deps.storage.kind === "s3") return this.redirect(key, access, downloadAs);
         return then(this.fileMeta(key, video.revision), (meta) => {
           if (!meta) throw notFound();
           return fileResponse(request, meta, key, access, {
             versioned: target.version !== undefined,
             nowMs: this.nowMs(),
+            downloadAs,
           });
         });
       }),
@@ -135,12 +140,12 @@ export class PlaybackService {
   }
 
   /** A file in the bucket: after the same access check, the client is sent to a short-lived URL. */
-  private async redirect(key: string, access: PlaybackAccess): Promise<Response> {
+  private async redirect(key: string, access: PlaybackAccess, downloadAs?: string): Promise<Response> {
     const expiresIn =
       access.via === "token"
         ? Math.max(60, access.expiresAtSeconds - Math.floor(this.nowMs() / 1000))
         : this.deps.mediaTokens.ttlSeconds;
-    const delivery = await this.deps.storage.deliver(key, expiresIn);
+    const delivery = await this.deps.storage.deliver(key, expiresIn, { downloadAs });
     if (delivery?.kind !== "url") throw notFound();
     return new Response(null, {
       status: 302,
