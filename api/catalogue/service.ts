@@ -217,6 +217,17 @@ export class CatalogueService {
     };
   }
 
+  /** The ids of the user's favorites that are listed, most recently added first. */
+  async favoriteIds(userId: number): Promise<number[]> {
+    const rows = await this.deps.db
+      .select({ id: favorites.videoId })
+      .from(favorites)
+      .innerJoin(videos, eq(videos.id, favorites.videoId))
+      .where(and(listed, eq(favorites.userId, userId)))
+      .orderBy(desc(favorites.createdAt), desc(favorites.videoId));
+    return rows.map((row) => row.id);
+  }
+
   /** Marks a listed video as a favorite; marking it again changes nothing. */
   async addFavorite(userId: number, videoId: number): Promise<void> {
     await this.requireListed(videoId);

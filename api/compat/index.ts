@@ -9,6 +9,7 @@ import type { AvailableDialect } from "../config/compat.ts";
 import type { Config } from "../config/load.ts";
 import type { WatchProgressService } from "../progress/service.ts";
 import type { languagePlugin } from "../shared/localisation.ts";
+import { CONTENT_TAG, contentRoutes } from "./content/index.ts";
 import { DJOSER_TAG, djoserRoutes } from "./djoser/index.ts";
 
 /** Where every dialect lives: its routes authenticate by its own credentials, never our cookies. */
@@ -28,6 +29,7 @@ export interface CompatDeps {
 
 const DIALECT_ROUTES: Record<AvailableDialect, (deps: CompatDeps) => AnyElysia> = {
   djoser: djoserRoutes,
+  content: contentRoutes,
 };
 
 /** The OpenAPI tag of each dialect, shown for the enabled ones. */
@@ -36,6 +38,11 @@ const DIALECT_TAGS: Record<AvailableDialect, { name: string; description: string
     name: DJOSER_TAG,
     description:
       "The djoser + SimpleJWT API of Seldir193/Videoflix_frontend (base URL `<backend>/compat/djoser/api`): Bearer access tokens, a refresh token that is never rotated",
+  },
+  content: {
+    name: CONTENT_TAG,
+    description:
+      "The cookie-JWT API of velizarganchev/videoflix-frontend (base URL `<backend>/compat/content`): `vf_access` / `vf_refresh` HttpOnly cookies under /compat/content/, refreshed on 401 with a grace window for its parallel refreshes",
   },
 };
 

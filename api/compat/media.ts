@@ -28,3 +28,17 @@ export function mp4UrlsOf(video: Pick<CatalogueEntry, "renditions">): Mp4Source[
 export function preferredMp4(sources: readonly Mp4Source[], preferredHeight: number): Mp4Source | null {
   return sources.find((source) => source.height === preferredHeight) ?? sources[0] ?? null;
 }
+
+/**
+ * The rung answering a request for `height`: the tallest one not above it, else (every rung is taller,
+ * e.g. 120p asked of a ladder that starts at 240p) the lowest. Null when the video has no MP4.
+ */
+export function nearestLowerMp4(sources: readonly Mp4Source[], height: number): Mp4Source | null {
+  const lower = sources.filter((source) => source.height <= height);
+  const pick = (candidates: readonly Mp4Source[], taller: (a: number, b: number) => boolean) =>
+    candidates.reduce<Mp4Source | null>(
+      (best, source) => (best === null || taller(source.height, best.height) ? source : best),
+      null,
+    );
+  return lower.length > 0 ? pick(lower, (a, b) => a > b) : pick(sources, (a, b) => a < b);
+}

@@ -251,6 +251,16 @@ describe("client dialects and the refresh grace window", () => {
     expect(config.refreshGraceSeconds).toBe(0);
   });
 
+  test("the content dialect is available, with its own frontend URL", () => {
+    const config = loadConfig({
+      COMPAT_DIALECTS: "content,djoser",
+      COMPAT_CONTENT_FRONTEND_URL: "http://localhost:4202/",
+    });
+    expect(config.compat.dialects).toEqual(["content", "djoser"]);
+    expect(config.compat.frontendUrls.content).toBe("http://localhost:4202");
+    expect(config.compat.frontendUrls.djoser).toBe("http://localhost:5500");
+  });
+
   test("an unknown dialect's message names the setting and the known ones", () => {
     expect(configError({ COMPAT_DIALECTS: "drf" }).message).toBe(
       'COMPAT_DIALECTS must be a comma list of djoser, authemail, content, got "drf"',

@@ -8,14 +8,9 @@ import { clientIp } from "../../http/client-ip.ts";
 import { ApiError, ErrorBody } from "../../http/errors.ts";
 import type { WatchProgressService } from "../../progress/service.ts";
 import { LOCALISED, type languagePlugin } from "../../shared/localisation.ts";
+import { renamedFields } from "../errors.ts";
 import { DjoserModel } from "./model.ts";
-import {
-  djoserLinks,
-  noActiveAccount,
-  presentDjoserVideo,
-  refreshRefused,
-  renamedFields,
-} from "./presenter.ts";
+import { djoserLinks, noActiveAccount, presentDjoserVideo, refreshRefused } from "./presenter.ts";
 
 export const DJOSER_TAG = "Dialect: djoser";
 
