@@ -93,7 +93,7 @@ describe("bun run transcode", () => {
     expect(await Bun.file(join(out, "360p", "index.m3u8")).text()).toContain("#EXT-X-TARGETDURATION:1");
     // Not a terminal: a plain line per stage (and per 10 %), in the pipeline's order.
     const stages = [...first.err.matchAll(/^(\w+)\s+[\d.]+%/gm)].map((line) => line[1]);
-    expect([...new Set(stages)]).toEqual(["probing", "encoding", "verifying", "thumbnails"]);
+    expect([...new Set(stages)]).toEqual(["probing", "encoding", "verifying", "remuxing", "thumbnails"]);
     expect(leftovers()).toEqual([]);
 
     // On a terminal: one bar redrawn in place, its line ended before the summary. The earlier tree is
