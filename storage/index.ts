@@ -82,6 +82,8 @@ export interface MediaStorage {
   deletePrefix(prefix: string): Promise<void>;
   /** Every object under `prefix` (a folder: end it with "/"), in key order. */
   list(prefix: string): AsyncIterable<StoredObject>;
+  /** The object's bytes as they are read (never whole in memory); it must exist. */
+  readStream(key: string): AsyncIterable<Uint8Array>;
   /** A small object's text (playlists), or null when it does not exist. */
   readText(key: string): Promise<string | null>;
   /** How a client gets the object: the file itself, or a URL valid for `expiresInSeconds`; null if missing. */

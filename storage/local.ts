@@ -118,6 +118,10 @@ export class LocalMediaStorage implements MediaStorage {
     }
   }
 
+  readStream(key: string): AsyncIterable<Uint8Array> {
+    return Bun.file(this.pathOf(key)).stream();
+  }
+
   async readText(key: string): Promise<string | null> {
     const file = await this.file(key);
     return file ? file.text() : null;

@@ -6,7 +6,7 @@ import type { Database } from "../../db/client.ts";
 import { categories, type Video, videos } from "../../db/schema/index.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import { ApiError, badRequest, notFound } from "../http/errors.ts";
-import type { VideoLifecycle } from "./lifecycle.ts";
+import type { Transaction, VideoLifecycle } from "./lifecycle.ts";
 import type { TranscodeQueue } from "./transcode-queue.ts";
 import type { StoredUpload } from "./upload.ts";
 
@@ -24,7 +24,7 @@ export interface VideoWithCategory {
   category: string;
 }
 
-interface Metadata {
+export interface Metadata {
   title?: string;
   description?: string;
   category?: string;
@@ -33,7 +33,7 @@ interface Metadata {
 const LIMITS = { title: 200, description: 5000, category: 100 } as const;
 
 /** Checks the text fields of an upload or a PATCH; `required` names the ones that must be present. */
-function validMetadata(input: Record<string, unknown>, required: Array<keyof Metadata>): Metadata {
+export function validMetadata(input: Record<string, unknown>, required: Array<keyof Metadata>): Metadata {
   const errors: Record<string, string[]> = {};
   const result: Metadata = {};
   for (const field of ["title", "description", "category"] as const) {
@@ -59,7 +59,15 @@ function validMetadata(input: Record<string, unknown>, required: Array<keyof Met
 export class VideoAdminService {
   constructor(private readonly deps: VideoAdminDeps) {}
 
-  async create(upload: StoredUpload, uploadedBy: number): Promise<VideoWithCategory> {
+  /**
+   * A video from a stored upload (the multipart route's, or a finished resumable upload's).
+   * `inserted` runs in the creating transaction (a resumable upload records its video there).
+   */
+  async create(
+    upload: StoredUpload,
+    uploadedBy: number | null,
+    inserted?: (tx: Transaction, video: Video) => Promise<void>,
+  ): Promise<VideoWithCategory> {
     const file = upload.file;
     if (!file) throw badRequest({ file: ["This field is required."] });
     const metadata = validMetadata(upload.fields, ["title", "category"]);
@@ -75,7 +83,7 @@ export class VideoAdminService {
         sourceKey: file.key,
         sourceBytes: file.bytes,
       };
-    });
+    }, inserted);
     await this.enqueue(video);
     this.deps.log.info({ video_id: video.id, bytes: file.bytes }, "video uploaded");
     // The category's stored name: "drama" files the video under an existing "Drama", and the answer
