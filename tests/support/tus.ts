@@ -80,6 +80,13 @@ export interface RoundRobin {
   url: string;
   /** Which targets get the next requests (in turn). */
   route(targets: string[]): void;
+  /**
+   * Kills the connection of the PATCH whose body passes each of these upload offsets (the api sees its
+   * request cut short, the client an error), once per offset.
+   */
+  cutAt(offsets: number[]): void;
+  /** How many connections were cut so far. */
+  cuts(): number;
   /** How many requests each target got, by its URL. */
   served: Map<string, number>;
   stop(): void;
@@ -89,7 +96,30 @@ export interface RoundRobin {
 export function startRoundRobin(targets: string[]): RoundRobin {
   let current = targets;
   let next = 0;
+  let pendingCuts: number[] = [];
+  let cut = 0;
   const served = new Map<string, number>();
+  /** The PATCH body, passed on until it crosses the next cut offset; then it fails mid-stream. */
+  const cutting = (body: ReadableStream<Uint8Array>, offset: number) => {
+    let position = offset;
+    while (pendingCuts[0] !== undefined && pendingCuts[0] <= offset) pendingCuts.shift();
+    return body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          const due = pendingCuts[0];
+          if (due !== undefined && position + chunk.byteLength >= due) {
+            pendingCuts.shift();
+            cut++;
+            controller.enqueue(chunk.subarray(0, Math.max(0, due - position)));
+            controller.error(new Error(`connection cut at offset ${due}`));
+            return;
+          }
+          position += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+  };
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -101,10 +131,15 @@ export function startRoundRobin(targets: string[]): RoundRobin {
       const headers = new Headers(request.headers);
       headers.delete("host");
       try {
+        const offset = Number(request.headers.get("upload-offset") ?? Number.NaN);
+        const body =
+          request.method === "PATCH" && request.body && pendingCuts.length > 0 && Number.isFinite(offset)
+            ? cutting(request.body, offset)
+            : request.body;
         return await fetch(`${target}${url.pathname}${url.search}`, {
           method: request.method,
           headers,
-          body: request.body,
+          body,
           redirect: "manual",
           duplex: "half",
         } as RequestInit);
@@ -118,6 +153,10 @@ export function startRoundRobin(targets: string[]): RoundRobin {
     route: (targets) => {
       current = targets;
     },
+    cutAt: (offsets) => {
+      pendingCuts = [...offsets].sort((a, b) => a - b);
+    },
+    cuts: () => cut,
     served,
     stop: () => server.stop(true),
   };
