@@ -76,6 +76,12 @@ export function uploadRoutes(deps: {
     .head(`${UPLOADS_PATH}/direct/:token/:id`, tusRequest, {
       detail: tusDetail("The offset, with a direct-upload URL", "As HEAD /api/uploads/{id}."),
     })
+    .delete(`${UPLOADS_PATH}/direct/:token/:id`, tusRequest, {
+      detail: tusDetail(
+        "Terminate, with a direct-upload URL: refused",
+        "403: the URL's holder can create and resume its upload, nothing else (an admin cancels the URL).",
+      ),
+    })
     .get(
       `${UPLOADS_PATH}/:id/video`,
       async ({ params }) => {
