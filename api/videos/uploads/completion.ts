@@ -92,8 +92,11 @@ export class UploadCompletion {
       );
       videoId = created.video.id;
     } catch (error) {
+      if (!(error instanceof AlreadyCompleted)) {
+        await store.disassemble(upload.id, key);
+        throw error;
+      }
       await storage.deletePrefix(key);
-      if (!(error instanceof AlreadyCompleted)) throw error;
       const again = await this.videoOf(upload.id);
       if (again.videoId === null) throw error;
       videoId = again.videoId;

@@ -1,15 +1,16 @@
 // The tus data store over this project's media storage drivers (local file system or S3 through Bun's
 // S3Client), so resumable uploads land where every other upload does, with no second S3 client (the AWS
-// SDK of @tus/s3-store) to configure. Each PATCH body becomes one part object, streamed through
-// `putStream` (never whole in memory) and visible only once complete; the offset is the sum of the parts,
-// read from the store on every request, so any replica (or a restarted api) resumes where the last one
-// stopped. The last byte's request assembles the parts into one source (see completion.ts).
+// SDK of @tus/s3-store) to configure. On the local file system the bytes are appended to one file
+// (all or nothing per PATCH) that the last byte renames into place; object storage cannot append, so each
+// PATCH body becomes one part object (a `putStream`, visible only once complete) that the last byte
+// streams into one source. Either way the offset is read from the store on every request, so any
+// replica (or a restarted api) resumes where the last one stopped. Chunks are never held whole in memory.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { DataStore, ERRORS, Upload } from "@tus/server";
 import type { MediaStorage, Reclaimed, StoredObject } from "../../../storage/index.ts";
-import { UploadTooLargeError } from "../../../storage/index.ts";
+import { OffsetMismatchError, UploadTooLargeError } from "../../../storage/index.ts";
 import { isNoSpace } from "../../../storage/no-space.ts";
 import type { Clock } from "../../shared/clock.ts";
 import { SNIFF_BYTES, sniffContainer } from "../sniff.ts";
@@ -29,6 +30,7 @@ const OFFSET_DIGITS = 16;
 const uploadPrefix = (id: string) => `uploads/${id}`;
 const infoKey = (id: string) => `uploads/${id}/info.json`;
 const completeKey = (id: string) => `uploads/${id}/complete`;
+const dataKey = (id: string) => `uploads/${id}/data`;
 const partsPrefix = (id: string) => `uploads/${id}/parts/`;
 const partKey = (id: string, offset: number) =>
   `${partsPrefix(id)}${String(offset).padStart(OFFSET_DIGITS, "0")}`;
@@ -46,7 +48,8 @@ interface StoredInfo {
 /** What the store knows of one upload, from one listing of its prefix. */
 interface UploadState {
   info: StoredInfo;
-  parts: Array<{ key: string; offset: number; size: number }>;
+  /** The stored bytes in order: the appended file (local), or the parts (object storage). */
+  segments: Array<{ key: string; size: number }>;
   offset: number;
   complete: boolean;
   /** Epoch ms of the newest write: the upload expires UPLOAD_EXPIRY after it. */
@@ -138,16 +141,18 @@ export class StorageUploadStore extends DataStore {
       // Checked before the part becomes visible: a mismatching chunk is never stored.
       if (hash && !hash.digest().equals(expected!.digest)) throw checksumMismatch();
     }
+    const maxBytes = state.info.size - offset;
     try {
-      const { bytes } = await this.deps.storage.putStream(partKey(id, offset), body(), {
-        maxBytes: state.info.size - offset,
-      });
+      const { appendable } = this.deps.storage;
+      if (appendable) return await appendable.append(dataKey(id), body(), { offset, maxBytes });
+      const { bytes } = await this.deps.storage.putStream(partKey(id, offset), body(), { maxBytes });
       return offset + bytes;
     } catch (error) {
       if (refused) {
         await this.remove(id);
         await this.deps.onRefused(id);
       }
+      if (error instanceof OffsetMismatchError) throw ERRORS.INVALID_OFFSET;
       if (error instanceof UploadTooLargeError) throw ERRORS.ERR_SIZE_EXCEEDED;
       if (isNoSpace(error)) throw tusError(507, { detail: "The media storage is full." });
       throw error;
@@ -196,15 +201,20 @@ export class StorageUploadStore extends DataStore {
   }
 
   /**
-   * Writes the parts, in order, as one object at `key` (streamed: object storage has no server-side
-   * concatenation through Bun's client, so the bytes pass through the api once more).
+   * The complete upload as one object at `key`: the appended file renamed (local), or the parts written
+   * in order (streamed: object storage has no server-side concatenation through Bun's client, so the
+   * bytes pass through the api once more).
    */
   async assemble(id: string, key: string): Promise<number> {
     const state = await this.state(id);
     if (!state || state.offset !== state.info.size) throw ERRORS.FILE_NOT_FOUND;
     const storage = this.deps.storage;
+    if (storage.appendable) {
+      await storage.appendable.rename(dataKey(id), key);
+      return state.info.size;
+    }
     async function* whole(): AsyncGenerator<Uint8Array> {
-      for (const part of state!.parts) yield* storage.readStream(part.key);
+      for (const part of state!.segments) yield* storage.readStream(part.key);
     }
     const { bytes } = await storage.putStream(key, whole(), { maxBytes: state.info.size });
     if (bytes !== state.info.size) {
@@ -214,10 +224,17 @@ export class StorageUploadStore extends DataStore {
     return bytes;
   }
 
-  /** The upload became a video: its parts go, a marker keeps HEAD answering "complete" until expiry. */
+  /** Undoes `assemble` when the video could not be made: the upload stays complete, to be finished again. */
+  async disassemble(id: string, key: string): Promise<void> {
+    if (this.deps.storage.appendable) await this.deps.storage.appendable.rename(key, dataKey(id));
+    else await this.deps.storage.deletePrefix(key);
+  }
+
+  /** The upload became a video: its bytes go, a marker keeps HEAD answering "complete" until expiry. */
   async markComplete(id: string, videoId: number): Promise<void> {
     await this.deps.storage.putStream(completeKey(id), bytesOf(String(videoId)), { maxBytes: 64 });
     await this.deps.storage.deletePrefix(partsPrefix(id).slice(0, -1));
+    await this.deps.storage.deletePrefix(dataKey(id));
   }
 
   private async state(id: string): Promise<UploadState | null> {
@@ -231,19 +248,22 @@ export class StorageUploadStore extends DataStore {
     const stored = JSON.parse(text) as StoredInfo;
     const complete = objects.some((object) => object.key === completeKey(id));
     const lastActivity = Math.max(...objects.map((object) => object.lastModified));
-    // Parts named by their start offset, in key order; only a contiguous run from 0 counts.
-    const parts: UploadState["parts"] = [];
+    // The appended file, or parts named by their start offset, in key order: only a contiguous run from 0.
+    const segments: UploadState["segments"] = [];
     let offset = 0;
-    for (const object of objects) {
+    const data = objects.find((object) => object.key === dataKey(id));
+    if (data) segments.push({ key: data.key, size: data.size });
+    for (const object of data ? [] : objects) {
       if (!object.key.startsWith(partsPrefix(id))) continue;
       const start = Number(object.key.slice(partsPrefix(id).length));
       if (start !== offset) break;
-      parts.push({ key: object.key, offset: start, size: object.size });
+      segments.push({ key: object.key, size: object.size });
       offset += object.size;
     }
+    if (data) offset = data.size;
     return {
       info: stored,
-      parts,
+      segments,
       offset: complete ? stored.size : offset,
       complete,
       lastActivity,
@@ -254,7 +274,7 @@ export class StorageUploadStore extends DataStore {
   private async storedHead(state: UploadState): Promise<Buffer> {
     const head: Buffer[] = [];
     let bytes = 0;
-    for (const part of state.parts) {
+    for (const part of state.segments) {
       for await (const chunk of this.deps.storage.readStream(part.key)) {
         head.push(Buffer.from(chunk));
         bytes += chunk.byteLength;
