@@ -9,7 +9,16 @@ import { videos } from "../../db/schema/index.ts";
 import { ADMIN_ENV, adminClient, sessionHeaders } from "../support/admin.ts";
 import { tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
-import { type RoundRobin, sha256Hex, sourceOf, startRoundRobin, tusClientUpload } from "../support/tus.ts";
+import {
+  metadataHeader,
+  patchHeaders,
+  type RoundRobin,
+  sha256Hex,
+  sourceOf,
+  startRoundRobin,
+  tusClientUpload,
+  tusRequest,
+} from "../support/tus.ts";
 
 const MiB = 1024 * 1024;
 const FILE_BYTES = 64 * MiB;
@@ -108,4 +117,23 @@ describe("tus-js-client, 64 MiB in 8 MiB chunks", () => {
     expect(front.served.get(replica.url)).toBeGreaterThan(2);
     await expectOneVideo(url, "Two replicas");
   }, 180_000);
+});
+
+describe("the Redis lock", () => {
+  test("the same chunk sent to two replicas at once: one of them stores it, once", async () => {
+    const created = await tusRequest(`${owner.url}/api/uploads/`, "POST", admin, {
+      "upload-length": String(FILE_BYTES),
+      "upload-metadata": metadataHeader({ title: "Raced", category: "Resumable" }),
+    });
+    const path = created.headers.get("location")!;
+    const chunk = file.subarray(0, CHUNK_BYTES);
+    const answers = await Promise.all(
+      [owner, replica].map((api) => tusRequest(`${api.url}${path}`, "PATCH", admin, patchHeaders(0), chunk)),
+    );
+    expect(answers.filter((answer) => answer.status === 204)).toHaveLength(1);
+    for (const api of [owner, replica]) {
+      const head = await tusRequest(`${api.url}${path}`, "HEAD", admin);
+      expect(head.headers.get("upload-offset")).toBe(String(CHUNK_BYTES));
+    }
+  }, 60_000);
 });
