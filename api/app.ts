@@ -25,7 +25,12 @@ import { realtimeWebSocketOptions } from "./realtime/model.ts";
 import type { Services } from "./services.ts";
 import { videoAdminRoutes } from "./videos/index.ts";
 import { uploadRoutes } from "./videos/uploads/index.ts";
-import { TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS, UPLOADS_PATH } from "./videos/uploads/tus.ts";
+import {
+  isDirectUploadPath,
+  TUS_REQUEST_HEADERS,
+  TUS_RESPONSE_HEADERS,
+  UPLOADS_PATH,
+} from "./videos/uploads/tus.ts";
 
 /** Builds the whole api from its services; the runtime and the tests call this with real ones. */
 export async function createApp(deps: { config: Config; log: Logger; services: Services }) {
@@ -67,7 +72,8 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
       )
       .use(requestLog(log, { onAnswered: metrics.observeRequest, quietRoutes: new Set([METRICS_PATH]) }))
       .use(errorMapper(log))
-      .use(csrfProtection(allowedOrigins))
+      // A direct-upload URL is used from an integrator's page: its token is the credential, never a cookie.
+      .use(csrfProtection(allowedOrigins, isDirectUploadPath))
       .use(jsonBody(config.maxJsonBodyBytes))
       .use(
         openapi({

@@ -9,10 +9,15 @@ const SESSION_COOKIES = ["access_token", "refresh_token"];
  * request that rides on the session cookies without echoing the `csrftoken` cookie in X-CSRFToken
  * (double-submit: a foreign page cannot read our cookie to copy it).
  */
-export const csrfProtection = (allowedOrigins: ReadonlySet<string>) =>
+export const csrfProtection = (
+  allowedOrigins: ReadonlySet<string>,
+  /** Paths whose requests authenticate by a token in the URL and ignore cookies (any page may send them). */
+  cookielessPath: (pathname: string) => boolean = () => false,
+) =>
   new Elysia({ name: "csrf" })
     .onRequest(({ request, set }) => {
       if (SAFE_METHODS.has(request.method)) return;
+      if (cookielessPath(new URL(request.url).pathname)) return;
       const origin = request.headers.get("origin");
       if (origin !== null && !allowedOrigins.has(origin) && origin !== ownOrigin(request)) {
         set.status = 403;

@@ -124,6 +124,36 @@ describe("uploading with the URL alone", () => {
     expect((await fetch(`${api.url}/api/admin/direct-uploads/${direct.id}`, asBearer)).status).toBe(401);
   }, 120_000);
 
+  test("from an integrator's page on any origin: preflight and upload allowed, without credentials", async () => {
+    const direct = await makeDirectUpload();
+    const origin = "https://integrator.example";
+    const preflight = await fetch(direct.url, {
+      method: "OPTIONS",
+      headers: {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "tus-resumable,upload-length,upload-metadata",
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe(origin);
+    expect(preflight.headers.get("access-control-allow-credentials")).toBeNull();
+    const created = await tusRequest(direct.url, "POST", null, {
+      origin,
+      "upload-length": String(mp4.byteLength),
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.get("access-control-allow-origin")).toBe(origin);
+    expect(created.headers.get("access-control-expose-headers")!.toLowerCase()).toContain("location");
+    // The admin endpoint stays closed to that origin (a session's cookies could ride along there).
+    const adminPath = await tusRequest(`${api.url}/api/uploads/`, "POST", admin, {
+      origin,
+      "upload-length": "1000",
+      "upload-metadata": metadataHeader({ title: "x", category: "y" }),
+    });
+    expect(adminPath.status).toBe(403);
+  }, 30_000);
+
   test("a forged or altered token is refused", async () => {
     const direct = await makeDirectUpload();
     const forged = direct.url.replace(/\.[A-Za-z0-9_-]+\/$/, ".AAAA/");

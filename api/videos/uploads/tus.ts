@@ -58,6 +58,9 @@ interface UploadRoute {
   uploadId: string | null;
 }
 
+/** A direct-upload URL's path: its token is the credential, cookies are ignored, any origin may use it. */
+export const isDirectUploadPath = (pathname: string) => pathname.startsWith(`${UPLOADS_PATH}/direct/`);
+
 function routeOf(pathname: string): UploadRoute | null {
   const rest = pathname.slice(UPLOADS_PATH.length).replace(/^\/+|\/+$/g, "");
   const segments = rest === "" ? [] : rest.split("/");
@@ -79,6 +82,8 @@ function checksumOf(header: string | null): ChunkChecksum | null {
 
 export class ResumableUploads {
   private readonly server: Server;
+  /** The same, for direct-upload URLs: any origin, never credentials (the token is in the URL). */
+  private readonly directServer: Server;
   private readonly uploaders = new WeakMap<Request, Uploader>();
   private readonly routes = new WeakMap<Request, UploadRoute>();
 
@@ -95,7 +100,7 @@ export class ResumableUploads {
       log: Logger;
     },
   ) {
-    this.server = new Server({
+    const options = {
       path: UPLOADS_PATH,
       datastore: deps.store,
       locker: deps.locker,
@@ -110,8 +115,6 @@ export class ResumableUploads {
       },
       getFileIdFromRequest: (request) =>
         this.routes.get(request as unknown as Request)?.uploadId ?? undefined,
-      allowedOrigins: (origin) => deps.allowedOrigins.has(origin),
-      allowedCredentials: true,
       allowedHeaders: ["X-CSRFToken", "Upload-Checksum", "X-Request-ID"],
       exposedHeaders: ["Upload-Expires", "Tus-Checksum-Algorithm", VIDEO_ID_HEADER],
       onUploadCreate: (request, upload) => this.created(request as unknown as Request, upload),
@@ -129,12 +132,26 @@ export class ResumableUploads {
         deps.log.error({ err: error }, "resumable upload failed");
         return tusError(500, { detail: "Internal server error." });
       },
+    } satisfies Partial<ConstructorParameters<typeof Server>[0]>;
+    this.server = new Server({
+      ...options,
+      allowedOrigins: (origin) => deps.allowedOrigins.has(origin),
+      allowedCredentials: true,
     });
+    this.directServer = new Server({
+      ...options,
+      allowedOrigins: () => true,
+      allowedCredentials: false,
+    });
+  }
+
+  private serverFor(request: Request): Server {
+    return isDirectUploadPath(new URL(request.url).pathname) ? this.directServer : this.server;
   }
 
   /** OPTIONS: the protocol's discovery (versions, extensions, Tus-Max-Size) and CORS preflights. */
   async options(request: Request): Promise<Response> {
-    const response = await this.server.handleWeb(request);
+    const response = await this.serverFor(request).handleWeb(request);
     response.headers.set("Tus-Checksum-Algorithm", CHECKSUM_ALGORITHMS.join(","));
     return response;
   }
@@ -150,7 +167,8 @@ export class ResumableUploads {
     const checksum = checksumOf(request.headers.get("upload-checksum"));
     this.routes.set(request, route);
     this.uploaders.set(request, uploader);
-    const response = await chunkChecksum.run(checksum, () => this.server.handleWeb(request));
+    const server = route.token === null ? this.server : this.directServer;
+    const response = await chunkChecksum.run(checksum, () => server.handleWeb(request));
     if (response.status < 400) return response;
     const headers = new Headers(response.headers);
     headers.set("content-type", "application/json");
