@@ -177,6 +177,12 @@ export function buildServices(infra: Infrastructure) {
     lifecycle,
     videoAdmin,
     uploadStore,
+    /** The sweep of resumable uploads past UPLOAD_EXPIRY: their bytes, their rows, their URLs freed. */
+    sweepExpiredUploads: async () => {
+      const swept = await uploadStore.sweepExpired();
+      await directUploads.forget(swept.ids);
+      return { items: swept.items, bytes: swept.bytes };
+    },
     directUploads,
     uploadCompletion,
     resumableUploads,

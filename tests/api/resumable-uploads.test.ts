@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
-import { videos } from "../../db/schema/index.ts";
+import { resumableUploads, videos } from "../../db/schema/index.ts";
 import { ADMIN_ENV, adminClient, sessionHeaders } from "../support/admin.ts";
 import { tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
@@ -263,7 +263,7 @@ describe("expiry", () => {
   });
   afterAll(async () => short?.stop());
 
-  test("an upload untouched past UPLOAD_EXPIRY: Upload-Expires sent, then 410, then swept: 404 and no bytes", async () => {
+  test("an upload untouched past UPLOAD_EXPIRY: Upload-Expires sent, then 410, then swept: 404, no bytes, no row, its URL free", async () => {
     const response = await tusRequest(`${short.url}/api/uploads/`, "POST", shortAdmin, {
       "upload-length": String(mp4.byteLength),
       "upload-metadata": metadataHeader(META),
@@ -273,11 +273,34 @@ describe("expiry", () => {
     expect(expires).toBeGreaterThan(Date.now());
     const url = new URL(response.headers.get("location")!, short.url).href;
     await tusRequest(url, "PATCH", shortAdmin, patchHeaders(0), mp4.subarray(0, 50_000));
+    // A direct-upload URL (valid an hour) whose upload is left to expire: the URL is free again after.
+    const direct = (await (
+      await shortAdmin.post("/api/admin/direct-uploads", {
+        title: "Left behind",
+        category: "Tus",
+      })
+    ).json()) as { id: string; url: string };
+    const directUrl = new URL(new URL(direct.url).pathname, short.url).href;
+    const directCreated = await tusRequest(directUrl, "POST", null, {
+      "upload-length": String(mp4.byteLength),
+    });
+    expect(directCreated.status).toBe(201);
+    const directStatus = async () =>
+      ((await (await shortAdmin.get(`/api/admin/direct-uploads/${direct.id}`)).json()) as { status: string })
+        .status;
+    expect(await directStatus()).toBe("uploading");
     await Bun.sleep(3000);
     expect((await tusRequest(url, "HEAD", shortAdmin)).status).toBe(410);
     const gone = await tusRequest(url, "PATCH", shortAdmin, patchHeaders(50_000), mp4.subarray(50_000));
     expect(gone.status).toBe(410);
-    expect((await short.runtime.sweepStorage()).expiredUploads).toBe(1);
+    expect((await short.runtime.sweepStorage()).expiredUploads).toBe(2);
+    expect(await directStatus()).toBe("waiting");
+    const uploadId = url.split("/").at(-1)!;
+    const rows = await short.database.db
+      .select()
+      .from(resumableUploads)
+      .where(eq(resumableUploads.uploadId, uploadId));
+    expect(rows).toEqual([]);
     expect((await tusRequest(url, "HEAD", shortAdmin)).status).toBe(404);
     expect(readdirSync(join(short.config.mediaRoot, "uploads"))).toEqual([]);
   }, 30_000);

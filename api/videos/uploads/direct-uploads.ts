@@ -3,7 +3,7 @@
 // it, resume it, and nothing else. The URL's token is `<id>.<HMAC of the id>`: it proves itself without
 // a lookup and nothing secret is stored; the row says whether it is still usable.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import type { Database } from "../../../db/client.ts";
 import { type DirectUpload, directUploads, resumableUploads } from "../../../db/schema/index.ts";
 import { ApiError, badRequest, forbidden, notFound } from "../../http/errors.ts";
@@ -126,6 +126,28 @@ export class DirectUploadService {
       )
       .returning({ id: directUploads.id });
     return claimed.length > 0;
+  }
+
+  /**
+   * Expired uploads (swept with their bytes) that never became a video: their rows go, and a URL still
+   * valid is free again for a new upload.
+   */
+  async forget(uploadIds: string[]): Promise<void> {
+    if (uploadIds.length === 0) return;
+    const unfinished = await this.deps.db
+      .delete(resumableUploads)
+      .where(and(inArray(resumableUploads.uploadId, uploadIds), isNull(resumableUploads.videoId)))
+      .returning({ uploadId: resumableUploads.uploadId });
+    if (unfinished.length === 0) return;
+    await this.deps.db
+      .update(directUploads)
+      .set({ uploadId: null })
+      .where(
+        inArray(
+          directUploads.uploadId,
+          unfinished.map((row) => row.uploadId),
+        ),
+      );
   }
 
   /** An upload refused for its content frees its URL again: the integrator may send a proper file. */

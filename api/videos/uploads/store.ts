@@ -173,7 +173,7 @@ export class StorageUploadStore extends DataStore {
   }
 
   /** Removes every upload (finished or not) nothing wrote to for UPLOAD_EXPIRY, with its bytes. */
-  async sweepExpired(): Promise<Reclaimed> {
+  async sweepExpired(): Promise<Reclaimed & { ids: string[] }> {
     const uploads = new Map<string, { lastActivity: number; bytes: number }>();
     for await (const object of this.deps.storage.list("uploads/")) {
       const id = object.key.split("/")[1]!;
@@ -183,12 +183,13 @@ export class StorageUploadStore extends DataStore {
       uploads.set(id, seen);
     }
     const cutoff = this.deps.clock.now().getTime() - this.getExpiration();
-    const reclaimed = { items: 0, bytes: 0 };
+    const reclaimed = { items: 0, bytes: 0, ids: [] as string[] };
     for (const [id, { lastActivity, bytes }] of uploads) {
       if (lastActivity > cutoff || !UPLOAD_ID.test(id)) continue;
       await this.deps.storage.deletePrefix(uploadPrefix(id));
       reclaimed.items++;
       reclaimed.bytes += bytes;
+      reclaimed.ids.push(id);
     }
     return reclaimed;
   }
