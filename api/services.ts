@@ -1,6 +1,7 @@
 // The composition root of the api's services: every service is built here, once per replica, from
 // the infrastructure the runtime opened. Route factories receive what they need of the result; no
 // feature builds another feature's service.
+import { createHmac } from "node:crypto";
 import type { Queue } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
@@ -34,6 +35,11 @@ import type { Mp4Signer } from "./shared/progressive-mp4.ts";
 import { VideoLifecycle } from "./videos/lifecycle.ts";
 import { VideoAdminService } from "./videos/service.ts";
 import type { TranscodeQueue } from "./videos/transcode-queue.ts";
+import { UploadCompletion } from "./videos/uploads/completion.ts";
+import { DirectUploadService } from "./videos/uploads/direct-uploads.ts";
+import { RedisLocker } from "./videos/uploads/locker.ts";
+import { StorageUploadStore } from "./videos/uploads/store.ts";
+import { ResumableUploads } from "./videos/uploads/tus.ts";
 
 /** What the runtime opened (connections, storage, queues) and hands to the services. */
 export interface Infrastructure {
@@ -112,6 +118,51 @@ export function buildServices(infra: Infrastructure) {
     log,
     retiredGraceSeconds: config.storage.kind === "s3" ? config.storage.retiredGraceSeconds : 0,
   });
+  const videoAdmin = new VideoAdminService({
+    db,
+    storage: infra.storage,
+    queue: infra.transcodeQueue,
+    lifecycle,
+    redis,
+    log,
+    languages: config.supportedLanguages,
+  });
+  // Resumable uploads: the tus store over the media storage, locks in Redis shared by every replica.
+  const uploadStore = new StorageUploadStore({
+    storage: infra.storage,
+    clock,
+    expirySeconds: config.uploadExpirySeconds,
+    onRefused: (uploadId) => directUploads.release(uploadId),
+  });
+  const directUploads = new DirectUploadService({
+    db,
+    clock,
+    secret: createHmac("sha256", config.jwtSecret).update("videoflix direct upload v1").digest(),
+    store: uploadStore,
+    maxUploadBytes: config.maxUploadBytes,
+    languages: config.supportedLanguages,
+  });
+  const uploadLocker = new RedisLocker(redis);
+  const uploadCompletion = new UploadCompletion({
+    db,
+    storage: infra.storage,
+    store: uploadStore,
+    locker: uploadLocker,
+    videoAdmin,
+    log,
+  });
+  const resumableUploads = new ResumableUploads({
+    db,
+    store: uploadStore,
+    locker: uploadLocker,
+    completion: uploadCompletion,
+    directUploads,
+    accessTokens,
+    maxUploadBytes: config.maxUploadBytes,
+    languages: config.supportedLanguages,
+    allowedOrigins: new Set([config.publicOrigin, ...config.corsOrigins]),
+    log,
+  });
   const catalogueCache = new CatalogueCache(CATALOGUE_CACHE_TTL_MS);
   catalogueCache.listen(bus);
   const published = new PublishedVideos({ db, ttlMs: PUBLISHED_CACHE_TTL_MS });
@@ -143,15 +194,17 @@ export function buildServices(infra: Infrastructure) {
     }),
     sessions: new SessionService({ db, sessions: refreshSessions, clock }),
     lifecycle,
-    videoAdmin: new VideoAdminService({
-      db,
-      storage: infra.storage,
-      queue: infra.transcodeQueue,
-      lifecycle,
-      redis,
-      log,
-      languages: config.supportedLanguages,
-    }),
+    videoAdmin,
+    uploadStore,
+    /** The sweep of resumable uploads past UPLOAD_EXPIRY: their bytes, their rows, their URLs freed. */
+    sweepExpiredUploads: async () => {
+      const swept = await uploadStore.sweepExpired();
+      await directUploads.forget(swept.ids);
+      return { items: swept.items, bytes: swept.bytes };
+    },
+    directUploads,
+    uploadCompletion,
+    resumableUploads,
     categoryAdmin: new CategoryAdminService({ db, bus, languages: config.supportedLanguages }),
     queues: infra.dashboardQueues,
     /** What every presenter of MP4 links signs with (`mp4UrlsOf`, api/shared/progressive-mp4.ts). */

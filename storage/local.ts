@@ -3,9 +3,11 @@ import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs
 import { dirname, join, relative, resolve } from "node:path";
 import type { BunFile } from "bun";
 import {
+  type AppendableObjects,
   assertSafeKey,
   type MediaDelivery,
   type MediaStorage,
+  OffsetMismatchError,
   type Reclaimed,
   type StagingEntry,
   type StoredObject,
@@ -47,6 +49,37 @@ export class LocalMediaStorage implements MediaStorage {
   constructor(root: string) {
     this.root = resolve(root);
   }
+
+  readonly appendable: AppendableObjects = {
+    append: async (key, body, { offset, maxBytes }) => {
+      const path = this.pathOf(key);
+      await mkdir(dirname(path), { recursive: true });
+      const handle = await open(path, "a");
+      let written = 0;
+      try {
+        const start = (await handle.stat()).size;
+        if (start !== offset) throw new OffsetMismatchError(offset, start);
+        try {
+          for await (const chunk of body) {
+            written += chunk.byteLength;
+            if (written > maxBytes) throw new UploadTooLargeError(maxBytes);
+            await writeFully(handle, chunk);
+          }
+        } catch (error) {
+          await handle.truncate(offset);
+          throw error;
+        }
+        return offset + written;
+      } finally {
+        await handle.close();
+      }
+    },
+    rename: async (from, to) => {
+      const target = this.pathOf(to);
+      await mkdir(dirname(target), { recursive: true });
+      await rename(this.pathOf(from), target);
+    },
+  };
 
   private get stagingRoot(): string {
     return join(this.root, STAGING);
@@ -116,6 +149,10 @@ export class LocalMediaStorage implements MediaStorage {
       const info = await stat(join(this.root, key)).catch(() => null);
       if (info) yield { key, size: info.size, lastModified: info.mtimeMs };
     }
+  }
+
+  readStream(key: string): AsyncIterable<Uint8Array> {
+    return Bun.file(this.pathOf(key)).stream();
   }
 
   async readText(key: string): Promise<string | null> {

@@ -194,6 +194,10 @@ export class S3MediaStorage implements MediaStorage {
     } while (continuationToken);
   }
 
+  readStream(key: string): AsyncIterable<Uint8Array> {
+    return this.client.file(this.objectKey(key)).stream();
+  }
+
   async readText(key: string): Promise<string | null> {
     try {
       return await this.client.file(this.objectKey(key)).text();

@@ -67,7 +67,7 @@ export function progressOf(
   }
 }
 
-type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type NewVideo = Pick<
   typeof videos.$inferInsert,
   "title" | "description" | "translations" | "categoryId" | "uploadedBy" | "sourceKey" | "sourceBytes"
@@ -93,13 +93,18 @@ export class VideoLifecycle {
   ) {}
 
   /** A new upload: revision 1, pending. `prepare` runs in the same transaction (e.g. finds the category). */
-  async create(prepare: (tx: Transaction) => Promise<NewVideo>): Promise<Video> {
+  async create(
+    prepare: (tx: Transaction) => Promise<NewVideo>,
+    /** Runs in the same transaction once the row exists; a throw there leaves no video behind. */
+    inserted?: (tx: Transaction, video: Video) => Promise<void>,
+  ): Promise<Video> {
     const video = await this.deps.db.transaction(async (tx) => {
       const values = await prepare(tx);
       const [row] = await tx
         .insert(videos)
         .values({ ...values, processingState: "pending", revision: 1 })
         .returning();
+      await inserted?.(tx, row!);
       return row!;
     });
     await this.announce({ type: "video.created", id: video.id, revision: video.revision });

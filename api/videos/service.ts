@@ -13,7 +13,7 @@ import {
   type TranslatedField,
   type TranslationsPatch,
 } from "../shared/translations.ts";
-import type { VideoLifecycle } from "./lifecycle.ts";
+import type { Transaction, VideoLifecycle } from "./lifecycle.ts";
 import type { TranscodeQueue } from "./transcode-queue.ts";
 import type { StoredUpload } from "./upload.ts";
 
@@ -33,7 +33,7 @@ export interface VideoWithCategory {
   category: string;
 }
 
-interface Metadata {
+export interface Metadata {
   title?: string;
   description?: string;
   category?: string;
@@ -52,7 +52,7 @@ export const VIDEO_TRANSLATED_FIELDS: Readonly<Record<string, TranslatedField>> 
  * Checks the text fields of an upload or a PATCH; `required` names the ones that must be present.
  * `translations` is an object in a PATCH, and JSON text in an upload's form.
  */
-function validMetadata(
+export function validMetadata(
   input: Record<string, unknown>,
   required: Array<keyof Metadata>,
   languages: SupportedLanguages,
@@ -92,7 +92,15 @@ function validMetadata(
 export class VideoAdminService {
   constructor(private readonly deps: VideoAdminDeps) {}
 
-  async create(upload: StoredUpload, uploadedBy: number): Promise<VideoWithCategory> {
+  /**
+   * A video from a stored upload (the multipart route's, or a finished resumable upload's).
+   * `inserted` runs in the creating transaction (a resumable upload records its video there).
+   */
+  async create(
+    upload: StoredUpload,
+    uploadedBy: number | null,
+    inserted?: (tx: Transaction, video: Video) => Promise<void>,
+  ): Promise<VideoWithCategory> {
     const file = upload.file;
     if (!file) throw badRequest({ file: ["This field is required."] });
     const metadata = validMetadata(upload.fields, ["title", "category"], this.deps.languages);
@@ -109,7 +117,7 @@ export class VideoAdminService {
         sourceKey: file.key,
         sourceBytes: file.bytes,
       };
-    });
+    }, inserted);
     await this.enqueue(video);
     this.deps.log.info({ video_id: video.id, bytes: file.bytes }, "video uploaded");
     // The category's stored name: "drama" files the video under an existing "Drama", and the answer

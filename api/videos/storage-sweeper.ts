@@ -4,7 +4,8 @@
 //   anyone's that nothing wrote to for STAGING_MAX_IDLE_SECONDS (an api killed mid-upload, a hung request);
 // - with object storage, which has no atomic rename, every revision is written under its own prefix and
 //   published by the database switch alone: replaced revisions once their grace period is over, and trees
-//   no row points at (a killed or failed job's, a replaced revision's that never got published).
+//   no row points at (a killed or failed job's, a replaced revision's that never got published);
+// - resumable (tus) uploads nothing wrote to for UPLOAD_EXPIRY, with their bytes.
 import { inArray, lte } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../../db/client.ts";
@@ -23,6 +24,8 @@ export interface SweepOutcome {
   orphaned: number;
   /** Staging folders of uploads that will never finish. */
   uploads: number;
+  /** Resumable uploads past UPLOAD_EXPIRY. */
+  expiredUploads: number;
 }
 
 export class StorageSweeper {
@@ -42,6 +45,8 @@ export class StorageSweeper {
       /** Upload staging nothing wrote to for this long is abandoned. */
       stagingMaxIdleSeconds: number;
       onReclaimed?: (kind: ApiReclaimedKind, reclaimed: Reclaimed) => void;
+      /** Removes the resumable uploads past their expiry (the tus store's sweep). */
+      expiredUploads?: () => Promise<Reclaimed>;
     },
   ) {
     this.periodic = new PeriodicSweep(
@@ -73,9 +78,16 @@ export class StorageSweeper {
     this.deps.onReclaimed?.("retired_revision", retired);
     const orphaned = grace === null ? { items: 0, bytes: 0 } : await this.sweepOrphans(grace);
     this.deps.onReclaimed?.("orphan_tree", orphaned);
-    const outcome = { retired: retired.items, orphaned: orphaned.items, uploads: uploads.items };
-    const bytes = uploads.bytes + retired.bytes + orphaned.bytes;
-    if (outcome.retired + outcome.orphaned + outcome.uploads > 0) {
+    const expired = (await this.deps.expiredUploads?.()) ?? { items: 0, bytes: 0 };
+    this.deps.onReclaimed?.("expired_upload", expired);
+    const outcome = {
+      retired: retired.items,
+      orphaned: orphaned.items,
+      uploads: uploads.items,
+      expiredUploads: expired.items,
+    };
+    const bytes = uploads.bytes + retired.bytes + orphaned.bytes + expired.bytes;
+    if (outcome.retired + outcome.orphaned + outcome.uploads + outcome.expiredUploads > 0) {
       this.deps.log.info({ ...outcome, bytes }, "storage sweep removed leftovers");
     }
     return outcome;

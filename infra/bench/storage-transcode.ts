@@ -67,6 +67,7 @@ function timed(storage: MediaStorage, phases: Phases): MediaStorage {
       ),
     deletePrefix: (prefix) => storage.deletePrefix(prefix),
     list: (prefix) => storage.list(prefix),
+    readStream: (key) => storage.readStream(key),
     readText: (key) => storage.readText(key),
     deliver: (key, expiresIn) => storage.deliver(key, expiresIn),
     presign: (key, expiresIn) => storage.presign(key, expiresIn),
