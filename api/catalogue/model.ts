@@ -41,6 +41,9 @@ const videoExample = {
     { name: "1080p", width: 1920, height: 1080, bandwidth: 5_800_000 },
     { name: "720p", width: 1280, height: 720, bandwidth: 3_200_000 },
   ],
+  playable: true,
+  playable_at: "2026-11-24T08:00:09.000Z",
+  complete: true,
   progress: {
     position_seconds: 120,
     duration_seconds: 596.5,
@@ -56,6 +59,12 @@ const video = t.Object(
     category_id: t.Integer(),
     duration_seconds: t.Nullable(t.Number()),
     renditions: t.Array(RenditionBody),
+    playable: t.Boolean({ description: "Always true here: only watchable videos are listed" }),
+    playable_at: t.Nullable(t.String({ format: "date-time", description: "When it first became watchable" })),
+    complete: t.Boolean({
+      description:
+        "False while only the fast-start rendition is published (the full ladder is still being made)",
+    }),
     progress: WatchProgress,
     is_favorite: t.Boolean(),
   },

@@ -1,4 +1,4 @@
-import type { PosterImage, Rendition } from "../../contract/media.ts";
+import { isFastStartPrefix, type PosterImage, type Rendition } from "../../contract/media.ts";
 import { thumbnailUrl } from "../shared/media-urls.ts";
 import { presentRenditions } from "../shared/renditions.ts";
 import type { CatalogueEntry, CatalogueVideo, VideoflixVideo } from "./model.ts";
@@ -15,6 +15,8 @@ export interface ListedRow {
   renditions: Rendition[];
   posters: PosterImage[];
   publishedRevision: number | null;
+  playableAt: Date | null;
+  publishedPrefix: string | null;
 }
 
 export function presentEntry(publicUrl: string, row: ListedRow): CatalogueEntry {
@@ -28,6 +30,10 @@ export function presentEntry(publicUrl: string, row: ListedRow): CatalogueEntry 
     category_id: row.categoryId,
     duration_seconds: row.durationSeconds,
     renditions: presentRenditions(row.renditions),
+    // Listed means watchable; `complete` says whether every rung is there or only the fast-start one.
+    playable: row.publishedRevision !== null,
+    playable_at: row.playableAt?.toISOString() ?? null,
+    complete: row.publishedPrefix !== null && !isFastStartPrefix(row.publishedPrefix),
   };
 }
 

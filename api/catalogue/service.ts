@@ -22,7 +22,10 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-/** A video is listed once a revision of it is published: a re-transcode keeps it on the shelf. */
+/**
+ * A video is listed once a revision of it is published, its ladder or (while that is made) its
+ * fast-start rendition: a re-transcode keeps it on the shelf.
+ */
 const listed = isNotNull(videos.publishedRevision);
 
 const columns = {
@@ -36,6 +39,8 @@ const columns = {
   renditions: videos.renditions,
   posters: videos.posters,
   publishedRevision: videos.publishedRevision,
+  playableAt: videos.playableAt,
+  publishedPrefix: videos.publishedPrefix,
 };
 
 // Cursors carry PostgreSQL's own text of the timestamp: a JS Date would drop the microseconds and

@@ -1,6 +1,7 @@
 import type { TranscodeProgress } from "../../contract/progress.ts";
 import { thumbnailUrl } from "../shared/media-urls.ts";
 import { presentRenditions } from "../shared/renditions.ts";
+import { isPlayable } from "./fast-start-trees.ts";
 import { progressOf } from "./lifecycle.ts";
 import type { VideoAdminModel } from "./model.ts";
 import type { VideoWithCategory } from "./service.ts";
@@ -21,6 +22,8 @@ export function presentAdminVideo(
     revision: video.revision,
     processing_state: video.processingState,
     processing_error: video.processingError,
+    playable: isPlayable(video),
+    playable_at: video.playableAt?.toISOString() ?? null,
     progress: progressOf(video, tick),
     duration_seconds: video.durationSeconds,
     renditions: presentRenditions(video.renditions),
