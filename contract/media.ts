@@ -54,3 +54,13 @@ export type TranscodeResult = Static<typeof TranscodeResult>;
 
 /** Where a revision's HLS tree is published; a new revision never overwrites the one being watched. */
 export const outputPrefixFor = (videoId: number, revision: number) => `videos/${videoId}/r${revision}`;
+
+/**
+ * Where a revision's fast-start tree is published, segment by segment, while its ladder is made: beside
+ * the revision's own prefix, never inside it (the local driver publishes the ladder by renaming the whole
+ * revision prefix, which would take the fast-start files away from the viewers playing them).
+ */
+export const fastStartPrefixFor = (videoId: number, revision: number) =>
+  `${outputPrefixFor(videoId, revision)}${FAST_START_SUFFIX}`;
+export const FAST_START_SUFFIX = "-fast";
+export const isFastStartPrefix = (prefix: string) => prefix.endsWith(FAST_START_SUFFIX);

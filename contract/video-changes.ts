@@ -18,6 +18,11 @@ export const VideoChange = Type.Union([
     state: Type.Union([Type.Literal("processing"), Type.Literal("ready"), Type.Literal("error")]),
     processing_error: Type.Union([Type.String(), Type.Null()]),
   }),
+  /**
+   * A revision's fast-start rendition went live: the video (still `processing`) can be watched and is
+   * listed. `video.state` with `ready` follows when its ladder replaces it.
+   */
+  Type.Object({ type: Type.Literal("video.playable"), id, revision: Type.Integer({ minimum: 1 }) }),
   /** Metadata edited, file replaced or a retry started. */
   Type.Object({ type: Type.Literal("video.updated"), id }),
   Type.Object({ type: Type.Literal("video.deleted"), id }),

@@ -109,6 +109,11 @@ export interface MediaStorage {
     onProgress?: TransferProgress,
     signal?: AbortSignal,
   ): Promise<void>;
+  /**
+   * Puts one local file at `key`, whole or not at all (a reader sees the old object or the new one,
+   * never part of one): how a fast-start segment or playlist is published as soon as it is complete.
+   */
+  putFile(localPath: string, key: string): Promise<void>;
   /** Removes the object or the whole tree under `prefix`; missing is fine. */
   deletePrefix(prefix: string): Promise<void>;
   /** Every object under `prefix` (a folder: end it with "/"), in key order. */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
+import { copyFile, type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import type { BunFile } from "bun";
 import {
   type AppendableObjects,
@@ -193,6 +193,21 @@ export class LocalMediaStorage implements MediaStorage {
     );
     await rename(stagingDir, target);
     if (existed) await rm(displaced, { recursive: true, force: true });
+  }
+
+  async putFile(localPath: string, key: string): Promise<void> {
+    const target = this.pathOf(key);
+    await mkdir(dirname(target), { recursive: true });
+    // Copied beside its final name, then renamed over it: readers never see a partial file. The dot
+    // name is no storage key (assertSafeKey), so nothing ever serves it.
+    const partial = join(dirname(target), `.${basename(target)}.${randomUUID()}.part`);
+    try {
+      await copyFile(localPath, partial);
+      await rename(partial, target);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
   }
 
   async deletePrefix(prefix: string): Promise<void> {

@@ -164,6 +164,11 @@ export class S3MediaStorage implements MediaStorage {
     await rm(stagingDir, { recursive: true, force: true });
   }
 
+  /** One PUT: an object appears whole or not at all. */
+  async putFile(localPath: string, key: string): Promise<void> {
+    await withRetries(() => this.client.write(this.objectKey(key), Bun.file(localPath)));
+  }
+
   async deletePrefix(prefix: string): Promise<void> {
     const keys: string[] = [];
     for await (const object of this.list(prefix)) keys.push(object.key);

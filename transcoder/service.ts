@@ -7,6 +7,8 @@ import { ConnectionErrorLog } from "../connections/error-log.ts";
 import { openRedis } from "../connections/redis.ts";
 import { openMediaStorage } from "../storage/index.ts";
 import type { TranscoderConfig } from "./config.ts";
+import { GPU_SKIP_SPEED } from "./fast-start/decision.ts";
+import { measureLadderSpeed } from "./fast-start/ladder-speed.ts";
 import { resolveHwAccel } from "./hwaccel/index.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { TranscoderMetrics, workerRegistry } from "./metrics.ts";
@@ -33,6 +35,17 @@ export async function startTranscoderService(
   log: Logger,
 ): Promise<TranscoderService> {
   const hwaccel = await resolveHwAccel(config.hwaccel, log);
+  // FAST_START=auto on a GPU: is the ladder itself faster than real time here? Measured once, now.
+  let gpuLadderSpeed: number | null = null;
+  if (hwaccel !== "none" && config.fastStart === "auto") {
+    gpuLadderSpeed = await measureLadderSpeed({ ...config, hwaccel });
+    log.info(
+      { hwaccel, ladder_speed: gpuLadderSpeed, skip_at: GPU_SKIP_SPEED },
+      gpuLadderSpeed !== null && gpuLadderSpeed >= GPU_SKIP_SPEED
+        ? "FAST_START=auto: the GPU ladder is faster than real time, no fast-start pass"
+        : "FAST_START=auto: the ladder is not fast enough here, long sources get a fast-start pass",
+    );
+  }
   // The scratch directory is this worker's own: whatever a previous run of it left goes now.
   if (config.storage.kind === "s3") await rm(config.scratchDir, { recursive: true, force: true });
   const storage = openMediaStorage(config.storage, config.scratchDir);
@@ -50,6 +63,7 @@ export async function startTranscoderService(
     storage,
     log,
     hwaccel,
+    gpuLadderSpeed,
     connectionErrors,
     onJobStarted: metrics.jobStarted,
     onJobFinished: metrics.jobFinished,
@@ -69,7 +83,7 @@ export async function startTranscoderService(
   void sweeper.sweep().catch((error) => log.error({ err: error }, "staging sweep failed"));
   sweeper.start(config.storage.sweepIntervalSeconds * 1000);
   log.info(
-    { hwaccel, concurrency: config.concurrency, ladder: config.ladderHeights },
+    { hwaccel, concurrency: config.concurrency, ladder: config.ladderHeights, fast_start: config.fastStart },
     "transcoder waiting for jobs",
   );
 

@@ -9,7 +9,10 @@ export interface VideoFilter {
   q?: string;
 }
 
-/** A video is listed once a revision of it is published: a re-transcode keeps it on the shelf. */
+/**
+ * A video is listed once a revision of it is published, its ladder or (while that is made) its
+ * fast-start rendition: a re-transcode keeps it on the shelf.
+ */
 export const listed = isNotNull(videos.publishedRevision);
 
 /** pg_trgm indexes three-character runs: a shorter term cannot narrow the search through the index. */

@@ -58,6 +58,9 @@ const videoExample = {
       size: 228_000_000,
     },
   ],
+  playable: true,
+  playable_at: "2026-11-24T08:00:09.000Z",
+  complete: true,
   progress: {
     position_seconds: 120,
     duration_seconds: 596.5,
@@ -73,6 +76,12 @@ const video = t.Object(
     category_id: t.Integer(),
     duration_seconds: t.Nullable(t.Number()),
     renditions: t.Array(PlayableRenditionBody),
+    playable: t.Boolean({ description: "Always true here: only watchable videos are listed" }),
+    playable_at: t.Nullable(t.String({ format: "date-time", description: "When it first became watchable" })),
+    complete: t.Boolean({
+      description:
+        "False while only the fast-start rendition is published (the full ladder is still being made)",
+    }),
     progress: WatchProgress,
     is_favorite: t.Boolean(),
   },

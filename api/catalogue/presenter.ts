@@ -1,4 +1,4 @@
-import type { PosterImage, Rendition } from "../../contract/media.ts";
+import { isFastStartPrefix, type PosterImage, type Rendition } from "../../contract/media.ts";
 import type { CategoryTranslations, VideoTranslations } from "../../db/schema/index.ts";
 import { type LanguagePreference, localise } from "../shared/localisation.ts";
 import { thumbnailUrl } from "../shared/media-urls.ts";
@@ -20,6 +20,8 @@ export interface ListedRow {
   renditions: Rendition[];
   posters: PosterImage[];
   publishedRevision: number | null;
+  playableAt: Date | null;
+  publishedPrefix: string | null;
 }
 
 /** A listed video with its texts (title, description, category name) in the reader's languages. */
@@ -41,6 +43,10 @@ export function presentEntry(
     category_id: row.categoryId,
     duration_seconds: row.durationSeconds,
     renditions: presentPlayableRenditions(row.renditions, mp4UrlsOf(row, mp4Signer)),
+    // Listed means watchable; `complete` says whether every rung is there or only the fast-start one.
+    playable: row.publishedRevision !== null,
+    playable_at: row.playableAt?.toISOString() ?? null,
+    complete: row.publishedPrefix !== null && !isFastStartPrefix(row.publishedPrefix),
   };
 }
 

@@ -40,6 +40,8 @@ const columns = {
   renditions: videos.renditions,
   posters: videos.posters,
   publishedRevision: videos.publishedRevision,
+  playableAt: videos.playableAt,
+  publishedPrefix: videos.publishedPrefix,
 };
 
 /** Every answer is cached in the languages it was localised in: `de,en` never serves an `en` reader. */

@@ -20,7 +20,7 @@ export function playbackRoutes(deps: { services: { playback: PlaybackService } }
       {
         detail: detail(
           "Master playlist",
-          `Every rung of the published ladder; every URI carries \`v\` (the revision) and a signed \`token\`. ${credentials}`,
+          `Every rung of the published ladder; every URI carries \`v\` (the revision) and a signed \`token\`. While a video is only playable (still \`processing\`), its one fast-start rung, with \`v=<revision>-fast\` and \`Cache-Control: max-age=1\` (its media playlist is an EVENT playlist that grows). ${credentials}`,
         ),
       },
     )

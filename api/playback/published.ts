@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import { FAST_START_SUFFIX, isFastStartPrefix } from "../../contract/media.ts";
 import { videoChanges } from "../../contract/video-changes.ts";
 import type { Database } from "../../db/client.ts";
 import { videos } from "../../db/schema/index.ts";
@@ -9,8 +10,15 @@ import { nominalHeight } from "../shared/renditions.ts";
 export interface PublishedVideo {
   id: number;
   revision: number;
-  /** Storage prefix of the published tree, e.g. `videos/12/r3`. */
+  /**
+   * What the `v` of the tree's URLs says: the revision (`3`), or `3-fast` for its fast-start tree, so a
+   * player that holds a fast-start playlist keeps getting fast-start files after the ladder replaced it.
+   */
+  version: string;
+  /** Storage prefix of the published tree, e.g. `videos/12/r3` (or `videos/12/r3-fast`). */
   prefix: string;
+  /** A fast-start tree: its media playlist still grows, so playlists are cached for a second only. */
+  live: boolean;
   /** Rung names with their nominal height (`720p` → 720), lowest first. */
   rungs: ReadonlyArray<{ name: string; height: number }>;
 }
@@ -92,7 +100,11 @@ export class PublishedVideos {
         ? {
             id,
             revision: row.revision,
+            version: isFastStartPrefix(row.prefix)
+              ? `${row.revision}${FAST_START_SUFFIX}`
+              : String(row.revision),
             prefix: row.prefix,
+            live: isFastStartPrefix(row.prefix),
             rungs: row.renditions
               .map((rendition) => ({ name: rendition.name, height: nominalHeight(rendition) }))
               .sort((a, b) => a.height - b.height),

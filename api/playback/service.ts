@@ -1,3 +1,4 @@
+import { FAST_START_SUFFIX, fastStartPrefixFor } from "../../contract/media.ts";
 import { isSafeKey, type MediaStorage } from "../../storage/index.ts";
 import { accessTokenOf } from "../auth/plugin.ts";
 import type { AccessTokens } from "../auth/session.ts";
@@ -11,6 +12,8 @@ import type { MediaTokens } from "./tokens.ts";
 
 /** How long a file's size and tag (or a playlist's text) are trusted: published trees never change. */
 const FILE_CACHE_MS = 30_000;
+/** A fast-start media playlist grows while its pass runs: its text is trusted for a second. */
+const LIVE_PLAYLIST_CACHE_MS = 1_000;
 const MAX_CACHED_FILES = 50_000;
 
 /** Runs `next` at once on a plain value: the hot path (everything cached) stays synchronous. */
@@ -49,10 +52,9 @@ export class PlaybackService {
       ? ({ via: "public" } as const)
       : this.authorize(request, target, token);
     return then(access, (access) =>
-      then(this.deps.published.get(target.videoId), (video) => {
-        if (!video) throw notFound();
-        // Versioned URLs (the ones our playlists write) name the revision: an old one is gone.
-        if (target.version !== undefined && target.version !== String(video.revision)) throw notFound();
+      then(this.deps.published.get(target.videoId), (published) => {
+        if (!published) throw notFound();
+        const video = this.treeOf(published, target);
         const key = this.keyOf(video, target);
         // Storage keys are stricter still (no leading "-" or "_"): such a name cannot exist there.
         if (!isSafeKey(key)) throw notFound();
@@ -69,6 +71,24 @@ export class PlaybackService {
         });
       }),
     );
+  }
+
+  /**
+   * The tree a request is for. Versioned URLs (the ones our playlists write) name the revision: an old
+   * one is gone, except the fast-start tree of the published revision, which stays a while after its
+   * ladder replaced it (retired, docs/fast-start.md) for the players that started on it.
+   */
+  private treeOf(video: PublishedVideo, target: PlaybackTarget): PublishedVideo {
+    if (target.version === undefined || target.version === video.version) return video;
+    if (target.version !== `${video.revision}${FAST_START_SUFFIX}` || video.live) throw notFound();
+    const rung = target.dir !== null && !isThumbnail(target) ? target.dir : null;
+    return {
+      ...video,
+      version: target.version,
+      prefix: fastStartPrefixFor(video.id, video.revision),
+      live: true,
+      rungs: rung ? [{ name: rung, height: Number.parseInt(rung, 10) }] : [],
+    };
   }
 
   private nowMs(): number {
@@ -105,18 +125,21 @@ export class PlaybackService {
     const token = access.via === "token" ? access.token : this.deps.mediaTokens.mint(video.id);
     const cacheKey = `${key}|${token}`;
     const cached = this.rendered.get(cacheKey);
-    if (cached && cached.expiresAtMs > Date.now()) return playlistResponse(request, key, cached.text, access);
-    const raw = await this.playlistText(key);
+    const live = { live: video.live };
+    if (cached && cached.expiresAtMs > Date.now())
+      return playlistResponse(request, key, cached.text, access, live);
+    const trustMs = video.live ? LIVE_PLAYLIST_CACHE_MS : FILE_CACHE_MS;
+    const raw = await this.playlistText(key, trustMs);
     if (raw === null) throw notFound();
     const text = this.isMediaPlaylistInBucket(key)
       ? this.presignedPlaylist(raw, key, tokenExpirySeconds(token))
-      : rewritePlaylist(raw, `v=${video.revision}&token=${token}`);
+      : rewritePlaylist(raw, `v=${video.version}&token=${token}`);
     if (this.rendered.size >= MAX_CACHED_FILES) this.rendered.clear();
     this.rendered.set(cacheKey, {
       text,
-      expiresAtMs: Math.min(Date.now() + FILE_CACHE_MS, tokenExpirySeconds(token) * 1000),
+      expiresAtMs: Math.min(Date.now() + trustMs, tokenExpirySeconds(token) * 1000),
     });
-    return playlistResponse(request, key, text, access);
+    return playlistResponse(request, key, text, access, live);
   }
 
   /** With object storage, a rung's playlist names its segments by presigned URLs straight to the store. */
@@ -175,13 +198,13 @@ export class PlaybackService {
     });
   }
 
-  private async playlistText(key: string): Promise<string | null> {
+  private async playlistText(key: string, trustMs: number): Promise<string | null> {
     const cached = this.playlists.get(key);
     if (cached && cached.expiresAtMs > Date.now()) return cached.text;
     const text = await this.deps.storage.readText(key);
     if (text === null) return null;
     if (this.playlists.size >= MAX_CACHED_FILES) this.playlists.clear();
-    this.playlists.set(key, { text, expiresAtMs: Date.now() + FILE_CACHE_MS });
+    this.playlists.set(key, { text, expiresAtMs: Date.now() + trustMs });
     return text;
   }
 }

@@ -101,7 +101,14 @@ export type ServerMessage =
       eta_seconds: number | null;
       /** Epoch ms at which the transcoder emitted the tick (its clock); null from older transcoders. */
       at: number | null;
+      /** Jobs with a fast-start pass: each pass's own percent and ETA (`percent` stays the whole job's). */
+      passes?: {
+        fast_start?: { percent: number; eta_seconds: number | null };
+        ladder?: { percent: number; eta_seconds: number | null };
+      };
     }
+  /** Its fast-start rendition is published: listed and playable while the ladder is still made. */
+  | { type: "video.playable"; id: number; revision: number }
   | { type: "video.ready"; id: number }
   | {
       type: "video.updated";

@@ -23,6 +23,8 @@ const translationsPatch = t.Record(t.String(), t.Unknown(), {
   examples: [{ de: { title: "Big Buck Bunny", description: null } }],
 });
 
+const PassProgress = t.Object({ percent: t.Number(), eta_seconds: t.Nullable(t.Number()) });
+
 export const VideoModel = {
   adminVideo: t.Object(
     {
@@ -40,10 +42,23 @@ export const VideoModel = {
         t.Literal("error"),
       ]),
       processing_error: t.Nullable(t.String()),
+      playable: t.Boolean({
+        description:
+          "Can be watched now: its ladder is published, or (while `processing`) its fast-start rendition",
+      }),
+      playable_at: t.Nullable(
+        t.String({ format: "date-time", description: "When the video first became watchable" }),
+      ),
       progress: t.Object({
-        percent: t.Number(),
-        stage: t.String({ examples: ["queued", "encoding", "done", "failed"] }),
-        eta_seconds: t.Nullable(t.Number()),
+        percent: t.Number({ description: "0–100 over the whole job" }),
+        stage: t.String({ examples: ["queued", "fast-start", "encoding", "done", "failed"] }),
+        eta_seconds: t.Nullable(t.Number({ description: "Of the current stage" })),
+        passes: t.Optional(
+          t.Object(
+            { fast_start: t.Optional(PassProgress), ladder: t.Optional(PassProgress) },
+            { description: "Jobs with a fast-start pass: each pass's own percent and ETA" },
+          ),
+        ),
       }),
       duration_seconds: t.Nullable(t.Number()),
       renditions: t.Array(RenditionBody),
@@ -61,7 +76,17 @@ export const VideoModel = {
           revision: 1,
           processing_state: "processing",
           processing_error: null,
-          progress: { percent: 42.5, stage: "encoding", eta_seconds: 31 },
+          playable: true,
+          playable_at: "2026-11-24T08:00:09.000Z",
+          progress: {
+            percent: 42.5,
+            stage: "encoding",
+            eta_seconds: 31,
+            passes: {
+              fast_start: { percent: 100, eta_seconds: 0 },
+              ladder: { percent: 34.1, eta_seconds: 31 },
+            },
+          },
           duration_seconds: null,
           renditions: [],
           thumbnail_url: null,

@@ -3,6 +3,7 @@ import type { SupportedLanguages } from "../shared/localisation.ts";
 import { thumbnailUrl } from "../shared/media-urls.ts";
 import { presentRenditions } from "../shared/renditions.ts";
 import { presentTranslations } from "../shared/translations.ts";
+import { isPlayable } from "./fast-start-trees.ts";
 import { progressOf } from "./lifecycle.ts";
 import type { VideoAdminModel } from "./model.ts";
 import type { VideoWithCategory } from "./service.ts";
@@ -24,6 +25,8 @@ export function presentAdminVideo(
     revision: video.revision,
     processing_state: video.processingState,
     processing_error: video.processingError,
+    playable: isPlayable(video),
+    playable_at: video.playableAt?.toISOString() ?? null,
     progress: progressOf(video, tick),
     duration_seconds: video.durationSeconds,
     renditions: presentRenditions(video.renditions),

@@ -209,7 +209,7 @@ export class VideoAdminService {
 
   private async enqueue(video: Video): Promise<void> {
     try {
-      await this.deps.queue.enqueue({ id: video.id, revision: video.revision, sourceKey: video.sourceKey });
+      await this.deps.queue.enqueue(video);
     } catch (error) {
       // The row is saved; reconciliation enqueues it once Redis answers again.
       this.deps.log.error({ err: error, video_id: video.id }, "enqueue failed; reconciliation will retry");

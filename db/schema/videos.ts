@@ -30,7 +30,8 @@ export const processingState = pgEnum("processing_state", ["pending", "processin
 /**
  * A video and its transcoding state. `revision` counts uploads of its file; `publishedRevision` is the
  * one whose HLS tree viewers get, so a re-upload keeps the old renditions playable until the new ones
- * are published.
+ * are published. While a revision's ladder is made, `publishedPrefix` may name its fast-start tree
+ * (contract/media.ts fastStartPrefixFor): the video is `processing` and already playable.
  */
 export const videos = pgTable(
   "videos",
@@ -57,6 +58,11 @@ export const videos = pgTable(
     storyboard: jsonb("storyboard").$type<Storyboard | null>(),
     processingStartedAt: timestamp("processing_started_at", { withTimezone: true }),
     readyAt: timestamp("ready_at", { withTimezone: true }),
+    /**
+     * When the video first became watchable: its fast-start rendition went live while the ladder was
+     * still being made (docs/fast-start.md), or, without one, when it became ready.
+     */
+    playableAt: timestamp("playable_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true })
       .notNull()

@@ -65,6 +65,7 @@ function timed(storage: MediaStorage, phases: Phases): MediaStorage {
         },
         () => storage.publishDirectory(dir, prefix, onProgress, signal),
       ),
+    putFile: (path, key) => storage.putFile(path, key),
     deletePrefix: (prefix) => storage.deletePrefix(prefix),
     list: (prefix) => storage.list(prefix),
     readStream: (key) => storage.readStream(key),

@@ -20,7 +20,15 @@ export interface AdminVideo {
   revision: number;
   processing_state: "pending" | "processing" | "ready" | "error";
   processing_error: string | null;
-  progress: { percent: number; stage: string; eta_seconds: number | null };
+  /** Watchable now: the ladder, or (still processing) the fast-start rendition. */
+  playable: boolean;
+  playable_at: string | null;
+  progress: {
+    percent: number;
+    stage: string;
+    eta_seconds: number | null;
+    passes?: { fast_start?: { percent: number }; ladder?: { percent: number } };
+  };
   duration_seconds: number | null;
   renditions: Array<{ name: string; width: number; height: number; bandwidth: number }>;
   thumbnail_url: string | null;
