@@ -49,6 +49,8 @@ export interface TranscodeOptions {
   limits?: SourceLimits;
   /** How long the ladder's FFmpeg may run, from the duration and its measured speed. */
   encodeTimeout?: EncodeTimeoutSettings;
+  /** A rung's progressive MP4 failed and the rung is published without it. */
+  onMp4RemuxFailed?: (rendition: string, reason: string) => void;
 }
 
 /** Each stage's slice of the job's 0–100 (publishing, 99–100, is the worker's). */
@@ -162,6 +164,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     audio: source.audio !== null,
     signal,
     onProgress: throttle((percent: number) => stage("remuxing", percent), 4).tick,
+    log,
+    onRemuxFailed: options.onMp4RemuxFailed,
   });
   log.info({ seconds: (performance.now() - remuxStartedAt) / 1000 }, "progressive MP4s remuxed");
 
