@@ -285,6 +285,33 @@ describe("a rung whose MP4 fails is published without it", () => {
     ]);
   }, 60_000);
 
+  test("the pipeline still ends with its result: every rung, the one whose MP4 failed without it", async () => {
+    // The 180p rung's MP4 cannot be written (a folder holds its name): its remux fails, its HLS is fine.
+    const blocked = join(dir, "blocked");
+    mkdirSync(join(blocked, "180p", PROGRESSIVE_MP4), { recursive: true });
+    writeFileSync(join(blocked, "180p", PROGRESSIVE_MP4, "in-the-way"), "");
+    const warnings: string[] = [];
+    const failures: string[] = [];
+    const done = await transcode({
+      sourcePath: join(dir, "source.mp4"),
+      outputDir: blocked,
+      ladderHeights: [180, 360],
+      segmentSeconds: 1,
+      preset: "ultrafast",
+      thumbnails: false,
+      log: { debug() {}, info() {}, warn: (_details, message) => warnings.push(message ?? "") },
+      onMp4RemuxFailed: (rendition) => failures.push(rendition),
+    });
+    expect(done.renditions.map((rendition) => rendition.name)).toEqual(["180p", "360p"]);
+    expect(done.renditions[0]?.mp4).toBeUndefined();
+    expect(done.renditions[1]?.mp4?.path).toBe(`360p/${PROGRESSIVE_MP4}`);
+    expect(failures).toEqual(["180p"]);
+    expect(warnings).toContain("progressive MP4 remux failed: the rung is published without its MP4");
+    // Nothing of it is left to publish; the rung's HLS is all there.
+    expect(existsSync(join(blocked, "180p", PROGRESSIVE_MP4))).toBe(false);
+    expect(await playlistDuration(join(blocked, "180p"))).toBeGreaterThan(2.9);
+  }, 120_000);
+
   test("a cancel still stops the job", async () => {
     const tree = brokenTree("cancelled");
     const controller = new AbortController();

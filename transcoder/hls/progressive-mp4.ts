@@ -223,8 +223,8 @@ export async function addProgressiveMp4s(
       // A cancel stops the job; a full disk is the worker's to hold or fail, as for the encode.
       if (options.signal?.aborted || error instanceof StorageFullError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
-      // What is left of it must not be published: the tree is uploaded whole.
-      await rm(join(outputDir, path), { force: true });
+      // What is left of it must not be published: the tree is uploaded whole (our own staging path).
+      await rm(join(outputDir, path), { force: true, recursive: true });
       (options.log ?? silentLog).warn(
         { rendition: rendition.name, reason },
         "progressive MP4 remux failed: the rung is published without its MP4",
