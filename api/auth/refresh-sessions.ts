@@ -218,10 +218,13 @@ export class RefreshSessions {
     if (!row.successorSealed) return null;
     let pair = this.successors.open(presented, row.successorSealed);
     for (let hop = 0; pair !== null && hop < MAX_SUCCESSOR_HOPS; hop++) {
+      // Locked as a rotation of it would lock it: one in progress is waited for, then followed. Locks are
+      // taken down the chain only, so two of these never wait for each other.
       const [next] = await tx
         .select({ row: refreshTokens, withinGrace: this.withinGrace() })
         .from(refreshTokens)
-        .where(eq(refreshTokens.tokenHash, hashSecret(pair.refreshToken)));
+        .where(eq(refreshTokens.tokenHash, hashSecret(pair.refreshToken)))
+        .for("update");
       if (!next || next.row.revokedAt) return { error: INVALID };
       if (!next.row.rotatedAt) return pair;
       if (!next.withinGrace || !next.row.successorSealed) return { error: INVALID };
