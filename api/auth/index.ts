@@ -100,7 +100,7 @@ export function authRoutes(deps: {
         detail: {
           summary: "Refresh the session",
           description:
-            "Rotates the refresh token cookie and issues a new access token. The rotated token presented again within REFRESH_GRACE_SECONDS (parallel refreshes of two tabs) gets the same pair; reusing it later revokes the whole session.",
+            "Rotates the refresh token cookie and issues a new access token. The rotated token presented again within REFRESH_GRACE_SECONDS (parallel refreshes of two tabs) gets the same pair (the newest one, if that successor was rotated in turn within its own window); reusing it later revokes the whole session.",
         },
       },
     )
