@@ -3,7 +3,9 @@
 // root, as the images run them (uid 1000). One account for all three: the api and the transcoders share
 // the media tree (the api writes uploads and deletes videos, the transcoders write staging and publish),
 // and a Redis left to root would let anything on loopback write files as root (CONFIG SET dir). The
-// edge's nginx workers (EDGE_USER, nobody) only read the media, which the usual umask 022 leaves readable.
+// edge's nginx workers (EDGE_USER, nobody) only read the media, which the usual umask 022 leaves readable;
+// they must be another account, or a flaw in the internet-facing workers could write the media, the
+// embedded database and the Redis files.
 import {
   chmodSync,
   chownSync,
@@ -25,6 +27,8 @@ import { type SystemAccount, systemAccount, workerCannotReach } from "../infra/n
 export type ServiceAccount = SystemAccount;
 export const DEFAULT_SERVICE_USER = "videoflix";
 const FALLBACK_USER = "nobody";
+/** Who the edge's workers run as without EDGE_USER (infra/nginx/edge.ts). */
+const DEFAULT_EDGE_USER = "nobody";
 /** The stack's own places under ./var: handed over whole, whatever an earlier root run left in them. */
 const STACK_FOLDERS = ["media", "pglite", "mail", "redis"];
 
@@ -37,10 +41,14 @@ export interface ServiceAccountChoice {
   summary: string;
 }
 
-/** The account of TRANSCODER_USER (`setting`) for a supervisor running as `uid`; throws a readable refusal. */
+/**
+ * The account of TRANSCODER_USER (`setting`) for a supervisor running as `uid`, never the edge workers'
+ * (`edgeUser`, EDGE_USER); throws a readable refusal.
+ */
 export function chooseServiceAccount(
   setting: string | undefined,
   uid = process.getuid?.() ?? -1,
+  edgeUser: string | undefined = undefined,
 ): ServiceAccountChoice {
   const named = setting?.trim() || null;
   if (uid !== 0) {
@@ -65,6 +73,13 @@ export function chooseServiceAccount(
   if (account.uid === 0) {
     throw new Error(
       `TRANSCODER_USER "${account.user}" has uid 0: the api and transcoders never run as root; name an unprivileged account`,
+    );
+  }
+  const edgeName = edgeUser?.trim() || DEFAULT_EDGE_USER;
+  const edge = systemAccount(edgeName);
+  if (edge && edge.uid === account.uid) {
+    throw new Error(
+      `TRANSCODER_USER "${account.user}"${fallback} is also the edge's workers' account (EDGE_USER "${edgeName}", uid ${edge.uid}): the api and transcoders must not share it with them; npm run up creates ${DEFAULT_SERVICE_USER}, or set TRANSCODER_USER (or EDGE_USER) to another unprivileged account`,
     );
   }
   return { account, summary: `${account.user} (uid ${account.uid})${fallback}` };
@@ -147,10 +162,16 @@ export function provideFolders(account: ServiceAccount, root: string, folders: S
   }
 }
 
-/** Gives `account` everything under `dir` that is not its own yet, without following links out of it. */
+/**
+ * Gives `account` what a root run left under `dir` (uid 0), running as root: links are never followed
+ * (lchown on the link itself), and a regular file with more than one hard link is left alone, since its
+ * other names may lie outside the tree (a link to /etc/shadow planted there would be handed over).
+ * What belongs to anyone else stays theirs.
+ */
 function handOver(dir: string, account: ServiceAccount): void {
   const info = lstatSync(dir);
-  if (info.uid !== account.uid || info.gid !== account.gid) lchownSync(dir, account.uid, account.gid);
+  if (info.isFile() && info.nlink > 1) return;
+  if (info.uid === 0) lchownSync(dir, account.uid, account.gid);
   if (info.isDirectory()) for (const name of readdirSync(dir)) handOver(join(dir, name), account);
 }
 

@@ -58,7 +58,7 @@ const accounts = serviceAccounts();
 
 function serviceAccounts(): ServiceAccountChoice {
   try {
-    return chooseServiceAccount(env.TRANSCODER_USER);
+    return chooseServiceAccount(env.TRANSCODER_USER, undefined, env.EDGE_USER);
   } catch (error) {
     die(error instanceof Error ? error.message : String(error));
   }

@@ -218,17 +218,20 @@ export class S3MediaStorage implements MediaStorage {
     options: { downloadAs?: string } = {},
   ): Promise<MediaDelivery | null> {
     // No existence check: the URL answers 404 itself, and a HEAD per segment would cost a round trip.
+    const expiresIn = presignableSeconds(expiresInSeconds);
     const url = this.publicClient.presign(this.objectKey(key), {
-      expiresIn: expiresInSeconds,
+      expiresIn,
       // Signed into the URL as response-content-disposition: the store sends it with the object.
       ...(options.downloadAs ? { contentDisposition: `attachment; filename="${options.downloadAs}"` } : {}),
     });
-    return { kind: "url", url, expiresAtSeconds: Math.floor(Date.now() / 1000) + expiresInSeconds };
+    return { kind: "url", url, expiresAtSeconds: Math.floor(Date.now() / 1000) + expiresIn };
   }
 
   /** Presigned GET URL of `key` for the public endpoint. */
   presign(key: string, expiresInSeconds: number): string {
-    return this.publicClient.presign(this.objectKey(key), { expiresIn: expiresInSeconds });
+    return this.publicClient.presign(this.objectKey(key), {
+      expiresIn: presignableSeconds(expiresInSeconds),
+    });
   }
 
   sweepStaging(doomed: (entry: StagingEntry) => boolean | Promise<boolean>): Promise<Reclaimed> {
@@ -272,3 +275,12 @@ async function inParallel<T>(items: T[], limit: number, run: (item: T) => Promis
   });
   await Promise.all(workers);
 }
+
+/** SigV4's longest presigned URL (7 days): the store refuses one signed for longer. */
+export const MAX_PRESIGN_SECONDS = 604_800;
+
+/**
+ * A token's remaining life can exceed it (MEDIA_MP4_TOKEN_TTL near 7 days, rounded up to its bucket):
+ * the URL then lives 7 days, and the client asks the api again after that, as with any expired URL.
+ */
+const presignableSeconds = (seconds: number) => Math.min(seconds, MAX_PRESIGN_SECONDS);

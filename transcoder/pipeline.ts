@@ -54,6 +54,8 @@ export interface TranscodeOptions {
    * checked, before the ladder. Resolves whether a pass ran; `progress` reports its own percent and ETA.
    */
   fastStart?: (context: { source: SourceFacts; progress: (pass: PassProgress) => void }) => Promise<boolean>;
+  /** A rung's progressive MP4 failed and the rung is published without it. */
+  onMp4RemuxFailed?: (rendition: string, reason: string) => void;
 }
 
 /** Each stage's slice of the job's 0–100 (publishing, 99–100, is the worker's). */
@@ -204,6 +206,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     audio: source.audio !== null,
     signal,
     onProgress: throttle((percent: number) => stage("remuxing", percent), 4).tick,
+    log,
+    onRemuxFailed: options.onMp4RemuxFailed,
   });
   log.info({ seconds: (performance.now() - remuxStartedAt) / 1000 }, "progressive MP4s remuxed");
 

@@ -67,6 +67,7 @@ export async function startTranscoderService(
     connectionErrors,
     onJobStarted: metrics.jobStarted,
     onJobFinished: metrics.jobFinished,
+    onMp4RemuxFailed: metrics.mp4RemuxFailed,
   });
   // Staging of attempts that are no longer live (any transcoder's on a shared volume, this one's in its
   // scratch) and folders nothing wrote to for long: once now, then every STORAGE_SWEEP_INTERVAL_SECONDS.

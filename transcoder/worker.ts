@@ -56,6 +56,8 @@ export interface WorkerDeps {
     seconds: number,
     mediaSeconds?: number,
   ) => void;
+  /** A rung was published without its progressive MP4 (its remux or check failed). */
+  onMp4RemuxFailed?: () => void;
 }
 
 export interface TranscodeWorker {
@@ -259,6 +261,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
           signal: controller.signal,
           log: jobLog,
         }),
+        onMp4RemuxFailed: () => hook(() => deps.onMp4RemuxFailed?.()),
       });
       await stillHeld();
       if (storage.kind === "s3") {

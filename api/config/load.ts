@@ -56,7 +56,8 @@ export interface Config {
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   /**
-   * How long a just-rotated refresh token still yields the same successor (REFRESH_GRACE_SECONDS):
+   * How long a just-rotated refresh token still yields its successor, or the newest pair down its chain
+   * (REFRESH_GRACE_SECONDS, measured on the database's clock):
    * two tabs, or parallel requests, refreshing at once. Presented later, it revokes its session.
    */
   readonly refreshGraceSeconds: number;

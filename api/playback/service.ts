@@ -1,6 +1,6 @@
 import { FAST_START_SUFFIX, fastStartPrefixFor } from "../../contract/media.ts";
 import { isSafeKey, type MediaStorage } from "../../storage/index.ts";
-import { accessTokenOf } from "../auth/plugin.ts";
+import { accessTokenOf, cookieSession } from "../auth/plugin.ts";
 import type { AccessTokens } from "../auth/session.ts";
 import { forbidden, notFound, unauthorized } from "../http/errors.ts";
 import type { Clock } from "../shared/clock.ts";
@@ -101,7 +101,7 @@ export class PlaybackService {
     token: string | undefined,
   ): PlaybackAccess | Promise<PlaybackAccess> {
     const cookie = accessTokenOf(request);
-    if (this.deps.accessTokens.cached(cookie)) return { via: "cookie" };
+    if (cookieSession.cached(this.deps.accessTokens, cookie)) return { via: "cookie" };
     const checked = token === undefined ? undefined : this.deps.mediaTokens.check(target.videoId, token);
     if (checked?.ok) return { via: "token", token: token!, expiresAtSeconds: checked.expiresAtSeconds };
     const refuse = (): PlaybackAccess => {
@@ -109,7 +109,9 @@ export class PlaybackService {
       throw unauthorized();
     };
     if (!cookie) return refuse();
-    return this.deps.accessTokens.verify(cookie).then((user) => (user ? { via: "cookie" } : refuse()));
+    return cookieSession
+      .verify(this.deps.accessTokens, cookie)
+      .then((user) => (user ? { via: "cookie" } : refuse()));
   }
 
   private keyOf(video: PublishedVideo, target: PlaybackTarget): string {

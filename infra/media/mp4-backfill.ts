@@ -13,6 +13,12 @@ import type { MediaStorage } from "../../storage/index.ts";
 import { MEDIA_PLAYLIST } from "../../transcoder/ffmpeg-args.ts";
 import { PROGRESSIVE_MP4, remuxRung } from "../../transcoder/hls/progressive-mp4.ts";
 
+/**
+ * A rung's name as the transcoder makes it (transcoder/ladder.ts: the short side and `p`), which is also
+ * its folder: a stored name is a path segment here, so anything else (`../`, a slash) is refused.
+ */
+export const RENDITION_NAME = /^[0-9]{2,5}p$/;
+
 /** A listed video as the backfill reads it. */
 export interface PublishedRow {
   id: number;
@@ -59,6 +65,15 @@ export const rungsWithoutMp4 = (row: Pick<PublishedRow, "renditions">) =>
 export async function backfillVideo(deps: BackfillDeps, row: PublishedRow): Promise<VideoOutcome> {
   const { storage } = deps;
   const startedAt = performance.now();
+  // Before anything is read or written: one bad name leaves the whole video as it is.
+  const unsafe = rungsWithoutMp4(row).find((rendition) => !RENDITION_NAME.test(rendition.name));
+  if (unsafe) {
+    return {
+      status: "failed",
+      row,
+      message: `rendition name ${JSON.stringify(unsafe.name)} is not a rung's (<short side>p, as the transcoder names them): refused, nothing remuxed`,
+    };
+  }
   // A label of this run alone: discarding it never touches another run's (or anyone's) staging.
   const label = `backfill-mp4-${randomUUID().slice(0, 8)}`;
   try {

@@ -4,7 +4,18 @@
 // with what a root run left in it, anyone else's refused with the command that fixes it. The folder
 // checks chown, so they run as root (as the tests do here and in CI).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -38,13 +49,33 @@ describe("chooseServiceAccount", () => {
     );
   });
 
-  test("root: unset, videoflix, or nobody where it is missing, saying why", () => {
-    const choice = chooseServiceAccount(undefined, 0);
+  test("root: unset, videoflix, or nobody where it is missing and the edge's workers are someone else", () => {
     const videoflix = systemAccount(DEFAULT_SERVICE_USER);
-    expect(choice.account?.user).toBe(videoflix ? DEFAULT_SERVICE_USER : "nobody");
-    expect(choice.account?.uid).not.toBe(0);
-    if (!videoflix) expect(choice.summary).toContain("no videoflix account: npm run up creates it");
-    expect(chooseServiceAccount("nobody", 0).account).toEqual(systemAccount("nobody")!);
+    if (videoflix) {
+      const choice = chooseServiceAccount(undefined, 0);
+      expect(choice.account?.user).toBe(DEFAULT_SERVICE_USER);
+      expect(choice.account?.uid).not.toBe(0);
+      expect(chooseServiceAccount("nobody", 0, DEFAULT_SERVICE_USER).account).toEqual(
+        systemAccount("nobody")!,
+      );
+    } else {
+      // The fallback is nobody, which the edge's workers are by default.
+      expect(() => chooseServiceAccount(undefined, 0)).toThrow(
+        `TRANSCODER_USER "nobody" (no videoflix account: npm run up creates it) is also the edge's workers' account`,
+      );
+    }
+  });
+
+  test("root: the account of the edge's workers (EDGE_USER, default nobody) is refused, by name", () => {
+    expect(() => chooseServiceAccount("nobody", 0)).toThrow(
+      `TRANSCODER_USER "nobody" is also the edge's workers' account (EDGE_USER "nobody", uid ${systemAccount("nobody")!.uid})`,
+    );
+    expect(() => chooseServiceAccount("nobody", 0, " nobody ")).toThrow("must not share it with them");
+    if (systemAccount(DEFAULT_SERVICE_USER)) {
+      expect(() => chooseServiceAccount(DEFAULT_SERVICE_USER, 0, DEFAULT_SERVICE_USER)).toThrow(
+        `EDGE_USER "${DEFAULT_SERVICE_USER}"`,
+      );
+    }
   });
 });
 
@@ -79,6 +110,31 @@ describe.if(asRoot)("provideFolders (as root)", () => {
     for (const path of [pglite, join(pglite, "base"), join(pglite, "base/1")]) {
       expect({ path, uid: statSync(path).uid }).toEqual({ path, uid: account.uid });
     }
+  });
+
+  test("the hand-over follows no link, leaves multiply linked files and other owners' alone", () => {
+    const redis = join(repo, "var/redis");
+    const outside = join(repo, "outside");
+    mkdirSync(join(outside, "dir"), { recursive: true });
+    for (const name of ["linked", "hard", "dir/inner"]) writeFileSync(join(outside, name), "root's");
+    mkdirSync(redis, { recursive: true });
+    symlinkSync(join(outside, "linked"), join(redis, "file-link"));
+    symlinkSync(join(outside, "dir"), join(redis, "dir-link"));
+    linkSync(join(outside, "hard"), join(redis, "hard"));
+    writeFileSync(join(redis, "someone-elses"), "theirs");
+    chownSync(join(redis, "someone-elses"), 12345, 12345);
+    writeFileSync(join(redis, "dump.rdb"), "root's");
+    provideFolders(account, repo, [{ path: "var/redis", what: "Redis", private: true }]);
+    // What root left there is the account's, the links themselves included…
+    for (const path of [redis, join(redis, "dump.rdb"), join(redis, "file-link"), join(redis, "dir-link")]) {
+      expect({ path, uid: lstatSync(path).uid }).toEqual({ path, uid: account.uid });
+    }
+    // …but nothing they lead to, no file also named elsewhere, nobody else's file.
+    for (const path of ["linked", "hard", "dir", "dir/inner"].map((name) => join(outside, name))) {
+      expect({ path, uid: statSync(path).uid }).toEqual({ path, uid: 0 });
+    }
+    expect(statSync(join(redis, "hard")).uid).toBe(0);
+    expect(statSync(join(redis, "someone-elses")).uid).toBe(12345);
   });
 
   test("an existing folder of someone else's outside ./var is refused with the command that fixes it", () => {

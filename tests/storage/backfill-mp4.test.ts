@@ -212,6 +212,40 @@ describe("media:backfill-mp4 on the local driver", () => {
   });
 });
 
+describe("media:backfill-mp4 and a stored rendition name that is no rung's", () => {
+  test("a name with ../ is refused with a clear message; nothing is written, inside the tree or out", async () => {
+    const mediaRoot = join(scratch, "media-names");
+    const fresh = await freshDatabase();
+    try {
+      // 180p twice: once as itself, once as "../r1/180p". The name also makes paths in the run's scratch
+      // folder, which no storage key check guards: it is refused before either is made.
+      const [low, high] = withoutMp4.renditions;
+      const crafted = { ...withoutMp4, renditions: [low!, { ...high!, name: "../r1/180p" }] };
+      const id = await publishedVideo(fresh.handle, fresh.categoryId, crafted);
+      const tree = join(mediaRoot, outputPrefixFor(id, 1));
+      mkdirSync(join(mediaRoot, "videos"), { recursive: true });
+      cpSync(oldTree, tree, { recursive: true });
+      const env = { DATABASE_URL: fresh.database.url, STORAGE_URL: `file://${mediaRoot}` };
+
+      const run = await backfill(env);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        `video ${id} r1: failed: rendition name "../r1/180p" is not a rung's (<short side>p, as the transcoder names them): refused, nothing remuxed`,
+      );
+      expect(await renditionsIn(fresh.handle, id)).toEqual(crafted.renditions);
+      for (const path of [
+        join(tree, "180p", "progressive.mp4"),
+        join(mediaRoot, "videos", String(id), "r1", "180p", "progressive.mp4"),
+        join(mediaRoot, "videos", String(id), "180p", "progressive.mp4"),
+      ]) {
+        expect({ path, size: Bun.file(path).size }).toEqual({ path, size: 0 });
+      }
+    } finally {
+      await fresh.handle.close();
+    }
+  }, 60_000);
+});
+
 describe("progressive MP4s on a bucket: the pipeline's, and media:backfill-mp4's", () => {
   let handle: DatabaseHandle;
   let videoId: number;

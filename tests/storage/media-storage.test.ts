@@ -144,6 +144,23 @@ describe.each(drivers)("%s driver", (_name, driver) => {
     );
     expect((await fetch(tampered)).status).toBe(403);
   });
+
+  test("a delivery asked for longer than SigV4 allows (7 days) is signed for 7 days, and serves", async () => {
+    const storage = driver();
+    if (_name === "local") return;
+    await storage.putStream("videos/9/r1/360p/long.mp4", chunks(2048), { maxBytes: 1 << 20 });
+    const asked = 7 * 24 * 3600 + 300; // MEDIA_MP4_TOKEN_TTL=7d rounded up to its bucket
+    const before = Math.floor(Date.now() / 1000);
+    const delivery = await storage.deliver("videos/9/r1/360p/long.mp4", asked, { downloadAs: "long.mp4" });
+    if (delivery?.kind !== "url") throw new Error(`expected a URL, got ${delivery?.kind}`);
+    const url = new URL(delivery.url);
+    expect(url.searchParams.get("X-Amz-Expires")).toBe("604800");
+    expect(delivery.expiresAtSeconds).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 604_800);
+    expect(delivery.expiresAtSeconds).toBeGreaterThanOrEqual(before + 604_800);
+    expect((await fetch(url)).status).toBe(200);
+    const segment = new URL(storage.presign("videos/9/r1/360p/long.mp4", asked)!);
+    expect(segment.searchParams.get("X-Amz-Expires")).toBe("604800");
+  });
 });
 
 describe("resumable uploads' primitives", () => {

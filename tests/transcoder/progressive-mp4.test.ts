@@ -3,7 +3,7 @@
 // file, as long as the rung's HLS within a frame, and the very same pictures and sound (a stream copy:
 // decoded frame by frame, the MP4 and the HLS are identical, which no second encode could be).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import type { TranscodeResult } from "../../contract/media.ts";
 import { generateVideo } from "../../dev/media.ts";
 import { runProcess } from "../../transcoder/ffmpeg-process.ts";
 import {
+  addProgressiveMp4s,
   buildRemuxCommand,
   mp4Problem,
   PROGRESSIVE_MP4,
@@ -243,4 +244,86 @@ describe("remuxRung refuses what it must not list", () => {
       "sound is missing",
     );
   });
+});
+
+describe("a rung whose MP4 fails is published without it", () => {
+  /** A copy of the pipeline's tree without its MP4s, the 360p rung missing its last segment. */
+  function brokenTree(name: string) {
+    const tree = join(dir, name);
+    for (const rung of ["180p", "360p"]) {
+      cpSync(join(outputDir, rung), join(tree, rung), { recursive: true });
+      rmSync(join(tree, rung, PROGRESSIVE_MP4));
+    }
+    const segments = readdirSync(join(tree, "360p")).filter((file) => file.endsWith(".ts"));
+    rmSync(join(tree, "360p", segments.sort().at(-1)!));
+    return tree;
+  }
+  const renditions = () => result.renditions.map(({ mp4: _mp4, ...rendition }) => rendition);
+
+  test("the others keep theirs; the reason is logged at warn and reported; nothing half-written stays", async () => {
+    const tree = brokenTree("one-rung-fails");
+    const warnings: { details: object; message?: string }[] = [];
+    const failures: [string, string][] = [];
+    const listed = await addProgressiveMp4s(tree, renditions(), {
+      audio: true,
+      log: { debug() {}, info() {}, warn: (details, message) => warnings.push({ details, message }) },
+      onRemuxFailed: (rendition, reason) => failures.push([rendition, reason]),
+    });
+    expect(listed.map((rendition) => rendition.name)).toEqual(["180p", "360p"]);
+    expect(listed[0]?.mp4?.path).toBe(`180p/${PROGRESSIVE_MP4}`);
+    expect(listed[1]).toEqual(renditions()[1]!);
+    expect(listed[1]?.mp4).toBeUndefined();
+    expect(existsSync(join(tree, "360p", PROGRESSIVE_MP4))).toBe(false);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.[0]).toBe("360p");
+    expect(failures[0]?.[1]).toMatch(/^MP4 of 360p: /);
+    expect(warnings).toEqual([
+      {
+        details: { rendition: "360p", reason: failures[0]![1] },
+        message: "progressive MP4 remux failed: the rung is published without its MP4",
+      },
+    ]);
+  }, 60_000);
+
+  test("the pipeline still ends with its result: every rung, the one whose MP4 failed without it", async () => {
+    // The 180p rung's MP4 cannot be written (a folder holds its name): its remux fails, its HLS is fine.
+    const blocked = join(dir, "blocked");
+    mkdirSync(join(blocked, "180p", PROGRESSIVE_MP4), { recursive: true });
+    writeFileSync(join(blocked, "180p", PROGRESSIVE_MP4, "in-the-way"), "");
+    const warnings: string[] = [];
+    const failures: string[] = [];
+    const done = await transcode({
+      sourcePath: join(dir, "source.mp4"),
+      outputDir: blocked,
+      ladderHeights: [180, 360],
+      segmentSeconds: 1,
+      preset: "ultrafast",
+      thumbnails: false,
+      log: { debug() {}, info() {}, warn: (_details, message) => warnings.push(message ?? "") },
+      onMp4RemuxFailed: (rendition) => failures.push(rendition),
+    });
+    expect(done.renditions.map((rendition) => rendition.name)).toEqual(["180p", "360p"]);
+    expect(done.renditions[0]?.mp4).toBeUndefined();
+    expect(done.renditions[1]?.mp4?.path).toBe(`360p/${PROGRESSIVE_MP4}`);
+    expect(failures).toEqual(["180p"]);
+    expect(warnings).toContain("progressive MP4 remux failed: the rung is published without its MP4");
+    // Nothing of it is left to publish; the rung's HLS is all there.
+    expect(existsSync(join(blocked, "180p", PROGRESSIVE_MP4))).toBe(false);
+    expect(await playlistDuration(join(blocked, "180p"))).toBeGreaterThan(2.9);
+  }, 120_000);
+
+  test("a cancel still stops the job", async () => {
+    const tree = brokenTree("cancelled");
+    const controller = new AbortController();
+    controller.abort(new Error("the job was cancelled"));
+    const failures: string[] = [];
+    await expect(
+      addProgressiveMp4s(tree, renditions(), {
+        audio: true,
+        signal: controller.signal,
+        onRemuxFailed: (rendition) => failures.push(rendition),
+      }),
+    ).rejects.toThrow("the job was cancelled");
+    expect(failures).toEqual([]);
+  }, 60_000);
 });

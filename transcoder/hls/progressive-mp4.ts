@@ -1,14 +1,17 @@
 // After the ladder is verified: each rung's segments copied, never encoded again, into one progressive
 // MP4 for players that cannot play HLS (a plain <video src>). `+faststart` puts the index (`moov`) before
 // the media (`mdat`), so playback and seeking start before the whole file has arrived. Each file is
-// checked before it is listed: index first, and as long as the rung's playlist says.
-import { open, stat } from "node:fs/promises";
+// checked before it is listed: index first, and as long as the rung's playlist says. The MP4 is optional
+// (the HLS is verified and plays without it; `bun run media:backfill-mp4` adds it later): a rung whose
+// remux or check fails is listed without one, unless the job was cancelled or the disk is full.
+import { open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { types } from "hls-parser";
 import type { ProgressiveMp4, Rendition } from "../../contract/media.ts";
 import { StorageFullError, saysNoSpace } from "../../storage/no-space.ts";
 import { MEDIA_PLAYLIST } from "../ffmpeg-args.ts";
 import { cancelled, lastMeaningfulLine, runProcess } from "../ffmpeg-process.ts";
+import { silentLog, type TranscodeLog } from "../log.ts";
 import { ProgressParser } from "../progress.ts";
 import { parseStrictly } from "./strict-parse.ts";
 
@@ -192,6 +195,10 @@ export interface ProgressiveMp4Options {
   signal?: AbortSignal;
   /** 0–100 over every rung. */
   onProgress?: (percent: number) => void;
+  /** Where a rung published without its MP4 is told (at warn, with the reason). */
+  log?: TranscodeLog;
+  /** A rung's remux or check failed and it goes without an MP4 (the worker counts these). */
+  onRemuxFailed?: (rendition: string, reason: string) => void;
 }
 
 /** The pipeline's step: every verified rendition of `outputDir` gets its MP4, listed in the result. */
@@ -203,14 +210,28 @@ export async function addProgressiveMp4s(
   const withMp4: Rendition[] = [];
   for (const [index, rendition] of renditions.entries()) {
     const path = `${rendition.name}/${PROGRESSIVE_MP4}`;
-    const { size } = await remuxRung(join(outputDir, rendition.name), join(outputDir, path), {
-      audio: options.audio,
-      frameRate: rendition.frameRate,
-      signal: options.signal,
-      onProgress: (fraction) => options.onProgress?.(((index + fraction) / renditions.length) * 100),
-    });
-    const mp4: ProgressiveMp4 = { path, size };
-    withMp4.push({ ...rendition, mp4 });
+    try {
+      const { size } = await remuxRung(join(outputDir, rendition.name), join(outputDir, path), {
+        audio: options.audio,
+        frameRate: rendition.frameRate,
+        signal: options.signal,
+        onProgress: (fraction) => options.onProgress?.(((index + fraction) / renditions.length) * 100),
+      });
+      const mp4: ProgressiveMp4 = { path, size };
+      withMp4.push({ ...rendition, mp4 });
+    } catch (error) {
+      // A cancel stops the job; a full disk is the worker's to hold or fail, as for the encode.
+      if (options.signal?.aborted || error instanceof StorageFullError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      // What is left of it must not be published: the tree is uploaded whole (our own staging path).
+      await rm(join(outputDir, path), { force: true, recursive: true });
+      (options.log ?? silentLog).warn(
+        { rendition: rendition.name, reason },
+        "progressive MP4 remux failed: the rung is published without its MP4",
+      );
+      options.onRemuxFailed?.(rendition.name, reason);
+      withMp4.push(rendition);
+    }
   }
   return withMp4;
 }

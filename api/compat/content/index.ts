@@ -152,7 +152,7 @@ export function contentRoutes(deps: {
         detail: {
           summary: "Rotate the vf_refresh cookie, a new vf_access",
           description:
-            "The frontend refreshes on every 401 and retries with `X-Retry: 1`, without de-duplicating: the two parallel calls after an expired access cookie refresh the same token at once. Presented again within REFRESH_GRACE_SECONDS, a rotated token gets the same successor pair; later, it revokes the session. 401 `{error}` without a working refresh cookie.",
+            "The frontend refreshes on every 401 and retries with `X-Retry: 1`, without de-duplicating: the two parallel calls after an expired access cookie refresh the same token at once. Presented again within REFRESH_GRACE_SECONDS, a rotated token gets the same successor pair (or the newest down its chain); later, it revokes the session. 401 `{error}` without a working refresh cookie.",
         },
       },
     )
