@@ -172,6 +172,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     treeGraceSeconds: config.storage.kind === "s3" ? config.storage.retiredGraceSeconds : null,
     stagingMaxIdleSeconds: config.storage.stagingMaxIdleSeconds,
     onReclaimed: metrics.observeReclaimed,
+    expiredUploads: services.sweepExpiredUploads,
   });
   if (options.consumeEvents ?? true) sweeper.start(config.storage.sweepIntervalSeconds);
 

@@ -1,6 +1,7 @@
 // The composition root of the api's services: every service is built here, once per replica, from
 // the infrastructure the runtime opened. Route factories receive what they need of the result; no
 // feature builds another feature's service.
+import { createHmac } from "node:crypto";
 import type { Queue } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
@@ -17,6 +18,7 @@ import { AccessTokens, REVOCATION_RECHECK_MS } from "./auth/session.ts";
 import { SessionService } from "./auth/sessions.ts";
 import { CATALOGUE_CACHE_TTL_MS, CatalogueCache } from "./catalogue/cache.ts";
 import { CatalogueService } from "./catalogue/service.ts";
+import { CategoryAdminService } from "./categories/service.ts";
 import type { Config } from "./config/load.ts";
 import { ReadinessProbe } from "./health/service.ts";
 import { ApiMetrics } from "./metrics/service.ts";
@@ -28,9 +30,16 @@ import { RealtimeHub } from "./realtime/service.ts";
 import type { BackgroundTasks } from "./shared/background-tasks.ts";
 import type { Clock } from "./shared/clock.ts";
 import type { EventBus } from "./shared/event-bus.ts";
+import { languagePlugin } from "./shared/localisation.ts";
+import type { Mp4Signer } from "./shared/progressive-mp4.ts";
 import { VideoLifecycle } from "./videos/lifecycle.ts";
 import { VideoAdminService } from "./videos/service.ts";
 import type { TranscodeQueue } from "./videos/transcode-queue.ts";
+import { UploadCompletion } from "./videos/uploads/completion.ts";
+import { DirectUploadService } from "./videos/uploads/direct-uploads.ts";
+import { RedisLocker } from "./videos/uploads/locker.ts";
+import { StorageUploadStore } from "./videos/uploads/store.ts";
+import { ResumableUploads } from "./videos/uploads/tus.ts";
 
 /** What the runtime opened (connections, storage, queues) and hands to the services. */
 export interface Infrastructure {
@@ -109,12 +118,60 @@ export function buildServices(infra: Infrastructure) {
     log,
     retiredGraceSeconds: config.storage.kind === "s3" ? config.storage.retiredGraceSeconds : 0,
   });
+  const videoAdmin = new VideoAdminService({
+    db,
+    storage: infra.storage,
+    queue: infra.transcodeQueue,
+    lifecycle,
+    redis,
+    log,
+    languages: config.supportedLanguages,
+  });
+  // Resumable uploads: the tus store over the media storage, locks in Redis shared by every replica.
+  const uploadStore = new StorageUploadStore({
+    storage: infra.storage,
+    clock,
+    expirySeconds: config.uploadExpirySeconds,
+    onRefused: (uploadId) => directUploads.release(uploadId),
+  });
+  const directUploads = new DirectUploadService({
+    db,
+    clock,
+    secret: createHmac("sha256", config.jwtSecret).update("videoflix direct upload v1").digest(),
+    store: uploadStore,
+    maxUploadBytes: config.maxUploadBytes,
+    languages: config.supportedLanguages,
+  });
+  const uploadLocker = new RedisLocker(redis);
+  const uploadCompletion = new UploadCompletion({
+    db,
+    storage: infra.storage,
+    store: uploadStore,
+    locker: uploadLocker,
+    videoAdmin,
+    log,
+  });
+  const resumableUploads = new ResumableUploads({
+    db,
+    store: uploadStore,
+    locker: uploadLocker,
+    completion: uploadCompletion,
+    directUploads,
+    accessTokens,
+    maxUploadBytes: config.maxUploadBytes,
+    languages: config.supportedLanguages,
+    allowedOrigins: new Set([config.publicOrigin, ...config.corsOrigins]),
+    log,
+  });
   const catalogueCache = new CatalogueCache(CATALOGUE_CACHE_TTL_MS);
   catalogueCache.listen(bus);
   const published = new PublishedVideos({ db, ttlMs: PUBLISHED_CACHE_TTL_MS });
   published.listen(bus);
   // The `?token=` of media URLs: the playlists' and the authemail dialect's MP4 links.
   const mediaTokens = new MediaTokens(config.mediaTokenSecret, config.mediaTokenTtlSeconds, nowMs);
+  // MP4 URLs carry the segments' token, minted to live longer: a <video src> is not re-signed mid-film.
+  const mp4Tokens = new MediaTokens(config.mediaTokenSecret, config.mediaMp4TokenTtlSeconds, nowMs);
+  const mp4Signer: Mp4Signer = { publicUrl: config.publicUrl, token: (videoId) => mp4Tokens.mint(videoId) };
 
   return {
     clock,
@@ -124,6 +181,8 @@ export function buildServices(infra: Infrastructure) {
     mediaTokens,
     revocations,
     auth: authPlugin(accessTokens),
+    /** `{ localised: true }`: the languages a request is answered in (SUPPORTED_LANGUAGES). */
+    languages: languagePlugin(config.supportedLanguages),
     readiness: new ReadinessProbe({ database, redis }),
     accounts: new AccountService({
       config,
@@ -138,16 +197,28 @@ export function buildServices(infra: Infrastructure) {
     }),
     sessions: new SessionService({ db, sessions: refreshSessions, clock }),
     lifecycle,
-    videoAdmin: new VideoAdminService({
-      db,
-      storage: infra.storage,
-      queue: infra.transcodeQueue,
-      lifecycle,
-      redis,
-      log,
-    }),
+    videoAdmin,
+    uploadStore,
+    /** The sweep of resumable uploads past UPLOAD_EXPIRY: their bytes, their rows, their URLs freed. */
+    sweepExpiredUploads: async () => {
+      const swept = await uploadStore.sweepExpired();
+      await directUploads.forget(swept.ids);
+      return { items: swept.items, bytes: swept.bytes };
+    },
+    directUploads,
+    uploadCompletion,
+    resumableUploads,
+    categoryAdmin: new CategoryAdminService({ db, bus, languages: config.supportedLanguages }),
     queues: infra.dashboardQueues,
-    catalogue: new CatalogueService({ db, cache: catalogueCache, publicUrl: config.publicUrl }),
+    /** What every presenter of MP4 links signs with (`mp4UrlsOf`, api/shared/progressive-mp4.ts). */
+    mp4Signer,
+    catalogue: new CatalogueService({
+      db,
+      cache: catalogueCache,
+      publicUrl: config.publicUrl,
+      languages: config.supportedLanguages,
+      mp4Signer,
+    }),
     playback: new PlaybackService({
       storage: infra.storage,
       accessTokens,

@@ -8,8 +8,12 @@ export const TRANSCODE_STAGES = [
   // Object storage only: the source is copied into the transcoder's own scratch directory first.
   "downloading",
   "probing",
+  // A long source first gets a quick single-rung pass, published segment by segment (playable early).
+  "fast-start",
   "encoding",
   "verifying",
+  // Each rung's segments copied into one progressive MP4 (no second encode).
+  "remuxing",
   "thumbnails",
   // Object storage only: the outputs go to the bucket before the revision is reported ready.
   "uploading",
@@ -17,6 +21,14 @@ export const TRANSCODE_STAGES = [
 ] as const;
 export const TranscodeStage = Type.Union(TRANSCODE_STAGES.map((stage) => Type.Literal(stage)));
 export type TranscodeStage = (typeof TRANSCODE_STAGES)[number];
+
+/** One encoding pass of a job: its own share done and its own ETA. */
+export const PassProgress = Type.Object({
+  percent: Type.Number(),
+  etaSeconds: Type.Union([Type.Number(), Type.Null()]),
+  speed: Type.Optional(Type.Number()),
+});
+export type PassProgress = Static<typeof PassProgress>;
 
 export const TranscodeProgress = Type.Object({
   videoId: Type.Integer({ minimum: 1 }),
@@ -29,6 +41,14 @@ export const TranscodeProgress = Type.Object({
   /** Encoding speed as a multiple of real time (FFmpeg's `speed`). */
   speed: Type.Optional(Type.Number()),
   etaSeconds: Type.Union([Type.Number(), Type.Null()]),
+  /**
+   * Jobs with a fast-start pass: each pass's own percent (0–100) and ETA, beside the job's `percent`
+   * (which stays one bar over the whole job, so clients that know only `percent` keep working).
+   * Absent when the job has no fast-start pass, and from older transcoders.
+   */
+  passes: Type.Optional(
+    Type.Object({ fastStart: Type.Optional(PassProgress), ladder: Type.Optional(PassProgress) }),
+  ),
   /** Epoch ms at which the transcoder emitted the tick (its clock); absent from older transcoders. */
   at: Type.Optional(Type.Number()),
 });

@@ -11,6 +11,13 @@ export const TranscodeJob = Type.Object({
   sourceKey: Type.String({ minLength: 1 }),
   /** Storage prefix the finished HLS tree is published under (e.g. `videos/12/r3`). */
   outputPrefix: Type.String({ minLength: 1 }),
+  /**
+   * Whether the transcoder may publish a fast-start rendition first (contract/media.ts
+   * fastStartPrefixFor). The api decides: never over a video whose ladder is already published (a
+   * replacement of a `ready` video keeps the old revision until the new one is complete). Absent (an
+   * older api): no fast start.
+   */
+  fastStart: Type.Optional(Type.Boolean()),
 });
 export type TranscodeJob = Static<typeof TranscodeJob>;
 

@@ -3,7 +3,7 @@
 // of different versions can share one Redis during a rolling upgrade.)
 import { type Static, Type } from "@sinclair/typebox";
 import { queueContract } from "./codec.ts";
-import { TranscodeResult } from "./media.ts";
+import { Rendition, TranscodeResult } from "./media.ts";
 
 const revisionOf = {
   videoId: Type.Integer({ minimum: 1 }),
@@ -18,6 +18,19 @@ export const TranscodeReport = Type.Union([
     ...revisionOf,
     attempt: Type.Integer({ minimum: 1 }),
     worker: Type.String(),
+  }),
+  /**
+   * The fast-start tree (fastStartPrefixFor) has its master playlist and at least one whole segment:
+   * the video can be watched while its ladder is made. Sent again by a retry (the api applies it once).
+   */
+  Type.Object({
+    type: Type.Literal("playable"),
+    ...revisionOf,
+    /** The one rung of the fast-start tree, as its master playlist lists it. */
+    rendition: Rendition,
+    /** Path of the master playlist relative to the fast-start prefix. */
+    masterPlaylist: Type.String(),
+    durationSeconds: Type.Number({ minimum: 0 }),
   }),
   Type.Object({ type: Type.Literal("ready"), ...revisionOf, result: TranscodeResult }),
   Type.Object({ type: Type.Literal("error"), ...revisionOf, message: Type.String() }),

@@ -117,10 +117,12 @@ async function openPostgres(
 
 async function openPglite(dir: string): Promise<DatabaseHandle> {
   const { PGlite } = await import("@electric-sql/pglite");
+  const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   const dataDir = dir === "memory://" ? dir : ensureDir(dir);
-  const client = await PGlite.create(dataDir);
+  // The catalogue's search index needs pg_trgm (migration 0008); PGlite loads contrib extensions itself.
+  const client = await PGlite.create(dataDir, { extensions: { pg_trgm } });
   const db = drizzle(client, { schema, casing: "snake_case" });
   return {
     db: db as unknown as Database,

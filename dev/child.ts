@@ -3,6 +3,11 @@
 import { type Subprocess, spawn } from "bun";
 import type { LineSink } from "./output.ts";
 
+// setpriv(1) execs in place (the pid stays the child's): it switches to the child's account and sets
+// PR_SET_PDEATHSIG, so a child whose supervisor died without stopping it (SIGKILL, OOM, a killed
+// launcher) gets SIGTERM and stops as it would on request, instead of running on unwatched.
+const SETPRIV = process.platform === "linux" ? Bun.which("setpriv") : null;
+
 export interface ChildSpec {
   /** How the stack names it in messages and log prefixes: api, transcoder-1, edge, redis. */
   name: string;
@@ -11,6 +16,19 @@ export interface ChildSpec {
   env: Record<string, string | undefined>;
   /** The signal that asks it to finish what it has in flight (default SIGTERM). */
   stopSignal?: NodeJS.Signals;
+  /** The unprivileged account it runs as (uid, gid and that account's groups); unset: the supervisor's. */
+  account?: { uid: number; gid: number } | null;
+}
+
+/** The argv that starts `spec`: through setpriv where there is one (always with an account). */
+export function launchCommand(spec: ChildSpec): string[] {
+  if (!SETPRIV) {
+    if (spec.account) throw new Error(`${spec.name}: switching accounts needs setpriv (util-linux, Linux)`);
+    return spec.command;
+  }
+  const { account } = spec;
+  const switchTo = account ? [`--reuid=${account.uid}`, `--regid=${account.gid}`, "--init-groups"] : [];
+  return [SETPRIV, ...switchTo, "--pdeathsig", "TERM", "--", ...spec.command];
 }
 
 export class SupervisedChild {
@@ -27,7 +45,7 @@ export class SupervisedChild {
     sink.start?.(spec.name);
     // A session of its own: a Ctrl-C in the terminal reaches only the supervisor, which then stops
     // the children in order instead of all of them at once.
-    this.process = spawn(spec.command, {
+    this.process = spawn(launchCommand(spec), {
       cwd: spec.cwd,
       env: spec.env,
       stdin: "ignore",

@@ -192,10 +192,8 @@ export async function startSeaweedfs(
   const throwaway = options.dataDir ? null : mkdtempSync(join(tmpdir(), "vf-seaweedfs-"));
   const dataDir = options.dataDir ?? (throwaway as string);
   const plan = await planSeaweedfs({ dataDir, ...generateS3Keys() });
-  // A test run that is killed never calls stop(): on Linux the server then dies with it (setpriv execs
-  // in place, so the pid is still weed's).
-  const setpriv = process.platform === "linux" ? Bun.which("setpriv") : null;
-  if (setpriv) plan.child.command.unshift(setpriv, "--pdeathsig", "KILL", "--");
+  // A test run that is killed never calls stop(): on Linux the server then stops with it all the same
+  // (SupervisedChild starts it with a parent-death signal).
   const output = memorySink();
   const child = new SupervisedChild(plan.child, output);
   const stop = async () => {

@@ -2,13 +2,23 @@
 // nginx edge, optionally a SeaweedFS as the media storage and an SMTP capture server, each waited for
 // until it is ready. Stops in order on request (edge, transcoders, api, the Redis it started, then
 // SeaweedFS), and stops everything when a child dies unexpectedly. `npm run up` (dev/up.ts) and the load-test stack (load-tests/stack.ts) run it.
-import { mkdirSync } from "node:fs";
+// With a service account (dev/service-account.ts), a root supervisor runs the api, the transcoders and
+// its Redis as that account, in folders made theirs first.
+import { mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ChildSpec, SupervisedChild } from "./child.ts";
 import type { LineSink } from "./output.ts";
 import { httpOk, redisAnswers, waitUntil } from "./probes.ts";
 import { planRedis, type RedisSpec, redisAddress } from "./redis.ts";
 import { planSeaweedfs, readyBucket, type S3Bucket } from "./seaweedfs.ts";
+import {
+  accountTempDir,
+  assertReachable,
+  provideFolders,
+  type ServiceAccount,
+  serviceFolders,
+} from "./service-account.ts";
 import type { SmtpCapture } from "./smtp-capture.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -37,6 +47,11 @@ export interface StackSpec {
   smtp?: boolean;
   /** A SeaweedFS the api and transcoders store media in (STORAGE_URL=s3://<bucket>, S3_*). */
   s3?: LocalS3Spec | null;
+  /**
+   * The unprivileged account the api, the transcoders and a Redis started here run as (a root
+   * supervisor's choice: dev/service-account.ts); unset, they run as the supervisor.
+   */
+  serviceAccount?: ServiceAccount | null;
   sink: LineSink;
   /** The supervisor's own messages (what starts, what stops, what died). */
   log: (message: string) => void;
@@ -104,6 +119,9 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
   } = { storage: [], redis: [], api: [], transcoders: [], edge: [] };
   let smtp: SmtpCapture | null = null;
   let s3: S3Bucket | null = null;
+  const account = spec.serviceAccount ?? null;
+  /** The account's TMPDIR, removed once its processes are gone. */
+  let accountTemp: string | null = null;
   let ending: Promise<StackEnd> | null = null;
   let resolveEnded: (end: StackEnd) => void = () => {};
   const ended = new Promise<StackEnd>((resolve) => {
@@ -122,6 +140,7 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
         await Promise.all(tier.map(stopChild));
       }
       await smtp?.close();
+      if (accountTemp) rmSync(accountTemp, { recursive: true, force: true });
       resolveEnded(end);
       return end;
     })();
@@ -141,6 +160,10 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
   const died = (child: SupervisedChild) => () =>
     !child.running ? `${child.name} exited` : ending ? "the stack is stopping" : null;
   const base = (extra: Env): Env => ({ ...spec.env, ...extra });
+  const unprivileged = (child: ChildSpec): ChildSpec =>
+    account && accountTemp
+      ? { ...child, account, env: { ...child.env, HOME: account.home, TMPDIR: accountTemp } }
+      : child;
   const startStorage = async (local: LocalS3Spec): Promise<S3Bucket> => {
     const { dataDir, port: s3Port, accessKeyId, secretAccessKey } = local;
     const plan = await planSeaweedfs({ dataDir, s3Port, accessKeyId, secretAccessKey, root });
@@ -150,6 +173,12 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
   };
 
   try {
+    if (account) {
+      // Its processes read their code and bun from here: say so now rather than as a child's EACCES.
+      assertReachable(account, root, `the repository ${root}`);
+      assertReachable(account, dirname(process.execPath), `bun (${process.execPath})`);
+      accountTemp = accountTempDir(account);
+    }
     // SeaweedFS takes a few seconds: it gets ready while Redis starts.
     const storageReady = spec.s3 ? startStorage(spec.s3) : Promise.resolve(null);
     // Awaited below; until then a failure must not count as unhandled (Redis may fail first).
@@ -157,8 +186,11 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
     const plan = await planRedis(spec.redis, root);
     spec.log(plan.message);
     if (plan.kind === "start") {
-      if (spec.redis.dataDir) mkdirSync(spec.redis.dataDir, { recursive: true });
-      const redis = launch(tiers.redis, plan.child);
+      const dataDir = spec.redis.dataDir;
+      if (dataDir && account)
+        provideFolders(account, root, [{ path: dataDir, what: "the Redis data", private: true }]);
+      else if (dataDir) mkdirSync(dataDir, { recursive: true });
+      const redis = launch(tiers.redis, unprivileged(plan.child));
       const { host, port } = redisAddress(redisUrl);
       await waitUntil("redis-server", () => redisAnswers(host, port), {
         timeoutMs: 10_000,
@@ -172,31 +204,37 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
     }
 
     const bun = process.execPath;
-    const api = launch(tiers.api, {
-      name: "api",
-      command: [bun, "api/main.ts"],
-      cwd: root,
-      env: base({
-        HOST: "127.0.0.1",
-        PORT: String(spec.api.port),
-        REDIS_URL: redisUrl,
-        ...(smtp ? { SMTP_URL: smtp.url } : {}),
-        ...s3?.env,
-        ...spec.api.env,
-      }),
+    const apiEnv = base({
+      HOST: "127.0.0.1",
+      PORT: String(spec.api.port),
+      REDIS_URL: redisUrl,
+      ...(smtp ? { SMTP_URL: smtp.url } : {}),
+      ...s3?.env,
+      ...spec.api.env,
     });
-    const transcoders = spec.transcoders.map((transcoder) =>
-      launch(tiers.transcoders, {
-        name: transcoder.name,
-        command: [bun, "transcoder/main.ts"],
-        cwd: root,
-        env: base({
-          REDIS_URL: redisUrl,
-          TRANSCODER_METRICS_PORT: String(transcoder.healthPort ?? 0),
-          ...s3?.env,
-          ...transcoder.env,
-        }),
+    const transcoderEnvs = spec.transcoders.map((transcoder) =>
+      base({
+        REDIS_URL: redisUrl,
+        TRANSCODER_METRICS_PORT: String(transcoder.healthPort ?? 0),
+        ...s3?.env,
+        ...transcoder.env,
       }),
+    );
+    if (account) provideFolders(account, root, serviceFolders(apiEnv, transcoderEnvs));
+    const api = launch(
+      tiers.api,
+      unprivileged({ name: "api", command: [bun, "api/main.ts"], cwd: root, env: apiEnv }),
+    );
+    const transcoders = spec.transcoders.map((transcoder, i) =>
+      launch(
+        tiers.transcoders,
+        unprivileged({
+          name: transcoder.name,
+          command: [bun, "transcoder/main.ts"],
+          cwd: root,
+          env: transcoderEnvs[i] ?? {},
+        }),
+      ),
     );
     const edge = spec.edge
       ? launch(tiers.edge, {

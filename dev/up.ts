@@ -9,10 +9,13 @@
 // EDGE_TLS_CERT + EDGE_TLS_KEY (up.sh sets them for --tls): the edge serves HTTPS on EDGE_TLS_PORT
 // (3443), PORT redirects there, and PUBLIC_URL defaults to https://localhost:<EDGE_TLS_PORT>, which
 // makes the api's cookies Secure.
+// As root, the api, the transcoders and a Redis started here run as TRANSCODER_USER (default videoflix,
+// which up.sh creates; nobody without it), never as root: dev/service-account.ts.
 import { join } from "node:path";
 import { prefixedConsole } from "./output.ts";
 import { portOpen } from "./probes.ts";
 import { generateS3Keys } from "./seaweedfs.ts";
+import { chooseServiceAccount, type ServiceAccountChoice } from "./service-account.ts";
 import { freePort } from "./services.ts";
 import { type LocalS3Spec, REPO_ROOT, type StackEnd, startStack, type TranscoderSpec } from "./stack.ts";
 
@@ -51,6 +54,15 @@ const base = (
   env.PUBLIC_URL ?? (tlsPort ? `https://localhost:${tlsPort}` : `http://localhost:${port}`)
 ).replace(/\/$/, "");
 const s3 = await localS3();
+const accounts = serviceAccounts();
+
+function serviceAccounts(): ServiceAccountChoice {
+  try {
+    return chooseServiceAccount(env.TRANSCODER_USER, undefined, env.EDGE_USER);
+  } catch (error) {
+    die(error instanceof Error ? error.message : String(error));
+  }
+}
 
 /**
  * The local SeaweedFS of --s3 / LOCAL_S3=1: data in LOCAL_S3_DIR (./var/seaweedfs), bucket videoflix, S3
@@ -131,6 +143,9 @@ note(
 note(`uploads:      POST ${base}/api/admin/videos (admin), queues at ${base}/admin/queues`);
 note(`transcoder:   ${workers} (TRANSCODER_HWACCEL=${env.TRANSCODER_HWACCEL ?? "none"})`);
 note(`media:        ${storageSummary()}`);
+note(
+  `accounts:     ${accounts.account ? `the api, the transcoders and a Redis started here as ${accounts.summary}; the edge's nginx master as root, its workers as ${env.EDGE_USER || "nobody"}` : accounts.summary}`,
+);
 if (s3 && !env.LOCAL_S3_ACCESS_KEY_ID)
   note("              (S3 keys made for this run only: npm run up keeps them in ./var)");
 note("stop with Ctrl-C (or SIGTERM)");
@@ -171,6 +186,7 @@ try {
     transcoders: await transcoderSpecs(),
     edge: { port, tlsPort },
     s3,
+    serviceAccount: accounts.account,
     sink,
     log: step,
     signal: stopping.signal,

@@ -15,14 +15,16 @@ export type Floors = Record<string, { lines: number; functions: number }>;
 /**
  * In percent, by folder and "together": a point or two under what the whole suite measured (README,
  * "Coverage"), so a change that leaves code untested fails while the run-to-run wobble does not. The
- * issue's floor is 85 % of lines together; transcoder/ sits lower because its worker, main and CLI run
- * only in child processes, which Bun does not count.
+ * issue's floor is 85 % of lines together and per folder; transcoder/ is held to just that, with room
+ * under what it measures. Of transcoder/, only the thin entries main.ts and cli.ts run solely in child
+ * processes, which Bun does not count: the worker (service.ts) and the CLI's command (cli/command.ts)
+ * are tested in process as well.
  */
 export const FLOORS: Floors = {
   api: { lines: 88, functions: 93 },
   contract: { lines: 95, functions: 90 },
   storage: { lines: 90, functions: 83 },
-  transcoder: { lines: 80, functions: 86 },
+  transcoder: { lines: 85, functions: 91 },
   together: { lines: 86, functions: 91 },
 };
 

@@ -123,6 +123,9 @@ lint_dockerfiles() {
   fi
 }
 check "Dockerfiles: ${dockerfiles[*]}" lint_dockerfiles
+# What an image runs must be in it: the imports of each `CMD ["bun", …]` against its COPY lines.
+check "Dockerfiles: every module their bun commands import is copied (infra/check-image-sources.ts)" \
+  bun infra/check-image-sources.ts "${dockerfiles[@]}"
 
 # --- monitoring ------------------------------------------------------------------------------------------
 # promtool also opens the files the config names: point the token file at a real one for the check.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs when it is missing, and nothing when it is all there:
-#   bash infra/setup.sh up     bun, redis-server, ffmpeg, nginx, openssl, node_modules (npm run up)
+#   bash infra/setup.sh up     bun, redis-server, ffmpeg, nginx, openssl, setpriv, node_modules (npm run up)
 #   bash infra/setup.sh up --s3    the same plus SeaweedFS (npm run up -- --s3, or LOCAL_S3=1)
 #   bash infra/setup.sh test   the same plus PostgreSQL server binaries, setpriv, chromium, shellcheck, k6
 #                              and SeaweedFS (npm test)
@@ -35,7 +35,8 @@ case "$purpose" in
   # ffmpeg is for the transcoder; installed already so the machine is ready for it.
   # nginx: the edge in front of the api (it sends token-signed segments itself).
   # openssl: the self-signed certificate of `npm run up -- --tls`.
-  up) packages=(redis-server ffmpeg nginx openssl) ;;
+  # util-linux: setpriv, with which a root `npm run up` runs the api and transcoders unprivileged.
+  up) packages=(redis-server ffmpeg nginx openssl util-linux) ;;
   # postgresql: initdb/postgres for the tests' throwaway server (Debian's own cluster is not created);
   # util-linux: setpriv, with which a root test run starts PostgreSQL as the postgres user.
   # chromium: the browser playback test; shellcheck: infra/check-ops.sh (npm test runs both);

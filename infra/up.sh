@@ -3,7 +3,8 @@
 # media token secret and an admin password under ./var, then hands over to dev/up.ts, which starts a
 # local Redis when none is configured or running, prints where everything is, and runs the edge (nginx,
 # on PORT), the api behind it and TRANSCODERS workers (default 1) until Ctrl-C / SIGTERM, which stops
-# everything it started.
+# everything it started. As root, the api, the transcoders and that Redis run as TRANSCODER_USER (default
+# videoflix, a system account made here when missing).
 #   npm run up -- --s3   (or LOCAL_S3=1): media in a local SeaweedFS (./var/seaweedfs) instead of ./var/media;
 #                        its S3 keys are kept under ./var like the other secrets.
 #   npm run up -- --tls  (or EDGE_TLS=self-signed): HTTPS at the edge on EDGE_TLS_PORT (3443) with a
@@ -30,6 +31,8 @@ done
 load_dotenv
 bash infra/setup.sh up
 mkdir -p var
+# As root, the api, the transcoders and the Redis run as this account, never as root (dev/up.ts).
+ensure_service_account
 
 # --- secrets that must survive restarts --------------------------------------------------------------
 keep_secret JWT_SECRET var/jwt-secret 48 "a JWT secret"

@@ -42,9 +42,40 @@ export type MediaDelivery =
 /** Progress of a long transfer, for the transcoder's stages. */
 export type TransferProgress = (done: number, total: number) => void;
 
+/**
+ * Objects that grow in place, for resumable uploads: only a file system has them (object storage cannot
+ * append, and its resumable uploads are kept as parts instead).
+ */
+export interface AppendableObjects {
+  /**
+   * Appends `body` to `key` (created when missing), which must hold exactly `offset` bytes; all or
+   * nothing: on any error (the body's own, past `maxBytes`) the object is cut back to `offset`. Returns
+   * the new size.
+   */
+  append(
+    key: string,
+    body: AsyncIterable<Uint8Array>,
+    options: { offset: number; maxBytes: number },
+  ): Promise<number>;
+  /** Renames the object: no byte is copied. */
+  rename(from: string, to: string): Promise<void>;
+}
+
+export class OffsetMismatchError extends Error {
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`the object holds ${actual} bytes, not ${expected}`);
+    this.name = "OffsetMismatchError";
+  }
+}
+
 export interface MediaStorage {
   /** `local`: one file system shared by every process; `s3`: a bucket, processes share no disk. */
   readonly kind: "local" | "s3";
+  /** In-place appends and renames (the local driver); undefined with object storage. */
+  readonly appendable?: AppendableObjects;
   /**
    * Streams `body` into `key` without holding it in memory. The object appears under `key` only once
    * it is complete; past `maxBytes` the write stops with UploadTooLargeError and nothing is kept.
@@ -78,14 +109,28 @@ export interface MediaStorage {
     onProgress?: TransferProgress,
     signal?: AbortSignal,
   ): Promise<void>;
+  /**
+   * Puts one local file at `key`, whole or not at all (a reader sees the old object or the new one,
+   * never part of one): how a fast-start segment or playlist is published as soon as it is complete.
+   */
+  putFile(localPath: string, key: string): Promise<void>;
   /** Removes the object or the whole tree under `prefix`; missing is fine. */
   deletePrefix(prefix: string): Promise<void>;
   /** Every object under `prefix` (a folder: end it with "/"), in key order. */
   list(prefix: string): AsyncIterable<StoredObject>;
+  /** The object's bytes as they are read (never whole in memory); it must exist. */
+  readStream(key: string): AsyncIterable<Uint8Array>;
   /** A small object's text (playlists), or null when it does not exist. */
   readText(key: string): Promise<string | null>;
-  /** How a client gets the object: the file itself, or a URL valid for `expiresInSeconds`; null if missing. */
-  deliver(key: string, expiresInSeconds: number): Promise<MediaDelivery | null>;
+  /**
+   * How a client gets the object: the file itself, or a URL valid for `expiresInSeconds`; null if missing.
+   * `downloadAs`: a URL's answer says `Content-Disposition: attachment` with that file name.
+   */
+  deliver(
+    key: string,
+    expiresInSeconds: number,
+    options?: { downloadAs?: string },
+  ): Promise<MediaDelivery | null>;
   /** A GET URL of `key` valid for `expiresInSeconds` (object storage), or null: the local driver has none. */
   presign(key: string, expiresInSeconds: number): string | null;
   /**

@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
+import { copyFile, type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import type { BunFile } from "bun";
 import {
+  type AppendableObjects,
   assertSafeKey,
   type MediaDelivery,
   type MediaStorage,
+  OffsetMismatchError,
   type Reclaimed,
   type StagingEntry,
   type StoredObject,
@@ -47,6 +49,37 @@ export class LocalMediaStorage implements MediaStorage {
   constructor(root: string) {
     this.root = resolve(root);
   }
+
+  readonly appendable: AppendableObjects = {
+    append: async (key, body, { offset, maxBytes }) => {
+      const path = this.pathOf(key);
+      await mkdir(dirname(path), { recursive: true });
+      const handle = await open(path, "a");
+      let written = 0;
+      try {
+        const start = (await handle.stat()).size;
+        if (start !== offset) throw new OffsetMismatchError(offset, start);
+        try {
+          for await (const chunk of body) {
+            written += chunk.byteLength;
+            if (written > maxBytes) throw new UploadTooLargeError(maxBytes);
+            await writeFully(handle, chunk);
+          }
+        } catch (error) {
+          await handle.truncate(offset);
+          throw error;
+        }
+        return offset + written;
+      } finally {
+        await handle.close();
+      }
+    },
+    rename: async (from, to) => {
+      const target = this.pathOf(to);
+      await mkdir(dirname(target), { recursive: true });
+      await rename(this.pathOf(from), target);
+    },
+  };
 
   private get stagingRoot(): string {
     return join(this.root, STAGING);
@@ -118,6 +151,10 @@ export class LocalMediaStorage implements MediaStorage {
     }
   }
 
+  readStream(key: string): AsyncIterable<Uint8Array> {
+    return Bun.file(this.pathOf(key)).stream();
+  }
+
   async readText(key: string): Promise<string | null> {
     const file = await this.file(key);
     return file ? file.text() : null;
@@ -156,6 +193,21 @@ export class LocalMediaStorage implements MediaStorage {
     );
     await rename(stagingDir, target);
     if (existed) await rm(displaced, { recursive: true, force: true });
+  }
+
+  async putFile(localPath: string, key: string): Promise<void> {
+    const target = this.pathOf(key);
+    await mkdir(dirname(target), { recursive: true });
+    // Copied beside its final name, then renamed over it: readers never see a partial file. The dot
+    // name is no storage key (assertSafeKey), so nothing ever serves it.
+    const partial = join(dirname(target), `.${basename(target)}.${randomUUID()}.part`);
+    try {
+      await copyFile(localPath, partial);
+      await rename(partial, target);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
   }
 
   async deletePrefix(prefix: string): Promise<void> {

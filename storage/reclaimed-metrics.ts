@@ -4,7 +4,12 @@ import { Counter, type Registry } from "prom-client";
 import type { Reclaimed } from "./index.ts";
 
 /** What the sweeps reclaim, the metrics' `kind` label: the api's first, then the transcoders'. */
-export const API_RECLAIMED_KINDS = ["upload_staging", "retired_revision", "orphan_tree"] as const;
+export const API_RECLAIMED_KINDS = [
+  "upload_staging",
+  "retired_revision",
+  "orphan_tree",
+  "expired_upload",
+] as const;
 export const TRANSCODER_RECLAIMED_KINDS = ["attempt_staging", "stale_staging"] as const;
 export type ApiReclaimedKind = (typeof API_RECLAIMED_KINDS)[number];
 export type TranscoderReclaimedKind = (typeof TRANSCODER_RECLAIMED_KINDS)[number];

@@ -164,6 +164,11 @@ export class S3MediaStorage implements MediaStorage {
     await rm(stagingDir, { recursive: true, force: true });
   }
 
+  /** One PUT: an object appears whole or not at all. */
+  async putFile(localPath: string, key: string): Promise<void> {
+    await withRetries(() => this.client.write(this.objectKey(key), Bun.file(localPath)));
+  }
+
   async deletePrefix(prefix: string): Promise<void> {
     const keys: string[] = [];
     for await (const object of this.list(prefix)) keys.push(object.key);
@@ -194,6 +199,10 @@ export class S3MediaStorage implements MediaStorage {
     } while (continuationToken);
   }
 
+  readStream(key: string): AsyncIterable<Uint8Array> {
+    return this.client.file(this.objectKey(key)).stream();
+  }
+
   async readText(key: string): Promise<string | null> {
     try {
       return await this.client.file(this.objectKey(key)).text();
@@ -203,15 +212,26 @@ export class S3MediaStorage implements MediaStorage {
     }
   }
 
-  async deliver(key: string, expiresInSeconds: number): Promise<MediaDelivery | null> {
+  async deliver(
+    key: string,
+    expiresInSeconds: number,
+    options: { downloadAs?: string } = {},
+  ): Promise<MediaDelivery | null> {
     // No existence check: the URL answers 404 itself, and a HEAD per segment would cost a round trip.
-    const url = this.publicClient.presign(this.objectKey(key), { expiresIn: expiresInSeconds });
-    return { kind: "url", url, expiresAtSeconds: Math.floor(Date.now() / 1000) + expiresInSeconds };
+    const expiresIn = presignableSeconds(expiresInSeconds);
+    const url = this.publicClient.presign(this.objectKey(key), {
+      expiresIn,
+      // Signed into the URL as response-content-disposition: the store sends it with the object.
+      ...(options.downloadAs ? { contentDisposition: `attachment; filename="${options.downloadAs}"` } : {}),
+    });
+    return { kind: "url", url, expiresAtSeconds: Math.floor(Date.now() / 1000) + expiresIn };
   }
 
   /** Presigned GET URL of `key` for the public endpoint. */
   presign(key: string, expiresInSeconds: number): string {
-    return this.publicClient.presign(this.objectKey(key), { expiresIn: expiresInSeconds });
+    return this.publicClient.presign(this.objectKey(key), {
+      expiresIn: presignableSeconds(expiresInSeconds),
+    });
   }
 
   sweepStaging(doomed: (entry: StagingEntry) => boolean | Promise<boolean>): Promise<Reclaimed> {
@@ -255,3 +275,12 @@ async function inParallel<T>(items: T[], limit: number, run: (item: T) => Promis
   });
   await Promise.all(workers);
 }
+
+/** SigV4's longest presigned URL (7 days): the store refuses one signed for longer. */
+export const MAX_PRESIGN_SECONDS = 604_800;
+
+/**
+ * A token's remaining life can exceed it (MEDIA_MP4_TOKEN_TTL near 7 days, rounded up to its bucket):
+ * the URL then lives 7 days, and the client asks the api again after that, as with any expired URL.
+ */
+const presignableSeconds = (seconds: number) => Math.min(seconds, MAX_PRESIGN_SECONDS);

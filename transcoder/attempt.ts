@@ -3,8 +3,11 @@
 // sweep in any transcoder can tell a live attempt's staging (the job's lock still holds that token)
 // from a dead one's.
 
-/** The two folders an attempt stages: its outputs, and (object storage) the downloaded source. */
-export type AttemptPart = "output" | "source";
+/**
+ * The folders an attempt stages: its outputs, (object storage) the downloaded source, and the
+ * fast-start pass's encode (its segments are put into the fast-start prefix one by one from there).
+ */
+export type AttemptPart = "output" | "source" | "fast";
 
 export interface AttemptRef {
   jobId: string;
@@ -14,7 +17,7 @@ export interface AttemptRef {
 const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
 const unhex = (text: string) => Buffer.from(text, "hex").toString("utf8");
 // Hex keeps any job id and token intact through the staging label's [A-Za-z0-9_-] alphabet.
-const LABEL = /^attempt-([0-9a-f]+)-([0-9a-f]+)-(output|source)$/;
+const LABEL = /^attempt-([0-9a-f]+)-([0-9a-f]+)-(output|source|fast)$/;
 
 export const attemptLabel = ({ jobId, token }: AttemptRef, part: AttemptPart) =>
   `attempt-${hex(jobId)}-${hex(token)}-${part}`;

@@ -43,7 +43,17 @@ export interface TranscoderConfig {
   readonly minFreeBytes: number;
   /** How often a worker held back by a full file system looks again. */
   readonly spacePollSeconds: number;
+  /**
+   * The fast-start pass (docs/fast-start.md): `on` for every job the api allows it, `off` never, `auto`
+   * like `on` except on a GPU whose ladder is measured faster than real time at start-up.
+   */
+  readonly fastStart: FastStartSetting;
+  /** Sources shorter than this get no fast-start pass (the ladder is quick enough). */
+  readonly fastStartMinSeconds: number;
 }
+
+export const FAST_START_SETTINGS = ["auto", "on", "off"] as const;
+export type FastStartSetting = (typeof FAST_START_SETTINGS)[number];
 
 export const X264_PRESETS = [
   "ultrafast",
@@ -75,6 +85,9 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
       `TRANSCODER_LADDER must be comma-separated even heights like 360,480,720,1080, got "${ladderRaw}"`,
     );
   }
+  const fastStart = optional(env, "FAST_START") ?? "auto";
+  if (!(FAST_START_SETTINGS as readonly string[]).includes(fastStart))
+    throw new ConfigError(`FAST_START must be one of ${FAST_START_SETTINGS.join(", ")}`);
   const workerName =
     optional(env, "TRANSCODER_NAME") ?? `${optional(env, "HOSTNAME") ?? "transcoder"}-${process.pid}`;
   return Object.freeze({
@@ -108,6 +121,8 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     }),
     minFreeBytes: integer(env, "TRANSCODER_MIN_FREE_MB", 256, 0, 1_048_576) * 1024 * 1024,
     spacePollSeconds: integer(env, "TRANSCODER_SPACE_POLL_SECONDS", 10, 1, 3600),
+    fastStart: fastStart as FastStartSetting,
+    fastStartMinSeconds: integer(env, "FAST_START_MIN_SECONDS", 60, 0, 7 * 24 * 3600),
     encodeTimeout: Object.freeze({
       floorSeconds: integer(
         env,

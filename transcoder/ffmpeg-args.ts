@@ -100,6 +100,42 @@ export function buildRungCommand(input: Omit<LadderCommandInput, "ladder"> & { r
   return argv;
 }
 
+/** The fast-start pass's x264 settings: fast enough to stay well ahead of a viewer on two cores. */
+export const FAST_START_PRESET = "superfast";
+
+/**
+ * The fast-start pass (docs/fast-start.md): one low rung with the ladder's segment length and keyframe
+ * grid, an EVENT playlist FFmpeg extends as each segment completes (segments renamed into place whole).
+ * The decoder skips the in-loop deblocking filter: invisible once 1080p is scaled down to 360p, and the
+ * decode of a large source is most of this pass's cost.
+ */
+export function buildFastStartCommand(input: Omit<LadderCommandInput, "ladder"> & { rung: Rung }): string[] {
+  const { source, rung } = input;
+  const hwaccel = input.hwaccel ?? "none";
+  const gpuDecode = usesGpuDecode(input);
+  const video = [
+    ...sharedVideoFilters(source, rung.frameRate, gpuDecode),
+    ...scaleFilters(rung, gpuDecode, hwaccel, "fast_bilinear"),
+  ];
+  const argv = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y"];
+  if (gpuDecode) argv.push("-hwaccel", "cuda", "-hwaccel_output_format", "cuda");
+  else argv.push("-skip_loop_filter", "all");
+  argv.push(...sourceInputArgs(input.sourcePath, source.demuxer));
+  argv.push("-map", "0:v:0", "-vf", video.join(","));
+  if (source.audio) argv.push("-map", "0:a:0", "-af", audioFilters().join(","));
+  // No `-tune zerolatency`: its sliced threads measured no faster than frame threads on two cores.
+  argv.push(...videoEncoderArgs({ ...input, preset: input.preset ?? FAST_START_PRESET }));
+  argv.push("-b:v", String(rung.videoBitrate), "-maxrate", String(rung.maxrate));
+  argv.push("-bufsize", String(rung.bufsize));
+  if (source.audio) {
+    argv.push("-c:a", "aac", "-ac", String(AUDIO_CHANNELS), "-ar", String(AUDIO_SAMPLE_RATE));
+    argv.push("-b:a", String(rung.audioBitrate));
+  }
+  const streamMap = `v:0,${source.audio ? "a:0," : ""}name:${rung.name}`;
+  argv.push(...hlsMuxerArgs(input.outputDir, input.segmentSeconds, streamMap, "event"));
+  return argv;
+}
+
 /**
  * Whether the source is decoded on the GPU. FFmpeg's automatic rotation runs on the CPU, NVDEC has
  * no 10-bit H.264 and no 4:2:2/4:4:4 here: those sources are decoded on the CPU (NVENC still encodes).
@@ -130,9 +166,14 @@ function sharedVideoFilters(source: CommandSource, frameRate: number, gpuDecode:
 }
 
 /** Per rung: scale to the upright display size with square pixels, 8-bit 4:2:0. */
-function scaleFilters(rung: Rung, gpuDecode: boolean, hwaccel: HwAccelMode): string[] {
+function scaleFilters(
+  rung: Rung,
+  gpuDecode: boolean,
+  hwaccel: HwAccelMode,
+  flags: "bicubic" | "fast_bilinear" = "bicubic",
+): string[] {
   if (!gpuDecode) {
-    const filters = [`scale=${rung.width}:${rung.height}:flags=bicubic`, "setsar=1", "format=yuv420p"];
+    const filters = [`scale=${rung.width}:${rung.height}:flags=${flags}`, "setsar=1", "format=yuv420p"];
     return filters;
   }
   const filters = [`scale_cuda=${rung.width}:${rung.height}:format=nv12`, "setsar=1"];
@@ -174,11 +215,18 @@ function videoEncoderArgs(input: {
   ];
 }
 
-function hlsMuxerArgs(outputDir: string, segmentSeconds: number, streamMap: string): string[] {
+function hlsMuxerArgs(
+  outputDir: string,
+  segmentSeconds: number,
+  streamMap: string,
+  playlistType: "vod" | "event" = "vod",
+): string[] {
+  // EVENT: the playlist grows as segments complete; temp_file renames each segment into place whole.
+  const flags = playlistType === "event" ? "independent_segments+temp_file" : "independent_segments";
   return [
     ...["-max_muxing_queue_size", "4096", "-map_metadata", "-1", "-map_chapters", "-1"],
-    ...["-f", "hls", "-hls_time", String(segmentSeconds), "-hls_playlist_type", "vod", "-hls_list_size", "0"],
-    ...["-hls_flags", "independent_segments", "-hls_segment_type", "mpegts"],
+    ...["-f", "hls", "-hls_time", String(segmentSeconds), "-hls_playlist_type", playlistType],
+    ...["-hls_list_size", "0", "-hls_flags", flags, "-hls_segment_type", "mpegts"],
     ...["-hls_segment_filename", join(outputDir, "%v", SEGMENT_PATTERN)],
     ...["-var_stream_map", streamMap],
     ...["-progress", "pipe:1", "-nostats"],

@@ -1,17 +1,9 @@
 // `bun run transcoder`: one worker of the farm. Start as many replicas as the hosts allow.
-
-import { rm } from "node:fs/promises";
+// What the worker is lives in service.ts; this file reads the config and owns the process's signals.
 import pino from "pino";
 import { loadOrExit } from "../config/env.ts";
-import { ConnectionErrorLog } from "../connections/error-log.ts";
-import { openRedis } from "../connections/redis.ts";
-import { openMediaStorage } from "../storage/index.ts";
 import { loadTranscoderConfig } from "./config.ts";
-import { resolveHwAccel } from "./hwaccel/index.ts";
-import { TranscoderMetrics, workerRegistry } from "./metrics.ts";
-import { startMetricsServer } from "./metrics-server.ts";
-import { StagingSweeper } from "./staging-sweeper.ts";
-import { startTranscodeWorker } from "./worker.ts";
+import { startTranscoderService } from "./service.ts";
 
 const config = loadOrExit(() => loadTranscoderConfig(process.env));
 // The same line format as the api's logs (ISO time), so one log pipeline reads both.
@@ -32,72 +24,8 @@ process.on("uncaughtException", (error, origin) => {
   log.fatal({ err: error, event: "uncaughtException", origin }, "uncaught exception: exiting");
   process.exit(1);
 });
-const hwaccel = await resolveHwAccel(config.hwaccel, log);
-// The scratch directory is this worker's own: whatever a previous run of it left goes now.
-if (config.storage.kind === "s3") await rm(config.scratchDir, { recursive: true, force: true });
-const storage = openMediaStorage(config.storage, config.scratchDir);
 
-// Connection errors as throttled JSON lines. BullMQ's blocking commands need a connection that never
-// gives up; progress ticks and keys ride out a blip (connections/redis.ts).
-const connectionErrors = new ConnectionErrorLog(log.child({ component: "connections" }));
-const connection = openRedis(config.redisUrl, "queue", connectionErrors);
-const redis = openRedis(config.redisUrl, "background", connectionErrors);
-const metrics = new TranscoderMetrics(workerRegistry(config.workerName));
-const farm = startTranscodeWorker({
-  config,
-  connection,
-  redis,
-  storage,
-  log,
-  hwaccel,
-  connectionErrors,
-  onJobStarted: metrics.jobStarted,
-  onJobFinished: metrics.jobFinished,
-});
-// Staging of attempts that are no longer live (any transcoder's on a shared volume, this one's in its
-// scratch) and folders nothing wrote to for long: once now, then every STORAGE_SWEEP_INTERVAL_SECONDS.
-const sweeper = new StagingSweeper({
-  storage,
-  redis,
-  lockKeyOf: (jobId) => `${farm.worker.toKey(jobId)}:lock`,
-  isRunning: farm.isRunningStaging,
-  quietMs: config.stalledIntervalSeconds * 1000,
-  maxIdleMs: config.storage.stagingMaxIdleSeconds * 1000,
-  log,
-  onReclaimed: metrics.stagingSwept,
-});
-void sweeper.sweep().catch((error) => log.error({ err: error }, "staging sweep failed"));
-sweeper.start(config.storage.sweepIntervalSeconds * 1000);
-log.info(
-  { hwaccel, concurrency: config.concurrency, ladder: config.ladderHeights },
-  "transcoder waiting for jobs",
-);
-
-let stopping = false;
-const metricsServer = startMetricsServer({
-  port: config.metricsPort,
-  hostname: config.metricsHost,
-  registry: metrics.registry,
-  log,
-  health: () => {
-    const running = !stopping && farm.worker.isRunning();
-    return {
-      healthy: running,
-      body: { status: stopping ? "stopping" : running ? "ok" : "starting", worker: config.workerName },
-    };
-  },
-});
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal, grace_seconds: config.shutdownGraceSeconds }, "shutting down: no new jobs");
-  await sweeper.stop();
-  await farm.close(config.shutdownGraceSeconds * 1000);
-  await metricsServer?.stop(true);
-  connection.disconnect();
-  redis.disconnect();
-  log.info("stopped");
-  process.exit(0);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+const service = await startTranscoderService(config, log);
+const shutdown = (signal: string) => void service.stop(signal).then(() => process.exit(0));
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));

@@ -30,6 +30,7 @@ export class TranscoderMetrics {
   private readonly realtimeFactor: Histogram;
   private readonly queueWait: Histogram;
   private readonly active: Gauge;
+  private readonly mp4RemuxFailures: Counter;
   private readonly reclaimed: ReclaimedMetrics<TranscoderReclaimedKind>;
 
   constructor(readonly registry: Registry) {
@@ -65,8 +66,17 @@ export class TranscoderMetrics {
       help: "Jobs this worker is running now",
       registers,
     });
+    this.mp4RemuxFailures = new Counter({
+      name: "transcode_mp4_remux_failures_total",
+      help: "Rungs published without their progressive MP4: its remux or check failed (media:backfill-mp4 adds it later)",
+      registers,
+    });
     this.reclaimed = new ReclaimedMetrics(registry, TRANSCODER_RECLAIMED_KINDS);
   }
+
+  readonly mp4RemuxFailed = (): void => {
+    this.mp4RemuxFailures.inc();
+  };
 
   readonly stagingSwept = (sweep: StagingSweep): void => {
     for (const kind of TRANSCODER_RECLAIMED_KINDS) this.reclaimed.observe(kind, sweep[kind]);

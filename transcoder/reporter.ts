@@ -39,7 +39,8 @@ export class TranscodeReporter {
 
   async report(report: TranscodeReport): Promise<void> {
     await this.reports.add(report.type, report, { jobId: transcodeReportJobId(report) });
-    if (report.type !== "processing") await this.redis.del(progressKey(report.videoId));
+    // The job is over: its last tick says nothing any more (a playable job is still running).
+    if (report.type === "ready" || report.type === "error") await this.redis.del(progressKey(report.videoId));
   }
 
   /** Publishes a tick, stamped with the time it is sent (`at`) unless the caller stamped it already. */

@@ -15,6 +15,7 @@ import type { MediaStorage } from "../storage/index.ts";
 import { type AttemptRef, attemptLabel, LockLostError } from "./attempt.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
+import { fastStartStep } from "./fast-start/step.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { LockWatchdog } from "./lock-watchdog.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
@@ -24,6 +25,7 @@ import { storageFullHandling } from "./storage-full.ts";
 const PROGRESS_INTERVAL_MS = 250;
 /** How long a claim waits while an earlier attempt of the same job still winds down in this process. */
 const SAME_JOB_RETRY_MS = 1000;
+const SOURCE_GONE = "The uploaded file is no longer there (the video was deleted or its file replaced).";
 
 /**
  * How a job attempt ended: `ready`; `error` (bad input or a vanished source: not retried); `failed`
@@ -42,6 +44,8 @@ export interface WorkerDeps {
   log: Logger;
   /** The acceleration that passed the start-up self-test. */
   hwaccel: HwAccelMode;
+  /** The ladder's speed on this GPU measured at start-up (× real time), for FAST_START=auto; null: none. */
+  gpuLadderSpeed?: number | null;
   /** Where the worker's and the reports queue's connection errors go (default: a throttled log of its own). */
   connectionErrors?: ConnectionErrorLog;
   /** Metrics hooks: a job was claimed; a job attempt ended (`mediaSeconds`: the source's length, when ready). */
@@ -52,6 +56,8 @@ export interface WorkerDeps {
     seconds: number,
     mediaSeconds?: number,
   ) => void;
+  /** A rung was published without its progressive MP4 (its remux or check failed). */
+  onMp4RemuxFailed?: () => void;
 }
 
 export interface TranscodeWorker {
@@ -124,7 +130,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       log.error({ job_id: job.id, reason: checked.reason }, "dropped a malformed transcode job");
       throw new UnrecoverableError(`Malformed transcode job: ${checked.reason}`);
     }
-    const { videoId, revision, sourceKey, outputPrefix } = checked.value;
+    const { videoId, revision, sourceKey, outputPrefix, fastStart: fastStartAllowed } = checked.value;
     const jobId = job.id ?? transcodeJobId(videoId, revision);
     const attemptNumber = job.attemptsMade + 1;
     const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt: attemptNumber });
@@ -151,7 +157,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 
     // The source goes away when the video is deleted or its file replaced while the job waited.
     if (!(await storage.stat(sourceKey))) {
-      const message = "The uploaded file is no longer there (the video was deleted or its file replaced).";
+      const message = SOURCE_GONE;
       await reporter.report({ type: "error", videoId, revision, message, at: now() });
       jobLog.warn("job dropped: its source file is gone");
       throw new UnrecoverableError(message);
@@ -159,7 +165,11 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     // Staging of this attempt alone: an earlier attempt's (a dead worker's, or one whose lock lapsed
     // and may still be running) is never touched here; the staging sweeps take it once its lock is gone.
     const self: AttemptRef = { jobId, token: token ?? "" };
-    const attemptStaging = { output: attemptLabel(self, "output"), source: attemptLabel(self, "source") };
+    const attemptStaging = {
+      output: attemptLabel(self, "output"),
+      source: attemptLabel(self, "source"),
+      fast: attemptLabel(self, "fast"),
+    };
     const controller = new AbortController();
     const attempt: RunningAttempt = {
       controller,
@@ -172,6 +182,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     const dropStaging = async () => {
       await storage.discardStaging(attemptStaging.output);
       await storage.discardStaging(attemptStaging.source);
+      await storage.discardStaging(attemptStaging.fast);
     };
     // Before anything the new holder could see (a published tree, a report): still ours? Extending the
     // lock is the check (atomic on the token) and gives the next step a full lock period. Cut off from
@@ -226,7 +237,31 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         encodeTimeout: config.encodeTimeout,
         signal: controller.signal,
         log: jobLog,
-        onProgress: (tick) => report(tick, tick.stage !== "encoding"),
+        onProgress: (tick) => report(tick, tick.stage !== "encoding" && tick.stage !== "fast-start"),
+        fastStart: fastStartStep({
+          config,
+          storage,
+          hwaccel: deps.hwaccel,
+          gpuLadderSpeed: deps.gpuLadderSpeed ?? null,
+          allowedByJob: fastStartAllowed === true,
+          videoId,
+          revision,
+          sourcePath,
+          stagingLabel: attemptStaging.fast,
+          onStaging: (dir) => attempt.staging.add(dir),
+          // Still ours, and still wanted: a deleted or replaced video's source is gone.
+          beforePublish: async () => {
+            await stillHeld();
+            if (!(await storage.stat(sourceKey))) throw new InputError(SOURCE_GONE);
+          },
+          onPlayable: async (playable) => {
+            await stillHeld();
+            await reporter.report({ type: "playable", videoId, revision, at: now(), ...playable });
+          },
+          signal: controller.signal,
+          log: jobLog,
+        }),
+        onMp4RemuxFailed: () => hook(() => deps.onMp4RemuxFailed?.()),
       });
       await stillHeld();
       if (storage.kind === "s3") {

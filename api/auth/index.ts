@@ -4,7 +4,7 @@ import { clientIp } from "../http/client-ip.ts";
 import { ErrorBody } from "../http/errors.ts";
 import { clearSessionCookies, setSessionCookies } from "./cookies.ts";
 import { AuthModel } from "./model.ts";
-import type { authPlugin } from "./plugin.ts";
+import { type authPlugin, cookieSession } from "./plugin.ts";
 import type { SessionClient } from "./refresh-sessions.ts";
 import type { AccountService } from "./service.ts";
 import type { AccessTokens } from "./session.ts";
@@ -100,14 +100,15 @@ export function authRoutes(deps: {
         detail: {
           summary: "Refresh the session",
           description:
-            "Rotates the refresh token cookie and issues a new access token. The rotated token presented again within REFRESH_GRACE_SECONDS (parallel refreshes of two tabs) gets the same pair; reusing it later revokes the whole session.",
+            "Rotates the refresh token cookie and issues a new access token. The rotated token presented again within REFRESH_GRACE_SECONDS (parallel refreshes of two tabs) gets the same pair (the newest one, if that successor was rotated in turn within its own window); reusing it later revokes the whole session.",
         },
       },
     )
     .post(
       "/api/logout/",
       async ({ cookie }) => {
-        const accessTokenUser = await accessTokens.verify(asText(cookie.access_token?.value));
+        // Only the course client's own session: a dialect's token placed in the cookie ends nothing.
+        const accessTokenUser = await cookieSession.verify(accessTokens, asText(cookie.access_token?.value));
         await accounts.logout(asText(cookie.refresh_token?.value), accessTokenUser);
         clearSessionCookies(cookie, config);
         return { detail: "Log-Out successfully! All Tokens will be deleted. Refresh token is now invalid." };

@@ -31,6 +31,22 @@ export interface SessionCredential {
 /** The course client: the `access_token` cookie. */
 export const COOKIE_CREDENTIAL: SessionCredential = { tokenOf: accessTokenOf, dialect: null };
 
+/** A user of the course client's cookie: a dialect's token (djoser's Bearer JWT) there is nobody's. */
+const courseUser = (user: SessionUser | null | undefined): SessionUser | null =>
+  user && user.dialect === undefined ? user : null;
+
+/**
+ * The cookie's session for the paths that read the `access_token` cookie outside the `{ auth: true }`
+ * macro (media, the WebSocket, logout): the same dialect rule as the macro's, so a token of another
+ * client placed in the cookie opens nothing there either. `cached` is the synchronous hot path.
+ */
+export const cookieSession = {
+  cached: (accessTokens: AccessTokens, token: string | undefined): SessionUser | null =>
+    courseUser(accessTokens.cached(token)),
+  verify: async (accessTokens: AccessTokens, token: string | undefined): Promise<SessionUser | null> =>
+    courseUser(await accessTokens.verify(token)),
+};
+
 // Elysia tells plugin instances apart by a checksum of JSON.stringify(seed): one number per AccessTokens
 // (which holds connections that do not serialise) keeps two apps' plugins apart, as the instance did.
 const seeds = new WeakMap<AccessTokens, number>();

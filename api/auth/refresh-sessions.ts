@@ -1,9 +1,10 @@
 // Sessions behind the refresh token: one family per login, rotated on every refresh; a rotated token
-// presented again within the grace window (REFRESH_GRACE_SECONDS) gets the same successor pair, later
-// it means the token leaked, and its whole family is revoked. The family's id is the session's id (the
+// presented again within the grace window (REFRESH_GRACE_SECONDS) gets the newest pair of its chain of
+// successors, later it means the token leaked, and its whole family is revoked. The window is measured on
+// the database's clock (rotated_at and now() both), the same for every replica. The family's id is the session's id (the
 // access token's `sid`); ending a session here also revokes its access tokens. A dialect whose client
 // re-sends its first refresh token forever (djoser) renews its access token without rotating.
-import { and, eq, isNotNull, isNull } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../../db/client.ts";
 import { type RefreshToken, refreshTokens, type User, users } from "../../db/schema/index.ts";
@@ -42,6 +43,13 @@ export type SessionDialect = AvailableDialect | null;
 
 type Executor = Pick<Database, "select" | "update">;
 type Refusal = { error: string; reuse?: { userId: number; familyId: string } };
+type Pair = { refreshToken: string; accessToken: string };
+
+/**
+ * How many successors a repeated token's chain is followed through: a client refreshing faster than
+ * that inside one window is not a browser's tabs.
+ */
+const MAX_SUCCESSOR_HOPS = 8;
 
 export class RefreshSessions {
   constructor(
@@ -128,21 +136,24 @@ export class RefreshSessions {
     const now = this.deps.clock.now();
     const outcome = await this.deps.db.transaction(async (tx): Promise<Refusal | IssuedSession> => {
       // Parallel refreshes of one token queue here: the first rotates, the others then see its successor.
-      const [row] = await tx
-        .select()
+      const [found] = await tx
+        .select({ row: refreshTokens, withinGrace: this.withinGrace() })
         .from(refreshTokens)
         .where(eq(refreshTokens.tokenHash, hashSecret(presented)))
         .for("update");
-      if (!row || row.revokedAt || row.dialect !== dialect) return { error: INVALID };
+      if (!found) return { error: INVALID };
+      const { row, withinGrace } = found;
+      if (row.revokedAt || row.dialect !== dialect) return { error: INVALID };
       if (row.rotatedAt) {
-        const repeated = this.repeatedWithinGrace(row, presented, now);
-        if (!repeated) {
+        const repeated = withinGrace ? await this.newestSuccessor(tx, row, presented) : null;
+        if (repeated === null) {
           await this.revokeFamily(tx, row.familyId, now);
           return {
             error: "Refresh token was already used; the session has been revoked.",
             reuse: { userId: row.userId, familyId: row.familyId },
           };
         }
+        if ("error" in repeated) return repeated;
         const user = await this.liveUserOf(tx, row, now);
         if ("error" in user) return user;
         return { user: sessionUserOf(user, row.familyId, dialect), ...repeated };
@@ -156,8 +167,9 @@ export class RefreshSessions {
       const successorSealed = this.successors.seal(presented, { refreshToken, accessToken });
       await tx
         .update(refreshTokens)
-        .set({ rotatedAt: now, successorSealed })
+        .set({ rotatedAt: sql`now()`, successorSealed })
         .where(eq(refreshTokens.id, row.id));
+      await this.forgetPastSuccessors(tx, row.familyId);
       return { user: sessionUser, accessToken, refreshToken };
     });
     if ("error" in outcome) {
@@ -193,13 +205,59 @@ export class RefreshSessions {
     return { user: sessionUser, accessToken: await accessTokens.sign(sessionUser), refreshToken: presented };
   }
 
-  /** The successor pair of a token rotated less than the grace window ago, opened with that token. */
-  private repeatedWithinGrace(row: RefreshToken, presented: string, now: Date) {
-    const graceMs = this.deps.config.refreshGraceSeconds * 1000;
-    if (!row.rotatedAt || !row.successorSealed) return null;
-    // Measured on our clock, both ends: REFRESH_GRACE_SECONDS=0 turns the window off.
-    if (now.getTime() - row.rotatedAt.getTime() >= graceMs) return null;
-    return this.successors.open(presented, row.successorSealed);
+  /** True in SQL when the row was rotated less than the grace window ago, by the database's clock. */
+  private withinGrace() {
+    const graceSeconds = this.deps.config.refreshGraceSeconds;
+    // Strictly after: REFRESH_GRACE_SECONDS=0 turns the window off.
+    return sql<boolean>`coalesce(${refreshTokens.rotatedAt} > now() - make_interval(secs => ${graceSeconds}), false)`;
+  }
+
+  /**
+   * The pair a token rotated within the window hands out again: its successor's, or, when that one was
+   * itself rotated within its own window (A to B, then B to C before a slow request with A came back),
+   * the newest pair down the chain, so that the last Set-Cookie a client sees is never an already
+   * rotated token. A successor rotated and out of its window gets a plain 401: the token presented is
+   * not the leaked one, revoking the family is for its successor's reuse. Null: nothing to open.
+   */
+  private async newestSuccessor(
+    tx: Executor,
+    row: RefreshToken,
+    presented: string,
+  ): Promise<Pair | Refusal | null> {
+    if (!row.successorSealed) return null;
+    let pair = this.successors.open(presented, row.successorSealed);
+    for (let hop = 0; pair !== null && hop < MAX_SUCCESSOR_HOPS; hop++) {
+      // Locked as a rotation of it would lock it: one in progress is waited for, then followed. Locks are
+      // taken down the chain only, so two of these never wait for each other.
+      const [next] = await tx
+        .select({ row: refreshTokens, withinGrace: this.withinGrace() })
+        .from(refreshTokens)
+        .where(eq(refreshTokens.tokenHash, hashSecret(pair.refreshToken)))
+        .for("update");
+      if (!next || next.row.revokedAt) return { error: INVALID };
+      if (!next.row.rotatedAt) return pair;
+      if (!next.withinGrace || !next.row.successorSealed) return { error: INVALID };
+      pair = this.successors.open(pair.refreshToken, next.row.successorSealed);
+    }
+    return pair === null ? null : { error: INVALID };
+  }
+
+  /**
+   * Drops the sealed successors of the family's rows whose window has passed: nothing opens them any
+   * more, and a copy of the table then holds no pair at all (runs on each rotation of the family).
+   */
+  private forgetPastSuccessors(tx: Pick<Database, "update">, familyId: string) {
+    const graceSeconds = this.deps.config.refreshGraceSeconds;
+    return tx
+      .update(refreshTokens)
+      .set({ successorSealed: null })
+      .where(
+        and(
+          eq(refreshTokens.familyId, familyId),
+          isNotNull(refreshTokens.successorSealed),
+          lte(refreshTokens.rotatedAt, sql`now() - make_interval(secs => ${graceSeconds})`),
+        ),
+      );
   }
 
   /**

@@ -115,6 +115,18 @@ export class AccountService {
     });
   }
 
+  /**
+   * Whether an account (activated or not) has the address: the content dialect's sign-up and forgot
+   * forms cannot submit without it, so it answers truthfully, unlike every other route here. A lookup
+   * reveals what a login attempt probes, so it spends one of the client address's login attempts.
+   */
+  async emailExists(typed: string, ip: string): Promise<boolean> {
+    await this.deps.rateLimiter.hit("login", "ip", ip);
+    const email = canonicalEmail(typed);
+    if (email === null || email === "") throw badRequest({ email: [INVALID_EMAIL] });
+    return (await this.findByEmail(email)) !== undefined;
+  }
+
   /** Consumes an activation link; true when the account is now active. */
   async activate(uidb64: string, token: string): Promise<boolean> {
     const userId = decodeUid(uidb64);

@@ -1,6 +1,7 @@
 import { t } from "elysia";
 import { IdParams, VideoIdParams } from "../http/params.ts";
-import { RenditionBody } from "../shared/renditions.ts";
+import { LangQuery } from "../shared/localisation.ts";
+import { PlayableRenditionBody } from "../shared/renditions.ts";
 
 const WatchProgress = t.Nullable(
   t.Object(
@@ -38,9 +39,28 @@ const videoExample = {
   category_id: 3,
   duration_seconds: 596.5,
   renditions: [
-    { name: "1080p", width: 1920, height: 1080, bandwidth: 5_800_000 },
-    { name: "720p", width: 1280, height: 720, bandwidth: 3_200_000 },
+    {
+      name: "1080p",
+      width: 1920,
+      height: 1080,
+      bandwidth: 5_800_000,
+      mp4_url:
+        "https://api.videoflix.example/api/video/7/1080p/progressive.mp4?v=2&token=1764619200.x2SAnYf7wdFcJp1hqm1DSA",
+      size: 412_000_000,
+    },
+    {
+      name: "720p",
+      width: 1280,
+      height: 720,
+      bandwidth: 3_200_000,
+      mp4_url:
+        "https://api.videoflix.example/api/video/7/720p/progressive.mp4?v=2&token=1764619200.x2SAnYf7wdFcJp1hqm1DSA",
+      size: 228_000_000,
+    },
   ],
+  playable: true,
+  playable_at: "2026-11-24T08:00:09.000Z",
+  complete: true,
   progress: {
     position_seconds: 120,
     duration_seconds: 596.5,
@@ -55,7 +75,13 @@ const video = t.Object(
     ...videoflixFields,
     category_id: t.Integer(),
     duration_seconds: t.Nullable(t.Number()),
-    renditions: t.Array(RenditionBody),
+    renditions: t.Array(PlayableRenditionBody),
+    playable: t.Boolean({ description: "Always true here: only watchable videos are listed" }),
+    playable_at: t.Nullable(t.String({ format: "date-time", description: "When it first became watchable" })),
+    complete: t.Boolean({
+      description:
+        "False while only the fast-start rendition is published (the full ladder is still being made)",
+    }),
     progress: WatchProgress,
     is_favorite: t.Boolean(),
   },
@@ -95,10 +121,18 @@ export const CatalogueModel = {
   ),
   listQuery: t.Object({
     category: t.Optional(
-      t.String({ minLength: 1, maxLength: 100, description: "A category's id or name (any case)" }),
+      t.String({
+        minLength: 1,
+        maxLength: 100,
+        description: "A category's id or name in any supported language (any case)",
+      }),
     ),
     q: t.Optional(
-      t.String({ maxLength: 200, description: "Case-insensitive search in titles; `%` and `_` are literal" }),
+      t.String({
+        maxLength: 200,
+        description:
+          "Case-insensitive search in the titles and descriptions of every supported language; `%` and `_` are literal",
+      }),
     ),
     limit: t.Optional(
       t.Integer({ minimum: 1, maximum: 100, default: 20, description: "Page size, or videos per row" }),
@@ -109,11 +143,14 @@ export const CatalogueModel = {
         description: "Rows per category (for a home screen) instead of one page; no `cursor`",
       }),
     ),
+    lang: LangQuery,
   }),
   favoritesQuery: t.Object({
     limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20 })),
     cursor: t.Optional(t.String({ maxLength: 200, description: "`next_cursor` of the previous page" })),
+    lang: LangQuery,
   }),
+  languageQuery: t.Object({ lang: LangQuery }),
   idParams: IdParams,
   videoIdParams: VideoIdParams,
 } as const;

@@ -1,6 +1,9 @@
-import type { PosterImage, Rendition } from "../../contract/media.ts";
+import { isFastStartPrefix, type PosterImage, type Rendition } from "../../contract/media.ts";
+import type { CategoryTranslations, VideoTranslations } from "../../db/schema/index.ts";
+import { type LanguagePreference, localise } from "../shared/localisation.ts";
 import { thumbnailUrl } from "../shared/media-urls.ts";
-import { presentRenditions } from "../shared/renditions.ts";
+import { type Mp4Signer, mp4UrlsOf } from "../shared/progressive-mp4.ts";
+import { presentPlayableRenditions } from "../shared/renditions.ts";
 import type { CatalogueEntry, CatalogueVideo, VideoflixVideo } from "./model.ts";
 
 /** The columns the catalogue reads of a listed video. */
@@ -8,27 +11,57 @@ export interface ListedRow {
   id: number;
   title: string;
   description: string;
+  translations: VideoTranslations;
   createdAt: Date;
   categoryId: number;
   category: string;
+  categoryTranslations: CategoryTranslations;
   durationSeconds: number | null;
   renditions: Rendition[];
   posters: PosterImage[];
   publishedRevision: number | null;
+  playableAt: Date | null;
+  publishedPrefix: string | null;
 }
 
-export function presentEntry(publicUrl: string, row: ListedRow): CatalogueEntry {
+/** A listed video with its texts (title, description, category name) in the reader's languages. */
+export function presentEntry(
+  publicUrl: string,
+  mp4Signer: Mp4Signer,
+  row: ListedRow,
+  languages: LanguagePreference,
+): CatalogueEntry {
+  const { title, description } = localise(row, languages);
+  const category = localise({ name: row.category, translations: row.categoryTranslations }, languages);
   return {
     id: row.id,
     created_at: row.createdAt.toISOString(),
-    title: row.title,
-    description: row.description,
+    title,
+    description,
     thumbnail_url: thumbnailUrl(publicUrl, row),
-    category: row.category,
+    category: category.name,
     category_id: row.categoryId,
     duration_seconds: row.durationSeconds,
-    renditions: presentRenditions(row.renditions),
+    renditions: presentPlayableRenditions(row.renditions, mp4UrlsOf(row, mp4Signer)),
+    // Listed means watchable; `complete` says whether every rung is there or only the fast-start one.
+    playable: row.publishedRevision !== null,
+    playable_at: row.playableAt?.toISOString() ?? null,
+    complete: row.publishedPrefix !== null && !isFastStartPrefix(row.publishedPrefix),
   };
+}
+
+const collators = new Map<string, Intl.Collator>();
+
+/** Orders categories by name as the reader's language sorts (ties by id, so the order is stable). */
+export function alphabetically(languages: LanguagePreference) {
+  const language = languages[0];
+  let collator = collators.get(language);
+  if (!collator) {
+    collator = new Intl.Collator(language, { sensitivity: "base" });
+    collators.set(language, collator);
+  }
+  return (a: { id: number; name: string }, b: { id: number; name: string }) =>
+    collator!.compare(a.name, b.name) || a.id - b.id;
 }
 
 /** Exactly the fields the Videoflix client knows. */

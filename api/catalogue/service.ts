@@ -1,20 +1,25 @@
-import { and, asc, desc, eq, inArray, isNotNull, lte, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lte, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
 import { categories, favorites, videos, watchProgress } from "../../db/schema/index.ts";
-import { badRequest, notFound } from "../http/errors.ts";
+import { notFound } from "../http/errors.ts";
+import { type LanguagePreference, localise, type SupportedLanguages } from "../shared/localisation.ts";
+import type { Mp4Signer } from "../shared/progressive-mp4.ts";
 import type { CatalogueCache } from "./cache.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { checkFilter, filterConditions, listed, type VideoFilter } from "./filters.ts";
 import type { CatalogueEntry, CatalogueVideo } from "./model.ts";
-import { type ListedRow, presentEntry, withViewer } from "./presenter.ts";
+import { alphabetically, type ListedRow, presentEntry, withViewer } from "./presenter.ts";
+
+export type { VideoFilter } from "./filters.ts";
 
 export interface CatalogueDeps {
   db: Database;
   cache: CatalogueCache;
   publicUrl: string;
-}
-
-export interface VideoFilter {
-  category?: string;
-  q?: string;
+  /** SUPPORTED_LANGUAGES: searches and category names look in each. */
+  languages: SupportedLanguages;
+  /** Signs each rendition's `mp4_url` (cached entries keep a URL seconds old; it lives for hours). */
+  mp4Signer: Mp4Signer;
 }
 
 export interface Page<T> {
@@ -22,123 +27,56 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-/** A video is listed once a revision of it is published: a re-transcode keeps it on the shelf. */
-const listed = isNotNull(videos.publishedRevision);
-
 const columns = {
   id: videos.id,
   title: videos.title,
   description: videos.description,
+  translations: videos.translations,
   createdAt: videos.createdAt,
   categoryId: videos.categoryId,
   category: categories.name,
+  categoryTranslations: categories.translations,
   durationSeconds: videos.durationSeconds,
   renditions: videos.renditions,
   posters: videos.posters,
   publishedRevision: videos.publishedRevision,
+  playableAt: videos.playableAt,
+  publishedPrefix: videos.publishedPrefix,
 };
 
-// Cursors carry PostgreSQL's own text of the timestamp: a JS Date would drop the microseconds and
-// skip rows created within the same millisecond.
-interface Cursor {
-  at: string;
-  id: number;
-}
-const TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(?:Z|[+-](\d{2})(?::?(\d{2}))?)?$/;
-
-export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.at, cursor.id])).toString("base64url");
-}
-
-const MAX_ID = 2 ** 31 - 1;
-
-/** A timestamp PostgreSQL accepts: real month, day, time and an offset of at most ±15:59. */
-function isValidTimestamp(text: string): boolean {
-  const match = TIMESTAMP.exec(text);
-  if (!match) return false;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as number[];
-  const offsetHours = match[8] === undefined ? 0 : Number(match[8]);
-  const offsetMinutes = match[9] === undefined ? 0 : Number(match[9]);
-  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
-  return (
-    year! >= 1 &&
-    month! >= 1 &&
-    month! <= 12 &&
-    day! >= 1 &&
-    day! <= daysInMonth &&
-    hour! <= 23 &&
-    minute! <= 59 &&
-    second! <= 59 &&
-    offsetHours <= 15 &&
-    offsetMinutes <= 59
-  );
-}
-
-export function decodeCursor(text: string): Cursor {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as unknown[];
-    if (
-      typeof at === "string" &&
-      isValidTimestamp(at) &&
-      Number.isInteger(id) &&
-      (id as number) > 0 &&
-      (id as number) <= MAX_ID
-    ) {
-      return { at, id: id as number };
-    }
-  } catch {
-    // answered below
-  }
-  throw badRequest({ cursor: ["Invalid cursor."] });
-}
-
-/** `%` and `_` in a search term are meant literally. */
-export const likePattern = (term: string) => `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
-/** PostgreSQL fails a query whose text holds NUL (a 500); such a filter is a 400 naming the field. */
-function checkFilter(filter: VideoFilter): void {
-  for (const field of ["category", "q"] as const) {
-    if (filter[field]?.includes("\0")) throw badRequest({ [field]: ["Must not contain NUL characters."] });
-  }
-}
-
-function filterConditions(filter: VideoFilter): SQL[] {
-  const conditions: SQL[] = [listed];
-  const category = filter.category?.trim();
-  if (category) {
-    conditions.push(
-      /^\d{1,9}$/.test(category)
-        ? eq(videos.categoryId, Number(category))
-        : sql`lower(${categories.name}) = lower(${category})`,
-    );
-  }
-  const q = filter.q?.trim();
-  if (q) conditions.push(sql`${videos.title} ilike ${likePattern(q)} escape '\\'`);
-  return conditions;
-}
-
-const cacheKey = (...parts: unknown[]) => JSON.stringify(parts);
+/** Every answer is cached in the languages it was localised in: `de,en` never serves an `en` reader. */
+const cacheKey = (languages: LanguagePreference, ...parts: unknown[]) =>
+  JSON.stringify([languages.join(","), ...parts]);
 
 /**
- * What signed-in users browse: listed videos, their categories and their own favorites. The
+ * What signed-in users browse: listed videos, their categories and their own favorites, with their
+ * texts in the reader's languages (`languages`, from the route's `{ localised: true }`). The
  * user-independent answers go through the cache; progress and favorites are read per request.
  */
 export class CatalogueService {
   constructor(private readonly deps: CatalogueDeps) {}
 
   /** Every listed video, newest first (the Videoflix list). */
-  all(): Promise<CatalogueEntry[]> {
-    return this.deps.cache.get(cacheKey("all"), async () =>
-      this.present(await this.select().where(listed).orderBy(desc(videos.createdAt), desc(videos.id))),
+  all(languages: LanguagePreference): Promise<CatalogueEntry[]> {
+    return this.deps.cache.get(cacheKey(languages, "all"), async () =>
+      this.present(
+        await this.select().where(listed).orderBy(desc(videos.createdAt), desc(videos.id)),
+        languages,
+      ),
     );
   }
 
-  page(filter: VideoFilter, limit: number, cursor?: string): Promise<Page<CatalogueEntry>> {
+  page(
+    filter: VideoFilter,
+    limit: number,
+    cursor: string | undefined,
+    languages: LanguagePreference,
+  ): Promise<Page<CatalogueEntry>> {
     checkFilter(filter);
     const after = cursor === undefined ? null : decodeCursor(cursor);
-    return this.deps.cache.get(cacheKey("page", filter.category, filter.q, limit, after), async () => {
-      const conditions = filterConditions(filter);
+    const key = cacheKey(languages, "page", filter.category, filter.q, limit, after);
+    return this.deps.cache.get(key, async () => {
+      const conditions = filterConditions(filter, this.deps.languages);
       if (after) {
         conditions.push(
           sql`(${videos.createdAt}, ${videos.id}) < (${after.at}::timestamptz, ${after.id}::integer)`,
@@ -152,19 +90,21 @@ export class CatalogueService {
       const shown = rows.slice(0, limit);
       const last = shown.at(-1);
       return {
-        items: this.present(shown),
+        items: this.present(shown, languages),
         next_cursor: more && last ? encodeCursor({ at: last.cursorAt, id: last.id }) : null,
       };
     });
   }
 
-  /** Rows per category (alphabetical), each with its `perRow` newest videos. */
+  /** Rows per category (alphabetical in the reader's language), each with its `perRow` newest videos. */
   grouped(
     filter: VideoFilter,
     perRow: number,
+    languages: LanguagePreference,
   ): Promise<Array<{ category: { id: number; name: string }; videos: CatalogueEntry[] }>> {
     checkFilter(filter);
-    return this.deps.cache.get(cacheKey("grouped", filter.category, filter.q, perRow), async () => {
+    const key = cacheKey(languages, "grouped", filter.category, filter.q, perRow);
+    return this.deps.cache.get(key, async () => {
       const { db } = this.deps;
       const ranked = db
         .select({
@@ -175,46 +115,58 @@ export class CatalogueService {
         })
         .from(videos)
         .innerJoin(categories, eq(categories.id, videos.categoryId))
-        .where(and(...filterConditions(filter)))
+        .where(and(...filterConditions(filter, this.deps.languages)))
         .as("ranked");
       const rows = await this.select()
         .innerJoin(ranked, eq(ranked.id, videos.id))
         .where(lte(ranked.rank, perRow))
-        .orderBy(asc(sql`lower(${categories.name})`), desc(videos.createdAt), desc(videos.id));
-      const byCategory = new Map<number, { category: { id: number; name: string }; videos: ListedRow[] }>();
+        .orderBy(desc(videos.createdAt), desc(videos.id));
+      const byCategory = new Map<number, ListedRow[]>();
       for (const row of rows) {
-        let group = byCategory.get(row.categoryId);
-        if (!group) {
-          group = { category: { id: row.categoryId, name: row.category }, videos: [] };
-          byCategory.set(row.categoryId, group);
-        }
-        group.videos.push(row);
+        const members = byCategory.get(row.categoryId);
+        if (members) members.push(row);
+        else byCategory.set(row.categoryId, [row]);
       }
-      return [...byCategory.values()].map((group) => ({
-        category: group.category,
-        videos: this.present(group.videos),
-      }));
+      // The category's name as each of its entries shows it: in the reader's language.
+      const groups = [...byCategory.entries()].map(([id, members]) => {
+        const entries = this.present(members, languages);
+        return { category: { id, name: entries[0]!.category }, videos: entries };
+      });
+      const order = alphabetically(languages);
+      return groups.sort((a, b) => order(a.category, b.category));
     });
   }
 
-  async one(id: number): Promise<CatalogueEntry> {
-    const [entry] = await this.deps.cache.get(cacheKey("one", id), async () =>
-      this.present(await this.select().where(and(listed, eq(videos.id, id)))),
+  async one(id: number, languages: LanguagePreference): Promise<CatalogueEntry> {
+    const [entry] = await this.deps.cache.get(cacheKey(languages, "one", id), async () =>
+      this.present(await this.select().where(and(listed, eq(videos.id, id))), languages),
     );
     if (!entry) throw notFound("Video not found.");
     return entry;
   }
 
-  /** Categories that have listed videos, alphabetical, with how many. */
-  categories(): Promise<Array<{ id: number; name: string; video_count: number }>> {
-    return this.deps.cache.get(cacheKey("categories"), () =>
-      this.deps.db
-        .select({ id: categories.id, name: categories.name, video_count: sql<number>`count(*)::int` })
+  /** Categories that have listed videos, alphabetical in the reader's language, with how many. */
+  categories(
+    languages: LanguagePreference,
+  ): Promise<Array<{ id: number; name: string; video_count: number }>> {
+    return this.deps.cache.get(cacheKey(languages, "categories"), async () => {
+      const rows = await this.deps.db
+        .select({
+          id: categories.id,
+          name: categories.name,
+          translations: categories.translations,
+          video_count: sql<number>`count(*)::int`,
+        })
         .from(categories)
         .innerJoin(videos, and(eq(videos.categoryId, categories.id), listed))
-        .groupBy(categories.id)
-        .orderBy(asc(sql`lower(${categories.name})`)),
-    );
+        .groupBy(categories.id);
+      return rows
+        .map((row) => {
+          const { id, name, video_count } = localise(row, languages);
+          return { id, name, video_count };
+        })
+        .sort(alphabetically(languages));
+    });
   }
 
   /** Adds the viewer's own progress and favorite mark to user-independent entries. */
@@ -241,7 +193,12 @@ export class CatalogueService {
   }
 
   /** The user's favorites that are listed, most recently added first. */
-  async favorites(userId: number, limit: number, cursor?: string): Promise<Page<CatalogueVideo>> {
+  async favorites(
+    userId: number,
+    limit: number,
+    cursor: string | undefined,
+    languages: LanguagePreference,
+  ): Promise<Page<CatalogueVideo>> {
     const conditions: SQL[] = [listed, eq(favorites.userId, userId)];
     if (cursor !== undefined) {
       const after = decodeCursor(cursor);
@@ -257,9 +214,20 @@ export class CatalogueService {
     const shown = rows.slice(0, limit);
     const last = shown.at(-1);
     return {
-      items: await this.forViewer(userId, this.present(shown)),
+      items: await this.forViewer(userId, this.present(shown, languages)),
       next_cursor: rows.length > limit && last ? encodeCursor({ at: last.cursorAt, id: last.id }) : null,
     };
+  }
+
+  /** The ids of the user's favorites that are listed, most recently added first. */
+  async favoriteIds(userId: number): Promise<number[]> {
+    const rows = await this.deps.db
+      .select({ id: favorites.videoId })
+      .from(favorites)
+      .innerJoin(videos, eq(videos.id, favorites.videoId))
+      .where(and(listed, eq(favorites.userId, userId)))
+      .orderBy(desc(favorites.createdAt), desc(favorites.videoId));
+    return rows.map((row) => row.id);
   }
 
   /** Marks a listed video as a favorite; marking it again changes nothing. */
@@ -291,7 +259,7 @@ export class CatalogueService {
       .$dynamic();
   }
 
-  private present(rows: ListedRow[]): CatalogueEntry[] {
-    return rows.map((row) => presentEntry(this.deps.publicUrl, row));
+  private present(rows: ListedRow[], languages: LanguagePreference): CatalogueEntry[] {
+    return rows.map((row) => presentEntry(this.deps.publicUrl, this.deps.mp4Signer, row, languages));
   }
 }

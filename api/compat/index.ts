@@ -8,7 +8,9 @@ import type { CatalogueService } from "../catalogue/service.ts";
 import type { AvailableDialect } from "../config/compat.ts";
 import type { Config } from "../config/load.ts";
 import type { WatchProgressService } from "../progress/service.ts";
+import type { languagePlugin } from "../shared/localisation.ts";
 import { AUTHEMAIL_TAG, authemailRoutes, type MediaTokenSigner } from "./authemail/index.ts";
+import { CONTENT_TAG, contentRoutes } from "./content/index.ts";
 import { DJOSER_TAG, djoserRoutes } from "./djoser/index.ts";
 
 /** Where every dialect lives: its routes authenticate by its own credentials, never our cookies. */
@@ -21,6 +23,8 @@ export interface CompatDeps {
     watchProgress: WatchProgressService;
     accessTokens: AccessTokens;
     mediaTokens: MediaTokenSigner;
+    /** `{ localised: true }`: titles in the language the frontend asks for (Accept-Language). */
+    languages: ReturnType<typeof languagePlugin>;
   };
   config: Config;
 }
@@ -28,6 +32,7 @@ export interface CompatDeps {
 const DIALECT_ROUTES: Record<AvailableDialect, (deps: CompatDeps) => AnyElysia> = {
   djoser: djoserRoutes,
   authemail: authemailRoutes,
+  content: contentRoutes,
 };
 
 /** The OpenAPI tag of each dialect, shown for the enabled ones. */
@@ -41,6 +46,11 @@ const DIALECT_TAGS: Record<AvailableDialect, { name: string; description: string
     name: AUTHEMAIL_TAG,
     description:
       "The django-rest-authemail + DRF API of enesesine/VideoflixFrontend (bases `<backend>/compat/authemail/api/accounts` and `<backend>/compat/authemail/api`): `Authorization: Token <key>`, one long-lived key per login",
+  },
+  content: {
+    name: CONTENT_TAG,
+    description:
+      "The cookie-JWT API of velizarganchev/videoflix-frontend (base URL `<backend>/compat/content`): `vf_access` / `vf_refresh` HttpOnly cookies under /compat/content/, refreshed on 401 with a grace window for its parallel refreshes",
   },
 };
 

@@ -1,6 +1,7 @@
 // The media every dialect hands to its player: progressive MP4s (none of the three frontends plays
 // HLS), as signed absolute URLs, since a <video> element sends no Authorization header.
 import type { CatalogueEntry } from "../catalogue/model.ts";
+import { nominalHeight } from "../shared/renditions.ts";
 
 /** One rung's progressive MP4. */
 export interface Mp4Source {
@@ -11,14 +12,33 @@ export interface Mp4Source {
 
 /**
  * The video's progressive MP4s, tallest first: the one place every dialect's mapper learns them from.
- * The renditions of this build carry no MP4 (the transcoder's MP4 per rung of issue 16 adds a signed
- * one to each rendition), so there are none and the mappers answer null / [] for the media fields.
+ * The catalogue entry already carries each rung's signed MP4 (`renditions[].mp4_url`, signed for
+ * MEDIA_MP4_TOKEN_TTL); a video transcoded before MP4s were made has none until
+ * `bun run media:backfill-mp4`, and the mappers then answer null / [] for the media fields.
  */
-export function mp4UrlsOf(_video: CatalogueEntry): Mp4Source[] {
-  return [];
+export function mp4UrlsOf(video: Pick<CatalogueEntry, "renditions">): Mp4Source[] {
+  return video.renditions
+    .flatMap((rendition) =>
+      rendition.mp4_url ? [{ height: nominalHeight(rendition), url: rendition.mp4_url }] : [],
+    )
+    .sort((a, b) => b.height - a.height);
 }
 
 /** The rung a player starts with: `preferredHeight` when there is one, else the tallest. */
 export function preferredMp4(sources: readonly Mp4Source[], preferredHeight: number): Mp4Source | null {
   return sources.find((source) => source.height === preferredHeight) ?? sources[0] ?? null;
+}
+
+/**
+ * The rung answering a request for `height`: the tallest one not above it, else (every rung is taller,
+ * e.g. 120p asked of a ladder that starts at 240p) the lowest. Null when the video has no MP4.
+ */
+export function nearestLowerMp4(sources: readonly Mp4Source[], height: number): Mp4Source | null {
+  const lower = sources.filter((source) => source.height <= height);
+  const pick = (candidates: readonly Mp4Source[], taller: (a: number, b: number) => boolean) =>
+    candidates.reduce<Mp4Source | null>(
+      (best, source) => (best === null || taller(source.height, best.height) ? source : best),
+      null,
+    );
+  return lower.length > 0 ? pick(lower, (a, b) => a > b) : pick(sources, (a, b) => a < b);
 }

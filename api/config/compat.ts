@@ -8,7 +8,7 @@ export const DIALECTS = ["djoser", "authemail", "content"] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
 /** The dialects whose adapter this build has (api/compat/index.ts mounts exactly these). */
-export const AVAILABLE_DIALECTS = ["djoser", "authemail"] as const satisfies readonly Dialect[];
+export const AVAILABLE_DIALECTS = ["djoser", "authemail", "content"] as const satisfies readonly Dialect[];
 export type AvailableDialect = (typeof AVAILABLE_DIALECTS)[number];
 
 export interface CompatSettings {

@@ -26,9 +26,12 @@ describe("defaults", () => {
     expect(config.secureCookies).toBe(false);
   });
 
-  test("token lifetimes: access 30m, refresh 7d", () => {
+  test("token lifetimes: access 30m, refresh 7d, HLS media 6h, progressive MP4s 12h", () => {
     expect(config.accessTokenTtlSeconds).toBe(1800);
     expect(config.refreshTokenTtlSeconds).toBe(604800);
+    expect(config.mediaTokenTtlSeconds).toBe(6 * 3600);
+    expect(config.mediaMp4TokenTtlSeconds).toBe(12 * 3600);
+    expect(loadConfig({ MEDIA_MP4_TOKEN_TTL: "7d" }).mediaMp4TokenTtlSeconds).toBe(7 * 86400);
   });
 
   test("no DATABASE_URL selects embedded PGlite", () => {
@@ -98,6 +101,12 @@ describe("a malformed value throws a ConfigError naming the variable", () => {
     ["DATABASE_URL not postgres", { DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     ["REDIS_URL not a URL", { REDIS_URL: "not a url" }, "REDIS_URL"],
     ["ACCESS_TOKEN_TTL not a duration", { ACCESS_TOKEN_TTL: "soon" }, "ACCESS_TOKEN_TTL"],
+    [
+      "MEDIA_MP4_TOKEN_TTL past a presigned URL's 7 days",
+      { MEDIA_MP4_TOKEN_TTL: "8d" },
+      "MEDIA_MP4_TOKEN_TTL",
+    ],
+    ["MEDIA_MP4_TOKEN_TTL under a minute", { MEDIA_MP4_TOKEN_TTL: "30" }, "MEDIA_MP4_TOKEN_TTL"],
     ["CORS_ORIGINS with a path", { CORS_ORIGINS: "http://a.com/path" }, "CORS_ORIGINS"],
     ["JWT_SECRET too short", { JWT_SECRET: "x".repeat(31) }, "JWT_SECRET"],
     ["ADMIN_EMAIL without ADMIN_PASSWORD", { ADMIN_EMAIL: "admin@example.com" }, "ADMIN_PASSWORD"],
@@ -109,8 +118,15 @@ describe("a malformed value throws a ConfigError naming the variable", () => {
     ["TRUST_PROXY not an address", { TRUST_PROXY: "10.0.0.0/8,proxy.local" }, "TRUST_PROXY"],
     ["TRUST_PROXY prefix too long", { TRUST_PROXY: "10.0.0.0/33" }, "TRUST_PROXY"],
     ["TRUST_PROXY IPv4-mapped", { TRUST_PROXY: "::ffff:10.0.0.0/104" }, "TRUST_PROXY"],
+    ["SUPPORTED_LANGUAGES with a region", { SUPPORTED_LANGUAGES: "en,de-CH" }, "SUPPORTED_LANGUAGES"],
+    ["SUPPORTED_LANGUAGES with a gap", { SUPPORTED_LANGUAGES: "en,,de" }, "SUPPORTED_LANGUAGES"],
+    ["SUPPORTED_LANGUAGES twice the same", { SUPPORTED_LANGUAGES: "en,de,EN" }, "SUPPORTED_LANGUAGES"],
     ["COMPAT_DIALECTS unknown", { COMPAT_DIALECTS: "djoser,drf" }, "COMPAT_DIALECTS"],
-    ["COMPAT_DIALECTS without an adapter", { COMPAT_DIALECTS: "authemail" }, "COMPAT_DIALECTS"],
+    [
+      "COMPAT_AUTHEMAIL_TOKEN_TTL too short",
+      { COMPAT_AUTHEMAIL_TOKEN_TTL: "30s" },
+      "COMPAT_AUTHEMAIL_TOKEN_TTL",
+    ],
     [
       "COMPAT_DJOSER_FRONTEND_URL not a URL",
       { COMPAT_DJOSER_FRONTEND_URL: "app" },
@@ -188,6 +204,12 @@ test("METRICS_TOKEN: unset leaves /metrics open (null), set it is kept as given"
   expect(loadConfig({ METRICS_TOKEN: "0123456789abcdef-token" }).metricsToken).toBe("0123456789abcdef-token");
 });
 
+test("SUPPORTED_LANGUAGES: en,de by default, the first is the default, any case", () => {
+  expect(loadConfig({}).supportedLanguages).toEqual(["en", "de"]);
+  expect(loadConfig({ SUPPORTED_LANGUAGES: " DE, en ,fr" }).supportedLanguages).toEqual(["de", "en", "fr"]);
+  expect(loadConfig({ SUPPORTED_LANGUAGES: "en" }).supportedLanguages).toEqual(["en"]);
+});
+
 test("an upper-case HTTPS PUBLIC_URL still gives secure cookies", () => {
   expect(loadConfig({ PUBLIC_URL: "HTTPS://api.example.com" }).secureCookies).toBe(true);
 });
@@ -246,6 +268,16 @@ describe("client dialects and the refresh grace window", () => {
     expect(configError({ COMPAT_AUTHEMAIL_TOKEN_TTL: "soon" }).message).toContain(
       "COMPAT_AUTHEMAIL_TOKEN_TTL",
     );
+  });
+
+  test("the content dialect is available, with its own frontend URL", () => {
+    const config = loadConfig({
+      COMPAT_DIALECTS: "content,djoser",
+      COMPAT_CONTENT_FRONTEND_URL: "http://localhost:4202/",
+    });
+    expect(config.compat.dialects).toEqual(["content", "djoser"]);
+    expect(config.compat.frontendUrls.content).toBe("http://localhost:4202");
+    expect(config.compat.frontendUrls.djoser).toBe("http://localhost:5500");
   });
 
   test("an unknown dialect's message names the setting and the known ones", () => {

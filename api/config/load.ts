@@ -56,7 +56,8 @@ export interface Config {
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   /**
-   * How long a just-rotated refresh token still yields the same successor (REFRESH_GRACE_SECONDS):
+   * How long a just-rotated refresh token still yields its successor, or the newest pair down its chain
+   * (REFRESH_GRACE_SECONDS, measured on the database's clock):
    * two tabs, or parallel requests, refreshing at once. Presented later, it revokes its session.
    */
   readonly refreshGraceSeconds: number;
@@ -72,6 +73,8 @@ export interface Config {
   readonly maxJsonBodyBytes: number;
   /** Largest video upload accepted; bigger ones get 413 before anything is stored. */
   readonly maxUploadBytes: number;
+  /** UPLOAD_EXPIRY: a resumable upload nothing wrote to for this long is removed with its bytes. */
+  readonly uploadExpirySeconds: number;
   readonly transcodeAttempts: number;
   readonly transcodeBackoffSeconds: number;
   /** How often the api looks for videos whose transcode job vanished or died (and on start). */
@@ -80,9 +83,17 @@ export interface Config {
   readonly progressFlushIntervalSeconds: number;
   /** Lifetime of the signed media tokens written into served HLS playlists (`?token=`). */
   readonly mediaTokenTtlSeconds: number;
+  /** Lifetime of the signed progressive-MP4 URLs the catalogue lists: a film, paused, must not outlive it. */
+  readonly mediaMp4TokenTtlSeconds: number;
   readonly rateLimits: RateLimits;
   /** Bearer token GET /metrics asks for (METRICS_TOKEN); null: the endpoint is open. */
   readonly metricsToken: string | null;
+  /**
+   * Languages titles, descriptions and category names are served in (SUPPORTED_LANGUAGES), lowercase
+   * primary subtags (`en`, `de`); the first is the default: the language of the plain fields, and the
+   * fallback of every translated one.
+   */
+  readonly supportedLanguages: readonly [string, ...string[]];
   readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 }
 
@@ -133,6 +144,21 @@ function trustedProxies(env: Env): string[] {
     }
     return `${address}/${prefix ?? bits}`;
   });
+}
+
+/** SUPPORTED_LANGUAGES: a comma list of language subtags, the default first, each once. */
+function supportedLanguages(env: Env): [string, ...string[]] {
+  const raw = optional(env, "SUPPORTED_LANGUAGES") ?? "en,de";
+  const languages = raw.split(",").map((entry) => entry.trim().toLowerCase());
+  const malformed = languages.find((language) => !/^[a-z]{2,3}$/.test(language));
+  if (malformed !== undefined) {
+    throw new ConfigError(
+      `SUPPORTED_LANGUAGES must be a comma list of two- or three-letter language codes, the default first (en,de), got "${malformed}"`,
+    );
+  }
+  const repeated = languages.find((language, index) => languages.indexOf(language) !== index);
+  if (repeated !== undefined) throw new ConfigError(`SUPPORTED_LANGUAGES names "${repeated}" twice`);
+  return languages as [string, ...string[]];
 }
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -192,6 +218,11 @@ export function loadConfig(env: Env): Config {
   if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
     throw new ConfigError("METRICS_TOKEN must be 16-256 printable characters without spaces");
 
+  // A presigned object-storage URL lives 7 days at most (SigV4), and a bucket's MP4 is reached by one.
+  const mediaMp4TokenTtlSeconds = duration(env, "MEDIA_MP4_TOKEN_TTL", "12h");
+  if (mediaMp4TokenTtlSeconds < 60 || mediaMp4TokenTtlSeconds > 7 * 86400)
+    throw new ConfigError("MEDIA_MP4_TOKEN_TTL must be between 1m and 7d");
+
   const publicOrigin = new URL(publicUrl).origin;
   const config: Config = {
     env: rawEnv,
@@ -235,13 +266,16 @@ export function loadConfig(env: Env): Config {
     trustProxy: trustedProxies(env),
     maxJsonBodyBytes: integer(env, "MAX_JSON_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
     maxUploadBytes: integer(env, "MAX_UPLOAD_BYTES", 10 * 1024 ** 3, 1024, 2 ** 50),
+    uploadExpirySeconds: duration(env, "UPLOAD_EXPIRY", "24h"),
     transcodeAttempts: integer(env, "TRANSCODE_ATTEMPTS", 3, 1, 20),
     transcodeBackoffSeconds: integer(env, "TRANSCODE_BACKOFF_SECONDS", 30, 0, 3600),
     reconcileIntervalSeconds: integer(env, "RECONCILE_INTERVAL_SECONDS", 60, 1, 86400),
     progressFlushIntervalSeconds: integer(env, "PROGRESS_FLUSH_INTERVAL_SECONDS", 5, 1, 3600),
     mediaTokenTtlSeconds: duration(env, "MEDIA_TOKEN_TTL", "6h"),
+    mediaMp4TokenTtlSeconds,
     rateLimits: rateLimits(env),
     metricsToken,
+    supportedLanguages: supportedLanguages(env),
     logLevel,
   };
   return deepFreeze(config);

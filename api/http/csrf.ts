@@ -18,10 +18,13 @@ const SESSION_COOKIES = ["access_token", "refresh_token"];
 export const csrfProtection = (
   allowedOrigins: ReadonlySet<string>,
   cookieFreePrefixes: readonly string[] = [],
+  /** Paths whose requests authenticate by a token in the URL and ignore cookies (any page may send them). */
+  cookielessPath: (pathname: string) => boolean = () => false,
 ) =>
   new Elysia({ name: "csrf" })
     .onRequest(({ request, set }) => {
       if (SAFE_METHODS.has(request.method)) return;
+      if (cookielessPath(pathOf(request.url))) return;
       const origin = request.headers.get("origin");
       if (origin !== null && !allowedOrigins.has(origin) && origin !== ownOrigin(request)) {
         set.status = 403;

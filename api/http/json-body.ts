@@ -22,6 +22,9 @@ export const jsonBody = (maxBytes: number) =>
       // Multipart bodies (video uploads) are streamed by the routes that take them; Elysia's default
       // parser would buffer a whole upload in memory. null = "parsed: nothing", the stream stays unread.
       if (/^multipart\/form-data/i.test(contentType)) return null;
+      // tus requests (resumable uploads) hand their body, unread, to the tus server, which streams it.
+      // Tus-Resumable is a custom header: a foreign page cannot send one without a CORS preflight.
+      if (request.headers.has("tus-resumable")) return null;
       if (!isJsonType(contentType)) return refuseOtherBody(request);
       const tooLarge = () => new ApiError(413, { detail: `Request body is larger than ${maxBytes} bytes.` });
       const declared = Number(request.headers.get("content-length") ?? Number.NaN);

@@ -20,18 +20,25 @@ export function playbackRoutes(deps: { services: { playback: PlaybackService } }
       {
         detail: detail(
           "Master playlist",
-          `Every rung of the published ladder; every URI carries \`v\` (the revision) and a signed \`token\`. ${credentials}`,
+          `Every rung of the published ladder; every URI carries \`v\` (the revision) and a signed \`token\`. While a video is only playable (still \`processing\`), its one fast-start rung, with \`v=<revision>-fast\` and \`Cache-Control: max-age=1\` (its media playlist is an EVENT playlist that grows). ${credentials}`,
         ),
       },
     )
     .get(
       "/api/video/:id/:res/:file",
       ({ request, params, query }) =>
-        playback.serve(request, playbackTarget(params.id, params.res, params.file, query.v), query.token),
+        playback.serve(
+          request,
+          {
+            ...playbackTarget(params.id, params.res, params.file, query.v),
+            download: query.download === "1",
+          },
+          query.token,
+        ),
       {
         detail: detail(
-          "Media playlist, segment, thumbnail or storyboard",
-          `\`res\` is a rung such as \`720p\` (a missing rung is served by the nearest lower one) or \`thumbnails\` (posters and storyboard, public). Byte ranges, ETag/If-None-Match. A trailing slash is accepted. ${credentials}`,
+          "Media playlist, segment, progressive MP4, thumbnail or storyboard",
+          `\`res\` is a rung such as \`720p\` (a missing rung is served by the nearest lower one) or \`thumbnails\` (posters and storyboard, public). \`progressive.mp4\` is the rung as one MP4 (the catalogue's \`renditions[].mp4_url\`); \`download=1\` sends it as an attachment. Byte ranges (206, 416 past the end), ETag/If-None-Match. A trailing slash is accepted. ${credentials}`,
         ),
       },
     );

@@ -16,6 +16,8 @@ export interface PlaybackTarget {
   file: string;
   /** `?v=`: the revision our playlists write into every URI (absent: an unversioned URL). */
   version: string | undefined;
+  /** `?download=1` on a progressive MP4: sent as an attachment (Content-Disposition). */
+  download?: boolean;
 }
 
 /** How a request was let in: a session cookie, a signed token (valid until `expiresAtSeconds`), or as public art. */
@@ -46,4 +48,7 @@ export function playbackTarget(
 }
 
 export const isThumbnail = (target: PlaybackTarget) => target.dir === "thumbnails";
+/** Only an MP4 is offered as a download; `download` on anything else is ignored. */
+export const isDownload = (target: PlaybackTarget) =>
+  target.download === true && target.file.endsWith(".mp4");
 export const isPlaylist = (target: PlaybackTarget) => target.file.endsWith(".m3u8") && !isThumbnail(target);

@@ -6,6 +6,8 @@ import type { PlaybackAccess } from "./model.ts";
 
 const YEAR = 31_536_000;
 const PLAYLIST_MAX_AGE = 10;
+/** A fast-start playlist grows while its pass runs, and its master gives way to the full ladder's. */
+const LIVE_PLAYLIST_MAX_AGE = 1;
 const UNVERSIONED_MAX_AGE = 300;
 
 /** What is known of a stored file: kept for a while, since published trees never change. */
@@ -22,13 +24,15 @@ export function playlistResponse(
   key: string,
   body: string,
   access: PlaybackAccess,
+  options: { live: boolean } = { live: false },
 ): Response {
   const etag = `"${Bun.hash(body).toString(36)}"`;
+  const maxAge = options.live ? LIVE_PLAYLIST_MAX_AGE : PLAYLIST_MAX_AGE;
   const headers: Record<string, string> = {
     "content-type": contentTypeOf(key),
     etag,
     // The body carries a token: never for a shared cache when the cookie let the request in.
-    "cache-control": `${access.via === "cookie" ? "private" : "public"}, max-age=${PLAYLIST_MAX_AGE}`,
+    "cache-control": `${access.via === "cookie" ? "private" : "public"}, max-age=${maxAge}`,
   };
   if (matchesEtag(request.headers.get("if-none-match"), etag)) {
     return new Response(null, { status: 304, headers });
@@ -52,13 +56,13 @@ function cacheControl(access: PlaybackAccess, versioned: boolean, nowMs: number)
   }
 }
 
-/** A segment, image or VTT file: whole, a byte range (206/416) or 304, sent with sendfile. */
+/** A segment, MP4, image or VTT file: whole, a byte range (206/416) or 304, sent with sendfile. */
 export function fileResponse(
   request: Request,
   meta: FileMeta,
   key: string,
   access: PlaybackAccess,
-  options: { versioned: boolean; nowMs: number },
+  options: { versioned: boolean; nowMs: number; downloadAs?: string },
 ): Response {
   const headers: Record<string, string> = {
     "content-type": contentTypeOf(key),
@@ -66,6 +70,8 @@ export function fileResponse(
     etag: meta.etag,
     "cache-control": cacheControl(access, options.versioned, options.nowMs),
   };
+  // The name is ours (`video-<id>-<rung>.mp4`): nothing to quote or encode.
+  if (options.downloadAs) headers["content-disposition"] = `attachment; filename="${options.downloadAs}"`;
   if (matchesEtag(request.headers.get("if-none-match"), meta.etag)) {
     return new Response(null, { status: 304, headers });
   }

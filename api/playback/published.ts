@@ -1,15 +1,24 @@
 import { eq } from "drizzle-orm";
+import { FAST_START_SUFFIX, isFastStartPrefix } from "../../contract/media.ts";
 import { videoChanges } from "../../contract/video-changes.ts";
 import type { Database } from "../../db/client.ts";
 import { videos } from "../../db/schema/index.ts";
 import type { EventBus } from "../shared/event-bus.ts";
+import { nominalHeight } from "../shared/renditions.ts";
 
 /** What playback needs to know of a listed video: where its published tree is and which rungs it has. */
 export interface PublishedVideo {
   id: number;
   revision: number;
-  /** Storage prefix of the published tree, e.g. `videos/12/r3`. */
+  /**
+   * What the `v` of the tree's URLs says: the revision (`3`), or `3-fast` for its fast-start tree, so a
+   * player that holds a fast-start playlist keeps getting fast-start files after the ladder replaced it.
+   */
+  version: string;
+  /** Storage prefix of the published tree, e.g. `videos/12/r3` (or `videos/12/r3-fast`). */
   prefix: string;
+  /** A fast-start tree: its media playlist still grows, so playlists are cached for a second only. */
+  live: boolean;
   /** Rung names with their nominal height (`720p` → 720), lowest first. */
   rungs: ReadonlyArray<{ name: string; height: number }>;
 }
@@ -38,7 +47,10 @@ export class PublishedVideos {
 
   /** Drops a video's entry as soon as a change of it (a new revision live, a delete) is announced. */
   listen(bus: EventBus): void {
-    this.stopListening = bus.on(videoChanges, (change) => this.forget(change.id));
+    this.stopListening = bus.on(videoChanges, (change) => {
+      // A category's edit changes no published tree (and its id is not a video's).
+      if (change.type !== "category.updated") this.forget(change.id);
+    });
   }
 
   close(): void {
@@ -88,7 +100,11 @@ export class PublishedVideos {
         ? {
             id,
             revision: row.revision,
+            version: isFastStartPrefix(row.prefix)
+              ? `${row.revision}${FAST_START_SUFFIX}`
+              : String(row.revision),
             prefix: row.prefix,
+            live: isFastStartPrefix(row.prefix),
             rungs: row.renditions
               .map((rendition) => ({ name: rendition.name, height: nominalHeight(rendition) }))
               .sort((a, b) => a.height - b.height),
@@ -98,12 +114,6 @@ export class PublishedVideos {
     this.entries.set(id, { value, expiresAtMs: this.now() + this.deps.ttlMs });
     return value;
   }
-}
-
-/** `720p` → 720; a rendition named otherwise counts by its short side. */
-function nominalHeight(rendition: { name: string; width: number; height: number }): number {
-  const named = /^(\d{2,5})p$/.exec(rendition.name);
-  return named ? Number(named[1]) : Math.min(rendition.width, rendition.height);
 }
 
 /**

@@ -1,21 +1,27 @@
+import { FAST_START_SUFFIX, fastStartPrefixFor } from "../../contract/media.ts";
 import { isSafeKey, type MediaStorage } from "../../storage/index.ts";
-import { accessTokenOf } from "../auth/plugin.ts";
+import { accessTokenOf, cookieSession } from "../auth/plugin.ts";
 import type { AccessTokens } from "../auth/session.ts";
 import { forbidden, notFound, unauthorized } from "../http/errors.ts";
 import type { Clock } from "../shared/clock.ts";
 import { mapPlaylistUris, rewritePlaylist } from "./http.ts";
-import { isPlaylist, isThumbnail, type PlaybackAccess, type PlaybackTarget } from "./model.ts";
+import { isDownload, isPlaylist, isThumbnail, type PlaybackAccess, type PlaybackTarget } from "./model.ts";
 import { type FileMeta, fileResponse, playlistResponse } from "./presenter.ts";
 import { type PublishedVideo, type PublishedVideos, resolveRung } from "./published.ts";
 import type { MediaTokens } from "./tokens.ts";
 
 /** How long a file's size and tag (or a playlist's text) are trusted: published trees never change. */
 const FILE_CACHE_MS = 30_000;
+/** A fast-start media playlist grows while its pass runs: its text is trusted for a second. */
+const LIVE_PLAYLIST_CACHE_MS = 1_000;
 const MAX_CACHED_FILES = 50_000;
 
 /** Runs `next` at once on a plain value: the hot path (everything cached) stays synchronous. */
 const then = <T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> =>
   value instanceof Promise ? value.then(next) : next(value);
+
+/** The file name a downloaded MP4 is saved as: `video-12-720p.mp4` (the rung actually served). */
+const downloadName = (videoId: number, key: string) => `video-${videoId}-${key.split("/").at(-2)}.mp4`;
 
 /** `<expiry seconds>.<tag>`: when the token, and every URL signed along with it, stops working. */
 const tokenExpirySeconds = (token: string) => Number(token.slice(0, token.indexOf(".")));
@@ -46,24 +52,43 @@ export class PlaybackService {
       ? ({ via: "public" } as const)
       : this.authorize(request, target, token);
     return then(access, (access) =>
-      then(this.deps.published.get(target.videoId), (video) => {
-        if (!video) throw notFound();
-        // Versioned URLs (the ones our playlists write) name the revision: an old one is gone.
-        if (target.version !== undefined && target.version !== String(video.revision)) throw notFound();
+      then(this.deps.published.get(target.videoId), (published) => {
+        if (!published) throw notFound();
+        const video = this.treeOf(published, target);
         const key = this.keyOf(video, target);
         // Storage keys are stricter still (no leading "-" or "_"): such a name cannot exist there.
         if (!isSafeKey(key)) throw notFound();
         if (isPlaylist(target)) return this.playlist(request, key, video, access);
-        if (this.deps.storage.kind === "s3") return this.redirect(key, access);
+        const downloadAs = isDownload(target) ? downloadName(video.id, key) : undefined;
+        if (this.deps.storage.kind === "s3") return this.redirect(key, access, downloadAs);
         return then(this.fileMeta(key, video.revision), (meta) => {
           if (!meta) throw notFound();
           return fileResponse(request, meta, key, access, {
             versioned: target.version !== undefined,
             nowMs: this.nowMs(),
+            downloadAs,
           });
         });
       }),
     );
+  }
+
+  /**
+   * The tree a request is for. Versioned URLs (the ones our playlists write) name the revision: an old
+   * one is gone, except the fast-start tree of the published revision, which stays a while after its
+   * ladder replaced it (retired, docs/fast-start.md) for the players that started on it.
+   */
+  private treeOf(video: PublishedVideo, target: PlaybackTarget): PublishedVideo {
+    if (target.version === undefined || target.version === video.version) return video;
+    if (target.version !== `${video.revision}${FAST_START_SUFFIX}` || video.live) throw notFound();
+    const rung = target.dir !== null && !isThumbnail(target) ? target.dir : null;
+    return {
+      ...video,
+      version: target.version,
+      prefix: fastStartPrefixFor(video.id, video.revision),
+      live: true,
+      rungs: rung ? [{ name: rung, height: Number.parseInt(rung, 10) }] : [],
+    };
   }
 
   private nowMs(): number {
@@ -76,7 +101,7 @@ export class PlaybackService {
     token: string | undefined,
   ): PlaybackAccess | Promise<PlaybackAccess> {
     const cookie = accessTokenOf(request);
-    if (this.deps.accessTokens.cached(cookie)) return { via: "cookie" };
+    if (cookieSession.cached(this.deps.accessTokens, cookie)) return { via: "cookie" };
     const checked = token === undefined ? undefined : this.deps.mediaTokens.check(target.videoId, token);
     if (checked?.ok) return { via: "token", token: token!, expiresAtSeconds: checked.expiresAtSeconds };
     const refuse = (): PlaybackAccess => {
@@ -84,7 +109,9 @@ export class PlaybackService {
       throw unauthorized();
     };
     if (!cookie) return refuse();
-    return this.deps.accessTokens.verify(cookie).then((user) => (user ? { via: "cookie" } : refuse()));
+    return cookieSession
+      .verify(this.deps.accessTokens, cookie)
+      .then((user) => (user ? { via: "cookie" } : refuse()));
   }
 
   private keyOf(video: PublishedVideo, target: PlaybackTarget): string {
@@ -100,18 +127,21 @@ export class PlaybackService {
     const token = access.via === "token" ? access.token : this.deps.mediaTokens.mint(video.id);
     const cacheKey = `${key}|${token}`;
     const cached = this.rendered.get(cacheKey);
-    if (cached && cached.expiresAtMs > Date.now()) return playlistResponse(request, key, cached.text, access);
-    const raw = await this.playlistText(key);
+    const live = { live: video.live };
+    if (cached && cached.expiresAtMs > Date.now())
+      return playlistResponse(request, key, cached.text, access, live);
+    const trustMs = video.live ? LIVE_PLAYLIST_CACHE_MS : FILE_CACHE_MS;
+    const raw = await this.playlistText(key, trustMs);
     if (raw === null) throw notFound();
     const text = this.isMediaPlaylistInBucket(key)
       ? this.presignedPlaylist(raw, key, tokenExpirySeconds(token))
-      : rewritePlaylist(raw, `v=${video.revision}&token=${token}`);
+      : rewritePlaylist(raw, `v=${video.version}&token=${token}`);
     if (this.rendered.size >= MAX_CACHED_FILES) this.rendered.clear();
     this.rendered.set(cacheKey, {
       text,
-      expiresAtMs: Math.min(Date.now() + FILE_CACHE_MS, tokenExpirySeconds(token) * 1000),
+      expiresAtMs: Math.min(Date.now() + trustMs, tokenExpirySeconds(token) * 1000),
     });
-    return playlistResponse(request, key, text, access);
+    return playlistResponse(request, key, text, access, live);
   }
 
   /** With object storage, a rung's playlist names its segments by presigned URLs straight to the store. */
@@ -135,12 +165,12 @@ export class PlaybackService {
   }
 
   /** A file in the bucket: after the same access check, the client is sent to a short-lived URL. */
-  private async redirect(key: string, access: PlaybackAccess): Promise<Response> {
+  private async redirect(key: string, access: PlaybackAccess, downloadAs?: string): Promise<Response> {
     const expiresIn =
       access.via === "token"
         ? Math.max(60, access.expiresAtSeconds - Math.floor(this.nowMs() / 1000))
         : this.deps.mediaTokens.ttlSeconds;
-    const delivery = await this.deps.storage.deliver(key, expiresIn);
+    const delivery = await this.deps.storage.deliver(key, expiresIn, { downloadAs });
     if (delivery?.kind !== "url") throw notFound();
     return new Response(null, {
       status: 302,
@@ -170,13 +200,13 @@ export class PlaybackService {
     });
   }
 
-  private async playlistText(key: string): Promise<string | null> {
+  private async playlistText(key: string, trustMs: number): Promise<string | null> {
     const cached = this.playlists.get(key);
     if (cached && cached.expiresAtMs > Date.now()) return cached.text;
     const text = await this.deps.storage.readText(key);
     if (text === null) return null;
     if (this.playlists.size >= MAX_CACHED_FILES) this.playlists.clear();
-    this.playlists.set(key, { text, expiresAtMs: Date.now() + FILE_CACHE_MS });
+    this.playlists.set(key, { text, expiresAtMs: Date.now() + trustMs });
     return text;
   }
 }

@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import type { authPlugin } from "../auth/plugin.ts";
 import type { Config } from "../config/load.ts";
 import { ErrorBody } from "../http/errors.ts";
+import { LOCALISED, type languagePlugin } from "../shared/localisation.ts";
 import { ProgressModel } from "./model.ts";
 import { presentContinueWatching } from "./presenter.ts";
 import type { WatchProgressService } from "./service.ts";
@@ -10,12 +11,14 @@ import type { WatchProgressService } from "./service.ts";
 export function progressRoutes(deps: {
   services: { watchProgress: WatchProgressService };
   auth: ReturnType<typeof authPlugin>;
+  languages: ReturnType<typeof languagePlugin>;
   config: Pick<Config, "publicUrl">;
 }) {
   const service = deps.services.watchProgress;
   const { publicUrl } = deps.config;
   return new Elysia({ name: "watch-progress", detail: { tags: ["Watch progress"] } })
     .use(deps.auth)
+    .use(deps.languages)
     .put(
       "/api/progress/:videoId",
       async ({ params, body, user, set }) => {
@@ -41,15 +44,18 @@ export function progressRoutes(deps: {
     )
     .get(
       "/api/progress/",
-      async ({ user }) =>
-        (await service.continueWatching(user.id)).map((entry) => presentContinueWatching(publicUrl, entry)),
+      async ({ user, languages }) =>
+        (await service.continueWatching(user.id)).map((entry) =>
+          presentContinueWatching(publicUrl, entry, languages),
+        ),
       {
         auth: true,
-        response: { 200: ProgressModel.continueWatching, 401: ErrorBody },
+        localised: true,
+        query: ProgressModel.languageQuery,
+        response: { 200: ProgressModel.continueWatching, 400: ErrorBody, 401: ErrorBody },
         detail: {
           summary: "Continue watching: started, unfinished videos, most recent first",
-          description:
-            "Videos with a position > 0 and below 95% of their duration, including heartbeats not yet flushed to the database. At most 100.",
+          description: `Videos with a position > 0 and below 95% of their duration, including heartbeats not yet flushed to the database. At most 100. ${LOCALISED}`,
         },
       },
     );

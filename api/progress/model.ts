@@ -1,8 +1,10 @@
 import { t } from "elysia";
 import { VideoIdParams } from "../http/params.ts";
+import { LangQuery } from "../shared/localisation.ts";
 
 export const ProgressModel = {
   videoParams: VideoIdParams,
+  languageQuery: t.Object({ lang: LangQuery }),
   heartbeat: t.Object(
     {
       position_seconds: t.Number({

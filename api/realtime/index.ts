@@ -4,7 +4,7 @@ import type { Server } from "bun";
 import { Elysia } from "elysia";
 import { decodeJwt } from "jose";
 import type { Logger } from "pino";
-import { accessTokenOf } from "../auth/plugin.ts";
+import { accessTokenOf, cookieSession } from "../auth/plugin.ts";
 import type { AccessTokens, SessionUser } from "../auth/session.ts";
 import { forbidden, unauthorized } from "../http/errors.ts";
 import { ownOrigin } from "../http/origin.ts";
@@ -53,7 +53,7 @@ export function realtimeRoutes(deps: RealtimeRouteDeps) {
         if (origin !== null && !allowedOrigins.has(origin) && origin !== ownOrigin(request))
           throw forbidden("WebSocket refused: this Origin is not allowed.");
         const token = accessTokenOf(request);
-        const user = await accessTokens.verify(token);
+        const user = await cookieSession.verify(accessTokens, token);
         if (!user || !token) throw unauthorized();
         if (!server) throw new Error("the WebSocket endpoint needs Bun's server");
         return { session: { user, expiresAtMs: (decodeJwt(token).exp ?? 0) * 1000, server } };

@@ -5,7 +5,7 @@ import { t } from "elysia";
 
 /** Bun topics each replica fans out on: Redis is subscribed once per replica, sockets join topics. */
 export const Topics = {
-  /** Every signed-in socket: catalogue changes (video.ready / video.updated / video.deleted). */
+  /** Every signed-in socket: catalogue changes (video.ready / video.updated / video.deleted / category.updated). */
   videos: "videos",
   /** Every admin socket: transcoding state changes (processing / error). */
   admins: "admins",
@@ -101,7 +101,14 @@ export type ServerMessage =
       eta_seconds: number | null;
       /** Epoch ms at which the transcoder emitted the tick (its clock); null from older transcoders. */
       at: number | null;
+      /** Jobs with a fast-start pass: each pass's own percent and ETA (`percent` stays the whole job's). */
+      passes?: {
+        fast_start?: { percent: number; eta_seconds: number | null };
+        ladder?: { percent: number; eta_seconds: number | null };
+      };
     }
+  /** Its fast-start rendition is published: listed and playable while the ladder is still made. */
+  | { type: "video.playable"; id: number; revision: number }
   | { type: "video.ready"; id: number }
   | {
       type: "video.updated";
@@ -110,6 +117,8 @@ export type ServerMessage =
       processing_error?: string | null;
     }
   | { type: "video.deleted"; id: number }
+  /** A category's name or translations changed: lists that show it are stale (`id`: the category's). */
+  | { type: "category.updated"; id: number }
   | { type: "progress.saved"; video_id: number; position_seconds: number }
   | { type: "error"; code: ErrorCode; detail: string };
 

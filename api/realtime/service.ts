@@ -5,6 +5,7 @@ import { type SessionEvent, sessionEvents } from "../../contract/sessions.ts";
 import { type VideoChange, videoChanges } from "../../contract/video-changes.ts";
 import { REVOCATION_RECHECK_MS, type RevocationCheck, type SessionUser } from "../auth/session.ts";
 import type { EventBus } from "../shared/event-bus.ts";
+import { presentPasses } from "../shared/progress-passes.ts";
 import { CloseCodes, type ServerMessage, Topics } from "./model.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: Bun's sockets carry Elysia's context as data
@@ -121,6 +122,7 @@ export class RealtimeHub {
 
   private onProgress(tick: TranscodeProgress): void {
     const { videoId, revision, stage, percent, etaSeconds, at } = tick;
+    const passes = presentPasses(tick);
     if (!Number.isFinite(percent)) return;
     const message = JSON.stringify({
       type: "video.progress",
@@ -132,6 +134,7 @@ export class RealtimeHub {
       eta_seconds: etaSeconds !== null && Number.isFinite(etaSeconds) ? etaSeconds : null,
       // Passed through so that clients can measure delivery latency (transcoder clock, epoch ms).
       at: at !== undefined && Number.isFinite(at) ? at : null,
+      ...(passes ? { passes } : {}),
     } satisfies ServerMessage);
     // An admin is in at most one of the two topics (see subscribe), so nobody gets a tick twice.
     this.publish(Topics.video(videoId), message);
@@ -151,11 +154,18 @@ export class RealtimeHub {
             processing_error: change.processing_error,
           });
         return;
+      case "video.playable":
+        // Every signed-in client: the video is listed and can be played now (a fast-start rendition).
+        this.send(Topics.videos, { type: "video.playable", id, revision: change.revision });
+        return;
       case "video.updated":
         this.send(Topics.videos, { type: "video.updated", id });
         return;
       case "video.deleted":
         this.send(Topics.videos, { type: "video.deleted", id });
+        return;
+      case "category.updated":
+        this.send(Topics.videos, { type: "category.updated", id });
         return;
       case "video.created":
         // Not a message of the WebSocket protocol (yet): admins see the upload in their own answer.

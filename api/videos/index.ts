@@ -2,38 +2,32 @@ import { Elysia, t } from "elysia";
 import type { MediaStorage } from "../../storage/index.ts";
 import type { authPlugin } from "../auth/plugin.ts";
 import type { Config } from "../config/load.ts";
-import { badRequest, ErrorBody } from "../http/errors.ts";
+import { refuseUnknownFields } from "../http/editable-fields.ts";
+import { ErrorBody } from "../http/errors.ts";
+import { refuseTranslationsNotAnObject } from "../shared/translations.ts";
 import { VideoModel } from "./model.ts";
 import { presentAdminVideo } from "./presenter.ts";
-import type { VideoAdminService } from "./service.ts";
+import { VIDEO_TRANSLATED_FIELDS, type VideoAdminService } from "./service.ts";
 import { receiveUpload } from "./upload.ts";
 
 const adminErrors = { 401: ErrorBody, 403: ErrorBody } as const;
 
 const PATCHABLE = new Set(Object.keys(VideoModel.patchBody.properties));
 
-function refuseUnknownFields(body: unknown, allowed: ReadonlySet<string>): void {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) return; // the schema answers that
-  const unknown = Object.keys(body).filter((field) => !allowed.has(field));
-  if (unknown.length > 0) {
-    throw badRequest(Object.fromEntries(unknown.map((field) => [field, ["This field cannot be edited."]])));
-  }
-}
-
 /** Admin endpoints for videos: `{ admin: true }` on every route (401 signed out, 403 non-admin). */
 export function videoAdminRoutes(deps: {
   services: { videoAdmin: VideoAdminService; storage: MediaStorage };
   auth: ReturnType<typeof authPlugin>;
-  config: Pick<Config, "publicUrl" | "maxUploadBytes">;
+  config: Pick<Config, "publicUrl" | "maxUploadBytes" | "supportedLanguages">;
 }) {
   const { videoAdmin: service, storage } = deps.services;
-  const { publicUrl, maxUploadBytes } = deps.config;
+  const { maxUploadBytes } = deps.config;
   // Only a video being transcoded has progress ticks in Redis (as in the listing): the others are
   // answered from PostgreSQL alone, while Redis is away too.
   const present = async (row: Awaited<ReturnType<typeof service.get>>) => {
     const transcoding = row.video.processingState === "processing";
     const progress = transcoding ? await service.progressOf([row.video.id]) : null;
-    return presentAdminVideo(publicUrl, row, progress?.get(row.video.id));
+    return presentAdminVideo(deps.config, row, progress?.get(row.video.id));
   };
 
   return new Elysia({ name: "video-admin", detail: { tags: ["Admin: videos"] } })
@@ -65,7 +59,7 @@ export function videoAdminRoutes(deps: {
         detail: {
           summary: "Upload a video",
           description:
-            "multipart/form-data with `file`, `title`, `description`, `category`. Streamed to storage (never buffered whole); 413 past MAX_UPLOAD_BYTES; 415 for an empty or non-media file; 507 when the media storage is full. Answers 202 with the video in state `pending`; transcoding progress follows on the WebSocket and in `progress`.",
+            "multipart/form-data with `file`, `title`, `description`, `category` and optionally `translations` (JSON text, as in PATCH). Streamed to storage (never buffered whole); 413 past MAX_UPLOAD_BYTES; 415 for an empty or non-media file; 507 when the media storage is full. Answers 202 with the video in state `pending`; transcoding progress follows on the WebSocket and in `progress`.",
           requestBody: {
             required: true,
             content: { "multipart/form-data": { schema: VideoModel.uploadBody } },
@@ -80,7 +74,7 @@ export function videoAdminRoutes(deps: {
         const progress = await service.progressOf(
           rows.filter((row) => row.video.processingState === "processing").map((row) => row.video.id),
         );
-        return rows.map((row) => presentAdminVideo(publicUrl, row, progress.get(row.video.id)));
+        return rows.map((row) => presentAdminVideo(deps.config, row, progress.get(row.video.id)));
       },
       {
         admin: true,
@@ -100,12 +94,19 @@ export function videoAdminRoutes(deps: {
       {
         admin: true,
         params: VideoModel.idParams,
-        // Elysia's normalisation silently drops the properties that `additionalProperties: false`
-        // forbids, so `{"processing_state": "ready"}` answered 200 having changed nothing: refuse them.
-        transform: ({ body }) => refuseUnknownFields(body, PATCHABLE),
+        transform: ({ body }) => {
+          refuseUnknownFields(body, PATCHABLE);
+          refuseTranslationsNotAnObject(body, VIDEO_TRANSLATED_FIELDS);
+        },
         body: VideoModel.patchBody,
+        // Names the body's schema (with `translations`) in the OpenAPI document.
+        parse: "json",
         response: { 200: VideoModel.adminVideo, 400: ErrorBody, 404: ErrorBody, ...adminErrors },
-        detail: { summary: "Edit title, description or category" },
+        detail: {
+          summary: "Edit title, description, translations or category",
+          description:
+            "Only the fields sent change. `translations` is a merge patch: the languages and fields sent change, `null` removes one. 400 names the field at fault (`translations.fr`, `translations.de.title`).",
+        },
       },
     )
     .put(

@@ -6,6 +6,10 @@
 //               │  └── retry ◄── error ◄───────────┘ (report error, or the job failed for good)
 //               └──────(report error / ready before a processing report landed)──► error / ready
 //
+//   report playable (processing, or pending → processing): the revision's fast-start tree becomes the
+//     published one (`playable_at`, listed); only while no ladder is published. At `ready` the ladder
+//     replaces it, and it is retired until viewers who started on it can have finished (docs/fast-start.md).
+//
 //   replace the file (any state): revision + 1, back to pending; viewers keep the published revision
 //     until the new one is ready, then its tree is deleted.
 //   delete (any state): the row goes; later reports for it are ignored and their output removed.
@@ -14,7 +18,12 @@
 // report delivered twice, late, or for a replaced file is harmless, whichever replica applies it.
 import { and, eq, inArray } from "drizzle-orm";
 import type { Logger } from "pino";
-import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
+import {
+  fastStartPrefixFor,
+  isFastStartPrefix,
+  outputPrefixFor,
+  type TranscodeResult,
+} from "../../contract/media.ts";
 import type { TranscodeProgress } from "../../contract/progress.ts";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import { type VideoChange, videoChanges } from "../../contract/video-changes.ts";
@@ -28,6 +37,8 @@ import {
 } from "../../db/schema/index.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import type { EventBus } from "../shared/event-bus.ts";
+import { type PassView, presentPasses } from "../shared/progress-passes.ts";
+import { dropStaleFastStart, fastStartRemoval, mayFastStart } from "./fast-start-trees.ts";
 
 export type VideoState = ProcessingState;
 export const VIDEO_STATES: readonly VideoState[] = processingState.enumValues;
@@ -39,6 +50,7 @@ export const VIDEO_STATES: readonly VideoState[] = processingState.enumValues;
  */
 export const REPORT_MOVES_FROM: Readonly<Record<TranscodeReport["type"], readonly VideoState[]>> = {
   processing: ["pending"],
+  playable: ["pending", "processing"],
   ready: ["pending", "processing", "error"],
   error: ["pending", "processing"],
 };
@@ -46,12 +58,16 @@ export const REPORT_MOVES_FROM: Readonly<Record<TranscodeReport["type"], readonl
 export const UNFINISHED_STATES: readonly VideoState[] = ["pending", "processing"];
 /** Only a failed video can be retried; one that is queued, running or ready has nothing to retry. */
 export const RETRY_MOVES_FROM: readonly VideoState[] = ["error"];
-
 /** Where transcoding stands, as clients see it: derived from the state and the latest progress tick. */
 export function progressOf(
   video: Pick<Video, "processingState" | "revision">,
   tick: TranscodeProgress | undefined,
-): { percent: number; stage: string; eta_seconds: number | null } {
+): {
+  percent: number;
+  stage: string;
+  eta_seconds: number | null;
+  passes?: { fast_start?: PassView; ladder?: PassView };
+} {
   switch (video.processingState) {
     case "ready":
       return { percent: 100, stage: "done", eta_seconds: 0 };
@@ -59,20 +75,29 @@ export function progressOf(
       return { percent: 0, stage: "failed", eta_seconds: null };
     case "pending":
       return { percent: 0, stage: "queued", eta_seconds: null };
-    case "processing":
+    case "processing": {
       // A tick of an earlier revision says nothing about this one.
-      return tick && tick.revision === video.revision
-        ? { percent: Math.round(tick.percent * 10) / 10, stage: tick.stage, eta_seconds: tick.etaSeconds }
-        : { percent: 0, stage: "processing", eta_seconds: null };
+      if (!tick || tick.revision !== video.revision)
+        return { percent: 0, stage: "processing", eta_seconds: null };
+      const passes = presentPasses(tick);
+      return {
+        percent: Math.round(tick.percent * 10) / 10,
+        stage: tick.stage,
+        eta_seconds: tick.etaSeconds,
+        ...(passes ? { passes } : {}),
+      };
+    }
   }
 }
 
-type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type NewVideo = Pick<
   typeof videos.$inferInsert,
-  "title" | "description" | "categoryId" | "uploadedBy" | "sourceKey" | "sourceBytes"
+  "title" | "description" | "translations" | "categoryId" | "uploadedBy" | "sourceKey" | "sourceBytes"
 >;
-export type VideoEdit = Partial<Pick<typeof videos.$inferInsert, "title" | "description" | "categoryId">>;
+export type VideoEdit = Partial<
+  Pick<typeof videos.$inferInsert, "title" | "description" | "translations" | "categoryId">
+>;
 
 export class VideoLifecycle {
   constructor(
@@ -91,20 +116,25 @@ export class VideoLifecycle {
   ) {}
 
   /** A new upload: revision 1, pending. `prepare` runs in the same transaction (e.g. finds the category). */
-  async create(prepare: (tx: Transaction) => Promise<NewVideo>): Promise<Video> {
+  async create(
+    prepare: (tx: Transaction) => Promise<NewVideo>,
+    /** Runs in the same transaction once the row exists; a throw there leaves no video behind. */
+    inserted?: (tx: Transaction, video: Video) => Promise<void>,
+  ): Promise<Video> {
     const video = await this.deps.db.transaction(async (tx) => {
       const values = await prepare(tx);
       const [row] = await tx
         .insert(videos)
         .values({ ...values, processingState: "pending", revision: 1 })
         .returning();
+      await inserted?.(tx, row!);
       return row!;
     });
     await this.announce({ type: "video.created", id: video.id, revision: video.revision });
     return video;
   }
 
-  /** Title, description or category; the state is untouched. False when there is no such video. */
+  /** Title, description, translations or category; the state is untouched. False when there is no such video. */
   async edit(id: number, prepare: (tx: Transaction) => Promise<VideoEdit>): Promise<boolean> {
     const found = await this.deps.db.transaction(async (tx) => {
       const changes = await prepare(tx);
@@ -168,13 +198,18 @@ export class VideoLifecycle {
 
   /** Applies a transcoder's report; true when it moved the video (and the move was announced). */
   async applyReport(report: TranscodeReport): Promise<boolean> {
+    if (report.type === "playable") return this.makePlayable(report);
     const moved =
       report.type === "processing"
         ? await this.moveOnReport(report, { processingError: null, processingStartedAt: new Date(report.at) })
         : report.type === "ready"
           ? await this.publish(report.videoId, report.revision, report.result)
           : await this.moveOnReport(report, { processingError: report.message });
-    if (!moved) return false;
+    if (!moved) {
+      // The last word of a job for a deleted video or a replaced revision: its fast-start tree goes.
+      if (report.type === "error") await dropStaleFastStart(this.deps, report.videoId, report.revision);
+      return false;
+    }
     this.deps.log.info(
       { video_id: report.videoId, revision: report.revision, state: report.type },
       "video state changed",
@@ -190,7 +225,7 @@ export class VideoLifecycle {
   }
 
   private async moveOnReport(
-    report: Exclude<TranscodeReport, { type: "ready" }>,
+    report: Exclude<TranscodeReport, { type: "ready" | "playable" }>,
     changes: Partial<typeof videos.$inferInsert>,
   ): Promise<boolean> {
     const rows = await this.deps.db
@@ -219,8 +254,16 @@ export class VideoLifecycle {
         return { applied: false, orphan: current.publishedPrefix !== prefix } as const;
       }
       const replaced = current.publishedPrefix !== prefix ? current.publishedPrefix : null;
-      if (replaced && this.deps.retiredGraceSeconds > 0) {
-        await tx.insert(retiredRevisions).values({ videoId, prefix: replaced });
+      // A fast-start tree is never deleted at the switch: players hold its playlist (FAST_START_RETAIN…).
+      const replacedFastStart = replaced !== null && isFastStartPrefix(replaced);
+      if (replaced && (replacedFastStart || this.deps.retiredGraceSeconds > 0)) {
+        await tx.insert(retiredRevisions).values({
+          videoId,
+          prefix: replaced,
+          removeAfter: replacedFastStart
+            ? fastStartRemoval(current.durationSeconds, this.deps.retiredGraceSeconds)
+            : null,
+        });
       }
       await tx
         .update(videos)
@@ -235,16 +278,70 @@ export class VideoLifecycle {
           posters: result.posters,
           storyboard: result.storyboard,
           readyAt: new Date(),
+          playableAt: current.playableAt ?? new Date(),
         })
         .where(eq(videos.id, videoId));
-      return { applied: true, replaced } as const;
+      return { applied: true, replaced: replacedFastStart ? null : replaced } as const;
     });
     // Storage is tidied only after the database points at the new tree: viewers never hit a gap.
     if (outcome.applied && outcome.replaced && this.deps.retiredGraceSeconds === 0) {
       await this.deps.storage.deletePrefix(outcome.replaced);
     }
     if (!outcome.applied && outcome.orphan) await this.deps.storage.deletePrefix(prefix);
+    if (!outcome.applied) await dropStaleFastStart(this.deps, videoId, revision);
     return outcome.applied;
+  }
+
+  /**
+   * → playable: the revision's fast-start tree becomes the published one while its ladder is made (the
+   * state stays, or becomes, `processing`). Never over a published ladder; a repeat (a retry's) is a no-op.
+   */
+  private async makePlayable(report: Extract<TranscodeReport, { type: "playable" }>): Promise<boolean> {
+    const { videoId, revision } = report;
+    const prefix = fastStartPrefixFor(videoId, revision);
+    const applied = await this.deps.db.transaction(async (tx) => {
+      const [current] = await tx.select().from(videos).where(eq(videos.id, videoId)).for("update");
+      if (
+        !current ||
+        current.revision !== revision ||
+        !REPORT_MOVES_FROM.playable.includes(current.processingState) ||
+        !mayFastStart(current) ||
+        current.publishedPrefix === prefix
+      ) {
+        return false;
+      }
+      // An earlier revision's fast-start tree (its file was replaced before its ladder was done).
+      if (current.publishedPrefix) {
+        await tx.insert(retiredRevisions).values({
+          videoId,
+          prefix: current.publishedPrefix,
+          removeAfter: fastStartRemoval(current.durationSeconds, this.deps.retiredGraceSeconds),
+        });
+      }
+      await tx
+        .update(videos)
+        .set({
+          processingState: "processing",
+          processingStartedAt: current.processingStartedAt ?? new Date(report.at),
+          publishedRevision: revision,
+          publishedPrefix: prefix,
+          durationSeconds: report.durationSeconds,
+          renditions: [report.rendition],
+          masterPlaylist: report.masterPlaylist,
+          posters: [],
+          storyboard: null,
+          playableAt: current.playableAt ?? new Date(),
+        })
+        .where(eq(videos.id, videoId));
+      return true;
+    });
+    if (!applied) {
+      await dropStaleFastStart(this.deps, videoId, revision);
+      return false;
+    }
+    this.deps.log.info({ video_id: videoId, revision }, "video playable (fast-start rendition)");
+    await this.announce({ type: "video.playable", id: videoId, revision });
+    return true;
   }
 
   private async announce(change: VideoChange): Promise<void> {

@@ -2,12 +2,36 @@ import { t } from "elysia";
 import { IdParams } from "../http/params.ts";
 import { RenditionBody } from "../shared/renditions.ts";
 
+const TranslatedText = t.Object({
+  title: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
+  description: t.Optional(t.String({ maxLength: 5000 })),
+});
+
+/**
+ * Stored translations as admins see them. On writes the api checks the languages and fields itself (the
+ * 400 names the field at fault, `translations.fr`), so the write schemas below take any object.
+ */
+const translations = t.Record(t.String(), TranslatedText, {
+  description:
+    "Title and description in the other supported languages, by language code; a field left out falls back to the default language's (`title`, `description`)",
+  examples: [{ de: { title: "Big Buck Bunny", description: "Ein riesiges Kaninchen rächt sich." } }],
+});
+
+const translationsPatch = t.Record(t.String(), t.Unknown(), {
+  description:
+    'A merge patch of `translations`: `{"de": {"title": "…"}}` sets the German title and keeps the German description; `null` for a field removes it (it then falls back to the default language), `{"de": null}` removes German. Languages: SUPPORTED_LANGUAGES but the first (its texts are `title` and `description`); unknown ones get 400 naming `translations.<language>`.',
+  examples: [{ de: { title: "Big Buck Bunny", description: null } }],
+});
+
+const PassProgress = t.Object({ percent: t.Number(), eta_seconds: t.Nullable(t.Number()) });
+
 export const VideoModel = {
   adminVideo: t.Object(
     {
       id: t.Integer(),
-      title: t.String(),
+      title: t.String({ description: "In the default language (the first of SUPPORTED_LANGUAGES)" }),
       description: t.String(),
+      translations,
       category: t.String(),
       created_at: t.String({ format: "date-time" }),
       revision: t.Integer({ description: "Counts uploads of the video's file" }),
@@ -18,10 +42,23 @@ export const VideoModel = {
         t.Literal("error"),
       ]),
       processing_error: t.Nullable(t.String()),
+      playable: t.Boolean({
+        description:
+          "Can be watched now: its ladder is published, or (while `processing`) its fast-start rendition",
+      }),
+      playable_at: t.Nullable(
+        t.String({ format: "date-time", description: "When the video first became watchable" }),
+      ),
       progress: t.Object({
-        percent: t.Number(),
-        stage: t.String({ examples: ["queued", "encoding", "done", "failed"] }),
-        eta_seconds: t.Nullable(t.Number()),
+        percent: t.Number({ description: "0–100 over the whole job" }),
+        stage: t.String({ examples: ["queued", "fast-start", "encoding", "done", "failed"] }),
+        eta_seconds: t.Nullable(t.Number({ description: "Of the current stage" })),
+        passes: t.Optional(
+          t.Object(
+            { fast_start: t.Optional(PassProgress), ladder: t.Optional(PassProgress) },
+            { description: "Jobs with a fast-start pass: each pass's own percent and ETA" },
+          ),
+        ),
       }),
       duration_seconds: t.Nullable(t.Number()),
       renditions: t.Array(RenditionBody),
@@ -33,12 +70,23 @@ export const VideoModel = {
           id: 7,
           title: "Big Buck Bunny",
           description: "A giant rabbit takes revenge.",
+          translations: { de: { description: "Ein riesiges Kaninchen rächt sich." } },
           category: "Animation",
           created_at: "2026-11-24T08:00:00.000Z",
           revision: 1,
           processing_state: "processing",
           processing_error: null,
-          progress: { percent: 42.5, stage: "encoding", eta_seconds: 31 },
+          playable: true,
+          playable_at: "2026-11-24T08:00:09.000Z",
+          progress: {
+            percent: 42.5,
+            stage: "encoding",
+            eta_seconds: 31,
+            passes: {
+              fast_start: { percent: 100, eta_seconds: 0 },
+              ladder: { percent: 34.1, eta_seconds: 31 },
+            },
+          },
           duration_seconds: null,
           renditions: [],
           thumbnail_url: null,
@@ -55,6 +103,12 @@ export const VideoModel = {
       maxLength: 100,
       description: "A category name; a new name creates it",
     }),
+    translations: t.Optional(
+      t.String({
+        description:
+          'JSON text of `translations`, e.g. `{"de": {"title": "…", "description": "…"}}`; checked as in PATCH',
+      }),
+    ),
   }),
   replaceBody: t.Object({ file: t.File({ description: "The new video file" }) }),
   patchBody: t.Object(
@@ -62,6 +116,7 @@ export const VideoModel = {
       title: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
       description: t.Optional(t.String({ maxLength: 5000 })),
       category: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
+      translations: t.Optional(translationsPatch),
     },
     { additionalProperties: false },
   ),

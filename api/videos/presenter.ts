@@ -1,13 +1,16 @@
 import type { TranscodeProgress } from "../../contract/progress.ts";
+import type { SupportedLanguages } from "../shared/localisation.ts";
 import { thumbnailUrl } from "../shared/media-urls.ts";
 import { presentRenditions } from "../shared/renditions.ts";
+import { presentTranslations } from "../shared/translations.ts";
+import { isPlayable } from "./fast-start-trees.ts";
 import { progressOf } from "./lifecycle.ts";
 import type { VideoAdminModel } from "./model.ts";
 import type { VideoWithCategory } from "./service.ts";
 
 /** The admin's view of a video, with its transcoding state and progress. */
 export function presentAdminVideo(
-  publicUrl: string,
+  config: { publicUrl: string; supportedLanguages: SupportedLanguages },
   row: VideoWithCategory,
   tick?: TranscodeProgress,
 ): VideoAdminModel {
@@ -16,14 +19,17 @@ export function presentAdminVideo(
     id: video.id,
     title: video.title,
     description: video.description,
+    translations: presentTranslations(video.translations, config.supportedLanguages),
     category: row.category,
     created_at: video.createdAt.toISOString(),
     revision: video.revision,
     processing_state: video.processingState,
     processing_error: video.processingError,
+    playable: isPlayable(video),
+    playable_at: video.playableAt?.toISOString() ?? null,
     progress: progressOf(video, tick),
     duration_seconds: video.durationSeconds,
     renditions: presentRenditions(video.renditions),
-    thumbnail_url: thumbnailUrl(publicUrl, video),
+    thumbnail_url: thumbnailUrl(config.publicUrl, video),
   };
 }

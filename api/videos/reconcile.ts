@@ -49,7 +49,12 @@ export async function reconcileVideos(deps: {
   log: Logger;
 }): Promise<{ requeued: number; settled: number }> {
   const unfinished = await deps.db
-    .select({ id: videos.id, revision: videos.revision, sourceKey: videos.sourceKey })
+    .select({
+      id: videos.id,
+      revision: videos.revision,
+      sourceKey: videos.sourceKey,
+      publishedPrefix: videos.publishedPrefix,
+    })
     .from(videos)
     .where(inArray(videos.processingState, [...UNFINISHED_STATES]));
   let requeued = 0;

@@ -3,10 +3,17 @@ import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { progressChannel, progressKey, type TranscodeProgress } from "../../contract/progress.ts";
 import type { Database } from "../../db/client.ts";
-import { categories, type Video, videos } from "../../db/schema/index.ts";
+import { categories, type Video, type VideoTranslations, videos } from "../../db/schema/index.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import { ApiError, badRequest, notFound } from "../http/errors.ts";
-import type { VideoLifecycle } from "./lifecycle.ts";
+import type { SupportedLanguages } from "../shared/localisation.ts";
+import {
+  applyTranslations,
+  checkTranslations,
+  type TranslatedField,
+  type TranslationsPatch,
+} from "../shared/translations.ts";
+import type { Transaction, VideoLifecycle } from "./lifecycle.ts";
 import type { TranscodeQueue } from "./transcode-queue.ts";
 import type { StoredUpload } from "./upload.ts";
 
@@ -17,6 +24,8 @@ export interface VideoAdminDeps {
   lifecycle: VideoLifecycle;
   redis: Redis;
   log: Logger;
+  /** SUPPORTED_LANGUAGES: what `translations` may name. */
+  languages: SupportedLanguages;
 }
 
 export interface VideoWithCategory {
@@ -24,18 +33,42 @@ export interface VideoWithCategory {
   category: string;
 }
 
-interface Metadata {
+export interface Metadata {
   title?: string;
   description?: string;
   category?: string;
+  translations?: TranslationsPatch;
 }
 
 const LIMITS = { title: 200, description: 5000, category: 100 } as const;
 
-/** Checks the text fields of an upload or a PATCH; `required` names the ones that must be present. */
-function validMetadata(input: Record<string, unknown>, required: Array<keyof Metadata>): Metadata {
+/** What a video's `translations` may hold: the same limits as the plain fields. */
+export const VIDEO_TRANSLATED_FIELDS: Readonly<Record<string, TranslatedField>> = {
+  title: { maxLength: LIMITS.title, blankMeans: "refused" },
+  description: { maxLength: LIMITS.description, blankMeans: "none" },
+};
+
+/**
+ * Checks the text fields of an upload or a PATCH; `required` names the ones that must be present.
+ * `translations` is an object in a PATCH, and JSON text in an upload's form.
+ */
+export function validMetadata(
+  input: Record<string, unknown>,
+  required: Array<keyof Metadata>,
+  languages: SupportedLanguages,
+): Metadata {
   const errors: Record<string, string[]> = {};
   const result: Metadata = {};
+  let translations = input.translations;
+  if (typeof translations === "string") {
+    try {
+      translations = JSON.parse(translations);
+    } catch {
+      errors.translations = ['Must be JSON: {"de": {"title": "…", "description": "…"}}.'];
+      translations = undefined;
+    }
+  }
+  result.translations = checkTranslations(translations, VIDEO_TRANSLATED_FIELDS, languages, errors);
   for (const field of ["title", "description", "category"] as const) {
     const raw = input[field];
     if (raw === undefined) {
@@ -59,10 +92,18 @@ function validMetadata(input: Record<string, unknown>, required: Array<keyof Met
 export class VideoAdminService {
   constructor(private readonly deps: VideoAdminDeps) {}
 
-  async create(upload: StoredUpload, uploadedBy: number): Promise<VideoWithCategory> {
+  /**
+   * A video from a stored upload (the multipart route's, or a finished resumable upload's).
+   * `inserted` runs in the creating transaction (a resumable upload records its video there).
+   */
+  async create(
+    upload: StoredUpload,
+    uploadedBy: number | null,
+    inserted?: (tx: Transaction, video: Video) => Promise<void>,
+  ): Promise<VideoWithCategory> {
     const file = upload.file;
     if (!file) throw badRequest({ file: ["This field is required."] });
-    const metadata = validMetadata(upload.fields, ["title", "category"]);
+    const metadata = validMetadata(upload.fields, ["title", "category"], this.deps.languages);
     let category = "";
     const video = await this.deps.lifecycle.create(async (tx) => {
       const found = await this.category(tx, metadata.category!);
@@ -70,12 +111,13 @@ export class VideoAdminService {
       return {
         title: metadata.title!,
         description: metadata.description ?? "",
+        translations: applyTranslations<VideoTranslations>({}, metadata.translations ?? {}),
         categoryId: found.id,
         uploadedBy,
         sourceKey: file.key,
         sourceBytes: file.bytes,
       };
-    });
+    }, inserted);
     await this.enqueue(video);
     this.deps.log.info({ video_id: video.id, bytes: file.bytes }, "video uploaded");
     // The category's stored name: "drama" files the video under an existing "Drama", and the answer
@@ -102,12 +144,15 @@ export class VideoAdminService {
   }
 
   async update(id: number, input: Record<string, unknown>): Promise<VideoWithCategory> {
-    const metadata = validMetadata(input, []);
+    const metadata = validMetadata(input, [], this.deps.languages);
     const found = await this.deps.lifecycle.edit(id, async (tx) => ({
       ...(metadata.title !== undefined ? { title: metadata.title } : {}),
       ...(metadata.description !== undefined ? { description: metadata.description } : {}),
       ...(metadata.category !== undefined
         ? { categoryId: (await this.category(tx, metadata.category)).id }
+        : {}),
+      ...(metadata.translations !== undefined
+        ? { translations: await this.patchedTranslations(tx, id, metadata.translations) }
         : {}),
     }));
     if (!found) throw notFound("Video not found.");
@@ -164,11 +209,25 @@ export class VideoAdminService {
 
   private async enqueue(video: Video): Promise<void> {
     try {
-      await this.deps.queue.enqueue({ id: video.id, revision: video.revision, sourceKey: video.sourceKey });
+      await this.deps.queue.enqueue(video);
     } catch (error) {
       // The row is saved; reconciliation enqueues it once Redis answers again.
       this.deps.log.error({ err: error, video_id: video.id }, "enqueue failed; reconciliation will retry");
     }
+  }
+
+  /** The video's translations with `patch` applied, read under a row lock so concurrent edits merge. */
+  private async patchedTranslations(
+    tx: Pick<Database, "select">,
+    id: number,
+    patch: TranslationsPatch,
+  ): Promise<VideoTranslations> {
+    const [row] = await tx
+      .select({ translations: videos.translations })
+      .from(videos)
+      .where(eq(videos.id, id))
+      .for("update");
+    return applyTranslations<VideoTranslations>(row?.translations ?? {}, patch);
   }
 
   /** The category of that name in any letter case, created when there is none. */

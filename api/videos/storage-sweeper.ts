@@ -2,11 +2,14 @@
 // twice is harmless):
 // - upload staging (the local driver's): this process's own that no upload writes any more, and
 //   anyone's that nothing wrote to for STAGING_MAX_IDLE_SECONDS (an api killed mid-upload, a hung request);
+// - fast-start trees their ladder replaced, once their `remove_after` has passed (both drivers);
 // - with object storage, which has no atomic rename, every revision is written under its own prefix and
 //   published by the database switch alone: replaced revisions once their grace period is over, and trees
-//   no row points at (a killed or failed job's, a replaced revision's that never got published).
-import { inArray, lte } from "drizzle-orm";
+//   no row points at (a killed or failed job's, a replaced revision's that never got published);
+// - resumable (tus) uploads nothing wrote to for UPLOAD_EXPIRY, with their bytes.
+import { and, inArray, isNotNull, isNull, lte, or } from "drizzle-orm";
 import type { Logger } from "pino";
+import { fastStartPrefixFor, outputPrefixFor } from "../../contract/media.ts";
 import type { Database } from "../../db/client.ts";
 import { retiredRevisions, videos } from "../../db/schema/index.ts";
 import type { MediaStorage, Reclaimed } from "../../storage/index.ts";
@@ -14,7 +17,8 @@ import { PeriodicSweep } from "../../storage/periodic-sweep.ts";
 import type { ApiReclaimedKind } from "../../storage/reclaimed-metrics.ts";
 import type { Clock } from "../shared/clock.ts";
 
-const REVISION_KEY = /^videos\/(\d+)\/r(\d+)\//;
+/** A revision's tree, or its fast-start tree beside it (contract/media.ts). */
+const REVISION_KEY = /^videos\/(\d+)\/r(\d+)(-fast)?\//;
 
 export interface SweepOutcome {
   /** Replaced revisions whose grace period ended. */
@@ -23,6 +27,8 @@ export interface SweepOutcome {
   orphaned: number;
   /** Staging folders of uploads that will never finish. */
   uploads: number;
+  /** Resumable uploads past UPLOAD_EXPIRY. */
+  expiredUploads: number;
 }
 
 export class StorageSweeper {
@@ -42,6 +48,8 @@ export class StorageSweeper {
       /** Upload staging nothing wrote to for this long is abandoned. */
       stagingMaxIdleSeconds: number;
       onReclaimed?: (kind: ApiReclaimedKind, reclaimed: Reclaimed) => void;
+      /** Removes the resumable uploads past their expiry (the tus store's sweep). */
+      expiredUploads?: () => Promise<Reclaimed>;
     },
   ) {
     this.periodic = new PeriodicSweep(
@@ -69,24 +77,43 @@ export class StorageSweeper {
     const uploads = await this.deps.storage.sweepUploads(this.deps.stagingMaxIdleSeconds * 1000);
     this.deps.onReclaimed?.("upload_staging", uploads);
     const grace = this.deps.treeGraceSeconds;
-    const retired = grace === null ? { items: 0, bytes: 0 } : await this.sweepRetired(grace);
+    const retired = await this.sweepRetired(grace);
     this.deps.onReclaimed?.("retired_revision", retired);
     const orphaned = grace === null ? { items: 0, bytes: 0 } : await this.sweepOrphans(grace);
     this.deps.onReclaimed?.("orphan_tree", orphaned);
-    const outcome = { retired: retired.items, orphaned: orphaned.items, uploads: uploads.items };
-    const bytes = uploads.bytes + retired.bytes + orphaned.bytes;
-    if (outcome.retired + outcome.orphaned + outcome.uploads > 0) {
+    const expired = (await this.deps.expiredUploads?.()) ?? { items: 0, bytes: 0 };
+    this.deps.onReclaimed?.("expired_upload", expired);
+    const outcome = {
+      retired: retired.items,
+      orphaned: orphaned.items,
+      uploads: uploads.items,
+      expiredUploads: expired.items,
+    };
+    const bytes = uploads.bytes + retired.bytes + orphaned.bytes + expired.bytes;
+    if (outcome.retired + outcome.orphaned + outcome.uploads + outcome.expiredUploads > 0) {
       this.deps.log.info({ ...outcome, bytes }, "storage sweep removed leftovers");
     }
     return outcome;
   }
 
-  private async sweepRetired(graceSeconds: number): Promise<Reclaimed> {
-    const cutoff = new Date(this.deps.clock.now().getTime() - graceSeconds * 1000);
+  /** Retired trees whose time is up: their own `remove_after`, else (object storage) the grace period. */
+  private async sweepRetired(graceSeconds: number | null): Promise<Reclaimed> {
+    const now = this.deps.clock.now();
+    const ownTime = and(isNotNull(retiredRevisions.removeAfter), lte(retiredRevisions.removeAfter, now));
     const due = await this.deps.db
       .select()
       .from(retiredRevisions)
-      .where(lte(retiredRevisions.retiredAt, cutoff));
+      .where(
+        graceSeconds === null
+          ? ownTime
+          : or(
+              ownTime,
+              and(
+                isNull(retiredRevisions.removeAfter),
+                lte(retiredRevisions.retiredAt, new Date(now.getTime() - graceSeconds * 1000)),
+              ),
+            ),
+      );
     let bytes = 0;
     for (const row of due) {
       for await (const object of this.deps.storage.list(`${row.prefix}/`)) bytes += object.size;
@@ -114,7 +141,7 @@ export class StorageSweeper {
     for await (const object of this.deps.storage.list("videos/")) {
       const match = REVISION_KEY.exec(object.key);
       if (!match) continue;
-      const tree = `videos/${match[1]}/r${match[2]}`;
+      const tree = `videos/${match[1]}/r${match[2]}${match[3] ?? ""}`;
       newest.set(tree, Math.max(newest.get(tree) ?? 0, object.lastModified));
       sizes.set(tree, (sizes.get(tree) ?? 0) + object.size);
     }
@@ -136,8 +163,10 @@ export class StorageSweeper {
     const keep = new Set<string>(retired.map((row) => row.prefix));
     for (const row of rows) {
       if (row.publishedPrefix) keep.add(row.publishedPrefix);
-      if (row.state === "pending" || row.state === "processing")
-        keep.add(`videos/${row.id}/r${row.revision}`);
+      if (row.state === "pending" || row.state === "processing") {
+        keep.add(outputPrefixFor(row.id, row.revision));
+        keep.add(fastStartPrefixFor(row.id, row.revision));
+      }
     }
     const cutoff = this.deps.clock.now().getTime() - graceSeconds * 1000;
     const removed = { items: 0, bytes: 0 };

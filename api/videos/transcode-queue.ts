@@ -2,11 +2,14 @@ import { type Job, Queue } from "bullmq";
 import type Redis from "ioredis";
 import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
 import { TRANSCODE_QUEUE, type TranscodeJob, transcodeJobId } from "../../contract/transcode-jobs.ts";
+import { mayFastStart } from "./fast-start-trees.ts";
 
 export interface VideoRevisionRef {
   id: number;
   revision: number;
   sourceKey: string;
+  /** Decides whether the job may make a fast-start tree first (never over a published ladder). */
+  publishedPrefix?: string | null;
 }
 
 /** The api's side of the transcode queue: one job per video revision, idempotent by job id. */
@@ -30,6 +33,7 @@ export class TranscodeQueue {
         revision: video.revision,
         sourceKey: video.sourceKey,
         outputPrefix: outputPrefixFor(video.id, video.revision),
+        fastStart: mayFastStart({ publishedPrefix: video.publishedPrefix ?? null }),
       },
       {
         jobId: transcodeJobId(video.id, video.revision),

@@ -12,7 +12,8 @@ export interface StoredUpload {
   file: { key: string; bytes: number; filename: string } | null;
 }
 
-const MAX_FIELD_BYTES = 16 * 1024;
+// Room for `translations` (JSON): descriptions of up to 5,000 characters in each supported language.
+const MAX_FIELD_BYTES = 64 * 1024;
 const unsupported = (detail: string) => new ApiError(415, { file: [detail] });
 
 /**

@@ -1,4 +1,5 @@
 export * from "./categories.ts";
+export * from "./direct-uploads.ts";
 export * from "./favorites.ts";
 export * from "./one-time-tokens.ts";
 export * from "./refresh-tokens.ts";

@@ -32,12 +32,21 @@ function rssMiB(pid: number): number {
   return Number(match[1]) / 1024;
 }
 
+/** How the bytes are sent: one multipart request (upload-client.ts), or tus in 8 MiB chunks (tus-client.ts). */
+export type UploadProtocol = "multipart" | "tus";
+const CLIENT_SCRIPTS: Record<UploadProtocol, string> = {
+  multipart: "infra/bench/upload-client.ts",
+  tus: "infra/bench/tus-client.ts",
+};
+
 /** Starts an api process on `storageEnv`, streams one upload of each size into it, stops it. */
 export async function benchUploads(options: {
   storageEnv: Record<string, string>;
   sizes: readonly number[];
   work: string;
-}): Promise<UploadRun[]> {
+  /** The protocol of each upload, in turn (default: one multipart upload per size). */
+  protocols?: readonly UploadProtocol[];
+}): Promise<Array<UploadRun & { protocol: UploadProtocol }>> {
   const settings = loadStorageSettings(options.storageEnv);
   const storage = openMediaStorage(settings, join(options.work, "upload-scratch"));
   const [database, redisUrl, port] = await Promise.all([createTestDatabase(), testRedisUrl(), freePort()]);
@@ -69,11 +78,14 @@ export async function benchUploads(options: {
     log: () => {},
     stopGraceMs: 10_000,
   });
-  const runs: UploadRun[] = [];
+  const runs: Array<UploadRun & { protocol: UploadProtocol }> = [];
+  const jobs = options.sizes.flatMap((bytes) =>
+    (options.protocols ?? ["multipart"]).map((protocol) => ({ bytes, protocol })),
+  );
   try {
     const api = stack.children().find((child) => child.name === "api");
     if (!api) throw new Error("the stack has no api child");
-    for (const bytes of options.sizes) {
+    for (const { bytes, protocol } of jobs) {
       const before = new Set<string>();
       for await (const object of storage.list("sources/")) before.add(object.key);
       await Bun.sleep(1000);
@@ -82,7 +94,7 @@ export async function benchUploads(options: {
       const sampler = setInterval(() => {
         peakRssMiB = Math.max(peakRssMiB, rssMiB(api.pid));
       }, SAMPLE_MS);
-      const client = spawn([process.execPath, "infra/bench/upload-client.ts"], {
+      const client = spawn([process.execPath, CLIENT_SCRIPTS[protocol]], {
         cwd: REPO_ROOT,
         env: {
           ...process.env,
@@ -118,7 +130,10 @@ export async function benchUploads(options: {
         throw new Error(`${stored.key} holds ${stored.size} bytes, ${result.bytes} were sent`);
       }
       await storage.deletePrefix(stored.key);
-      const run: UploadRun = {
+      // A tus upload's own objects (its info and completion marker; the parts went at completion).
+      await storage.deletePrefix("uploads");
+      const run = {
+        protocol,
         driver: settings.kind,
         bytes: result.bytes,
         seconds: result.seconds,
@@ -129,7 +144,7 @@ export async function benchUploads(options: {
       };
       runs.push(run);
       console.log(
-        `${settings.kind.padEnd(5)} ${(bytes / 1024 ** 3).toFixed(1)} GiB in ${run.seconds.toFixed(1)} s ` +
+        `${settings.kind.padEnd(5)} ${protocol.padEnd(9)} ${(bytes / 1024 ** 3).toFixed(1)} GiB in ${run.seconds.toFixed(1)} s ` +
           `(${(bytes / MiB / run.seconds).toFixed(0)} MiB/s): api RSS start ${startRssMiB.toFixed(0)} MiB, ` +
           `peak ${peakRssMiB.toFixed(0)}, end ${endRssMiB.toFixed(0)}, peak − start ${(peakRssMiB - startRssMiB).toFixed(0)} MiB; ` +
           `stored object ${stored.size} bytes = sent: yes`,

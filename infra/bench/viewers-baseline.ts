@@ -125,6 +125,14 @@ http {
 const nginx = nginxBinary();
 if (!nginx) throw new Error("nginx is not installed (infra/setup.sh installs it)");
 const child = spawn([nginx, "-p", dir, "-c", conf], { stdout: "inherit", stderr: "inherit" });
+// From the start: a SIGTERM while nginx gets ready must stop it too, not leave it behind.
+let stopping = false;
+const stop = () => {
+  stopping = true;
+  if (child.exitCode === null) child.kill("SIGQUIT");
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
 
 const listening = async () =>
   new Promise<boolean>((answer) => {
@@ -140,7 +148,11 @@ const listening = async () =>
   });
 const deadline = Date.now() + 10_000;
 while (!(await listening())) {
-  if (child.exitCode !== null || Date.now() > deadline) throw new Error("the baseline nginx did not start");
+  if (stopping) process.exit(await child.exited);
+  if (child.exitCode !== null || Date.now() > deadline) {
+    child.kill("SIGKILL");
+    throw new Error("the baseline nginx did not start");
+  }
   await Bun.sleep(50);
 }
 // Renamed into place: its presence means "listening", never a half-written file.
@@ -150,9 +162,4 @@ console.error(
   `baseline nginx on 127.0.0.1:${port}: ${seed.videos.length} videos, ${playlists} media playlists kept`,
 );
 
-const stop = () => {
-  if (child.exitCode === null) child.kill("SIGQUIT");
-};
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
 process.exit(await child.exited);

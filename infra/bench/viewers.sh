@@ -16,6 +16,8 @@
 # of BENCH_CLIP_SECONDS (60) are seeded.
 # Viewers share the seeded accounts' sessions (SIGN_IN=setup: one argon2id sign-in per account, not per
 # viewer), so that a level measures watching; sign-ins have bench:auth and load-tests/api.js.
+# Interrupted (Ctrl-C, SIGTERM, a timeout), it stops the stack and the baseline it started
+# (infra/loadtest-lib.sh).
 set -euo pipefail
 lib="$(dirname "${BASH_SOURCE[0]}")/../lib"
 # shellcheck source=infra/lib/output.sh
@@ -47,22 +49,7 @@ export SEED_FILE="$out/seed.json"
 seed_stack "$SEED_FILE" VIEWERS=50 VIDEOS="${BENCH_VIDEOS:-4}" CLIP_SECONDS="${BENCH_CLIP_SECONDS:-60}" CLIP_HEIGHT=480 \
   SEED_TIMEOUT_SECONDS=600
 
-baseline_pid=""
-stop_baseline() {
-  if [[ -n "$baseline_pid" ]]; then terminate_and_wait "$baseline_pid" || true; fi
-  baseline_pid=""
-}
-trap 'stop_baseline; stop_stack' EXIT
-step "starting the baseline: plain nginx with the stack's files and no checks"
-bun infra/bench/viewers-baseline.ts "$out/stack/stack.json" "$SEED_FILE" "$out/baseline/nginx" &
-baseline_pid=$!
-for _ in $(seq 1 120); do
-  [[ -f "$out/baseline/nginx/baseline.env" ]] && break
-  kill -0 "$baseline_pid" 2>/dev/null || die "the baseline nginx did not start"
-  sleep 0.25
-done
-# shellcheck disable=SC1091
-. "$out/baseline/nginx/baseline.env"
+start_baseline "$out/stack" "$out/baseline/nginx"
 
 # CPU seconds (user + system) of this shell's finished children, k6 among them: `times` must run in
 # this shell itself (a $(…) subshell has children of its own), so it is recorded to a file first.

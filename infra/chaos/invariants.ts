@@ -77,9 +77,11 @@ export function leftovers(mediaRoot: string, videos: VideoRow[]): string[] {
   for (const name of entries(join(mediaRoot, "sources")))
     if (!sources.has(`sources/${name}`)) found.push(`sources/${name}`);
   const published = new Set(videos.map((video) => `${video.id}/r${video.publishedRevision}`));
+  // The published revision's fast-start tree stays a while after its ladder replaced it (retired).
+  const treeOf = (revision: string) => revision.replace(/-fast$/, "");
   for (const id of entries(join(mediaRoot, "videos")))
     for (const revision of entries(join(mediaRoot, "videos", id)))
-      if (!published.has(`${id}/${revision}`)) found.push(`videos/${id}/${revision}`);
+      if (!published.has(`${id}/${treeOf(revision)}`)) found.push(`videos/${id}/${revision}`);
   for (const ffmpeg of ffmpegWritingUnder(mediaRoot)) found.push(`ffmpeg pid ${ffmpeg.pid}`);
   return found;
 }

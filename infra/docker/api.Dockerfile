@@ -28,6 +28,8 @@ RUN mkdir -p /media /app/var \
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY config ./config
+COPY contract ./contract
+COPY connections ./connections
 COPY db ./db
 COPY emails ./emails
 COPY storage ./storage

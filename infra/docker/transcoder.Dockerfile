@@ -34,6 +34,8 @@ RUN mkdir -p /media \
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY config ./config
+COPY contract ./contract
+COPY connections ./connections
 COPY storage ./storage
 COPY transcoder ./transcoder
 COPY infra/docker/healthcheck.ts ./infra/docker/healthcheck.ts

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# The local environment of `npm run up` and the load-test stack: ./.env, generated secrets, and
-# stopping a supervised process with grace. Source infra/lib/output.sh before it; it only defines
+# The local environment of `npm run up` and the load-test stack: ./.env, generated secrets, the
+# account a root `npm run up` runs the services as, and stopping a supervised process with grace. Source infra/lib/output.sh before it; it only defines
 # functions. (Starting and watching the processes is dev/stack.ts's job.)
 
 # Loads ./.env into the environment (variables already set in the shell win, as with bun's own
@@ -40,6 +40,21 @@ keep_secret() {
     printf -v "$name" '%s' "$(<"$file")"
   fi
   export "${name?}"
+}
+
+# ensure_service_account: as root, makes sure the account the api and transcoders run as exists
+# (TRANSCODER_USER, by default videoflix: a system account with no home and no shell, created here when
+# missing); when it cannot be made, says so and falls back to nobody. Another TRANSCODER_USER must exist
+# already, and a non-root run switches no account (dev/service-account.ts checks both).
+ensure_service_account() {
+  [[ "$(id -u)" == 0 && "${TRANSCODER_USER:-videoflix}" == videoflix ]] || return 0
+  getent passwd videoflix >/dev/null && return 0
+  step "creating the system account videoflix (the api and transcoders run as it)"
+  if ! useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+    videoflix; then
+    warn "could not create the account videoflix: the api and transcoders run as nobody instead"
+    export TRANSCODER_USER=nobody
+  fi
 }
 
 # terminate_and_wait <pid>: SIGTERM, then up to 30 s for the process to finish what it has in flight.

@@ -7,11 +7,16 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
-export interface WorkerAccount {
+/** An account of /etc/passwd: what setpriv needs to switch to it, and its home for HOME. */
+export interface SystemAccount {
   user: string;
-  group: string;
   uid: number;
   gid: number;
+  home: string;
+}
+
+export interface WorkerAccount extends SystemAccount {
+  group: string;
 }
 
 const field = (file: string, key: (fields: string[]) => boolean): string[] | null => {
@@ -22,17 +27,23 @@ const field = (file: string, key: (fields: string[]) => boolean): string[] | nul
   return null;
 };
 
+/** The account named `user`, or null when this machine has none. */
+export function systemAccount(user: string): SystemAccount | null {
+  const entry = field("/etc/passwd", (fields) => fields[0] === user);
+  if (!entry) return null;
+  return { user, uid: Number(entry[2]), gid: Number(entry[3]), home: entry[5] || "/" };
+}
+
 /** The account named `user` (its primary group by name, as nginx's `user` directive wants it). */
 export function workerAccount(user: string): WorkerAccount {
-  const entry = field("/etc/passwd", (fields) => fields[0] === user);
-  if (!entry) throw new Error(`the edge's worker user "${user}" does not exist (EDGE_USER)`);
-  const uid = Number(entry[2]);
-  const gid = Number(entry[3]);
+  const account = systemAccount(user);
+  if (!account) throw new Error(`the edge's worker user "${user}" does not exist (EDGE_USER)`);
+  const { uid, gid } = account;
   if (uid === 0) throw new Error(`the edge's workers must not run as root ("${user}" has uid 0)`);
   // Debian's nobody has the group nogroup: nginx would look for a group called like the user.
   const group = field("/etc/group", (fields) => Number(fields[2]) === gid)?.[0];
   if (!group) throw new Error(`the primary group (gid ${gid}) of "${user}" has no name in /etc/group`);
-  return { user, group, uid, gid };
+  return { ...account, group };
 }
 
 /**
@@ -40,7 +51,7 @@ export function workerAccount(user: string): WorkerAccount {
  * media root) that `account` may not search, or null when it reaches it. Only the primary group is
  * looked at (nobody has no other).
  */
-export function workerCannotReach(dir: string, account: WorkerAccount): string | null {
+export function workerCannotReach(dir: string, account: Pick<SystemAccount, "uid" | "gid">): string | null {
   const chain: string[] = [];
   for (let current = resolve(dir); ; current = dirname(current)) {
     chain.unshift(current);

@@ -72,13 +72,66 @@ describe("parallel refreshes with one cookie (the grace window)", () => {
     expect((await repeat.post("/api/token/refresh/")).status).toBe(200);
     expect(repeat.cookies.get("refresh_token")).toBe(successor);
 
-    api.shiftClock(api.config.refreshGraceSeconds + 1);
+    await api.endGraceWindows();
     await expectError(await holding(first).post("/api/token/refresh/"), 401);
     const rows = await familyOf(first);
     expect(rows).toHaveLength(2);
     expect(rows.every((row) => row.revokedAt !== null)).toBe(true);
     await expectError(await client.post("/api/token/refresh/"), 401);
     await expectError(await client.get("/api/me/"), 401);
+  }, 30_000);
+
+  test("a slow repeat of A after A to B to C gets C, the pair C's own rotation produced; the family lives", async () => {
+    const client = await loggedInClient(api);
+    const first = client.cookies.get("refresh_token")!;
+    expect((await client.post("/api/token/refresh/")).status).toBe(200);
+    const second = client.cookies.get("refresh_token")!;
+    expect((await client.post("/api/token/refresh/")).status).toBe(200);
+    const third = client.cookies.get("refresh_token")!;
+    expect(new Set([first, second, third]).size).toBe(3);
+
+    const slow = holding(first);
+    expect((await slow.post("/api/token/refresh/")).status).toBe(200);
+    expect(slow.cookies.get("refresh_token")).toBe(third);
+    expect(slow.cookies.get("access_token")).toBe(client.cookies.get("access_token")!);
+    const rows = await familyOf(first);
+    expect(rows).toHaveLength(3);
+    expect(rows.filter((row) => row.revokedAt !== null)).toEqual([]);
+    // Whichever Set-Cookie landed last, the client's next refresh (once every window has passed) works.
+    await api.endGraceWindows();
+    expect((await slow.post("/api/token/refresh/")).status).toBe(200);
+    expect((await slow.get("/api/me/")).status).toBe(200);
+  }, 30_000);
+
+  test("a repeat whose successor was rotated out of its window is a plain 401: the family lives", async () => {
+    const client = await loggedInClient(api);
+    const first = client.cookies.get("refresh_token")!;
+    expect((await client.post("/api/token/refresh/")).status).toBe(200);
+    const second = client.cookies.get("refresh_token")!;
+    expect((await client.post("/api/token/refresh/")).status).toBe(200);
+    // The successor's rotation long ago, the first token's within its window (what clocks allow).
+    await api.database.db
+      .update(refreshTokens)
+      .set({ rotatedAt: sql`now() - interval '1 hour'` })
+      .where(eq(refreshTokens.tokenHash, hashSecret(second)));
+    await expectError(await holding(first).post("/api/token/refresh/"), 401);
+    expect((await familyOf(first)).filter((row) => row.revokedAt !== null)).toEqual([]);
+    expect((await client.post("/api/token/refresh/")).status).toBe(200);
+    expect((await client.get("/api/me/")).status).toBe(200);
+  }, 30_000);
+
+  test("a rotation forgets the sealed successors whose window has passed", async () => {
+    const client = await loggedInClient(api);
+    const first = client.cookies.get("refresh_token")!;
+    expect((await client.post("/api/token/refresh/")).status).toBe(200);
+    await api.endGraceWindows();
+    expect((await client.post("/api/token/refresh/")).status).toBe(200);
+    const rows = await familyOf(first);
+    const firstRow = rows.find((row) => row.tokenHash === hashSecret(first))!;
+    expect(firstRow.rotatedAt).not.toBeNull();
+    expect(firstRow.successorSealed).toBeNull();
+    // The rotation just made keeps its own, for its window.
+    expect(rows.filter((row) => row.successorSealed !== null)).toHaveLength(1);
   }, 30_000);
 
   test("a refresh racing a logout leaves no successor alive", async () => {

@@ -68,7 +68,7 @@ describe("POST /api/token/refresh/", () => {
     const newest = client.cookies.get("refresh_token")!;
     expect((await client.get("/api/me/")).status).toBe(200);
 
-    api.shiftClock(api.config.refreshGraceSeconds + 1);
+    await api.endGraceWindows();
     await expectError(await refreshWith(stolen), 401);
     await expectError(await refreshWith(newest), 401);
     // The session's access token dies with it.

@@ -34,6 +34,9 @@ interface CatalogueVideo extends VideoflixVideo {
   category_id: number;
   duration_seconds: number | null;
   renditions: Array<{ name: string; width: number; height: number; bandwidth: number }>;
+  playable: boolean;
+  playable_at: string | null;
+  complete: boolean;
   progress: {
     position_seconds: number;
     duration_seconds: number | null;
@@ -205,6 +208,9 @@ describe("richer catalogue", () => {
         { name: "180p", width: 320, height: 180, bandwidth: 420_000 },
         { name: "144p", width: 256, height: 144, bandwidth: 260_000 },
       ],
+      playable: true,
+      playable_at: expect.any(String),
+      complete: true,
       progress: null,
       is_favorite: false,
     });

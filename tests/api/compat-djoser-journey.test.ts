@@ -191,6 +191,43 @@ describe("attacks on the Bearer tokens", () => {
     expect((await client.post("/auth/jwt/refresh/", { refresh: client.tokens!.refresh })).status).toBe(200);
   });
 
+  test("a Bearer placed in the access_token cookie opens no media, no /api/ws, and logout ends nothing", async () => {
+    const { client } = await djoserUser(api);
+    const course = await loggedInClient(api);
+    const withCookie = (access: string) => {
+      const browser = new Client(api.url);
+      browser.cookies.set("access_token", access);
+      browser.cookies.set("csrftoken", "echoed");
+      return browser;
+    };
+    const media = `/api/video/${videoId}/master.m3u8`;
+    // The course cookie passes the access check (the fabricated video has no files: 404)…
+    expect((await withCookie(course.cookies.get("access_token")!).get(media)).status).not.toBe(401);
+    // …the djoser token in the same cookie does not: verified afresh, then once its verdict is cached.
+    await expectError(await withCookie(client.tokens!.access).get(media), 401);
+    expect((await client.get("/videos/")).status).toBe(200);
+    await expectError(await withCookie(client.tokens!.access).get(media), 401);
+
+    const socketOpens = (access: string) =>
+      new Promise<boolean>((resolve) => {
+        const ws = new WebSocket(`${api.url.replace("http", "ws")}/api/ws`, {
+          headers: { cookie: `access_token=${access}` },
+        } as never);
+        ws.addEventListener("message", () => {
+          resolve(true);
+          ws.close();
+        });
+        ws.addEventListener("error", () => resolve(false));
+        ws.addEventListener("close", () => resolve(false));
+      });
+    expect(await socketOpens(course.cookies.get("access_token")!)).toBe(true);
+    expect(await socketOpens(client.tokens!.access)).toBe(false);
+
+    expect((await withCookie(client.tokens!.access).post("/api/logout/")).status).toBe(200);
+    expect((await client.get("/videos/")).status).toBe(200);
+    expect((await client.post("/auth/jwt/refresh/", { refresh: client.tokens!.refresh })).status).toBe(200);
+  }, 30_000);
+
   test("a tampered Bearer (another signature) is refused", async () => {
     const { client } = await djoserUser(api);
     const [header, payload] = client.tokens!.access.split(".");

@@ -2,6 +2,7 @@
 // (shared/dialects/djoser.md), with the status codes, the fields the frontend reads and the error
 // shapes it branches on. The journey and the attacks are in compat-djoser-journey.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import { categories, videos } from "../../db/schema/index.ts";
 import { expectError } from "../support/assertions.ts";
 import { DJOSER_ENV, DJOSER_FRONTEND, DjoserClient, djoserLinkParts, djoserUser } from "../support/djoser.ts";
@@ -399,4 +400,27 @@ describe("mounting", () => {
       await plain.stop();
     }
   }, 30_000);
+});
+
+describe("media: the progressive MP4s of the transcoder, signed", () => {
+  test("video_file, source_url and source_variants are the rungs' signed MP4 URLs, tallest first", async () => {
+    const [drama] = await api.database.db.insert(categories).values({ name: "Drama with MP4" }).returning();
+    const video = await publishedVideo("With MP4", drama!.id);
+    const result = fabricatedResult(120);
+    const renditions = result.renditions.map((rendition) => ({
+      ...rendition,
+      mp4: { path: `${rendition.name}/progressive.mp4`, size: 4096 },
+    }));
+    await api.database.db.update(videos).set({ renditions }).where(eq(videos.id, video.id));
+    const response = await viewer.get(`/videos/${video.id}/`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as DjoserVideo;
+    const signed = (rung: string) =>
+      new RegExp(`^${PUBLIC_URL}/api/video/${video.id}/${rung}/progressive\\.mp4\\?v=1&token=[^&]+$`);
+    expect(body.video_file).toMatch(signed("180p"));
+    // No 720p rung: the player starts with the tallest there is.
+    expect(body.source_url).toMatch(signed("180p"));
+    expect(body.source_variants.map((variant) => variant.height)).toEqual([180, 144]);
+    expect(body.source_variants[1]!.path).toMatch(signed("144p"));
+  });
 });

@@ -100,19 +100,19 @@ describe("a full media volume", () => {
   });
 });
 
-describe("a text field past the 16 KiB limit", () => {
+describe("a text field past the 64 KiB limit", () => {
   for (const order of ["before", "after"] as const) {
-    test(`a 20 KB description ${order} the file answers 400 naming it, and nothing is kept`, async () => {
+    test(`a 70 KB description ${order} the file answers 400 naming it, and nothing is kept`, async () => {
       const sourcesBefore = entriesOf(join(mountPoint, "sources"));
       const form = new FormData();
       form.append("title", "long description");
       form.append("category", "Fields");
-      if (order === "before") form.append("description", "d".repeat(20_000));
+      if (order === "before") form.append("description", "d".repeat(70_000));
       form.append("file", new Blob([mp4]), "clip.mp4");
-      if (order === "after") form.append("description", "d".repeat(20_000));
+      if (order === "after") form.append("description", "d".repeat(70_000));
       const response = await within(
         5_000,
-        `20 KB description ${order} the file`,
+        `70 KB description ${order} the file`,
         sendAs(api, admin, "POST", "/api/admin/videos", { body: form }),
       );
       const { body } = await expectError(response, 400);

@@ -210,6 +210,8 @@ describe("state events", () => {
       ...video,
       processing_state: "ready",
       processing_error: null,
+      playable: true,
+      playable_at: expect.any(String),
       progress: { percent: 100, stage: "done", eta_seconds: 0 },
       duration_seconds: expect.closeTo(2.04, 5),
       renditions: expectedRenditions,
@@ -260,6 +262,8 @@ describe("state events", () => {
       revision: 1,
       sourceKey: (await row(video.id)).sourceKey,
       outputPrefix: `videos/${video.id}/r1`,
+      // Never published before: the job may start with a fast-start pass.
+      fastStart: true,
     });
     expect((await admin.post(`/api/admin/videos/${video.id}/retry`)).status).toBe(409);
 
@@ -499,6 +503,8 @@ describe("reconcile", () => {
       revision: 1,
       sourceKey: (await row(video.id)).sourceKey,
       outputPrefix: `videos/${video.id}/r1`,
+      // Never published before: the job may start with a fast-start pass.
+      fastStart: true,
     });
     // Nothing to do the second time round.
     const before = job!.timestamp;

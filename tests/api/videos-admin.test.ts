@@ -150,11 +150,14 @@ describe("upload", () => {
       id: expect.any(Number),
       title: "Big Buck Bunny",
       description: "A giant rabbit takes revenge.",
+      translations: {},
       category: "Animation",
       created_at: expect.any(String),
       revision: 1,
       processing_state: "pending",
       processing_error: null,
+      playable: false,
+      playable_at: null,
       progress: { percent: 0, stage: "queued", eta_seconds: null },
       duration_seconds: null,
       renditions: [],
@@ -176,6 +179,8 @@ describe("upload", () => {
       revision: 1,
       sourceKey: row!.sourceKey,
       outputPrefix: `videos/${video.id}/r1`,
+      // Never published before: the job may start with a fast-start pass.
+      fastStart: true,
     });
     expect(entriesOf(media(".staging"))).toEqual([]);
   });
@@ -412,6 +417,8 @@ describe("replace the file", () => {
       revision: 2,
       sourceKey: after!.sourceKey,
       outputPrefix: `videos/${video.id}/r2`,
+      // Never published before: the job may start with a fast-start pass.
+      fastStart: true,
     });
 
     // Refused replacements change nothing.

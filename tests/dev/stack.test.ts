@@ -1,20 +1,33 @@
 // The local-stack supervisor (dev/stack.ts, dev/up.ts) with real processes: Redis, the api, a
 // transcoder, the nginx edge and a SeaweedFS on free ports; readiness, ordered shutdown, a child that dies, a child
 // that never gets ready, and `bun dev/up.ts` under SIGTERM. Nothing may be left running afterwards.
+// Run as root (here and in CI), the stack runs the api, the transcoders and its Redis as the service
+// account, as `npm run up` does (dev/service-account.ts): their uids are read from /proc, and an upload
+// through `bun dev/up.ts` must still become ready and be served by the edge's workers.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memorySink } from "../../dev/output.ts";
 import { portOpen } from "../../dev/probes.ts";
 import { bucketClient } from "../../dev/s3-buckets.ts";
 import { generateS3Keys } from "../../dev/seaweedfs.ts";
+import { chooseServiceAccount } from "../../dev/service-account.ts";
 import { createTestDatabase, freePort, testRedisUrl } from "../../dev/services.ts";
 import { REPO_ROOT, type StackSpec, startStack } from "../../dev/stack.ts";
+import { type AdminVideo, sessionHeaders, uploadForm } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
+import { tinyMp4Bytes } from "../support/fixtures.ts";
+import { childrenOf, uidsOf } from "../support/processes.ts";
+import { Client } from "../support/test-api.ts";
 
 let scratch: string;
 let database: { url: string; drop: () => Promise<void> };
+/** Who a root supervisor runs the api, the transcoders and its Redis as; null when this test is not root. */
+const accounts = chooseServiceAccount(undefined);
+/** The uid those processes must have: the service account's under root, ours otherwise. */
+const serviceUid = accounts.account?.uid ?? process.getuid!();
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "vf-stack-test-"));
@@ -27,16 +40,20 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Settings of every child: this machine's PATH and the test's stores, nothing from ./.env. */
+/**
+ * Settings of every child: this machine's PATH and the test's stores, nothing from ./.env. Media and
+ * mails in folders of this stack's own: another test's stack, run as another account, made its own.
+ */
 function childEnv(): Record<string, string> {
+  const run = join(scratch, crypto.randomUUID().slice(0, 8));
   return {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: process.env.HOME ?? "/tmp",
     NODE_ENV: "development",
     LOG_LEVEL: "warn",
     DATABASE_URL: database.url,
-    MEDIA_ROOT: join(scratch, "media"),
-    MAIL_DIR: join(scratch, "mail"),
+    MEDIA_ROOT: join(run, "media"),
+    MAIL_DIR: join(run, "mail"),
     JWT_SECRET: randomBytes(36).toString("base64url"),
     MEDIA_TOKEN_SECRET: randomBytes(36).toString("base64url"),
     TRANSCODER_SHUTDOWN_GRACE_SECONDS: "2",
@@ -66,6 +83,7 @@ async function baseSpec(messages: string[], edge: boolean): Promise<StackSpec> {
     api: { port: apiPort },
     transcoders: [{ name: "transcoder-1", healthPort }],
     edge: edge ? { port: edgePort } : null,
+    serviceAccount: accounts.account,
     sink: memorySink(),
     log: (message) => messages.push(message),
     stopGraceMs: 10_000,
@@ -80,6 +98,24 @@ describe("startStack", () => {
     const pids = stack.children().map((child) => child.pid);
     expect(stack.children().map((child) => child.name)).toEqual(["redis", "api", "transcoder-1", "edge"]);
     expect(stack.url).toBe(stack.edgeUrl!);
+    // Real, effective, saved and file-system uid alike: nothing left that could switch back to root.
+    const byName = new Map(stack.children().map((child) => [child.name, child.pid]));
+    for (const name of ["redis", "api", "transcoder-1"]) {
+      expect({ name, uids: await uidsOf(byName.get(name)!) }).toEqual({
+        name,
+        uids: Array(4).fill(serviceUid),
+      });
+    }
+    // The edge's nginx master keeps the supervisor's account (it reads the key and the secret).
+    expect(await uidsOf(byName.get("edge")!)).toEqual(Array(4).fill(process.getuid!()));
+    const environ = readFileSync(`/proc/${byName.get("api")}/environ`, "utf8").split("\0");
+    const accountTmp = environ.find((entry) => entry.startsWith("TMPDIR="))?.slice("TMPDIR=".length);
+    if (accounts.account) {
+      // A temporary folder of the account's own, gone with the stack.
+      expect(accountTmp).toBeDefined();
+      expect(statSync(accountTmp!).uid).toBe(serviceUid);
+      expect(environ).toContain(`HOME=${accounts.account.home}`);
+    }
 
     expect((await fetch(`${stack.url}/ready`)).status).toBe(200);
     expect((await fetch(`${stack.url}/health`)).status).toBe(200);
@@ -97,7 +133,8 @@ describe("startStack", () => {
     expect(pids.filter(groupAlive)).toEqual([]);
     expect(await portOpen("127.0.0.1", spec.edge!.port)).toBe(false);
     expect(await portOpen("127.0.0.1", Number(new URL(stack.redisUrl).port))).toBe(false);
-  });
+    if (accounts.account) expect(existsSync(accountTmp!)).toBe(false);
+  }, 60_000);
 
   test("with smtp, the api's mails reach the stack's SMTP capture", async () => {
     const spec = { ...(await baseSpec([], false)), transcoders: [], smtp: true };
@@ -117,7 +154,7 @@ describe("startStack", () => {
     } finally {
       await stack.stop();
     }
-  });
+  }, 60_000);
 
   test("with s3, SeaweedFS starts first, the api and transcoders get STORAGE_URL=s3://…, it stops last", async () => {
     const messages: string[] = [];
@@ -174,7 +211,7 @@ describe("startStack", () => {
       messages.some((m) => /^transcoder-1 exited unexpectedly \(status \d+\); stopping the others$/.test(m)),
     ).toBe(true);
     expect(pids.filter(groupAlive)).toEqual([]);
-  });
+  }, 60_000);
 
   test("a child that exits while starting fails the start, names it and leaves nothing running", async () => {
     const messages: string[] = [];
@@ -184,7 +221,7 @@ describe("startStack", () => {
     await expect(startStack(spec)).rejects.toThrow("the api (/ready): api exited");
     expect(await portOpen("127.0.0.1", Number(new URL(spec.redis.url).port))).toBe(false);
     expect(await portOpen("127.0.0.1", spec.transcoders[0]!.healthPort!)).toBe(false);
-  });
+  }, 60_000);
 });
 
 /** `bun dev/up.ts` on its own ports and Redis, waited for until it says it is ready (or exits). */
@@ -221,13 +258,13 @@ async function startUp(
 }
 
 describe("bun dev/up.ts", () => {
-  test("prints where everything is, gets ready, and on SIGTERM stops everything and exits 0", async () => {
+  test("prints where everything is, gets ready, runs the api and transcoders unprivileged, serves an upload through the edge, and on SIGTERM stops everything and exits 0", async () => {
     const [port, metricsPort, redisUrl] = await Promise.all([freePort(), freePort(), testRedisUrl()]);
     const { up, output: printed } = await startUp(
       ["--admin-password-file=./var/admin-password"],
       { port, metricsPort, redisUrl },
-      {},
-      20_000,
+      { TRANSCODER_PRESET: "ultrafast", TRANSCODER_LADDER: "180", HLS_SEGMENT_SECONDS: "1" },
+      60_000,
     );
     let output = printed();
     expect(output).toContain("==> ready in");
@@ -237,6 +274,68 @@ describe("bun dev/up.ts", () => {
     expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
 
+    // Who runs what, from /proc: root's run switches the api and the transcoder to the service
+    // account; any other run switches nothing, so they have our uid (and the summary says why).
+    const children = await childrenOf(up.pid);
+    const running = (script: string) => children.filter((child) => child.command.includes(script));
+    expect(running("api/main.ts")).toHaveLength(1);
+    expect(running("transcoder/main.ts")).toHaveLength(1);
+    for (const child of [...running("api/main.ts"), ...running("transcoder/main.ts")]) {
+      const uids = await uidsOf(child.pid);
+      expect(uids).toEqual(Array(4).fill(serviceUid));
+      if (accounts.account) expect(uids).not.toContain(0);
+    }
+    if (accounts.account) {
+      expect(output).toContain(
+        `accounts:     the api, the transcoders and a Redis started here as ${accounts.account.user} (uid ${serviceUid})`,
+      );
+    } else {
+      expect(output).toContain(`accounts:     everything as`);
+      expect(output).toContain("not root, no account switch");
+    }
+
+    // An upload through the edge, transcoded by the unprivileged worker, its segment sent by nginx's
+    // workers (another account again) from the tree the worker published.
+    const base = `http://127.0.0.1:${port}`;
+    const admin = new Client(base);
+    expect(
+      (await admin.post("/api/login/", { email: "admin@up.test", password: "Up-test-passphrase-0042" }))
+        .status,
+    ).toBe(200);
+    const uploaded = await fetch(`${base}/api/admin/videos`, {
+      method: "POST",
+      headers: sessionHeaders(admin),
+      body: uploadForm({
+        title: "Up",
+        description: "Through the edge",
+        category: "Tests",
+        file: await tinyMp4Bytes(),
+      }),
+    });
+    const created = (await uploaded.json()) as AdminVideo;
+    expect(uploaded.status).toBe(202);
+    const video = await eventually(
+      "the upload transcoded",
+      async () => {
+        const current = (await (await admin.get(`/api/admin/videos/${created.id}`)).json()) as AdminVideo;
+        if (current.processing_state === "error")
+          throw new Error(`transcode failed: ${current.processing_error}`);
+        return current.processing_state === "ready" ? current : null;
+      },
+      60_000,
+    );
+    expect(video.renditions.length).toBeGreaterThan(0);
+    const uris = (text: string) => text.split("\n").filter((line) => line.trim() && !line.startsWith("#"));
+    const master = await admin.get(`/api/video/${created.id}/master.m3u8`);
+    expect(master.status).toBe(200);
+    const mediaUrl = new URL(uris(await master.text())[0]!, `${base}/api/video/${created.id}/master.m3u8`);
+    const media = await fetch(mediaUrl);
+    expect(media.status).toBe(200);
+    const segment = await fetch(new URL(uris(await media.text())[0]!, mediaUrl));
+    expect(segment.status).toBe(200);
+    expect(segment.headers.get("x-served-by")).toBe("edge");
+    expect((await segment.arrayBuffer()).byteLength).toBeGreaterThan(0);
+
     up.kill("SIGTERM");
     expect(await up.exited).toBe(0);
     output = printed();
@@ -245,7 +344,7 @@ describe("bun dev/up.ts", () => {
     const stopped = [...output.matchAll(/==> stopping (\S+) \(pid (\d+)\)/g)];
     expect(stopped.map((match) => match[1])).toEqual(["edge", "transcoder", "api"]);
     expect(stopped.map((match) => Number(match[2])).filter(groupAlive)).toEqual([]);
-  });
+  }, 180_000);
 
   test("with EDGE_TLS_CERT/KEY: HTTPS on EDGE_TLS_PORT, PUBLIC_URL https, PORT redirects", async () => {
     const [port, tlsPort, metricsPort, redisUrl] = await Promise.all([
@@ -289,5 +388,5 @@ describe("bun dev/up.ts", () => {
       up.kill("SIGTERM");
       expect(await up.exited).toBe(0);
     }
-  });
+  }, 120_000);
 });

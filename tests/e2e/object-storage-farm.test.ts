@@ -219,7 +219,12 @@ describe("a farm that shares only PostgreSQL, Redis and a bucket", () => {
     expect((await segmentUrls(viewer, first)).revision).toBe("2");
     // A viewer mid-playlist of r1 keeps going through the grace period...
     expect((await fetch(before.urls.at(-1)!)).status).toBe(200);
-    expect(await api.runtime.sweepStorage()).toEqual({ retired: 0, orphaned: 0, uploads: 0 });
+    expect(await api.runtime.sweepStorage()).toEqual({
+      retired: 0,
+      orphaned: 0,
+      uploads: 0,
+      expiredUploads: 0,
+    });
     expect((await objectsUnder(`videos/${first}/r1/`)).length).toBeGreaterThan(0);
     // ...and after it the sweeper removes r1, and only r1.
     await Bun.sleep(GRACE_SECONDS * 1000 + 500);
@@ -281,7 +286,12 @@ describe("a farm that shares only PostgreSQL, Redis and a bucket", () => {
         expect(object.lastModified).toBeGreaterThanOrEqual(Math.floor(killedAt / 1000) * 1000);
       const { urls } = await segmentUrls(viewer, created.id);
       for (const url of urls) expect((await fetch(url)).status).toBe(200);
-      expect(await api.runtime.sweepStorage()).toEqual({ retired: 0, orphaned: 0, uploads: 0 });
+      expect(await api.runtime.sweepStorage()).toEqual({
+        retired: 0,
+        orphaned: 0,
+        uploads: 0,
+        expiredUploads: 0,
+      });
       // Host C's scratch is its own: whatever the killed attempt left is removed when it starts again.
       expect(filesIn(join(workDir, "host-c", "scratch")).length).toBeGreaterThan(0);
       const restarted = startHost("host-c", slow.endpoint);

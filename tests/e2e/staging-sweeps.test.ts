@@ -1,7 +1,8 @@
-// A running transcoder (`bun transcoder/main.ts`) sweeps staging every STORAGE_SWEEP_INTERVAL_SECONDS:
-// an attempt's folders go as soon as the job's lock no longer holds the attempt's token (its worker died,
-// the job failed on the stall limit, another attempt took it over), a live attempt's stay whatever their
-// age, folders no label explains go by age, and uploads are left to the api. Its /metrics count it all.
+// A running transcoder (the worker `bun transcoder/main.ts` runs, here in the test process) sweeps
+// staging every STORAGE_SWEEP_INTERVAL_SECONDS: an attempt's folders go as soon as the job's lock no
+// longer holds the attempt's token (its worker died, the job failed on the stall limit, another attempt
+// took it over), a live attempt's stay whatever their age, folders no label explains go by age, and
+// uploads are left to the api. Its /metrics count it all.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,12 +12,12 @@ import { LocalMediaStorage } from "../../storage/index.ts";
 import { attemptLabel } from "../../transcoder/attempt.ts";
 import { StagingSweeper } from "../../transcoder/staging-sweeper.ts";
 import { eventually } from "../support/eventually.ts";
-import { startTranscoder, type TranscoderProcess } from "../support/farm.ts";
+import { type InProcessTranscoder, startInProcessTranscoder } from "../support/farm.ts";
 import { sample } from "../support/metrics.ts";
 import { startTestApi, type TestApi } from "../support/test-api.ts";
 
 let api: TestApi;
-let transcoder: TranscoderProcess | undefined;
+let transcoder: InProcessTranscoder | undefined;
 beforeAll(async () => {
   api = await startTestApi();
 });
@@ -63,7 +64,7 @@ test("dead attempts' staging goes while the worker runs, live ones stay; /metric
   const upload = plant("upload-0badf00d", 100, 2 * HOUR_MS);
 
   const port = await freePort();
-  transcoder = startTranscoder(api, "sweeping", {
+  transcoder = await startInProcessTranscoder(api, "sweeping", {
     STORAGE_SWEEP_INTERVAL_SECONDS: "1",
     TRANSCODER_METRICS_PORT: String(port),
   });

@@ -12,8 +12,8 @@ import { ADMIN_ENV, adminClient, getVideo } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
 import {
   farmSource,
-  startTranscoder,
-  type TranscoderProcess,
+  type InProcessTranscoder,
+  startInProcessTranscoder,
   untilState,
   uploadFile,
 } from "../support/farm.ts";
@@ -28,7 +28,7 @@ let mountPoint: string;
 let mounted = false;
 let api: TestApi;
 let admin: Client;
-let worker: TranscoderProcess | undefined;
+let worker: InProcessTranscoder | undefined;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "vf-disk-full-src-"));
@@ -69,8 +69,12 @@ const freeBytes = () => {
   return fs.bavail * fs.bsize;
 };
 
-const startWorker = (name: string) => {
-  worker = startTranscoder(api, name, { TRANSCODER_MIN_FREE_MB: "1", TRANSCODER_SPACE_POLL_SECONDS: "1" });
+// The worker main.ts runs, started in this process: what it does with a full disk is the subject here.
+const startWorker = async (name: string) => {
+  worker = await startInProcessTranscoder(api, name, {
+    TRANSCODER_MIN_FREE_MB: "1",
+    TRANSCODER_SPACE_POLL_SECONDS: "1",
+  });
   return worker;
 };
 
@@ -92,7 +96,7 @@ const linesSaying = (logs: string, msg: string) =>
 const HANDED_BACK = "job handed back uncounted: the media storage is full";
 
 test("filled by others mid-transcode: readable, no attempt spent, no job taken, done once space is back", async () => {
-  const transcoder = startWorker("disk-full");
+  const transcoder = await startWorker("disk-full");
   // A 720p ladder of about 3 MiB.
   const created = await uploadFile(api, admin, await farmSource(scratch, "clip.mp4", 6, 1280, 720));
   // The ladder's FFmpeg, frozen for a moment while something else takes all but 64 KiB of the disk.
@@ -143,7 +147,7 @@ test("already full when a job comes: handed back before any work, taken again on
   expect(isNoSpace(refused)).toBe(true);
   rmSync(join(mountPoint, "too-big.bin"), { force: true });
 
-  const transcoder = startWorker("disk-full-early");
+  const transcoder = await startWorker("disk-full-early");
   await eventually(
     "the job handed back at its claim",
     async () => linesSaying(transcoder.logs(), HANDED_BACK)[0],
@@ -162,7 +166,7 @@ test("a job that alone needs more than the free space spends its attempts, and o
   const created = await uploadFile(api, admin, await farmSource(scratch, "large.mp4", 6, 1280, 720));
   // 1.5 MiB left: above the 1 MiB headroom, below the ladder's 3 MiB.
   writeFileSync(filler(), new Uint8Array(freeBytes() - 1.5 * MiB));
-  const transcoder = startWorker("disk-too-small");
+  const transcoder = await startWorker("disk-too-small");
 
   const first = await eventually(
     "the first attempt failed",

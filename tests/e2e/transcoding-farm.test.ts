@@ -1,11 +1,11 @@
-// The farm end to end: the real api, Redis, PostgreSQL and `bun transcoder/main.ts` processes.
+// The farm end to end: the real api, Redis, PostgreSQL and `bun transcoder/main.ts` processes. A worker's
+// /health, /metrics and shutdown hand-back: tests/transcoder/service.test.ts (the same worker, in process).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import HLS from "hls-parser";
-import { freePort } from "../../dev/services.ts";
-import { ADMIN_ENV, adminClient, createVideo, getVideo, sendAs } from "../support/admin.ts";
+import { ADMIN_ENV, adminClient, getVideo, sendAs } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
 import {
   farmSource,
@@ -14,7 +14,6 @@ import {
   untilState,
   uploadFile,
 } from "../support/farm.ts";
-import { sample } from "../support/metrics.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "vf-farm-"));
@@ -39,50 +38,6 @@ afterAll(async () => {
   await Promise.all(transcoders.map((t) => t.stop().catch(() => 0)));
   await api.stop();
   rmSync(scratch, { recursive: true, force: true });
-});
-
-/** A worker's /health, or null while nothing answers on its port. */
-const healthOf = (port: number) =>
-  fetch(`http://127.0.0.1:${port}/health`).then(
-    (response) => response,
-    () => null,
-  );
-const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-
-// First, so that no job left over by a later test (a retry, a takeover) reaches this worker.
-describe("metrics and health", () => {
-  test("a worker's /health is 200 while it runs, and its /metrics count the job it finished", async () => {
-    const port = await freePort();
-    const worker = startTranscoder(api, "measured", { TRANSCODER_METRICS_PORT: String(port) });
-    transcoders.push(worker);
-    const health = await eventually("the worker's /health", async () => {
-      const response = await healthOf(port);
-      return response?.status === 200 ? response : undefined;
-    });
-    expect(await health.json()).toEqual({ status: "ok", worker: "measured" });
-
-    const created = await createVideo(api, admin);
-    await untilState(admin, created.id, "ready");
-    const text = await metricsOf(port);
-    const measured = { worker: "measured" };
-    expect(sample(text, "transcode_jobs_total", { ...measured, outcome: "ready" })).toBe(1);
-    expect(sample(text, "transcode_jobs_total", { ...measured, outcome: "failed" })).toBe(0);
-    expect(sample(text, "transcode_duration_seconds_count", { ...measured, outcome: "ready" })).toBe(1);
-    expect(sample(text, "transcode_duration_seconds_sum", { ...measured, outcome: "ready" })).toBeGreaterThan(
-      0,
-    );
-    expect(sample(text, "transcode_duration_seconds_bucket", { outcome: "ready", le: "+Inf" })).toBe(1);
-    expect(sample(text, "transcode_realtime_factor_count", measured)).toBe(1);
-    expect(sample(text, "transcode_queue_wait_seconds_count", measured)).toBe(1);
-    expect(sample(text, "transcode_jobs_active", measured)).toBe(0);
-    expect(sample(text, "process_cpu_seconds_total", measured)).toBeGreaterThan(0);
-
-    expect(await worker.stop()).toBe(0);
-    transcoders.splice(transcoders.indexOf(worker), 1);
-    expect(await healthOf(port)).toBeNull();
-    // The next tests expect an empty media root.
-    expect((await sendAs(api, admin, "DELETE", `/api/admin/videos/${created.id}`)).status).toBe(204);
-  }, 120_000);
 });
 
 describe("one transcoder", () => {
@@ -187,39 +142,6 @@ describe("faults", () => {
     expect(orphans).toBe("");
     expect(await second.stop()).toBe(0);
     transcoders.splice(transcoders.indexOf(second), 1);
-  }, 240_000);
-
-  test("SIGTERM mid-job: the grace period runs out, FFmpeg stops and the job is handed back", async () => {
-    const port = await freePort();
-    const leaving = startTranscoder(api, "leaving", {
-      TRANSCODER_SHUTDOWN_GRACE_SECONDS: "1",
-      TRANSCODER_METRICS_PORT: String(port),
-    });
-    transcoders.push(leaving);
-    const created = await uploadFile(api, admin, await makeSource("handback.mp4", 16));
-    await eventually(
-      "encoding under way",
-      async () => (await getVideo(admin, created.id)).progress.stage === "encoding",
-    );
-    expect(sample(await metricsOf(port), "transcode_jobs_active", { worker: "leaving" })).toBe(1);
-    const started = performance.now();
-    leaving.process.kill("SIGTERM");
-    // Shutting down: /health says so (503) for as long as the grace period and the hand-back take.
-    await eventually("/health 503", async () => (await healthOf(port))?.status === 503, 1000);
-    expect(await leaving.stop()).toBe(0);
-    transcoders.splice(transcoders.indexOf(leaving), 1);
-    expect(performance.now() - started).toBeLessThan(15_000);
-    expect(leaving.logs()).toContain("handed back");
-    const job = await api.runtime.transcodeQueue.job(created.id, 1);
-    expect(await job?.getState()).toBe("waiting");
-
-    const taker = startTranscoder(api, "taker");
-    transcoders.push(taker);
-    await untilState(admin, created.id, "ready", 150_000);
-    expect(taker.logs()).toContain(`"job_id":"video-${created.id}-r1"`);
-    expect(stagingEntries(api)).toEqual([]);
-    expect(await taker.stop()).toBe(0);
-    transcoders.splice(transcoders.indexOf(taker), 1);
   }, 240_000);
 
   test("the api restarts during a job: the state change still arrives", async () => {

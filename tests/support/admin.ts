@@ -13,12 +13,22 @@ export interface AdminVideo {
   id: number;
   title: string;
   description: string;
+  /** Title and description in the other supported languages, by language. */
+  translations: Record<string, { title?: string; description?: string }>;
   category: string;
   created_at: string;
   revision: number;
   processing_state: "pending" | "processing" | "ready" | "error";
   processing_error: string | null;
-  progress: { percent: number; stage: string; eta_seconds: number | null };
+  /** Watchable now: the ladder, or (still processing) the fast-start rendition. */
+  playable: boolean;
+  playable_at: string | null;
+  progress: {
+    percent: number;
+    stage: string;
+    eta_seconds: number | null;
+    passes?: { fast_start?: { percent: number }; ladder?: { percent: number } };
+  };
   duration_seconds: number | null;
   renditions: Array<{ name: string; width: number; height: number; bandwidth: number }>;
   thumbnail_url: string | null;
@@ -66,6 +76,8 @@ export interface UploadFields {
   title?: string;
   description?: string;
   category?: string;
+  /** JSON text of `translations`, e.g. `{"de": {"title": "…"}}`. */
+  translations?: string;
   /** The file part's content; leave out for a form without a file. */
   file?: Uint8Array | Blob;
   filename?: string;
@@ -73,7 +85,7 @@ export interface UploadFields {
 
 export function uploadForm(fields: UploadFields): FormData {
   const form = new FormData();
-  for (const name of ["title", "description", "category"] as const) {
+  for (const name of ["title", "description", "category", "translations"] as const) {
     const value = fields[name];
     if (value !== undefined) form.append(name, value);
   }

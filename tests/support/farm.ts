@@ -1,10 +1,14 @@
-// Real transcoder processes (`bun transcoder/main.ts`) attached to a test api's Redis and media root.
+// Real transcoders attached to a test api's Redis and media root: processes (`bun transcoder/main.ts`), or
+// the same worker started in the test process.
 
 import { expect } from "bun:test";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Subprocess, spawn } from "bun";
+import pino from "pino";
 import { generateVideo } from "../../dev/media.ts";
+import { loadTranscoderConfig } from "../../transcoder/config.ts";
+import { startTranscoderService, type TranscoderService } from "../../transcoder/service.ts";
 import { type AdminVideo, getVideo, sendAs, upload, uploadForm } from "./admin.ts";
 import { eventually } from "./eventually.ts";
 import type { Client, TestApi } from "./test-api.ts";
@@ -23,6 +27,65 @@ export interface TranscoderProcess {
   kill9(): Promise<void>;
 }
 
+/** A test transcoder's settings: the api's Redis and media root, fast locks and sweeps, no metrics server. */
+function transcoderEnv(api: TestApi, name: string, env: Record<string, string>): Record<string, string> {
+  return {
+    REDIS_URL: api.config.redisUrl,
+    MEDIA_ROOT: api.config.mediaRoot,
+    TRANSCODER_NAME: name,
+    TRANSCODER_PRESET: "ultrafast",
+    HLS_SEGMENT_SECONDS: "2",
+    TRANSCODER_STALLED_INTERVAL_SECONDS: "4",
+    TRANSCODER_SHUTDOWN_GRACE_SECONDS: "2",
+    // A dead attempt's staging goes by the periodic sweep once its lock lapsed: soon, in tests.
+    STORAGE_SWEEP_INTERVAL_SECONDS: "2",
+    // No metrics server unless a test asks for one on a free port (workers run side by side here).
+    TRANSCODER_METRICS_PORT: "0",
+    LOG_LEVEL: "info",
+    ...env,
+  };
+}
+
+export interface InProcessTranscoder {
+  service: TranscoderService;
+  name: string;
+  /** Everything the worker logged so far (JSON lines, as the process writes them). */
+  logs(): string;
+  /** What SIGTERM does to the process: no new jobs, the grace period, hand-back, close. */
+  stop(): Promise<void>;
+}
+
+const inProcess = new Set<TranscoderService>();
+
+/**
+ * The worker `bun transcoder/main.ts` runs, started in this process (startTranscoderService) with the
+ * settings startTranscoder gives the process; for tests about what the worker does rather than what
+ * the process does (its signals, a kill -9).
+ */
+export async function startInProcessTranscoder(
+  api: TestApi,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<InProcessTranscoder> {
+  const config = loadTranscoderConfig(transcoderEnv(api, name, env));
+  const lines: string[] = [];
+  const log = pino(
+    { level: config.logLevel, base: { service: "transcoder", worker: name } },
+    { write: (line: string) => void lines.push(line) },
+  );
+  const service = await startTranscoderService(config, log);
+  inProcess.add(service);
+  return {
+    service,
+    name,
+    logs: () => lines.join(""),
+    async stop() {
+      await service.stop("SIGTERM");
+      inProcess.delete(service);
+    },
+  };
+}
+
 export function startTranscoder(
   api: TestApi,
   name: string,
@@ -33,19 +96,7 @@ export function startTranscoder(
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? "/tmp",
-      REDIS_URL: api.config.redisUrl,
-      MEDIA_ROOT: api.config.mediaRoot,
-      TRANSCODER_NAME: name,
-      TRANSCODER_PRESET: "ultrafast",
-      HLS_SEGMENT_SECONDS: "2",
-      TRANSCODER_STALLED_INTERVAL_SECONDS: "4",
-      TRANSCODER_SHUTDOWN_GRACE_SECONDS: "2",
-      // A dead attempt's staging goes by the periodic sweep once its lock lapsed: soon, in tests.
-      STORAGE_SWEEP_INTERVAL_SECONDS: "2",
-      // No metrics server unless a test asks for one on a free port (workers run side by side here).
-      TRANSCODER_METRICS_PORT: "0",
-      LOG_LEVEL: "info",
-      ...env,
+      ...transcoderEnv(api, name, env),
     },
     stdout: "pipe",
     stderr: "pipe",
@@ -75,11 +126,13 @@ export function startTranscoder(
   };
 }
 
-/** Kills every transcoder a test forgot; called from the test preload. */
+/** Kills the transcoder processes a test forgot, stops its in-process ones; called from the test preload. */
 export async function stopAllTranscoders(): Promise<void> {
   for (const child of running) child.kill("SIGKILL");
   await Promise.all([...running].map((child) => child.exited));
   running.clear();
+  await Promise.all([...inProcess].map((service) => service.stop("test run over")));
+  inProcess.clear();
 }
 
 /** A source with motion and noise in `dir` (farm tests need jobs that take a few seconds). */

@@ -1,6 +1,7 @@
 // Starts the real api (the same runtime main.ts starts) on real PostgreSQL, Redis and an SMTP capture
 // server, listening on a loopback port. The browser-like Client and the account helpers live in
 // dev/browser-client.ts (the benchmarks use them too); they are re-exported here for the tests.
+import { sql } from "drizzle-orm";
 import type { Config } from "../../api/config/load.ts";
 import type { ApiRuntime } from "../../api/runtime.ts";
 import { type InProcessApi, startInProcessApi } from "../../dev/in-process-api.ts";
@@ -27,6 +28,11 @@ export interface TestApi {
   smtp: SmtpCapture;
   /** Moves the api's clock (token expiry) forward or back, in seconds. */
   shiftClock(seconds: number): void;
+  /**
+   * Moves every refresh rotation back by the grace window and a second: the window is measured on the
+   * database's clock, which shiftClock does not move.
+   */
+  endGraceWindows(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -75,6 +81,12 @@ export async function startTestApi(
     smtp: api.smtp!,
     shiftClock: (seconds) => {
       offsetMs += seconds * 1000;
+    },
+    endGraceWindows: async () => {
+      const seconds = config.refreshGraceSeconds + 1;
+      await runtime.database.db.execute(
+        sql`UPDATE refresh_tokens SET rotated_at = rotated_at - make_interval(secs => ${seconds}) WHERE rotated_at IS NOT NULL`,
+      );
     },
     stop: () => api.stop(),
   };

@@ -31,7 +31,11 @@ describe("TranscoderMetrics", () => {
     metrics.jobStarted(job(2, 90_000)); // a retry: its wait is not the queue's
     metrics.jobFinished("failed", job(2, 90_000), 1);
 
+    expect(await metrics.registry.metrics()).toContain("transcode_mp4_remux_failures_total 0");
+    metrics.mp4RemuxFailed();
+
     const after = await metrics.registry.metrics();
+    expect(after).toContain("transcode_mp4_remux_failures_total 1");
     expect(after).toContain("transcode_jobs_active 0");
     expect(after).toContain('transcode_jobs_total{outcome="ready"} 1');
     expect(after).toContain('transcode_jobs_total{outcome="failed"} 1');

@@ -114,9 +114,10 @@ describe("a 1080p source through the whole pipeline", () => {
         expect(Math.round(segment.duration)).toBeLessThanOrEqual(playlist.targetDuration);
         expect((await stat(join(outputDir, name, segment.uri))).size).toBeGreaterThan(0);
       }
-      // Nothing else in the folder: no stray temporary segments.
+      // Nothing else in the folder but the rung's progressive MP4: no stray temporary segments.
       expect(readdirSync(join(outputDir, name)).sort()).toEqual([
         "index.m3u8",
+        "progressive.mp4",
         "seg_00000.ts",
         "seg_00001.ts",
       ]);
@@ -173,7 +174,7 @@ describe("a 1080p source through the whole pipeline", () => {
 
   test("progress goes through the stages in order, never backwards, and ends at 99%", () => {
     const stages = [...new Set(ticks.map((tick) => tick.stage))];
-    expect(stages).toEqual(["probing", "encoding", "verifying", "thumbnails"]);
+    expect(stages).toEqual(["probing", "encoding", "verifying", "remuxing", "thumbnails"]);
     for (let i = 1; i < ticks.length; i++)
       expect(ticks[i]!.percent).toBeGreaterThanOrEqual(ticks[i - 1]!.percent);
     const encoding = ticks.filter((tick) => tick.stage === "encoding");

@@ -4,7 +4,7 @@
 // unnoticed (a listing alone only shows what is there).
 import { posix } from "node:path";
 import { asc } from "drizzle-orm";
-import type { PosterImage, Storyboard } from "../../../contract/media.ts";
+import type { PosterImage, Rendition, Storyboard } from "../../../contract/media.ts";
 import type { Database } from "../../../db/client.ts";
 import { videos } from "../../../db/schema/index.ts";
 import type { LocalMediaStorage } from "../../../storage/index.ts";
@@ -42,6 +42,7 @@ export interface VideoRow {
   masterPlaylist: string | null;
   posters: PosterImage[];
   storyboard: Storyboard | null;
+  renditions: Rendition[];
 }
 
 export function readVideoRows(db: Database): Promise<VideoRow[]> {
@@ -53,6 +54,7 @@ export function readVideoRows(db: Database): Promise<VideoRow[]> {
       masterPlaylist: videos.masterPlaylist,
       posters: videos.posters,
       storyboard: videos.storyboard,
+      renditions: videos.renditions,
     })
     .from(videos)
     .orderBy(asc(videos.id));
@@ -101,6 +103,9 @@ async function expectedObjects(
   if (row.storyboard) {
     for (const file of [row.storyboard.vtt, ...row.storyboard.sprites])
       expected.set(`${prefix}/${file}`, fromRow);
+  }
+  for (const rendition of row.renditions) {
+    if (rendition.mp4) expected.set(`${prefix}/${rendition.mp4.path}`, fromRow);
   }
   // The master names the media playlists, each media playlist its segments (and init section).
   const pending = row.masterPlaylist ? [`${prefix}/${row.masterPlaylist}`] : [];

@@ -5,6 +5,7 @@ import type { CatalogueService } from "../../catalogue/service.ts";
 import type { Config } from "../../config/load.ts";
 import { clientIp } from "../../http/client-ip.ts";
 import { ApiError, ErrorBody, forbidden, notFound, unauthorized } from "../../http/errors.ts";
+import { LOCALISED, type languagePlugin } from "../../shared/localisation.ts";
 import { mp4UrlsOf } from "../media.ts";
 import { ApiKeys, AUTHEMAIL_DIALECT } from "./api-keys.ts";
 import { AuthemailModel } from "./model.ts";
@@ -38,6 +39,7 @@ export interface AuthemailDeps {
     catalogue: CatalogueService;
     accessTokens: AccessTokens;
     mediaTokens: MediaTokenSigner;
+    languages: ReturnType<typeof languagePlugin>;
   };
   config: Config;
 }
@@ -51,7 +53,7 @@ export interface AuthemailDeps {
  * `Authorization: Token <key>` (api-keys.ts); the public ones never read it.
  */
 export function authemailRoutes(deps: AuthemailDeps) {
-  const { accounts, catalogue, accessTokens, mediaTokens } = deps.services;
+  const { accounts, catalogue, accessTokens, mediaTokens, languages } = deps.services;
   const { config } = deps;
   const links = authemailLinks(config.compat.frontendUrls.authemail);
   const keys = new ApiKeys({ accounts, accessTokens });
@@ -195,7 +197,9 @@ export function authemailRoutes(deps: AuthemailDeps) {
         if (query.token === undefined) throw unauthorized();
         const checked = mediaTokens.check(params.id, query.token);
         if (!checked.ok) throw forbidden(checked.reason);
-        const source = sourceOfFile(mp4UrlsOf(await catalogue.one(params.id)), height);
+        // The MP4s are the same in every language: the default one's entry will do.
+        const entry = await catalogue.one(params.id, [config.supportedLanguages[0]]);
+        const source = sourceOfFile(mp4UrlsOf(entry), height);
         if (!source) throw notFound("No such rendition.");
         return redirect(source.url, 302);
       },
@@ -212,7 +216,7 @@ export function authemailRoutes(deps: AuthemailDeps) {
     )
     .use(
       signedIn(
-        { keys, catalogue, accounts, mediaTokens, publicUrl: config.publicUrl, clientOf },
+        { keys, catalogue, accounts, mediaTokens, languages, publicUrl: config.publicUrl, clientOf },
         unauthorizedError,
       ),
     );
@@ -229,14 +233,18 @@ function signedIn(
     catalogue: CatalogueService;
     accounts: AccountService;
     mediaTokens: MediaTokenSigner;
+    languages: ReturnType<typeof languagePlugin>;
     publicUrl: string;
     clientOf: (request: Request, server: Parameters<typeof clientIp>[1]) => SessionClient;
   },
   unauthorizedError: { 401: typeof ErrorBody },
 ) {
   const { keys, catalogue, accounts, mediaTokens, publicUrl, clientOf } = deps;
+  // 400 for a `?lang=` that is not one of SUPPORTED_LANGUAGES (the frontend sends none).
+  const localisedErrors = { 400: ErrorBody, ...unauthorizedError };
   // The tag comes with authemailRoutes, which mounts these.
   return new Elysia({ name: "compat-authemail-signed-in" })
+    .use(deps.languages)
     .resolve(({ request, server }) => keys.userOf(request, clientOf(request, server)))
     .get(
       "/api/accounts/logout/",
@@ -254,26 +262,30 @@ function signedIn(
         },
       },
     )
-    .get("/api/categories/", async () => (await catalogue.categories()).map(presentCategory), {
-      response: { 200: t.Array(AuthemailModel.category), ...unauthorizedError },
-      detail: {
-        summary: "The categories that have videos, alphabetical",
-        description:
-          "`[{id, name, slug}]`: the frontend shows a row for each (authemail: every category, empty ones included).",
+    .get(
+      "/api/categories/",
+      async ({ languages }) => (await catalogue.categories(languages)).map(presentCategory),
+      {
+        localised: true,
+        response: { 200: t.Array(AuthemailModel.category), ...localisedErrors },
+        detail: {
+          summary: "The categories that have videos, alphabetical",
+          description: `\`[{id, name, slug}]\`: the frontend shows a row for each (authemail: every category, empty ones included). ${LOCALISED}`,
+        },
       },
-    })
+    )
     .get(
       "/api/videos/",
-      async () =>
-        (await catalogue.all()).map((entry) =>
+      async ({ languages }) =>
+        (await catalogue.all(languages)).map((entry) =>
           presentAuthemailVideo(entry, mp4UrlsOf(entry), { publicUrl, token: mediaTokens.mint(entry.id) }),
         ),
       {
-        response: { 200: t.Array(AuthemailModel.video), ...unauthorizedError },
+        localised: true,
+        response: { 200: t.Array(AuthemailModel.video), ...localisedErrors },
         detail: {
           summary: "Every listed video, newest first",
-          description:
-            "Each with its category `{id, name, slug}` and `file`, the signed URL of its tallest MP4 (`video_<N>p.mp4` in its place: the rung N px tall, 404 when missing; signed for MEDIA_TOKEN_TTL). `file` is null, and `resolutions` empty, while the video has no MP4.",
+          description: `Each with its category \`{id, name, slug}\` and \`file\`, the signed URL of its tallest MP4 (\`video_<N>p.mp4\` in its place: the rung N px tall, 404 when missing; signed for MEDIA_TOKEN_TTL). \`file\` is null, and \`resolutions\` empty, while the video has no MP4. ${LOCALISED}`,
         },
       },
     );

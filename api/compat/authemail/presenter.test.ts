@@ -19,6 +19,9 @@ const entry: CatalogueEntry = {
   category_id: 3,
   duration_seconds: 596.5,
   renditions: [],
+  playable: true,
+  playable_at: "2026-11-24T08:00:09.000Z",
+  complete: true,
 };
 
 const sources = [

@@ -7,14 +7,10 @@ import type { Config } from "../../config/load.ts";
 import { clientIp } from "../../http/client-ip.ts";
 import { ApiError, ErrorBody } from "../../http/errors.ts";
 import type { WatchProgressService } from "../../progress/service.ts";
+import { LOCALISED, type languagePlugin } from "../../shared/localisation.ts";
+import { renamedFields } from "../errors.ts";
 import { DjoserModel } from "./model.ts";
-import {
-  djoserLinks,
-  noActiveAccount,
-  presentDjoserVideo,
-  refreshRefused,
-  renamedFields,
-} from "./presenter.ts";
+import { djoserLinks, noActiveAccount, presentDjoserVideo, refreshRefused } from "./presenter.ts";
 
 export const DJOSER_TAG = "Dialect: djoser";
 
@@ -35,10 +31,11 @@ export function djoserRoutes(deps: {
     catalogue: CatalogueService;
     watchProgress: WatchProgressService;
     accessTokens: AccessTokens;
+    languages: ReturnType<typeof languagePlugin>;
   };
   config: Config;
 }) {
-  const { accounts, catalogue, watchProgress, accessTokens } = deps.services;
+  const { accounts, catalogue, watchProgress, accessTokens, languages } = deps.services;
   const { config } = deps;
   const links = djoserLinks(config.compat.frontendUrls.djoser);
   const ipOf = (request: Request, server: Parameters<typeof clientIp>[1]) =>
@@ -169,20 +166,27 @@ export function djoserRoutes(deps: {
         },
       },
     )
-    .use(signedIn(sessionOf, { catalogue, watchProgress }, unauthorizedError));
+    .use(signedIn(sessionOf, { catalogue, watchProgress, languages }, unauthorizedError));
 }
 
 /**
  * The routes behind the Bearer token: the catalogue and watch progress of the signed-in user. They
  * resolve the user themselves (a local hook) rather than by the `auth` macro: macros merge into the
- * app by name, and that one is the course cookie's.
+ * app by name, and that one is the course cookie's. The videos come in the frontend's language (its
+ * `Accept-Language: en|de`), as the original's django-modeltranslation served them.
  */
 function signedIn(
   sessionOf: ReturnType<typeof sessionResolver>,
-  services: { catalogue: CatalogueService; watchProgress: WatchProgressService },
+  services: {
+    catalogue: CatalogueService;
+    watchProgress: WatchProgressService;
+    languages: ReturnType<typeof languagePlugin>;
+  },
   unauthorizedError: { 401: typeof ErrorBody },
 ) {
   const { catalogue, watchProgress } = services;
+  // 400 for a `?lang=` that is not one of SUPPORTED_LANGUAGES (the frontend sends none).
+  const localisedErrors = { 400: ErrorBody, ...unauthorizedError };
   const progressOf = async (userId: number, video: number) => {
     const progress = await watchProgress.positionIn(userId, video);
     return {
@@ -194,24 +198,35 @@ function signedIn(
   // The tag comes with djoserRoutes, which mounts these.
   return (
     new Elysia({ name: "compat-djoser-signed-in" })
+      .use(services.languages)
       .resolve(({ request }) => sessionOf(request))
-      .get("/videos/", async () => (await catalogue.all()).map(presentDjoserVideo), {
-        response: { 200: t.Array(DjoserModel.video), ...unauthorizedError },
-        detail: { summary: "Every listed video, newest first" },
+      .get("/videos/", async ({ languages }) => (await catalogue.all(languages)).map(presentDjoserVideo), {
+        localised: true,
+        response: { 200: t.Array(DjoserModel.video), ...localisedErrors },
+        detail: { summary: "Every listed video, newest first", description: LOCALISED },
       })
-      .get("/videos/:id/", async ({ params }) => presentDjoserVideo(await catalogue.one(params.id)), {
-        params: DjoserModel.videoParams,
-        response: { 200: DjoserModel.video, 404: ErrorBody, ...unauthorizedError },
-        detail: { summary: "One listed video" },
-      })
-      .get("/trailers/", async () => (await catalogue.all()).slice(0, 1).map(presentDjoserVideo), {
-        response: { 200: t.Array(DjoserModel.video), ...unauthorizedError },
-        detail: {
-          summary: "The hero: the newest video",
-          description:
-            "The catalogue has no trailers of its own; the frontend shows the first entry as its hero.",
+      .get(
+        "/videos/:id/",
+        async ({ params, languages }) => presentDjoserVideo(await catalogue.one(params.id, languages)),
+        {
+          localised: true,
+          params: DjoserModel.videoParams,
+          response: { 200: DjoserModel.video, 404: ErrorBody, ...localisedErrors },
+          detail: { summary: "One listed video", description: LOCALISED },
         },
-      })
+      )
+      .get(
+        "/trailers/",
+        async ({ languages }) => (await catalogue.all(languages)).slice(0, 1).map(presentDjoserVideo),
+        {
+          localised: true,
+          response: { 200: t.Array(DjoserModel.video), ...localisedErrors },
+          detail: {
+            summary: "The hero: the newest video",
+            description: `The catalogue has no trailers of its own; the frontend shows the first entry as its hero. ${LOCALISED}`,
+          },
+        },
+      )
       .post(
         "/progress/",
         async ({ body, user, set }) => {

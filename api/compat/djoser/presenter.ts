@@ -1,5 +1,5 @@
 import type { CatalogueEntry } from "../../catalogue/model.ts";
-import { ApiError, type ErrorBody } from "../../http/errors.ts";
+import { ApiError } from "../../http/errors.ts";
 import type { AccountLinks } from "../../shared/account-links.ts";
 import { mp4UrlsOf, preferredMp4 } from "../media.ts";
 import type { DjoserVideo } from "./model.ts";
@@ -53,14 +53,6 @@ export function presentDjoserVideo(entry: CatalogueEntry): DjoserVideo {
     duration: entry.duration_seconds,
     created_at: entry.created_at,
   };
-}
-
-/** djoser's field names for ours, in a service's 400 (the frontend shows none of them, but logs do). */
-export function renamedFields(error: unknown, names: Record<string, string>): unknown {
-  if (!(error instanceof ApiError) || error.status !== 400) return error;
-  const body: ErrorBody = {};
-  for (const [field, messages] of Object.entries(error.body)) body[names[field] ?? field] = messages;
-  return new ApiError(400, body, error.headers);
 }
 
 /** SimpleJWT's answer to a wrong password and to an inactive account alike (the frontend reads `code`). */

@@ -1,0 +1,96 @@
+// The uploading side of `bun run bench:upload`'s tus runs, in a process of its own: signs in as the
+// admin, then sends UPLOAD_BYTES (the same generated MP4 head and random filler as upload-client.ts)
+// with tus-js-client in 8 MiB chunks, and prints one JSON line like upload-client.ts does (status 202
+// once the last chunk's answer named the video). tus-js-client's requests go through fetch (its
+// HttpStack option), as the multipart client's do; TUS_HTTP_STACK=node keeps its own node:http stack,
+// which costs Bun a good part of the throughput (BENCHMARKS.md).
+import { randomBytes } from "node:crypto";
+import { type HttpRequest, type HttpResponse, type HttpStack, Upload } from "tus-js-client";
+import { Client } from "../../dev/browser-client.ts";
+
+const base = process.env.UPLOAD_URL ?? "";
+const fileBytes = Number(process.env.UPLOAD_BYTES);
+const admin = { email: process.env.ADMIN_EMAIL ?? "", password: process.env.ADMIN_PASSWORD ?? "" };
+if (!base || !Number.isSafeInteger(fileBytes) || fileBytes < 64) {
+  throw new Error("UPLOAD_URL, UPLOAD_BYTES, ADMIN_EMAIL and ADMIN_PASSWORD are required");
+}
+const CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** ftyp (24 bytes) + a 64-bit-size mdat header (16 bytes) that claims the rest of the file. */
+function mp4Head(total: number): Uint8Array {
+  const encoder = new TextEncoder();
+  const head = new Uint8Array(40);
+  const view = new DataView(head.buffer);
+  view.setUint32(0, 24);
+  head.set(encoder.encode("ftypisom"), 4);
+  view.setUint32(12, 0x200);
+  head.set(encoder.encode("isomavc1"), 16);
+  view.setUint32(24, 1);
+  head.set(encoder.encode("mdat"), 28);
+  view.setBigUint64(32, BigInt(total - 24));
+  return head;
+}
+
+// The file in this process's memory (a tus client reads chunks of a file it holds): random 1 MiB blocks.
+const file = Buffer.allocUnsafe(fileBytes);
+const filler = randomBytes(1 << 20);
+for (let offset = 0; offset < fileBytes; offset += filler.byteLength) filler.copy(file, offset);
+file.set(mp4Head(fileBytes), 0);
+
+/** tus-js-client's HTTP through fetch: the body (a Buffer slice of the file) is sent as is. */
+const fetchStack: HttpStack = {
+  getName: () => "fetch",
+  createRequest(method: string, url: string): HttpRequest {
+    const headers = new Headers();
+    const controller = new AbortController();
+    return {
+      getMethod: () => method,
+      getURL: () => url,
+      setHeader: (name, value) => headers.set(name, value),
+      getHeader: (name) => headers.get(name) ?? undefined,
+      setProgressHandler: () => {},
+      async send(body): Promise<HttpResponse> {
+        const response = await fetch(url, { method, headers, body, signal: controller.signal });
+        const text = await response.text();
+        return {
+          getStatus: () => response.status,
+          getHeader: (name) => response.headers.get(name) ?? undefined,
+          getBody: () => text,
+          getUnderlyingObject: () => response,
+        };
+      },
+      abort: async () => controller.abort(),
+      getUnderlyingObject: () => controller,
+    };
+  },
+};
+
+const client = new Client(base);
+const login = await client.post("/api/login/", admin);
+if (login.status !== 200) throw new Error(`admin login failed: ${login.status} ${await login.text()}`);
+const started = performance.now();
+const videoId = await new Promise<string | null>((resolve, reject) => {
+  let answered: string | null = null;
+  const upload = new Upload(file, {
+    endpoint: `${base}/api/uploads/`,
+    chunkSize: CHUNK_BYTES,
+    retryDelays: null,
+    ...(process.env.TUS_HTTP_STACK === "node" ? {} : { httpStack: fetchStack }),
+    metadata: { title: `Bench tus upload ${fileBytes} bytes`, category: "Bench", filename: "bench.mp4" },
+    headers: {
+      cookie: [...client.cookies].map(([name, value]) => `${name}=${value}`).join("; "),
+      "x-csrftoken": client.cookies.get("csrftoken") ?? "",
+      "x-forwarded-for": client.ip,
+    },
+    onAfterResponse: (_request, response) => {
+      answered = response.getHeader("Video-Id") ?? answered;
+    },
+    onSuccess: () => resolve(answered),
+    onError: reject,
+  });
+  upload.start();
+});
+const seconds = (performance.now() - started) / 1000;
+console.log(
+  JSON.stringify({ status: videoId ? 202 : 500, bytes: fileBytes, seconds, answer: `video ${videoId}` }),
+);
