@@ -190,7 +190,7 @@ export function authemailRoutes(deps: AuthemailDeps) {
     .get(
       // MEDIA_PATH under the prefix.
       "/media/:id/:file",
-      async ({ params, query, redirect }) => {
+      async ({ params, query }) => {
         const height = heightOfFile(params.file);
         if (height === null) throw notFound();
         // The <video> element sends no Authorization: the signed token of the list authorizes the video.
@@ -201,7 +201,11 @@ export function authemailRoutes(deps: AuthemailDeps) {
         const entry = await catalogue.one(params.id, [config.supportedLanguages[0]]);
         const source = sourceOfFile(mp4UrlsOf(entry), height);
         if (!source) throw notFound("No such rendition.");
-        return redirect(source.url, 302);
+        // The target is signed for this client: never for a shared cache.
+        return new Response(null, {
+          status: 302,
+          headers: { location: source.url, "cache-control": "private, max-age=60" },
+        });
       },
       {
         params: AuthemailModel.mediaParams,
