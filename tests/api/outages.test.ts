@@ -318,7 +318,8 @@ afterAll(async () => {
   await smtp?.close();
   await Promise.all([redis?.destroy(), pg?.destroy()]);
   if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+  // Stopping the runtime and two throwaway servers takes more than bun's 5 s hook default under load.
+}, 60_000);
 
 describe("outages answer 503 at once and recover", () => {
   test("every path answers while Redis and PostgreSQL are up", async () => {
