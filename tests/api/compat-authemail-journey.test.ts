@@ -12,7 +12,7 @@ import {
   authemailCode,
   authemailUser,
 } from "../support/authemail.ts";
-import { journeyVideo, startCompatApi } from "../support/compat.ts";
+import { endDialectSessionFromCourse, journeyVideo, startCompatApi } from "../support/compat.ts";
 import { DJOSER_ENV, DJOSER_FRONTEND, DjoserClient, djoserUser } from "../support/djoser.ts";
 import { Client, loggedInClient, STRONG_PASSWORD, type TestApi, uniqueEmail } from "../support/test-api.ts";
 
@@ -121,15 +121,7 @@ describe("attacks on the API keys", () => {
 
   test("the key is a session of the user's list: ending it there ends the key", async () => {
     const { client, email, password } = await authemailUser(api);
-    const course = new Client(api.url);
-    expect((await course.post("/api/login/", { email, password })).status).toBe(200);
-    const sessions = (await (await course.get("/api/sessions/")).json()) as Array<{
-      id: string;
-      current: boolean;
-    }>;
-    expect(sessions).toHaveLength(2);
-    const keySession = sessions.find((session) => !session.current)!;
-    expect((await course.request("DELETE", `/api/sessions/${keySession.id}`)).status).toBe(204);
+    const course = await endDialectSessionFromCourse(api, email, password);
     await expectError(await client.get("/videos/"), 401);
     await expectError(await client.get("/categories/"), 401);
     expect((await course.get("/api/me/")).status).toBe(200);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { users } from "../../db/schema/index.ts";
 import { expectError } from "../support/assertions.ts";
-import { journeyVideo, startCompatApi } from "../support/compat.ts";
+import { endDialectSessionFromCourse, journeyVideo, startCompatApi } from "../support/compat.ts";
 import {
   CONTENT_FRONTEND,
   ContentClient,
@@ -159,15 +159,7 @@ describe("attacks on the cookies", () => {
 
   test("the session is listed in GET /api/sessions/ and ends from there", async () => {
     const { client, email, password } = await contentUser(api);
-    const course = new Client(api.url);
-    expect((await course.post("/api/login/", { email, password })).status).toBe(200);
-    const sessions = (await (await course.get("/api/sessions/")).json()) as Array<{
-      id: string;
-      current: boolean;
-    }>;
-    expect(sessions).toHaveLength(2);
-    const contentSession = sessions.find((session) => !session.current)!;
-    expect((await course.request("DELETE", `/api/sessions/${contentSession.id}`)).status).toBe(204);
+    const course = await endDialectSessionFromCourse(api, email, password);
     await expectError(await client.get("/content/"), 401);
     await expectError(await client.post("/users/refresh/", {}), 401);
     expect((await course.get("/api/me/")).status).toBe(200);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { users } from "../../db/schema/index.ts";
 import { expectError } from "../support/assertions.ts";
-import { journeyVideo, startCompatApi } from "../support/compat.ts";
+import { endDialectSessionFromCourse, journeyVideo, startCompatApi } from "../support/compat.ts";
 import { DJOSER_ENV, DJOSER_FRONTEND, DjoserClient, djoserLinkParts, djoserUser } from "../support/djoser.ts";
 import { Client, loggedInClient, STRONG_PASSWORD, type TestApi, uniqueEmail } from "../support/test-api.ts";
 
@@ -114,15 +114,7 @@ describe("attacks on the Bearer tokens", () => {
 
   test("a session ended from the course client's session list dies for the djoser frontend too", async () => {
     const { client, email, password } = await djoserUser(api);
-    const course = new Client(api.url);
-    expect((await course.post("/api/login/", { email, password })).status).toBe(200);
-    const sessions = (await (await course.get("/api/sessions/")).json()) as Array<{
-      id: string;
-      current: boolean;
-    }>;
-    expect(sessions).toHaveLength(2);
-    const djoserSession = sessions.find((session) => !session.current)!;
-    expect((await course.request("DELETE", `/api/sessions/${djoserSession.id}`)).status).toBe(204);
+    const course = await endDialectSessionFromCourse(api, email, password);
     await expectError(await client.get("/videos/"), 401);
     await expectError(await client.post("/auth/jwt/refresh/", { refresh: client.tokens!.refresh }), 400);
     expect((await course.get("/api/me/")).status).toBe(200);

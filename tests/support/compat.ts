@@ -1,8 +1,9 @@
 // What the dialect tests (tests/api/compat-*.test.ts) set up before their calls: the api started
 // with a dialect's env, and the catalogue rows a transcoder's publish would have left (no FFmpeg).
+import { expect } from "bun:test";
 import { categories, videos } from "../../db/schema/index.ts";
 import { fabricatedResult } from "./fixtures.ts";
-import { startTestApi, type TestApi } from "./test-api.ts";
+import { Client, startTestApi, type TestApi } from "./test-api.ts";
 
 /** The api's public URL in the contract tests: the links of their mails name it. */
 export const COMPAT_PUBLIC_URL = "http://api.videoflix.test";
@@ -80,4 +81,25 @@ export async function journeyVideo(api: TestApi, categoryName: string): Promise<
     })
     .returning();
   return video!.id;
+}
+
+/**
+ * Signs the user in on the course's own client and ends, from its session list, the one other
+ * session: the dialect's. The course client, still signed in, for what the test asks of it next.
+ */
+export async function endDialectSessionFromCourse(
+  api: TestApi,
+  email: string,
+  password: string,
+): Promise<Client> {
+  const course = new Client(api.url);
+  expect((await course.post("/api/login/", { email, password })).status).toBe(200);
+  const sessions = (await (await course.get("/api/sessions/")).json()) as Array<{
+    id: string;
+    current: boolean;
+  }>;
+  expect(sessions).toHaveLength(2);
+  const dialectSession = sessions.find((session) => !session.current)!;
+  expect((await course.request("DELETE", `/api/sessions/${dialectSession.id}`)).status).toBe(204);
+  return course;
 }
