@@ -3,7 +3,7 @@
 // plumbing. The djoser dialect is enabled too, for the keys of one client offered to the other.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { categories, users, videos } from "../../db/schema/index.ts";
+import { users } from "../../db/schema/index.ts";
 import { expectError } from "../support/assertions.ts";
 import {
   AUTHEMAIL_ENV,
@@ -12,47 +12,21 @@ import {
   authemailCode,
   authemailUser,
 } from "../support/authemail.ts";
+import { endDialectSessionFromCourse, journeyVideo, startCompatApi } from "../support/compat.ts";
 import { DJOSER_ENV, DJOSER_FRONTEND, DjoserClient, djoserUser } from "../support/djoser.ts";
-import { fabricatedResult } from "../support/fixtures.ts";
-import {
-  Client,
-  loggedInClient,
-  STRONG_PASSWORD,
-  startTestApi,
-  type TestApi,
-  uniqueEmail,
-} from "../support/test-api.ts";
+import { Client, loggedInClient, STRONG_PASSWORD, type TestApi, uniqueEmail } from "../support/test-api.ts";
 
 let api: TestApi;
 let videoId: number;
 
 beforeAll(async () => {
-  api = await startTestApi(
-    {
-      ...AUTHEMAIL_ENV,
-      ...DJOSER_ENV,
-      COMPAT_DIALECTS: "djoser,authemail",
-      CORS_ORIGINS: `http://frontend.test,${AUTHEMAIL_FRONTEND},${DJOSER_FRONTEND}`,
-    },
-    { consumeEvents: false },
-  );
-  const [category] = await api.database.db.insert(categories).values({ name: "Anime" }).returning();
-  const result = fabricatedResult(300);
-  const [video] = await api.database.db
-    .insert(videos)
-    .values({
-      title: "The journey",
-      categoryId: category!.id,
-      sourceKey: `sources/${crypto.randomUUID()}`,
-      sourceBytes: 1000,
-      processingState: "ready",
-      publishedRevision: 1,
-      durationSeconds: 300,
-      renditions: result.renditions,
-      posters: result.posters,
-    })
-    .returning();
-  videoId = video!.id;
+  api = await startCompatApi({
+    ...AUTHEMAIL_ENV,
+    ...DJOSER_ENV,
+    COMPAT_DIALECTS: "djoser,authemail",
+    CORS_ORIGINS: `http://frontend.test,${AUTHEMAIL_FRONTEND},${DJOSER_FRONTEND}`,
+  });
+  videoId = await journeyVideo(api, "Anime");
 }, 30_000);
 afterAll(() => api?.stop());
 
@@ -147,15 +121,7 @@ describe("attacks on the API keys", () => {
 
   test("the key is a session of the user's list: ending it there ends the key", async () => {
     const { client, email, password } = await authemailUser(api);
-    const course = new Client(api.url);
-    expect((await course.post("/api/login/", { email, password })).status).toBe(200);
-    const sessions = (await (await course.get("/api/sessions/")).json()) as Array<{
-      id: string;
-      current: boolean;
-    }>;
-    expect(sessions).toHaveLength(2);
-    const keySession = sessions.find((session) => !session.current)!;
-    expect((await course.request("DELETE", `/api/sessions/${keySession.id}`)).status).toBe(204);
+    const course = await endDialectSessionFromCourse(api, email, password);
     await expectError(await client.get("/videos/"), 401);
     await expectError(await client.get("/categories/"), 401);
     expect((await course.get("/api/me/")).status).toBe(200);

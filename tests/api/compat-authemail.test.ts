@@ -2,7 +2,6 @@
 // (shared/dialects/authemail.md), with the status codes, the fields the frontend reads and the error
 // shapes it branches on. The journey and the attacks are in compat-authemail-journey.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { categories, videos } from "../../db/schema/index.ts";
 import { expectError } from "../support/assertions.ts";
 import {
   AUTHEMAIL_ENV,
@@ -11,54 +10,29 @@ import {
   authemailCode,
   authemailUser,
 } from "../support/authemail.ts";
-import { fabricatedResult } from "../support/fixtures.ts";
+import {
+  type CatalogueVideo,
+  COMPAT_PUBLIC_URL as PUBLIC_URL,
+  seedCatalogue,
+  startCompatApi,
+} from "../support/compat.ts";
 import { Client, STRONG_PASSWORD, startTestApi, type TestApi, uniqueEmail } from "../support/test-api.ts";
 
-const PUBLIC_URL = "http://api.videoflix.test";
 const NEW_PASSWORD = "a-Completely-new-passphrase-7";
 
 let api: TestApi;
 let viewer: AuthemailClient;
 let scienceFiction: { id: number; name: string };
-const listed: Array<{ id: number; title: string; createdAt: Date }> = [];
-
-/** A video as the catalogue lists it once a transcoder published it. */
-async function publishedVideo(title: string, categoryId: number, durationSeconds = 120) {
-  const result = fabricatedResult(durationSeconds);
-  const [video] = await api.database.db
-    .insert(videos)
-    .values({
-      title,
-      description: `About ${title}`,
-      categoryId,
-      sourceKey: `sources/${crypto.randomUUID()}`,
-      sourceBytes: 1000,
-      processingState: "ready",
-      revision: 1,
-      publishedRevision: 1,
-      publishedPrefix: `videos/x/r1`,
-      durationSeconds,
-      renditions: result.renditions,
-      posters: result.posters,
-    })
-    .returning();
-  return video!;
-}
+let listed: CatalogueVideo[];
 
 const query = (params: Record<string, string>) => `?${new URLSearchParams(params)}`;
 
 beforeAll(async () => {
-  api = await startTestApi({ ...AUTHEMAIL_ENV, PUBLIC_URL }, { consumeEvents: false });
-  const [row] = await api.database.db.insert(categories).values({ name: "Science Fiction" }).returning();
-  scienceFiction = row!;
-  for (const title of ["First light", "Second wind"]) listed.push(await publishedVideo(title, row!.id));
-  // Never published: never listed.
-  await api.database.db.insert(videos).values({
-    title: "Pending",
-    categoryId: row!.id,
-    sourceKey: `sources/${crypto.randomUUID()}`,
-    sourceBytes: 1000,
-  });
+  api = await startCompatApi({ ...AUTHEMAIL_ENV, PUBLIC_URL });
+  ({ category: scienceFiction, listed } = await seedCatalogue(api, "Science Fiction", [
+    "First light",
+    "Second wind",
+  ]));
   viewer = (await authemailUser(api)).client;
 }, 60_000);
 afterAll(() => api?.stop());

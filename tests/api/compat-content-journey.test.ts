@@ -3,8 +3,9 @@
 // to the shared CSRF and CORS plumbing. The djoser dialect is enabled beside it, to try its tokens here.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { categories, users, videos } from "../../db/schema/index.ts";
+import { users } from "../../db/schema/index.ts";
 import { expectError } from "../support/assertions.ts";
+import { endDialectSessionFromCourse, journeyVideo, startCompatApi } from "../support/compat.ts";
 import {
   CONTENT_FRONTEND,
   ContentClient,
@@ -14,46 +15,19 @@ import {
   setCookiesOf,
 } from "../support/content.ts";
 import { DJOSER_FRONTEND, DjoserClient, djoserUser } from "../support/djoser.ts";
-import { fabricatedResult } from "../support/fixtures.ts";
-import {
-  Client,
-  loggedInClient,
-  STRONG_PASSWORD,
-  startTestApi,
-  type TestApi,
-  uniqueEmail,
-} from "../support/test-api.ts";
+import { Client, loggedInClient, STRONG_PASSWORD, type TestApi, uniqueEmail } from "../support/test-api.ts";
 
 let api: TestApi;
 let videoId: number;
 
 beforeAll(async () => {
-  api = await startTestApi(
-    {
-      COMPAT_DIALECTS: "content,djoser",
-      COMPAT_CONTENT_FRONTEND_URL: CONTENT_FRONTEND,
-      COMPAT_DJOSER_FRONTEND_URL: DJOSER_FRONTEND,
-      CORS_ORIGINS: `http://frontend.test,${CONTENT_FRONTEND},${DJOSER_FRONTEND}`,
-    },
-    { consumeEvents: false },
-  );
-  const [category] = await api.database.db.insert(categories).values({ name: "Documentary" }).returning();
-  const result = fabricatedResult(300);
-  const [video] = await api.database.db
-    .insert(videos)
-    .values({
-      title: "The journey",
-      categoryId: category!.id,
-      sourceKey: `sources/${crypto.randomUUID()}`,
-      sourceBytes: 1000,
-      processingState: "ready",
-      publishedRevision: 1,
-      durationSeconds: 300,
-      renditions: result.renditions,
-      posters: result.posters,
-    })
-    .returning();
-  videoId = video!.id;
+  api = await startCompatApi({
+    COMPAT_DIALECTS: "content,djoser",
+    COMPAT_CONTENT_FRONTEND_URL: CONTENT_FRONTEND,
+    COMPAT_DJOSER_FRONTEND_URL: DJOSER_FRONTEND,
+    CORS_ORIGINS: `http://frontend.test,${CONTENT_FRONTEND},${DJOSER_FRONTEND}`,
+  });
+  videoId = await journeyVideo(api, "Documentary");
 }, 30_000);
 afterAll(() => api?.stop());
 
@@ -185,15 +159,7 @@ describe("attacks on the cookies", () => {
 
   test("the session is listed in GET /api/sessions/ and ends from there", async () => {
     const { client, email, password } = await contentUser(api);
-    const course = new Client(api.url);
-    expect((await course.post("/api/login/", { email, password })).status).toBe(200);
-    const sessions = (await (await course.get("/api/sessions/")).json()) as Array<{
-      id: string;
-      current: boolean;
-    }>;
-    expect(sessions).toHaveLength(2);
-    const contentSession = sessions.find((session) => !session.current)!;
-    expect((await course.request("DELETE", `/api/sessions/${contentSession.id}`)).status).toBe(204);
+    const course = await endDialectSessionFromCourse(api, email, password);
     await expectError(await client.get("/content/"), 401);
     await expectError(await client.post("/users/refresh/", {}), 401);
     expect((await course.get("/api/me/")).status).toBe(200);

@@ -2,8 +2,13 @@
 // (shared/dialects/content.md), with the status codes, the fields the frontend reads, its cookies and
 // the error shapes of the original. The journey and the attacks are in compat-content-journey.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { categories, videos } from "../../db/schema/index.ts";
 import { expectError } from "../support/assertions.ts";
+import {
+  type CatalogueVideo,
+  COMPAT_PUBLIC_URL as PUBLIC_URL,
+  seedCatalogue,
+  startCompatApi,
+} from "../support/compat.ts";
 import {
   CONTENT_ENV,
   CONTENT_FRONTEND,
@@ -13,50 +18,17 @@ import {
   linkOf,
   setCookiesOf,
 } from "../support/content.ts";
-import { fabricatedResult } from "../support/fixtures.ts";
 import { Client, STRONG_PASSWORD, startTestApi, type TestApi, uniqueEmail } from "../support/test-api.ts";
 
-const PUBLIC_URL = "http://api.videoflix.test";
 const NEW_PASSWORD = "a-Completely-new-passphrase-7";
 
 let api: TestApi;
 let viewer: ContentClient;
-const listed: Array<{ id: number; title: string; createdAt: Date }> = [];
-
-/** A video as the catalogue lists it once a transcoder published it. */
-async function publishedVideo(title: string, categoryId: number) {
-  const result = fabricatedResult(120);
-  const [video] = await api.database.db
-    .insert(videos)
-    .values({
-      title,
-      description: `About ${title}`,
-      categoryId,
-      sourceKey: `sources/${crypto.randomUUID()}`,
-      sourceBytes: 1000,
-      processingState: "ready",
-      revision: 1,
-      publishedRevision: 1,
-      publishedPrefix: "videos/x/r1",
-      durationSeconds: 120,
-      renditions: result.renditions,
-      posters: result.posters,
-    })
-    .returning();
-  return video!;
-}
+let listed: CatalogueVideo[];
 
 beforeAll(async () => {
-  api = await startTestApi({ ...CONTENT_ENV, PUBLIC_URL }, { consumeEvents: false });
-  const [comedy] = await api.database.db.insert(categories).values({ name: "Comedy" }).returning();
-  for (const title of ["Opening night", "Encore"]) listed.push(await publishedVideo(title, comedy!.id));
-  // Never published: never listed.
-  await api.database.db.insert(videos).values({
-    title: "Pending",
-    categoryId: comedy!.id,
-    sourceKey: `sources/${crypto.randomUUID()}`,
-    sourceBytes: 1000,
-  });
+  api = await startCompatApi({ ...CONTENT_ENV, PUBLIC_URL });
+  ({ listed } = await seedCatalogue(api, "Comedy", ["Opening night", "Encore"]));
   viewer = (await contentUser(api)).client;
 }, 60_000);
 afterAll(() => api?.stop());

@@ -3,41 +3,18 @@
 // CSRF and CORS plumbing.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { categories, users, videos } from "../../db/schema/index.ts";
+import { users } from "../../db/schema/index.ts";
 import { expectError } from "../support/assertions.ts";
+import { endDialectSessionFromCourse, journeyVideo, startCompatApi } from "../support/compat.ts";
 import { DJOSER_ENV, DJOSER_FRONTEND, DjoserClient, djoserLinkParts, djoserUser } from "../support/djoser.ts";
-import { fabricatedResult } from "../support/fixtures.ts";
-import {
-  Client,
-  loggedInClient,
-  STRONG_PASSWORD,
-  startTestApi,
-  type TestApi,
-  uniqueEmail,
-} from "../support/test-api.ts";
+import { Client, loggedInClient, STRONG_PASSWORD, type TestApi, uniqueEmail } from "../support/test-api.ts";
 
 let api: TestApi;
 let videoId: number;
 
 beforeAll(async () => {
-  api = await startTestApi(DJOSER_ENV, { consumeEvents: false });
-  const [category] = await api.database.db.insert(categories).values({ name: "Documentary" }).returning();
-  const result = fabricatedResult(300);
-  const [video] = await api.database.db
-    .insert(videos)
-    .values({
-      title: "The journey",
-      categoryId: category!.id,
-      sourceKey: `sources/${crypto.randomUUID()}`,
-      sourceBytes: 1000,
-      processingState: "ready",
-      publishedRevision: 1,
-      durationSeconds: 300,
-      renditions: result.renditions,
-      posters: result.posters,
-    })
-    .returning();
-  videoId = video!.id;
+  api = await startCompatApi(DJOSER_ENV);
+  videoId = await journeyVideo(api, "Documentary");
 }, 30_000);
 afterAll(() => api?.stop());
 
@@ -137,15 +114,7 @@ describe("attacks on the Bearer tokens", () => {
 
   test("a session ended from the course client's session list dies for the djoser frontend too", async () => {
     const { client, email, password } = await djoserUser(api);
-    const course = new Client(api.url);
-    expect((await course.post("/api/login/", { email, password })).status).toBe(200);
-    const sessions = (await (await course.get("/api/sessions/")).json()) as Array<{
-      id: string;
-      current: boolean;
-    }>;
-    expect(sessions).toHaveLength(2);
-    const djoserSession = sessions.find((session) => !session.current)!;
-    expect((await course.request("DELETE", `/api/sessions/${djoserSession.id}`)).status).toBe(204);
+    const course = await endDialectSessionFromCourse(api, email, password);
     await expectError(await client.get("/videos/"), 401);
     await expectError(await client.post("/auth/jwt/refresh/", { refresh: client.tokens!.refresh }), 400);
     expect((await course.get("/api/me/")).status).toBe(200);

@@ -5,50 +5,24 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { categories, videos } from "../../db/schema/index.ts";
 import { expectError } from "../support/assertions.ts";
+import {
+  type CatalogueVideo,
+  COMPAT_PUBLIC_URL as PUBLIC_URL,
+  publishedVideo,
+  seedCatalogue,
+  startCompatApi,
+} from "../support/compat.ts";
 import { DJOSER_ENV, DJOSER_FRONTEND, DjoserClient, djoserLinkParts, djoserUser } from "../support/djoser.ts";
 import { fabricatedResult } from "../support/fixtures.ts";
 import { Client, STRONG_PASSWORD, startTestApi, type TestApi, uniqueEmail } from "../support/test-api.ts";
 
-const PUBLIC_URL = "http://api.videoflix.test";
-
 let api: TestApi;
 let viewer: DjoserClient;
-const listed: Array<{ id: number; title: string; createdAt: Date }> = [];
-
-/** A video as the catalogue lists it once a transcoder published it. */
-async function publishedVideo(title: string, categoryId: number, durationSeconds = 120) {
-  const result = fabricatedResult(durationSeconds);
-  const [video] = await api.database.db
-    .insert(videos)
-    .values({
-      title,
-      description: `About ${title}`,
-      categoryId,
-      sourceKey: `sources/${crypto.randomUUID()}`,
-      sourceBytes: 1000,
-      processingState: "ready",
-      revision: 1,
-      publishedRevision: 1,
-      publishedPrefix: `videos/x/r1`,
-      durationSeconds,
-      renditions: result.renditions,
-      posters: result.posters,
-    })
-    .returning();
-  return video!;
-}
+let listed: CatalogueVideo[];
 
 beforeAll(async () => {
-  api = await startTestApi({ ...DJOSER_ENV, PUBLIC_URL }, { consumeEvents: false });
-  const [drama] = await api.database.db.insert(categories).values({ name: "Drama" }).returning();
-  for (const title of ["First light", "Second wind"]) listed.push(await publishedVideo(title, drama!.id));
-  // Never published: never listed.
-  await api.database.db.insert(videos).values({
-    title: "Pending",
-    categoryId: drama!.id,
-    sourceKey: `sources/${crypto.randomUUID()}`,
-    sourceBytes: 1000,
-  });
+  api = await startCompatApi({ ...DJOSER_ENV, PUBLIC_URL });
+  ({ listed } = await seedCatalogue(api, "Drama", ["First light", "Second wind"]));
   viewer = (await djoserUser(api)).client;
 }, 60_000);
 afterAll(() => api?.stop());
@@ -405,7 +379,7 @@ describe("mounting", () => {
 describe("media: the progressive MP4s of the transcoder, signed", () => {
   test("video_file, source_url and source_variants are the rungs' signed MP4 URLs, tallest first", async () => {
     const [drama] = await api.database.db.insert(categories).values({ name: "Drama with MP4" }).returning();
-    const video = await publishedVideo("With MP4", drama!.id);
+    const video = await publishedVideo(api, "With MP4", drama!.id);
     const result = fabricatedResult(120);
     const renditions = result.renditions.map((rendition) => ({
       ...rendition,

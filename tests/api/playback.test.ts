@@ -5,18 +5,17 @@
 // playlists, and as an attacker.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
 import { videos } from "../../db/schema/index.ts";
-import { generateVideo } from "../../dev/media.ts";
-import { transcode } from "../../transcoder/pipeline.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo, replaceFile } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
 import { fabricatedResult, publishTree, tinyMp4Bytes } from "../support/fixtures.ts";
+import { publishRealTree, smallSource, stopRealTree } from "../support/real-tree.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 import { TestTranscoder } from "../support/transcoder.ts";
 
@@ -36,13 +35,7 @@ let realTree: string;
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "vf-playback-"));
-  const sourcePath = await generateVideo(join(workDir, "source.mp4"), {
-    seconds: 3,
-    width: 640,
-    height: 360,
-    fps: 25,
-    audio: "stereo",
-  });
+  const sourcePath = await smallSource(workDir);
   [api] = await Promise.all([startTestApi(ADMIN_ENV)]);
   admin = await adminClient(api);
   viewer = await loggedInClient(api);
@@ -52,16 +45,10 @@ beforeAll(async () => {
   other = (await createVideo(api, admin, { title: "Other" })).id;
   pending = (await createVideo(api, admin, { title: "Pending" })).id;
 
-  const staging = await api.runtime.storage.createStagingDir("playback-test");
-  result = await transcode({
-    sourcePath,
-    outputDir: staging,
-    segmentSeconds: 1,
-    preset: "ultrafast",
+  ({ result, tree: realTree } = await publishRealTree(api, transcoder, real, sourcePath, {
+    stagingName: "playback-test",
     ladderHeights: [180, 360, 720],
-  });
-  await transcoder.publishReady(real, staging, result);
-  realTree = join(api.config.mediaRoot, outputPrefixFor(real, 1));
+  }));
 
   const fakeStaging = await api.runtime.storage.createStagingDir("playback-test-fake");
   publishTree(fakeStaging, 0, 0);
@@ -76,11 +63,7 @@ beforeAll(async () => {
   );
 }, 90_000);
 
-afterAll(async () => {
-  await transcoder?.close();
-  await api?.stop();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => stopRealTree({ transcoder, api, workDir }));
 
 const get = (path: string, headers: Record<string, string> = {}) =>
   fetch(`${api.url}${path}`, { headers, redirect: "manual" });

@@ -3,15 +3,14 @@
 // result predates MP4s. The catalogue lists signed `mp4_url`s; a player with no cookie plays them with
 // byte ranges; a forged, a missing or an expired token is refused.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
-import { generateVideo } from "../../dev/media.ts";
-import { transcode } from "../../transcoder/pipeline.ts";
+import { outputPrefixFor } from "../../contract/media.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
 import { fabricatedResult, publishTree } from "../support/fixtures.ts";
+import { publishRealTree, smallSource, stopRealTree } from "../support/real-tree.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 import { TestTranscoder } from "../support/transcoder.ts";
 
@@ -22,7 +21,6 @@ let api: TestApi;
 let viewer: Client;
 let workDir: string;
 let transcoder: TestTranscoder;
-let result: TranscodeResult;
 let videoId: number;
 let olderId: number;
 let tree: string;
@@ -38,30 +36,18 @@ interface Rendition {
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "vf-api-mp4-"));
-  const sourcePath = await generateVideo(join(workDir, "source.mp4"), {
-    seconds: 3,
-    width: 640,
-    height: 360,
-    fps: 25,
-    audio: "stereo",
-  });
+  const sourcePath = await smallSource(workDir);
   api = await startTestApi({ ...ADMIN_ENV, PUBLIC_URL });
   const admin = await adminClient(api);
   viewer = await loggedInClient(api);
   transcoder = new TestTranscoder(api);
   videoId = (await createVideo(api, admin, { title: "With MP4s" })).id;
   olderId = (await createVideo(api, admin, { title: "From before MP4s" })).id;
-  const staging = await api.runtime.storage.createStagingDir("mp4-api-test");
-  result = await transcode({
-    sourcePath,
-    outputDir: staging,
-    segmentSeconds: 1,
-    preset: "ultrafast",
+  ({ tree } = await publishRealTree(api, transcoder, videoId, sourcePath, {
+    stagingName: "mp4-api-test",
     ladderHeights: [180, 360],
     thumbnails: false,
-  });
-  await transcoder.publishReady(videoId, staging, result);
-  tree = join(api.config.mediaRoot, outputPrefixFor(videoId, 1));
+  }));
   // A result as stored before MP4s existed: no `mp4` on its renditions.
   const olderStaging = await api.runtime.storage.createStagingDir("mp4-api-test-older");
   publishTree(olderStaging, 0, 0);
@@ -75,11 +61,7 @@ beforeAll(async () => {
   );
 }, 120_000);
 
-afterAll(async () => {
-  await transcoder?.close();
-  await api?.stop();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => stopRealTree({ transcoder, api, workDir }));
 
 async function renditionsOf(id: number): Promise<Rendition[]> {
   const response = await viewer.get(`/api/videos/${id}`);

@@ -3,16 +3,13 @@
 // forged or missing token, or a rung that falls back to a lower one, goes to the api, which answers as
 // without the edge. A real transcoded tree (3 s 640×360, rungs 180p and 360p with their MP4s).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { outputPrefixFor } from "../../contract/media.ts";
-import { generateVideo } from "../../dev/media.ts";
-import { freePort } from "../../dev/services.ts";
-import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
-import { transcode } from "../../transcoder/pipeline.ts";
+import type { RunningEdge } from "../../infra/nginx/edge.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
+import { publishRealTree, smallSource, startTestEdge, stopRealTree } from "../support/real-tree.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 import { TestTranscoder } from "../support/transcoder.ts";
 
@@ -31,50 +28,26 @@ const mp4Urls = new Map<string, string>();
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "vf-edge-mp4-"));
-  const sourcePath = await generateVideo(join(workDir, "source.mp4"), {
-    seconds: 3,
-    width: 640,
-    height: 360,
-    fps: 25,
-    audio: "stereo",
-  });
+  const sourcePath = await smallSource(workDir);
   api = await startTestApi({ ...ADMIN_ENV, PUBLIC_URL, MEDIA_TOKEN_SECRET });
   const admin = await adminClient(api);
   viewer = await loggedInClient(api);
   transcoder = new TestTranscoder(api);
   videoId = (await createVideo(api, admin, { title: "Edge MP4" })).id;
-  const staging = await api.runtime.storage.createStagingDir("edge-mp4-test");
-  const result = await transcode({
-    sourcePath,
-    outputDir: staging,
-    segmentSeconds: 1,
-    preset: "ultrafast",
+  ({ tree } = await publishRealTree(api, transcoder, videoId, sourcePath, {
+    stagingName: "edge-mp4-test",
     ladderHeights: [180, 360],
     thumbnails: false,
-  });
-  await transcoder.publishReady(videoId, staging, result);
-  tree = join(api.config.mediaRoot, outputPrefixFor(videoId, 1));
+  }));
   await eventually("video ready", async () => (await getVideo(admin, videoId)).processing_state === "ready");
-  edge = await startEdge({
-    port: await freePort(),
-    apiUpstream: new URL(api.url).host,
-    mediaRoot: api.config.mediaRoot,
-    mediaTokenSecret: MEDIA_TOKEN_SECRET,
-    sharedMaxAgeSeconds: api.config.mediaTokenTtlSeconds,
-    corsOrigins: [],
-  });
+  edge = await startTestEdge(api, MEDIA_TOKEN_SECRET, []);
   const item = (await (await viewer.get(`/api/videos/${videoId}`)).json()) as {
     renditions: Array<{ name: string; mp4_url: string }>;
   };
   for (const rendition of item.renditions) mp4Urls.set(rendition.name, rendition.mp4_url);
 }, 120_000);
 
-afterAll(async () => {
-  await edge?.stop();
-  await transcoder?.close();
-  await api?.stop();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => stopRealTree({ edge, transcoder, api, workDir }));
 
 /** A URL on PUBLIC_URL (what the api writes) asked of the edge, as a <video> element would. */
 const viaEdge = (url: string, headers: Record<string, string> = {}) =>

@@ -4,18 +4,16 @@
 // rungs 180p and 360p) published and reported ready like a transcoder does.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { MediaTokens } from "../../api/playback/tokens.ts";
-import { outputPrefixFor } from "../../contract/media.ts";
-import { generateVideo } from "../../dev/media.ts";
 import { freePort } from "../../dev/services.ts";
 import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
-import { transcode } from "../../transcoder/pipeline.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
+import { publishRealTree, smallSource, startTestEdge, stopRealTree } from "../support/real-tree.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 import { TestTranscoder } from "../support/transcoder.ts";
 
@@ -33,13 +31,7 @@ let tree: string;
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "vf-edge-"));
-  const sourcePath = await generateVideo(join(workDir, "source.mp4"), {
-    seconds: 3,
-    width: 640,
-    height: 360,
-    fps: 25,
-    audio: "stereo",
-  });
+  const sourcePath = await smallSource(workDir);
   api = await startTestApi({
     ...ADMIN_ENV,
     MEDIA_TOKEN_SECRET,
@@ -49,34 +41,16 @@ beforeAll(async () => {
   viewer = await loggedInClient(api);
   transcoder = new TestTranscoder(api);
   videoId = (await createVideo(api, admin, { title: "Edge" })).id;
-  const staging = await api.runtime.storage.createStagingDir("edge-test");
-  const result = await transcode({
-    sourcePath,
-    outputDir: staging,
-    segmentSeconds: 1,
-    preset: "ultrafast",
+  ({ tree } = await publishRealTree(api, transcoder, videoId, sourcePath, {
+    stagingName: "edge-test",
     ladderHeights: [180, 360],
     thumbnails: false,
-  });
-  await transcoder.publishReady(videoId, staging, result);
-  tree = join(api.config.mediaRoot, outputPrefixFor(videoId, 1));
+  }));
   await eventually("video ready", async () => (await getVideo(admin, videoId)).processing_state === "ready");
-  edge = await startEdge({
-    port: await freePort(),
-    apiUpstream: new URL(api.url).host,
-    mediaRoot: api.config.mediaRoot,
-    mediaTokenSecret: MEDIA_TOKEN_SECRET,
-    sharedMaxAgeSeconds: api.config.mediaTokenTtlSeconds,
-    corsOrigins: [ORIGIN],
-  });
+  edge = await startTestEdge(api, MEDIA_TOKEN_SECRET, [ORIGIN]);
 }, 90_000);
 
-afterAll(async () => {
-  await edge?.stop();
-  await transcoder?.close();
-  await api?.stop();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => stopRealTree({ edge, transcoder, api, workDir }));
 
 const get = (path: string, headers: Record<string, string> = {}) =>
   fetch(`${edge.url}${path}`, { headers, redirect: "manual" });
