@@ -34,7 +34,9 @@ bash infra/setup.sh test --without-go-tools
 run_tests() {
   local output status=0
   output="$(mktemp)"
-  bun test "$@" 2>&1 | tee "$output" || status=$?
+  # --timeout: hooks too (tests/setup.ts's setDefaultTimeout reaches only tests; a beforeAll/afterAll that
+  # starts or stops real servers would otherwise get bun's 5 s); a test's own timeout still wins.
+  bun test --timeout 30000 "$@" 2>&1 | tee "$output" || status=$?
   local passed failed skipped
   passed="$(sed -nE 's/^ *([0-9]+) pass$/\1/p' "$output" | tail -n 1)"
   failed="$(sed -nE 's/^ *([0-9]+) fail$/\1/p' "$output" | tail -n 1)"
