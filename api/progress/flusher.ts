@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { Database } from "../../db/client.ts";
-import { type ProgressEntry, ProgressStore } from "./store.ts";
+import { type ProgressEntry, ProgressStore, type TakenBatch } from "./store.ts";
 
 /** Rows per INSERT: one statement, one parameter (a JSON array), well under any size limit. */
 const ROWS_PER_STATEMENT = 5000;
@@ -31,7 +31,9 @@ export interface ProgressFlusherDeps {
  * per batch, so PostgreSQL sees one write per user-video per flush however many heartbeats came.
  * Safe with several replicas flushing at once (each takes disjoint entries). What is lost in a crash
  * is bounded by Redis: at most one interval of heartbeats if Redis itself dies without persistence;
- * a replica dying mid-flush loses nothing, its batch is taken over once it is `staleMs` old.
+ * a replica dying mid-flush loses nothing, its batch is taken over once it is `staleMs` old. A flush
+ * that failed (PostgreSQL away) keeps its batch and writes it with the next one, so a short outage
+ * delays heartbeats by an interval or two, not by `staleMs`.
  */
 export class ProgressFlusher {
   private readonly store: ProgressStore;
@@ -39,6 +41,8 @@ export class ProgressFlusher {
   private readonly staleMs: number;
   private timer: Timer | null = null;
   private running: Promise<FlushStats> | null = null;
+  /** What a failed flush took out of Redis: still this replica's (in flight), written with the next. */
+  private unwritten: TakenBatch | null = null;
 
   constructor(private readonly deps: ProgressFlusherDeps) {
     this.store = new ProgressStore(deps.redis);
@@ -78,15 +82,18 @@ export class ProgressFlusher {
 
   private async flushOnce(): Promise<FlushStats> {
     const started = performance.now();
-    const batch = await this.store.take(this.id, this.staleMs);
+    const batch = withUnwritten(this.unwritten, await this.store.take(this.id, this.staleMs));
+    this.unwritten = batch;
     let written = 0;
     let statements = 0;
     for (let from = 0; from < batch.entries.length; from += ROWS_PER_STATEMENT) {
       written += await this.upsert(batch.entries.slice(from, from + ROWS_PER_STATEMENT));
       statements++;
     }
-    // Only now: a failure above leaves the batch in Redis, to be taken over after staleMs.
+    // Only now: a failure above leaves the batch in Redis (taken over after staleMs if this replica
+    // dies) and in `unwritten`, which the next flush writes first.
     await this.store.done(batch);
+    this.unwritten = null;
     const stats = {
       entries: batch.entries.length,
       written,
@@ -127,4 +134,16 @@ export class ProgressFlusher {
     const list = Array.isArray(result) ? result : (result as { rows?: unknown[] }).rows;
     return list?.length ?? 0;
   }
+}
+
+/** A failed flush's batch and a new one as one: the newer heartbeat of a user-video wins, every key goes. */
+function withUnwritten(unwritten: TakenBatch | null, taken: TakenBatch): TakenBatch {
+  if (!unwritten) return taken;
+  const newest = new Map<string, ProgressEntry>();
+  for (const entry of [...unwritten.entries, ...taken.entries]) {
+    const field = `${entry.userId}:${entry.videoId}`;
+    const known = newest.get(field);
+    if (!known || known.sentAtMs < entry.sentAtMs) newest.set(field, entry);
+  }
+  return { entries: [...newest.values()], keys: [...unwritten.keys, ...taken.keys] };
 }
