@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { type HttpRequest, type HttpResponse, type HttpStack, Upload } from "tus-js-client";
 import { Client } from "../../dev/browser-client.ts";
+import { mp4Head } from "./mp4-head.ts";
 
 const base = process.env.UPLOAD_URL ?? "";
 const fileBytes = Number(process.env.UPLOAD_BYTES);
@@ -15,21 +16,6 @@ if (!base || !Number.isSafeInteger(fileBytes) || fileBytes < 64) {
   throw new Error("UPLOAD_URL, UPLOAD_BYTES, ADMIN_EMAIL and ADMIN_PASSWORD are required");
 }
 const CHUNK_BYTES = 8 * 1024 * 1024;
-
-/** ftyp (24 bytes) + a 64-bit-size mdat header (16 bytes) that claims the rest of the file. */
-function mp4Head(total: number): Uint8Array {
-  const encoder = new TextEncoder();
-  const head = new Uint8Array(40);
-  const view = new DataView(head.buffer);
-  view.setUint32(0, 24);
-  head.set(encoder.encode("ftypisom"), 4);
-  view.setUint32(12, 0x200);
-  head.set(encoder.encode("isomavc1"), 16);
-  view.setUint32(24, 1);
-  head.set(encoder.encode("mdat"), 28);
-  view.setBigUint64(32, BigInt(total - 24));
-  return head;
-}
 
 // The file in this process's memory (a tus client reads chunks of a file it holds): random 1 MiB blocks.
 const file = Buffer.allocUnsafe(fileBytes);

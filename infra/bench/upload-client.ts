@@ -4,6 +4,7 @@
 // content-length, and prints one JSON line: status, bytes sent, seconds, the api's answer.
 import { randomBytes } from "node:crypto";
 import { Client } from "../../dev/browser-client.ts";
+import { mp4Head } from "./mp4-head.ts";
 
 const base = process.env.UPLOAD_URL ?? "";
 const fileBytes = Number(process.env.UPLOAD_BYTES);
@@ -23,20 +24,6 @@ const preamble = encoder.encode(
     "Content-Type: video/mp4\r\n\r\n",
 );
 const closing = encoder.encode(`\r\n--${boundary}--\r\n`);
-
-/** ftyp (24 bytes) + a 64-bit-size mdat header (16 bytes) that claims the rest of the file. */
-function mp4Head(total: number): Uint8Array {
-  const head = new Uint8Array(40);
-  const view = new DataView(head.buffer);
-  view.setUint32(0, 24);
-  head.set(encoder.encode("ftypisom"), 4);
-  view.setUint32(12, 0x200);
-  head.set(encoder.encode("isomavc1"), 16);
-  view.setUint32(24, 1);
-  head.set(encoder.encode("mdat"), 28);
-  view.setBigUint64(32, BigInt(total - 24));
-  return head;
-}
 
 // Random, so that no store can compress or deduplicate its way out of writing it.
 const filler = randomBytes(CHUNK);
