@@ -3,7 +3,7 @@
 // identity from a `-s3.config` file, so every request is really signed and checked. The binary is
 // built from source by infra/setup.sh (ensure_seaweedfs) into ./var/tools/bin/weed.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,6 +73,8 @@ export interface SeaweedfsOptions {
   s3Port?: number;
   name?: string;
   root?: string;
+  /** The account weed runs as, when a root supervisor starts it unprivileged: the identity file is its. */
+  owner?: { uid: number; gid: number };
 }
 
 export interface SeaweedfsPlan {
@@ -98,6 +100,8 @@ export async function planSeaweedfs(options: SeaweedfsOptions): Promise<Seaweedf
     ],
   };
   writeFileSync(identities, JSON.stringify(identity), { mode: 0o600 });
+  // A root supervisor writes it for the unprivileged weed it starts: private, but that account's.
+  if (options.owner) chownSync(identities, options.owner.uid, options.owner.gid);
   const [s3, master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3Grpc, admin, adminGrpc] =
     await Promise.all([
       options.s3Port ? Promise.resolve(options.s3Port) : freePort(),

@@ -30,7 +30,7 @@ const FALLBACK_USER = "nobody";
 /** Who the edge's workers run as without EDGE_USER (infra/nginx/edge.ts). */
 const DEFAULT_EDGE_USER = "nobody";
 /** The stack's own places under ./var: handed over whole, whatever an earlier root run left in them. */
-const STACK_FOLDERS = ["media", "pglite", "mail", "redis"];
+const STACK_FOLDERS = ["media", "pglite", "mail", "redis", "seaweedfs"];
 
 type Env = Record<string, string | undefined>;
 

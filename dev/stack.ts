@@ -48,7 +48,7 @@ export interface StackSpec {
   /** A SeaweedFS the api and transcoders store media in (STORAGE_URL=s3://<bucket>, S3_*). */
   s3?: LocalS3Spec | null;
   /**
-   * The unprivileged account the api, the transcoders and a Redis started here run as (a root
+   * The unprivileged account the api, the transcoders and a Redis or SeaweedFS started here run as (a root
    * supervisor's choice: dev/service-account.ts); unset, they run as the supervisor.
    */
   serviceAccount?: ServiceAccount | null;
@@ -166,9 +166,13 @@ export async function startStack(spec: StackSpec): Promise<Stack> {
       : child;
   const startStorage = async (local: LocalS3Spec): Promise<S3Bucket> => {
     const { dataDir, port: s3Port, accessKeyId, secretAccessKey } = local;
-    const plan = await planSeaweedfs({ dataDir, s3Port, accessKeyId, secretAccessKey, root });
+    // Unprivileged like the others: a root object store would be one more root process facing the
+    // network, and its files would be root's for a later unprivileged run.
+    if (account) provideFolders(account, root, [{ path: dataDir, what: "LOCAL_S3_DIR", private: true }]);
+    const owner = account ? { uid: account.uid, gid: account.gid } : undefined;
+    const plan = await planSeaweedfs({ dataDir, s3Port, accessKeyId, secretAccessKey, root, owner });
     spec.log(`starting SeaweedFS (S3 on ${plan.credentials.endpoint}, data in ${dataDir})`);
-    const weed = launch(tiers.storage, plan.child);
+    const weed = launch(tiers.storage, unprivileged(plan.child));
     return readyBucket(plan.credentials, local.bucket, { timeoutMs: readyTimeoutMs, giveUp: died(weed) });
   };
 

@@ -9,7 +9,7 @@
 // EDGE_TLS_CERT + EDGE_TLS_KEY (up.sh sets them for --tls): the edge serves HTTPS on EDGE_TLS_PORT
 // (3443), PORT redirects there, and PUBLIC_URL defaults to https://localhost:<EDGE_TLS_PORT>, which
 // makes the api's cookies Secure.
-// As root, the api, the transcoders and a Redis started here run as TRANSCODER_USER (default videoflix,
+// As root, the api, the transcoders and a Redis or SeaweedFS started here run as TRANSCODER_USER (default videoflix,
 // which up.sh creates; nobody without it), never as root: dev/service-account.ts.
 import { join } from "node:path";
 import { prefixedConsole } from "./output.ts";
@@ -144,7 +144,7 @@ note(`uploads:      POST ${base}/api/admin/videos (admin), queues at ${base}/adm
 note(`transcoder:   ${workers} (TRANSCODER_HWACCEL=${env.TRANSCODER_HWACCEL ?? "none"})`);
 note(`media:        ${storageSummary()}`);
 note(
-  `accounts:     ${accounts.account ? `the api, the transcoders and a Redis started here as ${accounts.summary}; the edge's nginx master as root, its workers as ${env.EDGE_USER || "nobody"}` : accounts.summary}`,
+  `accounts:     ${accounts.account ? `the api, the transcoders and a Redis or SeaweedFS started here as ${accounts.summary}; the edge's nginx master as root, its workers as ${env.EDGE_USER || "nobody"}` : accounts.summary}`,
 );
 if (s3 && !env.LOCAL_S3_ACCESS_KEY_ID)
   note("              (S3 keys made for this run only: npm run up keeps them in ./var)");

@@ -167,6 +167,10 @@ describe("startStack", () => {
     const children = stack.children();
     expect(children.map((child) => child.name)).toEqual(["seaweedfs", "redis", "api", "transcoder-1"]);
     expect(stack.s3).toMatchObject({ url: "s3://videoflix", bucket: "videoflix", ...keys });
+    // The object store is unprivileged too, and its data (the identity file with the keys) is its own.
+    const weedPid = children.find((child) => child.name === "seaweedfs")!.pid;
+    expect(await uidsOf(weedPid)).toEqual(Array(4).fill(serviceUid));
+    expect(statSync(join(scratch, "seaweedfs", "s3-identities.json")).uid).toBe(serviceUid);
     // What the processes were really given, as the kernel keeps it.
     const environOf = (name: string) => {
       const pid = children.find((child) => child.name === name)!.pid;
@@ -287,7 +291,7 @@ describe("bun dev/up.ts", () => {
     }
     if (accounts.account) {
       expect(output).toContain(
-        `accounts:     the api, the transcoders and a Redis started here as ${accounts.account.user} (uid ${serviceUid})`,
+        `accounts:     the api, the transcoders and a Redis or SeaweedFS started here as ${accounts.account.user} (uid ${serviceUid})`,
       );
     } else {
       expect(output).toContain(`accounts:     everything as`);
