@@ -17,7 +17,7 @@ import { generateVideo } from "../../dev/media.ts";
 import { freePort, testS3 } from "../../dev/services.ts";
 import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
 import { ADMIN_ENV, adminClient, sessionHeaders } from "../support/admin.ts";
-import { type ApiProcess, startApiProcess, unreadBytesAt } from "../support/api-process.ts";
+import { type ApiProcess, killWithRequestInFlight, startApiProcess } from "../support/api-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { startTranscoder, untilState } from "../support/farm.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
@@ -203,17 +203,10 @@ for (const driver of drivers) {
           patchServers.push(server.name);
           if (patchServers.length < CHUNKS_BEFORE_FREEZE) return;
           // Frozen, it still accepts what the edge sends it; killed once a request waits there unread.
-          victim = server;
-          victim.freeze();
-          const frozen = victim;
+          const frozen = server;
+          victim = frozen;
           kill = (async () => {
-            await eventually(
-              "a request waiting in the frozen replica",
-              async () => unreadBytesAt(frozen.port) > 0,
-              30_000,
-            );
-            unreadAtKill = unreadBytesAt(frozen.port);
-            await frozen.kill9();
+            unreadAtKill = await killWithRequestInFlight(frozen);
             retired.push(frozen);
             replicas.set(frozen.name, await startApiProcess(owner, frozen.name, frozen.port, replicaEnv));
           })();

@@ -133,3 +133,19 @@ export function unreadBytesAt(port: number): number {
   }
   return unread;
 }
+
+/**
+ * Freezes the replica now and SIGKILLs it once a request sent to it waits unread (`unreadBytesAt`):
+ * a crash with that request in flight, whatever the request. Resolves with the bytes left unread.
+ */
+export async function killWithRequestInFlight(replica: ApiProcess, timeoutMs = 30_000): Promise<number> {
+  replica.freeze();
+  await eventually(
+    `a request waiting in the frozen replica ${replica.name}`,
+    async () => unreadBytesAt(replica.port) > 0,
+    timeoutMs,
+  );
+  const unread = unreadBytesAt(replica.port);
+  await replica.kill9();
+  return unread;
+}
