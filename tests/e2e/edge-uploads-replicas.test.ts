@@ -227,8 +227,8 @@ for (const driver of drivers) {
       expect(patchesOf(killed!)).toBe(patchServers.filter((name) => name === killed!.name).length);
       expect(unreadAtKill).toBeGreaterThan(0);
 
-      // The chunk in flight to it failed at the client (502 from the edge, or a reset), which asked for
-      // the offset (HEAD) and sent that chunk again: to the survivor.
+      // The chunk in flight to it failed at the client, which asked for the offset (HEAD) and sent that
+      // chunk again: to the survivor.
       const inFlight = sent.filter((request) => request.method === "PATCH")[CHUNKS_BEFORE_FREEZE + 1]!;
       expect(
         sent.filter((request) => request.method === "PATCH" && request.offset === inFlight.offset).length,
@@ -238,9 +238,11 @@ for (const driver of drivers) {
         (answer) => answer.method === "PATCH" && answer.offset === inFlight.offset && answer.status === 204,
       );
       expect((await servedBy(resumed?.requestId)).name).toBe(survivor.name);
-      expect(answered.filter((answer) => answer.status >= 500).every((answer) => answer.status === 502)).toBe(
-        true,
-      );
+      // nginx cannot pass a PATCH whose body it already streamed on to another replica: it answers 502.
+      const failed = answered.filter((answer) => answer.status >= 500);
+      expect(failed.map((answer) => [answer.method, answer.offset, answer.status])).toEqual([
+        ["PATCH", inFlight.offset, 502],
+      ]);
 
       // The final PATCH reached both replicas, each by its own log: the client's through the edge, and
       // the duplicates to each one's port.
@@ -310,7 +312,8 @@ for (const driver of drivers) {
       console.log(
         `edge replicas (${driver.name}): ${(file.byteLength / MiB).toFixed(1)} MiB; PATCH 204s by replica/pid ` +
           `${JSON.stringify(counts)}; before the freeze ${patchServers.join(" ")}; ${unreadAtKill} B unread at the kill; ` +
-          `final PATCH answers (to each replica, client's) ${finals.join(" ")}; upload ${seconds(startedAt, uploadedAt)} s, ` +
+          `final PATCH answers (to each replica, client's) ${finals.join(" ")}; ` +
+          `upload ${seconds(startedAt, uploadedAt)} s, ` +
           `with the transcode ${seconds(startedAt, performance.now())} s`,
       );
     }, 240_000);
