@@ -2,8 +2,8 @@
 // on one PostgreSQL, Redis and media store (API_UPSTREAM lists both). tus-js-client sends a generated
 // video in 8 MiB chunks; each replica's own request log shows the chunks alternating between them. The
 // replica that served the latest chunk is then frozen, the edge hands it the next chunk but one, and it
-// is SIGKILLed with that chunk in flight: the client gets the error, resumes (HEAD) on the survivor,
-// and the killed replica is started again. The final PATCH goes to both replicas at once, beside the
+// is SIGKILLed with that chunk in flight: the client gets the edge's 502, resumes (HEAD) on the
+// survivor, and the killed replica is started again on its port. The final PATCH goes to both replicas at once, beside the
 // client's own; the upload becomes one video, byte for byte the file sent, which a transcoder makes
 // ready. On the local file system and on S3 (a SeaweedFS bucket through the project's driver).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
