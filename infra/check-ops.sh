@@ -140,11 +140,11 @@ check "monitoring: infra/monitoring/prometheus.yml (promtool)" check_prometheus
 # What the compose edge runs: infra/nginx/render-edge.sh renders the templates (as the official image's
 # entrypoint hook would), then nginx -t parses the result inside an http block like the image's nginx.conf,
 # once on plain HTTP and once with TLS (a self-signed certificate made here, then the same as a chain,
-# which turns OCSP stapling on). The upstream is an address here: nginx -t resolves host names, and `api`
-# exists only in compose.
+# which turns OCSP stapling on). The upstream is two addresses here (two api replicas): nginx -t resolves
+# host names, and `api` exists only in compose.
 render_edge() {
   env -i PATH="$PATH" EDGE_TEMPLATE_DIR=infra/nginx EDGE_OUT_DIR="$dir/conf.d" EDGE_NO_RELOAD_LOOP=1 \
-    MEDIA_TOKEN_SECRET=check-ops-placeholder-media-token-secret API_UPSTREAM=127.0.0.1:3000 \
+    MEDIA_TOKEN_SECRET=check-ops-placeholder-media-token-secret API_UPSTREAM=127.0.0.1:3000,127.0.0.1:3001 \
     MEDIA_ROOT="$dir/media" EDGE_ACME_ROOT="$dir/acme" PUBLIC_URL=https://videoflix.example.com/ \
     CORS_ORIGINS=https://app.example.com,http://localhost:5500 EDGE_RESOLVER=127.0.0.1 "$@" \
     sh infra/nginx/render-edge.sh >/dev/null
@@ -164,6 +164,10 @@ http {
 EOF
   render_edge || return 1
   "$nginx" -t -q -p "$dir" -c "$dir/nginx.conf" || return 1
+  if [ "$(grep -c -E '^ *server 127\.0\.0\.1:300[01];$' "$dir/conf.d/default.conf")" -ne 2 ]; then
+    warn "render-edge.sh did not give the upstream a server line per API_UPSTREAM address"
+    return 1
+  fi
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
     -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null || return 1
   cat "$dir/cert.pem" "$dir/cert.pem" >"$dir/chain.pem"

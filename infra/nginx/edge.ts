@@ -1,18 +1,18 @@
 // Runs the edge (edge.conf.template and its parts) on the machine's nginx outside containers: for `npm
 // run up`, the tests and `bench:segments`. The compose stack renders the same templates in the official
-// nginx image (render-edge.sh). As a CLI: `bun infra/nginx/edge.ts` with EDGE_PORT, API_UPSTREAM,
-// MEDIA_ROOT and the api's own settings (MEDIA_TOKEN_SECRET, MEDIA_TOKEN_TTL, PUBLIC_URL, CORS_ORIGINS:
-// read with the api's config loader, so the edge grants CORS to exactly the origins the api allows) in
-// the environment; HTTPS with EDGE_TLS_CERT and EDGE_TLS_KEY on EDGE_TLS_PORT (EDGE_HSTS_MAX_AGE,
-// EDGE_RESOLVER, EDGE_USER, EDGE_ACME_ROOT optional); stops on SIGTERM/SIGINT.
-
+// nginx image (render-edge.sh). As a CLI: `bun infra/nginx/edge.ts` with EDGE_PORT, API_UPSTREAM
+// (host:port, comma-separated for several api replicas), MEDIA_ROOT and the api's own settings
+// (MEDIA_TOKEN_SECRET, MEDIA_TOKEN_TTL, PUBLIC_URL, CORS_ORIGINS: read with the api's config loader, so
+// the edge grants CORS to exactly the origins the api allows) in the environment; HTTPS with
+// EDGE_TLS_CERT and EDGE_TLS_KEY on EDGE_TLS_PORT (EDGE_HSTS_MAX_AGE, EDGE_RESOLVER, EDGE_USER,
+// EDGE_ACME_ROOT optional); stops on SIGTERM/SIGINT.
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Subprocess, spawn, spawnSync } from "bun";
 import { ConfigError, loadConfig } from "../../api/config/load.ts";
-import { type EdgeTlsOptions, renderEdgeSite } from "./render.ts";
+import { apiServers, type EdgeTlsOptions, renderEdgeSite } from "./render.ts";
 import { type WorkerAccount, workerAccount, workerCannotReach } from "./worker-user.ts";
 
 export type { EdgeTlsOptions } from "./render.ts";
@@ -21,8 +21,8 @@ const SECRET_SHAPE = /^[A-Za-z0-9_-]{32,256}$/;
 
 export interface EdgeOptions {
   port: number;
-  /** host:port of the api. */
-  apiUpstream: string;
+  /** host:port of the api, or of each api replica (the edge sends requests to them in turn). */
+  apiUpstream: string | readonly string[];
   mediaRoot: string;
   /** The api's MEDIA_TOKEN_SECRET (config.mediaTokenSecret). */
   mediaTokenSecret: string;
@@ -130,6 +130,8 @@ export async function startEdge(options: EdgeOptions): Promise<RunningEdge> {
   if (!SECRET_SHAPE.test(options.mediaTokenSecret)) {
     throw new Error('the media token secret must be 32-256 letters, digits, "-" or "_"');
   }
+  // Refused before anything is made: a bad address would otherwise leave the work folder behind.
+  apiServers(options.apiUpstream);
   const worker = workerFor(options);
   const work = mkdtempSync(join(tmpdir(), "vf-edge-"));
   // The workers (another account as root) reach their temporary folders in here, not the rest.

@@ -26,6 +26,19 @@ export EDGE_PARTS="$out_dir/videoflix"
 mkdir -p "$EDGE_PARTS"
 export EDGE_LISTEN="${EDGE_LISTEN:-8080}"
 export API_UPSTREAM="${API_UPSTREAM:-api:3000}"
+# One `server` line per comma-separated API_UPSTREAM address (the api replicas, in turn).
+EDGE_API_SERVERS=""
+for server in $(printf '%s' "$API_UPSTREAM" | tr ',' ' '); do
+  case "$server" in
+    *[!A-Za-z0-9.:\[\]-]* | :* | *:) fail "API_UPSTREAM entry '$server' is not host:port" ;;
+    *:*) ;;
+    *) fail "API_UPSTREAM entry '$server' is not host:port" ;;
+  esac
+  EDGE_API_SERVERS="${EDGE_API_SERVERS:+$EDGE_API_SERVERS
+  }server $server;"
+done
+[ -n "$EDGE_API_SERVERS" ] || fail "API_UPSTREAM names no api address (host:port, comma-separated for several)"
+export EDGE_API_SERVERS
 export MEDIA_ROOT="${MEDIA_ROOT:-/media}"
 export EDGE_SHARED_MAX_AGE="${EDGE_SHARED_MAX_AGE:-21600}"
 export EDGE_ACME_ROOT="${EDGE_ACME_ROOT:-/var/www/acme}"
@@ -93,7 +106,7 @@ else
 fi
 
 # shellcheck disable=SC2016 # the list names variables for envsubst; it must not expand them
-names='${EDGE_PARTS} ${EDGE_LISTEN} ${API_UPSTREAM} ${MEDIA_ROOT} ${MEDIA_TOKEN_SECRET} ${EDGE_SHARED_MAX_AGE} ${EDGE_CORS_MAP} ${EDGE_ACME_ROOT} ${EDGE_HSTS_MAX_AGE} ${EDGE_HTTP_SITE} ${EDGE_HTTPS_PORT_SUFFIX} ${EDGE_TLS_LISTEN_DIRECTIVES} ${EDGE_TLS_CERT} ${EDGE_TLS_KEY} ${EDGE_TLS_STAPLING}'
+names='${EDGE_PARTS} ${EDGE_LISTEN} ${EDGE_API_SERVERS} ${MEDIA_ROOT} ${MEDIA_TOKEN_SECRET} ${EDGE_SHARED_MAX_AGE} ${EDGE_CORS_MAP} ${EDGE_ACME_ROOT} ${EDGE_HSTS_MAX_AGE} ${EDGE_HTTP_SITE} ${EDGE_HTTPS_PORT_SUFFIX} ${EDGE_TLS_LISTEN_DIRECTIVES} ${EDGE_TLS_CERT} ${EDGE_TLS_KEY} ${EDGE_TLS_STAPLING}'
 cp "$templates/edge-errors.conf" "$EDGE_PARTS/errors.conf"
 (umask 077 && envsubst "$names" <"$templates/edge-routes.conf.template" >"$EDGE_PARTS/routes.conf")
 envsubst "$names" <"$templates/edge.conf.template" >"$out_dir/default.conf"

@@ -24,8 +24,8 @@ export interface EdgeSiteOptions {
   host: string;
   /** The plain-HTTP port. */
   port: number;
-  /** host:port of the api. */
-  apiUpstream: string;
+  /** host:port of the api, or of each api replica (round-robin; see apiServerDirectives). */
+  apiUpstream: string | readonly string[];
   mediaRoot: string;
   mediaTokenSecret: string;
   sharedMaxAgeSeconds: number;
@@ -38,6 +38,36 @@ export interface EdgeSiteOptions {
 }
 
 export const DEFAULT_HSTS_MAX_AGE_SECONDS = 31_536_000;
+
+// host:port, host a name or an IPv4 address or a bracketed IPv6 one: nothing that could end the directive.
+const API_SERVER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}$/;
+
+/**
+ * API_UPSTREAM as a list: one address, or several comma-separated (the api replicas). Throws, naming the
+ * entry, for one that is not host:port.
+ */
+export function apiServers(upstream: string | readonly string[]): string[] {
+  const entries = (typeof upstream === "string" ? upstream.split(",") : [...upstream]).map((entry) =>
+    entry.trim(),
+  );
+  if (entries.length === 0 || entries.every((entry) => entry === "")) {
+    throw new Error("API_UPSTREAM names no api address (host:port, comma-separated for several)");
+  }
+  for (const entry of entries) {
+    if (!API_SERVER.test(entry)) throw new Error(`API_UPSTREAM entry "${entry}" is not host:port`);
+  }
+  return entries;
+}
+
+/**
+ * The upstream's `server` lines: nginx sends each request to the next replica in turn (per request,
+ * keep-alive connections included) and passes one it cannot connect to on to the next.
+ */
+export function apiServerDirectives(upstream: string | readonly string[]): string {
+  return apiServers(upstream)
+    .map((server) => `server ${server};`)
+    .join("\n  ");
+}
 
 /** envsubst for the `${NAME}` placeholders the templates declare (nginx's own `$vars` are untouched). */
 export function renderTemplate(template: string, values: Record<string, string>): string {
@@ -93,7 +123,7 @@ export function renderEdgeSite(dir: string, options: EdgeSiteOptions): string[] 
   const values: Record<string, string> = {
     EDGE_PARTS: dir,
     EDGE_LISTEN: `${options.host}:${options.port}`,
-    API_UPSTREAM: options.apiUpstream,
+    EDGE_API_SERVERS: apiServerDirectives(options.apiUpstream),
     MEDIA_ROOT: resolve(options.mediaRoot),
     MEDIA_TOKEN_SECRET: options.mediaTokenSecret,
     EDGE_SHARED_MAX_AGE: String(options.sharedMaxAgeSeconds),

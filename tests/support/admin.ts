@@ -34,8 +34,8 @@ export interface AdminVideo {
   thumbnail_url: string | null;
 }
 
-/** A client signed in as the configured admin (the api must have been started with ADMIN_ENV). */
-export async function adminClient(api: TestApi): Promise<Client> {
+/** A client signed in as the configured admin (the api, or the edge before it, started with ADMIN_ENV). */
+export async function adminClient(api: Pick<TestApi, "url">): Promise<Client> {
   const client = new Client(api.url);
   const response = await client.post("/api/login/", ADMIN);
   if (response.status !== 200)

@@ -1,6 +1,7 @@
 // The tus side of the upload tests: raw protocol requests (fetch and curl), tus-js-client wrapped in a
-// promise, generated sources, and a round-robin HTTP front that stands in for the edge before several
-// api replicas (each request to the next one; switchable, as when a replica restarts).
+// promise, generated sources, and a test-made HTTP front for what the real edge does not do on cue: cut
+// a PATCH's connection at chosen offsets, and be re-pointed at a restarted replica (it passes requests
+// to its targets in turn). Replicas behind the real edge: tests/e2e/edge-uploads-replicas.test.ts.
 import { createHash } from "node:crypto";
 import { Upload, type UploadOptions } from "tus-js-client";
 import { sessionHeaders } from "./admin.ts";
