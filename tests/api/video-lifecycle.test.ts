@@ -9,9 +9,9 @@ import { TranscodeReporter } from "../../transcoder/reporter.ts";
 import { ADMIN_ENV, adminClient, createVideo, replaceFile } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
 import { tinyMp4Bytes } from "../support/fixtures.ts";
-import { videoEventsQueue } from "../support/transcoder.ts";
 import type { Client, TestApi } from "../support/test-api.ts";
 import { startTestApi } from "../support/test-api.ts";
+import { videoEventsQueue } from "../support/transcoder.ts";
 
 let api: TestApi;
 let admin: Client;
