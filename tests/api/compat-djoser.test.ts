@@ -322,6 +322,31 @@ describe("progress/ and progress/get_progress", () => {
     });
   });
 
+  test("a position at the very end reads as 0: the frontend's pause and ended saves race as a video ends", async () => {
+    // One save per user and video: two in the same millisecond would keep the first (client time decides).
+    const [alice, bob] = [(await djoserUser(api)).client, (await djoserUser(api)).client];
+    const [first, second] = [listed[0]!.id, listed[1]!.id];
+    const readBack = async (client: DjoserClient, video: number) =>
+      (await (await client.get(`/progress/get_progress?video=${video}`)).json()).position;
+    // The `pause` at the end landing after the `ended` 0: the frontend would seek to the end and stop.
+    const atEnd = await alice.post("/progress/", {
+      video: first,
+      position: 120.021333,
+      duration: 120.021333,
+    });
+    expect(await atEnd.json()).toEqual({ video: first, position: 0, duration: 120 });
+    expect(await readBack(alice, first)).toBe(0);
+    expect((await bob.post("/progress/", { video: first, position: 119.2, duration: 120.02 })).status).toBe(
+      201,
+    );
+    expect(await readBack(bob, first)).toBe(0);
+    // More than a second before the end is a place to resume from.
+    expect(
+      (await alice.post("/progress/", { video: second, position: 118.5, duration: 120.02 })).status,
+    ).toBe(201);
+    expect(await readBack(alice, second)).toBe(118.5);
+  });
+
   test("zeros for a video never started; each user reads only their own", async () => {
     const [alice, bob] = [(await djoserUser(api)).client, (await djoserUser(api)).client];
     const video = listed[1]!.id;

@@ -171,6 +171,14 @@ export function djoserRoutes(deps: {
 }
 
 /**
+ * As a video ends, the frontend saves twice at once: its last position (on `pause`) and 0 (on `ended`,
+ * meaning "start over next time"). Whichever request lands last wins, and a position at the very end
+ * makes its player seek there and stop at once. So the end reads as 0, whatever the order.
+ */
+const END_SECONDS = 1;
+const atTheEnd = (position: number, duration: number) => duration > 0 && position >= duration - END_SECONDS;
+
+/**
  * The routes behind the Bearer token: the catalogue and watch progress of the signed-in user. They
  * resolve the user themselves (a local hook) rather than by the `auth` macro: macros merge into the
  * app by name, and that one is the course cookie's. The videos come in the frontend's language (its
@@ -197,11 +205,9 @@ function signedIn(
   };
   const progressOf = async (userId: number, video: number) => {
     const progress = await watchProgress.positionIn(userId, video);
-    return {
-      video,
-      position: progress?.positionSeconds ?? 0,
-      duration: progress?.durationSeconds ?? 0,
-    };
+    const position = progress?.positionSeconds ?? 0;
+    const duration = progress?.durationSeconds ?? 0;
+    return { video, position: atTheEnd(position, duration) ? 0 : position, duration };
   };
   // The tag comes with djoserRoutes, which mounts these.
   return (
@@ -261,7 +267,7 @@ function signedIn(
         detail: {
           summary: "Where the user is in a video",
           description:
-            "`{video, position, duration}`; zeros when the user never started it. With or without the slash.",
+            "`{video, position, duration}`; zeros when the user never started it, position 0 within a second of the end (finished: the player starts over). With or without the slash.",
         },
       })
   );
