@@ -22,7 +22,13 @@ let listed: CatalogueVideo[];
 
 beforeAll(async () => {
   api = await startCompatApi({ ...DJOSER_ENV, PUBLIC_URL });
-  ({ listed } = await seedCatalogue(api, "Drama", ["First light", "Second wind"]));
+  const seeded = await seedCatalogue(api, "Documentary", ["First light", "Second wind"]);
+  listed = seeded.listed;
+  // Before the first read, so no cached answer predates it.
+  await api.database.db
+    .update(categories)
+    .set({ translations: { de: { name: "Dokumentation" } } })
+    .where(eq(categories.id, seeded.category.id));
   viewer = (await djoserUser(api)).client;
 }, 60_000);
 afterAll(() => api?.stop());
@@ -217,12 +223,12 @@ interface DjoserVideo {
   created_at: string;
 }
 
-const expectedVideo = (video: (typeof listed)[number]): DjoserVideo => ({
+const expectedVideo = (video: (typeof listed)[number], genre = "Documentary"): DjoserVideo => ({
   id: video.id,
   title: video.title,
   description: `About ${video.title}`,
-  category: "Drama",
-  genre: "Drama",
+  category: "Documentary",
+  genre,
   is_trailer: false,
   thumb: `${PUBLIC_URL}/api/video/${video.id}/thumbnails/poster-640.jpg`,
   hero_frame: `${PUBLIC_URL}/api/video/${video.id}/thumbnails/poster-640.jpg`,
@@ -240,9 +246,24 @@ const expectedVideo = (video: (typeof listed)[number]): DjoserVideo => ({
 
 describe("videos/, videos/<id>/, trailers/", () => {
   test("videos/: every listed video, newest first, in the original serializer's fields", async () => {
-    const response = await viewer.get("/videos/", { "accept-language": "de" });
+    const response = await viewer.get("/videos/");
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual([...listed].reverse().map(expectedVideo));
+    expect(await response.json()).toEqual([...listed].reverse().map((video) => expectedVideo(video)));
+  });
+
+  test("category stays the untranslated row key in German (the frontend labels its rows); genre is German", async () => {
+    // The original's category was a choice value ("Documentary") that modeltranslation left alone; the
+    // frontend files a video under the row of that value, and any other value under Action.
+    const german = { "accept-language": "de" };
+    const all = await viewer.get("/videos/", german);
+    expect(all.headers.get("content-language")).toBe("de");
+    expect(await all.json()).toEqual(
+      [...listed].reverse().map((video) => expectedVideo(video, "Dokumentation")),
+    );
+    const one = await viewer.get(`/videos/${listed[0]!.id}/`, german);
+    expect(await one.json()).toEqual(expectedVideo(listed[0]!, "Dokumentation"));
+    const hero = await viewer.get("/trailers/", german);
+    expect(await hero.json()).toEqual([expectedVideo(listed.at(-1)!, "Dokumentation")]);
   });
 
   test("videos/<id>/: one video; 404 {detail} for one that is not listed", async () => {
@@ -299,6 +320,31 @@ describe("progress/ and progress/get_progress", () => {
       position: 0,
       duration: 120,
     });
+  });
+
+  test("a position at the very end reads as 0: the frontend's pause and ended saves race as a video ends", async () => {
+    // One save per user and video: two in the same millisecond would keep the first (client time decides).
+    const [alice, bob] = [(await djoserUser(api)).client, (await djoserUser(api)).client];
+    const [first, second] = [listed[0]!.id, listed[1]!.id];
+    const readBack = async (client: DjoserClient, video: number) =>
+      (await (await client.get(`/progress/get_progress?video=${video}`)).json()).position;
+    // The `pause` at the end landing after the `ended` 0: the frontend would seek to the end and stop.
+    const atEnd = await alice.post("/progress/", {
+      video: first,
+      position: 120.021333,
+      duration: 120.021333,
+    });
+    expect(await atEnd.json()).toEqual({ video: first, position: 0, duration: 120 });
+    expect(await readBack(alice, first)).toBe(0);
+    expect((await bob.post("/progress/", { video: first, position: 119.2, duration: 120.02 })).status).toBe(
+      201,
+    );
+    expect(await readBack(bob, first)).toBe(0);
+    // More than a second before the end is a place to resume from.
+    expect(
+      (await alice.post("/progress/", { video: second, position: 118.5, duration: 120.02 })).status,
+    ).toBe(201);
+    expect(await readBack(alice, second)).toBe(118.5);
   });
 
   test("zeros for a video never started; each user reads only their own", async () => {

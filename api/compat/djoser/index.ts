@@ -2,12 +2,13 @@ import { Elysia, t } from "elysia";
 import { bearerTokenOf, sessionResolver } from "../../auth/plugin.ts";
 import type { AccountService } from "../../auth/service.ts";
 import type { AccessTokens } from "../../auth/session.ts";
+import type { CatalogueEntry } from "../../catalogue/model.ts";
 import type { CatalogueService } from "../../catalogue/service.ts";
 import type { Config } from "../../config/load.ts";
 import { clientIp } from "../../http/client-ip.ts";
 import { ApiError, ErrorBody } from "../../http/errors.ts";
 import type { WatchProgressService } from "../../progress/service.ts";
-import { LOCALISED, type languagePlugin } from "../../shared/localisation.ts";
+import { type LanguagePreference, LOCALISED, type languagePlugin } from "../../shared/localisation.ts";
 import { renamedFields } from "../errors.ts";
 import { DjoserModel } from "./model.ts";
 import { djoserLinks, noActiveAccount, presentDjoserVideo, refreshRefused } from "./presenter.ts";
@@ -170,6 +171,14 @@ export function djoserRoutes(deps: {
 }
 
 /**
+ * As a video ends, the frontend saves twice at once: its last position (on `pause`) and 0 (on `ended`,
+ * meaning "start over next time"). Whichever request lands last wins, and a position at the very end
+ * makes its player seek there and stop at once. So the end reads as 0, whatever the order.
+ */
+const END_SECONDS = 1;
+const atTheEnd = (position: number, duration: number) => duration > 0 && position >= duration - END_SECONDS;
+
+/**
  * The routes behind the Bearer token: the catalogue and watch progress of the signed-in user. They
  * resolve the user themselves (a local hook) rather than by the `auth` macro: macros merge into the
  * app by name, and that one is the course cookie's. The videos come in the frontend's language (its
@@ -187,27 +196,33 @@ function signedIn(
   const { catalogue, watchProgress } = services;
   // 400 for a `?lang=` that is not one of SUPPORTED_LANGUAGES (the frontend sends none).
   const localisedErrors = { 400: ErrorBody, ...unauthorizedError };
+  // Each entry's category in the default language (the last of every preference), by id: the key of
+  // the frontend's rows (presentDjoserVideo). One the list lacks (created a moment ago) keeps its own name.
+  const presented = async (entries: CatalogueEntry[], languages: LanguagePreference) => {
+    const inDefault = await catalogue.categories([languages[languages.length - 1]!]);
+    const keyOf = new Map(inDefault.map((category) => [category.id, category.name]));
+    return entries.map((entry) => presentDjoserVideo(entry, keyOf.get(entry.category_id) ?? entry.category));
+  };
   const progressOf = async (userId: number, video: number) => {
     const progress = await watchProgress.positionIn(userId, video);
-    return {
-      video,
-      position: progress?.positionSeconds ?? 0,
-      duration: progress?.durationSeconds ?? 0,
-    };
+    const position = progress?.positionSeconds ?? 0;
+    const duration = progress?.durationSeconds ?? 0;
+    return { video, position: atTheEnd(position, duration) ? 0 : position, duration };
   };
   // The tag comes with djoserRoutes, which mounts these.
   return (
     new Elysia({ name: "compat-djoser-signed-in" })
       .use(services.languages)
       .resolve(({ request }) => sessionOf(request))
-      .get("/videos/", async ({ languages }) => (await catalogue.all(languages)).map(presentDjoserVideo), {
+      .get("/videos/", async ({ languages }) => presented(await catalogue.all(languages), languages), {
         localised: true,
         response: { 200: t.Array(DjoserModel.video), ...localisedErrors },
         detail: { summary: "Every listed video, newest first", description: LOCALISED },
       })
       .get(
         "/videos/:id/",
-        async ({ params, languages }) => presentDjoserVideo(await catalogue.one(params.id, languages)),
+        async ({ params, languages }) =>
+          (await presented([await catalogue.one(params.id, languages)], languages))[0]!,
         {
           localised: true,
           params: DjoserModel.videoParams,
@@ -217,7 +232,7 @@ function signedIn(
       )
       .get(
         "/trailers/",
-        async ({ languages }) => (await catalogue.all(languages)).slice(0, 1).map(presentDjoserVideo),
+        async ({ languages }) => presented((await catalogue.all(languages)).slice(0, 1), languages),
         {
           localised: true,
           response: { 200: t.Array(DjoserModel.video), ...localisedErrors },
@@ -252,7 +267,7 @@ function signedIn(
         detail: {
           summary: "Where the user is in a video",
           description:
-            "`{video, position, duration}`; zeros when the user never started it. With or without the slash.",
+            "`{video, position, duration}`; zeros when the user never started it, position 0 within a second of the end (finished: the player starts over). With or without the slash.",
         },
       })
   );

@@ -82,9 +82,10 @@ export const DjoserModel = {
       title: t.String(),
       description: t.String(),
       category: t.String({
-        description: "The category's name (the frontend has rows for Action, Documentary, Drama, Romance)",
+        description:
+          "The category's name in the default language, whatever the Accept-Language: the frontend's rows key on it (Action, Documentary, Drama, Romance; any other name lands in Action) and label themselves",
       }),
-      genre: t.String({ description: "The category's name again" }),
+      genre: t.String({ description: "The category's name in the reader's language (the movie-info page)" }),
       is_trailer: t.Boolean(),
       thumb: mediaUrl("Poster about 640 px wide"),
       hero_frame: mediaUrl("Poster for the player and the hero"),

@@ -29,15 +29,19 @@ export function djoserLinks(frontendUrl: string): AccountLinks {
 
 /**
  * A catalogue entry in the shape of the original backend's VideoSerializer. Every URL is absolute (the
- * frontend uses `thumb` and `video_file` as they are); the media ones are signed MP4s.
+ * frontend uses `thumb` and `video_file` as they are); the media ones are signed MP4s. `categoryKey` is
+ * the category's name in the default language: the original's `category` was a choice value that
+ * modeltranslation never touched, and the frontend picks a video's row by it (labelling the row in its
+ * own language), so a translated name would drop the video into its catch-all Action row.
  */
-export function presentDjoserVideo(entry: CatalogueEntry): DjoserVideo {
+export function presentDjoserVideo(entry: CatalogueEntry, categoryKey: string): DjoserVideo {
   const sources = mp4UrlsOf(entry);
   return {
     id: entry.id,
     title: entry.title,
     description: entry.description,
-    category: entry.category,
+    category: categoryKey,
+    // Shown as it is on the movie-info page: the reader's language.
     genre: entry.category,
     // The catalogue has no trailers of its own: `trailers/` lends the newest video to the hero.
     is_trailer: false,
