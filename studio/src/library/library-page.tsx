@@ -121,25 +121,27 @@ export function LibraryPage({ api }: { api: ApiClient }) {
           </table>
         )}
       </section>
-      <nav className="pager" aria-label="Pages">
-        <button
-          type="button"
-          className="button button-quiet"
-          onClick={library.previousPage}
-          disabled={state.pageIndex === 0 || state.status === "loading"}
-        >
-          ← Previous
-        </button>
-        <span className="pager-label">Page {state.pageIndex + 1}</span>
-        <button
-          type="button"
-          className="button button-quiet"
-          onClick={library.nextPage}
-          disabled={!state.hasNext || state.status === "loading"}
-        >
-          Next →
-        </button>
-      </nav>
+      {(state.pageIndex > 0 || state.hasNext) && (
+        <nav className="pager" aria-label="Pages">
+          <button
+            type="button"
+            className="button button-quiet"
+            onClick={library.previousPage}
+            disabled={state.pageIndex === 0 || state.status === "loading"}
+          >
+            ← Previous
+          </button>
+          <span className="pager-label">Page {state.pageIndex + 1}</span>
+          <button
+            type="button"
+            className="button button-quiet"
+            onClick={library.nextPage}
+            disabled={!state.hasNext || state.status === "loading"}
+          >
+            Next →
+          </button>
+        </nav>
+      )}
     </main>
   );
 }

@@ -1,8 +1,22 @@
 // Sign in with the admin's account: POST /api/login/ sets the session cookies, then /api/me/ says who.
 import { type FormEvent, useState } from "react";
-import type { ApiClient } from "../api/http.ts";
+import { type ApiClient, ApiRequestError } from "../api/http.ts";
 import type { SignedInUser } from "../api/types.ts";
 import { Brand } from "../ui/shell.tsx";
+
+/**
+ * The api answers wrong email, wrong password and inactive account alike (a 400 with `detail`), in the
+ * Videoflix clients' words; the studio says what that means here. Field errors and 429 keep the api's.
+ */
+function signInFailure(error: unknown): string {
+  if (error instanceof ApiRequestError && error.status === 400) {
+    const body = error.body as Record<string, unknown> | null;
+    if (body && Object.keys(body).length === 1 && typeof body.detail === "string") {
+      return "The email or the password is not right, or the account is not active.";
+    }
+  }
+  return error instanceof Error ? error.message : String(error);
+}
 
 export function SignInPage({
   api,
@@ -26,7 +40,7 @@ export function SignInPage({
       await api.post("/api/login/", { email: email.trim(), password });
       onSignedIn(await api.get<SignedInUser>("/api/me/"));
     } catch (error) {
-      setFailure(error instanceof Error ? error.message : String(error));
+      setFailure(signInFailure(error));
       setBusy(false);
     }
   };
