@@ -79,6 +79,9 @@ export class ApiClient {
 
   /** One refresh at a time, shared by every request that needs it. */
   refresh(): Promise<RefreshOutcome> {
+    // The csrftoken cookie lives as long as the refresh token: without it there is no session to
+    // refresh (and the api would refuse the request without its echo anyway).
+    if (csrfToken() === null) return Promise.resolve("refused");
     this.refreshing ??= this.send("POST", "/api/token/refresh/")
       .then((response): RefreshOutcome => {
         if (response.ok) return "refreshed";
