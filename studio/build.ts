@@ -33,10 +33,12 @@ async function filesUnder(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** sha256 over the sources (names and bytes), this script and the bundled packages' versions. */
+/** sha256 over the sources (names and bytes; tests are no part of the bundle), this script and the
+ * bundled packages' versions. */
 export async function studioSourceHash(): Promise<string> {
   const hash = createHash("sha256");
-  for (const file of [...(await filesUnder(SOURCES)), join(STUDIO_ROOT, "build.ts")]) {
+  const sources = (await filesUnder(SOURCES)).filter((file) => !/\.test\.tsx?$/.test(file));
+  for (const file of [...sources, join(STUDIO_ROOT, "build.ts")]) {
     hash
       .update(relative(STUDIO_ROOT, file))
       .update("\0")
