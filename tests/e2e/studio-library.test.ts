@@ -39,6 +39,8 @@ let transcoder: TranscoderProcess;
 let browser: Browser;
 let ready: AdminVideo;
 let failed: AdminVideo;
+/** The video uploaded while the studio watched. */
+let uploaded: AdminVideo;
 /** The admin's page at 1280 px, kept across the tests of the first describe. */
 let desktop: StudioPage;
 
@@ -129,6 +131,7 @@ describe("an admin in the studio", () => {
 
       const source = await farmSource(workDir, "long.mp4", 12, 1280, 720);
       const created = await uploadFile(api, admin, source);
+      uploaded = created;
       const target = row(desktop, created.id);
       await target.waitFor({ timeout: 30_000 });
 
@@ -198,6 +201,20 @@ describe("an admin in the studio", () => {
     await failedRow.getByRole("button", { name: `Retry transcoding ${failed.title}` }).waitFor();
     expectNoProblems(desktop);
   }, 60_000);
+
+  test("an edit and a deletion made elsewhere show up live", async () => {
+    const { page } = desktop;
+    const edit = await admin.request("PATCH", `/api/admin/videos/${uploaded.id}`, {
+      title: "Renamed elsewhere",
+    });
+    expect(edit.status).toBe(200);
+    await row(desktop, uploaded.id).getByText("Renamed elsewhere").waitFor();
+    const removal = await admin.request("DELETE", `/api/admin/videos/${uploaded.id}`);
+    expect(removal.status).toBe(204);
+    await row(desktop, uploaded.id).waitFor({ state: "detached" });
+    expect(await page.locator("tr[data-video-id]").count()).toBe(2);
+    expectNoProblems(desktop);
+  }, 30_000);
 
   test("filters by state; an expired access token is refreshed once and the request sent again", async () => {
     const { page } = desktop;
