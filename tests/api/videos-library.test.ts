@@ -151,6 +151,18 @@ describe("the library listing", () => {
     }
   });
 
+  test("the OpenAPI document names the parameters and both answers", async () => {
+    const document = (await (await fetch(`${api.url}/openapi/json`)).json()) as {
+      paths: Record<string, { get: { parameters: Array<{ name: string }>; responses: object } }>;
+    };
+    const listing = document.paths["/api/admin/videos"]!.get;
+    expect(listing.parameters.map((parameter) => parameter.name).sort()).toEqual(
+      ["category", "cursor", "limit", "q", "sort", "state"].sort(),
+    );
+    const ok = JSON.stringify((listing.responses as Record<string, unknown>)["200"]);
+    expect(ok).toContain("next_cursor");
+  });
+
   test("is for admins only", async () => {
     const viewer = await loggedInClient(api);
     await expectError(await viewer.get("/api/admin/videos?limit=5"), 403);
