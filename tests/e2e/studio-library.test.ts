@@ -133,7 +133,8 @@ describe("an admin in the studio", () => {
       const created = await uploadFile(api, admin, source);
       uploaded = created;
       const target = row(desktop, created.id);
-      await target.waitFor({ timeout: 30_000 });
+      // It shows itself by its first progress tick, once a transcoder has started on it.
+      await target.waitFor({ timeout: 90_000 });
 
       const percents: number[] = [];
       const heights = new Set<number>();

@@ -62,6 +62,7 @@ export type RealtimeEvent =
       stage: string;
       eta_seconds: number | null;
     }
+  | { type: "video.created"; id: number; revision: number }
   | { type: "video.playable"; id: number; revision: number }
   | { type: "video.ready"; id: number }
   | { type: "video.updated"; id: number; state?: VideoState; processing_error?: string | null }

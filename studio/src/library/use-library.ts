@@ -15,6 +15,21 @@ export interface LibraryState {
   hasNext: boolean;
 }
 
+/**
+ * The video as read again, keeping the progress already shown when that is further along: the read's
+ * progress comes from the key the transcoder writes, which a tick pushed over the socket may have
+ * overtaken. A bar never moves backwards within one revision.
+ */
+function withNewestProgress(shown: AdminVideo, read: AdminVideo): AdminVideo {
+  const sameRun =
+    shown.processing_state === "processing" &&
+    read.processing_state === "processing" &&
+    shown.revision === read.revision;
+  return sameRun && shown.progress.percent > read.progress.percent
+    ? { ...read, progress: shown.progress }
+    : read;
+}
+
 export function useLibrary(api: ApiClient, filters: LibraryFilters) {
   const [state, setState] = useState<LibraryState>({
     status: "loading",
@@ -103,7 +118,9 @@ export function useLibrary(api: ApiClient, filters: LibraryFilters) {
           if (known) {
             return {
               ...previous,
-              videos: previous.videos.map((shownVideo) => (shownVideo.id === id ? video : shownVideo)),
+              videos: previous.videos.map((shownVideo) =>
+                shownVideo.id === id ? withNewestProgress(shownVideo, video) : shownVideo,
+              ),
             };
           }
           return prepend ? { ...previous, videos: [video, ...previous.videos] } : previous;
@@ -128,12 +145,19 @@ export function useLibrary(api: ApiClient, filters: LibraryFilters) {
     (event: RealtimeEvent) => {
       if (event.type === "welcome") return;
       const known = shown.current.some((video) => video.id === event.id);
+      // A new upload belongs at the top of the unfiltered first page, newest first. It is announced by
+      // `video.created` where the api sends that to admins, and shows itself by its first tick anyway.
+      const addIfOnTop = () => {
+        const onTop = state.pageIndex === 0 && filters.sort === "newest" && !isFiltered(filters);
+        if (onTop && state.status === "ready") void refetch(event.id, true);
+      };
       switch (event.type) {
+        case "video.created":
+          if (!known) addIfOnTop();
+          return;
         case "video.progress":
           if (!known) {
-            // A new upload: it belongs at the top of the unfiltered first page, newest first.
-            const onTop = state.pageIndex === 0 && filters.sort === "newest" && !isFiltered(filters);
-            if (onTop && state.status === "ready") void refetch(event.id, true);
+            addIfOnTop();
             return;
           }
           setState((previous) => ({
