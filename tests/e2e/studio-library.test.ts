@@ -149,6 +149,11 @@ describe("an admin in the studio", () => {
           heights.add(Math.round((await target.boundingBox())!.height));
           if (!screenshots && now > 5) {
             screenshots = true;
+            // The stage and the time left beside the bar, as people read them.
+            const caption = (await target.locator(".progress-caption").textContent()) ?? "";
+            expect(caption).toMatch(
+              /^(Inspecting source|Encoding|Verifying|Making downloads|Making posters|Publishing)\d+%(about \d+(\.\d)? (s|min|h) left|estimating…)$/,
+            );
             await page.screenshot({ path: join(SCREENSHOTS, "studio-library-1280.png"), fullPage: true });
             await row(phone, created.id).getByRole("progressbar").waitFor();
             await phone.page.screenshot({
