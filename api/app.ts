@@ -25,6 +25,7 @@ import { queueDashboardRoutes } from "./queues/index.ts";
 import { realtimeRoutes } from "./realtime/index.ts";
 import { realtimeWebSocketOptions } from "./realtime/model.ts";
 import type { Services } from "./services.ts";
+import { studioRoutes } from "./studio/index.ts";
 import { videoAdminRoutes } from "./videos/index.ts";
 import { uploadRoutes } from "./videos/uploads/index.ts";
 import {
@@ -172,6 +173,7 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
       .use(catalogueRoutes({ services, auth, languages }))
       .use(progressRoutes({ services, auth, languages, config }))
       .use(compatRoutes({ services, config }))
+      .use(studioRoutes({ config }))
       .use(await queueDashboardRoutes({ services, auth }))
   );
 }

@@ -129,6 +129,7 @@ if (tlsPort) {
   if (!base.startsWith("https://"))
     note("              (PUBLIC_URL is not https://: the api's cookies are not Secure)");
 }
+note(`studio:       ${base}/studio/   (the admin web app; sign in with the admin account below)`);
 note(`OpenAPI UI:   ${base}/openapi   (JSON: ${base}/openapi/json)`);
 note(`health:       ${base}/health    readiness: ${base}/ready`);
 note(

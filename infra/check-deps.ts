@@ -51,6 +51,7 @@ const PRODUCTION = [
   "config",
   "connections",
   "dev",
+  "studio",
 ];
 
 /** A top-level folder that imports nothing of ours but itself. */
@@ -87,6 +88,10 @@ export const RULES: Rule[] = [
   standsAlone(
     "connections",
     "connections/ imports nothing of ours: every process opens its Redis connections and logs their errors with it",
+  ),
+  standsAlone(
+    "studio",
+    "studio/ imports nothing of ours: the admin web app talks to the server only through its public API",
   ),
   // The design card's "may import" column for api/; it is what keeps the api off transcoder/ internals.
   {

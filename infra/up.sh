@@ -96,5 +96,9 @@ elif [[ -n "${EDGE_TLS:-}" ]]; then
   die "EDGE_TLS must be self-signed (or unset), got '$EDGE_TLS'"
 fi
 
+# The studio's bundle (served by the api at /studio/): built when missing, or when its sources changed
+# since (build.json keeps their hash); otherwise a one-line "up to date".
+bun studio/build.ts --if-stale || die "the studio did not build (bun studio/build.ts)"
+
 # The supervisor (dev/stack.ts) takes over this process: signals reach it directly.
 exec bun dev/up.ts "${password_from[@]}" "${up_args[@]}"

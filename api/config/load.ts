@@ -73,6 +73,8 @@ export interface Config {
   readonly maxJsonBodyBytes: number;
   /** Largest video upload accepted; bigger ones get 413 before anything is stored. */
   readonly maxUploadBytes: number;
+  /** The studio's production bundle (STUDIO_DIR; `bun run studio:build` writes it), served at /studio/. */
+  readonly studioDir: string;
   /** UPLOAD_EXPIRY: a resumable upload nothing wrote to for this long is removed with its bytes. */
   readonly uploadExpirySeconds: number;
   readonly transcodeAttempts: number;
@@ -266,6 +268,7 @@ export function loadConfig(env: Env): Config {
     trustProxy: trustedProxies(env),
     maxJsonBodyBytes: integer(env, "MAX_JSON_BODY_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
     maxUploadBytes: integer(env, "MAX_UPLOAD_BYTES", 10 * 1024 ** 3, 1024, 2 ** 50),
+    studioDir: optional(env, "STUDIO_DIR") ?? "./dist/studio",
     uploadExpirySeconds: duration(env, "UPLOAD_EXPIRY", "24h"),
     transcodeAttempts: integer(env, "TRANSCODE_ATTEMPTS", 3, 1, 20),
     transcodeBackoffSeconds: integer(env, "TRANSCODE_BACKOFF_SECONDS", 30, 0, 3600),

@@ -3,9 +3,9 @@ import type { MediaStorage } from "../../storage/index.ts";
 import type { authPlugin } from "../auth/plugin.ts";
 import type { Config } from "../config/load.ts";
 import { refuseUnknownFields } from "../http/editable-fields.ts";
-import { ErrorBody } from "../http/errors.ts";
+import { badRequest, ErrorBody } from "../http/errors.ts";
 import { refuseTranslationsNotAnObject } from "../shared/translations.ts";
-import { VideoModel } from "./model.ts";
+import { AdminVideoPage, VideoModel } from "./model.ts";
 import { presentAdminVideo } from "./presenter.ts";
 import { VIDEO_TRANSLATED_FIELDS, type VideoAdminService } from "./service.ts";
 import { receiveUpload } from "./upload.ts";
@@ -69,17 +69,32 @@ export function videoAdminRoutes(deps: {
     )
     .get(
       "/api/admin/videos",
-      async () => {
-        const rows = await service.list();
+      async ({ query }) => {
+        const { limit, cursor, ...filter } = query;
+        if (limit === undefined && cursor !== undefined) {
+          throw badRequest({ cursor: ["A cursor goes with the `limit` of the page it came from."] });
+        }
+        const page = limit === undefined ? null : await service.page(filter, limit, cursor);
+        const rows = page ? page.rows : await service.list(filter);
         const progress = await service.progressOf(
           rows.filter((row) => row.video.processingState === "processing").map((row) => row.video.id),
         );
-        return rows.map((row) => presentAdminVideo(deps.config, row, progress.get(row.video.id)));
+        const items = rows.map((row) => presentAdminVideo(deps.config, row, progress.get(row.video.id)));
+        return page ? { items, next_cursor: page.nextCursor } : items;
       },
       {
         admin: true,
-        response: { 200: t.Array(VideoModel.adminVideo), ...adminErrors },
-        detail: { summary: "All videos with their transcoding state, newest first" },
+        query: VideoModel.listQuery,
+        response: {
+          200: t.Union([t.Array(VideoModel.adminVideo), AdminVideoPage]),
+          400: ErrorBody,
+          ...adminErrors,
+        },
+        detail: {
+          summary: "The library: videos with their transcoding state, filtered, sorted, paginated",
+          description:
+            "Without `limit`: every video that matches, as an array (newest first unless `sort` says otherwise). With `limit`: one keyset page, `{items, next_cursor}`; pass `next_cursor` back as `cursor` (with the same filters and `sort`) for the next one, until it is null. `q` searches title and description (any case), `state` and `category` (id or name) filter. 400 names the parameter at fault (a cursor made for another `sort` included).",
+        },
       },
     )
     .get("/api/admin/videos/:id", async ({ params }) => present(await service.get(params.id)), {

@@ -121,6 +121,35 @@ export const VideoModel = {
     { additionalProperties: false },
   ),
   idParams: IdParams,
+  listQuery: t.Object({
+    q: t.Optional(
+      t.String({ maxLength: 200, description: "Contained in the title or the description, any case" }),
+    ),
+    state: t.Optional(
+      t.Union([t.Literal("pending"), t.Literal("processing"), t.Literal("ready"), t.Literal("error")]),
+    ),
+    category: t.Optional(t.String({ maxLength: 100, description: "A category id, or its name (any case)" })),
+    sort: t.Optional(
+      t.Union([t.Literal("newest"), t.Literal("oldest"), t.Literal("title")], {
+        description: "`newest` (the default), `oldest`, or `title` (A to Z)",
+      }),
+    ),
+    limit: t.Optional(
+      t.Integer({
+        minimum: 1,
+        maximum: 100,
+        description: "Answer one page of this many, `{items, next_cursor}`, instead of the whole list",
+      }),
+    ),
+    cursor: t.Optional(
+      t.String({ maxLength: 400, description: "A page's `next_cursor`, with the same `sort` and `limit`" }),
+    ),
+  }),
 } as const;
+
+export const AdminVideoPage = t.Object({
+  items: t.Array(VideoModel.adminVideo),
+  next_cursor: t.Nullable(t.String({ description: "null on the last page" })),
+});
 
 export type VideoAdminModel = typeof VideoModel.adminVideo.static;

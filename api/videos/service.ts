@@ -1,4 +1,4 @@
-import { desc, eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { progressChannel, progressKey, type TranscodeProgress } from "../../contract/progress.ts";
@@ -13,6 +13,14 @@ import {
   type TranslatedField,
   type TranslationsPatch,
 } from "../shared/translations.ts";
+import {
+  cursorKey,
+  decodeLibraryCursor,
+  encodeLibraryCursor,
+  type LibraryQuery,
+  libraryConditions,
+  librarySort,
+} from "./library.ts";
 import type { Transaction, VideoLifecycle } from "./lifecycle.ts";
 import type { TranscodeQueue } from "./transcode-queue.ts";
 import type { StoredUpload } from "./upload.ts";
@@ -125,12 +133,42 @@ export class VideoAdminService {
     return { video, category };
   }
 
-  list(): Promise<VideoWithCategory[]> {
+  /** Every video matching the filters, in the query's sort (newest first by default). */
+  async list(query: LibraryQuery = {}): Promise<VideoWithCategory[]> {
+    const order = librarySort(query.sort ?? "newest");
     return this.deps.db
       .select({ video: videos, category: categories.name })
       .from(videos)
       .innerJoin(categories, eq(categories.id, videos.categoryId))
-      .orderBy(desc(videos.createdAt), desc(videos.id));
+      .where(and(...libraryConditions(query)))
+      .orderBy(...order.orderBy);
+  }
+
+  /** One keyset page of the library: `limit` rows after `cursor`, and the cursor of the next page. */
+  async page(
+    query: LibraryQuery,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<{ rows: VideoWithCategory[]; nextCursor: string | null }> {
+    const sort = query.sort ?? "newest";
+    const order = librarySort(sort);
+    const conditions = libraryConditions(query);
+    if (cursor !== undefined) conditions.push(order.after(decodeLibraryCursor(cursor, sort)));
+    const found = await this.deps.db
+      .select({ video: videos, category: categories.name, sortKey: order.key })
+      .from(videos)
+      .innerJoin(categories, eq(categories.id, videos.categoryId))
+      .where(and(...conditions))
+      .orderBy(...order.orderBy)
+      .limit(limit + 1);
+    const rows = found.slice(0, limit);
+    const last = found.length > limit ? rows.at(-1) : undefined;
+    return {
+      rows: rows.map(({ video, category }) => ({ video, category })),
+      nextCursor: last
+        ? encodeLibraryCursor({ sort, key: cursorKey(sort, last.sortKey), id: last.video.id })
+        : null,
+    };
   }
 
   async get(id: number): Promise<VideoWithCategory> {

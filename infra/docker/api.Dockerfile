@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The api (Elysia on Bun). The same image runs the one-shot migrations (`bun api/cli/migrate.ts`).
 # Build from the repository root:  docker build -f infra/docker/api.Dockerfile -t videoflix/api .
-# Bun runs the TypeScript sources as they are: there is no build step, only production dependencies.
+# Bun runs the TypeScript sources as they are; the one build step is the studio's bundle (Bun.build,
+# studio/build.ts), made here once and served by the api at /studio/.
 
 # The bun the project is developed and tested with (BUN_VERSION in infra/lib/packages.sh).
 ARG BUN_VERSION=1.4.5
@@ -11,6 +12,12 @@ WORKDIR /app
 COPY package.json bun.lock ./
 # Exactly what bun.lock says, without devDependencies (sharp's prebuilt libvips comes with it).
 RUN bun install --frozen-lockfile --production --no-progress
+
+# The studio (the admin web app): React comes with the production dependencies; Bun bundles it.
+FROM deps AS studio
+COPY tsconfig.json ./
+COPY studio ./studio
+RUN bun studio/build.ts --out /app/dist/studio
 
 FROM oven/bun:${BUN_VERSION}-slim AS runtime
 ENV NODE_ENV=production \
@@ -35,6 +42,7 @@ COPY emails ./emails
 COPY storage ./storage
 COPY transcoder ./transcoder
 COPY api ./api
+COPY --from=studio /app/dist/studio ./dist/studio
 COPY infra/docker/healthcheck.ts ./infra/docker/healthcheck.ts
 # A numeric user (the image's `bun`), so Kubernetes' runAsNonRoot can verify it; the code stays root's.
 USER 1000:1000

@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { MediaTokens } from "../../api/playback/tokens.ts";
 import { freePort } from "../../dev/services.ts";
 import { type RunningEdge, startEdge } from "../../infra/nginx/edge.ts";
+import { buildStudio, type StudioBuild } from "../../studio/build.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
 import { publishRealTree, smallSource, startTestEdge, stopRealTree } from "../support/real-tree.ts";
@@ -28,12 +29,15 @@ let workDir: string;
 let transcoder: TestTranscoder;
 let videoId: number;
 let tree: string;
+let studio: StudioBuild;
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "vf-edge-"));
   const sourcePath = await smallSource(workDir);
+  studio = await buildStudio(join(workDir, "studio"));
   api = await startTestApi({
     ...ADMIN_ENV,
+    STUDIO_DIR: join(workDir, "studio"),
     MEDIA_TOKEN_SECRET,
     MEDIA_TOKEN_TTL: `${MEDIA_TOKEN_TTL_SECONDS}s`,
   });
@@ -222,6 +226,22 @@ describe("everything else reaches the api, which answers as without the edge", (
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
       expect([400, 404], `${status} for ${path}`).toContain(status);
     }
+  });
+
+  test("the studio's page and assets, with the api's CSP and cache headers", async () => {
+    const page = await get("/studio/");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("cache-control")).toBe("no-cache");
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+    expect(page.headers.get("content-security-policy")).toStartWith("default-src 'self'; script-src 'self';");
+    expect(await page.text()).toContain(`/studio/assets/${studio.script}`);
+    const script = await get(`/studio/assets/${studio.script}`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect((await script.arrayBuffer()).byteLength).toBe(studio.assets[studio.script]!);
+    const clientRoute = await get("/studio/library?state=error");
+    expect(clientRoute.status).toBe(200);
+    await clientRoute.arrayBuffer();
   });
 
   test("/metrics is not public; the WebSocket upgrades through the edge", async () => {

@@ -43,6 +43,8 @@ export interface TestApiOptions {
   shareWith?: TestApi;
   /** How often cached token verdicts and open sockets are checked for a revocation again (ms). */
   revocationRecheckMs?: number;
+  /** Listen on this port (default: any free one), e.g. one PUBLIC_URL already names. */
+  port?: number;
 }
 
 // The in-process api behind each TestApi, for starting a second replica on the same stores.
@@ -71,7 +73,7 @@ export async function startTestApi(
     shareWith: options.shareWith ? inProcess.get(options.shareWith) : undefined,
   });
   const { runtime, config } = api;
-  runtime.app.listen({ hostname: "127.0.0.1", port: 0 });
+  runtime.app.listen({ hostname: "127.0.0.1", port: options.port ?? 0 });
   const testApi: TestApi = {
     url: `http://127.0.0.1:${runtime.app.server!.port}`,
     config,

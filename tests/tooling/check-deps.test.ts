@@ -96,6 +96,13 @@ const fixture: Record<string, string> = {
     `import { frame } from "../tests/support/frames.ts";`,
   ].join("\n"),
   "tests/support/frames.ts": `import { app } from "../../api/app.ts";\nexport const frame = 1;\n`,
+  // The studio talks to the server over HTTP only: not even the contract's types.
+  "studio/src/app.tsx": [
+    `import { Row } from "./row.tsx";`,
+    `import type { AdminVideo } from "../../api/videos/model.ts";`,
+    `import type { STAGES } from "../../contract/video.ts";`,
+  ].join("\n"),
+  "studio/src/row.tsx": `export const Row = () => <tr />;\n`,
 };
 
 let fixtureRoot: string;
@@ -134,6 +141,8 @@ describe("check:deps on a fixture tree", () => {
       "dev/supervisor.ts:2 imports tests/support/frames.ts",
       "emails/mailer.ts:1 imports config/env.ts",
       "emails/templates/activation.tsx:7 imports storage/index.ts",
+      "studio/src/app.tsx:2 imports api/videos/model.ts",
+      "studio/src/app.tsx:3 imports contract/video.ts",
       "transcoder/worker.ts:4 imports db/schema.ts",
       "transcoder/worker.ts:5 imports api/http/errors.ts",
       "transcoder/worker.ts:6 imports emails/mailer.ts",

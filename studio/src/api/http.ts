@@ -1,0 +1,128 @@
+// Requests to the api as the signed-in browser makes them: the session cookies ride along, every
+// state-changing request echoes the csrftoken cookie in X-CSRFToken (the api's double-submit check),
+// and an expired access token is refreshed once (POST /api/token/refresh/) and the request sent again.
+// Parallel requests that meet a 401 share that one refresh, as the rotation of refresh tokens expects.
+
+const SAFE_METHODS = new Set(["GET", "HEAD"]);
+/** Requests that must not trigger a refresh themselves. */
+const NO_REFRESH = new Set(["/api/login/", "/api/token/refresh/", "/api/logout/"]);
+
+/** An answer other than 2xx, with the api's error body turned into one readable sentence. */
+export class ApiRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(readableError(status, body));
+    this.name = "ApiRequestError";
+  }
+}
+
+/** The api's error shape: `detail` or `message`, or field → messages. */
+export function readableError(status: number, body: unknown): string {
+  if (body && typeof body === "object") {
+    const record = body as Record<string, unknown>;
+    for (const key of ["detail", "message"]) {
+      if (typeof record[key] === "string") return record[key] as string;
+    }
+    for (const [field, messages] of Object.entries(record)) {
+      const first = Array.isArray(messages) ? messages[0] : messages;
+      if (typeof first === "string") return `${field}: ${first}`;
+    }
+  }
+  if (status === 0) return "The server cannot be reached. Check the connection and try again.";
+  return `The server answered ${status}.`;
+}
+
+function csrfToken(): string | null {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...value] = part.trim().split("=");
+    if (name === "csrftoken") return decodeURIComponent(value.join("="));
+  }
+  return null;
+}
+
+/** How a refresh went: the session lives on, it is over, or the api could not be asked. */
+export type RefreshOutcome = "refreshed" | "refused" | "unreachable";
+
+export class ApiClient {
+  private refreshing: Promise<RefreshOutcome> | null = null;
+  private readonly sessionEndedListeners = new Set<() => void>();
+
+  /** Called when the session is over (a refresh was refused): the app shows the sign-in page. */
+  onSessionEnded(listener: () => void): () => void {
+    this.sessionEndedListeners.add(listener);
+    return () => this.sessionEndedListeners.delete(listener);
+  }
+
+  get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    return this.request<T>("GET", path, undefined, signal);
+  }
+
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>("POST", path, body);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    let response = await this.send(method, path, body, signal);
+    if (response.status === 401 && !NO_REFRESH.has(path)) {
+      const outcome = await this.refresh();
+      if (outcome === "refreshed") response = await this.send(method, path, body, signal);
+      else if (outcome === "refused") this.sessionEnded();
+      else throw new ApiRequestError(0, null);
+    }
+    const text = await response.text();
+    const parsed: unknown = text ? safeJson(text) : null;
+    if (!response.ok) throw new ApiRequestError(response.status, parsed);
+    return parsed as T;
+  }
+
+  /** One refresh at a time, shared by every request that needs it. */
+  refresh(): Promise<RefreshOutcome> {
+    // The csrftoken cookie lives as long as the refresh token: without it there is no session to
+    // refresh (and the api would refuse the request without its echo anyway).
+    if (csrfToken() === null) return Promise.resolve("refused");
+    this.refreshing ??= this.send("POST", "/api/token/refresh/")
+      .then((response): RefreshOutcome => {
+        if (response.ok) return "refreshed";
+        // 429 and 5xx say nothing about the session: it may well live on.
+        return response.status === 401 || response.status === 403 ? "refused" : "unreachable";
+      })
+      .catch((): RefreshOutcome => "unreachable")
+      .finally(() => {
+        this.refreshing = null;
+      });
+    return this.refreshing;
+  }
+
+  sessionEnded(): void {
+    for (const listener of this.sessionEndedListeners) listener();
+  }
+
+  private async send(method: string, path: string, body?: unknown, signal?: AbortSignal) {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const csrf = csrfToken();
+    if (!SAFE_METHODS.has(method) && csrf) headers["x-csrftoken"] = csrf;
+    try {
+      return await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin",
+        signal,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new ApiRequestError(0, null);
+    }
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { detail: text.slice(0, 200) };
+  }
+}

@@ -1,0 +1,2 @@
+// Stylesheets are imported for their effect: Bun.build bundles them into the hashed CSS file.
+declare module "*.css";
