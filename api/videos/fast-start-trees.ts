@@ -3,7 +3,7 @@
 // one nothing wants any more goes.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { and, eq } from "drizzle-orm";
 import { fastStartPrefixFor, isFastStartPrefix, outputPrefixFor } from "../../contract/media.ts";
 import type { Database } from "../../db/client.ts";
@@ -60,6 +60,8 @@ export async function dropStaleFastStart(
 
 const ENDLIST = "#EXT-X-ENDLIST";
 const uriLines = (text: string) => text.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
+/** What the fast-start master lists: a rung's media playlist inside the tree, nothing else. */
+const MEDIA_PLAYLIST_URI = /^[A-Za-z0-9_-]+\/index\.m3u8$/;
 
 /**
  * A job's last word was an error (it failed for good, or its file was replaced or its video deleted
@@ -81,7 +83,7 @@ export async function endFastStartPlaylists(
   // No master: the tree was never announced playable, so no player holds it.
   if (master === null) return [];
   const ended: string[] = [];
-  for (const uri of uriLines(master)) {
+  for (const uri of uriLines(master).filter((line) => MEDIA_PLAYLIST_URI.test(line))) {
     const key = `${prefix}/${uri}`;
     const playlist = await deps.storage.readText(key);
     // Each playlist was put whole, so its text ends in a whole entry.
@@ -89,7 +91,8 @@ export async function endFastStartPlaylists(
       continue;
     const dir = await mkdtemp(join(tmpdir(), "vf-endlist-"));
     try {
-      const path = join(dir, "index.m3u8");
+      // Its own name: the S3 driver's Content-Type comes from the file's extension.
+      const path = join(dir, basename(key));
       await writeFile(path, `${playlist.trimEnd()}\n${ENDLIST}\n`);
       await deps.storage.putFile(path, key);
     } finally {
