@@ -256,6 +256,16 @@ describe("one transcoder, fast start on", () => {
       if (existsSync(fastTreeDir(api, video.id, 1))) {
         expect(retired.map((row) => row.prefix)).toContain(fastStartPrefixFor(video.id, 1));
       }
+      // Published when the file was replaced mid-pass: kept for its viewers, and ended (the old job's
+      // last word was its source gone), so a player on it plays what was published to its end.
+      if (during === "fast-start") {
+        expect(retired.map((row) => row.prefix)).toContain(fastStartPrefixFor(video.id, 1));
+        await eventually(
+          `revision 1's fast-start playlist of video ${video.id} to end`,
+          async () => listedSegments(fastPlaylistOf(video.id, 1)).ended,
+          10_000,
+        );
+      }
       const [row] = await api.database.db.select().from(videos).where(eq(videos.id, video.id));
       expect(row?.publishedPrefix).toBe(`videos/${video.id}/r2`);
     }
