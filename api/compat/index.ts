@@ -12,6 +12,7 @@ import type { languagePlugin } from "../shared/localisation.ts";
 import { AUTHEMAIL_TAG, authemailRoutes, type MediaTokenSigner } from "./authemail/index.ts";
 import { CONTENT_TAG, contentRoutes } from "./content/index.ts";
 import { DJOSER_TAG, djoserRoutes } from "./djoser/index.ts";
+import { dialectCatalogue } from "./media.ts";
 
 /** Where every dialect lives: its routes authenticate by its own credentials, never our cookies. */
 export const COMPAT_PREFIX = "/compat/";
@@ -60,6 +61,10 @@ export const compatTags = (config: Pick<Config, "compat">) =>
 /** Every enabled dialect's routes. */
 export function compatRoutes(deps: CompatDeps) {
   const app = new Elysia({ name: "compat" });
-  for (const dialect of deps.config.compat.dialects) app.use(DIALECT_ROUTES[dialect](deps));
+  const dialectDeps = {
+    ...deps,
+    services: { ...deps.services, catalogue: dialectCatalogue(deps.services.catalogue) },
+  };
+  for (const dialect of deps.config.compat.dialects) app.use(DIALECT_ROUTES[dialect](dialectDeps));
   return app;
 }

@@ -1,6 +1,7 @@
 // The media every dialect hands to its player: progressive MP4s (none of the three frontends plays
 // HLS), as signed absolute URLs, since a <video> element sends no Authorization header.
 import type { CatalogueEntry } from "../catalogue/model.ts";
+import type { CatalogueService } from "../catalogue/service.ts";
 import { nominalHeight } from "../shared/renditions.ts";
 
 /** One rung's progressive MP4. */
@@ -41,4 +42,17 @@ export function nearestLowerMp4(sources: readonly Mp4Source[], height: number): 
       null,
     );
   return lower.length > 0 ? pick(lower, (a, b) => a > b) : pick(sources, (a, b) => a < b);
+}
+
+/**
+ * The catalogue as every dialect lists it: only videos whose ladder is published. A video that is only
+ * playable through its fast-start rendition (an HLS rung without an MP4) would be an entry none of
+ * these frontends can play for the whole ladder run; the Videoflix list (`GET /api/video/`) plays HLS
+ * and keeps it. A ladder made before MP4s existed stays listed (its media fields are null until
+ * `bun run media:backfill-mp4`), as before.
+ */
+export function dialectCatalogue(catalogue: CatalogueService): CatalogueService {
+  const view = Object.create(catalogue) as CatalogueService;
+  view.all = async (languages) => (await catalogue.all(languages)).filter((entry) => entry.complete);
+  return view;
 }

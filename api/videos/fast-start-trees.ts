@@ -1,5 +1,9 @@
 // The rules about a revision's fast-start tree (docs/fast-start.md) that the lifecycle applies: who may
-// make one, how long it stays after its ladder replaced it, and when one nothing wants any more goes.
+// make one, how long it stays after its ladder replaced it, when its playlist is ended for it, and when
+// one nothing wants any more goes.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { and, eq } from "drizzle-orm";
 import { fastStartPrefixFor, isFastStartPrefix, outputPrefixFor } from "../../contract/media.ts";
 import type { Database } from "../../db/client.ts";
@@ -52,4 +56,49 @@ export async function dropStaleFastStart(
     if (retired.length > 0) return;
   }
   await deps.storage.deletePrefix(prefix);
+}
+
+const ENDLIST = "#EXT-X-ENDLIST";
+const uriLines = (text: string) => text.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
+/** What the fast-start master lists: a rung's media playlist inside the tree, nothing else. */
+const MEDIA_PLAYLIST_URI = /^[A-Za-z0-9_-]+\/index\.m3u8$/;
+
+/**
+ * A job's last word was an error (it failed for good, or its file was replaced or its video deleted
+ * under it): no pass will ever add to the revision's fast-start playlists, so they get #EXT-X-ENDLIST
+ * over the segments they list, or players on them would wait for more forever. An ended EVENT playlist
+ * is a valid VOD. The only media playlist the api writes, and only once no transcoder will (the worker
+ * reports an error after its last put); a retry then finds the pass done and goes on to the ladder.
+ */
+export async function endFastStartPlaylists(
+  deps: { db: Database; storage: MediaStorage },
+  videoId: number,
+  revision: number,
+): Promise<string[]> {
+  const [current] = await deps.db.select({ id: videos.id }).from(videos).where(eq(videos.id, videoId));
+  // A deleted video's tree is removed instead (dropStaleFastStart).
+  if (!current) return [];
+  const prefix = fastStartPrefixFor(videoId, revision);
+  const master = await deps.storage.readText(`${prefix}/master.m3u8`);
+  // No master: the tree was never announced playable, so no player holds it.
+  if (master === null) return [];
+  const ended: string[] = [];
+  for (const uri of uriLines(master).filter((line) => MEDIA_PLAYLIST_URI.test(line))) {
+    const key = `${prefix}/${uri}`;
+    const playlist = await deps.storage.readText(key);
+    // Each playlist was put whole, so its text ends in a whole entry.
+    if (playlist === null || playlist.split("\n").includes(ENDLIST) || uriLines(playlist).length === 0)
+      continue;
+    const dir = await mkdtemp(join(tmpdir(), "vf-endlist-"));
+    try {
+      // Its own name: the S3 driver's Content-Type comes from the file's extension.
+      const path = join(dir, basename(key));
+      await writeFile(path, `${playlist.trimEnd()}\n${ENDLIST}\n`);
+      await deps.storage.putFile(path, key);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    ended.push(key);
+  }
+  return ended;
 }

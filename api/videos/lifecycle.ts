@@ -9,6 +9,7 @@
 //   report playable (processing, or pending → processing): the revision's fast-start tree becomes the
 //     published one (`playable_at`, listed); only while no ladder is published. At `ready` the ladder
 //     replaces it, and it is retired until viewers who started on it can have finished (docs/fast-start.md).
+//   report error (a job's last word): the revision's fast-start playlist, if unended, gets ENDLIST.
 //
 //   replace the file (any state): revision + 1, back to pending; viewers keep the published revision
 //     until the new one is ready, then its tree is deleted.
@@ -38,7 +39,12 @@ import {
 import type { MediaStorage } from "../../storage/index.ts";
 import type { EventBus } from "../shared/event-bus.ts";
 import { type PassView, presentPasses } from "../shared/progress-passes.ts";
-import { dropStaleFastStart, fastStartRemoval, mayFastStart } from "./fast-start-trees.ts";
+import {
+  dropStaleFastStart,
+  endFastStartPlaylists,
+  fastStartRemoval,
+  mayFastStart,
+} from "./fast-start-trees.ts";
 
 export type VideoState = ProcessingState;
 export const VIDEO_STATES: readonly VideoState[] = processingState.enumValues;
@@ -199,6 +205,16 @@ export class VideoLifecycle {
   /** Applies a transcoder's report; true when it moved the video (and the move was announced). */
   async applyReport(report: TranscodeReport): Promise<boolean> {
     if (report.type === "playable") return this.makePlayable(report);
+    // Before the state moves: a retry (error → pending) must find the playlists already ended.
+    if (report.type === "error") {
+      const ended = await endFastStartPlaylists(this.deps, report.videoId, report.revision);
+      if (ended.length > 0) {
+        this.deps.log.info(
+          { video_id: report.videoId, revision: report.revision, playlists: ended },
+          "fast-start playlist ended: its job is over",
+        );
+      }
+    }
     const moved =
       report.type === "processing"
         ? await this.moveOnReport(report, { processingError: null, processingStartedAt: new Date(report.at) })

@@ -3,13 +3,14 @@
 // `ready` replaces it and retires it rather than deleting it, a job says whether it may fast start
 // (never over a published ladder), and a fast-start tree nothing wants any more is removed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
 import { fastStartPrefixFor, type Rendition } from "../../contract/media.ts";
 import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
 import { retiredRevisions, videos } from "../../db/schema/index.ts";
+import { listedSegments } from "../../transcoder/fast-start/playlist.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo, replaceFile, sendAs } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
 import { fabricatedResult, publishTree, tinyMp4Bytes } from "../support/fixtures.ts";
@@ -205,6 +206,50 @@ describe("a playable report", () => {
     const dir = publishFastTree(video.id, 1, false);
     await report.error(video.id);
     await eventually("the fast-start tree to go", async () => !existsSync(dir));
+  });
+
+  test("a file replaced mid-pass: revision 1's last report (its source is gone) ends its published playlist", async () => {
+    const video = await createVideo(api, admin);
+    const dir = publishFastTree(video.id, 1, false);
+    await report.playable(video.id);
+    await untilPlayable(video.id);
+    const before = readFileSync(join(dir, "360p", "index.m3u8"), "utf8");
+    expect((await replaceFile(api, admin, video.id, await tinyMp4Bytes())).status).toBe(202);
+    await report.error(video.id, 1);
+    // Still what viewers are served (until revision 2 is playable), now a whole VOD of what it listed.
+    const served = await eventually("revision 1's playlist to end", async () => {
+      const text = await (await viewer.get(`/api/video/${video.id}/360p/index.m3u8`)).text();
+      return text.includes("#EXT-X-ENDLIST") ? text : undefined;
+    });
+    expect(served.split("\n").filter((line) => line.startsWith("seg_"))).toHaveLength(
+      listedSegments(before).segments.length,
+    );
+    expect(readFileSync(join(dir, "360p", "index.m3u8"), "utf8")).toBe(`${before}#EXT-X-ENDLIST\n`);
+    const [row] = await api.database.db.select().from(videos).where(eq(videos.id, video.id));
+    expect(row?.publishedPrefix).toBe(fastStartPrefixFor(video.id, 1));
+  });
+
+  test("a pass that fails for good: the video goes to error and stays watchable to the end of what was published", async () => {
+    const video = await createVideo(api, admin);
+    const dir = publishFastTree(video.id, 1, false);
+    await report.playable(video.id);
+    await untilPlayable(video.id);
+    await transcoder.reporter.report({
+      type: "error",
+      videoId: video.id,
+      revision: 1,
+      at: new Date().toISOString(),
+      message: "The video could not be decoded past 00:01:00.",
+    });
+    await eventually("error", async () => (await getVideo(admin, video.id)).processing_state === "error");
+    const ended = listedSegments(readFileSync(join(dir, "360p", "index.m3u8"), "utf8"));
+    expect(ended).toEqual({ segments: [{ uri: "seg_00000.ts", durationSeconds: 2 }], ended: true });
+    const served = await (await viewer.get(`/api/video/${video.id}/360p/index.m3u8`)).text();
+    expect(served).toContain("#EXT-X-ENDLIST");
+    // A late duplicate of the report leaves the ended playlist as it is.
+    await report.error(video.id, 1);
+    await Bun.sleep(300);
+    expect(listedSegments(readFileSync(join(dir, "360p", "index.m3u8"), "utf8"))).toEqual(ended);
   });
 
   test("an error for a replaced revision removes its unpublished fast-start tree; the current one's stays", async () => {

@@ -32,8 +32,8 @@ let viewer: Client;
 const workers: TranscoderProcess[] = [];
 const sources: Record<string, string> = {};
 
-const startWorker = (name: string) => {
-  const worker = startTranscoder(api, name, FAST_START_ENV);
+const startWorker = (name: string, env: Record<string, string> = {}) => {
+  const worker = startTranscoder(api, name, { ...FAST_START_ENV, ...env });
   workers.push(worker);
   return worker;
 };
@@ -256,6 +256,16 @@ describe("one transcoder, fast start on", () => {
       if (existsSync(fastTreeDir(api, video.id, 1))) {
         expect(retired.map((row) => row.prefix)).toContain(fastStartPrefixFor(video.id, 1));
       }
+      // Published when the file was replaced mid-pass: kept for its viewers, and ended (the old job's
+      // last word was its source gone), so a player on it plays what was published to its end.
+      if (during === "fast-start") {
+        expect(retired.map((row) => row.prefix)).toContain(fastStartPrefixFor(video.id, 1));
+        await eventually(
+          `revision 1's fast-start playlist of video ${video.id} to end`,
+          async () => listedSegments(fastPlaylistOf(video.id, 1)).ended,
+          10_000,
+        );
+      }
       const [row] = await api.database.db.select().from(videos).where(eq(videos.id, video.id));
       expect(row?.publishedPrefix).toBe(`videos/${video.id}/r2`);
     }
@@ -271,7 +281,9 @@ describe("kill -9 of a transcoder", () => {
     await Promise.all(workers.map((worker) => worker.kill9()));
   });
 
-  test("during the fast-start pass: another one continues the same playlist, and the video gets ready", async () => {
+  // The retry lands on a worker that would not start a pass (FAST_START=off; a fast GPU is the same):
+  // it continues the playlist anyway, or the viewers on it would never get its end.
+  test("during the fast-start pass: a FAST_START=off worker continues the same playlist, ends it, and the video gets ready", async () => {
     const first = startWorker("fast-kill-a");
     const video = await uploadFile(api, admin, sources.longer!);
     await untilPlayable(admin, video.id);
@@ -283,13 +295,16 @@ describe("kill -9 of a transcoder", () => {
       expect(existsSync(join(fastTreeDir(api, video.id, 1), "360p", segment.uri))).toBe(true);
     }
     expect((await viewer.get(`/api/video/${video.id}/master.m3u8`)).status).toBe(200);
-    const second = startWorker("fast-kill-b");
+    const second = startWorker("fast-kill-b", { FAST_START: "off" });
     await untilState(admin, video.id, "ready", 180_000);
+    // The retired playlist, as the players that started on it reload it: ended, every segment kept.
     const after = listedSegments(fastPlaylistOf(video.id, 1));
     expect(after.ended).toBe(true);
     expect(after.segments.slice(0, before.segments.length)).toEqual(before.segments);
     const resumed = logLines(second.logs()).find((line) => line.msg === "fast-start pass published");
     expect(Number(resumed?.resumed)).toBe(before.segments.length);
+    const decision = logLines(second.logs()).find((line) => line.fast_start === true);
+    expect(String(decision?.reason)).toContain("unended");
     await second.stop();
   }, 240_000);
 

@@ -70,6 +70,7 @@ describe("when a job gets the pass", () => {
     minSeconds: 60,
     hwaccel: "none" as const,
     gpuLadderSpeed: null,
+    unendedTree: false,
   };
   test("a long source on the CPU does; off, a short source or a job that forbids it does not", () => {
     expect(decideFastStart(base).run).toBe(true);
@@ -82,6 +83,16 @@ describe("when a job gets the pass", () => {
     expect(decideFastStart(gpu)).toMatchObject({ run: false, reason: expect.stringContaining("4.0×") });
     expect(decideFastStart({ ...gpu, gpuLadderSpeed: 0.8 }).run).toBe(true);
     expect(decideFastStart({ ...gpu, setting: "on" }).run).toBe(true);
+  });
+  test("an unended playlist of an earlier attempt is always continued: off, a fast GPU and the job's word aside", () => {
+    const unended = { ...base, unendedTree: true };
+    for (const input of [
+      { ...unended, setting: "off" as const },
+      { ...unended, hwaccel: "nvenc" as const, gpuLadderSpeed: 4 },
+      { ...unended, allowedByJob: false },
+    ]) {
+      expect(decideFastStart(input)).toMatchObject({ run: true, reason: expect.stringContaining("unended") });
+    }
   });
   test("FAST_START and FAST_START_MIN_SECONDS are read once, with their defaults", () => {
     expect(loadTranscoderConfig({})).toMatchObject({ fastStart: "auto", fastStartMinSeconds: 60 });

@@ -1,6 +1,8 @@
 // Whether a job gets the fast-start pass. `FAST_START=auto` skips it on a GPU whose ladder runs faster
 // than real time (measured once at start-up, ladder-speed.ts): there the ladder itself is published
 // before a viewer could catch up with a fast rendition, and the extra pass would only delay `ready`.
+// A fast-start playlist an earlier attempt left unended is always continued, whatever this worker's
+// settings: viewers may be playing it, and only a pass that runs to its end closes it.
 import type { FastStartSetting } from "../config.ts";
 import type { HwAccelMode } from "../hwaccel/modes.ts";
 
@@ -16,6 +18,8 @@ export interface FastStartInput {
   hwaccel: HwAccelMode;
   /** The ladder's measured speed on this GPU (× real time), or null when not measured. */
   gpuLadderSpeed: number | null;
+  /** An earlier attempt of this revision published a fast-start playlist without #EXT-X-ENDLIST. */
+  unendedTree: boolean;
 }
 
 export interface FastStartDecision {
@@ -25,6 +29,12 @@ export interface FastStartDecision {
 }
 
 export function decideFastStart(input: FastStartInput): FastStartDecision {
+  if (input.unendedTree) {
+    return {
+      run: true,
+      reason: "an earlier attempt left the fast-start playlist unended: resuming it whatever FAST_START says",
+    };
+  }
   if (input.setting === "off") return { run: false, reason: "FAST_START=off" };
   if (!input.allowedByJob)
     return { run: false, reason: "the job does not allow it (its video was ready before)" };

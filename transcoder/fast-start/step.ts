@@ -3,11 +3,13 @@
 import { fastStartPrefixFor } from "../../contract/media.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import type { TranscoderConfig } from "../config.ts";
+import { MEDIA_PLAYLIST } from "../ffmpeg-args.ts";
 import type { HwAccelMode } from "../hwaccel/modes.ts";
 import type { TranscodeLog } from "../log.ts";
 import type { TranscodeOptions } from "../pipeline.ts";
 import { decideFastStart } from "./decision.ts";
-import { type FastStartPlayable, runFastStartPass } from "./pass.ts";
+import { type FastStartPlayable, fastStartRung, runFastStartPass } from "./pass.ts";
+import { listedSegments } from "./playlist.ts";
 
 export interface FastStartStepContext {
   config: TranscoderConfig;
@@ -32,7 +34,10 @@ export interface FastStartStepContext {
 export function fastStartStep(context: FastStartStepContext): NonNullable<TranscodeOptions["fastStart"]> {
   const { config, storage, log } = context;
   return async ({ source, progress }) => {
+    const prefix = fastStartPrefixFor(context.videoId, context.revision);
+    const published = await storage.readText(`${prefix}/${fastStartRung(source).name}/${MEDIA_PLAYLIST}`);
     const decision = decideFastStart({
+      unendedTree: published !== null && !listedSegments(published).ended,
       setting: config.fastStart,
       allowedByJob: context.allowedByJob,
       durationSeconds: source.durationSeconds,
@@ -52,7 +57,7 @@ export function fastStartStep(context: FastStartStepContext): NonNullable<Transc
       source,
       segmentSeconds: config.segmentSeconds,
       storage,
-      prefix: fastStartPrefixFor(context.videoId, context.revision),
+      prefix,
       stagingDir,
       hwaccel: context.hwaccel,
       encodeTimeout: config.encodeTimeout,
