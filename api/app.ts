@@ -112,7 +112,11 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
                 description:
                   "The signed-in user's sessions: list them, end one (its tokens die on every replica)",
               },
-              { name: "Admin: accounts", description: "Deactivate an account, end all of a user's sessions" },
+              {
+                name: "Admin: accounts",
+                description:
+                  "Find accounts, activate or deactivate them, grant or revoke admin, see and end a user's sessions (admins only)",
+              },
               { name: "Health", description: "Liveness and readiness probes" },
               {
                 name: "Realtime",

@@ -16,6 +16,7 @@ import { RevocationEpochs } from "./auth/revocation-epochs.ts";
 import { AccountService } from "./auth/service.ts";
 import { AccessTokens, REVOCATION_RECHECK_MS } from "./auth/session.ts";
 import { SessionService } from "./auth/sessions.ts";
+import { UserAdminService } from "./auth/user-admin.ts";
 import { CATALOGUE_CACHE_TTL_MS, CatalogueCache } from "./catalogue/cache.ts";
 import { CatalogueService } from "./catalogue/service.ts";
 import { CategoryAdminService } from "./categories/service.ts";
@@ -27,6 +28,7 @@ import { PlaybackService } from "./playback/service.ts";
 import { MediaTokens } from "./playback/tokens.ts";
 import { WatchProgressService } from "./progress/service.ts";
 import { RealtimeHub } from "./realtime/service.ts";
+import { auditLog } from "./shared/audit.ts";
 import type { BackgroundTasks } from "./shared/background-tasks.ts";
 import type { Clock } from "./shared/clock.ts";
 import type { EventBus } from "./shared/event-bus.ts";
@@ -104,6 +106,8 @@ export function buildServices(infra: Infrastructure) {
     revocations,
     log,
   });
+  const sessions = new SessionService({ db, sessions: refreshSessions, clock });
+  const audit = auditLog(log);
   const metrics = infra.metrics ?? new ApiMetrics();
   metrics.watchTranscodeQueue(infra.transcodeQueue.queue);
 
@@ -195,7 +199,8 @@ export function buildServices(infra: Infrastructure) {
       log,
       sessions: refreshSessions,
     }),
-    sessions: new SessionService({ db, sessions: refreshSessions, clock }),
+    sessions,
+    userAdmin: new UserAdminService({ db, refreshSessions, sessions, audit }),
     lifecycle,
     videoAdmin,
     uploadStore,
