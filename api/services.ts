@@ -213,7 +213,7 @@ export function buildServices(infra: Infrastructure) {
     directUploads,
     uploadCompletion,
     resumableUploads,
-    categoryAdmin: new CategoryAdminService({ db, bus, languages: config.supportedLanguages }),
+    categoryAdmin: new CategoryAdminService({ db, bus, languages: config.supportedLanguages, audit }),
     queues: infra.dashboardQueues,
     /** What every presenter of MP4 links signs with (`mp4UrlsOf`, api/shared/progressive-mp4.ts). */
     mp4Signer,
