@@ -34,6 +34,7 @@ import type { Clock } from "./shared/clock.ts";
 import type { EventBus } from "./shared/event-bus.ts";
 import { languagePlugin } from "./shared/localisation.ts";
 import type { Mp4Signer } from "./shared/progressive-mp4.ts";
+import { TranscodeAttempts } from "./videos/attempts.ts";
 import { VideoLifecycle } from "./videos/lifecycle.ts";
 import { VideoAdminService } from "./videos/service.ts";
 import type { TranscodeQueue } from "./videos/transcode-queue.ts";
@@ -115,12 +116,14 @@ export function buildServices(infra: Infrastructure) {
   realtime.listen();
   metrics.watchWebSockets(realtime);
 
+  const attempts = new TranscodeAttempts({ db });
   const lifecycle = new VideoLifecycle({
     db,
     storage: infra.storage,
     bus,
     log,
     retiredGraceSeconds: config.storage.kind === "s3" ? config.storage.retiredGraceSeconds : 0,
+    attempts,
   });
   const videoAdmin = new VideoAdminService({
     db,
@@ -130,6 +133,7 @@ export function buildServices(infra: Infrastructure) {
     redis,
     log,
     languages: config.supportedLanguages,
+    audit,
   });
   // Resumable uploads: the tus store over the media storage, locks in Redis shared by every replica.
   const uploadStore = new StorageUploadStore({
@@ -202,6 +206,7 @@ export function buildServices(infra: Infrastructure) {
     sessions,
     userAdmin: new UserAdminService({ db, refreshSessions, sessions, audit }),
     lifecycle,
+    attempts,
     videoAdmin,
     uploadStore,
     /** The sweep of resumable uploads past UPLOAD_EXPIRY: their bytes, their rows, their URLs freed. */

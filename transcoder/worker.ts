@@ -146,19 +146,13 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     jobLog.info("job claimed");
     // No room to write: hand the job back before doing anything (storage-full.ts).
     if (await storageFull.isLow()) await storageFull.holdOrFail({ job, token, log: jobLog });
-    await reporter.report({
-      type: "processing",
-      videoId,
-      revision,
-      attempt: attemptNumber,
-      worker: config.workerName,
-      at: now(),
-    });
+    const attemptRef = { attempt: attemptNumber, worker: config.workerName };
+    await reporter.report({ type: "processing", videoId, revision, ...attemptRef, at: now() });
 
     // The source goes away when the video is deleted or its file replaced while the job waited.
     if (!(await storage.stat(sourceKey))) {
       const message = SOURCE_GONE;
-      await reporter.report({ type: "error", videoId, revision, message, at: now() });
+      await reporter.report({ type: "error", videoId, revision, ...attemptRef, message, at: now() });
       jobLog.warn("job dropped: its source file is gone");
       throw new UnrecoverableError(message);
     }
@@ -278,7 +272,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       }
       await storage.discardStaging(attemptStaging.source);
       await stillHeld();
-      await reporter.report({ type: "ready", videoId, revision, result, at: now() });
+      await reporter.report({ type: "ready", videoId, revision, ...attemptRef, result, at: now() });
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
       return result;
     } catch (error) {
@@ -295,7 +289,14 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         throw new WaitingError();
       }
       if (error instanceof InputError) {
-        await reporter.report({ type: "error", videoId, revision, message: error.message, at: now() });
+        await reporter.report({
+          type: "error",
+          videoId,
+          revision,
+          ...attemptRef,
+          message: error.message,
+          at: now(),
+        });
         jobLog.warn({ reason: error.message }, "job refused: bad input");
         throw new UnrecoverableError(error.message);
       }
@@ -305,20 +306,22 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         : error;
       const message = failure instanceof Error ? failure.message : String(failure);
       const attempts = job.opts.attempts ?? 1;
-      if (
-        attemptNumber >= attempts &&
-        (await stillHeld().then(
-          () => true,
-          () => false,
-        ))
-      ) {
+      const held = await stillHeld().then(
+        () => true,
+        () => false,
+      );
+      if (held && attemptNumber >= attempts) {
         await reporter.report({
           type: "error",
           videoId,
           revision,
+          ...attemptRef,
           message: `Transcoding failed after ${attempts} attempt${attempts > 1 ? "s" : ""}: ${message}`,
           at: now(),
         });
+      } else if (held) {
+        // The queue tries again: the job's history keeps why this attempt failed.
+        await reporter.report({ type: "failed", videoId, revision, ...attemptRef, message, at: now() });
       }
       jobLog.error({ err: failure, attempts }, "job attempt failed");
       throw failure;
