@@ -21,7 +21,7 @@ import { metricsRoutes } from "./metrics/index.ts";
 import { METRICS_PATH } from "./metrics/service.ts";
 import { playbackRoutes } from "./playback/index.ts";
 import { progressRoutes } from "./progress/index.ts";
-import { queueDashboardRoutes } from "./queues/index.ts";
+import { farmRoutes, queueDashboardRoutes } from "./queues/index.ts";
 import { realtimeRoutes } from "./realtime/index.ts";
 import { realtimeWebSocketOptions } from "./realtime/model.ts";
 import type { Services } from "./services.ts";
@@ -137,6 +137,11 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
                 description: "One-time tus upload URLs for integrators: make, check, cancel (admins only)",
               },
               {
+                name: "Admin: farm",
+                description:
+                  "The transcoders online, queue depth and throughput, failed jobs and their retry (admins only)",
+              },
+              {
                 name: "Admin: categories",
                 description: "Category names and their translations (admins only)",
               },
@@ -164,6 +169,7 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
       .use(videoAdminRoutes({ services, auth, config }))
       .use(uploadRoutes({ services, auth, config }))
       .use(categoryAdminRoutes({ services, auth, config }))
+      .use(farmRoutes({ services, auth, config }))
       .use(playbackRoutes({ services }))
       .use(
         realtimeRoutes({

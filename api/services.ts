@@ -27,6 +27,7 @@ import { PUBLISHED_CACHE_TTL_MS, PublishedVideos } from "./playback/published.ts
 import { PlaybackService } from "./playback/service.ts";
 import { MediaTokens } from "./playback/tokens.ts";
 import { WatchProgressService } from "./progress/service.ts";
+import { FarmService } from "./queues/farm.ts";
 import { RealtimeHub } from "./realtime/service.ts";
 import { auditLog } from "./shared/audit.ts";
 import type { BackgroundTasks } from "./shared/background-tasks.ts";
@@ -220,6 +221,14 @@ export function buildServices(infra: Infrastructure) {
     resumableUploads,
     categoryAdmin: new CategoryAdminService({ db, bus, languages: config.supportedLanguages, audit }),
     queues: infra.dashboardQueues,
+    farm: new FarmService({
+      db,
+      redis,
+      queue: infra.transcodeQueue.queue,
+      clock,
+      attemptsEndedSince: (since) => attempts.throughputSince(since),
+      retryVideo: (actor, videoId) => videoAdmin.retry(actor, videoId),
+    }),
     /** What every presenter of MP4 links signs with (`mp4UrlsOf`, api/shared/progressive-mp4.ts). */
     mp4Signer,
     catalogue: new CatalogueService({

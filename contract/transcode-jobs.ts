@@ -35,3 +35,9 @@ export function videoIdOfJob(jobId: string): number | undefined {
   const match = /^video-(\d+)-r\d+$/.exec(jobId);
   return match ? Number(match[1]) : undefined;
 }
+
+/** The video revision a transcode job id names (`video-12-r3`), or undefined for any other id. */
+export function revisionOfJob(jobId: string): { videoId: number; revision: number } | undefined {
+  const match = /^video-(\d{1,10})-r(\d{1,10})$/.exec(jobId);
+  return match ? { videoId: Number(match[1]), revision: Number(match[2]) } : undefined;
+}

@@ -124,7 +124,10 @@ export const VideoModel = {
   attempt: t.Object(
     {
       revision: t.Integer({ description: "Which upload of the file" }),
-      attempt: t.Integer({ description: "The queue's attempt number (1-based)" }),
+      attempt: t.Integer({
+        description:
+          "The job's run number (1-based): retries, takeovers, hand-backs and admin retries count on",
+      }),
       worker: t.String({ description: "TRANSCODER_NAME of the worker that ran it" }),
       started_at: t.String({ format: "date-time" }),
       finished_at: t.Nullable(t.String({ format: "date-time" })),

@@ -26,7 +26,7 @@ export const transcodeAttempts = pgTable(
       .notNull()
       .references(() => videos.id, { onDelete: "cascade" }),
     revision: integer("revision").notNull(),
-    /** BullMQ's attempt number (1-based); a job handed back at shutdown starts the same number again. */
+    /** The job's run number (BullMQ's attemptsStarted): retries, takeovers, hand-backs and admin retries count on. */
     attempt: integer("attempt").notNull(),
     /** TRANSCODER_NAME of the worker that ran it. */
     worker: text("worker").notNull(),
