@@ -2,6 +2,8 @@
 // process) on the api's Redis: its heartbeat, what it runs, queue depth, throughput from the job
 // history, a failed job and its Retry, and a video deleted before the Retry.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { sql } from "drizzle-orm";
 import { TRANSCODERS_KEY, transcoderHeartbeats } from "../../contract/transcoder-heartbeats.ts";
 import { ADMIN_ENV, type AdminVideo, adminClient, createVideo, getVideo } from "../support/admin.ts";
@@ -45,7 +47,10 @@ let admin: Client;
 let worker: InProcessTranscoder | null = null;
 
 beforeAll(async () => {
-  api = await startTestApi({ ...ADMIN_ENV, TRANSCODE_ATTEMPTS: "2" }, { captureLogs: true });
+  api = await startTestApi(
+    { ...ADMIN_ENV, TRANSCODE_ATTEMPTS: "2", TRANSCODE_BACKOFF_SECONDS: "1" },
+    { captureLogs: true },
+  );
   admin = await adminClient(api);
 });
 
@@ -209,6 +214,32 @@ describe("the farm", () => {
     const refusal = await expectError(await retry(listed.job_id), 404);
     expect(refusal.body.detail).toContain("deleted");
     expect((await failedJobs()).map((job) => job.video_id)).not.toContain(gone.id);
+  });
+
+  test("a run that fails and is retried by the queue is in the history with its error, then the last one", async () => {
+    // The next video's tree cannot be published: a file stands where its folder must go. Not the
+    // input's fault, so the queue tries again (TRANSCODE_ATTEMPTS=2), and the second run fails too.
+    // The id the next video gets: the identity sequence's next value (deleted rows leave gaps).
+    const [row] = (await api.database.db.execute(
+      sql.raw("SELECT (last_value + CASE WHEN is_called THEN 1 ELSE 0 END)::int AS next FROM videos_id_seq"),
+    )) as unknown as [{ next: number }];
+    const blocker = join(api.config.mediaRoot, "videos", String(row.next));
+    mkdirSync(dirname(blocker), { recursive: true });
+    writeFileSync(blocker, "not a folder");
+    const video = await createVideo(api, admin, { title: "Unpublishable" });
+    expect(video.id).toBe(row.next);
+    const failed = await untilState(admin, video.id, "error", 60_000);
+    expect(failed.processing_error).toStartWith("Transcoding failed after 2 attempts: ");
+    const history = await json<
+      Array<{ attempt: number; worker: string; outcome: string; error: string | null }>
+    >(await admin.get(`/api/admin/videos/${video.id}/attempts`));
+    expect(history.map(({ attempt, worker, outcome }) => ({ attempt, worker, outcome }))).toEqual([
+      { attempt: 2, worker: WORKER, outcome: "error" },
+      { attempt: 1, worker: WORKER, outcome: "failed" },
+    ]);
+    expect(history[0]!.error).toBe(failed.processing_error);
+    expect(history[1]!.error?.length).toBeGreaterThan(0);
+    rmSync(blocker, { force: true });
   });
 
   test("a graceful stop leaves the farm at once; a silent transcoder drops out, a long-dead one is forgotten", async () => {
