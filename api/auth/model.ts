@@ -119,7 +119,9 @@ export const AuthModel = {
     is_admin: t.Optional(t.Boolean({ description: "Only admins (true) or only non-admins (false)" })),
     is_active: t.Optional(t.Boolean({ description: "Only active (true) or only inactive (false) accounts" })),
     limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 50 })),
-    after: t.Optional(t.Integer({ minimum: 1, description: "`next_after` of the previous page" })),
+    after: t.Optional(
+      t.Integer({ minimum: 1, maximum: 2147483647, description: "`next_after` of the previous page" }),
+    ),
   }),
   adminSession: t.Object({
     id: t.String({ format: "uuid" }),

@@ -100,9 +100,7 @@ export class FarmService {
   async failed(): Promise<FailedJob[]> {
     const jobs = (await this.deps.queue.getFailed(0, MAX_FAILED_LISTED - 1)).filter((job) => job?.id);
     const refs = jobs.map((job) => revisionOfJob(job.id!));
-    const ids = [...new Set(refs.flatMap((ref) => (ref ? [ref.videoId] : [])))].filter(
-      (id) => id <= 2 ** 31 - 1,
-    );
+    const ids = [...new Set(refs.flatMap((ref) => (ref ? [ref.videoId] : [])))];
     const rows =
       ids.length === 0
         ? []

@@ -278,5 +278,6 @@ describe("the farm", () => {
     await expectError(await viewer.get("/api/admin/farm/failed"), 403);
     await expectError(await viewer.post("/api/admin/farm/failed/video-1-r1/retry"), 403);
     await expectError(await admin.post(`/api/admin/farm/failed/${"x".repeat(41)}/retry`), 400);
+    await expectError(await admin.post("/api/admin/farm/failed/video-9999999999-r1/retry"), 404);
   });
 });

@@ -118,6 +118,7 @@ describe("listing and searching", () => {
     await expectError(await admin.get("/api/admin/users?limit=0"), 400);
     await expectError(await admin.get("/api/admin/users?limit=101"), 400);
     await expectError(await admin.get("/api/admin/users?after=abc"), 400);
+    await expectError(await admin.get("/api/admin/users?after=99999999999"), 400);
     await expectError(await admin.get("/api/admin/users?is_admin=maybe"), 400);
     await expectError(await admin.get(`/api/admin/users?q=${"x".repeat(101)}`), 400);
     await expectError(await admin.get("/api/admin/users?q=a%00b"), 400);
