@@ -21,7 +21,7 @@ import { metricsRoutes } from "./metrics/index.ts";
 import { METRICS_PATH } from "./metrics/service.ts";
 import { playbackRoutes } from "./playback/index.ts";
 import { progressRoutes } from "./progress/index.ts";
-import { queueDashboardRoutes } from "./queues/index.ts";
+import { farmRoutes, queueDashboardRoutes } from "./queues/index.ts";
 import { realtimeRoutes } from "./realtime/index.ts";
 import { realtimeWebSocketOptions } from "./realtime/model.ts";
 import type { Services } from "./services.ts";
@@ -113,7 +113,11 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
                 description:
                   "The signed-in user's sessions: list them, end one (its tokens die on every replica)",
               },
-              { name: "Admin: accounts", description: "Deactivate an account, end all of a user's sessions" },
+              {
+                name: "Admin: accounts",
+                description:
+                  "Find accounts, activate or deactivate them, grant or revoke admin, see and end a user's sessions (admins only)",
+              },
               { name: "Health", description: "Liveness and readiness probes" },
               {
                 name: "Realtime",
@@ -132,6 +136,11 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
               {
                 name: "Admin: direct uploads",
                 description: "One-time tus upload URLs for integrators: make, check, cancel (admins only)",
+              },
+              {
+                name: "Admin: farm",
+                description:
+                  "The transcoders online, queue depth and throughput, failed jobs and their retry (admins only)",
               },
               {
                 name: "Admin: categories",
@@ -161,6 +170,7 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
       .use(videoAdminRoutes({ services, auth, config }))
       .use(uploadRoutes({ services, auth, config }))
       .use(categoryAdminRoutes({ services, auth, config }))
+      .use(farmRoutes({ services, auth, config }))
       .use(playbackRoutes({ services }))
       .use(
         realtimeRoutes({

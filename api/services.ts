@@ -16,6 +16,7 @@ import { RevocationEpochs } from "./auth/revocation-epochs.ts";
 import { AccountService } from "./auth/service.ts";
 import { AccessTokens, REVOCATION_RECHECK_MS } from "./auth/session.ts";
 import { SessionService } from "./auth/sessions.ts";
+import { UserAdminService } from "./auth/user-admin.ts";
 import { CATALOGUE_CACHE_TTL_MS, CatalogueCache } from "./catalogue/cache.ts";
 import { CatalogueService } from "./catalogue/service.ts";
 import { CategoryAdminService } from "./categories/service.ts";
@@ -26,12 +27,15 @@ import { PUBLISHED_CACHE_TTL_MS, PublishedVideos } from "./playback/published.ts
 import { PlaybackService } from "./playback/service.ts";
 import { MediaTokens } from "./playback/tokens.ts";
 import { WatchProgressService } from "./progress/service.ts";
+import { FarmService } from "./queues/farm.ts";
 import { RealtimeHub } from "./realtime/service.ts";
+import { auditLog } from "./shared/audit.ts";
 import type { BackgroundTasks } from "./shared/background-tasks.ts";
 import type { Clock } from "./shared/clock.ts";
 import type { EventBus } from "./shared/event-bus.ts";
 import { languagePlugin } from "./shared/localisation.ts";
 import type { Mp4Signer } from "./shared/progressive-mp4.ts";
+import { TranscodeAttempts } from "./videos/attempts.ts";
 import { VideoLifecycle } from "./videos/lifecycle.ts";
 import { VideoAdminService } from "./videos/service.ts";
 import type { TranscodeQueue } from "./videos/transcode-queue.ts";
@@ -104,6 +108,8 @@ export function buildServices(infra: Infrastructure) {
     revocations,
     log,
   });
+  const sessions = new SessionService({ db, sessions: refreshSessions, clock });
+  const audit = auditLog(log);
   const metrics = infra.metrics ?? new ApiMetrics();
   metrics.watchTranscodeQueue(infra.transcodeQueue.queue);
 
@@ -111,12 +117,14 @@ export function buildServices(infra: Infrastructure) {
   realtime.listen();
   metrics.watchWebSockets(realtime);
 
+  const attempts = new TranscodeAttempts({ db });
   const lifecycle = new VideoLifecycle({
     db,
     storage: infra.storage,
     bus,
     log,
     retiredGraceSeconds: config.storage.kind === "s3" ? config.storage.retiredGraceSeconds : 0,
+    attempts,
   });
   const videoAdmin = new VideoAdminService({
     db,
@@ -126,6 +134,7 @@ export function buildServices(infra: Infrastructure) {
     redis,
     log,
     languages: config.supportedLanguages,
+    audit,
   });
   // Resumable uploads: the tus store over the media storage, locks in Redis shared by every replica.
   const uploadStore = new StorageUploadStore({
@@ -195,8 +204,10 @@ export function buildServices(infra: Infrastructure) {
       log,
       sessions: refreshSessions,
     }),
-    sessions: new SessionService({ db, sessions: refreshSessions, clock }),
+    sessions,
+    userAdmin: new UserAdminService({ db, refreshSessions, sessions, audit }),
     lifecycle,
+    attempts,
     videoAdmin,
     uploadStore,
     /** The sweep of resumable uploads past UPLOAD_EXPIRY: their bytes, their rows, their URLs freed. */
@@ -208,8 +219,16 @@ export function buildServices(infra: Infrastructure) {
     directUploads,
     uploadCompletion,
     resumableUploads,
-    categoryAdmin: new CategoryAdminService({ db, bus, languages: config.supportedLanguages }),
+    categoryAdmin: new CategoryAdminService({ db, bus, languages: config.supportedLanguages, audit }),
     queues: infra.dashboardQueues,
+    farm: new FarmService({
+      db,
+      redis,
+      queue: infra.transcodeQueue.queue,
+      clock,
+      attemptsEndedSince: (since) => attempts.throughputSince(since),
+      retryVideo: (actor, videoId) => videoAdmin.retry(actor, videoId),
+    }),
     /** What every presenter of MP4 links signs with (`mp4UrlsOf`, api/shared/progressive-mp4.ts). */
     mp4Signer,
     catalogue: new CatalogueService({

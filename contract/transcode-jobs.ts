@@ -35,3 +35,12 @@ export function videoIdOfJob(jobId: string): number | undefined {
   const match = /^video-(\d+)-r\d+$/.exec(jobId);
   return match ? Number(match[1]) : undefined;
 }
+
+/** The video revision a transcode job id names (`video-12-r3`), or undefined for any other id. */
+export function revisionOfJob(jobId: string): { videoId: number; revision: number } | undefined {
+  const match = /^video-(\d{1,10})-r(\d{1,10})$/.exec(jobId);
+  const [videoId, revision] = [Number(match?.[1]), Number(match?.[2])];
+  // Ids are PostgreSQL integers: a larger number names no video.
+  const valid = (n: number) => Number.isInteger(n) && n >= 1 && n <= 2 ** 31 - 1;
+  return valid(videoId) && valid(revision) ? { videoId, revision } : undefined;
+}

@@ -12,6 +12,15 @@ const revisionOf = {
   at: Type.String(),
 };
 
+/**
+ * Which attempt a final report ends, for the job's history: absent from transcoders older than the
+ * fields (the api then closes the revision's attempt still open) and from the api's reconciliation.
+ */
+const attemptOf = {
+  attempt: Type.Optional(Type.Integer({ minimum: 1 })),
+  worker: Type.Optional(Type.String()),
+};
+
 export const TranscodeReport = Type.Union([
   Type.Object({
     type: Type.Literal("processing"),
@@ -32,8 +41,19 @@ export const TranscodeReport = Type.Union([
     masterPlaylist: Type.String(),
     durationSeconds: Type.Number({ minimum: 0 }),
   }),
-  Type.Object({ type: Type.Literal("ready"), ...revisionOf, result: TranscodeResult }),
-  Type.Object({ type: Type.Literal("error"), ...revisionOf, message: Type.String() }),
+  Type.Object({ type: Type.Literal("ready"), ...revisionOf, ...attemptOf, result: TranscodeResult }),
+  Type.Object({ type: Type.Literal("error"), ...revisionOf, ...attemptOf, message: Type.String() }),
+  /**
+   * One attempt failed and the queue will try again (attempts remain): no state changes, the api
+   * records it in the job's history. The last attempt's failure is an `error`.
+   */
+  Type.Object({
+    type: Type.Literal("failed"),
+    ...revisionOf,
+    attempt: Type.Integer({ minimum: 1 }),
+    worker: Type.String(),
+    message: Type.String(),
+  }),
 ]);
 export type TranscodeReport = Static<typeof TranscodeReport>;
 

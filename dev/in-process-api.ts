@@ -20,8 +20,10 @@ export interface InProcessApiOptions {
   clock?: { now(): Date };
   /** How often cached token verdicts and open sockets are checked for a revocation again (ms). */
   revocationRecheckMs?: number;
-  /** pino level of the api's logs (default silent). */
+  /** pino level of the api's logs (default silent; info when `logLines` is given). */
   logLevel?: string;
+  /** Collects the api's JSON log lines here instead of stdout (tests that read the audit lines). */
+  logLines?: string[];
   /** Reuse another in-process api's database, Redis and media root (a second replica). */
   shareWith?: InProcessApi;
 }
@@ -54,7 +56,10 @@ export async function startInProcessApi(options: InProcessApiOptions = {}): Prom
     ...(smtp ? { SMTP_URL: smtp.url } : {}),
     ...options.env,
   });
-  const log = pino({ level: options.logLevel ?? "silent" });
+  const lines = options.logLines;
+  const log = lines
+    ? pino({ level: options.logLevel ?? "info" }, { write: (line: string) => void lines.push(line) })
+    : pino({ level: options.logLevel ?? "silent" });
   const runtime = await startApiRuntime({
     config,
     log,

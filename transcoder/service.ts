@@ -9,6 +9,7 @@ import { openMediaStorage } from "../storage/index.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { GPU_SKIP_SPEED } from "./fast-start/decision.ts";
 import { measureLadderSpeed } from "./fast-start/ladder-speed.ts";
+import { Heartbeat } from "./heartbeat.ts";
 import { resolveHwAccel } from "./hwaccel/index.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { TranscoderMetrics, workerRegistry } from "./metrics.ts";
@@ -56,6 +57,15 @@ export async function startTranscoderService(
   const connection = openRedis(config.redisUrl, "queue", connectionErrors);
   const redis = openRedis(config.redisUrl, "background", connectionErrors);
   const metrics = new TranscoderMetrics(workerRegistry(config.workerName));
+  // The farm view's liveness (contract/transcoder-heartbeats.ts), beaten again when an attempt starts or ends.
+  const heartbeat = new Heartbeat({
+    redis,
+    name: config.workerName,
+    hwaccel,
+    concurrency: config.concurrency,
+    jobs: () => farm.runningJobs(),
+    log,
+  });
   const farm = startTranscodeWorker({
     config,
     connection,
@@ -67,6 +77,7 @@ export async function startTranscoderService(
     connectionErrors,
     onJobStarted: metrics.jobStarted,
     onJobFinished: metrics.jobFinished,
+    onRunningChanged: () => void heartbeat.beat(),
     onMp4RemuxFailed: metrics.mp4RemuxFailed,
   });
   // Staging of attempts that are no longer live (any transcoder's on a shared volume, this one's in its
@@ -81,6 +92,7 @@ export async function startTranscoderService(
     log,
     onReclaimed: metrics.stagingSwept,
   });
+  heartbeat.start();
   void sweeper.sweep().catch((error) => log.error({ err: error }, "staging sweep failed"));
   sweeper.start(config.storage.sweepIntervalSeconds * 1000);
   log.info(
@@ -106,6 +118,7 @@ export async function startTranscoderService(
     log.info({ signal: reason, grace_seconds: config.shutdownGraceSeconds }, "shutting down: no new jobs");
     await sweeper.stop();
     await farm.close(config.shutdownGraceSeconds * 1000);
+    await heartbeat.stop();
     await metricsServer?.stop(true);
     connection.disconnect();
     redis.disconnect();

@@ -16,6 +16,7 @@ import { type AttemptRef, attemptLabel, LockLostError } from "./attempt.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
 import { fastStartStep } from "./fast-start/step.ts";
+import type { RunningJob } from "./heartbeat.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { LockWatchdog } from "./lock-watchdog.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
@@ -58,12 +59,16 @@ export interface WorkerDeps {
   ) => void;
   /** A rung was published without its progressive MP4 (its remux or check failed). */
   onMp4RemuxFailed?: () => void;
+  /** An attempt began or ended here (runningJobs changed): the heartbeat tells the farm at once. */
+  onRunningChanged?: () => void;
 }
 
 export interface TranscodeWorker {
   worker: Worker<TranscodeJob, TranscodeResult>;
   /** Whether `path` is the staging of an attempt this worker runs now (the sweeps leave those alone). */
   isRunningStaging(path: string): boolean;
+  /** The attempts this worker runs now, for its heartbeat (those that lost their lock left out). */
+  runningJobs(): RunningJob[];
   /** Stops taking jobs; the running ones get `graceMs` to finish, then are stopped and handed back. */
   close(graceMs: number): Promise<void>;
 }
@@ -146,19 +151,18 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     jobLog.info("job claimed");
     // No room to write: hand the job back before doing anything (storage-full.ts).
     if (await storageFull.isLow()) await storageFull.holdOrFail({ job, token, log: jobLog });
-    await reporter.report({
-      type: "processing",
-      videoId,
-      revision,
-      attempt: attemptNumber,
+    // The job history numbers every run of the job (BullMQ's attemptsStarted: retries, takeovers,
+    // hand-backs and an admin's retry all count on), so no two runs of a revision share a number.
+    const attemptRef = {
+      attempt: Math.max(job.attemptsStarted ?? 0, attemptNumber),
       worker: config.workerName,
-      at: now(),
-    });
+    };
+    await reporter.report({ type: "processing", videoId, revision, ...attemptRef, at: now() });
 
     // The source goes away when the video is deleted or its file replaced while the job waited.
     if (!(await storage.stat(sourceKey))) {
       const message = SOURCE_GONE;
-      await reporter.report({ type: "error", videoId, revision, message, at: now() });
+      await reporter.report({ type: "error", videoId, revision, ...attemptRef, message, at: now() });
       jobLog.warn("job dropped: its source file is gone");
       throw new UnrecoverableError(message);
     }
@@ -172,6 +176,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     };
     const controller = new AbortController();
     const attempt: RunningAttempt = {
+      job: { jobId, videoId, revision, attempt: attemptRef.attempt, startedAt: new Date().toISOString() },
       controller,
       lost: false,
       lostNotice: Promise.withResolvers<void>(),
@@ -179,6 +184,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     };
     running.set(jobId, attempt);
     watchdog.watch(jobId);
+    hook(() => deps.onRunningChanged?.());
     const dropStaging = async () => {
       await storage.discardStaging(attemptStaging.output);
       await storage.discardStaging(attemptStaging.source);
@@ -278,7 +284,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       }
       await storage.discardStaging(attemptStaging.source);
       await stillHeld();
-      await reporter.report({ type: "ready", videoId, revision, result, at: now() });
+      await reporter.report({ type: "ready", videoId, revision, ...attemptRef, result, at: now() });
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
       return result;
     } catch (error) {
@@ -295,7 +301,14 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         throw new WaitingError();
       }
       if (error instanceof InputError) {
-        await reporter.report({ type: "error", videoId, revision, message: error.message, at: now() });
+        await reporter.report({
+          type: "error",
+          videoId,
+          revision,
+          ...attemptRef,
+          message: error.message,
+          at: now(),
+        });
         jobLog.warn({ reason: error.message }, "job refused: bad input");
         throw new UnrecoverableError(error.message);
       }
@@ -305,20 +318,22 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         : error;
       const message = failure instanceof Error ? failure.message : String(failure);
       const attempts = job.opts.attempts ?? 1;
-      if (
-        attemptNumber >= attempts &&
-        (await stillHeld().then(
-          () => true,
-          () => false,
-        ))
-      ) {
+      const held = await stillHeld().then(
+        () => true,
+        () => false,
+      );
+      if (held && attemptNumber >= attempts) {
         await reporter.report({
           type: "error",
           videoId,
           revision,
+          ...attemptRef,
           message: `Transcoding failed after ${attempts} attempt${attempts > 1 ? "s" : ""}: ${message}`,
           at: now(),
         });
+      } else if (held) {
+        // The queue tries again: the job's history keeps why this attempt failed.
+        await reporter.report({ type: "failed", videoId, revision, ...attemptRef, message, at: now() });
       }
       jobLog.error({ err: failure, attempts }, "job attempt failed");
       throw failure;
@@ -327,6 +342,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       if (running.get(jobId) === attempt) {
         running.delete(jobId);
         watchdog.unwatch(jobId);
+        hook(() => deps.onRunningChanged?.());
       }
     }
   };
@@ -367,6 +383,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   return {
     worker,
     isRunningStaging: (path) => [...running.values()].some((attempt) => attempt.staging.has(path)),
+    runningJobs: () => [...running.values()].filter((attempt) => !attempt.lost).map((attempt) => attempt.job),
     async close(graceMs: number) {
       storageFull.stop();
       const closing = worker.close();
@@ -387,6 +404,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 const now = () => new Date().toISOString();
 
 interface RunningAttempt {
+  /** What the heartbeat says about it. */
+  job: RunningJob;
   controller: AbortController;
   /** Set once the lock is known to be gone: nothing of this attempt may be published or reported. */
   lost: boolean;

@@ -5,6 +5,31 @@ import { t } from "elysia";
 const text = (description: string, example: string) =>
   t.String({ maxLength: 1024, description, examples: [example] });
 
+const adminUser = t.Object(
+  {
+    id: t.Integer(),
+    email: t.String(),
+    is_active: t.Boolean({ description: "May sign in (false: not activated yet, or deactivated)" }),
+    is_admin: t.Boolean(),
+    created_at: t.String({ format: "date-time" }),
+    last_login_at: t.Nullable(
+      t.String({ format: "date-time", description: "The last successful login, through any client" }),
+    ),
+  },
+  {
+    examples: [
+      {
+        id: 7,
+        email: "ann@example.com",
+        is_active: true,
+        is_admin: false,
+        created_at: "2026-11-24T08:00:00.000Z",
+        last_login_at: "2026-12-01T09:00:00.000Z",
+      },
+    ],
+  },
+);
+
 export const AuthModel = {
   me: t.Object({ id: t.Integer(), email: t.String(), is_admin: t.Boolean() }),
   registerBody: t.Object(
@@ -62,11 +87,49 @@ export const AuthModel = {
       ],
     },
   ),
-  accountStatusBody: t.Object(
-    { is_active: t.Boolean({ description: "false deactivates the account and ends its sessions" }) },
+  accountChangeBody: t.Object(
+    {
+      is_active: t.Optional(
+        t.Boolean({ description: "false deactivates the account and ends its sessions at once" }),
+      ),
+      is_admin: t.Optional(
+        t.Boolean({
+          description:
+            "true grants admin (from the user's next refresh or login); false revokes it and ends the user's sessions at once",
+        }),
+      ),
+      confirm_self: t.Optional(
+        t.Boolean({ description: "Required (true) to deactivate or demote your own account" }),
+      ),
+    },
     { additionalProperties: false },
   ),
-  accountStatus: t.Object({ id: t.Integer(), email: t.String(), is_active: t.Boolean() }),
+  adminUser,
+  userPage: t.Object({
+    results: t.Array(adminUser),
+    next_after: t.Nullable(t.Integer({ description: "Pass as `after` for the next page; null: last page" })),
+  }),
+  userListQuery: t.Object({
+    q: t.Optional(
+      t.String({
+        maxLength: 100,
+        description: "Part of the email address, any case; `%` and `_` are literal",
+      }),
+    ),
+    is_admin: t.Optional(t.Boolean({ description: "Only admins (true) or only non-admins (false)" })),
+    is_active: t.Optional(t.Boolean({ description: "Only active (true) or only inactive (false) accounts" })),
+    limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 50 })),
+    after: t.Optional(
+      t.Integer({ minimum: 1, maximum: 2147483647, description: "`next_after` of the previous page" }),
+    ),
+  }),
+  adminSession: t.Object({
+    id: t.String({ format: "uuid" }),
+    created_at: t.String({ format: "date-time" }),
+    last_used_at: t.String({ format: "date-time", description: "Its last login or refresh" }),
+    user_agent: t.Nullable(t.String()),
+    ip: t.Nullable(t.String()),
+  }),
   loginResponse: t.Object(
     {
       detail: t.String(),

@@ -2,6 +2,7 @@
 import { eq, isNotNull, type SQL, sql } from "drizzle-orm";
 import { categories, videos } from "../../db/schema/index.ts";
 import { badRequest } from "../http/errors.ts";
+import { likePattern } from "../shared/like-pattern.ts";
 import type { SupportedLanguages } from "../shared/localisation.ts";
 
 export interface VideoFilter {
@@ -17,9 +18,6 @@ export const listed = isNotNull(videos.publishedRevision);
 
 /** pg_trgm indexes three-character runs: a shorter term cannot narrow the search through the index. */
 const MIN_INDEXED_TERM = 3;
-
-/** `%` and `_` in a search term are meant literally. */
-export const likePattern = (term: string) => `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /** PostgreSQL fails a query whose text holds NUL (a 500); such a filter is a 400 naming the field. */
 export function checkFilter(filter: VideoFilter): void {

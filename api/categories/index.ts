@@ -31,8 +31,8 @@ export function categoryAdminRoutes(deps: {
     })
     .post(
       "/api/admin/categories",
-      async ({ body, set }) => {
-        const created = await service.create(body);
+      async ({ body, set, user }) => {
+        const created = await service.create(user, body);
         set.status = 201;
         return present(created);
       },
@@ -61,7 +61,7 @@ export function categoryAdminRoutes(deps: {
     })
     .patch(
       "/api/admin/categories/:id",
-      async ({ params, body }) => present(await service.update(params.id, body)),
+      async ({ params, body, user }) => present(await service.update(user, params.id, body)),
       {
         admin: true,
         params: CategoryModel.idParams,
@@ -82,6 +82,23 @@ export function categoryAdminRoutes(deps: {
           summary: "Rename a category or edit its translations",
           description:
             "Only the fields sent change; `translations` is a merge patch. Every video of the category shows the new name at once (catalogue caches drop it on every replica) and signed-in sockets get `category.updated`.",
+        },
+      },
+    )
+    .delete(
+      "/api/admin/categories/:id",
+      async ({ params, set, user }) => {
+        await service.delete(user, params.id);
+        set.status = 204;
+      },
+      {
+        admin: true,
+        params: CategoryModel.idParams,
+        response: { 204: t.Void(), 404: ErrorBody, 409: ErrorBody, ...adminErrors },
+        detail: {
+          summary: "Delete a category no video uses",
+          description:
+            "409 while videos are filed under it, with `reason: in_use` and `video_count` (how many): move them to another category (`PATCH /api/admin/videos/:id`) or delete them first. Writes an audit log line, as creating and renaming do.",
         },
       },
     );

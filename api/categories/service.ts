@@ -3,6 +3,7 @@ import { videoChanges } from "../../contract/video-changes.ts";
 import type { Database } from "../../db/client.ts";
 import { type Category, type CategoryTranslations, categories, videos } from "../../db/schema/index.ts";
 import { ApiError, badRequest, notFound } from "../http/errors.ts";
+import type { AuditActor, AuditLog } from "../shared/audit.ts";
 import type { EventBus } from "../shared/event-bus.ts";
 import type { SupportedLanguages } from "../shared/localisation.ts";
 import {
@@ -17,6 +18,7 @@ export interface CategoryAdminDeps {
   bus: EventBus;
   /** SUPPORTED_LANGUAGES: what `translations` may name. */
   languages: SupportedLanguages;
+  audit: AuditLog;
 }
 
 export interface CategoryWithCount {
@@ -32,14 +34,24 @@ export const CATEGORY_TRANSLATED_FIELDS: Readonly<Record<string, TranslatedField
 const nameTaken = () =>
   new ApiError(409, { name: ["A category of this name exists already (in any letter case)."] });
 
-/** A unique index refused the write (SQLSTATE 23505), as the driver says it, under drizzle's wrapper. */
-function isUniqueViolation(error: unknown): boolean {
+/** PostgreSQL refused the write with this SQLSTATE, as the driver says it, under drizzle's wrapper. */
+function isSqlState(error: unknown, code: string): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if ((current as { code?: unknown }).code === "23505") return true;
+    if ((current as { code?: unknown }).code === code) return true;
     current = current.cause;
   }
   return false;
 }
+const UNIQUE_VIOLATION = "23505";
+const FOREIGN_KEY_VIOLATION = "23503";
+
+/** 409 with how many videos keep the category: they must move to another one (or go) first. */
+const inUse = (videoCount: number) =>
+  new ApiError(409, {
+    detail: `${videoCount} video${videoCount === 1 ? " is" : "s are"} filed under this category: move or delete ${videoCount === 1 ? "it" : "them"} first.`,
+    reason: "in_use",
+    video_count: String(videoCount),
+  });
 
 /** The checked `name` and `translations` of a create (name required) or a PATCH. */
 function validCategory(
@@ -81,7 +93,7 @@ export class CategoryAdminService {
   }
 
   /** A new, empty category: nothing lists it until a video of it is published, so nothing is announced. */
-  async create(input: Record<string, unknown>): Promise<CategoryWithCount> {
+  async create(actor: AuditActor, input: Record<string, unknown>): Promise<CategoryWithCount> {
     const { name, translations } = validCategory(input, true, this.deps.languages);
     const [category] = await this.deps.db
       .insert(categories)
@@ -89,15 +101,18 @@ export class CategoryAdminService {
       .onConflictDoNothing()
       .returning();
     if (!category) throw nameTaken();
+    this.deps.audit("category.created", actor, { category_id: category.id, name: category.name });
     return { category, videoCount: 0 };
   }
 
-  async update(id: number, input: Record<string, unknown>): Promise<CategoryWithCount> {
+  async update(actor: AuditActor, id: number, input: Record<string, unknown>): Promise<CategoryWithCount> {
     const { name, translations } = validCategory(input, false, this.deps.languages);
     if (name === undefined && translations === undefined) return this.get(id);
+    let previousName = "";
     try {
       await this.deps.db.transaction(async (tx) => {
         const [current] = await tx.select().from(categories).where(eq(categories.id, id)).for("update");
+        previousName = current?.name ?? "";
         if (!current) throw notFound("Category not found.");
         if (name !== undefined) {
           const [other] = await tx
@@ -118,11 +133,46 @@ export class CategoryAdminService {
       });
     } catch (error) {
       // Two renames to one name at the same moment: the index decides, the loser hears why.
-      if (isUniqueViolation(error)) throw nameTaken();
+      if (isSqlState(error, UNIQUE_VIOLATION)) throw nameTaken();
       throw error;
     }
     await this.deps.bus.publish(videoChanges, { type: "category.updated", id });
-    return this.get(id);
+    const updated = await this.get(id);
+    this.deps.audit("category.updated", actor, {
+      category_id: id,
+      name: updated.category.name,
+      ...(name !== undefined && name !== previousName ? { previous_name: previousName } : {}),
+      ...(translations !== undefined ? { translations: Object.keys(translations) } : {}),
+    });
+    return updated;
+  }
+
+  /**
+   * Deletes a category no video is filed under; 409 with the count while videos use it. The row is
+   * locked while counting; an upload that names it at that moment either comes first (and the delete
+   * is refused) or finds it gone and creates it again (the foreign key decides, never a 500).
+   */
+  async delete(actor: AuditActor, id: number): Promise<void> {
+    let name = "";
+    try {
+      await this.deps.db.transaction(async (tx) => {
+        const [current] = await tx.select().from(categories).where(eq(categories.id, id)).for("update");
+        if (!current) throw notFound("Category not found.");
+        name = current.name;
+        const [used] = await tx
+          .select({ count: sql<number>`count(*)::int` })
+          .from(videos)
+          .where(eq(videos.categoryId, id));
+        if ((used?.count ?? 0) > 0) throw inUse(used!.count);
+        await tx.delete(categories).where(eq(categories.id, id));
+      });
+    } catch (error) {
+      if (isSqlState(error, FOREIGN_KEY_VIOLATION)) throw inUse((await this.get(id)).videoCount);
+      throw error;
+    }
+    // Lists that show empty categories too (a dialect's category rows) drop it on every replica.
+    await this.deps.bus.publish(videoChanges, { type: "category.updated", id });
+    this.deps.audit("category.deleted", actor, { category_id: id, name });
   }
 
   private selectWithCount() {

@@ -2,8 +2,14 @@ import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ElysiaAdapter } from "@bull-board/elysia";
 import type { Queue } from "bullmq";
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import type { authPlugin } from "../auth/plugin.ts";
+import type { Config } from "../config/load.ts";
+import { ErrorBody } from "../http/errors.ts";
+import type { Clock } from "../shared/clock.ts";
+import type { FarmService } from "./farm.ts";
+import { FarmModel } from "./model.ts";
+import { presentFailedJob, presentTranscoder } from "./presenter.ts";
 
 export const DASHBOARD_PATH = "/admin/queues";
 
@@ -23,4 +29,77 @@ export async function queueDashboardRoutes(deps: {
   return new Elysia({ name: "queue-dashboard", detail: { hide: true } })
     .use(auth)
     .guard({ admin: true }, (app) => app.use(board));
+}
+
+const adminErrors = { 401: ErrorBody, 403: ErrorBody } as const;
+
+/** The farm overview the studio shows, its failed jobs and their Retry (`{ admin: true }`). */
+export function farmRoutes(deps: {
+  services: { farm: FarmService; clock: Clock };
+  auth: ReturnType<typeof authPlugin>;
+  config: Pick<Config, "publicUrl">;
+}) {
+  const { farm, clock } = deps.services;
+  const dashboardUrl = `${deps.config.publicUrl.replace(/\/+$/, "")}${DASHBOARD_PATH}`;
+  return new Elysia({ name: "farm-admin", detail: { tags: ["Admin: farm"] } })
+    .use(deps.auth)
+    .get(
+      "/api/admin/farm",
+      async () => {
+        const [transcoders, queue, last15, lastHour] = await Promise.all([
+          farm.transcoders(),
+          farm.depth(),
+          farm.throughput(15),
+          farm.throughput(60),
+        ]);
+        const now = clock.now();
+        return {
+          transcoders: transcoders.map((heartbeat) => presentTranscoder(heartbeat, now)),
+          queue,
+          throughput: { last_15_minutes: last15, last_hour: lastHour },
+          dashboard_url: dashboardUrl,
+        };
+      },
+      {
+        admin: true,
+        response: { 200: FarmModel.overview, ...adminErrors },
+        detail: {
+          summary: "The transcoders online, queue depth, throughput and the queue dashboard's address",
+          description:
+            "Transcoders come from their heartbeats in Redis (every 5 s, and when a job starts or ends; gone after 15 s of silence or at once on a graceful stop). Throughput counts attempts that ended in the window (the job history). Answer 503 while Redis or PostgreSQL is away.",
+        },
+      },
+    )
+    .get("/api/admin/farm/failed", async () => (await farm.failed()).map(presentFailedJob), {
+      admin: true,
+      response: { 200: t.Array(FarmModel.failedJob), ...adminErrors },
+      detail: {
+        summary: "Failed transcode jobs, the latest first",
+        description:
+          "Those the queue keeps (the latest 100 listed), each with its error, its attempts and its video's state now.",
+      },
+    })
+    .post(
+      "/api/admin/farm/failed/:jobId/retry",
+      async ({ params, set, user }) => {
+        const retried = await farm.retry(user, params.jobId);
+        set.status = 202;
+        return {
+          job_id: params.jobId,
+          video_id: retried.videoId,
+          revision: retried.revision,
+          processing_state: "pending" as const,
+        };
+      },
+      {
+        admin: true,
+        params: FarmModel.jobParams,
+        response: { 202: FarmModel.retried, 404: ErrorBody, 409: ErrorBody, ...adminErrors },
+        detail: {
+          summary: "Retry a failed job",
+          description:
+            "The video goes back to `pending` and the job runs again with a fresh set of attempts (as `POST /api/admin/videos/:id/retry`). 404: no such job, or its video was deleted meanwhile (the job is removed). 409 with `reason`: `not_failed` (the job or its video is not failed any more), `stale_revision` (the file was replaced since). Writes an audit log line.",
+        },
+      },
+    );
 }

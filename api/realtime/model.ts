@@ -110,6 +110,8 @@ export type ServerMessage =
   /** Its fast-start rendition is published: listed and playable while the ladder is still made. */
   | { type: "video.playable"; id: number; revision: number }
   | { type: "video.ready"; id: number }
+  /** Admins: an upload became a video (`pending`); its progress follows for `all_uploads` subscribers. */
+  | { type: "video.created"; id: number; revision: number }
   | {
       type: "video.updated";
       id: number;

@@ -168,7 +168,9 @@ export class RealtimeHub {
         this.send(Topics.videos, { type: "category.updated", id });
         return;
       case "video.created":
-        // Not a message of the WebSocket protocol (yet): admins see the upload in their own answer.
+        // Admins only (viewers never see unpublished work): a studio open in another tab, or another
+        // admin's, shows an upload (multipart, tus, a direct upload) the moment it becomes a video.
+        this.send(Topics.admins, { type: "video.created", id, revision: change.revision });
         return;
     }
   }

@@ -5,8 +5,9 @@ import type { Config } from "../config/load.ts";
 import { refuseUnknownFields } from "../http/editable-fields.ts";
 import { badRequest, ErrorBody } from "../http/errors.ts";
 import { refuseTranslationsNotAnObject } from "../shared/translations.ts";
+import type { TranscodeAttempts } from "./attempts.ts";
 import { AdminVideoPage, VideoModel } from "./model.ts";
-import { presentAdminVideo } from "./presenter.ts";
+import { presentAdminVideo, presentAttempt } from "./presenter.ts";
 import { VIDEO_TRANSLATED_FIELDS, type VideoAdminService } from "./service.ts";
 import { receiveUpload } from "./upload.ts";
 
@@ -16,11 +17,11 @@ const PATCHABLE = new Set(Object.keys(VideoModel.patchBody.properties));
 
 /** Admin endpoints for videos: `{ admin: true }` on every route (401 signed out, 403 non-admin). */
 export function videoAdminRoutes(deps: {
-  services: { videoAdmin: VideoAdminService; storage: MediaStorage };
+  services: { videoAdmin: VideoAdminService; storage: MediaStorage; attempts: TranscodeAttempts };
   auth: ReturnType<typeof authPlugin>;
   config: Pick<Config, "publicUrl" | "maxUploadBytes" | "supportedLanguages">;
 }) {
-  const { videoAdmin: service, storage } = deps.services;
+  const { videoAdmin: service, storage, attempts } = deps.services;
   const { maxUploadBytes } = deps.config;
   // Only a video being transcoded has progress ticks in Redis (as in the listing): the others are
   // answered from PostgreSQL alone, while Redis is away too.
@@ -171,8 +172,8 @@ export function videoAdminRoutes(deps: {
     )
     .post(
       "/api/admin/videos/:id/retry",
-      async ({ params, set }) => {
-        const retried = await service.retry(params.id);
+      async ({ params, set, user }) => {
+        const retried = await service.retry(user, params.id);
         set.status = 202;
         return present(retried);
       },
@@ -180,7 +181,28 @@ export function videoAdminRoutes(deps: {
         admin: true,
         params: VideoModel.idParams,
         response: { 202: VideoModel.adminVideo, 404: ErrorBody, 409: ErrorBody, ...adminErrors },
-        detail: { summary: "Transcode a video in state `error` again" },
+        detail: {
+          summary: "Transcode a video in state `error` again",
+          description:
+            "Back to `pending` with a fresh set of attempts (the failed job is retried, or enqueued again if the queue trimmed it). 409 for a video in any other state. Writes an audit log line.",
+        },
+      },
+    )
+    .get(
+      "/api/admin/videos/:id/attempts",
+      async ({ params }) => {
+        await service.get(params.id); // 404 for an unknown video
+        return (await attempts.history(params.id)).map(presentAttempt);
+      },
+      {
+        admin: true,
+        params: VideoModel.idParams,
+        response: { 200: t.Array(VideoModel.attempt), 404: ErrorBody, ...adminErrors },
+        detail: {
+          summary: "The video's job history",
+          description:
+            "Every transcoding attempt of every revision, the latest first: worker, start, finish, duration, outcome and error, as the transcoders reported them (times by their clocks). Kept in PostgreSQL: BullMQ keeps only a job's latest attempt and trims finished jobs.",
+        },
       },
     );
 }

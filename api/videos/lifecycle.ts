@@ -39,6 +39,7 @@ import {
 import type { MediaStorage } from "../../storage/index.ts";
 import type { EventBus } from "../shared/event-bus.ts";
 import { type PassView, presentPasses } from "../shared/progress-passes.ts";
+import type { TranscodeAttempts } from "./attempts.ts";
 import {
   dropStaleFastStart,
   endFastStartPlaylists,
@@ -59,6 +60,8 @@ export const REPORT_MOVES_FROM: Readonly<Record<TranscodeReport["type"], readonl
   playable: ["pending", "processing"],
   ready: ["pending", "processing", "error"],
   error: ["pending", "processing"],
+  // An attempt failed and the queue tries again: only the job's history hears of it.
+  failed: [],
 };
 /** States in which a job must still finish the video (reconciliation makes sure one will). */
 export const UNFINISHED_STATES: readonly VideoState[] = ["pending", "processing"];
@@ -118,6 +121,8 @@ export class VideoLifecycle {
        * hold presigned URLs into it, so the storage sweeper deletes it after the grace period.
        */
       retiredGraceSeconds: number;
+      /** The job history every report is recorded in, before its move is applied. */
+      attempts: TranscodeAttempts;
     },
   ) {}
 
@@ -204,6 +209,8 @@ export class VideoLifecycle {
 
   /** Applies a transcoder's report; true when it moved the video (and the move was announced). */
   async applyReport(report: TranscodeReport): Promise<boolean> {
+    await this.deps.attempts.record(report);
+    if (report.type === "failed") return false;
     if (report.type === "playable") return this.makePlayable(report);
     // Before the state moves: a retry (error → pending) must find the playlists already ended.
     if (report.type === "error") {
@@ -241,7 +248,7 @@ export class VideoLifecycle {
   }
 
   private async moveOnReport(
-    report: Exclude<TranscodeReport, { type: "ready" | "playable" }>,
+    report: Exclude<TranscodeReport, { type: "ready" | "playable" | "failed" }>,
     changes: Partial<typeof videos.$inferInsert>,
   ): Promise<boolean> {
     const rows = await this.deps.db

@@ -145,6 +145,47 @@ export const VideoModel = {
       t.String({ maxLength: 400, description: "A page's `next_cursor`, with the same `sort` and `limit`" }),
     ),
   }),
+  attempt: t.Object(
+    {
+      revision: t.Integer({ description: "Which upload of the file" }),
+      attempt: t.Integer({
+        description:
+          "The job's run number (1-based): retries, takeovers, hand-backs and admin retries count on",
+      }),
+      worker: t.String({ description: "TRANSCODER_NAME of the worker that ran it" }),
+      started_at: t.String({ format: "date-time" }),
+      finished_at: t.Nullable(t.String({ format: "date-time" })),
+      duration_seconds: t.Nullable(t.Number({ description: "finished_at − started_at; null while it runs" })),
+      outcome: t.Union(
+        [
+          t.Literal("running"),
+          t.Literal("ready"),
+          t.Literal("error"),
+          t.Literal("failed"),
+          t.Literal("interrupted"),
+        ],
+        {
+          description:
+            "`failed`: retried by the queue; `error`: the video's last word; `interrupted`: its worker died, lost the job or handed it back at shutdown, and another attempt took over",
+        },
+      ),
+      error: t.Nullable(t.String()),
+    },
+    {
+      examples: [
+        {
+          revision: 1,
+          attempt: 1,
+          worker: "transcoder-2",
+          started_at: "2026-12-01T09:00:00.000Z",
+          finished_at: "2026-12-01T09:01:12.500Z",
+          duration_seconds: 72.5,
+          outcome: "ready",
+          error: null,
+        },
+      ],
+    },
+  ),
 } as const;
 
 export const AdminVideoPage = t.Object({

@@ -1,11 +1,12 @@
 import type { TranscodeProgress } from "../../contract/progress.ts";
+import type { TranscodeAttempt } from "../../db/schema/index.ts";
 import type { SupportedLanguages } from "../shared/localisation.ts";
 import { thumbnailUrl } from "../shared/media-urls.ts";
 import { presentRenditions } from "../shared/renditions.ts";
 import { presentTranslations } from "../shared/translations.ts";
 import { isPlayable } from "./fast-start-trees.ts";
 import { progressOf } from "./lifecycle.ts";
-import type { VideoAdminModel } from "./model.ts";
+import type { VideoAdminModel, VideoModel } from "./model.ts";
 import type { VideoWithCategory } from "./service.ts";
 
 /** The admin's view of a video, with its transcoding state and progress. */
@@ -31,5 +32,20 @@ export function presentAdminVideo(
     duration_seconds: video.durationSeconds,
     renditions: presentRenditions(video.renditions),
     thumbnail_url: thumbnailUrl(config.publicUrl, video),
+  };
+}
+
+/** One attempt of the video's job history. */
+export function presentAttempt(attempt: TranscodeAttempt): typeof VideoModel.attempt.static {
+  const finished = attempt.finishedAt;
+  return {
+    revision: attempt.revision,
+    attempt: attempt.attempt,
+    worker: attempt.worker,
+    started_at: attempt.startedAt.toISOString(),
+    finished_at: finished?.toISOString() ?? null,
+    duration_seconds: finished ? Math.max(0, finished.getTime() - attempt.startedAt.getTime()) / 1000 : null,
+    outcome: attempt.outcome ?? "running",
+    error: attempt.error,
   };
 }

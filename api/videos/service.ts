@@ -6,6 +6,7 @@ import type { Database } from "../../db/client.ts";
 import { categories, type Video, type VideoTranslations, videos } from "../../db/schema/index.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import { ApiError, badRequest, notFound } from "../http/errors.ts";
+import type { AuditActor, AuditLog } from "../shared/audit.ts";
 import type { SupportedLanguages } from "../shared/localisation.ts";
 import {
   applyTranslations,
@@ -34,6 +35,7 @@ export interface VideoAdminDeps {
   log: Logger;
   /** SUPPORTED_LANGUAGES: what `translations` may name. */
   languages: SupportedLanguages;
+  audit: AuditLog;
 }
 
 export interface VideoWithCategory {
@@ -212,13 +214,18 @@ export class VideoAdminService {
     return this.get(id);
   }
 
-  async retry(id: number): Promise<VideoWithCategory> {
+  async retry(actor: AuditActor, id: number): Promise<VideoWithCategory> {
     const video = await this.deps.lifecycle.retry(id);
     if (!video) {
-      await this.get(id); // 404 when it does not exist at all
-      throw new ApiError(409, { detail: "Only a video in state `error` can be retried." });
+      const { video: current } = await this.get(id); // 404 when it does not exist at all
+      throw new ApiError(409, {
+        detail: `Only a video in state \`error\` can be retried; this one is \`${current.processingState}\`.`,
+        reason: "not_failed",
+        processing_state: current.processingState,
+      });
     }
     await this.deps.queue.retry(video);
+    this.deps.audit("video.retried", actor, { video_id: id, revision: video.revision });
     return this.get(id);
   }
 

@@ -49,7 +49,8 @@ export class TranscodeQueue {
   async retry(video: VideoRevisionRef): Promise<void> {
     const job = await this.job(video.id, video.revision);
     if (job && (await job.isFailed())) {
-      await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+      // attemptsStarted keeps counting: the job history numbers each run by it (no maxStartedAttempts).
+      await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: false });
       return;
     }
     if (job && (await job.isCompleted())) await job.remove();

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 export const users = pgTable(
   "users",
@@ -24,7 +24,12 @@ export const users = pgTable(
   },
   // Emails are stored in their canonical form (api/auth/email-address.ts); the index on lower() keeps
   // them unique whatever their case even for a row written some other way.
-  (table) => [uniqueIndex("users_email_lower_unique").on(sql`lower(${table.email})`)],
+  (table) => [
+    uniqueIndex("users_email_lower_unique").on(sql`lower(${table.email})`),
+    // The admins' user search (`?q=`, any part of the address): trigrams of the address (pg_trgm,
+    // migration 0008), so a search among many accounts does not read every row.
+    index("users_email_trgm").using("gin", sql`lower(${table.email}) gin_trgm_ops`),
+  ],
 );
 
 /** The user with this canonical address: the index finds the candidates, the exact value decides. */

@@ -286,6 +286,33 @@ describe("catalogue events", () => {
     for (const socket of [onA, onB, adminOnB]) socket.close();
   });
 
+  test("a new upload reaches the admins on every replica at once, and no viewer", async () => {
+    const [adminOnA, adminOnB, viewerOnB] = await Promise.all([
+      TestSocket.open(apiA, admin),
+      TestSocket.open(apiB, admin),
+      TestSocket.open(apiB, viewer),
+    ]);
+    const video = await createVideo(apiB, admin);
+    for (const socket of [adminOnA, adminOnB]) {
+      expect(await socket.next((m) => m.type === "video.created" && m.id === video.id)).toEqual({
+        type: "video.created",
+        id: video.id,
+        revision: 1,
+      });
+    }
+    // A later event on the same path has reached the viewer by now: the creation never will.
+    await reporter.report({
+      type: "ready",
+      videoId: video.id,
+      revision: 1,
+      result: fabricatedResult(),
+      at: at(),
+    });
+    await viewerOnB.next((m) => m.type === "video.ready" && m.id === video.id);
+    expect(viewerOnB.messages.filter((m) => m.type === "video.created")).toEqual([]);
+    for (const socket of [adminOnA, adminOnB, viewerOnB]) socket.close();
+  });
+
   test("edits and deletes by an admin on one replica reach viewers on the other", async () => {
     const video = await createVideo(apiA, admin);
     const onB = await TestSocket.open(apiB, viewer);

@@ -33,10 +33,14 @@ export interface TestApi {
    * database's clock, which shiftClock does not move.
    */
   endGraceWindows(): Promise<void>;
+  /** The api's log lines, parsed (only with `captureLogs`; empty otherwise). */
+  logs(): Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
 export interface TestApiOptions {
+  /** Keep the api's info-level log lines for `logs()` (audit lines, for one). */
+  captureLogs?: boolean;
   /** Consume transcoder state events (default true). */
   consumeEvents?: boolean;
   /** Reuse another test api's database and media root (a second replica). */
@@ -55,6 +59,7 @@ export async function startTestApi(
   options: TestApiOptions = {},
 ): Promise<TestApi> {
   let offsetMs = 0;
+  const logLines: string[] = [];
   const api = await startInProcessApi({
     env: {
       PORT: "0",
@@ -69,7 +74,8 @@ export async function startTestApi(
     consumeEvents: options.consumeEvents,
     revocationRecheckMs: options.revocationRecheckMs,
     clock: { now: () => new Date(Date.now() + offsetMs) },
-    logLevel: process.env.TEST_LOG_LEVEL ?? "silent",
+    logLevel: process.env.TEST_LOG_LEVEL ?? (options.captureLogs ? "info" : "silent"),
+    logLines: options.captureLogs ? logLines : undefined,
     shareWith: options.shareWith ? inProcess.get(options.shareWith) : undefined,
   });
   const { runtime, config } = api;
@@ -90,6 +96,7 @@ export async function startTestApi(
         sql`UPDATE refresh_tokens SET rotated_at = rotated_at - make_interval(secs => ${seconds}) WHERE rotated_at IS NOT NULL`,
       );
     },
+    logs: () => logLines.map((line) => JSON.parse(line) as Record<string, unknown>),
     stop: () => api.stop(),
   };
   inProcess.set(testApi, api);

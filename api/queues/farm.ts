@@ -1,0 +1,160 @@
+// The farm as the studio shows it: the transcoders online (their heartbeats in Redis), the transcode
+// queue's depth per state, how many attempts ended lately, the failed jobs, and a Retry for each.
+import type { Queue } from "bullmq";
+import { inArray } from "drizzle-orm";
+import type Redis from "ioredis";
+import { revisionOfJob, type TranscodeJob } from "../../contract/transcode-jobs.ts";
+import {
+  HEARTBEAT_STALE_MS,
+  TRANSCODERS_KEY,
+  type TranscoderHeartbeat,
+  transcoderHeartbeats,
+} from "../../contract/transcoder-heartbeats.ts";
+import type { Database } from "../../db/client.ts";
+import { type ProcessingState, videos } from "../../db/schema/index.ts";
+import { ApiError, notFound } from "../http/errors.ts";
+import type { AuditActor } from "../shared/audit.ts";
+import type { Clock } from "../shared/clock.ts";
+
+/** A heartbeat this old belongs to a transcoder that is not coming back: its field is removed. */
+const FORGET_AFTER_MS = 60 * 60 * 1000;
+/** Failed jobs listed at most, the latest first. */
+export const MAX_FAILED_LISTED = 100;
+
+export interface QueueDepth {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+}
+
+export interface AttemptCounts {
+  completed: number;
+  failed: number;
+}
+
+export interface FailedJob {
+  jobId: string;
+  videoId: number | null;
+  revision: number | null;
+  attemptsMade: number;
+  error: string;
+  failedAt: Date | null;
+  /** The video's state now; null when it was deleted (or the job is not a video's). */
+  videoState: ProcessingState | null;
+  /** False when the video's file was replaced since: retrying this job would transcode an old file. */
+  current: boolean;
+}
+
+export interface FarmDeps {
+  db: Database;
+  redis: Redis;
+  queue: Queue<TranscodeJob, unknown>;
+  clock: Clock;
+  /** Attempts that ended since then, by outcome (the job history, api/videos/attempts.ts). */
+  attemptsEndedSince(since: Date): Promise<AttemptCounts>;
+  /** Retries a video in `error` (the admin video route's retry: back to pending, job retried). */
+  retryVideo(actor: AuditActor, videoId: number): Promise<unknown>;
+}
+
+export class FarmService {
+  constructor(private readonly deps: FarmDeps) {}
+
+  /** Transcoders with a recent heartbeat, by name; long-silent ones are forgotten on the way. */
+  async transcoders(): Promise<TranscoderHeartbeat[]> {
+    const fields = await this.deps.redis.hgetall(TRANSCODERS_KEY);
+    const nowMs = this.deps.clock.now().getTime();
+    const online: TranscoderHeartbeat[] = [];
+    const forgotten: string[] = [];
+    for (const [name, text] of Object.entries(fields)) {
+      const decoded = transcoderHeartbeats.decode(text);
+      if (!decoded.ok || nowMs - decoded.value.sentAt > FORGET_AFTER_MS) forgotten.push(name);
+      else if (nowMs - decoded.value.sentAt <= HEARTBEAT_STALE_MS) online.push(decoded.value);
+    }
+    if (forgotten.length > 0) await this.deps.redis.hdel(TRANSCODERS_KEY, ...forgotten);
+    return online.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const counts = await this.deps.queue.getJobCounts(
+      "waiting",
+      "prioritized",
+      "active",
+      "delayed",
+      "failed",
+    );
+    return {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      failed: counts.failed ?? 0,
+    };
+  }
+
+  /** Attempts that ended in the last `minutes` minutes. */
+  throughput(minutes: number): Promise<AttemptCounts> {
+    return this.deps.attemptsEndedSince(new Date(this.deps.clock.now().getTime() - minutes * 60_000));
+  }
+
+  /** The failed jobs the queue keeps, the latest first, each with its video's state now. */
+  async failed(): Promise<FailedJob[]> {
+    const jobs = (await this.deps.queue.getFailed(0, MAX_FAILED_LISTED - 1)).filter((job) => job?.id);
+    const refs = jobs.map((job) => revisionOfJob(job.id!));
+    const ids = [...new Set(refs.flatMap((ref) => (ref ? [ref.videoId] : [])))];
+    const rows =
+      ids.length === 0
+        ? []
+        : await this.deps.db
+            .select({ id: videos.id, state: videos.processingState, revision: videos.revision })
+            .from(videos)
+            .where(inArray(videos.id, ids));
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return jobs
+      .map((job, index) => {
+        const ref = refs[index];
+        const video = ref ? byId.get(ref.videoId) : undefined;
+        return {
+          jobId: job.id!,
+          videoId: ref?.videoId ?? null,
+          revision: ref?.revision ?? null,
+          attemptsMade: job.attemptsMade,
+          error: job.failedReason ?? "",
+          failedAt: job.finishedOn ? new Date(job.finishedOn) : null,
+          videoState: video?.state ?? null,
+          current: video !== undefined && video.revision === ref?.revision,
+        };
+      })
+      .sort((a, b) => (b.failedAt?.getTime() ?? 0) - (a.failedAt?.getTime() ?? 0));
+  }
+
+  /**
+   * Retries a failed job: its video goes back to `pending` and the job runs again with a fresh set of
+   * attempts (the video retry). 404 for no such failed job, or a video deleted meanwhile (its job is
+   * removed then); 409 when the video's file was replaced since, or the video is not in `error`.
+   */
+  async retry(actor: AuditActor, jobId: string): Promise<{ videoId: number; revision: number }> {
+    const ref = revisionOfJob(jobId);
+    const job = ref ? await this.deps.queue.getJob(jobId) : undefined;
+    if (!ref || !job) throw notFound("No transcode job of this id.");
+    const state = await job.getState();
+    if (state !== "failed") {
+      throw new ApiError(409, { detail: `The job is \`${state}\`, not failed.`, reason: "not_failed" });
+    }
+    const [video] = await this.deps.db
+      .select({ revision: videos.revision, state: videos.processingState })
+      .from(videos)
+      .where(inArray(videos.id, [ref.videoId]));
+    if (!video) {
+      await job.remove().catch(() => {});
+      throw notFound("The video of this job was deleted; the job is removed.");
+    }
+    if (video.revision !== ref.revision) {
+      throw new ApiError(409, {
+        detail: `The video's file was replaced since (revision ${video.revision} now): this job transcoded an old file.`,
+        reason: "stale_revision",
+      });
+    }
+    await this.deps.retryVideo(actor, ref.videoId);
+    return ref;
+  }
+}

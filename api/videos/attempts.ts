@@ -1,0 +1,136 @@
+// The job history of each video: one row per transcoding attempt, written from the transcoders'
+// reports (api/videos/lifecycle.ts hands each report here before applying it). BullMQ's job keeps only
+// its latest attempt and is trimmed once finished, so this table is what the studio shows.
+//
+// Reports reach the api in any order (the consumer runs several at once, a failed one is retried), so
+// every write is an upsert keyed by (video, revision, attempt, worker) and none depends on another
+// having landed first: a finish that arrives before its start records both times once the start lands.
+import { and, desc, eq, gte, isNull, lt, ne, or, sql } from "drizzle-orm";
+import type { TranscodeReport } from "../../contract/transcode-reports.ts";
+import type { Database } from "../../db/client.ts";
+import { type AttemptOutcome, type TranscodeAttempt, transcodeAttempts } from "../../db/schema/index.ts";
+
+/** PostgreSQL's foreign-key refusal: the video was deleted before its report landed. */
+const FOREIGN_KEY_VIOLATION = "23503";
+
+function isForeignKeyViolation(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    if ((current as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+export interface FarmThroughput {
+  /** Attempts that ended `ready` in the window. */
+  completed: number;
+  /** Attempts that ended `failed` or `error` in the window. */
+  failed: number;
+}
+
+export class TranscodeAttempts {
+  constructor(private readonly deps: { db: Database }) {}
+
+  /** Records what the report says about its attempt; a report of a deleted video records nothing. */
+  async record(report: TranscodeReport): Promise<void> {
+    try {
+      await this.write(report);
+    } catch (error) {
+      if (!isForeignKeyViolation(error)) throw error;
+    }
+  }
+
+  /** Every attempt of the video, the latest first (revision, then start). */
+  history(videoId: number): Promise<TranscodeAttempt[]> {
+    return this.deps.db
+      .select()
+      .from(transcodeAttempts)
+      .where(eq(transcodeAttempts.videoId, videoId))
+      .orderBy(
+        desc(transcodeAttempts.revision),
+        desc(transcodeAttempts.startedAt),
+        desc(transcodeAttempts.attempt),
+      );
+  }
+
+  /** Attempts that ended since `since` (by the transcoders' clocks), by outcome. */
+  async throughputSince(since: Date): Promise<FarmThroughput> {
+    const [row] = await this.deps.db
+      .select({
+        completed: sql<number>`count(*) filter (where ${transcodeAttempts.outcome} = 'ready')::int`,
+        failed: sql<number>`count(*) filter (where ${transcodeAttempts.outcome} in ('failed', 'error'))::int`,
+      })
+      .from(transcodeAttempts)
+      .where(gte(transcodeAttempts.finishedAt, since));
+    return { completed: row?.completed ?? 0, failed: row?.failed ?? 0 };
+  }
+
+  private async write(report: TranscodeReport): Promise<void> {
+    const { db } = this.deps;
+    const at = new Date(report.at);
+    const revision = and(
+      eq(transcodeAttempts.videoId, report.videoId),
+      eq(transcodeAttempts.revision, report.revision),
+    );
+    switch (report.type) {
+      case "playable":
+        return;
+      case "processing": {
+        await db
+          .insert(transcodeAttempts)
+          .values({ ...this.key(report, report.attempt, report.worker), startedAt: at })
+          .onConflictDoUpdate({ target: this.conflictTarget, set: { startedAt: at } });
+        // An attempt of the revision still open, started before this one, will never report: its
+        // worker died, lost the job's lock or handed the job back at shutdown.
+        await db
+          .update(transcodeAttempts)
+          .set({ finishedAt: at, outcome: "interrupted" })
+          .where(
+            and(
+              revision,
+              isNull(transcodeAttempts.outcome),
+              lt(transcodeAttempts.startedAt, at),
+              or(ne(transcodeAttempts.attempt, report.attempt), ne(transcodeAttempts.worker, report.worker)),
+            ),
+          );
+        return;
+      }
+      case "failed":
+      case "ready":
+      case "error": {
+        const outcome: AttemptOutcome = report.type;
+        const error = report.type === "ready" ? null : report.message;
+        const finish = { finishedAt: at, outcome, error };
+        if (report.attempt !== undefined && report.worker !== undefined) {
+          // Started at the finish until the start lands (a report delivered late), never left null.
+          await db
+            .insert(transcodeAttempts)
+            .values({ ...this.key(report, report.attempt, report.worker), startedAt: at, ...finish })
+            .onConflictDoUpdate({ target: this.conflictTarget, set: finish });
+          return;
+        }
+        // A report that does not name its attempt (an older transcoder, the api's reconciliation):
+        // it ends the revision's latest attempt still open, if any.
+        const [open] = await db
+          .select({ id: transcodeAttempts.id })
+          .from(transcodeAttempts)
+          .where(and(revision, isNull(transcodeAttempts.outcome)))
+          .orderBy(desc(transcodeAttempts.startedAt))
+          .limit(1);
+        if (open) await db.update(transcodeAttempts).set(finish).where(eq(transcodeAttempts.id, open.id));
+        return;
+      }
+    }
+  }
+
+  private key(report: TranscodeReport, attempt: number, worker: string) {
+    return { videoId: report.videoId, revision: report.revision, attempt, worker };
+  }
+
+  private readonly conflictTarget = [
+    transcodeAttempts.videoId,
+    transcodeAttempts.revision,
+    transcodeAttempts.attempt,
+    transcodeAttempts.worker,
+  ];
+}

@@ -1,0 +1,283 @@
+// The farm view over HTTP with a real transcoder (the worker `bun transcoder/main.ts` runs, in this
+// process) on the api's Redis: its heartbeat, what it runs, queue depth, throughput from the job
+// history, a failed job and its Retry, and a video deleted before the Retry.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { sql } from "drizzle-orm";
+import { TRANSCODERS_KEY, transcoderHeartbeats } from "../../contract/transcoder-heartbeats.ts";
+import { ADMIN_ENV, type AdminVideo, adminClient, createVideo, getVideo } from "../support/admin.ts";
+import { expectError } from "../support/assertions.ts";
+import { eventually } from "../support/eventually.ts";
+import { type InProcessTranscoder, startInProcessTranscoder, untilState } from "../support/farm.ts";
+import { tinyMp4Bytes } from "../support/fixtures.ts";
+import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
+
+interface Farm {
+  transcoders: Array<{
+    name: string;
+    host: string;
+    hwaccel: string;
+    encoder: string;
+    gpu: boolean;
+    concurrency: number;
+    started_at: string;
+    uptime_seconds: number;
+    last_seen_at: string;
+    jobs: Array<{ job_id: string; video_id: number; revision: number; attempt: number; started_at: string }>;
+  }>;
+  queue: { waiting: number; active: number; delayed: number; failed: number };
+  throughput: Record<"last_15_minutes" | "last_hour", { completed: number; failed: number }>;
+  dashboard_url: string;
+}
+interface FailedJob {
+  job_id: string;
+  video_id: number | null;
+  revision: number | null;
+  attempts_made: number;
+  error: string;
+  failed_at: string | null;
+  video_state: string | null;
+  current: boolean;
+}
+
+const WORKER = "farm-test-worker";
+let api: TestApi;
+let admin: Client;
+let worker: InProcessTranscoder | null = null;
+
+beforeAll(async () => {
+  api = await startTestApi(
+    { ...ADMIN_ENV, TRANSCODE_ATTEMPTS: "2", TRANSCODE_BACKOFF_SECONDS: "1" },
+    { captureLogs: true },
+  );
+  admin = await adminClient(api);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await api?.stop();
+});
+
+const json = async <T>(response: Response, status = 200): Promise<T> => {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  return JSON.parse(text) as T;
+};
+const farm = async () => json<Farm>(await admin.get("/api/admin/farm"));
+const failedJobs = async () => json<FailedJob[]>(await admin.get("/api/admin/farm/failed"));
+const retry = (jobId: string) => admin.post(`/api/admin/farm/failed/${jobId}/retry`);
+
+/** Passes the container sniffing (an MP4's first bytes), then nothing FFmpeg can decode. */
+async function brokenMp4(): Promise<Uint8Array> {
+  const real = await tinyMp4Bytes();
+  const bytes = new Uint8Array(64 * 1024);
+  bytes.set(real.subarray(0, 32));
+  return bytes;
+}
+
+describe("the farm", () => {
+  test("before any transcoder: nothing online, an empty queue, the dashboard's address", async () => {
+    const empty = await farm();
+    expect(empty.transcoders).toEqual([]);
+    expect(empty.queue).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+    expect(empty.throughput).toEqual({
+      last_15_minutes: { completed: 0, failed: 0 },
+      last_hour: { completed: 0, failed: 0 },
+    });
+    expect(empty.dashboard_url).toBe(`${api.config.publicUrl.replace(/\/+$/, "")}/admin/queues`);
+    // The dashboard is where the address says, for admins.
+    const dashboard = await admin.get(new URL(empty.dashboard_url).pathname);
+    expect(dashboard.status).toBe(200);
+
+    // A video waits in the queue until a transcoder comes.
+    await createVideo(api, admin, { title: "Waits for the farm" });
+    expect((await farm()).queue.waiting).toBe(1);
+  });
+
+  test("a transcoder's heartbeat lists it; it takes the waiting job, and the job history names it", async () => {
+    worker = await startInProcessTranscoder(api, WORKER, { TRANSCODER_LADDER: "360" });
+    const online = await eventually("the transcoder online", async () => {
+      const current = await farm();
+      return current.transcoders.length > 0 ? current.transcoders : undefined;
+    });
+    expect(online).toHaveLength(1);
+    expect(online[0]).toMatchObject({
+      name: WORKER,
+      hwaccel: "none",
+      encoder: "libx264",
+      gpu: false,
+      concurrency: 1,
+    });
+    expect(online[0]!.host.length).toBeGreaterThan(0);
+    expect(online[0]!.uptime_seconds).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(online[0]!.last_seen_at)).not.toBeNaN();
+
+    const videos = await json<AdminVideo[]>(await admin.get("/api/admin/videos"));
+    const waiting = videos.find((video) => video.title === "Waits for the farm")!;
+    await untilState(admin, waiting.id, "ready");
+    const history = await json<Array<{ worker: string; outcome: string; attempt: number }>>(
+      await admin.get(`/api/admin/videos/${waiting.id}/attempts`),
+    );
+    expect(history).toEqual([expect.objectContaining({ worker: WORKER, outcome: "ready", attempt: 1 })]);
+    const after = await farm();
+    expect(after.throughput.last_15_minutes.completed).toBe(1);
+    expect(after.throughput.last_hour.completed).toBe(1);
+    expect(after.queue).toMatchObject({ waiting: 0, active: 0 });
+  });
+
+  test("a job in progress shows on its transcoder's heartbeat", async () => {
+    const video = await createVideo(api, admin, { title: "Running now" });
+    // The heartbeat is written when the attempt starts: the running job shows before it is done.
+    const running = await eventually(
+      "the job on the heartbeat",
+      async () => {
+        const current = await farm();
+        const job = current.transcoders[0]?.jobs.find((entry) => entry.video_id === video.id);
+        if (job) return job;
+        const state = (await getVideo(admin, video.id)).processing_state;
+        if (state === "ready") throw new Error("the job finished before its heartbeat was seen");
+        return undefined;
+      },
+      30_000,
+      10,
+    );
+    expect(running).toEqual({
+      job_id: `video-${video.id}-r1`,
+      video_id: video.id,
+      revision: 1,
+      attempt: 1,
+      started_at: expect.any(String),
+    });
+    await untilState(admin, video.id, "ready");
+    await eventually(
+      "the heartbeat without the finished job",
+      async () => (await farm()).transcoders[0]?.jobs.length === 0,
+    );
+  });
+
+  test("a failed job is listed with its error; Retry runs it again, the history keeps both runs", async () => {
+    const video = await createVideo(api, admin, { title: "Broken", file: await brokenMp4() });
+    const failed = await untilState(admin, video.id, "error");
+    expect(failed.processing_error).toBeTruthy();
+    const listed = (await failedJobs()).find((job) => job.video_id === video.id)!;
+    expect(listed).toMatchObject({
+      job_id: `video-${video.id}-r1`,
+      revision: 1,
+      video_state: "error",
+      current: true,
+    });
+    expect(listed.error.length).toBeGreaterThan(0);
+    expect(Date.parse(listed.failed_at ?? "")).not.toBeNaN();
+    expect((await farm()).queue.failed).toBe(1);
+
+    const retried = await json<{ video_id: number; processing_state: string }>(
+      await retry(listed.job_id),
+      202,
+    );
+    expect(retried).toMatchObject({ video_id: video.id, revision: 1, processing_state: "pending" });
+    expect(api.logs().filter((line) => line.audit === "video.retried")).toContainEqual(
+      expect.objectContaining({ video_id: video.id, actor_email: ADMIN_ENV.ADMIN_EMAIL }),
+    );
+    // It fails again (the file is still broken): two runs, numbered on.
+    await eventually("the second run's error", async () => {
+      const history = await json<Array<{ attempt: number; outcome: string }>>(
+        await admin.get(`/api/admin/videos/${video.id}/attempts`),
+      );
+      return history.length === 2 && history.every((run) => run.outcome === "error") ? history : undefined;
+    });
+    const history = await json<Array<{ attempt: number }>>(
+      await admin.get(`/api/admin/videos/${video.id}/attempts`),
+    );
+    expect(history.map((run) => run.attempt)).toEqual([2, 1]);
+    await untilState(admin, video.id, "error");
+    expect((await farm()).throughput.last_15_minutes.failed).toBe(2);
+
+    // A job that did not fail (the first video's, completed) is a 409; an unknown job a 404.
+    const videos = await json<AdminVideo[]>(await admin.get("/api/admin/videos"));
+    const done = videos.find((entry) => entry.title === "Waits for the farm")!;
+    const refusal = await expectError(await retry(`video-${done.id}-r1`), 409);
+    expect(refusal.body.reason).toBe("not_failed");
+    await expectError(await retry("video-2147483647-r1"), 404);
+    await expectError(await retry("not-a-job"), 404);
+  });
+
+  test("a video deleted since its job failed: 404, and the job is removed", async () => {
+    const gone = await createVideo(api, admin, { title: "Deleted meanwhile", file: await brokenMp4() });
+    await untilState(admin, gone.id, "error");
+    const before = (await failedJobs()).find((job) => job.video_id === gone.id)!;
+    expect(before.video_state).toBe("error");
+    // Deleted behind the api's back (another replica's delete that had not reached the queue yet).
+    await api.database.db.execute(sql`DELETE FROM videos WHERE id = ${gone.id}`);
+    const listed = (await failedJobs()).find((job) => job.video_id === gone.id)!;
+    expect(listed).toMatchObject({ video_state: null, current: false });
+    const refusal = await expectError(await retry(listed.job_id), 404);
+    expect(refusal.body.detail).toContain("deleted");
+    expect((await failedJobs()).map((job) => job.video_id)).not.toContain(gone.id);
+  });
+
+  test("a run that fails and is retried by the queue is in the history with its error, then the last one", async () => {
+    // The next video's tree cannot be published: a file stands where its folder must go. Not the
+    // input's fault, so the queue tries again (TRANSCODE_ATTEMPTS=2), and the second run fails too.
+    // The id the next video gets: the identity sequence's next value (deleted rows leave gaps).
+    const [row] = (await api.database.db.execute(
+      sql.raw("SELECT (last_value + CASE WHEN is_called THEN 1 ELSE 0 END)::int AS next FROM videos_id_seq"),
+    )) as unknown as [{ next: number }];
+    const blocker = join(api.config.mediaRoot, "videos", String(row.next));
+    mkdirSync(dirname(blocker), { recursive: true });
+    writeFileSync(blocker, "not a folder");
+    const video = await createVideo(api, admin, { title: "Unpublishable" });
+    expect(video.id).toBe(row.next);
+    const failed = await untilState(admin, video.id, "error", 60_000);
+    expect(failed.processing_error).toStartWith("Transcoding failed after 2 attempts: ");
+    const history = await json<
+      Array<{ attempt: number; worker: string; outcome: string; error: string | null }>
+    >(await admin.get(`/api/admin/videos/${video.id}/attempts`));
+    expect(history.map(({ attempt, worker, outcome }) => ({ attempt, worker, outcome }))).toEqual([
+      { attempt: 2, worker: WORKER, outcome: "error" },
+      { attempt: 1, worker: WORKER, outcome: "failed" },
+    ]);
+    expect(history[0]!.error).toBe(failed.processing_error);
+    expect(history[1]!.error?.length).toBeGreaterThan(0);
+    rmSync(blocker, { force: true });
+  });
+
+  test("a graceful stop leaves the farm at once; a silent transcoder drops out, a long-dead one is forgotten", async () => {
+    // Heartbeats as a crashed transcoder left them: 20 s and two hours old.
+    const beat = (name: string, ageMs: number) =>
+      transcoderHeartbeats.encode({
+        name,
+        host: "gone-host",
+        pid: 1,
+        hwaccel: "nvenc",
+        encoder: "h264_nvenc",
+        concurrency: 2,
+        startedAt: new Date(Date.now() - 3 * 3600_000).toISOString(),
+        sentAt: Date.now() - ageMs,
+        jobs: [],
+      });
+    await api.redis.hset(
+      TRANSCODERS_KEY,
+      "silent",
+      beat("silent", 20_000),
+      "dead",
+      beat("dead", 2 * 3600_000),
+    );
+    expect((await farm()).transcoders.map((transcoder) => transcoder.name)).toEqual([WORKER]);
+    expect(await api.redis.hexists(TRANSCODERS_KEY, "dead")).toBe(0);
+    expect(await api.redis.hexists(TRANSCODERS_KEY, "silent")).toBe(1);
+
+    await worker!.stop();
+    worker = null;
+    expect((await farm()).transcoders).toEqual([]);
+  });
+
+  test("admins only", async () => {
+    const viewer = await loggedInClient(api);
+    await expectError(await viewer.get("/api/admin/farm"), 403);
+    await expectError(await viewer.get("/api/admin/farm/failed"), 403);
+    await expectError(await viewer.post("/api/admin/farm/failed/video-1-r1/retry"), 403);
+    await expectError(await admin.post(`/api/admin/farm/failed/${"x".repeat(41)}/retry`), 400);
+    await expectError(await admin.post("/api/admin/farm/failed/video-9999999999-r1/retry"), 404);
+  });
+});
