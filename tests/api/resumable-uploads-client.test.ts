@@ -1,7 +1,8 @@
-// tus-js-client (the reference client) against the api, through a front that stands in for the edge:
-// a 64 MiB file in 8 MiB chunks (the 1 GiB run is bench:upload's) whose connection is cut at 5 random
-// offsets, an api replica restarted mid-upload, and two replicas taking the chunks in turn. Each time
-// the video appears exactly once and its source is, byte for byte, the file sent.
+// tus-js-client (the reference client) against two api replicas, through a front that stands in for the
+// edge: a 64 MiB file in 8 MiB chunks whose requests the replicas take in turn, and one chunk sent to
+// both at once (the Redis lock). The video appears exactly once and its source is, byte for byte, the
+// file sent. The 1 GiB upload cut at 5 random offsets and across an api restart is
+// resumable-uploads-gib.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
@@ -23,7 +24,7 @@ import {
 const MiB = 1024 * 1024;
 const FILE_BYTES = 64 * MiB;
 const CHUNK_BYTES = 8 * MiB;
-// Enough tries, spaced enough, to outlast a replica's restart.
+// Retries, spaced: on a busy machine a request may fail and the client must carry on.
 const RETRY_DELAYS = [0, 200, 500, 1000, 2000, 3000, 5000, 5000, 5000];
 
 let owner: TestApi;
@@ -48,14 +49,13 @@ afterAll(async () => {
 });
 
 /** Uploads the file with tus-js-client through the front; `onProgress` may disturb it. */
-async function uploadThroughFront(title: string, onProgress?: (sent: number) => void): Promise<string> {
+async function uploadThroughFront(title: string): Promise<string> {
   const { url } = await tusClientUpload(file, {
     endpoint: `${front.url}/api/uploads/`,
     chunkSize: CHUNK_BYTES,
     retryDelays: RETRY_DELAYS,
     headers: sessionHeaders(admin),
     metadata: { title, category: "Resumable", filename: "film.mp4" },
-    onProgress,
   });
   return url;
 }
@@ -76,39 +76,6 @@ async function expectOneVideo(url: string, title: string, api: TestApi = owner):
 }
 
 describe("tus-js-client, 64 MiB in 8 MiB chunks", () => {
-  test("the connection cut at 5 random offsets: it resumes each time, one video, the same bytes", async () => {
-    front.route([owner.url]);
-    const offsets = Array.from({ length: 5 }, () => Math.floor(Math.random() * (FILE_BYTES - 1)) + 1);
-    front.cutAt(offsets);
-    const url = await uploadThroughFront("Cut five times");
-    expect(front.cuts()).toBe(5);
-    await expectOneVideo(url, "Cut five times");
-  }, 180_000);
-
-  test("an api replica restarted mid-upload: the upload resumes on the new one", async () => {
-    let restarted: TestApi | null = null;
-    let restart: Promise<void> | null = null;
-    const first = await startTestApi({ ...ADMIN_ENV }, { consumeEvents: false, shareWith: owner });
-    front.route([first.url]);
-    try {
-      const url = await uploadThroughFront("Across a restart", (sent) => {
-        if (restart || sent < FILE_BYTES / 3) return;
-        restart = (async () => {
-          await first.stop();
-          restarted = await startTestApi({ ...ADMIN_ENV }, { consumeEvents: false, shareWith: owner });
-          front.route([restarted.url]);
-        })();
-      });
-      expect(restart).not.toBeNull();
-      await restart;
-      expect(front.served.get((restarted as TestApi | null)!.url)).toBeGreaterThan(0);
-      await expectOneVideo(url, "Across a restart");
-    } finally {
-      await restart;
-      await (restarted as TestApi | null)?.stop();
-    }
-  }, 180_000);
-
   test("two replicas taking the requests in turn: one video, the same bytes", async () => {
     front.route([owner.url, replica.url]);
     front.served.clear();
