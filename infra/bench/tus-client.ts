@@ -1,7 +1,7 @@
 // The uploading side of `bun run bench:upload`'s tus runs, in a process of its own: signs in as the
 // admin, then sends UPLOAD_BYTES (the same generated MP4 head and random filler as upload-client.ts)
-// with tus-js-client in 8 MiB chunks, and prints one JSON line like upload-client.ts does (status 202
-// once the last chunk's answer named the video). tus-js-client's requests go through fetch
+// with tus-js-client in 8 MiB chunks, a JSON line `{accepted}` per chunk acknowledged, and last one
+// JSON line like upload-client.ts does (status 202 once the last chunk's answer named the video). tus-js-client's requests go through fetch
 // (dev/tus-fetch-stack.ts), as the multipart client's do; TUS_HTTP_STACK=node keeps its own node:http
 // stack, which costs Bun a good part of the throughput (BENCHMARKS.md).
 import { randomBytes } from "node:crypto";
@@ -27,6 +27,8 @@ file.set(mp4Head(fileBytes), 0);
 const client = new Client(base);
 const login = await client.post("/api/login/", admin);
 if (login.status !== 200) throw new Error(`admin login failed: ${login.status} ${await login.text()}`);
+// The bench's cue: the api's RSS from here on is the upload's (argon2id's 64 MiB of signing in is not).
+console.log(JSON.stringify({ signedIn: true }));
 const started = performance.now();
 const videoId = await new Promise<string | null>((resolve, reject) => {
   let answered: string | null = null;
@@ -41,6 +43,8 @@ const videoId = await new Promise<string | null>((resolve, reject) => {
       "x-csrftoken": client.cookies.get("csrftoken") ?? "",
       "x-forwarded-for": client.ip,
     },
+    // One line per acknowledged chunk: the bench reads the api's RSS at given offsets (after 256 MiB, …).
+    onChunkComplete: (_size, accepted) => console.log(JSON.stringify({ accepted })),
     onAfterResponse: (_request, response) => {
       answered = response.getHeader("Video-Id") ?? answered;
     },
