@@ -29,7 +29,7 @@ const CUTS = 5;
 // Enough tries, spaced enough, to outlast the api's restart.
 const RETRY_DELAYS = [0, 250, 250, 500, 500, 1000, 1000, 1000, 2000, 2000, 3000, 5000, 5000];
 const WARM_UP_BYTES = 64 * MiB;
-// How far RSS may swing (peak − low) once warm. With each chunk freed once stored: 9–21 MiB in the runs
+// How far RSS may swing (peak − low) once warm. With each chunk freed once stored: 9–22 MiB in the runs
 // measured; with the chunks left to the collector: 37–86 MiB (BENCHMARKS.md, "Resumable uploads").
 const MAX_SWING_MIB = 40;
 const TITLE = "A gibibyte, cut five times and restarted";
