@@ -50,7 +50,7 @@ export interface AppendableObjects {
   /**
    * Appends `body` to `key` (created when missing), which must hold exactly `offset` bytes; all or
    * nothing: on any error (the body's own, past `maxBytes`) the object is cut back to `offset`. Returns
-   * the new size.
+   * the new size. Like putStream, it is done with a chunk (written or copied) before it pulls the next.
    */
   append(
     key: string,
@@ -79,6 +79,7 @@ export interface MediaStorage {
   /**
    * Streams `body` into `key` without holding it in memory. The object appears under `key` only once
    * it is complete; past `maxBytes` the write stops with UploadTooLargeError and nothing is kept.
+   * Each chunk is written or copied before the next is pulled: the caller may free it then.
    */
   putStream(
     key: string,

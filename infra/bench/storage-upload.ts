@@ -23,6 +23,15 @@ export interface UploadRun {
   startRssMiB: number;
   peakRssMiB: number;
   endRssMiB: number;
+  /**
+   * The api's RSS once the client signed in (verifying the password with argon2id takes 64 MiB, which
+   * stays resident) and its peak from then on: what the upload itself costs.
+   */
+  signedInRssMiB: number;
+  peakSinceSignInMiB: number;
+  /** The api's RSS once the server acknowledged 256 MiB, and the whole upload (tus runs only). */
+  rssAt256MiB: number | null;
+  rssAtLastChunk: number | null;
   storedBytes: number;
 }
 
@@ -91,9 +100,15 @@ export async function benchUploads(options: {
       await Bun.sleep(1000);
       const startRssMiB = rssMiB(api.pid);
       let peakRssMiB = startRssMiB;
-      const sampler = setInterval(() => {
-        peakRssMiB = Math.max(peakRssMiB, rssMiB(api.pid));
-      }, SAMPLE_MS);
+      let signedInRssMiB: number | null = null;
+      let peakSinceSignInMiB = 0;
+      const sample = () => {
+        const now = rssMiB(api.pid);
+        peakRssMiB = Math.max(peakRssMiB, now);
+        if (signedInRssMiB !== null) peakSinceSignInMiB = Math.max(peakSinceSignInMiB, now);
+        return now;
+      };
+      const sampler = setInterval(sample, SAMPLE_MS);
       const client = spawn([process.execPath, CLIENT_SCRIPTS[protocol]], {
         cwd: REPO_ROOT,
         env: {
@@ -106,14 +121,36 @@ export async function benchUploads(options: {
         stdout: "pipe",
         stderr: "pipe",
       });
+      let rssAt256MiB: number | null = null;
+      let rssAtLastChunk: number | null = null;
+      // The client's progress lines, read as they come: signed in, and (tus) each chunk acknowledged.
+      const readOutput = async () => {
+        let out = "";
+        let pending = "";
+        for await (const text of client.stdout.pipeThrough(new TextDecoderStream())) {
+          out += text;
+          const lines = (pending + text).split("\n");
+          pending = lines.pop() ?? "";
+          for (const line of lines) {
+            if (line === '{"signedIn":true}') {
+              signedInRssMiB = sample();
+              peakSinceSignInMiB = signedInRssMiB;
+            }
+            const accepted = /^\{"accepted":(\d+)\}$/.exec(line)?.[1];
+            if (accepted === undefined) continue;
+            if (rssAt256MiB === null && Number(accepted) >= 256 * MiB) rssAt256MiB = rssMiB(api.pid);
+            if (Number(accepted) === bytes) rssAtLastChunk = rssMiB(api.pid);
+          }
+        }
+        return out;
+      };
       const [out, err, code] = await Promise.all([
-        new Response(client.stdout).text(),
+        readOutput(),
         new Response(client.stderr).text(),
         client.exited,
       ]);
       clearInterval(sampler);
-      const endRssMiB = rssMiB(api.pid);
-      peakRssMiB = Math.max(peakRssMiB, endRssMiB);
+      const endRssMiB = sample();
       if (code !== 0) throw new Error(`upload client failed (${code}): ${err || out}`);
       const result = JSON.parse(out.trim().split("\n").pop() ?? "{}") as {
         status: number;
@@ -140,6 +177,10 @@ export async function benchUploads(options: {
         startRssMiB,
         peakRssMiB,
         endRssMiB,
+        signedInRssMiB: signedInRssMiB ?? startRssMiB,
+        peakSinceSignInMiB: signedInRssMiB === null ? peakRssMiB : peakSinceSignInMiB,
+        rssAt256MiB,
+        rssAtLastChunk,
         storedBytes: stored.size,
       };
       runs.push(run);

@@ -2,7 +2,7 @@
 // multipart request (upload-client.ts) and as a tus upload in 8 MiB chunks with tus-js-client
 // (tus-client.ts), over loopback, into the local driver and into SeaweedFS. Prints the throughput of
 // each, the ratio tus / multipart (goal ≥ 0.8 into the local driver) and the api's RSS around each
-// upload (goal: flat, within a few MiB of where it started once the upload is done).
+// upload (goal: flat; for tus also once 256 MiB and the whole file were acknowledged: the plateau).
 // BENCH_UPLOAD_GIB (default 1), BENCH_ROUNDS (default 1: multipart, tus, tus, multipart per round).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,6 +42,10 @@ try {
         "MiB/s": Math.round(run.bytes / 1024 ** 2 / run.seconds),
         "RSS start MiB": Math.round(run.startRssMiB),
         "peak MiB": Math.round(run.peakRssMiB),
+        "signed in": Math.round(run.signedInRssMiB),
+        "peak since": Math.round(run.peakSinceSignInMiB),
+        "at 256 MiB": run.rssAt256MiB === null ? "–" : Math.round(run.rssAt256MiB),
+        "at last chunk": run.rssAtLastChunk === null ? "–" : Math.round(run.rssAtLastChunk),
         "end MiB": Math.round(run.endRssMiB),
         "end − start MiB": Math.round(run.endRssMiB - run.startRssMiB),
         "stored = sent": run.storedBytes === run.bytes ? "yes" : "NO",

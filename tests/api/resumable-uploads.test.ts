@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { resumableUploads, videos } from "../../db/schema/index.ts";
 import { ADMIN_ENV, adminClient, sessionHeaders } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
 import { tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 import {
@@ -205,6 +206,38 @@ describe("chunks", () => {
     const conflict = await tusRequest(url, "PATCH", admin, patchHeaders(10), file.subarray(10, 60_000));
     expect(conflict.status).toBe(409);
     expect((await tusRequest(url, "HEAD", admin)).headers.get("upload-offset")).toBe("50000");
+  }, 30_000);
+
+  test("a PATCH whose connection dies mid-body: none of it is kept, the same chunk then resumes", async () => {
+    const file = sourceOf(mp4, 3 * 1024 * 1024);
+    const url = await created(file.byteLength);
+    expect(
+      (await tusRequest(url, "PATCH", admin, patchHeaders(0), file.subarray(0, 1024 * 1024))).status,
+    ).toBe(204);
+    // The client sends half of the next chunk, then its body fails: the request is cut short.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(file.slice(1024 * 1024, 1536 * 1024));
+      },
+      pull(controller) {
+        controller.error(new Error("the connection died"));
+      },
+    });
+    const cut = await fetch(url, {
+      method: "PATCH",
+      headers: { ...sessionHeaders(admin), ...TUS, ...patchHeaders(1024 * 1024) },
+      body,
+      duplex: "half",
+    } as RequestInit).catch((error: Error) => error);
+    expect(cut).toBeInstanceOf(Error);
+    // The api finished with the cut request once its lock is free again: the offset is where it was.
+    await eventually("the cut PATCH to be let go", async () => {
+      const head = await tusRequest(url, "HEAD", admin);
+      return head.headers.get("upload-offset") === String(1024 * 1024);
+    });
+    const rest = await tusRequest(url, "PATCH", admin, patchHeaders(1024 * 1024), file.subarray(1024 * 1024));
+    expect(rest.status, await rest.clone().text()).toBe(204);
+    expect(rest.headers.get("video-id")).toMatch(/^\d+$/);
   }, 30_000);
 
   test("a duplicated final PATCH: the same video, once, and the source is the file sent", async () => {

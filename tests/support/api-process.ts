@@ -1,9 +1,11 @@
-// A real `bun api/main.ts` replica on the stores of a test api (its database, Redis and media root), for
-// tests about processes behind the edge: frozen (SIGSTOP), killed (SIGKILL) mid-request, started again on
-// its port, and asked through its own request log which requests it answered.
+// The api as its own process (`bun api/main.ts`), for what only a process shows: a replica on the stores
+// of a test api (its database, Redis and media root) behind the edge, frozen (SIGSTOP), killed (SIGKILL)
+// mid-request, started again on its port and asked through its own request log which requests it
+// answered; and its resident memory (/proc/<pid>/status) or a restart that ends everything it held.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
+import { freePort } from "../../dev/services.ts";
 import { eventually } from "./eventually.ts";
 import { TEST_JWT_SECRET, type TestApi } from "./test-api.ts";
 
@@ -36,13 +38,31 @@ export interface ApiProcess {
 }
 
 /** Starts a replica of `shared` on `port` and resolves once its /ready answers 200. */
-export async function startApiProcess(
+export function startApiProcess(
   shared: TestApi,
   name: string,
   port: number,
   env: Record<string, string> = {},
 ): Promise<ApiProcess> {
   const { config } = shared;
+  return spawnApi(name, port, {
+    DATABASE_URL: config.databaseUrl as string,
+    REDIS_URL: config.redisUrl,
+    MEDIA_ROOT: config.mediaRoot,
+    MAIL_DIR: config.mailDir,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: "info",
+    ...env,
+  });
+}
+
+/** An api on `env` alone (its stores named there), on a free loopback port with its PUBLIC_URL. */
+export async function startStandaloneApiProcess(env: Record<string, string>): Promise<ApiProcess> {
+  const port = await freePort();
+  return spawnApi("api", port, { PUBLIC_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: "warn", ...env });
+}
+
+async function spawnApi(name: string, port: number, env: Record<string, string>): Promise<ApiProcess> {
   const child = spawn([process.execPath, "api/main.ts"], {
     cwd: ROOT,
     env: {
@@ -51,12 +71,6 @@ export async function startApiProcess(
       NODE_ENV: "test",
       HOST: "127.0.0.1",
       PORT: String(port),
-      DATABASE_URL: config.databaseUrl as string,
-      REDIS_URL: config.redisUrl,
-      MEDIA_ROOT: config.mediaRoot,
-      MAIL_DIR: config.mailDir,
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: "info",
       ...env,
     },
     stdin: "ignore",
@@ -76,14 +90,24 @@ export async function startApiProcess(
     await child.exited;
     running.delete(child);
   };
+  const stop = async () => {
+    // A frozen process would never see SIGTERM's handler run.
+    child.kill("SIGCONT");
+    child.kill("SIGTERM");
+    await gone();
+    return child.exitCode ?? -1;
+  };
   await eventually(
-    `api replica ${name} ready on ${port}`,
+    `api ${name} ready on ${port}`,
     async () => {
       if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${text.slice(-2000)}`);
       return (await fetch(`${url}/ready`).catch(() => null))?.status === 200 || undefined;
     },
     60_000,
-  );
+  ).catch(async (error: Error) => {
+    await stop();
+    throw error;
+  });
   return {
     name,
     port,
@@ -101,13 +125,7 @@ export async function startApiProcess(
       child.kill("SIGKILL");
       await gone();
     },
-    async stop() {
-      // A frozen process would never see SIGTERM's handler run.
-      child.kill("SIGCONT");
-      child.kill("SIGTERM");
-      await gone();
-      return child.exitCode ?? -1;
-    },
+    stop,
   };
 }
 
@@ -148,4 +166,11 @@ export async function killWithRequestInFlight(replica: ApiProcess, timeoutMs = 3
   const unread = unreadBytesAt(replica.port);
   await replica.kill9();
   return unread;
+}
+
+/** A process's resident set (VmRSS), in MiB. */
+export function rssMiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(match[1]) / 1024;
 }

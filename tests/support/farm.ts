@@ -27,8 +27,17 @@ export interface TranscoderProcess {
   kill9(): Promise<void>;
 }
 
+/** Where a transcoder finds its work: the api's Redis and media root (a TestApi, or an api process's). */
+export interface TranscoderTarget {
+  config: Pick<TestApi["config"], "redisUrl" | "mediaRoot">;
+}
+
 /** A test transcoder's settings: the api's Redis and media root, fast locks and sweeps, no metrics server. */
-function transcoderEnv(api: TestApi, name: string, env: Record<string, string>): Record<string, string> {
+function transcoderEnv(
+  api: TranscoderTarget,
+  name: string,
+  env: Record<string, string>,
+): Record<string, string> {
   return {
     REDIS_URL: api.config.redisUrl,
     MEDIA_ROOT: api.config.mediaRoot,
@@ -87,7 +96,7 @@ export async function startInProcessTranscoder(
 }
 
 export function startTranscoder(
-  api: TestApi,
+  api: TranscoderTarget,
   name: string,
   env: Record<string, string> = {},
 ): TranscoderProcess {

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { Upload, type UploadOptions } from "tus-js-client";
 import { sessionHeaders } from "./admin.ts";
+import { GeneratedFilm } from "./generated-film.ts";
 import type { Client } from "./test-api.ts";
 
 export const TUS = { "tus-resumable": "1.0.0" } as const;
@@ -57,19 +58,23 @@ export function sourceOf(mp4: Uint8Array, bytes: number): Uint8Array {
 
 export const sha256Hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-/** tus-js-client's Upload, started, as a promise of its URL; `onUpload` sees it to abort it mid-way. */
+/**
+ * tus-js-client's Upload of bytes in memory or of a film generated as it is read, started, as a promise
+ * of its URL; `onUpload` sees it to abort it mid-way.
+ */
 export function tusClientUpload(
-  file: Uint8Array,
+  file: Uint8Array | GeneratedFilm,
   options: UploadOptions & { onUpload?: (upload: Upload) => void },
   existing?: Upload,
 ): Promise<{ upload: Upload; url: string }> {
   return new Promise((resolve, reject) => {
-    const upload =
-      existing ??
-      new Upload(Buffer.from(file.buffer, file.byteOffset, file.byteLength), {
-        retryDelays: null,
-        ...options,
-      });
+    // A generated film is only ever read through its fileReader, which the client hands it to.
+    const input =
+      file instanceof GeneratedFilm
+        ? (file as unknown as Buffer)
+        : Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+    const reader = file instanceof GeneratedFilm ? { fileReader: file.fileReader() } : {};
+    const upload = existing ?? new Upload(input, { retryDelays: null, ...reader, ...options });
     upload.options.onSuccess = () => resolve({ upload, url: upload.url! });
     upload.options.onError = (error) => reject(error);
     options.onUpload?.(upload);

@@ -35,6 +35,21 @@ const partsPrefix = (id: string) => `uploads/${id}/parts/`;
 const partKey = (id: string, offset: number) =>
   `${partsPrefix(id)}${String(offset).padStart(OFFSET_DIGITS, "0")}`;
 
+/**
+ * Frees a request-body chunk's memory now that its bytes are stored, instead of when the collector gets
+ * to it: a PATCH arrives as thousands of fresh 64–256 KiB buffers, and JSC collects only after tens of
+ * MiB were allocated, so without this the api's RSS swung 40–100 MiB above its start during a 1 GiB
+ * upload (BENCHMARKS.md). Detaching (`transfer(0)`) releases the backing store at once and the allocator
+ * hands the same memory to the next chunk. Only a chunk that is its buffer's one whole view: a view of
+ * part of a buffer may share it with bytes not consumed yet.
+ */
+function release(chunk: Uint8Array): void {
+  const { buffer } = chunk;
+  if (buffer instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === buffer.byteLength) {
+    buffer.transfer(0);
+  }
+}
+
 async function* bytesOf(text: string): AsyncGenerator<Uint8Array> {
   yield Buffer.from(text);
 }
@@ -136,6 +151,8 @@ export class StorageUploadStore extends DataStore {
           if (headBytes >= sniffUpTo) check();
         }
         yield chunk;
+        // Resumed: the storage driver has written (or copied) the chunk; the sniff is done with it too.
+        if (sniffed) release(chunk);
         next = await chunks.next();
       }
       // Checked before the part becomes visible: a mismatching chunk is never stored.
