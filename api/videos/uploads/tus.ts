@@ -6,10 +6,10 @@ import { Server, type Upload } from "@tus/server";
 import type { Logger } from "pino";
 import type { Database } from "../../../db/client.ts";
 import { resumableUploads } from "../../../db/schema/index.ts";
-import { accessTokenOf } from "../../auth/plugin.ts";
+import { COOKIE_CREDENTIAL, sessionResolver } from "../../auth/plugin.ts";
 import type { AccessTokens } from "../../auth/session.ts";
 import { dependencyOutageOf } from "../../http/dependency-outage.ts";
-import { ApiError, badRequest, forbidden, unauthorized } from "../../http/errors.ts";
+import { ApiError, badRequest } from "../../http/errors.ts";
 import type { SupportedLanguages } from "../../shared/localisation.ts";
 import { validMetadata } from "../service.ts";
 import type { UploadCompletion } from "./completion.ts";
@@ -87,6 +87,8 @@ export class ResumableUploads {
   private readonly directServer: Server;
   private readonly uploaders = new WeakMap<Request, Uploader>();
   private readonly routes = new WeakMap<Request, UploadRoute>();
+  /** The admin's cookie session, by the macro's rule: a dialect's token (djoser's JWT) in the cookie is nobody's. */
+  private readonly sessionOf: ReturnType<typeof sessionResolver>;
 
   constructor(
     private readonly deps: {
@@ -103,6 +105,7 @@ export class ResumableUploads {
       log: Logger;
     },
   ) {
+    this.sessionOf = sessionResolver(deps.accessTokens, COOKIE_CREDENTIAL);
     const options = {
       path: UPLOADS_PATH,
       datastore: deps.store,
@@ -185,10 +188,7 @@ export class ResumableUploads {
       const maxBytes = Math.min(direct.maxBytes, this.deps.maxUploadBytes);
       return { kind: "direct", id: direct.id, maxBytes, token: route.token };
     }
-    const token = accessTokenOf(request);
-    const user = this.deps.accessTokens.cached(token) ?? (await this.deps.accessTokens.verify(token));
-    if (!user) throw unauthorized();
-    if (!user.isAdmin) throw forbidden();
+    const { user } = await this.sessionOf(request, true);
     return { kind: "admin", userId: user.id };
   }
 
