@@ -74,3 +74,43 @@ describe("who may upload", () => {
     expect(allowed.status).toBe(201);
   }, 30_000);
 });
+
+describe("a PATCH cut short", () => {
+  test("tus-js-client's one PATCH for the whole file, cut at 60 %, resumes from what arrived", async () => {
+    const file = sourceOf(mp4, 24 * MiB);
+    const cutAt = Math.floor(file.byteLength * 0.6);
+    front.cutAt([cutAt]);
+    const options = {
+      endpoint: `${front.url}/api/uploads/`,
+      headers: sessionHeaders(admin),
+      metadata: { ...META, title: "Cut once" },
+    };
+    let url = "";
+    // Default chunkSize (Infinity): the whole file in one PATCH, as tus-js-client and Uppy send it.
+    const first = tusClientUpload(file, {
+      ...options,
+      onUpload: (started) => {
+        started.options.onUploadUrlAvailable = () => {
+          url = started.url!;
+        };
+      },
+    });
+    const failed = await first.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failed, "the cut should have failed the upload").not.toBeNull();
+    expect(front.cuts()).toBe(1);
+    expect(url).not.toBe("");
+    const head = await tusRequest(url, "HEAD", admin);
+    expect(head.status).toBe(200);
+    const resumedAt = Number(head.headers.get("upload-offset"));
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(resumedAt).toBeLessThanOrEqual(cutAt);
+    const resumed = await tusClientUpload(file, { ...options, uploadUrl: url });
+    expect(resumed.url).toBe(url);
+    const { row, source } = await videoOfUpload(url);
+    expect(row.sourceBytes).toBe(file.byteLength);
+    expect(sha256Hex(source)).toBe(sha256Hex(file));
+  }, 60_000);
+});

@@ -1,10 +1,10 @@
 // The tus data store over this project's media storage drivers (local file system or S3 through Bun's
 // S3Client), so resumable uploads land where every other upload does, with no second S3 client (the AWS
-// SDK of @tus/s3-store) to configure. On the local file system the bytes are appended to one file
-// (all or nothing per PATCH) that the last byte renames into place; object storage cannot append, so each
-// PATCH body becomes one part object (a `putStream`, visible only once complete) that the last byte
-// streams into one source. Either way the offset is read from the store on every request, so any
-// replica (or a restarted api) resumes where the last one stopped. Chunks are never held whole in memory.
+// SDK of @tus/s3-store) to configure. On the local file system the bytes are appended to one file that
+// the last byte renames into place; object storage cannot append, so each PATCH body becomes one part
+// object (a `putStream`, visible only once complete) that the last byte streams into one source. A PATCH
+// cut short keeps what arrived (unless it carried a checksum). Either way the offset is read from the
+// store on every request, so any replica (or a restarted api) resumes where the last one stopped. Chunks are never held whole in memory.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
@@ -125,6 +125,8 @@ export class StorageUploadStore extends DataStore {
         throw unsupportedMedia();
       }
     };
+    /** Set when the request's body broke off: what arrived before it is stored all the same. */
+    const cut: { error?: unknown } = {};
     async function* body(): AsyncGenerator<Uint8Array> {
       let next: IteratorResult<Buffer> = first;
       while (!next.done) {
@@ -136,7 +138,16 @@ export class StorageUploadStore extends DataStore {
           if (headBytes >= sniffUpTo) check();
         }
         yield chunk;
-        next = await chunks.next();
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          // A cut connection: without a checksum to prove otherwise, what arrived is the file's and is
+          // kept (tus: the server SHOULD keep all it can), so a one-PATCH upload of a film resumes
+          // where it broke, not from 0. With a checksum the chunk cannot be checked: none of it is kept.
+          if (hash) throw error;
+          cut.error = error;
+          return;
+        }
       }
       // Checked before the part becomes visible: a mismatching chunk is never stored.
       if (hash && !hash.digest().equals(expected!.digest)) throw checksumMismatch();
@@ -144,9 +155,12 @@ export class StorageUploadStore extends DataStore {
     const maxBytes = state.info.size - offset;
     try {
       const { appendable } = this.deps.storage;
-      if (appendable) return await appendable.append(dataKey(id), body(), { offset, maxBytes });
-      const { bytes } = await this.deps.storage.putStream(partKey(id, offset), body(), { maxBytes });
-      return offset + bytes;
+      const end = appendable
+        ? await appendable.append(dataKey(id), body(), { offset, maxBytes })
+        : offset + (await this.deps.storage.putStream(partKey(id, offset), body(), { maxBytes })).bytes;
+      // The request still failed (its client is gone); the bytes are stored, and HEAD reports them.
+      if ("error" in cut) throw cut.error;
+      return end;
     } catch (error) {
       if (refused) {
         await this.remove(id);
