@@ -5,7 +5,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
+import pino from "pino";
+import { createApp } from "../../api/app.ts";
+import { buildServices } from "../../api/services.ts";
+import { BackgroundTasks } from "../../api/shared/background-tasks.ts";
 import { videos } from "../../db/schema/index.ts";
+import { createMailer } from "../../emails/mailer.ts";
 import { ADMIN, ADMIN_ENV, adminClient, sessionHeaders } from "../support/admin.ts";
 import { DJOSER_ENV, DjoserClient } from "../support/djoser.ts";
 import { tinyMp4Bytes } from "../support/fixtures.ts";
@@ -113,4 +118,67 @@ describe("a PATCH cut short", () => {
     expect(row.sourceBytes).toBe(file.byteLength);
     expect(sha256Hex(source)).toBe(sha256Hex(file));
   }, 60_000);
+});
+
+/** A direct-upload URL (its path, on the test api's origin) and its id. */
+async function directUpload(): Promise<{ id: string; url: string }> {
+  const response = await admin.post("/api/admin/direct-uploads", {
+    title: "Integrator's clip",
+    category: "Direct",
+  });
+  expect(response.status, await response.clone().text()).toBe(201);
+  const { id, url } = (await response.json()) as { id: string; url: string };
+  return { id, url: new URL(new URL(url).pathname, api.url).href };
+}
+
+describe("the request log", () => {
+  test("a direct-upload URL's path is logged with its id, never its signature", async () => {
+    const lines: Array<{ msg: string; path: string; method: string }> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const mailer = createMailer({ smtpUrl: api.smtp.url, from: api.config.mailFrom, mailDir: "unused", log });
+    const services = buildServices({
+      config: api.config,
+      database: api.database,
+      redis: api.redis,
+      bus: api.runtime.bus,
+      mailer,
+      log,
+      background: new BackgroundTasks(log),
+      clock: { now: () => new Date() },
+      storage: api.runtime.storage,
+      transcodeQueue: api.runtime.transcodeQueue,
+      dashboardQueues: [],
+    });
+    const app = await createApp({ config: api.config, log, services });
+    try {
+      const { id, url } = await directUpload();
+      const token = new URL(url).pathname.split("/").filter(Boolean).at(-1)!;
+      const signature = token.split(".")[1]!;
+      const created = await app.handle(
+        new Request(url, {
+          method: "POST",
+          headers: {
+            ...TUS,
+            "upload-length": "1000",
+            "upload-metadata": metadataHeader({ filename: "a.mp4" }),
+          },
+        }),
+      );
+      expect(created.status, await created.clone().text()).toBe(201);
+      const location = new URL(created.headers.get("location")!, url).href;
+      expect((await app.handle(new Request(location, { method: "HEAD", headers: TUS }))).status).toBe(200);
+      await Bun.sleep(20);
+      const logged = lines
+        .filter((line) => line.msg === "request")
+        .map((line) => `${line.method} ${line.path}`);
+      const uploadId = location.split("/").at(-1);
+      expect(logged).toEqual([
+        `POST /api/uploads/direct/${id}.redacted/`,
+        `HEAD /api/uploads/direct/${id}.redacted/${uploadId}`,
+      ]);
+      expect(JSON.stringify(lines)).not.toContain(signature);
+    } finally {
+      await mailer.close();
+    }
+  }, 30_000);
 });

@@ -62,6 +62,12 @@ interface UploadRoute {
 /** A direct-upload URL's path: its token is the credential, cookies are ignored, any origin may use it. */
 export const isDirectUploadPath = (pathname: string) => pathname.startsWith(`${UPLOADS_PATH}/direct/`);
 
+/** `/api/uploads/direct/<id>.<HMAC>…`: the HMAC is the credential; the id alone opens nothing. */
+const DIRECT_UPLOAD_TOKEN = /^(\/api\/uploads\/+direct\/+[0-9a-f-]{0,36})[^/]*/i;
+
+/** A path as logs show it: a direct-upload URL keeps its id (to trace it) and loses its signature. */
+export const redactedUploadPath = (pathname: string) => pathname.replace(DIRECT_UPLOAD_TOKEN, "$1.redacted");
+
 function routeOf(pathname: string): UploadRoute | null {
   const rest = pathname.slice(UPLOADS_PATH.length).replace(/^\/+|\/+$/g, "");
   const segments = rest === "" ? [] : rest.split("/");
