@@ -34,7 +34,10 @@ let mp4: Uint8Array;
 let front: RoundRobin;
 
 beforeAll(async () => {
-  api = await startTestApi({ ...ADMIN_ENV, ...DJOSER_ENV }, { consumeEvents: false });
+  api = await startTestApi(
+    { ...ADMIN_ENV, ...DJOSER_ENV, SUPPORTED_LANGUAGES: "en,de" },
+    { consumeEvents: false },
+  );
   [admin, mp4] = await Promise.all([adminClient(api), tinyMp4Bytes()]);
   front = startRoundRobin([api.url]);
 }, 60_000);
@@ -180,5 +183,26 @@ describe("the request log", () => {
     } finally {
       await mailer.close();
     }
+  }, 30_000);
+});
+
+describe("metadata", () => {
+  test("translations in Upload-Metadata reach the video, as the multipart route's do", async () => {
+    const translations = { de: { title: "Der Film", description: "Auf Deutsch." } };
+    const { url } = await tusClientUpload(mp4, {
+      endpoint: endpoint(),
+      headers: sessionHeaders(admin),
+      metadata: { ...META, title: "Translated", translations: JSON.stringify(translations) },
+    });
+    const { row } = await videoOfUpload(url);
+    expect(row.title).toBe("Translated");
+    expect(row.translations).toEqual(translations);
+    // Still checked at creation, before any byte: a language not in SUPPORTED_LANGUAGES is a 400.
+    const refused = await tusRequest(endpoint(), "POST", admin, {
+      "upload-length": "1000",
+      "upload-metadata": metadataHeader({ ...META, translations: JSON.stringify({ xx: { title: "?" } }) }),
+    });
+    expect(refused.status).toBe(400);
+    expect(Object.keys(await refused.json())).toEqual(["translations.xx"]);
   }, 30_000);
 });

@@ -72,7 +72,7 @@ export class UploadCompletion {
     const bytes = await store.assemble(upload.id, key);
     const metadata = upload.metadata ?? {};
     const fields = Object.fromEntries(
-      (["title", "description", "category"] as const)
+      (["title", "description", "category", "translations"] as const)
         .filter((name) => typeof metadata[name] === "string")
         .map((name) => [name, metadata[name] as string]),
     );

@@ -46,7 +46,7 @@ export function uploadRoutes(deps: {
       ...NOT_PARSED,
       detail: tusDetail(
         "Create a resumable upload (admin session)",
-        "Upload-Length and Upload-Metadata (`title`, `category`, optional `description`, `filename`, base64 as tus wants) are checked before any byte is stored: 400 naming the field. 201 with Location; a body (creation-with-upload) is stored at once. The first bytes are sniffed: 415 removes an upload that is no video.",
+        "Upload-Length and Upload-Metadata (`title`, `category`, optional `description`, `translations` (JSON text, as the multipart upload takes it), `filename`, base64 as tus wants) are checked before any byte is stored: 400 naming the field. 201 with Location; a body (creation-with-upload) is stored at once. The first bytes are sniffed: 415 removes an upload that is no video.",
       ),
     })
     .patch(`${UPLOADS_PATH}/:id`, tusRequest, {

@@ -80,8 +80,9 @@ export class StorageUploadStore extends DataStore {
 
   override async create(upload: Upload): Promise<Upload> {
     const info: StoredInfo = { id: upload.id, size: upload.size ?? 0, metadata: upload.metadata ?? {} };
+    // Room for the metadata's translations (up to 64 KiB of JSON, as a multipart upload's field).
     await this.deps.storage.putStream(infoKey(upload.id), bytesOf(JSON.stringify(info)), {
-      maxBytes: 64 * 1024,
+      maxBytes: 256 * 1024,
     });
     upload.creation_date = this.deps.clock.now().toISOString();
     return upload;

@@ -223,6 +223,8 @@ export class ResumableUploads {
         description: fields.description ?? "",
         category: fields.category!,
         filename,
+        // Kept as the multipart route takes it (JSON text), for the video the last byte makes.
+        ...(fields.translations === undefined ? {} : { translations: JSON.stringify(fields.translations) }),
       };
     } else {
       // The URL's metadata was fixed when it was made: the uploader names only the file.
