@@ -3,6 +3,7 @@
 // whole file), the crash window of the last byte, direct-upload credentials in the request log, a
 // direct-upload URL burned by a failed creation or a termination, and translations in the metadata.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import pino from "pino";
@@ -17,6 +18,7 @@ import { tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 import {
   metadataHeader,
+  patchHeaders,
   type RoundRobin,
   sha256Hex,
   sourceOf,
@@ -204,5 +206,52 @@ describe("metadata", () => {
     });
     expect(refused.status).toBe(400);
     expect(Object.keys(await refused.json())).toEqual(["translations.xx"]);
+  }, 30_000);
+});
+
+describe("a direct-upload URL is not burned", () => {
+  const statusOf = async (id: string) =>
+    ((await (await admin.get(`/api/admin/direct-uploads/${id}`)).json()) as { status: string }).status;
+  const createWith = (url: string) =>
+    tusRequest(url, "POST", null, {
+      "upload-length": String(mp4.byteLength),
+      "upload-metadata": metadataHeader({ filename: "clip.mp4" }),
+    });
+
+  test("by a creation that fails after the URL was bound (the store cannot write): it is free again", async () => {
+    const { id, url } = await directUpload();
+    // A file where the uploads folder belongs: the store's write of the upload's info fails for real.
+    const uploads = join(api.config.mediaRoot, "uploads");
+    mkdirSync(uploads, { recursive: true });
+    renameSync(uploads, `${uploads}.aside`);
+    writeFileSync(uploads, "not a folder");
+    let failed: Response;
+    try {
+      failed = await createWith(url);
+    } finally {
+      rmSync(uploads);
+      renameSync(`${uploads}.aside`, uploads);
+    }
+    expect(failed.status).toBe(500);
+    expect(await statusOf(id)).toBe("waiting");
+    const again = await createWith(url);
+    expect(again.status, await again.clone().text()).toBe(201);
+    expect(await statusOf(id)).toBe("uploading");
+  }, 30_000);
+
+  test("by an admin's termination of its upload: the URL may make a new one", async () => {
+    const { id, url } = await directUpload();
+    const created = await createWith(url);
+    expect(created.status).toBe(201);
+    const uploadId = created.headers.get("location")!.split("/").at(-1)!;
+    const terminated = await tusRequest(`${endpoint()}${uploadId}`, "DELETE", admin);
+    expect(terminated.status).toBe(204);
+    expect(await statusOf(id)).toBe("waiting");
+    const again = await createWith(url);
+    expect(again.status, await again.clone().text()).toBe(201);
+    const location = new URL(again.headers.get("location")!, url).href;
+    const sent = await tusRequest(location, "PATCH", null, patchHeaders(0), mp4);
+    expect(sent.status).toBe(204);
+    expect(await statusOf(id)).toBe("asset_created");
   }, 30_000);
 });

@@ -93,6 +93,8 @@ export class ResumableUploads {
   private readonly directServer: Server;
   private readonly uploaders = new WeakMap<Request, Uploader>();
   private readonly routes = new WeakMap<Request, UploadRoute>();
+  /** The upload a direct-upload URL was bound to by this creation request. */
+  private readonly creations = new WeakMap<Request, string>();
   /** The admin's cookie session, by the macro's rule: a dialect's token (djoser's JWT) in the cookie is nobody's. */
   private readonly sessionOf: ReturnType<typeof sessionResolver>;
 
@@ -180,12 +182,46 @@ export class ResumableUploads {
     this.routes.set(request, route);
     this.uploaders.set(request, uploader);
     const server = route.token === null ? this.server : this.directServer;
-    const response = await chunkChecksum.run(checksum, () => server.handleWeb(request));
+    const response = await this.settled(request, route, () =>
+      chunkChecksum.run(checksum, () => server.handleWeb(request)),
+    );
     if (response.status < 400) return response;
     const headers = new Headers(response.headers);
     headers.set("content-type", "application/json");
     headers.delete("content-length");
     return new Response(jsonBodyOf(await response.text()), { status: response.status, headers });
+  }
+
+  /**
+   * Runs the library's handling, then frees a direct-upload URL whose upload will never exist for its
+   * client: a creation that failed after `created` bound the URL (the client never got a Location; the
+   * library stores the upload after that hook), or a terminated upload.
+   */
+  private async settled(request: Request, route: UploadRoute, handling: () => Promise<Response>) {
+    let response: Response | null = null;
+    try {
+      response = await handling();
+      return response;
+    } finally {
+      const created = this.creations.get(request);
+      if (created !== undefined && (response === null || response.status >= 400)) {
+        await this.abandon(created, true);
+      } else if (request.method === "DELETE" && route.uploadId !== null && response?.status === 204) {
+        await this.abandon(route.uploadId, false);
+      }
+    }
+  }
+
+  private async abandon(uploadId: string, removeBytes: boolean): Promise<void> {
+    try {
+      if (removeBytes) await this.deps.store.remove(uploadId).catch(() => {}); // none stored is fine
+      await this.deps.directUploads.abandon(uploadId);
+    } catch (error) {
+      this.deps.log.error(
+        { err: error, upload_id: uploadId },
+        "could not free the upload's direct-upload URL",
+      );
+    }
   }
 
   private async uploaderOf(request: Request, route: UploadRoute): Promise<Uploader> {
@@ -232,6 +268,7 @@ export class ResumableUploads {
       if (!(await this.deps.directUploads.claim(uploader.id, upload.id))) {
         throw tusError(409, { detail: "This upload URL was already used." });
       }
+      this.creations.set(request, upload.id);
       const { title, description, category, createdBy } = direct.upload;
       uploadedBy = createdBy;
       metadata = { title, description, category, filename };
