@@ -3,8 +3,10 @@
 // whole file), the crash window of the last byte, direct-upload credentials in the request log, a
 // direct-upload URL burned by a failed creation or a termination, and translations in the metadata.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Readable } from "node:stream";
 import { eq } from "drizzle-orm";
 import pino from "pino";
 import { createApp } from "../../api/app.ts";
@@ -253,5 +255,67 @@ describe("a direct-upload URL is not burned", () => {
     const sent = await tusRequest(location, "PATCH", null, patchHeaders(0), mp4);
     expect(sent.status).toBe(204);
     expect(await statusOf(id)).toBe("asset_created");
+  }, 30_000);
+});
+
+describe("an api killed while the last byte is being finished", () => {
+  /** An upload whose every byte is stored and whose finishing got as far as placing its source. */
+  async function killedWhileFinishing(title: string) {
+    const created = await tusRequest(endpoint(), "POST", admin, {
+      "upload-length": String(mp4.byteLength),
+      "upload-metadata": metadataHeader({ ...META, title }),
+    });
+    expect(created.status).toBe(201);
+    const url = new URL(created.headers.get("location")!, api.url).href;
+    const uploadId = url.split("/").at(-1)!;
+    // What the killed api had done: the bytes stored (by the store, so no PATCH finished them), then the
+    // first step of finishing, the source put in place; the video's transaction never committed.
+    const store = api.runtime.services.uploadStore;
+    expect(await store.write(Readable.from([Buffer.from(mp4)]), uploadId, 0)).toBe(mp4.byteLength);
+    const { key } = await store.assemble(uploadId, `sources/${randomUUID()}.mp4`);
+    return { url, uploadId, key };
+  }
+
+  test("HEAD still reports every byte, and the client's resume makes the video from the same source", async () => {
+    const { url, key } = await killedWhileFinishing("Killed while finishing");
+    const head = await tusRequest(url, "HEAD", admin);
+    expect(head.status).toBe(200);
+    expect(head.headers.get("upload-offset")).toBe(String(mp4.byteLength));
+    // tus-js-client sees the whole offset and sends nothing more: the HEAD itself finished the upload.
+    const videoId = Number(head.headers.get("video-id"));
+    expect(videoId).toBeGreaterThan(0);
+    await tusClientUpload(mp4, { endpoint: endpoint(), uploadUrl: url, headers: sessionHeaders(admin) });
+    const { row, source } = await videoOfUpload(url);
+    expect(row.id).toBe(videoId);
+    expect(row.sourceKey).toBe(key);
+    expect(sha256Hex(source)).toBe(sha256Hex(mp4));
+    const again = await tusRequest(url, "HEAD", admin);
+    expect(again.headers.get("video-id")).toBeNull();
+    expect(again.headers.get("upload-offset")).toBe(String(mp4.byteLength));
+  }, 30_000);
+
+  test("the periodic sweep removes old sources no video names, and spares one being finished", async () => {
+    const claimed = await killedWhileFinishing("Claimed source");
+    const orphan = `sources/${randomUUID()}.mp4`;
+    const orphanPath = join(api.config.mediaRoot, orphan);
+    mkdirSync(dirname(orphanPath), { recursive: true });
+    writeFileSync(orphanPath, mp4);
+    const fresh = `sources/${randomUUID()}.mp4`;
+    writeFileSync(join(api.config.mediaRoot, fresh), mp4);
+    const { row } = await videoOfUpload(
+      (await tusClientUpload(mp4, { endpoint: endpoint(), headers: sessionHeaders(admin), metadata: META }))
+        .url,
+    );
+    // Older than STAGING_MAX_IDLE_SECONDS: the orphan, the claimed source and a video's own source.
+    const past = new Date(Date.now() - (api.config.storage.stagingMaxIdleSeconds + 60) * 1000);
+    for (const key of [orphan, claimed.key, row.sourceKey])
+      utimesSync(join(api.config.mediaRoot, key), past, past);
+    const outcome = await api.runtime.sweepStorage();
+    expect(outcome.orphanSources).toBe(1);
+    expect(existsSync(orphanPath)).toBe(false);
+    for (const kept of [claimed.key, row.sourceKey, fresh]) {
+      expect(existsSync(join(api.config.mediaRoot, kept)), kept).toBe(true);
+    }
+    rmSync(join(api.config.mediaRoot, fresh));
   }, 30_000);
 });

@@ -30,6 +30,8 @@ const OFFSET_DIGITS = 16;
 const uploadPrefix = (id: string) => `uploads/${id}`;
 const infoKey = (id: string) => `uploads/${id}/info.json`;
 const completeKey = (id: string) => `uploads/${id}/complete`;
+/** Names the source key the last byte's bytes are (being) put at, written before they move. */
+const assembledKey = (id: string) => `uploads/${id}/assembled`;
 const dataKey = (id: string) => `uploads/${id}/data`;
 const partsPrefix = (id: string) => `uploads/${id}/parts/`;
 const partKey = (id: string, offset: number) =>
@@ -52,6 +54,11 @@ interface UploadState {
   segments: Array<{ key: string; size: number }>;
   offset: number;
   complete: boolean;
+  /**
+   * The source key the bytes were put at (or are being put at) for its video, while that video is
+   * not known to be made: every byte is in, even where `segments` no longer shows them (renamed).
+   */
+  assembled: string | null;
   /** Epoch ms of the newest write: the upload expires UPLOAD_EXPIRY after it. */
   lastActivity: number;
 }
@@ -216,34 +223,53 @@ export class StorageUploadStore extends DataStore {
     return this.storedHead(state);
   }
 
+  /** Every bytes in and no video known yet: a finishing that failed or was killed, to be done again. */
+  async awaitsVideo(id: string): Promise<boolean> {
+    const state = await this.state(id);
+    return state !== null && !state.complete && state.offset === state.info.size;
+  }
+
   /**
-   * The complete upload as one object at `key`: the appended file renamed (local), or the parts written
-   * in order (streamed: object storage has no server-side concatenation through Bun's client, so the
-   * bytes pass through the api once more).
+   * The complete upload as one object: the appended file renamed (local), or the parts written in order
+   * (streamed: object storage has no server-side concatenation through Bun's client, so the bytes pass
+   * through the api once more). Its key is recorded first, so a finishing killed half-way is taken up
+   * again with the same key (`proposedKey` is used only the first time): HEAD still reports every byte,
+   * no second copy is made, and the periodic sweep knows the source is not an orphan.
    */
-  async assemble(id: string, key: string): Promise<number> {
+  async assemble(id: string, proposedKey: string): Promise<{ key: string; bytes: number }> {
     const state = await this.state(id);
     if (!state || state.offset !== state.info.size) throw ERRORS.FILE_NOT_FOUND;
     const storage = this.deps.storage;
+    const size = state.info.size;
+    const key = state.assembled ?? proposedKey;
+    if (state.assembled === null) await storage.putStream(assembledKey(id), bytesOf(key), { maxBytes: 1024 });
     if (storage.appendable) {
-      await storage.appendable.rename(dataKey(id), key);
-      return state.info.size;
+      if (state.segments.some((segment) => segment.key === dataKey(id))) {
+        await storage.appendable.rename(dataKey(id), key);
+      }
+      const placed = await storage.stat(key);
+      if (placed?.size !== size)
+        throw new Error(`upload ${id}: ${key} holds ${placed?.size ?? 0} of ${size} bytes`);
+      return { key, bytes: size };
     }
+    // Copied whole before a finishing was killed (an object appears only once complete): kept.
+    if ((await storage.stat(key))?.size === size) return { key, bytes: size };
     async function* whole(): AsyncGenerator<Uint8Array> {
       for (const part of state!.segments) yield* storage.readStream(part.key);
     }
-    const { bytes } = await storage.putStream(key, whole(), { maxBytes: state.info.size });
-    if (bytes !== state.info.size) {
+    const { bytes } = await storage.putStream(key, whole(), { maxBytes: size });
+    if (bytes !== size) {
       await storage.deletePrefix(key);
-      throw new Error(`assembled ${bytes} of ${state.info.size} bytes of upload ${id}`);
+      throw new Error(`assembled ${bytes} of ${size} bytes of upload ${id}`);
     }
-    return bytes;
+    return { key, bytes };
   }
 
   /** Undoes `assemble` when the video could not be made: the upload stays complete, to be finished again. */
   async disassemble(id: string, key: string): Promise<void> {
     if (this.deps.storage.appendable) await this.deps.storage.appendable.rename(key, dataKey(id));
     else await this.deps.storage.deletePrefix(key);
+    await this.deps.storage.deletePrefix(assembledKey(id));
   }
 
   /** The upload became a video: its bytes go, a marker keeps HEAD answering "complete" until expiry. */
@@ -251,6 +277,18 @@ export class StorageUploadStore extends DataStore {
     await this.deps.storage.putStream(completeKey(id), bytesOf(String(videoId)), { maxBytes: 64 });
     await this.deps.storage.deletePrefix(partsPrefix(id).slice(0, -1));
     await this.deps.storage.deletePrefix(dataKey(id));
+    await this.deps.storage.deletePrefix(assembledKey(id));
+  }
+
+  /** The source keys that uploads being finished have claimed (the sweep of orphan sources spares them). */
+  async assembledSources(): Promise<Set<string>> {
+    const keys = new Set<string>();
+    for await (const object of this.deps.storage.list("uploads/")) {
+      if (!object.key.endsWith("/assembled")) continue;
+      const key = await this.deps.storage.readText(object.key);
+      if (key) keys.add(key);
+    }
+    return keys;
   }
 
   private async state(id: string): Promise<UploadState | null> {
@@ -263,6 +301,9 @@ export class StorageUploadStore extends DataStore {
     if (text === null) return null;
     const stored = JSON.parse(text) as StoredInfo;
     const complete = objects.some((object) => object.key === completeKey(id));
+    const assembled = objects.some((object) => object.key === assembledKey(id))
+      ? await this.deps.storage.readText(assembledKey(id))
+      : null;
     const lastActivity = Math.max(...objects.map((object) => object.lastModified));
     // The appended file, or parts named by their start offset, in key order: only a contiguous run from 0.
     const segments: UploadState["segments"] = [];
@@ -280,17 +321,20 @@ export class StorageUploadStore extends DataStore {
     return {
       info: stored,
       segments,
-      offset: complete ? stored.size : offset,
+      offset: complete || assembled ? stored.size : offset,
       complete,
+      assembled,
       lastActivity,
     };
   }
 
-  /** Up to SNIFF_BYTES of what is stored already, from the first parts. */
+  /** Up to SNIFF_BYTES of what is stored already, from the first parts (or the source they became). */
   private async storedHead(state: UploadState): Promise<Buffer> {
     const head: Buffer[] = [];
     let bytes = 0;
-    for (const part of state.segments) {
+    const segments =
+      state.segments.length === 0 && state.assembled ? [{ key: state.assembled }] : state.segments;
+    for (const part of segments) {
       for await (const chunk of this.deps.storage.readStream(part.key)) {
         head.push(Buffer.from(chunk));
         bytes += chunk.byteLength;

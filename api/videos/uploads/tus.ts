@@ -16,7 +16,7 @@ import type { UploadCompletion } from "./completion.ts";
 import type { DirectUploadService } from "./direct-uploads.ts";
 import type { RedisLocker } from "./locker.ts";
 import { type ChunkChecksum, chunkChecksum, type StorageUploadStore, UPLOAD_ID } from "./store.ts";
-import { asTusError, jsonBodyOf, tusError } from "./tus-errors.ts";
+import { asTusError, isTusError, jsonBodyOf, tusError } from "./tus-errors.ts";
 
 export const UPLOADS_PATH = "/api/uploads";
 /** The response header that names the video a finished upload became. */
@@ -182,9 +182,10 @@ export class ResumableUploads {
     this.routes.set(request, route);
     this.uploaders.set(request, uploader);
     const server = route.token === null ? this.server : this.directServer;
-    const response = await this.settled(request, route, () =>
+    const handled = await this.settled(request, route, () =>
       chunkChecksum.run(checksum, () => server.handleWeb(request)),
     );
+    const response = await this.finishedOnHead(request, route, handled);
     if (response.status < 400) return response;
     const headers = new Headers(response.headers);
     headers.set("content-type", "application/json");
@@ -210,6 +211,28 @@ export class ResumableUploads {
         await this.abandon(route.uploadId, false);
       }
     }
+  }
+
+  /**
+   * HEAD of an upload that holds every byte but became no video (its finishing failed, or its api was
+   * killed while finishing): the video is made now, since a client seeing the whole offset sends no
+   * more PATCH (tus-js-client reports success), and the answer names it as the last PATCH's would.
+   */
+  private async finishedOnHead(request: Request, route: UploadRoute, response: Response): Promise<Response> {
+    const id = route.uploadId;
+    if (request.method !== "HEAD" || response.status !== 200 || id === null) return response;
+    if (response.headers.get("upload-offset") !== response.headers.get("upload-length")) return response;
+    if (!(await this.deps.store.awaitsVideo(id))) return response;
+    let videoId: number;
+    try {
+      videoId = await this.deps.completion.complete(await this.deps.store.getUpload(id));
+    } catch (error) {
+      if (!isTusError(error)) throw error;
+      return new Response(error.body, { status: error.status_code, headers: response.headers });
+    }
+    const headers = new Headers(response.headers);
+    headers.set(VIDEO_ID_HEADER, String(videoId));
+    return new Response(null, { status: response.status, headers });
   }
 
   private async abandon(uploadId: string, removeBytes: boolean): Promise<void> {
