@@ -57,10 +57,16 @@ export function uploadRoutes(deps: {
       ),
     })
     .head(`${UPLOADS_PATH}/:id`, tusRequest, {
-      detail: tusDetail("The upload's offset", "Upload-Offset and Upload-Length, to resume from."),
+      detail: tusDetail(
+        "The upload's offset",
+        `Upload-Offset and Upload-Length, to resume from (bytes of a PATCH whose connection broke are kept, unless it carried Upload-Checksum). An upload holding every byte whose video was not made (its finishing failed, or its api was killed) is finished by this request, whose answer then names the video in ${VIDEO_ID_HEADER}.`,
+      ),
     })
     .delete(`${UPLOADS_PATH}/:id`, tusRequest, {
-      detail: tusDetail("Terminate an upload", "Removes the upload and its bytes (204)."),
+      detail: tusDetail(
+        "Terminate an upload",
+        "Removes the upload and its bytes (204); a direct-upload URL whose upload it was may make a new one.",
+      ),
     })
     .post(`${UPLOADS_PATH}/direct/:token`, tusRequest, {
       ...NOT_PARSED,
