@@ -30,6 +30,7 @@ import { videoAdminRoutes } from "./videos/index.ts";
 import { uploadRoutes } from "./videos/uploads/index.ts";
 import {
   isDirectUploadPath,
+  redactedUploadPath,
   TUS_REQUEST_HEADERS,
   TUS_RESPONSE_HEADERS,
   UPLOADS_PATH,
@@ -83,7 +84,13 @@ export async function createApp(deps: { config: Config; log: Logger; services: S
           maxAge: 600,
         }),
       )
-      .use(requestLog(log, { onAnswered: metrics.observeRequest, quietRoutes: new Set([METRICS_PATH]) }))
+      .use(
+        requestLog(log, {
+          onAnswered: metrics.observeRequest,
+          quietRoutes: new Set([METRICS_PATH]),
+          redactPath: redactedUploadPath,
+        }),
+      )
       .use(errorMapper(log))
       // A direct-upload URL is used from an integrator's page: its token is the credential, never a cookie.
       .use(csrfProtection(allowedOrigins, [COMPAT_PREFIX], isDirectUploadPath))

@@ -173,6 +173,7 @@ export async function startApiRuntime(options: RuntimeOptions): Promise<ApiRunti
     stagingMaxIdleSeconds: config.storage.stagingMaxIdleSeconds,
     onReclaimed: metrics.observeReclaimed,
     expiredUploads: services.sweepExpiredUploads,
+    claimedSources: () => services.uploadStore.assembledSources(),
   });
   if (options.consumeEvents ?? true) sweeper.start(config.storage.sweepIntervalSeconds);
 

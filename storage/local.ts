@@ -65,6 +65,8 @@ export class LocalMediaStorage implements MediaStorage {
             if (written > maxBytes) throw new UploadTooLargeError(maxBytes);
             await writeFully(handle, chunk);
           }
+          // On disk before the new offset is reported: HEAD may promise these bytes after a crash.
+          await handle.datasync();
         } catch (error) {
           await handle.truncate(offset);
           throw error;

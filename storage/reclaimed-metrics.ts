@@ -9,6 +9,7 @@ export const API_RECLAIMED_KINDS = [
   "retired_revision",
   "orphan_tree",
   "expired_upload",
+  "orphan_source",
 ] as const;
 export const TRANSCODER_RECLAIMED_KINDS = ["attempt_staging", "stale_staging"] as const;
 export type ApiReclaimedKind = (typeof API_RECLAIMED_KINDS)[number];

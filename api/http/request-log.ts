@@ -25,11 +25,13 @@ export interface RequestLogOptions {
   onAnswered?: RequestObserver;
   /** Routes whose successful answers are logged at debug only (Prometheus scrapes every few seconds). */
   quietRoutes?: ReadonlySet<string>;
+  /** Rewrites a path before it is logged: paths that carry a credential (a direct-upload URL's token). */
+  redactPath?: (path: string) => string;
 }
 
 /**
- * One JSON log line per request, with its id (echoed in X-Request-Id). Only the path is logged: query
- * strings may carry signed media tokens, and bodies carry passwords.
+ * One JSON log line per request, with its id (echoed in X-Request-Id). Only the path is logged, as
+ * `redactPath` leaves it: query strings may carry signed media tokens, and bodies carry passwords.
  */
 export const requestLog = (log: Logger, options: RequestLogOptions = {}) =>
   new Elysia({ name: "request-log" })
@@ -53,12 +55,12 @@ export const requestLog = (log: Logger, options: RequestLogOptions = {}) =>
       options.onAnswered?.(request.method, route || undefined, status, ms / 1000);
       const quiet = status < 400 && !!route && options.quietRoutes?.has(route) === true;
       if (!log.isLevelEnabled(quiet ? "debug" : "info")) return;
-      const path = request.url.slice(request.url.indexOf("/", 8)).split("?")[0];
+      const path = request.url.slice(request.url.indexOf("/", 8)).split("?")[0]!;
       log[quiet ? "debug" : "info"](
         {
           req_id: entry.id,
           method: request.method,
-          path,
+          path: options.redactPath ? options.redactPath(path) : path,
           status,
           ms: Math.round(ms * 10) / 10,
         },

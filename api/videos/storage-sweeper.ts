@@ -6,7 +6,9 @@
 // - with object storage, which has no atomic rename, every revision is written under its own prefix and
 //   published by the database switch alone: replaced revisions once their grace period is over, and trees
 //   no row points at (a killed or failed job's, a replaced revision's that never got published);
-// - resumable (tus) uploads nothing wrote to for UPLOAD_EXPIRY, with their bytes.
+// - resumable (tus) uploads nothing wrote to for UPLOAD_EXPIRY, with their bytes;
+// - sources no video names, older than STAGING_MAX_IDLE_SECONDS (an api killed between putting a source
+//   in place and committing its video), unless an upload being finished has claimed the key.
 import { and, inArray, isNotNull, isNull, lte, or } from "drizzle-orm";
 import type { Logger } from "pino";
 import { fastStartPrefixFor, outputPrefixFor } from "../../contract/media.ts";
@@ -29,6 +31,8 @@ export interface SweepOutcome {
   uploads: number;
   /** Resumable uploads past UPLOAD_EXPIRY. */
   expiredUploads: number;
+  /** Sources no video names. */
+  orphanSources: number;
 }
 
 export class StorageSweeper {
@@ -50,6 +54,8 @@ export class StorageSweeper {
       onReclaimed?: (kind: ApiReclaimedKind, reclaimed: Reclaimed) => void;
       /** Removes the resumable uploads past their expiry (the tus store's sweep). */
       expiredUploads?: () => Promise<Reclaimed>;
+      /** The source keys resumable uploads being finished have claimed (the tus store's markers). */
+      claimedSources?: () => Promise<ReadonlySet<string>>;
     },
   ) {
     this.periodic = new PeriodicSweep(
@@ -83,14 +89,17 @@ export class StorageSweeper {
     this.deps.onReclaimed?.("orphan_tree", orphaned);
     const expired = (await this.deps.expiredUploads?.()) ?? { items: 0, bytes: 0 };
     this.deps.onReclaimed?.("expired_upload", expired);
+    const sources = await this.sweepOrphanSources(this.deps.stagingMaxIdleSeconds);
+    this.deps.onReclaimed?.("orphan_source", sources);
     const outcome = {
       retired: retired.items,
       orphaned: orphaned.items,
       uploads: uploads.items,
       expiredUploads: expired.items,
+      orphanSources: sources.items,
     };
-    const bytes = uploads.bytes + retired.bytes + orphaned.bytes + expired.bytes;
-    if (outcome.retired + outcome.orphaned + outcome.uploads + outcome.expiredUploads > 0) {
+    const bytes = uploads.bytes + retired.bytes + orphaned.bytes + expired.bytes + sources.bytes;
+    if (Object.values(outcome).some((items) => items > 0)) {
       this.deps.log.info({ ...outcome, bytes }, "storage sweep removed leftovers");
     }
     return outcome;
@@ -128,6 +137,40 @@ export class StorageSweeper {
       );
     }
     return { items: due.length, bytes };
+  }
+
+  /**
+   * Sources no video names and no finishing upload claims, once older than the grace period (which
+   * spares a multipart upload between putting its source and inserting its video). Read in this order
+   * (listing, claims, videos) so that a source a finishing upload moves in meanwhile is seen as claimed
+   * or as its video's: the claim is recorded before the source appears, and dropped after the commit.
+   */
+  private async sweepOrphanSources(graceSeconds: number): Promise<Reclaimed> {
+    const cutoff = this.deps.clock.now().getTime() - graceSeconds * 1000;
+    const old: Array<{ key: string; size: number }> = [];
+    for await (const object of this.deps.storage.list("sources/")) {
+      if (object.lastModified <= cutoff) old.push(object);
+    }
+    if (old.length === 0) return { items: 0, bytes: 0 };
+    const claimed = (await this.deps.claimedSources?.()) ?? new Set<string>();
+    const named = await this.deps.db
+      .select({ key: videos.sourceKey })
+      .from(videos)
+      .where(
+        inArray(
+          videos.sourceKey,
+          old.map((object) => object.key),
+        ),
+      );
+    const keep = new Set([...claimed, ...named.map((row) => row.key)]);
+    const removed = { items: 0, bytes: 0 };
+    for (const object of old) {
+      if (keep.has(object.key)) continue;
+      await this.deps.storage.deletePrefix(object.key);
+      removed.items++;
+      removed.bytes += object.size;
+    }
+    return removed;
   }
 
   /**

@@ -224,6 +224,7 @@ describe("a farm that shares only PostgreSQL, Redis and a bucket", () => {
       orphaned: 0,
       uploads: 0,
       expiredUploads: 0,
+      orphanSources: 0,
     });
     expect((await objectsUnder(`videos/${first}/r1/`)).length).toBeGreaterThan(0);
     // ...and after it the sweeper removes r1, and only r1.
@@ -291,6 +292,7 @@ describe("a farm that shares only PostgreSQL, Redis and a bucket", () => {
         orphaned: 0,
         uploads: 0,
         expiredUploads: 0,
+        orphanSources: 0,
       });
       // Host C's scratch is its own: whatever the killed attempt left is removed when it starts again.
       expect(filesIn(join(workDir, "host-c", "scratch")).length).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import type { Upload } from "@tus/server";
 import { and, eq, isNull } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Database } from "../../../db/client.ts";
-import { resumableUploads } from "../../../db/schema/index.ts";
+import { resumableUploads, videos } from "../../../db/schema/index.ts";
 import type { MediaStorage } from "../../../storage/index.ts";
 import { notFound } from "../../http/errors.ts";
 import type { VideoAdminService } from "../service.ts";
@@ -60,6 +60,14 @@ export class UploadCompletion {
     return row;
   }
 
+  private async sourceKeyOf(videoId: number): Promise<string | null> {
+    const [row] = await this.deps.db
+      .select({ sourceKey: videos.sourceKey })
+      .from(videos)
+      .where(eq(videos.id, videoId));
+    return row?.sourceKey ?? null;
+  }
+
   private async createVideo(upload: Upload, uploadedBy: number | null): Promise<number> {
     const { store, storage, videoAdmin } = this.deps;
     const container = sniffContainer(await store.head(upload.id));
@@ -67,12 +75,12 @@ export class UploadCompletion {
       await store.remove(upload.id);
       throw tusError(415, { file: ["The file is not a video container we can read."] });
     }
-    // Named by the server after the sniffed container, as the multipart route names its sources.
-    const key = `sources/${randomUUID()}.${container.extension}`;
-    const bytes = await store.assemble(upload.id, key);
+    // Named by the server after the sniffed container, as the multipart route names its sources (a
+    // finishing taken up again after a kill keeps the key the first one recorded).
+    const { key, bytes } = await store.assemble(upload.id, `sources/${randomUUID()}.${container.extension}`);
     const metadata = upload.metadata ?? {};
     const fields = Object.fromEntries(
-      (["title", "description", "category"] as const)
+      (["title", "description", "category", "translations"] as const)
         .filter((name) => typeof metadata[name] === "string")
         .map((name) => [name, metadata[name] as string]),
     );
@@ -96,10 +104,11 @@ export class UploadCompletion {
         await store.disassemble(upload.id, key);
         throw error;
       }
-      await storage.deletePrefix(key);
       const again = await this.videoOf(upload.id);
       if (again.videoId === null) throw error;
       videoId = again.videoId;
+      // The other finisher took up the same recorded key: the source is its video's now.
+      if ((await this.sourceKeyOf(videoId)) !== key) await storage.deletePrefix(key);
     }
     await store.markComplete(upload.id, videoId);
     this.deps.log.info({ upload_id: upload.id, video_id: videoId, bytes }, "resumable upload completed");

@@ -153,6 +153,21 @@ export class DirectUploadService {
       );
   }
 
+  /**
+   * An upload that will never become a video (its creation failed after the URL was bound to it, or it
+   * was terminated): its row goes, and its URL, unless that made a video, is free again for a new upload.
+   */
+  async abandon(uploadId: string): Promise<void> {
+    await this.deps.db
+      .delete(resumableUploads)
+      .where(and(eq(resumableUploads.uploadId, uploadId), isNull(resumableUploads.videoId)));
+    const [finished] = await this.deps.db
+      .select({ uploadId: resumableUploads.uploadId })
+      .from(resumableUploads)
+      .where(eq(resumableUploads.uploadId, uploadId));
+    if (!finished) await this.release(uploadId);
+  }
+
   /** An upload refused for its content frees its URL again: the integrator may send a proper file. */
   async release(uploadId: string): Promise<void> {
     await this.deps.db

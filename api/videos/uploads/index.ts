@@ -46,7 +46,7 @@ export function uploadRoutes(deps: {
       ...NOT_PARSED,
       detail: tusDetail(
         "Create a resumable upload (admin session)",
-        "Upload-Length and Upload-Metadata (`title`, `category`, optional `description`, `filename`, base64 as tus wants) are checked before any byte is stored: 400 naming the field. 201 with Location; a body (creation-with-upload) is stored at once. The first bytes are sniffed: 415 removes an upload that is no video.",
+        "Upload-Length and Upload-Metadata (`title`, `category`, optional `description`, `translations` (JSON text, as the multipart upload takes it), `filename`, base64 as tus wants) are checked before any byte is stored: 400 naming the field. 201 with Location; a body (creation-with-upload) is stored at once. The first bytes are sniffed: 415 removes an upload that is no video.",
       ),
     })
     .patch(`${UPLOADS_PATH}/:id`, tusRequest, {
@@ -57,10 +57,16 @@ export function uploadRoutes(deps: {
       ),
     })
     .head(`${UPLOADS_PATH}/:id`, tusRequest, {
-      detail: tusDetail("The upload's offset", "Upload-Offset and Upload-Length, to resume from."),
+      detail: tusDetail(
+        "The upload's offset",
+        `Upload-Offset and Upload-Length, to resume from (bytes of a PATCH whose connection broke are kept, unless it carried Upload-Checksum). An upload holding every byte whose video was not made (its finishing failed, or its api was killed) is finished by this request, whose answer then names the video in ${VIDEO_ID_HEADER}.`,
+      ),
     })
     .delete(`${UPLOADS_PATH}/:id`, tusRequest, {
-      detail: tusDetail("Terminate an upload", "Removes the upload and its bytes (204)."),
+      detail: tusDetail(
+        "Terminate an upload",
+        "Removes the upload and its bytes (204); a direct-upload URL whose upload it was may make a new one.",
+      ),
     })
     .post(`${UPLOADS_PATH}/direct/:token`, tusRequest, {
       ...NOT_PARSED,

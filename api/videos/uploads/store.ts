@@ -1,10 +1,10 @@
 // The tus data store over this project's media storage drivers (local file system or S3 through Bun's
 // S3Client), so resumable uploads land where every other upload does, with no second S3 client (the AWS
-// SDK of @tus/s3-store) to configure. On the local file system the bytes are appended to one file
-// (all or nothing per PATCH) that the last byte renames into place; object storage cannot append, so each
-// PATCH body becomes one part object (a `putStream`, visible only once complete) that the last byte
-// streams into one source. Either way the offset is read from the store on every request, so any
-// replica (or a restarted api) resumes where the last one stopped. Chunks are never held whole in memory.
+// SDK of @tus/s3-store) to configure. On the local file system the bytes are appended to one file that
+// the last byte renames into place; object storage cannot append, so each PATCH body becomes one part
+// object (a `putStream`, visible only once complete) that the last byte streams into one source. A PATCH
+// cut short keeps what arrived (unless it carried a checksum). Either way the offset is read from the
+// store on every request, so any replica (or a restarted api) resumes where the last one stopped. Chunks are never held whole in memory.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
@@ -30,6 +30,8 @@ const OFFSET_DIGITS = 16;
 const uploadPrefix = (id: string) => `uploads/${id}`;
 const infoKey = (id: string) => `uploads/${id}/info.json`;
 const completeKey = (id: string) => `uploads/${id}/complete`;
+/** Names the source key the last byte's bytes are (being) put at, written before they move. */
+const assembledKey = (id: string) => `uploads/${id}/assembled`;
 const dataKey = (id: string) => `uploads/${id}/data`;
 const partsPrefix = (id: string) => `uploads/${id}/parts/`;
 const partKey = (id: string, offset: number) =>
@@ -67,6 +69,11 @@ interface UploadState {
   segments: Array<{ key: string; size: number }>;
   offset: number;
   complete: boolean;
+  /**
+   * The source key the bytes were put at (or are being put at) for its video, while that video is
+   * not known to be made: every byte is in, even where `segments` no longer shows them (renamed).
+   */
+  assembled: string | null;
   /** Epoch ms of the newest write: the upload expires UPLOAD_EXPIRY after it. */
   lastActivity: number;
 }
@@ -95,8 +102,9 @@ export class StorageUploadStore extends DataStore {
 
   override async create(upload: Upload): Promise<Upload> {
     const info: StoredInfo = { id: upload.id, size: upload.size ?? 0, metadata: upload.metadata ?? {} };
+    // Room for the metadata's translations (up to 64 KiB of JSON, as a multipart upload's field).
     await this.deps.storage.putStream(infoKey(upload.id), bytesOf(JSON.stringify(info)), {
-      maxBytes: 64 * 1024,
+      maxBytes: 256 * 1024,
     });
     upload.creation_date = this.deps.clock.now().toISOString();
     return upload;
@@ -140,6 +148,8 @@ export class StorageUploadStore extends DataStore {
         throw unsupportedMedia();
       }
     };
+    /** Set when the request's body broke off: what arrived before it is stored all the same. */
+    const cut: { error?: unknown } = {};
     async function* body(): AsyncGenerator<Uint8Array> {
       let next: IteratorResult<Buffer> = first;
       while (!next.done) {
@@ -153,7 +163,16 @@ export class StorageUploadStore extends DataStore {
         yield chunk;
         // Resumed: the storage driver has written (or copied) the chunk; the sniff is done with it too.
         if (sniffed) release(chunk);
-        next = await chunks.next();
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          // A cut connection: without a checksum to prove otherwise, what arrived is the file's and is
+          // kept (tus: the server SHOULD keep all it can), so a one-PATCH upload of a film resumes
+          // where it broke, not from 0. With a checksum the chunk cannot be checked: none of it is kept.
+          if (hash) throw error;
+          cut.error = error;
+          return;
+        }
       }
       // Checked before the part becomes visible: a mismatching chunk is never stored.
       if (hash && !hash.digest().equals(expected!.digest)) throw checksumMismatch();
@@ -161,9 +180,12 @@ export class StorageUploadStore extends DataStore {
     const maxBytes = state.info.size - offset;
     try {
       const { appendable } = this.deps.storage;
-      if (appendable) return await appendable.append(dataKey(id), body(), { offset, maxBytes });
-      const { bytes } = await this.deps.storage.putStream(partKey(id, offset), body(), { maxBytes });
-      return offset + bytes;
+      const end = appendable
+        ? await appendable.append(dataKey(id), body(), { offset, maxBytes })
+        : offset + (await this.deps.storage.putStream(partKey(id, offset), body(), { maxBytes })).bytes;
+      // The request still failed (its client is gone); the bytes are stored, and HEAD reports them.
+      if ("error" in cut) throw cut.error;
+      return end;
     } catch (error) {
       if (refused) {
         await this.remove(id);
@@ -218,34 +240,53 @@ export class StorageUploadStore extends DataStore {
     return this.storedHead(state);
   }
 
+  /** Every bytes in and no video known yet: a finishing that failed or was killed, to be done again. */
+  async awaitsVideo(id: string): Promise<boolean> {
+    const state = await this.state(id);
+    return state !== null && !state.complete && state.offset === state.info.size;
+  }
+
   /**
-   * The complete upload as one object at `key`: the appended file renamed (local), or the parts written
-   * in order (streamed: object storage has no server-side concatenation through Bun's client, so the
-   * bytes pass through the api once more).
+   * The complete upload as one object: the appended file renamed (local), or the parts written in order
+   * (streamed: object storage has no server-side concatenation through Bun's client, so the bytes pass
+   * through the api once more). Its key is recorded first, so a finishing killed half-way is taken up
+   * again with the same key (`proposedKey` is used only the first time): HEAD still reports every byte,
+   * no second copy is made, and the periodic sweep knows the source is not an orphan.
    */
-  async assemble(id: string, key: string): Promise<number> {
+  async assemble(id: string, proposedKey: string): Promise<{ key: string; bytes: number }> {
     const state = await this.state(id);
     if (!state || state.offset !== state.info.size) throw ERRORS.FILE_NOT_FOUND;
     const storage = this.deps.storage;
+    const size = state.info.size;
+    const key = state.assembled ?? proposedKey;
+    if (state.assembled === null) await storage.putStream(assembledKey(id), bytesOf(key), { maxBytes: 1024 });
     if (storage.appendable) {
-      await storage.appendable.rename(dataKey(id), key);
-      return state.info.size;
+      if (state.segments.some((segment) => segment.key === dataKey(id))) {
+        await storage.appendable.rename(dataKey(id), key);
+      }
+      const placed = await storage.stat(key);
+      if (placed?.size !== size)
+        throw new Error(`upload ${id}: ${key} holds ${placed?.size ?? 0} of ${size} bytes`);
+      return { key, bytes: size };
     }
+    // Copied whole before a finishing was killed (an object appears only once complete): kept.
+    if ((await storage.stat(key))?.size === size) return { key, bytes: size };
     async function* whole(): AsyncGenerator<Uint8Array> {
       for (const part of state!.segments) yield* storage.readStream(part.key);
     }
-    const { bytes } = await storage.putStream(key, whole(), { maxBytes: state.info.size });
-    if (bytes !== state.info.size) {
+    const { bytes } = await storage.putStream(key, whole(), { maxBytes: size });
+    if (bytes !== size) {
       await storage.deletePrefix(key);
-      throw new Error(`assembled ${bytes} of ${state.info.size} bytes of upload ${id}`);
+      throw new Error(`assembled ${bytes} of ${size} bytes of upload ${id}`);
     }
-    return bytes;
+    return { key, bytes };
   }
 
   /** Undoes `assemble` when the video could not be made: the upload stays complete, to be finished again. */
   async disassemble(id: string, key: string): Promise<void> {
     if (this.deps.storage.appendable) await this.deps.storage.appendable.rename(key, dataKey(id));
     else await this.deps.storage.deletePrefix(key);
+    await this.deps.storage.deletePrefix(assembledKey(id));
   }
 
   /** The upload became a video: its bytes go, a marker keeps HEAD answering "complete" until expiry. */
@@ -253,6 +294,18 @@ export class StorageUploadStore extends DataStore {
     await this.deps.storage.putStream(completeKey(id), bytesOf(String(videoId)), { maxBytes: 64 });
     await this.deps.storage.deletePrefix(partsPrefix(id).slice(0, -1));
     await this.deps.storage.deletePrefix(dataKey(id));
+    await this.deps.storage.deletePrefix(assembledKey(id));
+  }
+
+  /** The source keys that uploads being finished have claimed (the sweep of orphan sources spares them). */
+  async assembledSources(): Promise<Set<string>> {
+    const keys = new Set<string>();
+    for await (const object of this.deps.storage.list("uploads/")) {
+      if (!object.key.endsWith("/assembled")) continue;
+      const key = await this.deps.storage.readText(object.key);
+      if (key) keys.add(key);
+    }
+    return keys;
   }
 
   private async state(id: string): Promise<UploadState | null> {
@@ -265,6 +318,9 @@ export class StorageUploadStore extends DataStore {
     if (text === null) return null;
     const stored = JSON.parse(text) as StoredInfo;
     const complete = objects.some((object) => object.key === completeKey(id));
+    const assembled = objects.some((object) => object.key === assembledKey(id))
+      ? await this.deps.storage.readText(assembledKey(id))
+      : null;
     const lastActivity = Math.max(...objects.map((object) => object.lastModified));
     // The appended file, or parts named by their start offset, in key order: only a contiguous run from 0.
     const segments: UploadState["segments"] = [];
@@ -282,17 +338,20 @@ export class StorageUploadStore extends DataStore {
     return {
       info: stored,
       segments,
-      offset: complete ? stored.size : offset,
+      offset: complete || assembled ? stored.size : offset,
       complete,
+      assembled,
       lastActivity,
     };
   }
 
-  /** Up to SNIFF_BYTES of what is stored already, from the first parts. */
+  /** Up to SNIFF_BYTES of what is stored already, from the first parts (or the source they became). */
   private async storedHead(state: UploadState): Promise<Buffer> {
     const head: Buffer[] = [];
     let bytes = 0;
-    for (const part of state.segments) {
+    const segments =
+      state.segments.length === 0 && state.assembled ? [{ key: state.assembled }] : state.segments;
+    for (const part of segments) {
       for await (const chunk of this.deps.storage.readStream(part.key)) {
         head.push(Buffer.from(chunk));
         bytes += chunk.byteLength;

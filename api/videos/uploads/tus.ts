@@ -6,17 +6,17 @@ import { Server, type Upload } from "@tus/server";
 import type { Logger } from "pino";
 import type { Database } from "../../../db/client.ts";
 import { resumableUploads } from "../../../db/schema/index.ts";
-import { accessTokenOf } from "../../auth/plugin.ts";
+import { COOKIE_CREDENTIAL, sessionResolver } from "../../auth/plugin.ts";
 import type { AccessTokens } from "../../auth/session.ts";
 import { dependencyOutageOf } from "../../http/dependency-outage.ts";
-import { ApiError, badRequest, forbidden, unauthorized } from "../../http/errors.ts";
+import { ApiError, badRequest } from "../../http/errors.ts";
 import type { SupportedLanguages } from "../../shared/localisation.ts";
 import { validMetadata } from "../service.ts";
 import type { UploadCompletion } from "./completion.ts";
 import type { DirectUploadService } from "./direct-uploads.ts";
 import type { RedisLocker } from "./locker.ts";
 import { type ChunkChecksum, chunkChecksum, type StorageUploadStore, UPLOAD_ID } from "./store.ts";
-import { asTusError, jsonBodyOf, tusError } from "./tus-errors.ts";
+import { asTusError, isTusError, jsonBodyOf, tusError } from "./tus-errors.ts";
 
 export const UPLOADS_PATH = "/api/uploads";
 /** The response header that names the video a finished upload became. */
@@ -62,6 +62,12 @@ interface UploadRoute {
 /** A direct-upload URL's path: its token is the credential, cookies are ignored, any origin may use it. */
 export const isDirectUploadPath = (pathname: string) => pathname.startsWith(`${UPLOADS_PATH}/direct/`);
 
+/** `/api/uploads/direct/<id>.<HMAC>…`: the HMAC is the credential; the id alone opens nothing. */
+const DIRECT_UPLOAD_TOKEN = /^(\/api\/uploads\/+direct\/+[0-9a-f-]{0,36})[^/]*/i;
+
+/** A path as logs show it: a direct-upload URL keeps its id (to trace it) and loses its signature. */
+export const redactedUploadPath = (pathname: string) => pathname.replace(DIRECT_UPLOAD_TOKEN, "$1.redacted");
+
 function routeOf(pathname: string): UploadRoute | null {
   const rest = pathname.slice(UPLOADS_PATH.length).replace(/^\/+|\/+$/g, "");
   const segments = rest === "" ? [] : rest.split("/");
@@ -87,6 +93,10 @@ export class ResumableUploads {
   private readonly directServer: Server;
   private readonly uploaders = new WeakMap<Request, Uploader>();
   private readonly routes = new WeakMap<Request, UploadRoute>();
+  /** The upload a direct-upload URL was bound to by this creation request. */
+  private readonly creations = new WeakMap<Request, string>();
+  /** The admin's cookie session, by the macro's rule: a dialect's token (djoser's JWT) in the cookie is nobody's. */
+  private readonly sessionOf: ReturnType<typeof sessionResolver>;
 
   constructor(
     private readonly deps: {
@@ -103,6 +113,7 @@ export class ResumableUploads {
       log: Logger;
     },
   ) {
+    this.sessionOf = sessionResolver(deps.accessTokens, COOKIE_CREDENTIAL);
     const options = {
       path: UPLOADS_PATH,
       datastore: deps.store,
@@ -171,12 +182,69 @@ export class ResumableUploads {
     this.routes.set(request, route);
     this.uploaders.set(request, uploader);
     const server = route.token === null ? this.server : this.directServer;
-    const response = await chunkChecksum.run(checksum, () => server.handleWeb(request));
+    const handled = await this.settled(request, route, () =>
+      chunkChecksum.run(checksum, () => server.handleWeb(request)),
+    );
+    const response = await this.finishedOnHead(request, route, handled);
     if (response.status < 400) return response;
     const headers = new Headers(response.headers);
     headers.set("content-type", "application/json");
     headers.delete("content-length");
     return new Response(jsonBodyOf(await response.text()), { status: response.status, headers });
+  }
+
+  /**
+   * Runs the library's handling, then frees a direct-upload URL whose upload will never exist for its
+   * client: a creation that failed after `created` bound the URL (the client never got a Location; the
+   * library stores the upload after that hook), or a terminated upload.
+   */
+  private async settled(request: Request, route: UploadRoute, handling: () => Promise<Response>) {
+    let response: Response | null = null;
+    try {
+      response = await handling();
+      return response;
+    } finally {
+      const created = this.creations.get(request);
+      if (created !== undefined && (response === null || response.status >= 400)) {
+        await this.abandon(created, true);
+      } else if (request.method === "DELETE" && route.uploadId !== null && response?.status === 204) {
+        await this.abandon(route.uploadId, false);
+      }
+    }
+  }
+
+  /**
+   * HEAD of an upload that holds every byte but became no video (its finishing failed, or its api was
+   * killed while finishing): the video is made now, since a client seeing the whole offset sends no
+   * more PATCH (tus-js-client reports success), and the answer names it as the last PATCH's would.
+   */
+  private async finishedOnHead(request: Request, route: UploadRoute, response: Response): Promise<Response> {
+    const id = route.uploadId;
+    if (request.method !== "HEAD" || response.status !== 200 || id === null) return response;
+    if (response.headers.get("upload-offset") !== response.headers.get("upload-length")) return response;
+    if (!(await this.deps.store.awaitsVideo(id))) return response;
+    let videoId: number;
+    try {
+      videoId = await this.deps.completion.complete(await this.deps.store.getUpload(id));
+    } catch (error) {
+      if (!isTusError(error)) throw error;
+      return new Response(error.body, { status: error.status_code, headers: response.headers });
+    }
+    const headers = new Headers(response.headers);
+    headers.set(VIDEO_ID_HEADER, String(videoId));
+    return new Response(null, { status: response.status, headers });
+  }
+
+  private async abandon(uploadId: string, removeBytes: boolean): Promise<void> {
+    try {
+      if (removeBytes) await this.deps.store.remove(uploadId).catch(() => {}); // none stored is fine
+      await this.deps.directUploads.abandon(uploadId);
+    } catch (error) {
+      this.deps.log.error(
+        { err: error, upload_id: uploadId },
+        "could not free the upload's direct-upload URL",
+      );
+    }
   }
 
   private async uploaderOf(request: Request, route: UploadRoute): Promise<Uploader> {
@@ -185,10 +253,7 @@ export class ResumableUploads {
       const maxBytes = Math.min(direct.maxBytes, this.deps.maxUploadBytes);
       return { kind: "direct", id: direct.id, maxBytes, token: route.token };
     }
-    const token = accessTokenOf(request);
-    const user = this.deps.accessTokens.cached(token) ?? (await this.deps.accessTokens.verify(token));
-    if (!user) throw unauthorized();
-    if (!user.isAdmin) throw forbidden();
+    const { user } = await this.sessionOf(request, true);
     return { kind: "admin", userId: user.id };
   }
 
@@ -217,6 +282,8 @@ export class ResumableUploads {
         description: fields.description ?? "",
         category: fields.category!,
         filename,
+        // Kept as the multipart route takes it (JSON text), for the video the last byte makes.
+        ...(fields.translations === undefined ? {} : { translations: JSON.stringify(fields.translations) }),
       };
     } else {
       // The URL's metadata was fixed when it was made: the uploader names only the file.
@@ -224,6 +291,7 @@ export class ResumableUploads {
       if (!(await this.deps.directUploads.claim(uploader.id, upload.id))) {
         throw tusError(409, { detail: "This upload URL was already used." });
       }
+      this.creations.set(request, upload.id);
       const { title, description, category, createdBy } = direct.upload;
       uploadedBy = createdBy;
       metadata = { title, description, category, filename };

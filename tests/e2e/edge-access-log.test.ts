@@ -1,0 +1,79 @@
+// The edge's access log (EDGE_ACCESS_LOG=1): one JSON line per request, and a direct-upload URL's path
+// keeps its id but never its HMAC (the URL's credential), as the api's own request log. nginx writes the
+// log to its stderr, so the edge runs in a process of its own whose stderr is a file this test reads (a
+// file, not a pipe: nginx opens /dev/stderr again, which a socket pair refuses).
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { freePort } from "../../dev/services.ts";
+
+const EDGE_MODULE = resolve(import.meta.dir, "../../infra/nginx/edge.ts");
+const MEDIA_TOKEN_SECRET = "edge-access-log-media-secret-0123456789ab";
+
+let media: string;
+let edge: Subprocess<"ignore", "pipe", "inherit">;
+let edgeUrl: string;
+let stderrPath: string;
+let upstream: ReturnType<typeof Bun.serve>;
+const logged = () => readFileSync(stderrPath, "utf8").split("\n");
+
+beforeAll(async () => {
+  media = mkdtempSync(join(tmpdir(), "vf-edge-log-"));
+  chmodSync(media, 0o755); // the edge's workers run as nobody when the test runs as root
+  const port = await freePort();
+  // The api's place: an answer for every request (an error page would show in the log as its own path).
+  upstream = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(null, { status: 204 }) });
+  const script = `
+    import { startEdge } from ${JSON.stringify(EDGE_MODULE)};
+    const edge = await startEdge(${JSON.stringify({
+      port,
+      apiUpstream: `127.0.0.1:${upstream.port}`,
+      mediaRoot: media,
+      mediaTokenSecret: MEDIA_TOKEN_SECRET,
+      sharedMaxAgeSeconds: 60,
+      corsOrigins: ["http://frontend.test"],
+      accessLog: true,
+    })});
+    console.log("ready");
+    process.on("SIGTERM", async () => { await edge.stop(); process.exit(0); });`;
+  stderrPath = join(media, "edge.stderr");
+  edge = Bun.spawn(["bun", "-e", script], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: Bun.file(stderrPath),
+  }) as unknown as Subprocess<"ignore", "pipe", "inherit">;
+  const reader = edge.stdout.getReader();
+  const { value } = await reader.read();
+  const said = new TextDecoder().decode(value);
+  if (!said.includes("ready")) throw new Error(`the edge did not start: ${said}${logged().join("\n")}`);
+  edgeUrl = `http://127.0.0.1:${port}`;
+}, 30_000);
+afterAll(async () => {
+  edge?.kill("SIGTERM");
+  await edge?.exited;
+  upstream?.stop(true);
+  if (media) rmSync(media, { recursive: true, force: true });
+});
+
+test("a direct-upload URL's path is logged with its id and without its signature", async () => {
+  const id = "0f5c1d2e-1111-4222-8333-444455556666";
+  const signature = "c2lnbmF0dXJlLW9mLXRoZS1kaXJlY3QtdXBsb2Fk";
+  const uploadId = "0123456789abcdef0123456789abcdef";
+  await fetch(`${edgeUrl}/api/uploads/direct/${id}.${signature}/${uploadId}`, { method: "HEAD" });
+  await fetch(`${edgeUrl}/api/videos/`);
+  const lines = async () => {
+    for (let tries = 0; tries < 50; tries++) {
+      const json = logged()
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line));
+      if (json.length >= 2) return json as Array<{ method: string; uri: string }>;
+      await Bun.sleep(100);
+    }
+    throw new Error(`the edge logged: ${logged().join("\n")}`);
+  };
+  const requests = (await lines()).map((line) => `${line.method} ${line.uri}`);
+  expect(requests).toEqual([`HEAD /api/uploads/direct/${id}.redacted/${uploadId}`, "GET /api/videos/"]);
+  expect(logged().join("\n")).not.toContain(signature);
+}, 30_000);
