@@ -33,7 +33,9 @@ export interface ProgressEntry {
 // entries, one line each: `<field> <position>|<sentAt> <shard> <user hash's KEYS index> <video id>`.
 // Packed into one argument because ioredis formats and writes every argument (seven per entry when they
 // were separate): half the api's CPU per heartbeat in a full batch; Redis parses one string instead.
-// The dirty set and each user hash's TTL are touched once per batch, not once per heartbeat.
+// The dirty set is touched once per batch; a user hash's TTL only when ARGV[3] (the KEYS indexes of the
+// user hashes to refresh, space-separated) names it, or when the heartbeat is the hash's first of its
+// video (which is also how a hash that did not exist yet gets its TTL).
 // The user hash holds the newest position of each of the user's videos, flushed or not, and outlives
 // the pending shard (whatever a shard holds was written to the user hash too, minutes of TTL ago at
 // most): one HGET there decides. A heartbeat not newer than it changes nothing (the newer one is
@@ -47,14 +49,17 @@ for field, value, shard, user, video in string.gmatch(ARGV[2], '(%S+) (%S+) (%d+
   local sentAt = sentAtOf(value)
   local shardKey, userKey = KEYS[tonumber(shard) + 2], KEYS[tonumber(user)]
   local latest = redis.call('HGET', userKey, video)
-  if not latest then latest = redis.call('HGET', shardKey, field) end
+  if not latest then
+    expiring[userKey] = true
+    latest = redis.call('HGET', shardKey, field)
+  end
   if not latest or sentAtOf(latest) < sentAt then
     redis.call('HSET', shardKey, field, value)
     redis.call('HSET', userKey, video, value)
     dirty[shard] = true
   end
-  expiring[userKey] = true
 end
+for user in string.gmatch(ARGV[3], '%d+') do expiring[KEYS[tonumber(user)]] = true end
 for shard in pairs(dirty) do redis.call('SADD', KEYS[1], shard) end
 for userKey in pairs(expiring) do redis.call('EXPIRE', userKey, ARGV[1]) end
 return 0
@@ -125,11 +130,21 @@ interface HeartbeatBatch {
 
 /** Heartbeats per script call: bounds the time one call holds Redis. */
 const MAX_BATCH = 500;
+/**
+ * How often this replica refreshes the TTL of a user hash it keeps writing: an EXPIRE per heartbeat
+ * was a quarter of the script's Redis calls. The hash lives at least its TTL less this after the
+ * user's last heartbeat.
+ */
+const TTL_REFRESH_MS = 60_000;
+/** Users whose refresh time is remembered; past it the memory starts afresh (one refresh each, again). */
+const MAX_REMEMBERED_REFRESHES = 100_000;
 
 export class ProgressStore {
   private batch: HeartbeatBatch | null = null;
   /** Script calls sent and not answered yet. */
   private inFlight = 0;
+  /** When this replica last sent a TTL refresh of each user hash, ms. */
+  private readonly refreshedAt = new Map<number, number>();
 
   constructor(
     private readonly redis: Redis,
@@ -166,11 +181,18 @@ export class ProgressStore {
     // A user's hash is declared once however many of their heartbeats the batch holds.
     const userKeyIndex = new Map<number, number>();
     const lines: string[] = [];
+    const refreshes: number[] = [];
+    const nowMs = Date.now();
+    if (this.refreshedAt.size > MAX_REMEMBERED_REFRESHES) this.refreshedAt.clear();
     for (const entry of batch.entries) {
       let user = userKeyIndex.get(entry.userId);
       if (user === undefined) {
         user = keys.push(userKey(entry.userId)); // Lua's KEYS are 1-based: the new length is its index
         userKeyIndex.set(entry.userId, user);
+        if (nowMs - (this.refreshedAt.get(entry.userId) ?? Number.NEGATIVE_INFINITY) >= TTL_REFRESH_MS) {
+          this.refreshedAt.set(entry.userId, nowMs);
+          refreshes.push(user);
+        }
       }
       const value = encode(entry.positionSeconds, entry.sentAtMs);
       lines.push(
@@ -178,7 +200,7 @@ export class ProgressStore {
       );
     }
     this.inFlight++;
-    heartbeatsScript.run(this.redis, keys, [this.userTtlSeconds, lines.join("\n")]).then(
+    heartbeatsScript.run(this.redis, keys, [this.userTtlSeconds, lines.join("\n"), refreshes.join(" ")]).then(
       () => {
         this.answered();
         this.onStored?.(batch.entries.length);

@@ -259,6 +259,31 @@ describe("heartbeats", () => {
     await store.done(taken);
   });
 
+  test("a user hash's TTL is refreshed once a minute by a replica, and set whenever a video is new to it", async () => {
+    const store = new ProgressStore(api.redis, 900);
+    const now = Date.now();
+    const userId = 4_000_000;
+    const key = `vf:progress:user:${userId}`;
+    const put = (videoId: number, sentAtMs: number) =>
+      store.put({ userId, videoId, positionSeconds: 1, sentAtMs });
+    const expires = async () =>
+      Number(/cmdstat_expire:calls=(\d+)/.exec(await api.redis.info("commandstats"))?.[1] ?? 0);
+    await api.redis.config("RESETSTAT");
+    await put(1, now); // the first batch of this store: refreshed
+    expect(await expires()).toBe(1);
+    await api.redis.pexpire(key, 100_000); // (PEXPIRE: not counted as the script's EXPIRE)
+    await put(1, now + 1); // the same video again within the minute: the TTL is left as it is
+    expect(await expires()).toBe(1);
+    expect(await api.redis.ttl(key)).toBeLessThanOrEqual(100);
+    await put(2, now + 2); // a video new to the hash: set
+    expect(await expires()).toBe(2);
+    expect(await api.redis.ttl(key)).toBeGreaterThan(800);
+    await api.redis.del(key); // gone (its TTL ran out, Redis restarted): made again with a TTL
+    await put(1, now + 3);
+    expect(await api.redis.ttl(key)).toBeGreaterThan(800);
+    await store.done(await store.take("ttl-test", 60_000));
+  });
+
   test("a graceful stop flushes pending heartbeats before the database closes", async () => {
     const replica = await startTestApi(ENV, { shareWith: api, consumeEvents: false });
     const viewer = await loggedInClient(replica);
