@@ -31,7 +31,7 @@ import { FarmService } from "./queues/farm.ts";
 import { RealtimeHub } from "./realtime/service.ts";
 import { auditLog } from "./shared/audit.ts";
 import type { BackgroundTasks } from "./shared/background-tasks.ts";
-import type { Clock } from "./shared/clock.ts";
+import { type Clock, epochMsOf } from "./shared/clock.ts";
 import type { EventBus } from "./shared/event-bus.ts";
 import { languagePlugin } from "./shared/localisation.ts";
 import type { Mp4Signer } from "./shared/progressive-mp4.ts";
@@ -76,7 +76,7 @@ export type Services = ReturnType<typeof buildServices>;
 export function buildServices(infra: Infrastructure) {
   const { config, log, database, redis, bus, clock } = infra;
   const db = database.db;
-  const nowMs = () => clock.now().getTime();
+  const nowMs = epochMsOf(clock);
 
   // Revocations are heard before any token is cached: the access-token cache checks them.
   const connectionErrors = infra.connectionErrors ?? new ConnectionErrorLog(log);

@@ -3,13 +3,35 @@ import type { AvailableDialect } from "../config/compat.ts";
 import { forbidden, unauthorized } from "../http/errors.ts";
 import type { AccessTokens, SessionUser } from "./session.ts";
 
-const ACCESS_COOKIE = /(?:^|;\s*)access_token=([^;]*)/;
+const ACCESS_COOKIE = "access_token=";
+const SEMICOLON = 0x3b;
 const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
 
-/** Reads the access token straight from the Cookie header: the hot path of every signed-in request. */
+/** Space, tab and the line breaks: what may sit between a `;` and the next cookie's name. */
+const isSpace = (code: number) => code === 0x20 || (code >= 0x09 && code <= 0x0d);
+
+/** Whether the name found at `at` begins a cookie: the header's first, or after a `;` and spaces. */
+function beginsCookie(header: string, at: number): boolean {
+  let before = at - 1;
+  while (before >= 0 && isSpace(header.charCodeAt(before))) before--;
+  return before < 0 ? at === 0 : header.charCodeAt(before) === SEMICOLON;
+}
+
+/**
+ * Reads the access token straight from the Cookie header: the hot path of every signed-in request.
+ * Scanned with indexOf rather than a regex: the regex and its match array were ≈ 0.5 µs of a request
+ * that costs ≈ 12 µs (BENCHMARKS.md, the access token check). The first `access_token` cookie wins.
+ */
 export function accessTokenOf(request: Request): string | undefined {
   const header = request.headers.get("cookie");
-  return header ? ACCESS_COOKIE.exec(header)?.[1] : undefined;
+  if (!header) return undefined;
+  for (let at = header.indexOf(ACCESS_COOKIE); at !== -1; at = header.indexOf(ACCESS_COOKIE, at + 1)) {
+    if (!beginsCookie(header, at)) continue;
+    const start = at + ACCESS_COOKIE.length;
+    const end = header.indexOf(";", start);
+    return end === -1 ? header.slice(start) : header.slice(start, end);
+  }
+  return undefined;
 }
 
 /** The token of an `Authorization: Bearer <token>` header (the djoser dialect's access JWT). */

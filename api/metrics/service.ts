@@ -169,8 +169,8 @@ export class ApiMetrics {
     this.webSocketsClosed.inc({ reason: CLOSE_REASONS[code] ?? "other" });
   };
 
-  readonly heartbeatRecorded = (): void => {
-    this.heartbeats.inc();
+  readonly heartbeatRecorded = (heartbeats = 1): void => {
+    this.heartbeats.inc(heartbeats);
   };
 
   /** One flush of watch progress: how many entries it took out of Redis, and how long it ran. */

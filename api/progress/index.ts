@@ -21,9 +21,10 @@ export function progressRoutes(deps: {
     .use(deps.languages)
     .put(
       "/api/progress/:videoId",
-      async ({ params, body, user, set }) => {
-        await service.record(user.id, params.videoId, body.position_seconds, body.sent_at);
+      // No await of its own: the answer is the 204 once Redis has the heartbeat (Elysia awaits it).
+      ({ params, body, user, set }) => {
         set.status = 204;
+        return service.record(user.id, params.videoId, body.position_seconds, body.sent_at);
       },
       {
         auth: true,

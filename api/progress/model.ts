@@ -1,3 +1,4 @@
+import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { VideoIdParams } from "../http/params.ts";
 import { LangQuery } from "../shared/localisation.ts";
@@ -12,7 +13,9 @@ export const ProgressModel = {
         description: "Playback position in seconds; at most the video's duration (plus a few seconds)",
       }),
       sent_at: t.Optional(
-        t.Union([t.String({ format: "date-time" }), t.Integer({ minimum: 0 })], {
+        // TypeBox's own Integer: a JSON body's number needs no coercion, and Elysia's `t.Integer` (a
+        // transform from digit strings) made every heartbeat's body go through a Decode walk.
+        t.Union([t.String({ format: "date-time" }), Type.Integer({ minimum: 0 })], {
           description:
             "When the player sent the heartbeat (ISO 8601 or epoch milliseconds; default: now). The latest by this wins, whatever order heartbeats arrive in.",
         }),

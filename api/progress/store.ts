@@ -33,25 +33,33 @@ export interface ProgressEntry {
 // entries, one line each: `<field> <position>|<sentAt> <shard> <user hash's KEYS index> <video id>`.
 // Packed into one argument because ioredis formats and writes every argument (seven per entry when they
 // were separate): half the api's CPU per heartbeat in a full batch; Redis parses one string instead.
-// The dirty set and each user hash's TTL are touched once per batch, not once per heartbeat.
+// The dirty set is touched once per batch; a user hash's TTL only when ARGV[3] (the KEYS indexes of the
+// user hashes to refresh, space-separated) names it, or when the heartbeat is the hash's first of its
+// video (which is also how a hash that did not exist yet gets its TTL).
+// The user hash holds the newest position of each of the user's videos, flushed or not, and outlives
+// the pending shard (whatever a shard holds was written to the user hash too, minutes of TTL ago at
+// most): one HGET there decides. A heartbeat not newer than it changes nothing (the newer one is
+// pending, in flight or stored); only where the user hash has no entry does the shard's own decide.
 const HEARTBEATS_SCRIPT = `
-local function older(key, field, sentAt)
-  local current = redis.call('HGET', key, field)
-  if not current then return true end
-  local bar = string.find(current, '|', 1, true)
-  return tonumber(string.sub(current, bar + 1)) < sentAt
+local function sentAtOf(value)
+  return tonumber(string.sub(value, string.find(value, '|', 1, true) + 1))
 end
 local dirty, expiring = {}, {}
 for field, value, shard, user, video in string.gmatch(ARGV[2], '(%S+) (%S+) (%d+) (%d+) (%d+)') do
-  local sentAt = tonumber(string.sub(value, string.find(value, '|', 1, true) + 1))
+  local sentAt = sentAtOf(value)
   local shardKey, userKey = KEYS[tonumber(shard) + 2], KEYS[tonumber(user)]
-  if older(shardKey, field, sentAt) then
+  local latest = redis.call('HGET', userKey, video)
+  if not latest then
+    expiring[userKey] = true
+    latest = redis.call('HGET', shardKey, field)
+  end
+  if not latest or sentAtOf(latest) < sentAt then
     redis.call('HSET', shardKey, field, value)
+    redis.call('HSET', userKey, video, value)
     dirty[shard] = true
   end
-  if older(userKey, video, sentAt) then redis.call('HSET', userKey, video, value) end
-  expiring[userKey] = true
 end
+for user in string.gmatch(ARGV[3], '%d+') do expiring[KEYS[tonumber(user)]] = true end
 for shard in pairs(dirty) do redis.call('SADD', KEYS[1], shard) end
 for userKey in pairs(expiring) do redis.call('EXPIRE', userKey, ARGV[1]) end
 return 0
@@ -122,20 +130,36 @@ interface HeartbeatBatch {
 
 /** Heartbeats per script call: bounds the time one call holds Redis. */
 const MAX_BATCH = 500;
+/**
+ * How often this replica refreshes the TTL of a user hash it keeps writing: an EXPIRE per heartbeat
+ * was a quarter of the script's Redis calls. The hash lives at least its TTL less this after the
+ * user's last heartbeat.
+ */
+const TTL_REFRESH_MS = 60_000;
+/** Users whose refresh time is remembered; past it the memory starts afresh (one refresh each, again). */
+const MAX_REMEMBERED_REFRESHES = 100_000;
 
 export class ProgressStore {
   private batch: HeartbeatBatch | null = null;
+  /** Script calls sent and not answered yet. */
+  private inFlight = 0;
+  /** When this replica last sent a TTL refresh of each user hash, ms. */
+  private readonly refreshedAt = new Map<number, number>();
 
   constructor(
     private readonly redis: Redis,
     /** How long a user's unflushed positions stay visible to them after their last heartbeat. */
     private readonly userTtlSeconds = 600,
+    /** Called with a batch's size once Redis has it (metrics). */
+    private readonly onStored?: (heartbeats: number) => void,
   ) {}
 
   /**
    * Records a heartbeat; resolves once Redis has it. Heartbeats that arrive in the same turn of the
-   * event loop go to Redis in one script call (at most MAX_BATCH): under load a request costs a
-   * fraction of a round trip, and alone it waits for nothing.
+   * event loop go to Redis in one script call (at most MAX_BATCH), and while a call is on its way the
+   * next batch fills until it is answered: under load a request costs a fraction of a round trip and
+   * the batches grow with the load (fewer calls for the api and Redis to make), alone it waits for
+   * nothing.
    */
   put(entry: ProgressEntry): Promise<void> {
     let batch = this.batch;
@@ -143,7 +167,7 @@ export class ProgressStore {
       batch = { entries: [], ...Promise.withResolvers<void>() };
       this.batch = batch;
       const scheduled = batch;
-      setImmediate(() => this.send(scheduled));
+      if (this.inFlight === 0) setImmediate(() => this.send(scheduled));
     }
     batch.entries.push(entry);
     if (batch.entries.length >= MAX_BATCH) this.send(batch);
@@ -157,20 +181,42 @@ export class ProgressStore {
     // A user's hash is declared once however many of their heartbeats the batch holds.
     const userKeyIndex = new Map<number, number>();
     const lines: string[] = [];
+    const refreshes: number[] = [];
+    const nowMs = Date.now();
+    if (this.refreshedAt.size > MAX_REMEMBERED_REFRESHES) this.refreshedAt.clear();
     for (const entry of batch.entries) {
       let user = userKeyIndex.get(entry.userId);
       if (user === undefined) {
         user = keys.push(userKey(entry.userId)); // Lua's KEYS are 1-based: the new length is its index
         userKeyIndex.set(entry.userId, user);
+        if (nowMs - (this.refreshedAt.get(entry.userId) ?? Number.NEGATIVE_INFINITY) >= TTL_REFRESH_MS) {
+          this.refreshedAt.set(entry.userId, nowMs);
+          refreshes.push(user);
+        }
       }
       const value = encode(entry.positionSeconds, entry.sentAtMs);
       lines.push(
         `${entry.userId}:${entry.videoId} ${value} ${entry.userId % PROGRESS_SHARDS} ${user} ${entry.videoId}`,
       );
     }
-    heartbeatsScript
-      .run(this.redis, keys, [this.userTtlSeconds, lines.join("\n")])
-      .then(() => batch.resolve(), batch.reject);
+    this.inFlight++;
+    heartbeatsScript.run(this.redis, keys, [this.userTtlSeconds, lines.join("\n"), refreshes.join(" ")]).then(
+      () => {
+        this.answered();
+        this.onStored?.(batch.entries.length);
+        batch.resolve();
+      },
+      (error: unknown) => {
+        this.answered();
+        batch.reject(error);
+      },
+    );
+  }
+
+  /** A call came back: the batch that filled meanwhile goes now (it waited a round trip already). */
+  private answered(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.batch) this.send(this.batch);
   }
 
   /** The user's latest position in one video still in Redis (flushed or not), if any. */

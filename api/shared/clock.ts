@@ -4,3 +4,10 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * The clock as epoch milliseconds. The system clock's is `Date.now`: the hot paths (the token cache,
+ * heartbeats) ask for the time on every request, and `new Date()` allocates each time.
+ */
+export const epochMsOf = (clock: Clock): (() => number) =>
+  clock === systemClock ? Date.now : () => clock.now().getTime();

@@ -5,6 +5,7 @@
 import { jwtVerify } from "jose";
 import { Client, createActiveUser, STRONG_PASSWORD, uniqueEmail } from "../../dev/browser-client.ts";
 import { BENCH_JWT_SECRET, startBenchApi } from "./bench-api.ts";
+import { ownCpuSeconds } from "./cpu-time.ts";
 import { median, requireWrk, runWrk } from "./wrk.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -51,19 +52,25 @@ const variants = {
   "jwt-verify-per-request": { path: "/bench/jwt-verify-per-request", headers: [cookie] },
 } as const;
 const results: Record<string, number[]> = {};
+// The api's CPU per answered request (this process; wrk is another): what the check costs, and a
+// figure that moves less than the rates when the machine is shared.
+const cpuPerRequest: Record<string, number[]> = {};
 console.log(`wrk: 1 thread, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} interleaved rounds`);
 await runWrk(`${base}/bench/anonymous`, { seconds: 1, connections: CONNECTIONS, headers: [cookie] }); // warm-up
 for (let round = 1; round <= ROUNDS; round++) {
   for (const [name, variant] of Object.entries(variants)) {
+    const cpuBefore = ownCpuSeconds();
     const result = await runWrk(`${base}${variant.path}`, {
       seconds: SECONDS,
       connections: CONNECTIONS,
       headers: variant.headers,
     });
+    const cpuMicros = ((ownCpuSeconds() - cpuBefore) * 1e6) / result.requests;
     if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers`);
     results[name] = [...(results[name] ?? []), result.requestsPerSecond];
+    cpuPerRequest[name] = [...(cpuPerRequest[name] ?? []), cpuMicros];
     console.log(
-      `  round ${round} ${name.padEnd(24)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s  p99 ${result.latencyP99Ms} ms`,
+      `  round ${round} ${name.padEnd(24)} ${result.requestsPerSecond.toFixed(0).padStart(8)} req/s  p99 ${result.latencyP99Ms} ms  api CPU ${cpuMicros.toFixed(2)} µs/request`,
     );
   }
 }
@@ -78,6 +85,13 @@ console.log(
 console.log(
   `  jwtVerify on every request       ${naive.toFixed(0)}  ratio ${(naive / anonymous).toFixed(3)} (reference)`,
 );
+const cpuOf = (name: string) => median(cpuPerRequest[name]!);
+console.log("\nmedian api CPU per request (ratio: anonymous's / this one's, the same sense as the rates)");
+for (const name of Object.keys(variants)) {
+  console.log(
+    `  ${name.padEnd(32)} ${cpuOf(name).toFixed(2)} µs  ratio ${(cpuOf("anonymous") / cpuOf(name)).toFixed(3)}`,
+  );
+}
 
 // Login failures must not reveal which of the three causes it was, by body or by time.
 const inactive = uniqueEmail("inactive");

@@ -19,6 +19,7 @@ import { type FlushStats, ProgressFlusher } from "../../api/progress/flusher.ts"
 import { WatchProgressService } from "../../api/progress/service.ts";
 import { categories, users, videos } from "../../db/schema/index.ts";
 import { BENCH_JWT_SECRET, startBenchApi } from "./bench-api.ts";
+import { ownCpuSeconds, postgresCpuMeter, redisCpuSeconds } from "./cpu-time.ts";
 import { median, requireWrk, runWrk } from "./wrk.ts";
 
 const USERS = Number(process.env.BENCH_USERS ?? 2000);
@@ -238,6 +239,11 @@ await flusher.flush();
 phase = "http";
 before = await tableWrites(flushes.reduce((sum, flush) => sum + flush.written, 0));
 const rates: Record<string, number[]> = {};
+// CPU per answered request of each side, in µs: the api (this process), Redis, PostgreSQL (null when
+// its processes cannot be read). The flusher runs throughout, so a flush of heartbeats that falls in
+// a baseline run is charged to the baseline.
+const postgresCpu = await postgresCpuMeter(stats);
+const cpuPerRequest: Record<string, { api: number[]; redis: number[]; postgres: number[] }> = {};
 let httpHeartbeats = 0;
 console.log(
   `\nwrk: 1 thread, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} interleaved rounds, flusher on`,
@@ -248,7 +254,23 @@ for (let round = 1; round <= ROUNDS; round++) {
   // Round r starts with variant r (mod 3): each takes each place in a round in turn.
   const rotated = [...order.slice((round - 1) % order.length), ...order.slice(0, (round - 1) % order.length)];
   for (const [name, script] of rotated) {
+    const cpuBefore = {
+      api: ownCpuSeconds(),
+      redis: await redisCpuSeconds(runtime.redis),
+      pg: postgresCpu?.(),
+    };
     const wrk = await runWrk(base, { seconds: SECONDS, connections: CONNECTIONS, script });
+    const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, wrk.requests);
+    const cpu = {
+      api: perRequest(ownCpuSeconds() - cpuBefore.api),
+      redis: perRequest((await redisCpuSeconds(runtime.redis)) - cpuBefore.redis),
+      postgres: postgresCpu ? perRequest(postgresCpu() - cpuBefore.pg!) : Number.NaN,
+    };
+    cpuPerRequest[name] ??= { api: [], redis: [], postgres: [] };
+    const mine = cpuPerRequest[name];
+    mine.api.push(cpu.api);
+    mine.redis.push(cpu.redis);
+    mine.postgres.push(cpu.postgres);
     if (wrk.non2xx > 0) {
       console.log(`  ${name}: ${wrk.non2xx} non-2xx answers`);
       process.exitCode = 1;
@@ -256,7 +278,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     if (script !== baseline) httpHeartbeats += wrk.requests - wrk.non2xx;
     rates[name] = [...(rates[name] ?? []), wrk.requestsPerSecond];
     console.log(
-      `  round ${round} ${name.padEnd(36)} ${wrk.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${wrk.latencyP99Ms} ms`,
+      `  round ${round} ${name.padEnd(36)} ${wrk.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${wrk.latencyP99Ms} ms  CPU µs/request: api ${cpu.api.toFixed(1)}, Redis ${cpu.redis.toFixed(1)}, PostgreSQL ${cpu.postgres.toFixed(1)}`,
     );
   }
 }
@@ -269,6 +291,18 @@ for (const [name, values] of Object.entries(rates)) {
   const verdict = name === BASELINE ? "" : ratio >= RATIO_GOAL ? "  met" : "  NOT met";
   console.log(
     `  ${name.padEnd(36)} ${rate.toFixed(0).padStart(7)}  ratio to baseline ${ratio.toFixed(2)}${verdict}`,
+  );
+}
+const cpuTotal = (name: string) => {
+  const { api, redis, postgres } = cpuPerRequest[name]!;
+  return median(api) + median(redis) + (postgresCpu ? median(postgres) : 0);
+};
+console.log(
+  "\nmedian CPU per answered request, µs (api + Redis + PostgreSQL; ratio: the baseline's total / this one's)",
+);
+for (const [name, { api, redis, postgres }] of Object.entries(cpuPerRequest)) {
+  console.log(
+    `  ${name.padEnd(36)} api ${median(api).toFixed(1)}  Redis ${median(redis).toFixed(1)}  PostgreSQL ${median(postgres).toFixed(1)}  total ${cpuTotal(name).toFixed(1)}  ratio ${(cpuTotal(BASELINE) / cpuTotal(name)).toFixed(2)}`,
   );
 }
 await report("http", httpHeartbeats, 0, before);

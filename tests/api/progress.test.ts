@@ -199,6 +199,91 @@ describe("heartbeats", () => {
     await store.done(taken);
   });
 
+  test("while a call is on its way, the heartbeats of the next turns wait and go together in one call", async () => {
+    const counted: number[] = [];
+    const store = new ProgressStore(api.redis, 900, (heartbeats) => counted.push(heartbeats));
+    const now = Date.now();
+    await store.put({ userId: 2_000_000, videoId: 1, positionSeconds: 1, sentAtMs: now }); // the script loaded
+    await flusher.flush();
+    counted.length = 0;
+    const entry = (i: number) => ({
+      userId: 2_000_000 + i,
+      videoId: 2_000_000,
+      positionSeconds: i,
+      sentAtMs: now + i,
+    });
+    await api.redis.config("RESETSTAT");
+    // Redis holds writing commands for a moment: the first call stays unanswered while five more turns
+    // of the event loop bring heartbeats (each turn would have been a call of its own before).
+    await api.redis.client("PAUSE", 300, "WRITE");
+    const sent = [entry(0)];
+    const acknowledged = [store.put(sent[0]!)];
+    for (let turn = 0; turn < 5; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      for (let i = 1; i <= 4; i++) {
+        sent.push(entry(turn * 4 + i));
+        acknowledged.push(store.put(sent.at(-1)!));
+      }
+    }
+    await Promise.all(acknowledged);
+    const stats = await api.redis.info("commandstats");
+    expect(Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0)).toBe(2);
+    expect(counted).toEqual([1, 20]);
+    const taken = await store.take("in-flight-test", 60_000);
+    expect(taken.entries.sort((a, b) => a.userId - b.userId)).toEqual(sent);
+    await store.done(taken);
+  });
+
+  test("a heartbeat not newer than the user's latest changes nothing, flushed or not; without it the shard decides", async () => {
+    const store = new ProgressStore(api.redis, 900);
+    await flusher.flush();
+    const now = Date.now();
+    const at = (sentAtMs: number, positionSeconds: number) => ({
+      userId: 3_000_000,
+      videoId: 3_000_000,
+      positionSeconds,
+      sentAtMs,
+    });
+    await store.put(at(now, 50));
+    const first = await store.take("newest-test", 60_000); // flushed: the shard is empty again
+    await store.done(first);
+    await store.put(at(now - 1000, 10)); // late, older than what the user's hash holds
+    expect((await store.take("newest-test", 60_000)).entries).toEqual([]);
+    expect(await store.userPosition(3_000_000, 3_000_000)).toEqual({ positionSeconds: 50, sentAtMs: now });
+    // The user's hash gone (its TTL ran out): the pending shard still keeps the newest.
+    await store.put(at(now + 1000, 60));
+    await api.redis.del("vf:progress:user:3000000");
+    await store.put(at(now + 500, 55));
+    const taken = await store.take("newest-test", 60_000);
+    expect(taken.entries).toEqual([at(now + 1000, 60)]);
+    await store.done(taken);
+  });
+
+  test("a user hash's TTL is refreshed once a minute by a replica, and set whenever a video is new to it", async () => {
+    const store = new ProgressStore(api.redis, 900);
+    const now = Date.now();
+    const userId = 4_000_000;
+    const key = `vf:progress:user:${userId}`;
+    const put = (videoId: number, sentAtMs: number) =>
+      store.put({ userId, videoId, positionSeconds: 1, sentAtMs });
+    const expires = async () =>
+      Number(/cmdstat_expire:calls=(\d+)/.exec(await api.redis.info("commandstats"))?.[1] ?? 0);
+    await api.redis.config("RESETSTAT");
+    await put(1, now); // the first batch of this store: refreshed
+    expect(await expires()).toBe(1);
+    await api.redis.pexpire(key, 100_000); // (PEXPIRE: not counted as the script's EXPIRE)
+    await put(1, now + 1); // the same video again within the minute: the TTL is left as it is
+    expect(await expires()).toBe(1);
+    expect(await api.redis.ttl(key)).toBeLessThanOrEqual(100);
+    await put(2, now + 2); // a video new to the hash: set
+    expect(await expires()).toBe(2);
+    expect(await api.redis.ttl(key)).toBeGreaterThan(800);
+    await api.redis.del(key); // gone (its TTL ran out, Redis restarted): made again with a TTL
+    await put(1, now + 3);
+    expect(await api.redis.ttl(key)).toBeGreaterThan(800);
+    await store.done(await store.take("ttl-test", 60_000));
+  });
+
   test("a graceful stop flushes pending heartbeats before the database closes", async () => {
     const replica = await startTestApi(ENV, { shareWith: api, consumeEvents: false });
     const viewer = await loggedInClient(replica);
