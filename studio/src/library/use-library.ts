@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { type ApiClient, ApiRequestError } from "../api/http.ts";
 import type { AdminVideo, AdminVideoPage, RealtimeEvent } from "../api/types.ts";
 import { isFiltered, type LibraryFilters, libraryQuery } from "./filters.ts";
+import { applyProgressTick } from "./progress-tick.ts";
 
 export interface LibraryState {
   status: "loading" | "ready" | "error";
@@ -43,12 +44,15 @@ export function useLibrary(api: ApiClient, filters: LibraryFilters) {
   const nextCursor = useRef<string | null>(null);
   const request = useRef<AbortController | null>(null);
   const refetching = useRef(new Map<number, boolean>());
+  /** Counts the page loads: a video added on top is dropped when another page was loaded meanwhile. */
+  const generation = useRef(0);
   const shown = useRef<AdminVideo[]>([]);
   shown.current = state.videos;
 
   const load = useCallback(
     async (pageIndex: number) => {
       request.current?.abort();
+      generation.current += 1;
       const controller = new AbortController();
       request.current = controller;
       setState((previous) => ({ ...previous, status: "loading", error: null }));
@@ -111,6 +115,7 @@ export function useLibrary(api: ApiClient, filters: LibraryFilters) {
         return;
       }
       refetching.current.set(id, false);
+      const loadedAt = generation.current;
       try {
         const video = await api.get<AdminVideo>(`/api/admin/videos/${id}`);
         setState((previous) => {
@@ -123,7 +128,9 @@ export function useLibrary(api: ApiClient, filters: LibraryFilters) {
               ),
             };
           }
-          return prepend ? { ...previous, videos: [video, ...previous.videos] } : previous;
+          // Decided for the page shown when the event came: another search or page since, and it is not ours.
+          const samePage = loadedAt === generation.current;
+          return prepend && samePage ? { ...previous, videos: [video, ...previous.videos] } : previous;
         });
       } catch (error) {
         if (error instanceof ApiRequestError && error.status === 404) {
@@ -155,25 +162,25 @@ export function useLibrary(api: ApiClient, filters: LibraryFilters) {
         case "video.created":
           if (!known) addIfOnTop();
           return;
-        case "video.progress":
-          if (!known) {
+        case "video.progress": {
+          const row = shown.current.find((video) => video.id === event.id);
+          if (!row) {
             addIfOnTop();
             return;
           }
+          const outcome = applyProgressTick(row, event);
+          if (outcome === "behind") void refetch(event.id);
+          if (typeof outcome === "string") return;
           setState((previous) => ({
             ...previous,
-            videos: previous.videos.map((video) =>
-              video.id === event.id && video.processing_state !== "ready"
-                ? {
-                    ...video,
-                    processing_state: event.state,
-                    processing_error: null,
-                    progress: { percent: event.percent, stage: event.stage, eta_seconds: event.eta_seconds },
-                  }
-                : video,
-            ),
+            videos: previous.videos.map((video) => {
+              if (video.id !== event.id) return video;
+              const ticked = applyProgressTick(video, event);
+              return typeof ticked === "string" ? video : ticked;
+            }),
           }));
           return;
+        }
         case "video.deleted":
           setState((previous) => ({
             ...previous,
