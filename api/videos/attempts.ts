@@ -123,6 +123,31 @@ export class TranscodeAttempts {
     }
   }
 
+  /**
+   * Whether this error report was applied before: its attempt already ended `error` at the very time it
+   * names. A redelivered report (the reports queue retries a job whose consumer died after applying it)
+   * is the same job, so the same attempt, worker and time; after an admin's retry it would otherwise find
+   * the video pending again and fail it.
+   */
+  async errorAlreadyApplied(report: Extract<TranscodeReport, { type: "error" }>): Promise<boolean> {
+    if (report.attempt === undefined || report.worker === undefined) return false;
+    const [row] = await this.deps.db
+      .select({ id: transcodeAttempts.id })
+      .from(transcodeAttempts)
+      .where(
+        and(
+          eq(transcodeAttempts.videoId, report.videoId),
+          eq(transcodeAttempts.revision, report.revision),
+          eq(transcodeAttempts.attempt, report.attempt),
+          eq(transcodeAttempts.worker, report.worker),
+          eq(transcodeAttempts.outcome, "error"),
+          eq(transcodeAttempts.finishedAt, new Date(report.at)),
+        ),
+      )
+      .limit(1);
+    return row !== undefined;
+  }
+
   private key(report: TranscodeReport, attempt: number, worker: string) {
     return { videoId: report.videoId, revision: report.revision, attempt, worker };
   }

@@ -209,6 +209,14 @@ export class VideoLifecycle {
 
   /** Applies a transcoder's report; true when it moved the video (and the move was announced). */
   async applyReport(report: TranscodeReport): Promise<boolean> {
+    // Reports name a revision, not a retry: only the job history tells a redelivered error from a new one.
+    if (report.type === "error" && (await this.deps.attempts.errorAlreadyApplied(report))) {
+      this.deps.log.info(
+        { video_id: report.videoId, revision: report.revision, attempt: report.attempt },
+        "error report delivered again: already applied",
+      );
+      return false;
+    }
     await this.deps.attempts.record(report);
     if (report.type === "failed") return false;
     if (report.type === "playable") return this.makePlayable(report);

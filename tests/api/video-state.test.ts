@@ -281,6 +281,32 @@ describe("state events", () => {
     ]);
   });
 
+  test("an error report delivered again after the admin's retry leaves the retried video pending", async () => {
+    const video = await createVideo(owner, admin);
+    const lastWord: Extract<TranscodeReport, { type: "error" }> = {
+      type: "error",
+      videoId: video.id,
+      revision: 1,
+      message: "The file is truncated or incomplete.",
+      at: at(),
+      attempt: 1,
+      worker: "test-transcoder-1",
+    };
+    await deliver(processing(video.id), lastWord);
+    expect((await getVideo(admin, video.id)).processing_state).toBe("error");
+    expect((await admin.post(`/api/admin/videos/${video.id}/retry`)).status).toBe(202);
+    // The same report job once more (its consumer died after applying it): a redelivery, not news.
+    await deliver(lastWord);
+    expect(await getVideo(admin, video.id)).toMatchObject({
+      processing_state: "pending",
+      processing_error: null,
+    });
+    // The retried job's own error, a later attempt, still fails it.
+    await deliver({ ...lastWord, attempt: 2, at: at() });
+    expect((await getVideo(admin, video.id)).processing_state).toBe("error");
+    expect(await stateMessages(video.id, 3)).toEqual(["processing@r1", "error@r1", "error@r1"]);
+  });
+
   test("duplicate and late events change nothing: one transition each, the published tree stays", async () => {
     const video = await createVideo(owner, admin);
     const tree = publishTree(owner.config.mediaRoot, video.id, 1);
