@@ -210,7 +210,15 @@ describe("the video page", () => {
     const title = page.getByLabel("Title", { exact: true });
     await title.fill("");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await page.locator(".field-error, .form-error").first().waitFor();
+    // The api's own 400 for the same request: its message is shown under the field it names.
+    const refused = await admin.request("PATCH", `/api/admin/videos/${video.id}`, { title: "" });
+    expect(refused.status).toBe(400);
+    const [message] = ((await refused.json()) as { title: string[] }).title;
+    await page.locator(".field-error").filter({ hasText: message! }).waitFor();
+    expect(await title.getAttribute("aria-invalid")).toBe("true");
+    expect(await title.getAttribute("aria-describedby")).toBe(
+      await page.locator(".field-error").getAttribute("id"),
+    );
     expect((await getVideo(admin, video.id)).title).toBe(video.title);
 
     const renamed = `Recut ${video.id}`;
