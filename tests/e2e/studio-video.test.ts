@@ -177,9 +177,15 @@ describe("the video page", () => {
     const history = page.getByRole("region", { name: "Job history" });
     const attempts = await admin.request("GET", `/api/admin/videos/${video.id}/attempts`);
     if (attempts.status === 200) {
-      const rows = (await attempts.json()) as unknown[];
+      const rows = (await attempts.json()) as Array<{ worker: string; revision: number; attempt: number }>;
+      expect(rows.length).toBeGreaterThan(0);
       await history.locator("tbody tr").first().waitFor();
       expect(await history.locator("tbody tr").count()).toBe(rows.length);
+      for (const [index, attempt] of rows.entries()) {
+        const text = await history.locator("tbody tr").nth(index).textContent();
+        expect(text).toContain(attempt.worker);
+        expect(text).toContain(`r${attempt.revision} · #${attempt.attempt}`);
+      }
     } else {
       expect(attempts.status).toBe(404);
       await history.getByText("not available").waitFor();
