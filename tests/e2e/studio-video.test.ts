@@ -243,6 +243,20 @@ describe("the video page", () => {
       description: "A new cut, edited in the studio.",
     });
 
+    // A translation: a language the api does not support is refused with its message; German is kept.
+    await page.getByLabel("Add a translation").fill("fr");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.getByLabel("Title (fr)").fill("Nouveau montage");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.locator(".form-error").filter({ hasText: "translations.fr" }).waitFor();
+    await page.getByRole("button", { name: "Discard" }).click();
+    await page.getByLabel("Add a translation").fill("de");
+    await page.getByLabel("Add a translation").press("Enter");
+    await page.getByLabel("Title (de)").fill("Neuer Schnitt");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByText("Saved.", { exact: false }).waitFor();
+    expect((await getVideo(admin, video.id)).translations.de).toEqual({ title: "Neuer Schnitt" });
+
     await page.getByRole("link", { name: "← Library" }).click();
     const row = page.locator(`tr[data-video-id="${video.id}"]`);
     await row.getByRole("link", { name: renamed }).waitFor();

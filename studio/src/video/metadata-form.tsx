@@ -4,6 +4,8 @@ import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 import { type ApiClient, ApiRequestError } from "../api/http.ts";
 import type { AdminCategory, AdminVideo, TranslatedText } from "../api/types.ts";
 
+const PLACED_FIELDS = new Set(["title", "description", "category"]);
+
 interface Draft {
   title: string;
   description: string;
@@ -38,13 +40,13 @@ export function MetadataForm({
   api,
   video,
   categories,
-  languages,
+  languages: storedLanguages,
   onSaved,
 }: {
   api: ApiClient;
   video: AdminVideo;
   categories: AdminCategory[];
-  /** The other supported languages, from the categories' and the video's translations. */
+  /** The languages the video already has texts in (the api names no list of supported ones). */
   languages: string[];
   onSaved: (video: AdminVideo) => void;
 }) {
@@ -54,6 +56,15 @@ export function MetadataForm({
   const [saving, setSaving] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const formId = useId();
+  const [addedLanguages, setAddedLanguages] = useState<string[]>([]);
+  const [newLanguage, setNewLanguage] = useState("");
+  const languages = [...new Set([...storedLanguages, ...addedLanguages])];
+  const addLanguage = () => {
+    const code = newLanguage.trim().toLowerCase();
+    if (!code) return;
+    setAddedLanguages((current) => (current.includes(code) ? current : [...current, code]));
+    setNewLanguage("");
+  };
 
   // An edit made elsewhere (another tab, the api) shows up unless this form has unsaved changes.
   const incomingKey = JSON.stringify(draftOf(video));
@@ -78,6 +89,12 @@ export function MetadataForm({
         [language]: { ...draft.translations[language], [field]: value },
       },
     });
+
+  const discard = () => {
+    setDraft(saved);
+    setAddedLanguages([]);
+    setErrors({});
+  };
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -119,6 +136,8 @@ export function MetadataForm({
         {errors[field]}
       </p>
     ) : null;
+  /** Messages no field above shows (a general one, or `translations.fr`). */
+  const unplaced = Object.entries(errors).filter(([field]) => !PLACED_FIELDS.has(field));
   const described = (field: string) => (errors[field] ? `${formId}-${field}-error` : undefined);
 
   return (
@@ -205,9 +224,31 @@ export function MetadataForm({
             </div>
           </fieldset>
         ))}
-        {(errors[""] || errors.translations) && (
+        <div className="add-language">
+          <div className="field">
+            <label htmlFor={`${formId}-new-language`}>Add a translation</label>
+            <input
+              id={`${formId}-new-language`}
+              className="input"
+              value={newLanguage}
+              placeholder="Language code, e.g. de"
+              maxLength={3}
+              onChange={(event) => setNewLanguage(event.target.value)}
+              onKeyDown={(event) => {
+                if (event.key === "Enter") {
+                  event.preventDefault();
+                  addLanguage();
+                }
+              }}
+            />
+          </div>
+          <button type="button" className="button" onClick={addLanguage} disabled={!newLanguage.trim()}>
+            Add
+          </button>
+        </div>
+        {unplaced.length > 0 && (
           <p className="form-error" role="alert">
-            {errors[""] ?? errors.translations}
+            {unplaced.map(([field, message]) => (field ? `${field}: ${message}` : message)).join(" ")}
           </p>
         )}
         <div className="form-actions">
@@ -215,7 +256,7 @@ export function MetadataForm({
             {saving ? "Saving…" : "Save changes"}
           </button>
           {dirty && !saving && (
-            <button type="button" className="button button-quiet" onClick={() => setDraft(saved)}>
+            <button type="button" className="button button-quiet" onClick={discard}>
               Discard
             </button>
           )}
