@@ -63,6 +63,24 @@ export const VideoModel = {
       duration_seconds: t.Nullable(t.Number()),
       renditions: t.Array(RenditionBody),
       thumbnail_url: t.Nullable(t.String({ format: "uri" })),
+      published_revision: t.Nullable(
+        t.Integer({
+          description:
+            "The revision viewers watch now; below `revision` while a replaced file is transcoded (the old one stays playable)",
+        }),
+      ),
+      posters: t.Array(
+        t.Object({
+          width: t.Integer(),
+          height: t.Integer(),
+          jpeg_url: t.String({ format: "uri" }),
+          webp_url: t.String({ format: "uri" }),
+        }),
+        { description: "Every poster size of the published revision, smallest first" },
+      ),
+      storyboard_url: t.Nullable(
+        t.String({ format: "uri", description: "The seek-preview storyboard (WebVTT naming sprite sheets)" }),
+      ),
     },
     {
       examples: [
@@ -90,6 +108,9 @@ export const VideoModel = {
           duration_seconds: null,
           renditions: [],
           thumbnail_url: null,
+          published_revision: null,
+          posters: [],
+          storyboard_url: null,
         },
       ],
     },

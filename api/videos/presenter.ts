@@ -1,7 +1,7 @@
 import type { TranscodeProgress } from "../../contract/progress.ts";
 import type { TranscodeAttempt } from "../../db/schema/index.ts";
 import type { SupportedLanguages } from "../shared/localisation.ts";
-import { thumbnailUrl } from "../shared/media-urls.ts";
+import { posterLinks, storyboardUrl, thumbnailUrl } from "../shared/media-urls.ts";
 import { presentRenditions } from "../shared/renditions.ts";
 import { presentTranslations } from "../shared/translations.ts";
 import { isPlayable } from "./fast-start-trees.ts";
@@ -32,6 +32,9 @@ export function presentAdminVideo(
     duration_seconds: video.durationSeconds,
     renditions: presentRenditions(video.renditions),
     thumbnail_url: thumbnailUrl(config.publicUrl, video),
+    published_revision: video.publishedRevision,
+    posters: posterLinks(config.publicUrl, video),
+    storyboard_url: storyboardUrl(config.publicUrl, video),
   };
 }
 

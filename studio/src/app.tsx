@@ -7,6 +7,7 @@ import { LibraryPage } from "./library/library-page.tsx";
 import { NoAccessPage } from "./pages/no-access.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
 import { Shell } from "./ui/shell.tsx";
+import { VideoPage, videoIdFromPath } from "./video/video-page.tsx";
 
 type Session =
   | { kind: "checking" }
@@ -14,7 +15,7 @@ type Session =
   | { kind: "signed-out"; notice: string | null }
   | { kind: "signed-in"; user: SignedInUser };
 
-/** Client routes under /studio/: only the library so far; anything else is a designed not-found page. */
+/** Client routes under /studio/: the library and /studio/videos/:id; anything else is a designed not-found page. */
 const isLibraryPath = (path: string) =>
   path === "/studio/" || path === "/studio" || path === "/studio/index.html";
 
@@ -84,14 +85,17 @@ export function App() {
           onSignedIn={(user) => setSession({ kind: "signed-in", user })}
         />
       );
-    case "signed-in":
+    case "signed-in": {
       if (!session.user.is_admin) {
         return <NoAccessPage email={session.user.email} onSignOut={signOut} signingOut={signingOut} />;
       }
+      const videoId = videoIdFromPath(window.location.pathname);
       return (
         <Shell email={session.user.email} onSignOut={signOut} signingOut={signingOut}>
           {isLibraryPath(window.location.pathname) ? (
             <LibraryPage api={api} />
+          ) : videoId !== null ? (
+            <VideoPage api={api} id={videoId} />
           ) : (
             <main className="centered" id="main">
               <div className="card card-narrow">
@@ -105,5 +109,6 @@ export function App() {
           )}
         </Shell>
       );
+    }
   }
 }

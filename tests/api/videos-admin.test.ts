@@ -162,6 +162,9 @@ describe("upload", () => {
       duration_seconds: null,
       renditions: [],
       thumbnail_url: null,
+      published_revision: null,
+      posters: [],
+      storyboard_url: null,
     });
     expect(new Date(video.created_at).toISOString()).toBe(video.created_at);
     expect(Date.parse(video.created_at)).toBeGreaterThanOrEqual(before - 5000);

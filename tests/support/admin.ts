@@ -32,6 +32,10 @@ export interface AdminVideo {
   duration_seconds: number | null;
   renditions: Array<{ name: string; width: number; height: number; bandwidth: number }>;
   thumbnail_url: string | null;
+  /** The revision viewers watch now; below `revision` while a replaced file transcodes. */
+  published_revision: number | null;
+  posters: Array<{ width: number; height: number; jpeg_url: string; webp_url: string }>;
+  storyboard_url: string | null;
 }
 
 /** A client signed in as the configured admin (the api, or the edge before it, started with ADMIN_ENV). */

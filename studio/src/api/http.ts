@@ -63,6 +63,58 @@ export class ApiClient {
     return this.request<T>("POST", path, body);
   }
 
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>("PATCH", path, body);
+  }
+
+  delete(path: string): Promise<null> {
+    return this.request<null>("DELETE", path);
+  }
+
+  /**
+   * A multipart upload with its progress (XMLHttpRequest: fetch reports none for a request body), the
+   * CSRF echo, and one refresh and resend on a 401 like every other request.
+   */
+  async upload<T>(
+    method: string,
+    path: string,
+    form: FormData,
+    onProgress: (sentBytes: number, totalBytes: number) => void,
+  ): Promise<T> {
+    let answer = await this.sendForm(method, path, form, onProgress);
+    if (answer.status === 401) {
+      const outcome = await this.refresh();
+      if (outcome === "refreshed") answer = await this.sendForm(method, path, form, onProgress);
+      else if (outcome === "refused") this.sessionEnded();
+      else throw new ApiRequestError(0, null);
+    }
+    const parsed: unknown = answer.text ? safeJson(answer.text) : null;
+    if (answer.status < 200 || answer.status >= 300) throw new ApiRequestError(answer.status, parsed);
+    return parsed as T;
+  }
+
+  private sendForm(
+    method: string,
+    path: string,
+    form: FormData,
+    onProgress: (sentBytes: number, totalBytes: number) => void,
+  ): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const request = new XMLHttpRequest();
+      request.open(method, path);
+      request.withCredentials = true;
+      request.setRequestHeader("accept", "application/json");
+      const csrf = csrfToken();
+      if (csrf) request.setRequestHeader("x-csrftoken", csrf);
+      request.upload.onprogress = (event) => {
+        if (event.lengthComputable) onProgress(event.loaded, event.total);
+      };
+      request.onload = () => resolve({ status: request.status, text: request.responseText });
+      request.onerror = () => reject(new ApiRequestError(0, null));
+      request.send(form);
+    });
+  }
+
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     let response = await this.send(method, path, body, signal);
     if (response.status === 401 && !NO_REFRESH.has(path)) {

@@ -17,10 +17,24 @@ export interface TranscodeProgress {
   eta_seconds: number | null;
 }
 
+export interface PosterLink {
+  width: number;
+  height: number;
+  jpeg_url: string;
+  webp_url: string;
+}
+
+/** Title and description in another language; a field left out falls back to the default's. */
+export interface TranslatedText {
+  title?: string;
+  description?: string;
+}
+
 export interface AdminVideo {
   id: number;
   title: string;
   description: string;
+  translations?: Record<string, TranslatedText>;
   category: string;
   created_at: string;
   revision: number;
@@ -31,6 +45,34 @@ export interface AdminVideo {
   duration_seconds: number | null;
   renditions: Rendition[];
   thumbnail_url: string | null;
+  /** The revision viewers watch now (below `revision` while a replaced file is transcoded). */
+  published_revision?: number | null;
+  posters?: PosterLink[];
+  storyboard_url?: string | null;
+}
+
+/** A rung as the catalogue lists it: with its progressive MP4 once it has one. */
+export interface PlayableRendition extends Rendition {
+  mp4_url?: string;
+  size?: number;
+}
+
+/** `GET /api/videos/:id`: the catalogue's view, which carries the signed MP4 links. */
+export interface CatalogueVideo {
+  id: number;
+  renditions: PlayableRendition[];
+}
+
+/** One run of a video's transcode job (`GET /api/admin/videos/:id/attempts`). */
+export interface TranscodeAttempt {
+  revision: number;
+  attempt: number;
+  worker: string;
+  started_at: string;
+  finished_at: string | null;
+  duration_seconds: number | null;
+  outcome: "running" | "ready" | "error" | "failed" | "interrupted";
+  error: string | null;
 }
 
 export interface AdminVideoPage {

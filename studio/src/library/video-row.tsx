@@ -100,7 +100,9 @@ export function VideoRow({
         <Poster video={video} />
       </td>
       <th scope="row" className="cell-title">
-        <span className="video-title">{video.title}</span>
+        <a className="video-title" href={`/studio/videos/${video.id}`}>
+          {video.title}
+        </a>
         <span className="video-category">{video.category}</span>
       </th>
       <td className="cell-state" data-label="State">

@@ -46,3 +46,16 @@ export const formatTime = (iso: string): string => timeFormat.format(new Date(is
 export function formatRenditions(renditions: Array<{ name: string; height: number }>): string[] {
   return [...renditions].sort((a, b) => b.height - a.height).map((rendition) => rendition.name);
 }
+
+/** 1.8 Mbit/s, 640 kbit/s: a rung's bandwidth as the master playlist states it. */
+export function formatBitrate(bitsPerSecond: number): string {
+  if (bitsPerSecond >= 1_000_000) return `${(bitsPerSecond / 1_000_000).toFixed(1)} Mbit/s`;
+  return `${Math.max(1, Math.round(bitsPerSecond / 1000))} kbit/s`;
+}
+
+/** 12.4 MB, 830 KB: a download's size. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1_000_000_000) return `${(bytes / 1_000_000_000).toFixed(1)} GB`;
+  if (bytes >= 1_000_000) return `${(bytes / 1_000_000).toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1000))} KB`;
+}
