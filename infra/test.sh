@@ -39,7 +39,7 @@ run_tests() {
   output="$(mktemp)"
   # --timeout: hooks too (tests/setup.ts's setDefaultTimeout reaches only tests; a beforeAll/afterAll that
   # starts or stops real servers would otherwise get bun's 5 s); a test's own timeout still wins.
-  bun test --timeout 30000 "$@" 2>&1 | tee "$output" || status=$?
+  env ${test_env[@]+"${test_env[@]}"} bun test --timeout 30000 "$@" 2>&1 | tee "$output" || status=$?
   local passed failed skipped
   passed="$(sed -nE 's/^ *([0-9]+) pass$/\1/p' "$output" | tail -n 1)"
   failed="$(sed -nE 's/^ *([0-9]+) fail$/\1/p' "$output" | tail -n 1)"
@@ -60,6 +60,44 @@ print_test_totals() {
   printf 'tests: %s passed, %s failed%s\n' "$tests_passed" "$tests_failed" "$skipped"
 }
 
+# The full run's split (below) is read beside typecheck and lint, off the critical path of a warm machine,
+# and its two bun test processes share one throwaway PostgreSQL (dev/test-postgres.ts) started meanwhile
+# instead of starting one each; TEST_DATABASE_URL, when set, names one already.
+test_env=()
+test_postgres_pid=""
+stop_test_postgres() {
+  [[ -n "$test_postgres_pid" ]] || return 0
+  kill "$test_postgres_pid" 2>/dev/null || true
+  wait "$test_postgres_pid" 2>/dev/null || true
+  test_postgres_pid=""
+}
+# The URL dev/test-postgres.ts prints, into test_env; without it each bun test starts its own server.
+use_test_postgres() {
+  [[ -n "$test_postgres_pid" ]] || return 0
+  local url="" waited=0
+  while [[ -z "$url" && $waited -lt 600 ]] && kill -0 "$test_postgres_pid" 2>/dev/null; do
+    url="$(head -n 1 "$test_postgres_url")"
+    [[ -n "$url" ]] || { sleep 0.1; waited=$((waited + 1)); }
+  done
+  rm -f "$test_postgres_url"
+  if [[ -z "$url" ]]; then
+    warn "dev/test-postgres.ts gave no server: each bun test starts its own PostgreSQL"
+    stop_test_postgres
+    return 0
+  fi
+  test_env=("TEST_DATABASE_URL=$url")
+}
+if [[ $# -eq 0 ]]; then
+  split_list="$(mktemp)" split_log="$(mktemp)"
+  bun infra/test-phases.ts >"$split_list" 2>"$split_log" &
+  split_pid=$!
+  if [[ -z "${TEST_DATABASE_URL:-}" ]]; then
+    test_postgres_url="$(mktemp)"
+    bun dev/test-postgres.ts >"$test_postgres_url" &
+    test_postgres_pid=$!
+    trap 'stop_test_postgres; stop_go_tool_builds' EXIT
+  fi
+fi
 check "bun run typecheck" bun run typecheck
 check "bun run lint" bun run lint
 check "import directions (check:deps)" bun run check:deps
@@ -76,11 +114,14 @@ path from it to weedBinary(). Make the path visible in its imports (one through 
       run_tests "$@"
   }
   split_tests() {
-    local listed
-    listed="$(bun infra/test-phases.ts)" || return 1
-    mapfile -t seaweedfs_tests <<<"$listed"
-    [[ -n "${seaweedfs_tests[*]}" ]] || seaweedfs_tests=()
+    local status=0
+    wait "$split_pid" || status=$?
+    cat "$split_log" >&2
+    mapfile -t seaweedfs_tests <"$split_list"
+    rm -f "$split_list" "$split_log"
+    return "$status"
   }
+  use_test_postgres
   if check "test files that start a SeaweedFS (infra/test-phases.ts)" split_tests; then
     ignored=()
     for file in "${seaweedfs_tests[@]}"; do ignored+=("--path-ignore-patterns=$file"); done
@@ -96,6 +137,7 @@ path from it to weedBinary(). Make the path visible in its imports (one through 
     check "SeaweedFS for bun test (infra/build-go-tools.sh weed)" await_go_tools weed
     check "bun test" run_tests --coverage --coverage-reporter=lcov --coverage-dir=var/coverage/all
   fi
+  stop_test_postgres
   print_test_totals
   check "coverage: one lcov file of the bun test processes" \
     bun infra/check-coverage/merge.ts var/coverage/lcov.info var/coverage/*/lcov.info
