@@ -54,8 +54,13 @@ export function generateS3Keys(): { accessKeyId: string; secretAccessKey: string
   return { accessKeyId, secretAccessKey: randomBytes(30).toString("base64url").slice(0, 40) };
 }
 
-/** ./var/tools/bin/weed (WEED_BIN overrides it); throws with the command that builds it. */
+/**
+ * ./var/tools/bin/weed (WEED_BIN overrides it); throws with the command that builds it, or with
+ * SEAWEEDFS_UNAVAILABLE's reason when that is set (npm test's first phase: infra/test-phases.ts).
+ */
 export function weedBinary(root = REPO_ROOT): string {
+  const unavailable = process.env.SEAWEEDFS_UNAVAILABLE;
+  if (unavailable) throw new Error(`SeaweedFS is not available here: ${unavailable}`);
   const binary = process.env.WEED_BIN || join(root, "var/tools/bin/weed");
   if (!existsSync(binary)) {
     throw new Error(`SeaweedFS is not built (${binary}): bash infra/setup.sh up --s3 builds it`);

@@ -117,7 +117,8 @@ export function postgresServerCommand(
 
 let serverUrl: Promise<string> | undefined;
 
-async function startThrowawayPostgres(): Promise<string> {
+/** A PostgreSQL server of its own (initdb into a temporary folder), stopped by stopTestServices. */
+export async function startThrowawayPostgres(): Promise<string> {
   const bin = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), "vf-pg-"));
   scratch.push(dir);

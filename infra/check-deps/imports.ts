@@ -52,6 +52,21 @@ export async function readImports(
   files: readonly string[],
   contents: ReadonlyMap<string, string> = new Map(),
 ): Promise<ImportEdge[]> {
+  const edges: ImportEdge[] = [];
+  await parseSources(root, files, contents, (file, sourceFile) => collectImports(file, sourceFile, edges));
+  return edges;
+}
+
+/**
+ * Parses `files` (relative to `root`, `contents` as in readImports) with TypeScript's parser and hands each
+ * syntax tree to `visit`, in the order given; the trees are valid only during the call.
+ */
+export async function parseSources(
+  root: string,
+  files: readonly string[],
+  contents: ReadonlyMap<string, string>,
+  visit: (file: string, sourceFile: SourceFile) => void,
+): Promise<void> {
   const absoluteRoot = resolve(root);
   // A tsconfig that exists only for this run: exactly these files, no resolution, no lib, so the parse is
   // all tsgo does (well under a second for the whole repo).
@@ -83,13 +98,11 @@ export async function readImports(
     const snapshot = await api.updateSnapshot({ openProjects: [configPath] });
     const project = snapshot.getProjects()[0];
     if (!project) throw new Error("the TypeScript API opened no project for the file list");
-    const edges: ImportEdge[] = [];
     for (const file of files) {
       const sourceFile = await project.program.getSourceFile(`${absoluteRoot}/${file}`);
       if (!sourceFile) throw new Error(`the TypeScript API did not parse ${file}`);
-      collectImports(file, sourceFile, edges);
+      visit(file, sourceFile);
     }
-    return edges;
   } finally {
     await api.close();
   }
