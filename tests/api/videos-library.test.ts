@@ -163,6 +163,18 @@ describe("the library listing", () => {
     expect(ok).toContain("next_cursor");
   });
 
+  // Last: it adds videos that the exact lists above do not expect.
+  test("title pages go on after the longest titles: 200 CJK characters, 200 escaped ones", async () => {
+    const longest = ["日".repeat(200), "\u0001".repeat(200)];
+    for (const title of longest) await createVideo(api, admin, { title, category: "Nature" });
+    const byTitle = (await api.database.db.execute(
+      sql`select title from videos order by title asc, id asc`,
+    )) as unknown as Array<{ title: string }>;
+    expect(byTitle.map((row) => row.title)).toEqual(expect.arrayContaining(longest));
+    // One a page: some page ends on each of the long titles, and its cursor must lead on.
+    expect((await allPages("&sort=title", 1)).titles).toEqual(byTitle.map((row) => row.title));
+  });
+
   test("is for admins only", async () => {
     const viewer = await loggedInClient(api);
     await expectError(await viewer.get("/api/admin/videos?limit=5"), 403);
