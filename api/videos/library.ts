@@ -59,6 +59,10 @@ export function decodeLibraryCursor(text: string, sort: LibrarySort): LibraryCur
         ? typeof key === "string" && key.length <= MAX_TITLE_KEY
         : Number.isSafeInteger(key) && (key as number) >= 0 && (key as number) <= MAX_MICROS;
     if (madeFor === sort && validId && validKey) {
+      // A forged key with NUL would reach PostgreSQL, which refuses it in text (22021, a 500).
+      if (typeof key === "string" && key.includes("\0")) {
+        throw badRequest({ cursor: ["Must not contain NUL characters."] });
+      }
       return { sort, key: key as number | string, id: id as number };
     }
     if (madeFor !== sort && LIBRARY_SORTS.includes(madeFor as LibrarySort)) {

@@ -140,6 +140,11 @@ describe("the library listing", () => {
         "cursor",
       ],
       ["/api/admin/videos?q=a%00b", "q"],
+      // A forged title key with NUL: PostgreSQL refuses NUL in text, which was a 500.
+      [
+        `/api/admin/videos?limit=2&sort=title&cursor=${Buffer.from(JSON.stringify(["title", "a\u0000b", 1])).toString("base64url")}`,
+        "cursor",
+      ],
     ];
     for (const [path, field] of cases) {
       const { body } = await expectError(await admin.get(path), 400);
