@@ -1,12 +1,16 @@
 // This transcoder's heartbeat in the farm's Redis hash (contract/transcoder-heartbeats.ts): what it is,
 // where it runs, what it encodes with, and the attempts it runs now. Best effort: a beat that fails
-// (Redis away) is logged by the connection's error log and the next one tries again.
+// (Redis away) is logged by the connection's error log and the next one tries again. Its age is judged
+// by Redis's clock (the write script stamps it), so this host's clock may be off.
 import { hostname } from "node:os";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import {
   HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_WRITE_SCRIPT,
+  runHeartbeatScript,
   TRANSCODERS_KEY,
+  TRANSCODERS_SEEN_KEY,
   type TranscoderHeartbeat,
   transcoderHeartbeats,
 } from "../contract/transcoder-heartbeats.ts";
@@ -16,7 +20,8 @@ export type RunningJob = TranscoderHeartbeat["jobs"][number];
 
 export class Heartbeat {
   private timer: Timer | null = null;
-  private readonly startedAt = new Date().toISOString();
+  private readonly now: () => number;
+  private readonly startedAt: string;
 
   constructor(
     private readonly deps: {
@@ -28,8 +33,13 @@ export class Heartbeat {
       jobs: () => RunningJob[];
       log: Logger;
       intervalMs?: number;
+      /** This host's clock (epoch ms); tests give a skewed one. */
+      now?: () => number;
     },
-  ) {}
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.startedAt = new Date(this.now()).toISOString();
+  }
 
   start(): void {
     void this.beat();
@@ -47,11 +57,11 @@ export class Heartbeat {
       encoder: hwaccel === "nvenc" ? "h264_nvenc" : "libx264",
       concurrency,
       startedAt: this.startedAt,
-      sentAt: Date.now(),
+      sentAt: this.now(),
       jobs: this.deps.jobs(),
     };
     try {
-      await redis.hset(TRANSCODERS_KEY, name, transcoderHeartbeats.encode(heartbeat));
+      await runHeartbeatScript(redis, HEARTBEAT_WRITE_SCRIPT, [name, transcoderHeartbeats.encode(heartbeat)]);
     } catch (error) {
       this.deps.log.debug({ err: error }, "heartbeat not written");
     }
@@ -61,6 +71,11 @@ export class Heartbeat {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.deps.redis.hdel(TRANSCODERS_KEY, this.deps.name).catch(() => {});
+    await this.deps.redis
+      .multi()
+      .hdel(TRANSCODERS_KEY, this.deps.name)
+      .zrem(TRANSCODERS_SEEN_KEY, this.deps.name)
+      .exec()
+      .catch(() => {});
   }
 }

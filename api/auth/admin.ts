@@ -65,7 +65,7 @@ export function accountAdminRoutes(deps: {
         detail: {
           summary: "Activate or deactivate an account, grant or revoke admin",
           description:
-            "`{is_active: false}` ends every session of the user at once (tokens refused on every replica, WebSockets closed with 4003); the account cannot log in until reactivated. `{is_admin: false}` ends them too (an access token carries the admin right); `{is_admin: true}` applies from the user's next refresh or login. 409 with `reason`: `last_admin` (the last active admin cannot be demoted or deactivated) or `self` (your own account, without `confirm_self: true`). Each change writes an audit log line.",
+            "`{is_active: false}` ends every session of the user at once (tokens refused on every replica, WebSockets closed with 4003); the account cannot log in until reactivated. `{is_admin: false}` ends them too (an access token carries the admin right); `{is_admin: true}` applies from the user's next refresh or login. 409 with `reason`: `last_admin` (the last active admin cannot be demoted or deactivated) or `self` (your own account, without `confirm_self: true`). 403 when the caller stopped being an active admin before the change ran. Each change writes an audit log line.",
         },
       },
     )

@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
 import { type User, users } from "../../db/schema/index.ts";
-import { ApiError, badRequest, notFound } from "../http/errors.ts";
+import { ApiError, badRequest, forbidden, notFound } from "../http/errors.ts";
 import type { AuditActor, AuditLog } from "../shared/audit.ts";
 import { likePattern } from "../shared/like-pattern.ts";
 import type { RefreshSessions } from "./refresh-sessions.ts";
@@ -101,24 +101,24 @@ export class UserAdminService {
    * Activates or deactivates the account, grants or revokes admin. Deactivation and demotion end every
    * session of the user at once: an access token says whether its holder is an admin, so a demoted
    * admin's tokens must die with the right; a promotion takes effect at the user's next refresh or
-   * login. 409 for the last active admin, and for the admin's own account without `confirm_self`.
+   * login. 409 for the last active admin, and for the admin's own account without `confirm_self`; 403
+   * when the actor is no longer an active admin by the time the change runs.
    */
   async update(actor: AuditActor, id: number, change: AccountChange): Promise<AdminUser> {
     if (change.isActive === undefined && change.isAdmin === undefined) {
       throw badRequest({ detail: "Send `is_active` and/or `is_admin`." });
     }
-    const mayRemoveAdmin = change.isActive === false || change.isAdmin === false;
     const outcome = await this.deps.db.transaction(async (tx) => {
-      // Every active admin is locked first, always in the same order: two admins demoting each other
-      // at the same moment are serialised here, and the second one sees that only one is left.
-      const activeAdmins = mayRemoveAdmin
-        ? await tx
-            .select({ id: users.id })
-            .from(users)
-            .where(and(eq(users.isAdmin, true), eq(users.isActive, true)))
-            .orderBy(asc(users.id))
-            .for("update")
-        : [];
+      // Every active admin is locked first, always in the same order, by every change (grants too): two
+      // admins demoting each other at the same moment are serialised here, and the second one sees that
+      // only one is left; an actor demoted or deactivated since the request was let in is not among them.
+      const activeAdmins = await tx
+        .select({ id: users.id })
+        .from(users)
+        .where(and(eq(users.isAdmin, true), eq(users.isActive, true)))
+        .orderBy(asc(users.id))
+        .for("update");
+      if (!activeAdmins.some((admin) => admin.id === actor.id)) throw forbidden();
       const [before] = await tx.select(columns).from(users).where(eq(users.id, id)).for("update");
       if (!before) return null;
       const deactivating = change.isActive === false && before.isActive;

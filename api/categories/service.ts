@@ -149,8 +149,8 @@ export class CategoryAdminService {
 
   /**
    * Deletes a category no video is filed under; 409 with the count while videos use it. The row is
-   * locked while counting; an upload that names it at that moment either comes first (and the delete
-   * is refused) or finds it gone and creates it again (the foreign key decides, never a 500).
+   * locked while counting; an upload or edit that names it at that moment either holds it FOR KEY SHARE
+   * first (the delete waits, counts its video and is refused) or finds it gone and creates it again.
    */
   async delete(actor: AuditActor, id: number): Promise<void> {
     let name = "";

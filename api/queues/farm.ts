@@ -5,8 +5,9 @@ import { inArray } from "drizzle-orm";
 import type Redis from "ioredis";
 import { revisionOfJob, type TranscodeJob } from "../../contract/transcode-jobs.ts";
 import {
+  HEARTBEAT_READ_SCRIPT,
   HEARTBEAT_STALE_MS,
-  TRANSCODERS_KEY,
+  runHeartbeatScript,
   type TranscoderHeartbeat,
   transcoderHeartbeats,
 } from "../../contract/transcoder-heartbeats.ts";
@@ -16,8 +17,6 @@ import { ApiError, notFound } from "../http/errors.ts";
 import type { AuditActor } from "../shared/audit.ts";
 import type { Clock } from "../shared/clock.ts";
 
-/** A heartbeat this old belongs to a transcoder that is not coming back: its field is removed. */
-const FORGET_AFTER_MS = 60 * 60 * 1000;
 /** Failed jobs listed at most, the latest first. */
 export const MAX_FAILED_LISTED = 100;
 
@@ -46,6 +45,15 @@ export interface FailedJob {
   current: boolean;
 }
 
+/** A transcoder online: its heartbeat, and its ages by Redis's clock (never a host's). */
+export interface OnlineTranscoder {
+  heartbeat: TranscoderHeartbeat;
+  /** Redis's time of its latest heartbeat. */
+  lastSeenAt: Date;
+  /** By its own clock up to its latest beat, then by Redis's since: no two clocks are compared. */
+  uptimeMs: number;
+}
+
 export interface FarmDeps {
   db: Database;
   redis: Redis;
@@ -60,19 +68,25 @@ export interface FarmDeps {
 export class FarmService {
   constructor(private readonly deps: FarmDeps) {}
 
-  /** Transcoders with a recent heartbeat, by name; long-silent ones are forgotten on the way. */
-  async transcoders(): Promise<TranscoderHeartbeat[]> {
-    const fields = await this.deps.redis.hgetall(TRANSCODERS_KEY);
-    const nowMs = this.deps.clock.now().getTime();
-    const online: TranscoderHeartbeat[] = [];
-    const forgotten: string[] = [];
-    for (const [name, text] of Object.entries(fields)) {
+  /** Transcoders with a recent heartbeat by Redis's clock, by name; the script forgets long-silent ones. */
+  async transcoders(): Promise<OnlineTranscoder[]> {
+    const [nowMs, rows] = (await runHeartbeatScript(this.deps.redis, HEARTBEAT_READ_SCRIPT, [
+      HEARTBEAT_STALE_MS,
+    ])) as [number, Array<[string, string, string]>];
+    const online: OnlineTranscoder[] = [];
+    for (const [, stamp, text] of rows) {
       const decoded = transcoderHeartbeats.decode(text);
-      if (!decoded.ok || nowMs - decoded.value.sentAt > FORGET_AFTER_MS) forgotten.push(name);
-      else if (nowMs - decoded.value.sentAt <= HEARTBEAT_STALE_MS) online.push(decoded.value);
+      if (!decoded.ok) continue;
+      const seenMs = Number(stamp);
+      const heartbeat = decoded.value;
+      const upToBeat = heartbeat.sentAt - Date.parse(heartbeat.startedAt);
+      online.push({
+        heartbeat,
+        lastSeenAt: new Date(seenMs),
+        uptimeMs: Math.max(0, (Number.isFinite(upToBeat) ? upToBeat : 0) + (nowMs - seenMs)),
+      });
     }
-    if (forgotten.length > 0) await this.deps.redis.hdel(TRANSCODERS_KEY, ...forgotten);
-    return online.sort((a, b) => a.name.localeCompare(b.name));
+    return online.sort((a, b) => a.heartbeat.name.localeCompare(b.heartbeat.name));
   }
 
   async depth(): Promise<QueueDepth> {

@@ -39,7 +39,7 @@ export function farmRoutes(deps: {
   auth: ReturnType<typeof authPlugin>;
   config: Pick<Config, "publicUrl">;
 }) {
-  const { farm, clock } = deps.services;
+  const { farm } = deps.services;
   const dashboardUrl = `${deps.config.publicUrl.replace(/\/+$/, "")}${DASHBOARD_PATH}`;
   return new Elysia({ name: "farm-admin", detail: { tags: ["Admin: farm"] } })
     .use(deps.auth)
@@ -52,9 +52,8 @@ export function farmRoutes(deps: {
           farm.throughput(15),
           farm.throughput(60),
         ]);
-        const now = clock.now();
         return {
-          transcoders: transcoders.map((heartbeat) => presentTranscoder(heartbeat, now)),
+          transcoders: transcoders.map(presentTranscoder),
           queue,
           throughput: { last_15_minutes: last15, last_hour: lastHour },
           dashboard_url: dashboardUrl,
@@ -66,7 +65,7 @@ export function farmRoutes(deps: {
         detail: {
           summary: "The transcoders online, queue depth, throughput and the queue dashboard's address",
           description:
-            "Transcoders come from their heartbeats in Redis (every 5 s, and when a job starts or ends; gone after 15 s of silence or at once on a graceful stop). Throughput counts attempts that ended in the window (the job history). Answer 503 while Redis or PostgreSQL is away.",
+            "Transcoders come from their heartbeats in Redis (every 5 s, and when a job starts or ends; gone after 15 s of silence by Redis's clock, or at once on a graceful stop; forgotten after an hour). Throughput counts attempts that ended in the window (the job history). Answer 503 while Redis or PostgreSQL is away.",
         },
       },
     )

@@ -1,11 +1,10 @@
-import type { TranscoderHeartbeat } from "../../contract/transcoder-heartbeats.ts";
-import type { FailedJob } from "./farm.ts";
+import type { FailedJob, OnlineTranscoder } from "./farm.ts";
 import type { FarmModel } from "./model.ts";
 
 type Transcoder = (typeof FarmModel.overview.static)["transcoders"][number];
 
-/** A transcoder from its heartbeat; uptime by the api's clock against the transcoder's start. */
-export function presentTranscoder(heartbeat: TranscoderHeartbeat, now: Date): Transcoder {
+/** A transcoder from its heartbeat; last seen and uptime as Redis's clock has them (api/queues/farm.ts). */
+export function presentTranscoder({ heartbeat, lastSeenAt, uptimeMs }: OnlineTranscoder): Transcoder {
   return {
     name: heartbeat.name,
     host: heartbeat.host,
@@ -15,8 +14,8 @@ export function presentTranscoder(heartbeat: TranscoderHeartbeat, now: Date): Tr
     gpu: heartbeat.hwaccel !== "none",
     concurrency: heartbeat.concurrency,
     started_at: heartbeat.startedAt,
-    uptime_seconds: Math.max(0, Math.round((now.getTime() - Date.parse(heartbeat.startedAt)) / 1000)),
-    last_seen_at: new Date(heartbeat.sentAt).toISOString(),
+    uptime_seconds: Math.round(uptimeMs / 1000),
+    last_seen_at: lastSeenAt.toISOString(),
     jobs: heartbeat.jobs.map((job) => ({
       job_id: job.jobId,
       video_id: job.videoId,

@@ -5,7 +5,7 @@
 // Reports reach the api in any order (the consumer runs several at once, a failed one is retried), so
 // every write is an upsert keyed by (video, revision, attempt, worker) and none depends on another
 // having landed first: a finish that arrives before its start records both times once the start lands.
-import { and, desc, eq, gte, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, gte, isNull, lt, sql } from "drizzle-orm";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import type { Database } from "../../db/client.ts";
 import { type AttemptOutcome, type TranscodeAttempt, transcodeAttempts } from "../../db/schema/index.ts";
@@ -40,7 +40,7 @@ export class TranscodeAttempts {
     }
   }
 
-  /** Every attempt of the video, the latest first (revision, then start). */
+  /** Every attempt of the video, the latest first (revision, then attempt: workers' clocks differ). */
   history(videoId: number): Promise<TranscodeAttempt[]> {
     return this.deps.db
       .select()
@@ -48,8 +48,8 @@ export class TranscodeAttempts {
       .where(eq(transcodeAttempts.videoId, videoId))
       .orderBy(
         desc(transcodeAttempts.revision),
-        desc(transcodeAttempts.startedAt),
         desc(transcodeAttempts.attempt),
+        desc(transcodeAttempts.startedAt),
       );
   }
 
@@ -80,17 +80,36 @@ export class TranscodeAttempts {
           .insert(transcodeAttempts)
           .values({ ...this.key(report, report.attempt, report.worker), startedAt: at })
           .onConflictDoUpdate({ target: this.conflictTarget, set: { startedAt: at } });
-        // An attempt of the revision still open, started before this one, will never report: its
-        // worker died, lost the job's lock or handed the job back at shutdown.
+        // An attempt of the revision still open with a lower number will never report: its worker died,
+        // lost the job's lock or handed the job back at shutdown. The numbers (BullMQ's attemptsStarted)
+        // only grow; the start times come from different workers' clocks and cannot decide.
         await db
           .update(transcodeAttempts)
-          .set({ finishedAt: at, outcome: "interrupted" })
+          .set({
+            finishedAt: sql`greatest(${transcodeAttempts.startedAt}, ${at.toISOString()}::timestamptz)`,
+            outcome: "interrupted",
+          })
+          .where(
+            and(revision, isNull(transcodeAttempts.outcome), lt(transcodeAttempts.attempt, report.attempt)),
+          );
+        // This start landed after a later attempt's (reports arrive in any order): it is over already,
+        // ended when the first later attempt started (never before its own start, whatever the clocks).
+        const laterStart = sql`(select min(later.started_at) from ${transcodeAttempts} as later
+          where later.video_id = ${report.videoId} and later.revision = ${report.revision}
+            and later.attempt > ${report.attempt})`;
+        await db
+          .update(transcodeAttempts)
+          .set({
+            finishedAt: sql`greatest(${transcodeAttempts.startedAt}, ${laterStart})`,
+            outcome: "interrupted",
+          })
           .where(
             and(
               revision,
+              eq(transcodeAttempts.attempt, report.attempt),
+              eq(transcodeAttempts.worker, report.worker),
               isNull(transcodeAttempts.outcome),
-              lt(transcodeAttempts.startedAt, at),
-              or(ne(transcodeAttempts.attempt, report.attempt), ne(transcodeAttempts.worker, report.worker)),
+              sql`${laterStart} is not null`,
             ),
           );
         return;

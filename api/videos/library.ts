@@ -26,10 +26,22 @@ export interface LibraryCursor {
 const MAX_ID = 2 ** 31 - 1;
 /** 1970 to 2200 in microseconds: far inside Number's exact integers (2^53). */
 const MAX_MICROS = 7_258_118_400_000_000;
+/** A title's maxLength in the upload and PATCH schemas: the longest key a title cursor carries. */
+const MAX_TITLE_KEY = 200;
+
+const cursorJson = (cursor: LibraryCursor) => JSON.stringify([cursor.sort, cursor.key, cursor.id]);
 
 export function encodeLibraryCursor(cursor: LibraryCursor): string {
-  return Buffer.from(JSON.stringify([cursor.sort, cursor.key, cursor.id])).toString("base64url");
+  return Buffer.from(cursorJson(cursor)).toString("base64url");
 }
+
+/**
+ * The longest cursor a real page can hand out: a title of control characters (each `\u00XX` in JSON, six
+ * bytes; lone surrogates escape the same way, and no character takes more) and the largest id, base64url.
+ */
+export const MAX_LIBRARY_CURSOR_LENGTH = Math.ceil(
+  (Buffer.byteLength(cursorJson({ sort: "title", key: "\u0001".repeat(MAX_TITLE_KEY), id: MAX_ID })) * 4) / 3,
+);
 
 /** A cursor of this sort, or a 400 naming `cursor` (garbled, forged, or made for another sort). */
 export function decodeLibraryCursor(text: string, sort: LibrarySort): LibraryCursor {
@@ -44,9 +56,13 @@ export function decodeLibraryCursor(text: string, sort: LibrarySort): LibraryCur
     const validId = Number.isInteger(id) && (id as number) > 0 && (id as number) <= MAX_ID;
     const validKey =
       sort === "title"
-        ? typeof key === "string" && key.length <= 200
+        ? typeof key === "string" && key.length <= MAX_TITLE_KEY
         : Number.isSafeInteger(key) && (key as number) >= 0 && (key as number) <= MAX_MICROS;
     if (madeFor === sort && validId && validKey) {
+      // A forged key with NUL would reach PostgreSQL, which refuses it in text (22021, a 500).
+      if (typeof key === "string" && key.includes("\0")) {
+        throw badRequest({ cursor: ["Must not contain NUL characters."] });
+      }
       return { sort, key: key as number | string, id: id as number };
     }
     if (madeFor !== sort && LIBRARY_SORTS.includes(madeFor as LibrarySort)) {

@@ -1,6 +1,7 @@
 import { t } from "elysia";
 import { IdParams } from "../http/params.ts";
 import { RenditionBody } from "../shared/renditions.ts";
+import { MAX_LIBRARY_CURSOR_LENGTH } from "./library.ts";
 
 const TranslatedText = t.Object({
   title: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
@@ -163,7 +164,10 @@ export const VideoModel = {
       }),
     ),
     cursor: t.Optional(
-      t.String({ maxLength: 400, description: "A page's `next_cursor`, with the same `sort` and `limit`" }),
+      t.String({
+        maxLength: MAX_LIBRARY_CURSOR_LENGTH,
+        description: "A page's `next_cursor`, with the same `sort` and `limit`",
+      }),
     ),
   }),
   attempt: t.Object(

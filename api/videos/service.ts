@@ -99,6 +99,9 @@ export function validMetadata(
  * What admins do to videos: upload, edit, replace the file, retry, delete. State moves go through the
  * lifecycle; this service adds the queue and storage work around them.
  */
+/** Each round lost means a delete of that category committed in between: a few are plenty. */
+const CATEGORY_ROUNDS = 3;
+
 export class VideoAdminService {
   constructor(private readonly deps: VideoAdminDeps) {}
 
@@ -275,16 +278,24 @@ export class VideoAdminService {
     return applyTranslations<VideoTranslations>(row?.translations ?? {}, patch);
   }
 
-  /** The category of that name in any letter case, created when there is none. */
+  /**
+   * The category of that name in any letter case, created when there is none. Read FOR KEY SHARE: a
+   * category delete that has not locked the row yet then waits for this transaction and counts its
+   * video (409); one that committed first leaves no row, and the next round creates it again.
+   */
   private async category(
     tx: Pick<Database, "insert" | "select">,
     name: string,
   ): Promise<{ id: number; name: string }> {
-    await tx.insert(categories).values({ name }).onConflictDoNothing();
-    const [row] = await tx
-      .select({ id: categories.id, name: categories.name })
-      .from(categories)
-      .where(sql`lower(${categories.name}) = lower(${name})`);
-    return row!;
+    for (let round = 0; round < CATEGORY_ROUNDS; round++) {
+      await tx.insert(categories).values({ name }).onConflictDoNothing();
+      const [row] = await tx
+        .select({ id: categories.id, name: categories.name })
+        .from(categories)
+        .where(sql`lower(${categories.name}) = lower(${name})`)
+        .for("key share");
+      if (row) return row;
+    }
+    throw new ApiError(409, { category: ["This category is being deleted and created again; try again."] });
   }
 }

@@ -1,8 +1,11 @@
 // The studio's category routes over HTTP: create, rename, delete, and the delete refused (409, with how
 // many videos) while videos are filed under the category. Audit lines for each change.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ADMIN_ENV, adminClient, createVideo } from "../support/admin.ts";
+import { sql } from "drizzle-orm";
+import { ADMIN_ENV, adminClient, createVideo, upload } from "../support/admin.ts";
 import { expectError } from "../support/assertions.ts";
+import { eventually } from "../support/eventually.ts";
+import { tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
 interface AdminCategory {
@@ -83,6 +86,61 @@ describe("create, rename, delete", () => {
     expect(
       (await json<{ category: string }>(await admin.get(`/api/admin/videos/${first.id}`))).category,
     ).toBe("Nature");
+  });
+
+  test("a delete that lands between an upload's category read and its video insert waits and refuses", async () => {
+    const category = await create("Racing");
+    const { db } = api.database;
+    /** Whether a backend waits for a lock while running a statement like `pattern`. */
+    const waiting = async (pattern: string) => {
+      const rows = (await db.execute(
+        sql`select count(*)::int as count from pg_stat_activity
+            where wait_event_type = 'Lock' and query ilike ${pattern}`,
+      )) as unknown as Array<{ count: number }>;
+      return rows[0]!.count > 0;
+    };
+    // A held SHARE lock on videos stops the upload at its video INSERT, after it has read the category;
+    // the delete's own statements (FOR UPDATE, count, DELETE) do not conflict with it.
+    let release = () => {};
+    let locked = () => {};
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holder = db.transaction(async (tx) => {
+      await tx.execute(sql`lock table videos in share mode`);
+      locked();
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    });
+    await isLocked;
+    const uploading = upload(api, admin, {
+      title: "Lap one",
+      category: "racing",
+      file: await tinyMp4Bytes(),
+    });
+    await eventually("the upload waiting at its video insert", () => waiting('insert into "videos"%'));
+    let deleted: Response | undefined;
+    const deleting = remove(category.id).then((response) => {
+      deleted = response;
+      return response;
+    });
+    // Before the fix the delete ran through here (204) and the upload then failed its foreign key (500).
+    await eventually(
+      "the delete answered or waiting for the category row",
+      async () => deleted !== undefined || (await waiting('select %from "categories"%for update%')),
+    );
+    release();
+    await holder;
+
+    const uploaded = await uploading;
+    expect(uploaded.status, await uploaded.clone().text()).toBe(202);
+    const refusal = await expectError(await deleting, 409);
+    expect(refusal.body).toMatchObject({ reason: "in_use", video_count: "1" });
+    const video = (await uploaded.json()) as { id: number; category: string };
+    expect(
+      (await json<{ category: string }>(await admin.get(`/api/admin/videos/${video.id}`))).category,
+    ).toBe("Racing");
   });
 
   test("admins only, CSRF-checked; bad ids are 400s", async () => {

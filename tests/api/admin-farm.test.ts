@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { sql } from "drizzle-orm";
-import { TRANSCODERS_KEY, transcoderHeartbeats } from "../../contract/transcoder-heartbeats.ts";
+import pino from "pino";
+import { TRANSCODERS_KEY, TRANSCODERS_SEEN_KEY } from "../../contract/transcoder-heartbeats.ts";
+import { Heartbeat } from "../../transcoder/heartbeat.ts";
 import { ADMIN_ENV, type AdminVideo, adminClient, createVideo, getVideo } from "../support/admin.ts";
 import { expectError } from "../support/assertions.ts";
 import { eventually } from "../support/eventually.ts";
@@ -242,34 +244,59 @@ describe("the farm", () => {
     rmSync(blocker, { force: true });
   });
 
-  test("a graceful stop leaves the farm at once; a silent transcoder drops out, a long-dead one is forgotten", async () => {
-    // Heartbeats as a crashed transcoder left them: 20 s and two hours old.
-    const beat = (name: string, ageMs: number) =>
-      transcoderHeartbeats.encode({
+  test("liveness goes by Redis's clock: skewed hosts are listed, silent ones drop out, dead ones are forgotten", async () => {
+    const log = pino({ level: "silent" });
+    const hour = 3600_000;
+    /** A transcoder on a host whose clock is `skewMs` off. */
+    const skewed = (name: string, skewMs: number) =>
+      new Heartbeat({
+        redis: api.redis,
         name,
-        host: "gone-host",
-        pid: 1,
         hwaccel: "nvenc",
-        encoder: "h264_nvenc",
         concurrency: 2,
-        startedAt: new Date(Date.now() - 3 * 3600_000).toISOString(),
-        sentAt: Date.now() - ageMs,
-        jobs: [],
+        jobs: () => [],
+        log,
+        now: () => Date.now() + skewMs,
       });
-    await api.redis.hset(
-      TRANSCODERS_KEY,
-      "silent",
-      beat("silent", 20_000),
-      "dead",
-      beat("dead", 2 * 3600_000),
-    );
-    expect((await farm()).transcoders.map((transcoder) => transcoder.name)).toEqual([WORKER]);
-    expect(await api.redis.hexists(TRANSCODERS_KEY, "dead")).toBe(0);
-    expect(await api.redis.hexists(TRANSCODERS_KEY, "silent")).toBe(1);
+    // Two hours behind and two hours ahead: by their own stamps one was always stale, the other never.
+    const behind = skewed("clock-behind", -2 * hour);
+    const ahead = skewed("clock-ahead", 2 * hour);
+    await behind.beat();
+    await ahead.beat();
+    const listed = (await farm()).transcoders;
+    expect(listed.map((transcoder) => transcoder.name)).toEqual(["clock-ahead", "clock-behind", WORKER]);
+    const [redisSeconds] = await api.redis.time();
+    for (const transcoder of listed) {
+      // Last seen by Redis's clock, within the few seconds this test takes, whatever the host's clock.
+      expect(Math.abs(Date.parse(transcoder.last_seen_at) - Number(redisSeconds) * 1000)).toBeLessThan(
+        60_000,
+      );
+      expect(transcoder.uptime_seconds).toBeLessThan(60);
+    }
 
+    // The ahead one crashes (no word): its last beat ages by Redis's clock, 20 s, then two hours.
+    const stampAgo = async (name: string, ageMs: number) => {
+      const [seconds] = await api.redis.time();
+      await api.redis.zadd(TRANSCODERS_SEEN_KEY, Number(seconds) * 1000 - ageMs, name);
+    };
+    await stampAgo("clock-ahead", 20_000);
+    expect((await farm()).transcoders.map((transcoder) => transcoder.name)).toEqual(["clock-behind", WORKER]);
+    expect(await api.redis.hexists(TRANSCODERS_KEY, "clock-ahead")).toBe(1);
+    // Forgotten on the next beat of any transcoder, without anyone opening the farm view.
+    await stampAgo("clock-ahead", 2 * hour);
+    await behind.beat();
+    expect(await api.redis.hexists(TRANSCODERS_KEY, "clock-ahead")).toBe(0);
+    expect(await api.redis.zscore(TRANSCODERS_SEEN_KEY, "clock-ahead")).toBeNull();
+    // A field without its stamp (an older transcoder's write) is not listed and is removed.
+    await api.redis.hset(TRANSCODERS_KEY, "unstamped", "{}");
+    expect((await farm()).transcoders.map((transcoder) => transcoder.name)).toEqual(["clock-behind", WORKER]);
+    expect(await api.redis.hexists(TRANSCODERS_KEY, "unstamped")).toBe(0);
+
+    await behind.stop();
     await worker!.stop();
     worker = null;
     expect((await farm()).transcoders).toEqual([]);
+    expect(await api.redis.zcard(TRANSCODERS_SEEN_KEY)).toBe(0);
   });
 
   test("admins only", async () => {

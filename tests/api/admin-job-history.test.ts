@@ -174,6 +174,42 @@ describe("job history", () => {
     ]);
   });
 
+  test("a later attempt ends the open one whatever the workers' clocks say", async () => {
+    const video = await createVideo(api, admin);
+    // Worker 1's clock runs a minute ahead of worker 2's: attempt 2 "started" before attempt 1.
+    await deliver(processing(video.id, 1, 1, 100), processing(video.id, 2, 2, 40), ready(video.id, 2, 2, 60));
+    const attempts = await history(video.id);
+    expect(
+      attempts.map(({ attempt, outcome, finished_at, duration_seconds }) => [
+        attempt,
+        outcome,
+        finished_at,
+        duration_seconds,
+      ]),
+    ).toEqual([
+      [2, "ready", at(60), 20],
+      // Ended when attempt 2 started, but never before its own start.
+      [1, "interrupted", at(100), 0],
+    ]);
+  });
+
+  test("an attempt whose start lands after a later attempt's is closed at once", async () => {
+    const video = await createVideo(api, admin);
+    await deliver(processing(video.id, 2, 2, 40), processing(video.id, 1, 1, 0), ready(video.id, 2, 2, 50));
+    const attempts = await history(video.id);
+    expect(
+      attempts.map(({ attempt, outcome, started_at, finished_at }) => [
+        attempt,
+        outcome,
+        started_at,
+        finished_at,
+      ]),
+    ).toEqual([
+      [2, "ready", at(40), at(50)],
+      [1, "interrupted", at(0), at(40)],
+    ]);
+  });
+
   test("the last failure is the video's error; a running attempt has no finish yet", async () => {
     const video = await createVideo(api, admin);
     await deliver(processing(video.id, 1, 1, 0));

@@ -7,6 +7,7 @@ import { users } from "../../db/schema/index.ts";
 import { ADMIN, ADMIN_ENV, adminClient } from "../support/admin.ts";
 import { expectError } from "../support/assertions.ts";
 import { DJOSER_ENV, DjoserClient } from "../support/djoser.ts";
+import { eventually } from "../support/eventually.ts";
 import {
   Client,
   createActiveUser,
@@ -254,6 +255,37 @@ describe("activation and admin rights", () => {
       .set({ isAdmin: true, isActive: true })
       .where(inArray(users.id, [adminId]));
     admin = await adminClient(api);
+  });
+
+  test("an admin demoted after their grant was let in cannot grant: 403, nobody promoted", async () => {
+    const actor = await signedInUser("demoted-actor");
+    await json(await patch(admin, actor.id, { is_admin: true }));
+    await json(await actor.client.post("/api/token/refresh/"));
+    const candidate = await signedInUser("candidate");
+    const { db } = api.database;
+    const grantWaits = async () => {
+      const rows = (await db.execute(
+        sql`select count(*)::int as count from pg_stat_activity
+            where wait_event_type = 'Lock' and query ilike ${'select %from "users"%for update%'}`,
+      )) as unknown as Array<{ count: number }>;
+      return rows[0]!.count > 0;
+    };
+    // The demotion's transaction holds the actor's row while the grant (already past the admin check)
+    // runs; it commits once the grant either waits for that row or has answered.
+    let answer: Response | undefined;
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`select id from users where id = ${actor.id} for update`);
+      void patch(actor.client, candidate.id, { is_admin: true }).then((response) => {
+        answer = response;
+      });
+      await eventually("the grant waiting for the admins' rows or answered", async () =>
+        answer !== undefined ? true : grantWaits(),
+      );
+      await tx.execute(sql`update users set is_admin = false where id = ${actor.id}`);
+    });
+    await eventually("the grant answered", async () => answer);
+    await expectError(answer!, 403);
+    expect((await userOf(candidate.id)).is_admin).toBe(false);
   });
 
   test("bad bodies are 400s and change nothing", async () => {

@@ -140,6 +140,11 @@ describe("the library listing", () => {
         "cursor",
       ],
       ["/api/admin/videos?q=a%00b", "q"],
+      // A forged title key with NUL: PostgreSQL refuses NUL in text, which was a 500.
+      [
+        `/api/admin/videos?limit=2&sort=title&cursor=${Buffer.from(JSON.stringify(["title", "a\u0000b", 1])).toString("base64url")}`,
+        "cursor",
+      ],
     ];
     for (const [path, field] of cases) {
       const { body } = await expectError(await admin.get(path), 400);
@@ -161,6 +166,18 @@ describe("the library listing", () => {
     );
     const ok = JSON.stringify((listing.responses as Record<string, unknown>)["200"]);
     expect(ok).toContain("next_cursor");
+  });
+
+  // Last: it adds videos that the exact lists above do not expect.
+  test("title pages go on after the longest titles: 200 CJK characters, 200 escaped ones", async () => {
+    const longest = ["日".repeat(200), "\u0001".repeat(200)];
+    for (const title of longest) await createVideo(api, admin, { title, category: "Nature" });
+    const byTitle = (await api.database.db.execute(
+      sql`select title from videos order by title asc, id asc`,
+    )) as unknown as Array<{ title: string }>;
+    expect(byTitle.map((row) => row.title)).toEqual(expect.arrayContaining(longest));
+    // One a page: some page ends on each of the long titles, and its cursor must lead on.
+    expect((await allPages("&sort=title", 1)).titles).toEqual(byTitle.map((row) => row.title));
   });
 
   test("is for admins only", async () => {
