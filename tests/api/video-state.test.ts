@@ -216,6 +216,13 @@ describe("state events", () => {
       duration_seconds: expect.closeTo(2.04, 5),
       renditions: expectedRenditions,
       thumbnail_url: `${PUBLIC_URL}/api/video/${video.id}/thumbnails/poster-640.jpg`,
+      published_revision: 1,
+      posters: [320, 640].map((width) => ({
+        width,
+        height: (width * 9) / 16,
+        jpeg_url: `${PUBLIC_URL}/api/video/${video.id}/thumbnails/poster-${width}.jpg`,
+        webp_url: `${PUBLIC_URL}/api/video/${video.id}/thumbnails/poster-${width}.webp`,
+      })),
     });
     const stored = await row(video.id);
     expect(stored).toMatchObject({
