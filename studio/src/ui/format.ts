@@ -46,3 +46,21 @@ export const formatTime = (iso: string): string => timeFormat.format(new Date(is
 export function formatRenditions(renditions: Array<{ name: string; height: number }>): string[] {
   return [...renditions].sort((a, b) => b.height - a.height).map((rendition) => rendition.name);
 }
+
+const BYTE_UNITS = ["B", "KB", "MB", "GB", "TB"];
+
+/** 812 KB, 7.4 MB, 1.26 GB (decimal units, as file managers show them). */
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
+}
+
+/** "4.2 MB/s"; empty while no rate is known yet. */
+export const formatRate = (bytesPerSecond: number | null): string =>
+  bytesPerSecond === null ? "" : `${formatBytes(bytesPerSecond)}/s`;
