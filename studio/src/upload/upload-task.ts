@@ -180,7 +180,13 @@ export class UploadTask {
       };
     } else {
       const { title, description, category } = this.snapshot.details;
-      this.upload.options.metadata = { title, description, category, filename: this.file.name };
+      // tus sends an empty value as a key alone, which the api reads as no text at all.
+      this.upload.options.metadata = {
+        title,
+        category,
+        filename: this.file.name,
+        ...(description === "" ? {} : { description }),
+      };
     }
     this.update({ phase: "uploading", message: null });
     this.upload.start();
