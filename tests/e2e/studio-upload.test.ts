@@ -331,10 +331,11 @@ describe("the upload panel", () => {
     const alert = target.getByRole("alert");
     await alert.waitFor();
     expect(await alert.textContent()).toBe(
-      "file: The file is not a video container we can read (MP4, MOV, MKV, WebM, AVI, MPEG-TS, FLV, …).",
+      "The file is not a video container we can read (MP4, MOV, MKV, WebM, AVI, MPEG-TS, FLV, …).",
     );
     expect(await target.getAttribute("data-phase")).toBe("refused");
     expect(await target.getByRole("button", { name: /^(Resume|Pause)/ }).count()).toBe(0);
+    expect(await target.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("0");
     await page.screenshot({ path: join(SCREENSHOTS, "studio-upload-refused-1280.png"), fullPage: true });
     expect(await seriousAxeViolations(page)).toEqual([]);
     expect(await videosTitled("notes")).toEqual([]);

@@ -40,6 +40,8 @@ function caption(entry: UploadEntry): string {
   }
   if (phase === "done") return `${formatBytes(bytesTotal)} sent`;
   if (phase === "finishing") return "Creating the video…";
+  if (phase === "refused") return "Not uploaded";
+  if (phase === "cancelled") return "Stopped, nothing kept";
   return amount;
 }
 

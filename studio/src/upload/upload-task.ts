@@ -58,6 +58,10 @@ function refusalOf(error: Error): { status: number; message: string } {
   } catch {
     body = null;
   }
+  // The file itself is at fault: the sentence says so without naming the field.
+  const fileProblem = (body as { file?: unknown } | null)?.file;
+  if (Array.isArray(fileProblem) && typeof fileProblem[0] === "string")
+    return { status, message: fileProblem[0] };
   if (status === 413) {
     const detail = readableError(status, body);
     return { status, message: detail === `The server answered ${status}.` ? "The file is too big." : detail };
@@ -210,7 +214,7 @@ export class UploadTask {
   async cancel(): Promise<void> {
     if (["done", "finishing", "cancelled", "refused"].includes(this.snapshot.phase)) return;
     const started = this.snapshot.phase !== "ready";
-    this.update({ phase: "cancelled", message: null, bytesPerSecond: null, secondsLeft: null });
+    this.update({ phase: "cancelled", message: null, bytesSent: 0, bytesPerSecond: null, secondsLeft: null });
     if (!started) return;
     try {
       await this.upload.abort(true);
@@ -271,7 +275,8 @@ export class UploadTask {
     if (isRefusal(status)) {
       // The api removed the upload (or never made it): nothing to resume, so forget its fingerprint.
       await this.forgetFingerprint();
-      this.update({ phase: "refused", message, bytesPerSecond: null, secondsLeft: null });
+      // Nothing of it was kept: the bar says so too.
+      this.update({ phase: "refused", message, bytesSent: 0, bytesPerSecond: null, secondsLeft: null });
       return;
     }
     this.update({
