@@ -33,6 +33,8 @@ const SCREENSHOTS = join(import.meta.dir, "../../var/screenshots");
 const CATEGORY = "Studio uploads";
 /** The studio's chunk size (studio/src/upload/upload-task.ts). */
 const CHUNK = 5 * 1024 * 1024;
+/** Above both sources, below the file that must be refused as too big. */
+const MAX_UPLOAD_BYTES = 20_000_000;
 
 let workDir: string;
 let api: TestApi;
@@ -57,7 +59,12 @@ beforeAll(async () => {
   expect(Bun.file(dropSource).size).toBeGreaterThan(CHUNK);
   expect(Bun.file(cutSource).size).toBeGreaterThan(2 * CHUNK);
   api = await startTestApi(
-    { ...ADMIN_ENV, STUDIO_DIR: join(workDir, "studio"), PUBLIC_URL: `http://127.0.0.1:${port}` },
+    {
+      ...ADMIN_ENV,
+      STUDIO_DIR: join(workDir, "studio"),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
+    },
     { port },
   );
   admin = await adminClient(api);
@@ -136,7 +143,7 @@ describe("the upload panel", () => {
     const { page } = desktop;
     // Each chunk waits a little on its way out, so that the bar is seen between its ends.
     const slowChunks = async (route: Route) => {
-      if (route.request().method() === "PATCH") await Bun.sleep(700);
+      if (route.request().method() === "PATCH") await Bun.sleep(1_500);
       await route.continue();
     };
     await page.route("**/api/uploads/**", slowChunks);
@@ -155,10 +162,10 @@ describe("the upload panel", () => {
     let screenshot = false;
     for (;;) {
       const phase = await target.getAttribute("data-phase");
-      if (phase === "done") break;
-      expect(["uploading", "finishing"]).toContain(phase!);
       const now = Number(await target.getByRole("progressbar").getAttribute("aria-valuenow"));
       if (percents.at(-1) !== now) percents.push(now);
+      if (phase === "done") break;
+      expect(["uploading", "finishing"]).toContain(phase!);
       heights.add(Math.round((await target.boundingBox())!.height));
       if (phase === "uploading" && now > 0 && !edited) {
         // Typed after the upload was created with the first title: it must reach the video all the same.
@@ -345,6 +352,30 @@ describe("the upload panel", () => {
     expect(stored).toEqual([]);
     await target.getByRole("button", { name: "Remove notes.mp4 from the list" }).click();
     expect(await page.locator("li.upload-card").count()).toBe(0);
+    expectNoProblems(desktop);
+  }, 60_000);
+
+  test("a file past MAX_UPLOAD_BYTES is refused with the limit named; a blank title is asked for before anything is sent", async () => {
+    const { page } = desktop;
+    await page.getByText("up to 20.0 MB each").waitFor();
+    const big = join(workDir, "Too long.mp4");
+    await Bun.write(big, new Uint8Array(MAX_UPLOAD_BYTES + 1_000_000));
+    await page.getByLabel("Choose video files").setInputFiles([big, dropSource]);
+    const tooBig = card(desktop, "Too long.mp4");
+    await tooBig.getByRole("button", { name: "Start upload" }).click();
+    await tooBig.getByRole("alert").waitFor();
+    expect(await tooBig.getByRole("alert").textContent()).toBe(
+      "The file is too big for this server. It takes files up to 20.0 MB.",
+    );
+    const untitled = card(desktop, "Harbour at dawn.mp4");
+    await untitled.getByLabel("Title").fill("");
+    await untitled.getByRole("button", { name: "Start upload" }).click();
+    await untitled.getByRole("alert").waitFor();
+    expect(await untitled.getByRole("alert").textContent()).toBe("Give the video a title first.");
+    expect(await untitled.getAttribute("data-phase")).toBe("ready");
+    await untitled.getByLabel("Title").fill("Harbour, again");
+    expect(await untitled.getByRole("alert").count()).toBe(0);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     expectNoProblems(desktop);
   }, 60_000);
 });

@@ -62,6 +62,8 @@ export function UploadCard({
   const edit = (change: Partial<VideoDetails>) => task.editDetails({ ...details, ...change });
   const id = entry.key;
   const transferring = phase === "uploading" || phase === "retrying";
+  // A refusal, a lost connection, or a detail missing before the start: read out at once.
+  const alarming = phase === "refused" || phase === "offline" || (phase === "ready" && message !== null);
   return (
     <li className={`upload-card upload-${phase}`} data-phase={phase} aria-label={name}>
       <div className="upload-head">
@@ -132,8 +134,8 @@ export function UploadCard({
 
       <div className="upload-footer">
         <p
-          className={`upload-message ${phase === "refused" || phase === "offline" ? "upload-message-error" : ""}`}
-          role={phase === "refused" || phase === "offline" ? "alert" : "status"}
+          className={`upload-message ${alarming ? "upload-message-error" : ""}`}
+          role={alarming ? "alert" : "status"}
         >
           {message ??
             (phase === "ready" && resumable

@@ -6,13 +6,25 @@ import type { ApiClient } from "../api/http.ts";
 import type { AdminCategory } from "../api/types.ts";
 import { formatBytes, formatDate, formatTime } from "../ui/format.ts";
 import { UploadCard } from "./upload-card.tsx";
+import { UPLOADS_ENDPOINT } from "./upload-task.ts";
 import { useUploads } from "./use-uploads.ts";
 
 export function UploadPage({ api }: { api: ApiClient }) {
   const [categories, setCategories] = useState<string[]>([]);
   const [dragging, setDragging] = useState(false);
   const picker = useRef<HTMLInputElement>(null);
-  const uploads = useUploads(api, categories[0] ?? "");
+  const [maxBytes, setMaxBytes] = useState<number | null>(null);
+  const uploads = useUploads(api, categories[0] ?? "", maxBytes);
+
+  useEffect(() => {
+    // tus discovery: the largest file the api takes (MAX_UPLOAD_BYTES).
+    fetch(UPLOADS_ENDPOINT, { method: "OPTIONS", headers: { "Tus-Resumable": "1.0.0" } })
+      .then((response) => {
+        const size = Number(response.headers.get("Tus-Max-Size"));
+        setMaxBytes(Number.isFinite(size) && size > 0 ? size : null);
+      })
+      .catch(() => setMaxBytes(null));
+  }, []);
 
   useEffect(() => {
     api
@@ -72,7 +84,10 @@ export function UploadPage({ api }: { api: ApiClient }) {
           />
         </svg>
         <p className="dropzone-title">Drag video files here</p>
-        <p className="dropzone-hint">MP4, MOV, MKV, WebM… one or many at once.</p>
+        <p className="dropzone-hint">
+          MP4, MOV, MKV, WebM… one or many at once
+          {maxBytes !== null && `, up to ${formatBytes(maxBytes)} each`}.
+        </p>
         <button type="button" className="button button-primary" onClick={() => picker.current?.click()}>
           Choose files
         </button>

@@ -6,6 +6,7 @@
 // reach the video with the admin PATCH once the last byte named it.
 import * as tus from "tus-js-client";
 import { type ApiClient, ApiRequestError, csrfToken, readableError } from "../api/http.ts";
+import { formatBytes } from "../ui/format.ts";
 import { TransferRate } from "./transfer-rate.ts";
 
 export const UPLOADS_ENDPOINT = "/api/uploads/";
@@ -49,7 +50,7 @@ const sameDetails = (a: VideoDetails, b: VideoDetails) =>
   a.title === b.title && a.description === b.description && a.category === b.category;
 
 /** The api's JSON error in a tus answer, as one sentence. */
-function refusalOf(error: Error): { status: number; message: string } {
+function refusalOf(error: Error, maxBytes: number | null): { status: number; message: string } {
   const response = (error as tus.DetailedError).originalResponse ?? null;
   const status = response?.getStatus() ?? 0;
   let body: unknown = null;
@@ -63,10 +64,16 @@ function refusalOf(error: Error): { status: number; message: string } {
   if (Array.isArray(fileProblem) && typeof fileProblem[0] === "string")
     return { status, message: fileProblem[0] };
   if (status === 413) {
-    const detail = readableError(status, body);
-    return { status, message: detail === `The server answered ${status}.` ? "The file is too big." : detail };
+    const limit = maxBytes === null ? "" : ` It takes files up to ${formatBytes(maxBytes)}.`;
+    return { status, message: `The file is too big for this server.${limit}` };
   }
   return { status, message: readableError(status, body) };
+}
+
+function missingDetail(details: VideoDetails): string | null {
+  if (details.title.trim() === "") return "Give the video a title first.";
+  if (details.category.trim() === "") return "Choose a category first.";
+  return null;
 }
 
 /** A 4xx that another try would not change (a 409 offset or a 423 lock may clear up). */
@@ -86,6 +93,8 @@ export class UploadTask {
     details: VideoDetails,
     private readonly api: ApiClient,
     private readonly changed: (snapshot: UploadSnapshot) => void,
+    /** The api's Tus-Max-Size, when known: named in a 413's message. */
+    private readonly maxBytes: number | null = null,
   ) {
     this.snapshot = {
       phase: "ready",
@@ -174,6 +183,12 @@ export class UploadTask {
 
   start(): void {
     if (this.snapshot.phase !== "ready") return;
+    // The api would refuse these too, but tus would send a blank value as no value: say it plainly.
+    const missing = this.previous ? null : missingDetail(this.snapshot.details);
+    if (missing) {
+      this.update({ message: missing });
+      return;
+    }
     if (this.previous) {
       this.upload.resumeFromPreviousUpload(this.previous);
       const stored = this.previous.metadata;
@@ -226,7 +241,8 @@ export class UploadTask {
 
   /** New details: kept for the creation, or applied to the video once it exists. */
   editDetails(details: VideoDetails): void {
-    this.update({ details });
+    const stillMissing = this.snapshot.phase === "ready" && this.snapshot.message !== null;
+    this.update({ details, message: stillMissing ? missingDetail(details) : this.snapshot.message });
   }
 
   private async finish(headerVideoId: number | null): Promise<void> {
@@ -270,7 +286,7 @@ export class UploadTask {
 
   private async failed(error: Error): Promise<void> {
     if (this.snapshot.phase === "cancelled" || this.snapshot.phase === "paused") return;
-    const { status, message } = refusalOf(error);
+    const { status, message } = refusalOf(error, this.maxBytes);
     this.rate.reset();
     if (isRefusal(status)) {
       // The api removed the upload (or never made it): nothing to resume, so forget its fingerprint.

@@ -26,7 +26,7 @@ export const titleFromFileName = (name: string) => name.replace(/\.[^.]+$/, "").
 
 let nextKey = 0;
 
-export function useUploads(api: ApiClient, defaultCategory: string) {
+export function useUploads(api: ApiClient, defaultCategory: string, maxBytes: number | null) {
   const [entries, setEntries] = useState<UploadEntry[]>([]);
   const [unfinished, setUnfinished] = useState<UnfinishedUpload[]>([]);
   const fingerprints = useRef(new Set<string>());
@@ -64,10 +64,15 @@ export function useUploads(api: ApiClient, defaultCategory: string) {
           description: "",
           category: defaultCategory,
         };
-        const task = new UploadTask(file, details, api, (snapshot) =>
-          setEntries((current) =>
-            current.map((entry) => (entry.key === key ? { ...entry, snapshot } : entry)),
-          ),
+        const task = new UploadTask(
+          file,
+          details,
+          api,
+          (snapshot) =>
+            setEntries((current) =>
+              current.map((entry) => (entry.key === key ? { ...entry, snapshot } : entry)),
+            ),
+          maxBytes,
         );
         setEntries((current) => [...current, { key, task, snapshot: task.current }]);
         void tus.defaultOptions
@@ -79,7 +84,7 @@ export function useUploads(api: ApiClient, defaultCategory: string) {
           .then(readUnfinished);
       }
     },
-    [api, defaultCategory, readUnfinished],
+    [api, defaultCategory, maxBytes, readUnfinished],
   );
 
   /** Takes a finished, refused or cancelled file off the list. */
@@ -106,9 +111,19 @@ export function useUploads(api: ApiClient, defaultCategory: string) {
     [readUnfinished],
   );
 
-  // Stop every transfer when the panel goes (the uploads stay resumable from their fingerprints).
   const live = useRef(entries);
   live.current = entries;
+
+  // The browser says the network is back: uploads that gave up on it go on by themselves.
+  useEffect(() => {
+    const online = () => {
+      for (const entry of live.current) if (entry.task.current.phase === "offline") entry.task.resume();
+    };
+    window.addEventListener("online", online);
+    return () => window.removeEventListener("online", online);
+  }, []);
+
+  // Stop every transfer when the panel goes (the uploads stay resumable from their fingerprints).
   useEffect(
     () => () => {
       for (const entry of live.current) entry.task.pause();
