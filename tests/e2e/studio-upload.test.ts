@@ -4,8 +4,9 @@
 // the video, and the video reaches `ready` in the library without a reload; an upload whose network is
 // cut mid-transfer (playwright aborts its requests) retries, pauses with Resume, resumes, is cut again,
 // and after a reload resumes from its fingerprint when the same file is chosen: one video, the same
-// bytes, the right duration; a text file named .mp4 is refused with the api's reason. axe-core on the
-// panel in each state; screenshots at 1280 and 390 px into var/screenshots/.
+// bytes, the right duration; Pause and Resume, and Cancel terminating the upload (DELETE); a text file
+// named .mp4 and a file past MAX_UPLOAD_BYTES are refused with readable reasons. axe-core on the panel
+// in each state; screenshots at 1280 and 390 px into var/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -144,7 +145,7 @@ describe("the upload panel", () => {
     // Each chunk waits a little on its way out, so that the bar is seen between its ends.
     const slowChunks = async (route: Route) => {
       if (route.request().method() === "PATCH") await Bun.sleep(1_500);
-      await route.continue();
+      await route.continue().catch(() => undefined);
     };
     await page.route("**/api/uploads/**", slowChunks);
     await dropFile(desktop, dropSource, "Harbour at dawn.mp4");
@@ -325,6 +326,59 @@ describe("the upload panel", () => {
     }
     expectNoProblems(desktop);
   }, 180_000);
+
+  test("Pause stops the transfer and Resume goes on; Cancel terminates the upload (DELETE), nothing is left", async () => {
+    const { page } = desktop;
+    await page.goto(`${api.url}/studio/upload`);
+    await page.getByRole("heading", { name: "Upload" }).waitFor();
+    const chunkSent: string[] = [];
+    const slowChunks = async (route: Route) => {
+      if (route.request().method() === "PATCH") {
+        await Bun.sleep(1_000);
+        chunkSent.push(route.request().url());
+      }
+      // A chunk that Pause or Cancel aborted while it waited here is gone: nothing to continue.
+      await route.continue().catch(() => undefined);
+    };
+    await page.route("**/api/uploads/**", slowChunks);
+    await page.getByLabel("Choose video files").setInputFiles(cutSource);
+    const target = card(desktop, "Night ferry.mp4");
+    await target.getByLabel("Title").fill("Ferry never finished");
+    await target.getByRole("button", { name: "Start upload" }).click();
+    await page.waitForFunction(
+      () => Number(document.querySelector('[role="progressbar"]')?.getAttribute("aria-valuenow")) > 0,
+    );
+    await target.getByRole("button", { name: "Pause Night ferry.mp4" }).click();
+    expect(await target.getAttribute("data-phase")).toBe("paused");
+    const sentWhenPaused = Number(await target.getByRole("progressbar").getAttribute("aria-valuenow"));
+    expect(sentWhenPaused).toBeLessThan(100);
+    const uploadUrl = chunkSent[0]!;
+    await target.getByRole("button", { name: "Resume Night ferry.mp4" }).click();
+    await page.waitForFunction(
+      (before) =>
+        Number(document.querySelector('[role="progressbar"]')?.getAttribute("aria-valuenow")) > before,
+      sentWhenPaused,
+    );
+    expect(await target.getAttribute("data-phase")).toBe("uploading");
+    const [termination] = await Promise.all([
+      page.waitForResponse((response) => response.request().method() === "DELETE"),
+      target.getByRole("button", { name: "Cancel Night ferry.mp4" }).click(),
+    ]);
+    await page.unroute("**/api/uploads/**", slowChunks);
+    expect(termination.url()).toBe(uploadUrl);
+    expect(termination.status()).toBe(204);
+    expect(await target.getAttribute("data-phase")).toBe("cancelled");
+    const head = await admin.request("HEAD", new URL(uploadUrl).pathname, undefined, {
+      "tus-resumable": "1.0.0",
+    });
+    expect([404, 410]).toContain(head.status);
+    expect(await videosTitled("Ferry never finished")).toEqual([]);
+    const stored = await page.evaluate(() =>
+      Object.keys(localStorage).filter((key) => key.startsWith("tus::") && key.includes("Night ferry")),
+    );
+    expect(stored).toEqual([]);
+    expectNoProblems(desktop);
+  }, 60_000);
 
   test("a text file named .mp4 is refused with the api's reason, and nothing is left to resume", async () => {
     const { page } = desktop;
