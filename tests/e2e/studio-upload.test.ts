@@ -433,3 +433,54 @@ describe("the upload panel", () => {
     expectNoProblems(desktop);
   }, 60_000);
 });
+
+describe("an unfinished upload from an earlier visit", () => {
+  test("uploads with an expired access token (one refresh), and Discard after a reload removes its bytes", async () => {
+    const { page } = desktop;
+    await page.goto(`${api.url}/studio/upload`);
+    await page.getByRole("heading", { name: "Upload" }).waitFor();
+    // Past the access token's lifetime: the tus creation meets a 401, refreshes once and goes on.
+    api.shiftClock(31 * 60);
+    const refreshesBefore = desktop.requests.filter((r) => r === "POST /api/token/refresh/").length;
+    let chunks = 0;
+    const oneChunkOnly = async (route: Route) => {
+      const method = route.request().method();
+      if ((method === "PATCH" && chunks++ >= 1) || (method === "HEAD" && chunks >= 1)) {
+        return route.abort("internetdisconnected");
+      }
+      return route.continue();
+    };
+    await page.route("**/api/uploads/**", oneChunkOnly);
+    await page.getByLabel("Choose video files").setInputFiles(cutSource);
+    const target = card(desktop, "Night ferry.mp4");
+    await target.getByLabel("Title").fill("Ferry to discard");
+    await target.getByRole("button", { name: "Start upload" }).click();
+    await page.waitForFunction(
+      () => document.querySelector("li.upload-card")?.getAttribute("data-phase") === "offline",
+      undefined,
+      { timeout: 30_000 },
+    );
+    expect(desktop.requests.filter((r) => r === "POST /api/token/refresh/").length - refreshesBefore).toBe(1);
+    const created = desktop.requests.filter((r) => r === "POST /api/uploads/");
+    expect(created.length).toBeGreaterThanOrEqual(2);
+    await page.unroute("**/api/uploads/**", oneChunkOnly);
+
+    await page.reload();
+    const unfinished = page.getByRole("region", { name: "Unfinished uploads" });
+    await unfinished.getByText("Ferry to discard", { exact: true }).waitFor();
+    const [termination] = await Promise.all([
+      page.waitForResponse((response) => response.request().method() === "DELETE"),
+      unfinished.getByRole("button", { name: "Discard the unfinished upload of Night ferry.mp4" }).click(),
+    ]);
+    expect(termination.status()).toBe(204);
+    await unfinished.waitFor({ state: "detached" });
+    // The test's own client signs in again: its access token is as old as the clock says.
+    const fresh = await adminClient(api);
+    const head = await fresh.request("HEAD", new URL(termination.url()).pathname, undefined, {
+      "tus-resumable": "1.0.0",
+    });
+    expect([404, 410]).toContain(head.status);
+    expect(await videosTitled("Ferry to discard")).toEqual([]);
+    expectNoProblems(desktop);
+  }, 60_000);
+});
