@@ -288,6 +288,12 @@ export class UploadTask {
     if (this.snapshot.phase === "cancelled" || this.snapshot.phase === "paused") return;
     const { status, message } = refusalOf(error, this.maxBytes);
     this.rate.reset();
+    if (status === 401 || status === 403) {
+      // The session is over (the app shows the sign-in page): the upload itself is fine, and resumes
+      // from its fingerprint once someone signs in and chooses the file again.
+      this.update({ phase: "offline", message, bytesPerSecond: null, secondsLeft: null });
+      return;
+    }
     if (isRefusal(status)) {
       // The api removed the upload (or never made it): nothing to resume, so forget its fingerprint.
       await this.forgetFingerprint();

@@ -123,6 +123,17 @@ export function useUploads(api: ApiClient, defaultCategory: string, maxBytes: nu
     return () => window.removeEventListener("online", online);
   }, []);
 
+  // Leaving the page stops the transfers: the browser asks first while any is under way.
+  const transferring = entries.some((entry) =>
+    ["uploading", "retrying", "finishing"].includes(entry.snapshot.phase),
+  );
+  useEffect(() => {
+    if (!transferring) return;
+    const leaving = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener("beforeunload", leaving);
+    return () => window.removeEventListener("beforeunload", leaving);
+  }, [transferring]);
+
   // Stop every transfer when the panel goes (the uploads stay resumable from their fingerprints).
   useEffect(
     () => () => {
