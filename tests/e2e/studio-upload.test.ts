@@ -455,11 +455,17 @@ describe("an unfinished upload from an earlier visit", () => {
     const target = card(desktop, "Night ferry.mp4");
     await target.getByLabel("Title").fill("Ferry to discard");
     await target.getByRole("button", { name: "Start upload" }).click();
-    await page.waitForFunction(
-      () => document.querySelector("li.upload-card")?.getAttribute("data-phase") === "offline",
-      undefined,
-      { timeout: 30_000 },
-    );
+    await page
+      .waitForFunction(
+        () => document.querySelector("li.upload-card")?.getAttribute("data-phase") === "offline",
+        undefined,
+        { timeout: 30_000 },
+      )
+      .catch(async (error) => {
+        throw new Error(
+          `${error}; the card: ${await target.getAttribute("data-phase")} ${await target.textContent()}; requests: ${desktop.requests.slice(-12).join(", ")}`,
+        );
+      });
     expect(desktop.requests.filter((r) => r === "POST /api/token/refresh/").length - refreshesBefore).toBe(1);
     const created = desktop.requests.filter((r) => r === "POST /api/uploads/");
     expect(created.length).toBeGreaterThanOrEqual(2);
