@@ -454,6 +454,12 @@ describe("an unfinished upload from an earlier visit", () => {
     await page.getByLabel("Choose video files").setInputFiles(cutSource);
     const target = card(desktop, "Night ferry.mp4");
     await target.getByLabel("Title").fill("Ferry to discard");
+    // The categories were asked for with the expired token too: the file gets the default once they come.
+    await page.waitForFunction(
+      (category) =>
+        document.querySelector<HTMLInputElement>('input[list$="-categories"]')?.value === category,
+      CATEGORY,
+    );
     await target.getByRole("button", { name: "Start upload" }).click();
     await page
       .waitForFunction(

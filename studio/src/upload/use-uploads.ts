@@ -87,6 +87,18 @@ export function useUploads(api: ApiClient, defaultCategory: string, maxBytes: nu
     [api, defaultCategory, maxBytes, readUnfinished],
   );
 
+  // Files added before the categories arrived get the default too, unless someone typed one meanwhile.
+  const live = useRef(entries);
+  live.current = entries;
+  useEffect(() => {
+    if (defaultCategory === "") return;
+    for (const { task } of live.current) {
+      const { phase, details } = task.current;
+      if (phase === "ready" && details.category === "")
+        task.editDetails({ ...details, category: defaultCategory });
+    }
+  }, [defaultCategory]);
+
   /** Takes a finished, refused or cancelled file off the list. */
   const dismiss = useCallback((key: string) => {
     setEntries((current) => current.filter((entry) => entry.key !== key));
@@ -110,9 +122,6 @@ export function useUploads(api: ApiClient, defaultCategory: string, maxBytes: nu
     },
     [readUnfinished],
   );
-
-  const live = useRef(entries);
-  live.current = entries;
 
   // The browser says the network is back: uploads that gave up on it go on by themselves.
   useEffect(() => {
