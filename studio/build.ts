@@ -14,7 +14,7 @@ const ENTRY = join(SOURCES, "main.tsx");
 /** Where the api serves the assets from (api/studio/index.ts). */
 const ASSET_PATH = "/studio/assets/";
 /** The packages bundled in: a new version is a new bundle. */
-const BUNDLED_PACKAGES = ["react", "react-dom"];
+const BUNDLED_PACKAGES = ["react", "react-dom", "tus-js-client"];
 
 export interface StudioBuild {
   source_hash: string;

@@ -7,6 +7,7 @@ import { LibraryPage } from "./library/library-page.tsx";
 import { NoAccessPage } from "./pages/no-access.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
 import { Shell } from "./ui/shell.tsx";
+import { UploadPage } from "./upload/upload-page.tsx";
 import { VideoPage, videoIdFromPath } from "./video/video-page.tsx";
 
 type Session =
@@ -15,9 +16,10 @@ type Session =
   | { kind: "signed-out"; notice: string | null }
   | { kind: "signed-in"; user: SignedInUser };
 
-/** Client routes under /studio/: the library and /studio/videos/:id; anything else is a designed not-found page. */
+/** Client routes under /studio/: the library, /studio/upload and /studio/videos/:id; anything else is a designed not-found page. */
 const isLibraryPath = (path: string) =>
   path === "/studio/" || path === "/studio" || path === "/studio/index.html";
+const isUploadPath = (path: string) => path === "/studio/upload" || path === "/studio/upload/";
 
 export function App() {
   const api = useMemo(() => new ApiClient(), []);
@@ -94,6 +96,8 @@ export function App() {
         <Shell email={session.user.email} onSignOut={signOut} signingOut={signingOut}>
           {isLibraryPath(window.location.pathname) ? (
             <LibraryPage api={api} />
+          ) : isUploadPath(window.location.pathname) ? (
+            <UploadPage api={api} />
           ) : videoId !== null ? (
             <VideoPage api={api} id={videoId} />
           ) : (

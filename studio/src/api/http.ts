@@ -34,7 +34,7 @@ export function readableError(status: number, body: unknown): string {
   return `The server answered ${status}.`;
 }
 
-function csrfToken(): string | null {
+export function csrfToken(): string | null {
   for (const part of document.cookie.split(";")) {
     const [name, ...value] = part.trim().split("=");
     if (name === "csrftoken") return decodeURIComponent(value.join("="));

@@ -53,9 +53,20 @@ export function formatBitrate(bitsPerSecond: number): string {
   return `${Math.max(1, Math.round(bitsPerSecond / 1000))} kbit/s`;
 }
 
-/** 12.4 MB, 830 KB: a download's size. */
+const BYTE_UNITS = ["B", "KB", "MB", "GB", "TB"];
+
+/** 812 KB, 7.4 MB, 1.3 GB (decimal units, as file managers show them). */
 export function formatBytes(bytes: number): string {
-  if (bytes >= 1_000_000_000) return `${(bytes / 1_000_000_000).toFixed(1)} GB`;
-  if (bytes >= 1_000_000) return `${(bytes / 1_000_000).toFixed(1)} MB`;
-  return `${Math.max(1, Math.round(bytes / 1000))} KB`;
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : 1;
+  return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
 }
+
+/** "4.2 MB/s"; empty while no rate is known yet. */
+export const formatRate = (bytesPerSecond: number | null): string =>
+  bytesPerSecond === null ? "" : `${formatBytes(bytesPerSecond)}/s`;

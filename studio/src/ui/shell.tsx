@@ -2,6 +2,12 @@
 // in and Sign out; a skip link first for keyboard users.
 import type { ReactNode } from "react";
 
+/** The pages that exist, each with the paths it answers. */
+const NAVIGATION = [
+  { href: "/studio/", label: "Library", current: (path: string) => !path.startsWith("/studio/upload") },
+  { href: "/studio/upload", label: "Upload", current: (path: string) => path.startsWith("/studio/upload") },
+];
+
 export function Brand() {
   return (
     <span className="brand">
@@ -42,9 +48,16 @@ export function Shell({
       <header className="topbar">
         <Brand />
         <nav className="topnav" aria-label="Studio">
-          <a className="topnav-link" href="/studio/" aria-current="page">
-            Library
-          </a>
+          {NAVIGATION.map((item) => (
+            <a
+              key={item.href}
+              className="topnav-link"
+              href={item.href}
+              aria-current={item.current(window.location.pathname) ? "page" : undefined}
+            >
+              {item.label}
+            </a>
+          ))}
         </nav>
         <div className="account">
           <span className="account-email" title={email}>
