@@ -75,6 +75,8 @@ export async function journeyVideo(api: TestApi, categoryName: string): Promise<
       sourceBytes: 1000,
       processingState: "ready",
       publishedRevision: 1,
+      // As a ready video has it: its ladder's tree (the dialects list only videos whose ladder is out).
+      publishedPrefix: "videos/journey/r1",
       durationSeconds: 300,
       renditions: result.renditions,
       posters: result.posters,
