@@ -6,14 +6,10 @@
 // violation on any page; the page's CSP is never violated. Screenshots of the library with a video
 // processing, at 1280 and 390 px wide, go to var/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import { freePort } from "../../dev/services.ts";
-import { buildStudio } from "../../studio/build.ts";
-import { ADMIN, ADMIN_ENV, type AdminVideo, adminClient } from "../support/admin.ts";
+import { ADMIN, type AdminVideo, adminClient } from "../support/admin.ts";
 import { launchChromium } from "../support/browser.ts";
 import {
   farmSource,
@@ -28,10 +24,15 @@ import {
   seriousAxeViolations,
   signInThroughForm,
 } from "../support/studio.ts";
-import { type Client, createActiveUser, startTestApi, type TestApi } from "../support/test-api.ts";
+import {
+  expectNoProblems,
+  STUDIO_SCREENSHOTS,
+  type StudioStack,
+  startStudioStack,
+} from "../support/studio-stack.ts";
+import { type Client, createActiveUser, type TestApi } from "../support/test-api.ts";
 
-const SCREENSHOTS = join(import.meta.dir, "../../var/screenshots");
-
+let stack: StudioStack;
 let workDir: string;
 let api: TestApi;
 let admin: Client;
@@ -45,19 +46,12 @@ let uploaded: AdminVideo;
 let desktop: StudioPage;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "vf-studio-e2e-"));
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  // PUBLIC_URL is the api's own address, so that posters load from the studio's origin.
-  const port = await freePort();
-  const [, readySource, wholeSource] = await Promise.all([
-    buildStudio(join(workDir, "studio")),
-    farmSource(workDir, "ready.mp4", 3, 640, 360),
-    farmSource(workDir, "whole.mp4", 2, 320, 180),
+  stack = await startStudioStack("studio-e2e", [
+    ["ready.mp4", 3, 640, 360],
+    ["whole.mp4", 2, 320, 180],
   ]);
-  api = await startTestApi(
-    { ...ADMIN_ENV, STUDIO_DIR: join(workDir, "studio"), PUBLIC_URL: `http://127.0.0.1:${port}` },
-    { port },
-  );
+  ({ workDir, api } = stack);
+  const [readySource, wholeSource] = stack.sources as [string, string];
   admin = await adminClient(api);
   transcoder = startTranscoder(api, "studio-e2e");
   ready = await untilState(admin, (await uploadFile(api, admin, readySource)).id, "ready");
@@ -73,16 +67,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await transcoder?.stop();
-  await api?.stop();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 const row = (studio: StudioPage, id: number) => studio.page.locator(`tr[data-video-id="${id}"]`);
-
-function expectNoProblems(studio: StudioPage) {
-  expect(studio.problems).toEqual([]);
-  expect(studio.foreign).toEqual([]);
-}
 
 describe("an admin in the studio", () => {
   test("signs in through the form and sees the library: poster, state, duration, renditions, errors", async () => {
@@ -154,10 +142,13 @@ describe("an admin in the studio", () => {
             expect(caption).toMatch(
               /^(Inspecting source|Encoding|Verifying|Making downloads|Making posters|Publishing)\d+%(about \d+(\.\d)? (s|min|h) left|estimating…)$/,
             );
-            await page.screenshot({ path: join(SCREENSHOTS, "studio-library-1280.png"), fullPage: true });
+            await page.screenshot({
+              path: join(STUDIO_SCREENSHOTS, "studio-library-1280.png"),
+              fullPage: true,
+            });
             await row(phone, created.id).getByRole("progressbar").waitFor();
             await phone.page.screenshot({
-              path: join(SCREENSHOTS, "studio-library-390.png"),
+              path: join(STUDIO_SCREENSHOTS, "studio-library-390.png"),
               fullPage: true,
             });
             expect(await seriousAxeViolations(page)).toEqual([]);
@@ -271,7 +262,7 @@ describe("someone who is not an admin", () => {
       await signInThroughForm(studio, api.url, account);
       const { page } = studio;
       await page.getByRole("heading", { name: "No access to the studio" }).waitFor();
-      await page.screenshot({ path: join(SCREENSHOTS, "studio-no-access-1280.png") });
+      await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-no-access-1280.png") });
       expect(await page.getByText(account.email).isVisible()).toBe(true);
       expect(await page.locator("tr[data-video-id]").count()).toBe(0);
       // The admin routes were never asked: the page knows from /api/me/ already.
@@ -291,7 +282,7 @@ describe("someone who is not an admin", () => {
       await signInThroughForm(studio, api.url, { email: ADMIN.email, password: "not-the-password-0000" });
       const alert = studio.page.getByRole("alert");
       await alert.waitFor();
-      await studio.page.screenshot({ path: join(SCREENSHOTS, "studio-sign-in-1280.png") });
+      await studio.page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-sign-in-1280.png") });
       expect(await alert.textContent()).toBe(
         "The email or the password is not right, or the account is not active.",
       );

@@ -9,34 +9,36 @@
 // in each state; screenshots at 1280 and 390 px into var/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import type { Browser, Route } from "playwright-core";
 import { videos } from "../../db/schema/index.ts";
-import { freePort } from "../../dev/services.ts";
-import { buildStudio } from "../../studio/build.ts";
 import { runProcess } from "../../transcoder/ffmpeg-process.ts";
-import { ADMIN, ADMIN_ENV, type AdminVideo, adminClient } from "../support/admin.ts";
+import { ADMIN, type AdminVideo, adminClient } from "../support/admin.ts";
 import { launchChromium } from "../support/browser.ts";
-import { farmSource, startTranscoder, type TranscoderProcess } from "../support/farm.ts";
+import { startTranscoder, type TranscoderProcess } from "../support/farm.ts";
 import {
   openStudioPage,
   type StudioPage,
   seriousAxeViolations,
   signInThroughForm,
 } from "../support/studio.ts";
-import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
+import {
+  expectNoProblems,
+  STUDIO_SCREENSHOTS,
+  type StudioStack,
+  startStudioStack,
+} from "../support/studio-stack.ts";
+import type { Client, TestApi } from "../support/test-api.ts";
 
-const SCREENSHOTS = join(import.meta.dir, "../../var/screenshots");
 const CATEGORY = "Studio uploads";
 /** The studio's chunk size (studio/src/upload/upload-task.ts). */
 const CHUNK = 5 * 1024 * 1024;
 /** Above both sources, below the file that must be refused as too big. */
 const MAX_UPLOAD_BYTES = 20_000_000;
 
+let stack: StudioStack;
 let workDir: string;
 let api: TestApi;
 let admin: Client;
@@ -49,25 +51,18 @@ let dropSource: string;
 let cutSource: string;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "vf-studio-upload-"));
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const port = await freePort();
-  [, dropSource, cutSource] = await Promise.all([
-    buildStudio(join(workDir, "studio")),
-    farmSource(workDir, "Harbour at dawn.mp4", 20, 1280, 720),
-    farmSource(workDir, "Night ferry.mp4", 30, 1280, 720),
-  ]);
+  stack = await startStudioStack(
+    "studio-upload",
+    [
+      ["Harbour at dawn.mp4", 20, 1280, 720],
+      ["Night ferry.mp4", 30, 1280, 720],
+    ],
+    { MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) },
+  );
+  ({ workDir, api } = stack);
+  [dropSource, cutSource] = stack.sources as [string, string];
   expect(Bun.file(dropSource).size).toBeGreaterThan(CHUNK);
   expect(Bun.file(cutSource).size).toBeGreaterThan(2 * CHUNK);
-  api = await startTestApi(
-    {
-      ...ADMIN_ENV,
-      STUDIO_DIR: join(workDir, "studio"),
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
-    },
-    { port },
-  );
   admin = await adminClient(api);
   expect((await admin.request("POST", "/api/admin/categories", { name: CATEGORY })).status).toBe(201);
   transcoder = startTranscoder(api, "studio-upload-e2e");
@@ -78,14 +73,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await transcoder?.stop();
-  await api?.stop();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  await stack?.stop();
 });
-
-function expectNoProblems(studio: StudioPage) {
-  expect(studio.problems).toEqual([]);
-  expect(studio.foreign).toEqual([]);
-}
 
 const card = (studio: StudioPage, fileName: string) =>
   studio.page.locator("li.upload-card").filter({ has: studio.page.getByText(fileName, { exact: true }) });
@@ -175,7 +164,7 @@ describe("the upload panel", () => {
       }
       if (phase === "uploading" && now > 0 && !screenshot) {
         screenshot = true;
-        await page.screenshot({ path: join(SCREENSHOTS, "studio-upload-1280.png"), fullPage: true });
+        await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-upload-1280.png"), fullPage: true });
         expect(await seriousAxeViolations(page)).toEqual([]);
       }
       await Bun.sleep(50);
@@ -314,7 +303,10 @@ describe("the upload panel", () => {
       await phone.page.getByRole("heading", { name: "Upload" }).waitFor();
       await phone.page.getByLabel("Choose video files").setInputFiles(dropSource);
       await card(phone, "Harbour at dawn.mp4").getByLabel("Title").waitFor();
-      await phone.page.screenshot({ path: join(SCREENSHOTS, "studio-upload-390.png"), fullPage: true });
+      await phone.page.screenshot({
+        path: join(STUDIO_SCREENSHOTS, "studio-upload-390.png"),
+        fullPage: true,
+      });
       expect(await seriousAxeViolations(phone.page)).toEqual([]);
       await card(phone, "Harbour at dawn.mp4")
         .getByRole("button", { name: "Cancel Harbour at dawn.mp4" })
@@ -397,7 +389,10 @@ describe("the upload panel", () => {
     expect(await target.getAttribute("data-phase")).toBe("refused");
     expect(await target.getByRole("button", { name: /^(Resume|Pause)/ }).count()).toBe(0);
     expect(await target.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("0");
-    await page.screenshot({ path: join(SCREENSHOTS, "studio-upload-refused-1280.png"), fullPage: true });
+    await page.screenshot({
+      path: join(STUDIO_SCREENSHOTS, "studio-upload-refused-1280.png"),
+      fullPage: true,
+    });
     expect(await seriousAxeViolations(page)).toEqual([]);
     expect(await videosTitled("notes")).toEqual([]);
     const stored = await page.evaluate(() =>

@@ -7,36 +7,31 @@
 // axe-core finds no serious or critical violation; the page's CSP is never violated. Screenshots at
 // 1280 and 390 px go to var/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import { freePort } from "../../dev/services.ts";
-import { buildStudio } from "../../studio/build.ts";
 import { formatBitrate } from "../../studio/src/ui/format.ts";
-import { ADMIN, ADMIN_ENV, type AdminVideo, adminClient, getVideo } from "../support/admin.ts";
+import { ADMIN, type AdminVideo, adminClient, getVideo } from "../support/admin.ts";
 import { launchChromium } from "../support/browser.ts";
-import {
-  farmSource,
-  startTranscoder,
-  type TranscoderProcess,
-  untilState,
-  uploadFile,
-} from "../support/farm.ts";
+import { startTranscoder, type TranscoderProcess, untilState, uploadFile } from "../support/farm.ts";
 import {
   openStudioPage,
   type StudioPage,
   seriousAxeViolations,
   signInThroughForm,
 } from "../support/studio.ts";
-import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
+import {
+  expectNoProblems,
+  STUDIO_SCREENSHOTS,
+  type StudioStack,
+  startStudioStack,
+} from "../support/studio-stack.ts";
+import type { Client, TestApi } from "../support/test-api.ts";
 
-const SCREENSHOTS = join(import.meta.dir, "../../var/screenshots");
 /** Two cheap rungs with short segments, so a switch shows within a few seconds of playback. */
 const TRANSCODER_ENV = { TRANSCODER_LADDER: "180,360", HLS_SEGMENT_SECONDS: "2" };
 
-let workDir: string;
+let stack: StudioStack;
+let _workDir: string;
 let api: TestApi;
 let admin: Client;
 let transcoder: TranscoderProcess | null = null;
@@ -46,19 +41,13 @@ let replacementSource: string;
 let desktop: StudioPage;
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "vf-studio-video-e2e-"));
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const port = await freePort();
-  const [, source, replacement] = await Promise.all([
-    buildStudio(join(workDir, "studio")),
-    farmSource(workDir, "film.mp4", 12, 640, 360),
-    farmSource(workDir, "recut.mp4", 4, 640, 360),
+  stack = await startStudioStack("studio-video-e2e", [
+    ["film.mp4", 12, 640, 360],
+    ["recut.mp4", 4, 640, 360],
   ]);
+  ({ _workDir, api } = stack);
+  const [source, replacement] = stack.sources as [string, string];
   replacementSource = replacement;
-  api = await startTestApi(
-    { ...ADMIN_ENV, STUDIO_DIR: join(workDir, "studio"), PUBLIC_URL: `http://127.0.0.1:${port}` },
-    { port },
-  );
   admin = await adminClient(api);
   transcoder = startTranscoder(api, "studio-video-e2e", TRANSCODER_ENV);
   video = await untilState(admin, (await uploadFile(api, admin, source)).id, "ready", 150_000);
@@ -69,14 +58,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await transcoder?.stop();
-  await api?.stop();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  await stack?.stop();
 });
-
-function expectNoProblems(studio: StudioPage) {
-  expect(studio.problems).toEqual([]);
-  expect(studio.foreign).toEqual([]);
-}
 
 /** What hls.js says about the page's player (the page hangs it on the <video> for inspection). */
 const playerState = (studio: StudioPage) =>
@@ -193,7 +176,7 @@ describe("the video page", () => {
     }
 
     expect(await seriousAxeViolations(page)).toEqual([]);
-    await page.screenshot({ path: join(SCREENSHOTS, "studio-video-1280.png"), fullPage: true });
+    await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-video-1280.png"), fullPage: true });
     const phone = await openStudioPage(browser, api.url, { width: 390, height: 844 });
     try {
       await signInThroughForm(phone, api.url, ADMIN);
@@ -204,7 +187,7 @@ describe("the video page", () => {
       const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
       expect(width).toBeLessThanOrEqual(390);
       expect(await seriousAxeViolations(phone.page)).toEqual([]);
-      await phone.page.screenshot({ path: join(SCREENSHOTS, "studio-video-390.png"), fullPage: true });
+      await phone.page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-video-390.png"), fullPage: true });
       expectNoProblems(phone);
     } finally {
       await phone.context.close();
