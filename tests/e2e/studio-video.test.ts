@@ -31,7 +31,6 @@ import type { Client, TestApi } from "../support/test-api.ts";
 const TRANSCODER_ENV = { TRANSCODER_LADDER: "180,360", HLS_SEGMENT_SECONDS: "2" };
 
 let stack: StudioStack;
-let _workDir: string;
 let api: TestApi;
 let admin: Client;
 let transcoder: TranscoderProcess | null = null;
@@ -45,7 +44,7 @@ beforeAll(async () => {
     ["film.mp4", 12, 640, 360],
     ["recut.mp4", 4, 640, 360],
   ]);
-  ({ _workDir, api } = stack);
+  ({ api } = stack);
   const [source, replacement] = stack.sources as [string, string];
   replacementSource = replacement;
   admin = await adminClient(api);
