@@ -12,7 +12,11 @@ import { testS3 } from "../../dev/services.ts";
 import { LocalMediaStorage, type MediaStorage } from "../../storage/index.ts";
 import { loadTranscoderConfig } from "../../transcoder/config.ts";
 import { decideFastStart } from "../../transcoder/fast-start/decision.ts";
-import { type FastStartPlayable, runFastStartPass } from "../../transcoder/fast-start/pass.ts";
+import {
+  type FastStartPlayable,
+  PLAYABLE_AFTER_SEGMENTS,
+  runFastStartPass,
+} from "../../transcoder/fast-start/pass.ts";
 import { eventPlaylist, listedSegments } from "../../transcoder/fast-start/playlist.ts";
 import { runProcess } from "../../transcoder/ffmpeg-process.ts";
 import { probeSource, type SourceFacts } from "../../transcoder/probe.ts";
@@ -210,8 +214,13 @@ function driverTests(name: string, open: () => Promise<Published>) {
       const playable: FastStartPlayable[] = [];
       const running = pass(published.storage, prefix, {
         onPlayable: async (facts) => {
-          // The master and the first segment are there when the api hears of it.
+          // The master and the first segments are there when the api hears of it: enough listed that a
+          // player starting now has a segment's margin for its first playlist reload.
           expect(await published.storage.readText(`${prefix}/master.m3u8`)).toContain("360p/index.m3u8");
+          const listed = listedSegments(
+            (await published.storage.readText(`${prefix}/360p/index.m3u8`)) ?? "",
+          );
+          expect(listed.segments.length).toBeGreaterThanOrEqual(PLAYABLE_AFTER_SEGMENTS);
           playable.push(facts);
         },
       });

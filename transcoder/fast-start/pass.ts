@@ -22,6 +22,14 @@ import { FastStartPublisher } from "./publisher.ts";
 export const FAST_START_HEIGHT = 360;
 /** How often FFmpeg's output is looked at for finished segments, besides its progress blocks. */
 const SYNC_INTERVAL_MS = 250;
+/**
+ * Segments listed before the master is put and the video reported playable. Two, not one: a player
+ * that starts on a single 6 s segment learns of the next one only at its first playlist reload, a target
+ * duration later, just as the first runs out (bench:playable's 1× player stalled 0.1 s there at 4.95×
+ * real time); with two listed, that reload has a whole segment of margin. The pass makes a segment in
+ * about a fifth of its duration, so this costs a second or two of the time to first playable.
+ */
+export const PLAYABLE_AFTER_SEGMENTS = 2;
 
 export interface FastStartPlayable {
   rendition: Rendition;
@@ -116,10 +124,12 @@ export async function runFastStartPass(options: FastStartPassOptions): Promise<F
     });
     log.info({ seconds: (performance.now() - startedAt) / 1000, resumed }, "fast-start rendition playable");
   };
-  // Once a segment is published and this encode's first segment (its CODECS) is there; once only.
+  // Once PLAYABLE_AFTER_SEGMENTS are published (at the end, however few) and this encode's first segment
+  // (its CODECS) is there; once only.
   let announcing: Promise<void> | null = null;
-  const announce = async () => {
-    if (announcing === null && publisher.segments.length > 0 && (await Bun.file(first).exists())) {
+  const announce = async (final: boolean) => {
+    const enough = publisher.segments.length >= (final ? 1 : PLAYABLE_AFTER_SEGMENTS);
+    if (announcing === null && enough && (await Bun.file(first).exists())) {
       announcing ??= announceNow();
     }
     await announcing;
@@ -135,7 +145,7 @@ export async function runFastStartPass(options: FastStartPassOptions): Promise<F
     if (failure !== null) return;
     const syncing = publisher
       .sync()
-      .then(announce)
+      .then(() => announce(false))
       .catch((error) => {
         failure ??= error;
         controller.abort(error);
@@ -176,7 +186,7 @@ export async function runFastStartPass(options: FastStartPassOptions): Promise<F
   if (result.timedOut && deadline.reason) throw new Error(`fast-start pass: ${deadline.reason}`);
   failOnFfmpegError(result, parser.latest.outTimeSeconds, source, log);
   const segments = await publisher.sync(true);
-  await announce();
+  await announce(true);
   const seconds = (performance.now() - startedAt) / 1000;
   const speed = seconds > 0 ? source.durationSeconds / seconds : null;
   options.onProgress?.({ percent: 100, etaSeconds: 0, speed: speed ?? undefined });
