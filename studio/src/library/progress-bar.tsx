@@ -2,6 +2,7 @@
 // (the numbers use tabular figures) so that ticks never move anything around it.
 import type { TranscodeProgress } from "../api/types.ts";
 import { formatEta, stageLabel } from "../ui/format.ts";
+import { ProgressTrack } from "../ui/progress-track.tsx";
 
 export function ProgressBar({ progress, title }: { progress: TranscodeProgress; title: string }) {
   const percent = Math.max(0, Math.min(100, progress.percent));
@@ -9,18 +10,11 @@ export function ProgressBar({ progress, title }: { progress: TranscodeProgress; 
   const eta = formatEta(progress.eta_seconds);
   return (
     <div className="progress">
-      <div
-        className="progress-track"
-        role="progressbar"
-        aria-label={`Transcoding ${title}`}
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={Math.round(percent)}
-        aria-valuetext={`${stage}, ${Math.round(percent)} percent, ${eta}`}
-      >
-        {/* A transform, not a width: it moves on the compositor and cannot reflow the row. */}
-        <div className="progress-fill" style={{ transform: `scaleX(${percent / 100})` }} />
-      </div>
+      <ProgressTrack
+        percent={percent}
+        label={`Transcoding ${title}`}
+        valueText={`${stage}, ${Math.round(percent)} percent, ${eta}`}
+      />
       <div className="progress-caption">
         <span className="progress-stage">{stage}</span>
         <span className="progress-numbers">

@@ -4,6 +4,7 @@
 // connection lost, or done with a link to the video in the library).
 
 import { formatBytes, formatEta, formatRate } from "../ui/format.ts";
+import { ProgressTrack } from "../ui/progress-track.tsx";
 import type { UploadPhase, VideoDetails } from "./upload-task.ts";
 import type { UploadEntry } from "./use-uploads.ts";
 
@@ -115,17 +116,12 @@ export function UploadCard({
       </div>
 
       <div className="upload-progress">
-        <div
-          className="progress-track"
-          role="progressbar"
-          aria-label={`Uploading ${name}`}
-          aria-valuemin={0}
-          aria-valuemax={100}
-          aria-valuenow={Math.floor(percent)}
-          aria-valuetext={`${Math.floor(percent)} percent, ${caption(entry)}`}
-        >
-          <div className="progress-fill" style={{ transform: `scaleX(${percent / 100})` }} />
-        </div>
+        <ProgressTrack
+          percent={percent}
+          label={`Uploading ${name}`}
+          valueNow={Math.floor(percent)}
+          valueText={`${Math.floor(percent)} percent, ${caption(entry)}`}
+        />
         <div className="progress-caption">
           <span className="progress-percent">{Math.floor(percent)}%</span>
           <span className="upload-caption">{caption(entry)}</span>
