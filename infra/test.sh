@@ -15,6 +15,8 @@ lib="$(dirname "${BASH_SOURCE[0]}")/lib"
 . "$lib/packages.sh"
 # shellcheck source=infra/lib/go-tools.sh
 . "$lib/go-tools.sh"
+# shellcheck source=infra/lib/dev-env.sh
+. "$lib/dev-env.sh"
 cd "$REPO_ROOT"
 
 # --- Go tools: on a cold machine the longest step (docs/operations.md, "What a cold npm test costs") ------
@@ -29,6 +31,10 @@ if [[ $# -eq 0 ]]; then
   GO_TOOLS_NICE=19 build_go_tools_in_background ops k6 docker-compose dockerfile-lint promtool
 fi
 bash infra/setup.sh test --without-go-tools
+# tests/dev/stack.test.ts runs a root stack's api, transcoders and Redis as the service account, as
+# `npm run up` does: make it here too, or a fresh machine that never ran `npm run up` has none (and falls
+# back to nobody, which the edge's workers already are: refused).
+ensure_service_account
 
 
 # bun test; its pass/fail/skip counts are added to tests_passed/tests_failed/tests_skipped, which the closing
