@@ -8,7 +8,8 @@
 #               s3 profile's SeaweedFS: pinned, its keys those of the api, refusing to start without them, …)
 #   Dockerfiles BuildKit's own checks (those of `docker build --check`) and the images' policy
 #               (infra/tools/dockerfile-lint); hadolint as well when it is on PATH
-#   monitoring  promtool checks infra/monitoring/prometheus.yml
+#   monitoring  promtool (Debian's, unpacked from the prometheus package, never installed) checks
+#               infra/monitoring/prometheus.yml, and must refuse broken copies of it
 #   edge        the compose edge's render hook (infra/nginx/render-edge.sh) yields a config nginx -t accepts
 #   scripts     shellcheck on every shell script of the repository
 # Every check runs; the exit status is non-zero when any failed. Nothing is skipped: a tool that cannot be
@@ -29,7 +30,8 @@ ensure_packages shellcheck nginx
 ensure_compose
 ensure_dockerfile_lint
 ensure_promtool
-note "$("$COMPOSE_BIN" version), $(shellcheck --version | sed -n 's/^version: /shellcheck /p')"
+note "$("$COMPOSE_BIN" version), $("$PROMTOOL_BIN" --version | sed -nE '1s/^promtool, version ([^ ]+).*/promtool \1/p'),\
+ $(shellcheck --version | sed -n 's/^version: /shellcheck /p')"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -132,9 +134,32 @@ check "Dockerfiles: every module their bun commands import is copied (infra/chec
 check_prometheus() {
   : >"$work/metrics-token"
   sed "s#/etc/prometheus/metrics-token#$work/metrics-token#" infra/monitoring/prometheus.yml >"$work/prometheus.yml"
-  "$PROMTOOL_BIN" check config "$work/prometheus.yml"
+  "$PROMTOOL_BIN" check config "$work/prometheus.yml" || return 1
+  # What Prometheus 3 refuses and Debian's 2.42 accepts (its migration guide): Alertmanager's v1 API.
+  if grep -qE '^[^#]*api_version: *"?v1' infra/monitoring/prometheus.yml; then
+    warn "prometheus.yml uses Alertmanager's v1 API (api_version: v1), which Prometheus 3 refuses"
+    return 1
+  fi
+  # The check is only worth something if it refuses: a misspelt key, a DNS-SD record type that does not
+  # exist, a scrape timeout above the interval, a token file that is not there (each a copy of the real file).
+  local broken status=0 output
+  for broken in 's/^  scrape_interval:/  scrape_intervall:/' 's/type: A$/type: AA/' \
+    's/scrape_timeout: 10s/scrape_timeout: 20s/' "s#$work/metrics-token#$work/missing-token#"; do
+    sed "$broken" "$work/prometheus.yml" >"$work/broken.yml"
+    if cmp -s "$work/prometheus.yml" "$work/broken.yml"; then
+      warn "the mutation '$broken' no longer changes prometheus.yml: update check_prometheus"
+      status=1
+    elif output="$("$PROMTOOL_BIN" check config "$work/broken.yml" 2>&1)"; then
+      warn "promtool accepted prometheus.yml with '$broken'"
+      status=1
+    elif [[ "$output" != *FAILED* ]]; then
+      warn "promtool refused prometheus.yml with '$broken', but not as a failed check: $output"
+      status=1
+    fi
+  done
+  return "$status"
 }
-check "monitoring: infra/monitoring/prometheus.yml (promtool)" check_prometheus
+check "monitoring: infra/monitoring/prometheus.yml (promtool), and four broken copies refused" check_prometheus
 
 # --- the edge --------------------------------------------------------------------------------------------
 # What the compose edge runs: infra/nginx/render-edge.sh renders the templates (as the official image's

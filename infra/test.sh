@@ -28,7 +28,7 @@ cd "$REPO_ROOT"
 bash infra/build-go-tools.sh
 build_go_tools_in_background weed weed
 if [[ $# -eq 0 ]]; then
-  GO_TOOLS_NICE=19 build_go_tools_in_background ops k6 docker-compose dockerfile-lint promtool
+  GO_TOOLS_NICE=19 build_go_tools_in_background ops k6 docker-compose dockerfile-lint
 fi
 bash infra/setup.sh test --without-go-tools
 # tests/dev/stack.test.ts runs a root stack's api, transcoders and Redis as the service account, as

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Go-built tools (k6, docker compose, dockerfile-lint, promtool) and the Go toolchain that builds them,
+# Go-built tools (k6, docker compose, dockerfile-lint, SeaweedFS) and the Go toolchain that builds them,
 # all under ./var/tools. Source infra/lib/output.sh and infra/lib/packages.sh before it (a missing Go
 # is fetched with curl and unzip); it only defines functions.
 
@@ -95,6 +95,7 @@ ensure_k6() {
 }
 
 # --- infra/check-ops.sh: tools built from source into ./var/tools/bin --------------------------------
+# (Its promtool is Debian's, unpacked from the prometheus package: ensure_promtool in packages.sh.)
 # docker compose itself (the CLI plugin; it also runs standalone, `docker-compose config`): the real
 # parser and validator of the compose files, no Docker engine needed. Its go.mod has exclude directives,
 # which `go install module@version` refuses, so it is built inside the downloaded module, with its own
@@ -137,22 +138,6 @@ ensure_dockerfile_lint() {
   (cd "$source" && GOTOOLCHAIN=auto GOFLAGS=-mod=readonly CGO_ENABLED=0 "$go" build \
     "${GO_TOOL_BUILD_FLAGS[@]}" -ldflags="$GO_TOOL_LDFLAGS" -o "$DOCKERFILE_LINT_BIN" .) || die "building infra/tools/dockerfile-lint failed"
   record_tool_version dockerfile-lint "$sum"
-}
-
-# promtool of the Prometheus the compose `monitoring` profile runs (module v0.316.0 is Prometheus 3.16.0,
-# the prom/prometheus:v3.16.0 image): checks infra/monitoring/prometheus.yml. Built with Prometheus's own
-# tags for leaving service discoveries out (its README, "Building with selected service discoveries"):
-# only DNS, which prometheus.yml uses (static, file and HTTP always stay), so the cloud SDKs of the other
-# twenty-odd are not compiled. A config that gains another SD fails the check ("field …_sd_configs not
-# found") until its enable_<name>_sd tag is added here. Debian's promtool is Prometheus 2.42: not the same
-# checks as the 3.16 that runs.
-PROMTOOL_MODULE="github.com/prometheus/prometheus/cmd/promtool@v0.316.0"
-PROMTOOL_TAGS="remove_all_sd,enable_dns_sd"
-PROMTOOL_BIN="$TOOLS_DIR/bin/promtool"
-
-ensure_promtool() {
-  ensure_go_tool promtool "$PROMTOOL_MODULE" "$PROMTOOL_TAGS"
-  "$PROMTOOL_BIN" --version >/dev/null 2>&1 || die "$PROMTOOL_BIN does not run"
 }
 
 # --- SeaweedFS: the S3-compatible object store of the tests, `npm run up -- --s3` and compose's s3 profile

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Installing what the project needs when it is missing: root commands, Debian packages, bun and the
-# locked node_modules. Source infra/lib/output.sh before it; it only defines functions.
+# Installing what the project needs when it is missing: root commands, Debian packages, programs unpacked
+# from Debian packages that must not be installed, bun and the locked node_modules. Source
+# infra/lib/output.sh before it; it only defines functions.
 
 # The bun version the project is developed and tested with; installed from npm when bun is missing.
 BUN_VERSION="1.4.5"
@@ -109,4 +110,53 @@ ensure_node_modules() {
   step "bun install --frozen-lockfile"
   (cd "$REPO_ROOT" && bun install --frozen-lockfile) ||
     die "bun install --frozen-lockfile failed (is bun.lock in sync with package.json? run 'bun install' and commit bun.lock)"
+}
+
+# --- Programs from Debian packages that must not be installed -------------------------------------------
+# Some checks need one program of a package whose installation would start a service: the `prometheus`
+# package's postinst enables and starts a Prometheus on :9090. Such a package is fetched with
+# `apt-get download` and only the named files are unpacked (dpkg-deb; no maintainer script runs) under
+# ./var/tools/debian/<package>, again whenever apt's candidate version changes.
+DEBIAN_UNPACKED_DIR="$REPO_ROOT/var/tools/debian"
+
+apt_candidate() { apt-cache policy "$1" 2>/dev/null | sed -nE 's/^ *Candidate: ([^(].*)$/\1/p'; }
+
+# ensure_unpacked_package <package> <path in the package>…: e.g. `ensure_unpacked_package prometheus
+# usr/bin/promtool` leaves ./var/tools/debian/prometheus/usr/bin/promtool.
+ensure_unpacked_package() {
+  local package="$1" dir="$DEBIAN_UNPACKED_DIR/$1"
+  shift
+  { have apt-get && have dpkg-deb; } || die "$package: this is not a Debian-like system (no apt-get, dpkg-deb)"
+  local version current downloads
+  version="$(apt_candidate "$package")"
+  current="$(cat "$dir/.version" 2>/dev/null || true)"
+  # Without apt's lists (images remove them) there is no candidate: what was unpacked before still serves.
+  if [[ -n "$current" && ("$version" == "$current" || -z "$version") ]]; then return 0; fi
+  downloads="$(mktemp -d)"
+  # apt downloads as its _apt user when run as root, which must be able to write there.
+  if [[ "$(id -u)" -eq 0 ]] && id _apt >/dev/null 2>&1; then chown _apt "$downloads"; fi
+  # Lists that are missing or older than the mirror: one `apt-get update`, then the download again.
+  if [[ -z "$version" ]] || ! (cd "$downloads" && apt-get download -qq "$package=$version" 2>/dev/null); then
+    as_root apt-get update -qq || { rm -rf "$downloads"; die "apt-get update failed"; }
+    version="$(apt_candidate "$package")"
+    [[ -n "$version" ]] || { rm -rf "$downloads"; die "apt knows no package '$package'"; }
+    (cd "$downloads" && apt-get download -qq "$package=$version") ||
+      { rm -rf "$downloads"; die "apt-get download $package=$version failed"; }
+  fi
+  step "unpacking $* of $package $version into $dir (downloaded, not installed)"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  dpkg-deb --fsys-tarfile "$downloads"/*.deb | tar -x -C "$dir" "${@/#/./}" ||
+    { rm -rf "$downloads" "$dir"; die "unpacking $* from $package $version failed"; }
+  printf '%s\n' "$version" >"$dir/.version"
+  rm -rf "$downloads"
+}
+
+# promtool for infra/check-ops.sh: Debian's (Prometheus 2.42 on bookworm), not the 3.16 the compose
+# `monitoring` profile runs: docs/operations.md, "promtool 2.42 for Prometheus 3.16", says what differs.
+PROMTOOL_BIN="$DEBIAN_UNPACKED_DIR/prometheus/usr/bin/promtool"
+
+ensure_promtool() {
+  ensure_unpacked_package prometheus usr/bin/promtool
+  "$PROMTOOL_BIN" --version >/dev/null 2>&1 || die "$PROMTOOL_BIN does not run"
 }
