@@ -6,6 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { sql } from "drizzle-orm";
 import pino from "pino";
+import { progressChannel, progressKey } from "../../contract/progress.ts";
 import { TRANSCODERS_KEY, TRANSCODERS_SEEN_KEY } from "../../contract/transcoder-heartbeats.ts";
 import { Heartbeat } from "../../transcoder/heartbeat.ts";
 import { ADMIN_ENV, type AdminVideo, adminClient, createVideo, getVideo } from "../support/admin.ts";
@@ -266,6 +267,51 @@ describe("the farm", () => {
     expect(history[0]!.error).toBe(failed.processing_error);
     expect(history[1]!.error?.length).toBeGreaterThan(0);
     rmSync(blocker, { force: true });
+  });
+
+  test("a running job carries its video's title and the latest tick of its own revision", async () => {
+    const videos = await json<AdminVideo[]>(await admin.get("/api/admin/videos"));
+    const video = videos.find((entry) => entry.title === "Waits for the farm")!;
+    const jobOf = (videoId: number) => ({
+      jobId: `video-${videoId}-r1`,
+      videoId,
+      revision: 1,
+      attempt: 1,
+      startedAt: new Date().toISOString(),
+    });
+    // A transcoder's heartbeat as the worker writes it, naming the video and one deleted meanwhile.
+    const busy = new Heartbeat({
+      redis: api.redis,
+      name: "busy-one",
+      hwaccel: "none",
+      concurrency: 2,
+      jobs: () => [jobOf(video.id), jobOf(2147483646)],
+      log: pino({ level: "silent" }),
+    });
+    const tick = (revision: number) =>
+      progressChannel.encode({
+        videoId: video.id,
+        revision,
+        stage: "encoding",
+        percent: 42.25,
+        etaSeconds: 12,
+      });
+    try {
+      await api.redis.set(progressKey(video.id), tick(1));
+      await busy.beat();
+      const listed = (await farm()).transcoders.find((transcoder) => transcoder.name === "busy-one")!;
+      expect(listed.jobs.map(({ title, progress }) => ({ title, progress }))).toEqual([
+        { title: "Waits for the farm", progress: { percent: 42.3, stage: "encoding", eta_seconds: 12 } },
+        { title: null, progress: null },
+      ]);
+      // A tick of another revision (the replaced file's next run) is not this job's progress.
+      await api.redis.set(progressKey(video.id), tick(2));
+      const again = (await farm()).transcoders.find((transcoder) => transcoder.name === "busy-one")!;
+      expect(again.jobs[0]!.progress).toBeNull();
+    } finally {
+      await api.redis.del(progressKey(video.id));
+      await busy.stop();
+    }
   });
 
   test("liveness goes by Redis's clock: skewed hosts are listed, silent ones drop out, dead ones are forgotten", async () => {
