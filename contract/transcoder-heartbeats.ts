@@ -1,7 +1,8 @@
 // Liveness of the farm: every transcoder writes a heartbeat into one Redis hash (field: its
 // TRANSCODER_NAME) every few seconds and whenever a job starts or ends, and removes it when it stops.
 // The api lists the transcoders whose heartbeat is recent (GET /api/admin/farm); a worker killed
-// without a word drops out once its last heartbeat is older than HEARTBEAT_STALE_MS.
+// without a word turns quiet once its last heartbeat is older than HEARTBEAT_STALE_MS (listed apart,
+// until forgotten).
 //
 // Every age is measured on Redis's own clock (TIME), never a transcoder's or the api's: hosts' clocks
 // drift apart, and a skewed one would be listed forever or never. A beat goes through

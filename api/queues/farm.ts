@@ -1,10 +1,13 @@
-// The farm as the studio shows it: the transcoders online (their heartbeats in Redis), the transcode
-// queue's depth per state, how many attempts ended lately, the failed jobs, and a Retry for each.
+// The farm as the studio shows it: the transcoders online (their heartbeats in Redis) and those gone
+// quiet, what each runs (with its video's title and latest progress tick), the transcode queue's depth
+// per state, how many attempts ended lately, the failed jobs, and a Retry for each.
 import type { Queue } from "bullmq";
 import { inArray } from "drizzle-orm";
 import type Redis from "ioredis";
+import { progressChannel, progressKey, type TranscodeProgress } from "../../contract/progress.ts";
 import { revisionOfJob, type TranscodeJob } from "../../contract/transcode-jobs.ts";
 import {
+  HEARTBEAT_FORGET_MS,
   HEARTBEAT_READ_SCRIPT,
   HEARTBEAT_STALE_MS,
   runHeartbeatScript,
@@ -16,6 +19,7 @@ import { type ProcessingState, videos } from "../../db/schema/index.ts";
 import { ApiError, notFound } from "../http/errors.ts";
 import type { AuditActor } from "../shared/audit.ts";
 import type { Clock } from "../shared/clock.ts";
+import { readableFailure } from "../shared/job-failures.ts";
 
 /** Failed jobs listed at most, the latest first. */
 export const MAX_FAILED_LISTED = 100;
@@ -39,18 +43,39 @@ export interface FailedJob {
   attemptsMade: number;
   error: string;
   failedAt: Date | null;
-  /** The video's state now; null when it was deleted (or the job is not a video's). */
+  /** The video's title and state now; null when it was deleted (or the job is not a video's). */
+  title: string | null;
   videoState: ProcessingState | null;
   /** False when the video's file was replaced since: retrying this job would transcode an old file. */
   current: boolean;
 }
 
-/** A transcoder online: its heartbeat, and its ages by Redis's clock (never a host's). */
-export interface OnlineTranscoder {
+/** What a transcoder's heartbeat says it runs, with the video's title now and its latest tick. */
+export interface RunningJob {
+  job: TranscoderHeartbeat["jobs"][number];
+  /** Null when the video was deleted while its job ran. */
+  title: string | null;
+  /** The latest tick of this job's revision; null before the first one. */
+  progress: TranscodeProgress | null;
+}
+
+/** A transcoder Redis remembers: its heartbeat, and its ages by Redis's clock (never a host's). */
+export interface KnownTranscoder {
   heartbeat: TranscoderHeartbeat;
+  jobs: RunningJob[];
   /** Redis's time of its latest heartbeat. */
   lastSeenAt: Date;
-  /** By its own clock up to its latest beat, then by Redis's since: no two clocks are compared. */
+  /** How long ago that was, by Redis's clock. */
+  silentMs: number;
+  /**
+   * Silent past HEARTBEAT_STALE_MS (crashed, cut off, or its host is): listed as such until forgotten.
+   * A graceful stop removes the heartbeat at once, so only a transcoder that died without a word is.
+   */
+  quiet: boolean;
+  /**
+   * By its own clock up to its latest beat, then by Redis's since (no two clocks are compared); a quiet
+   * one's ends at its last beat.
+   */
   uptimeMs: number;
 }
 
@@ -68,25 +93,64 @@ export interface FarmDeps {
 export class FarmService {
   constructor(private readonly deps: FarmDeps) {}
 
-  /** Transcoders with a recent heartbeat by Redis's clock, by name; the script forgets long-silent ones. */
-  async transcoders(): Promise<OnlineTranscoder[]> {
+  /**
+   * Every transcoder Redis remembers (the read script forgets those silent past HEARTBEAT_FORGET_MS),
+   * online or gone quiet, by name, with what each runs.
+   */
+  async transcoders(): Promise<KnownTranscoder[]> {
     const [nowMs, rows] = (await runHeartbeatScript(this.deps.redis, HEARTBEAT_READ_SCRIPT, [
-      HEARTBEAT_STALE_MS,
+      HEARTBEAT_FORGET_MS,
     ])) as [number, Array<[string, string, string]>];
-    const online: OnlineTranscoder[] = [];
+    const known: Array<Omit<KnownTranscoder, "jobs">> = [];
     for (const [, stamp, text] of rows) {
       const decoded = transcoderHeartbeats.decode(text);
       if (!decoded.ok) continue;
       const seenMs = Number(stamp);
       const heartbeat = decoded.value;
       const upToBeat = heartbeat.sentAt - Date.parse(heartbeat.startedAt);
-      online.push({
+      const silentMs = Math.max(0, nowMs - seenMs);
+      const quiet = silentMs > HEARTBEAT_STALE_MS;
+      known.push({
         heartbeat,
         lastSeenAt: new Date(seenMs),
-        uptimeMs: Math.max(0, (Number.isFinite(upToBeat) ? upToBeat : 0) + (nowMs - seenMs)),
+        silentMs,
+        quiet,
+        uptimeMs: Math.max(0, (Number.isFinite(upToBeat) ? upToBeat : 0) + (quiet ? 0 : silentMs)),
       });
     }
-    return online.sort((a, b) => a.heartbeat.name.localeCompare(b.heartbeat.name));
+    const running = await this.runningJobs(known.flatMap((transcoder) => transcoder.heartbeat.jobs));
+    return known
+      .map((transcoder) => ({ ...transcoder, jobs: transcoder.heartbeat.jobs.map(running) }))
+      .sort((a, b) => a.heartbeat.name.localeCompare(b.heartbeat.name));
+  }
+
+  /** Reads the heartbeats' videos' titles (PostgreSQL) and latest ticks (Redis) at once. */
+  private async runningJobs(
+    jobs: TranscoderHeartbeat["jobs"],
+  ): Promise<(job: TranscoderHeartbeat["jobs"][number]) => RunningJob> {
+    const ids = [...new Set(jobs.map((job) => job.videoId))];
+    const [rows, ticks] =
+      ids.length === 0
+        ? [[], []]
+        : await Promise.all([
+            this.deps.db
+              .select({ id: videos.id, title: videos.title })
+              .from(videos)
+              .where(inArray(videos.id, ids)),
+            this.deps.redis.mget(ids.map(progressKey)),
+          ]);
+    const titles = new Map(rows.map((row) => [row.id, row.title]));
+    const latest = new Map<number, TranscodeProgress>();
+    ticks.forEach((value, index) => {
+      const tick = value ? progressChannel.decode(value) : null;
+      if (tick?.ok) latest.set(ids[index]!, tick.value);
+    });
+    return (job) => {
+      const tick = latest.get(job.videoId);
+      // A tick of another revision is a replaced file's (or the next one's): not this job's progress.
+      const progress = tick && tick.revision === job.revision ? tick : null;
+      return { job, title: titles.get(job.videoId) ?? null, progress };
+    };
   }
 
   async depth(): Promise<QueueDepth> {
@@ -119,7 +183,12 @@ export class FarmService {
       ids.length === 0
         ? []
         : await this.deps.db
-            .select({ id: videos.id, state: videos.processingState, revision: videos.revision })
+            .select({
+              id: videos.id,
+              title: videos.title,
+              state: videos.processingState,
+              revision: videos.revision,
+            })
             .from(videos)
             .where(inArray(videos.id, ids));
     const byId = new Map(rows.map((row) => [row.id, row]));
@@ -132,8 +201,9 @@ export class FarmService {
           videoId: ref?.videoId ?? null,
           revision: ref?.revision ?? null,
           attemptsMade: job.attemptsMade,
-          error: job.failedReason ?? "",
+          error: readableFailure(job.failedReason),
           failedAt: job.finishedOn ? new Date(job.finishedOn) : null,
+          title: video?.title ?? null,
           videoState: video?.state ?? null,
           current: video !== undefined && video.revision === ref?.revision,
         };

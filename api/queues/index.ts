@@ -53,7 +53,8 @@ export function farmRoutes(deps: {
           farm.throughput(60),
         ]);
         return {
-          transcoders: transcoders.map(presentTranscoder),
+          transcoders: transcoders.filter((known) => !known.quiet).map(presentTranscoder),
+          quiet_transcoders: transcoders.filter((known) => known.quiet).map(presentTranscoder),
           queue,
           throughput: { last_15_minutes: last15, last_hour: lastHour },
           dashboard_url: dashboardUrl,
@@ -65,7 +66,7 @@ export function farmRoutes(deps: {
         detail: {
           summary: "The transcoders online, queue depth, throughput and the queue dashboard's address",
           description:
-            "Transcoders come from their heartbeats in Redis (every 5 s, and when a job starts or ends; gone after 15 s of silence by Redis's clock, or at once on a graceful stop; forgotten after an hour). Throughput counts attempts that ended in the window (the job history). Answer 503 while Redis or PostgreSQL is away.",
+            "Transcoders come from their heartbeats in Redis (every 5 s, and when a job starts or ends; quiet after 15 s of silence by Redis's clock, gone at once on a graceful stop; forgotten after an hour). Each running job carries its video's title and latest progress tick. Throughput counts attempts that ended in the window (the job history). Answer 503 while Redis or PostgreSQL is away.",
         },
       },
     )
@@ -75,7 +76,7 @@ export function farmRoutes(deps: {
       detail: {
         summary: "Failed transcode jobs, the latest first",
         description:
-          "Those the queue keeps (the latest 100 listed), each with its error, its attempts and its video's state now.",
+          "Those the queue keeps (the latest 100 listed), each with its readable error, its attempts and its video's title and state now.",
       },
     })
     .post(

@@ -18,6 +18,9 @@ const transcoder = t.Object({
   started_at: t.String({ format: "date-time" }),
   uptime_seconds: t.Integer(),
   last_seen_at: t.String({ format: "date-time", description: "Its latest heartbeat (every 5 s)" }),
+  last_seen_seconds_ago: t.Integer({
+    description: "The age of that heartbeat by Redis's clock (a client's own clock may be off)",
+  }),
   jobs: t.Array(
     t.Object({
       job_id: t.String(),
@@ -25,8 +28,22 @@ const transcoder = t.Object({
       revision: t.Integer(),
       attempt: t.Integer(),
       started_at: t.String({ format: "date-time" }),
+      title: t.Nullable(t.String({ description: "The video's title; null: deleted while its job ran" })),
+      progress: t.Nullable(
+        t.Object(
+          {
+            percent: t.Number({ description: "0–100 over the whole job" }),
+            stage: t.String(),
+            eta_seconds: t.Nullable(t.Number({ description: "Of the current stage" })),
+          },
+          {
+            description:
+              "The job's latest progress tick (later ones come as `video.progress` on the WebSocket); null before the first",
+          },
+        ),
+      ),
     }),
-    { description: "What it transcodes now" },
+    { description: "What it transcodes now (a quiet one: what it ran when it went silent)" },
   ),
 });
 
@@ -35,6 +52,10 @@ export const FarmModel = {
     {
       transcoders: t.Array(transcoder, {
         description: "Transcoders whose heartbeat is at most 15 s old, by name",
+      }),
+      quiet_transcoders: t.Array(transcoder, {
+        description:
+          "Transcoders silent for more than 15 s (crashed, cut off, or their host is; a graceful stop leaves at once), by name, until forgotten an hour after their last heartbeat",
       }),
       queue: t.Object(
         { waiting: t.Integer(), active: t.Integer(), delayed: t.Integer(), failed: t.Integer() },
@@ -61,6 +82,7 @@ export const FarmModel = {
               started_at: "2026-12-01T08:00:00.000Z",
               uptime_seconds: 3600,
               last_seen_at: "2026-12-01T09:00:00.000Z",
+              last_seen_seconds_ago: 2,
               jobs: [
                 {
                   job_id: "video-12-r1",
@@ -68,10 +90,13 @@ export const FarmModel = {
                   revision: 1,
                   attempt: 1,
                   started_at: "2026-12-01T08:59:30.000Z",
+                  title: "Big Buck Bunny",
+                  progress: { percent: 42.3, stage: "encoding", eta_seconds: 31 },
                 },
               ],
             },
           ],
+          quiet_transcoders: [],
           queue: { waiting: 3, active: 1, delayed: 0, failed: 2 },
           throughput: {
             last_15_minutes: { completed: 4, failed: 0 },
@@ -87,8 +112,9 @@ export const FarmModel = {
     video_id: t.Nullable(t.Integer()),
     revision: t.Nullable(t.Integer()),
     attempts_made: t.Integer(),
-    error: t.String({ description: "The last attempt's failure, as the worker gave it" }),
+    error: t.String({ description: "The last attempt's failure, as a sentence for people" }),
     failed_at: t.Nullable(t.String({ format: "date-time" })),
+    title: t.Nullable(t.String({ description: "The video's title; null: the video was deleted" })),
     video_state: t.Nullable(
       t.Union([t.Literal("pending"), t.Literal("processing"), t.Literal("ready"), t.Literal("error")], {
         description: "The video's state now; null: the video was deleted",

@@ -1,10 +1,16 @@
-import type { FailedJob, OnlineTranscoder } from "./farm.ts";
+import type { FailedJob, KnownTranscoder } from "./farm.ts";
 import type { FarmModel } from "./model.ts";
 
 type Transcoder = (typeof FarmModel.overview.static)["transcoders"][number];
 
 /** A transcoder from its heartbeat; last seen and uptime as Redis's clock has them (api/queues/farm.ts). */
-export function presentTranscoder({ heartbeat, lastSeenAt, uptimeMs }: OnlineTranscoder): Transcoder {
+export function presentTranscoder({
+  heartbeat,
+  jobs,
+  lastSeenAt,
+  silentMs,
+  uptimeMs,
+}: KnownTranscoder): Transcoder {
   return {
     name: heartbeat.name,
     host: heartbeat.host,
@@ -16,12 +22,20 @@ export function presentTranscoder({ heartbeat, lastSeenAt, uptimeMs }: OnlineTra
     started_at: heartbeat.startedAt,
     uptime_seconds: Math.round(uptimeMs / 1000),
     last_seen_at: lastSeenAt.toISOString(),
-    jobs: heartbeat.jobs.map((job) => ({
+    last_seen_seconds_ago: Math.floor(silentMs / 1000),
+    jobs: jobs.map(({ job, title, progress }) => ({
       job_id: job.jobId,
       video_id: job.videoId,
       revision: job.revision,
       attempt: job.attempt,
       started_at: job.startedAt,
+      title,
+      progress: progress && {
+        percent: Math.round(progress.percent * 10) / 10,
+        stage: progress.stage,
+        eta_seconds:
+          progress.etaSeconds !== null && Number.isFinite(progress.etaSeconds) ? progress.etaSeconds : null,
+      },
     })),
   };
 }
@@ -33,6 +47,7 @@ export const presentFailedJob = (job: FailedJob): typeof FarmModel.failedJob.sta
   attempts_made: job.attemptsMade,
   error: job.error,
   failed_at: job.failedAt?.toISOString() ?? null,
+  title: job.title,
   video_state: job.videoState,
   current: job.current,
 });

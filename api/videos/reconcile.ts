@@ -5,19 +5,9 @@ import { type TranscodeJob, transcodeResults } from "../../contract/transcode-jo
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import type { Database } from "../../db/client.ts";
 import { videos } from "../../db/schema/index.ts";
+import { readableFailure } from "../shared/job-failures.ts";
 import { UNFINISHED_STATES, type VideoLifecycle } from "./lifecycle.ts";
 import { TranscodeQueue } from "./transcode-queue.ts";
-
-/** A job's failure reason as a sentence for the admin; BullMQ's own wording is not for people. */
-export function readableFailure(reason: string | undefined): string {
-  if (!reason) return "Transcoding failed for an unknown reason.";
-  if (/stalled more than allowable limit/i.test(reason)) {
-    return "The transcoder stopped while working on this video too many times (it may have crashed or run out of memory).";
-  }
-  return reason.startsWith("Transcoding failed") || /^The /.test(reason)
-    ? reason
-    : `Transcoding failed: ${reason}`;
-}
 
 /** What a job that settled without its report landing says: its failure, or its checked result. */
 function settledReport(

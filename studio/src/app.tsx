@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { ApiClient, ApiRequestError } from "./api/http.ts";
 import type { SignedInUser } from "./api/types.ts";
+import { FarmPage, isFarmPath } from "./farm/farm-page.tsx";
 import { LibraryPage } from "./library/library-page.tsx";
 import { NoAccessPage } from "./pages/no-access.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
@@ -16,7 +17,7 @@ type Session =
   | { kind: "signed-out"; notice: string | null }
   | { kind: "signed-in"; user: SignedInUser };
 
-/** Client routes under /studio/: the library, /studio/upload and /studio/videos/:id; anything else is a designed not-found page. */
+/** Client routes under /studio/: the library, /studio/upload, /studio/farm and /studio/videos/:id; anything else is a designed not-found page. */
 const isLibraryPath = (path: string) =>
   path === "/studio/" || path === "/studio" || path === "/studio/index.html";
 const isUploadPath = (path: string) => path === "/studio/upload" || path === "/studio/upload/";
@@ -98,6 +99,8 @@ export function App() {
             <LibraryPage api={api} />
           ) : isUploadPath(window.location.pathname) ? (
             <UploadPage api={api} />
+          ) : isFarmPath(window.location.pathname) ? (
+            <FarmPage api={api} />
           ) : videoId !== null ? (
             <VideoPage api={api} id={videoId} />
           ) : (

@@ -6,6 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { sql } from "drizzle-orm";
 import pino from "pino";
+import { progressChannel, progressKey } from "../../contract/progress.ts";
 import { TRANSCODERS_KEY, TRANSCODERS_SEEN_KEY } from "../../contract/transcoder-heartbeats.ts";
 import { Heartbeat } from "../../transcoder/heartbeat.ts";
 import { ADMIN_ENV, type AdminVideo, adminClient, createVideo, getVideo } from "../support/admin.ts";
@@ -15,19 +16,30 @@ import { type InProcessTranscoder, startInProcessTranscoder, untilState } from "
 import { tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
-interface Farm {
-  transcoders: Array<{
-    name: string;
-    host: string;
-    hwaccel: string;
-    encoder: string;
-    gpu: boolean;
-    concurrency: number;
+interface Transcoder {
+  name: string;
+  host: string;
+  hwaccel: string;
+  encoder: string;
+  gpu: boolean;
+  concurrency: number;
+  started_at: string;
+  uptime_seconds: number;
+  last_seen_at: string;
+  last_seen_seconds_ago: number;
+  jobs: Array<{
+    job_id: string;
+    video_id: number;
+    revision: number;
+    attempt: number;
     started_at: string;
-    uptime_seconds: number;
-    last_seen_at: string;
-    jobs: Array<{ job_id: string; video_id: number; revision: number; attempt: number; started_at: string }>;
+    title: string | null;
+    progress: { percent: number; stage: string; eta_seconds: number | null } | null;
   }>;
+}
+interface Farm {
+  transcoders: Transcoder[];
+  quiet_transcoders: Transcoder[];
   queue: { waiting: number; active: number; delayed: number; failed: number };
   throughput: Record<"last_15_minutes" | "last_hour", { completed: number; failed: number }>;
   dashboard_url: string;
@@ -39,6 +51,7 @@ interface FailedJob {
   attempts_made: number;
   error: string;
   failed_at: string | null;
+  title: string | null;
   video_state: string | null;
   current: boolean;
 }
@@ -82,6 +95,7 @@ describe("the farm", () => {
   test("before any transcoder: nothing online, an empty queue, the dashboard's address", async () => {
     const empty = await farm();
     expect(empty.transcoders).toEqual([]);
+    expect(empty.quiet_transcoders).toEqual([]);
     expect(empty.queue).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });
     expect(empty.throughput).toEqual({
       last_15_minutes: { completed: 0, failed: 0 },
@@ -114,6 +128,8 @@ describe("the farm", () => {
     expect(online[0]!.host.length).toBeGreaterThan(0);
     expect(online[0]!.uptime_seconds).toBeGreaterThanOrEqual(0);
     expect(Date.parse(online[0]!.last_seen_at)).not.toBeNaN();
+    expect(online[0]!.last_seen_seconds_ago).toBeGreaterThanOrEqual(0);
+    expect(online[0]!.last_seen_seconds_ago).toBeLessThanOrEqual(15);
 
     const videos = await json<AdminVideo[]>(await admin.get("/api/admin/videos"));
     const waiting = videos.find((video) => video.title === "Waits for the farm")!;
@@ -144,13 +160,20 @@ describe("the farm", () => {
       30_000,
       10,
     );
-    expect(running).toEqual({
+    expect(running).toMatchObject({
       job_id: `video-${video.id}-r1`,
       video_id: video.id,
       revision: 1,
       attempt: 1,
       started_at: expect.any(String),
+      title: "Running now",
     });
+    // The latest tick of this revision, once the worker has sent one (the studio shows it at once).
+    if (running.progress !== null) {
+      expect(running.progress.percent).toBeGreaterThanOrEqual(0);
+      expect(running.progress.percent).toBeLessThanOrEqual(100);
+      expect(running.progress.stage.length).toBeGreaterThan(0);
+    }
     await untilState(admin, video.id, "ready");
     await eventually(
       "the heartbeat without the finished job",
@@ -166,10 +189,12 @@ describe("the farm", () => {
     expect(listed).toMatchObject({
       job_id: `video-${video.id}-r1`,
       revision: 1,
+      title: "Broken",
       video_state: "error",
       current: true,
     });
-    expect(listed.error.length).toBeGreaterThan(0);
+    // The worker's refusal as the video's own error reads, never BullMQ's wording.
+    expect(listed.error).toBe(failed.processing_error!);
     expect(Date.parse(listed.failed_at ?? "")).not.toBeNaN();
     expect((await farm()).queue.failed).toBe(1);
 
@@ -212,7 +237,7 @@ describe("the farm", () => {
     // Deleted behind the api's back (another replica's delete that had not reached the queue yet).
     await api.database.db.execute(sql`DELETE FROM videos WHERE id = ${gone.id}`);
     const listed = (await failedJobs()).find((job) => job.video_id === gone.id)!;
-    expect(listed).toMatchObject({ video_state: null, current: false });
+    expect(listed).toMatchObject({ title: null, video_state: null, current: false });
     const refusal = await expectError(await retry(listed.job_id), 404);
     expect(refusal.body.detail).toContain("deleted");
     expect((await failedJobs()).map((job) => job.video_id)).not.toContain(gone.id);
@@ -242,6 +267,51 @@ describe("the farm", () => {
     expect(history[0]!.error).toBe(failed.processing_error);
     expect(history[1]!.error?.length).toBeGreaterThan(0);
     rmSync(blocker, { force: true });
+  });
+
+  test("a running job carries its video's title and the latest tick of its own revision", async () => {
+    const videos = await json<AdminVideo[]>(await admin.get("/api/admin/videos"));
+    const video = videos.find((entry) => entry.title === "Waits for the farm")!;
+    const jobOf = (videoId: number) => ({
+      jobId: `video-${videoId}-r1`,
+      videoId,
+      revision: 1,
+      attempt: 1,
+      startedAt: new Date().toISOString(),
+    });
+    // A transcoder's heartbeat as the worker writes it, naming the video and one deleted meanwhile.
+    const busy = new Heartbeat({
+      redis: api.redis,
+      name: "busy-one",
+      hwaccel: "none",
+      concurrency: 2,
+      jobs: () => [jobOf(video.id), jobOf(2147483646)],
+      log: pino({ level: "silent" }),
+    });
+    const tick = (revision: number) =>
+      progressChannel.encode({
+        videoId: video.id,
+        revision,
+        stage: "encoding",
+        percent: 42.25,
+        etaSeconds: 12,
+      });
+    try {
+      await api.redis.set(progressKey(video.id), tick(1));
+      await busy.beat();
+      const listed = (await farm()).transcoders.find((transcoder) => transcoder.name === "busy-one")!;
+      expect(listed.jobs.map(({ title, progress }) => ({ title, progress }))).toEqual([
+        { title: "Waits for the farm", progress: { percent: 42.3, stage: "encoding", eta_seconds: 12 } },
+        { title: null, progress: null },
+      ]);
+      // A tick of another revision (the replaced file's next run) is not this job's progress.
+      await api.redis.set(progressKey(video.id), tick(2));
+      const again = (await farm()).transcoders.find((transcoder) => transcoder.name === "busy-one")!;
+      expect(again.jobs[0]!.progress).toBeNull();
+    } finally {
+      await api.redis.del(progressKey(video.id));
+      await busy.stop();
+    }
   });
 
   test("liveness goes by Redis's clock: skewed hosts are listed, silent ones drop out, dead ones are forgotten", async () => {
@@ -279,14 +349,24 @@ describe("the farm", () => {
       const [seconds] = await api.redis.time();
       await api.redis.zadd(TRANSCODERS_SEEN_KEY, Number(seconds) * 1000 - ageMs, name);
     };
+    const uptimeBefore = listed.find((transcoder) => transcoder.name === "clock-ahead")!.uptime_seconds;
     await stampAgo("clock-ahead", 20_000);
-    expect((await farm()).transcoders.map((transcoder) => transcoder.name)).toEqual(["clock-behind", WORKER]);
+    const withQuiet = await farm();
+    expect(withQuiet.transcoders.map((transcoder) => transcoder.name)).toEqual(["clock-behind", WORKER]);
     expect(await api.redis.hexists(TRANSCODERS_KEY, "clock-ahead")).toBe(1);
+    // Listed as gone quiet, not dropped: its silence by Redis's clock, its uptime stopped at its last beat.
+    expect(withQuiet.quiet_transcoders).toHaveLength(1);
+    const quiet = withQuiet.quiet_transcoders[0]!;
+    expect(quiet).toMatchObject({ name: "clock-ahead", hwaccel: "nvenc", gpu: true, concurrency: 2 });
+    expect(quiet.last_seen_seconds_ago).toBeGreaterThanOrEqual(20);
+    expect(quiet.last_seen_seconds_ago).toBeLessThan(60);
+    expect(quiet.uptime_seconds).toBeLessThanOrEqual(uptimeBefore + 1);
     // Forgotten on the next beat of any transcoder, without anyone opening the farm view.
     await stampAgo("clock-ahead", 2 * hour);
     await behind.beat();
     expect(await api.redis.hexists(TRANSCODERS_KEY, "clock-ahead")).toBe(0);
     expect(await api.redis.zscore(TRANSCODERS_SEEN_KEY, "clock-ahead")).toBeNull();
+    expect((await farm()).quiet_transcoders).toEqual([]);
     // A field without its stamp (an older transcoder's write) is not listed and is removed.
     await api.redis.hset(TRANSCODERS_KEY, "unstamped", "{}");
     expect((await farm()).transcoders.map((transcoder) => transcoder.name)).toEqual(["clock-behind", WORKER]);
@@ -295,7 +375,9 @@ describe("the farm", () => {
     await behind.stop();
     await worker!.stop();
     worker = null;
+    // Graceful stops leave at once: neither online nor quiet.
     expect((await farm()).transcoders).toEqual([]);
+    expect((await farm()).quiet_transcoders).toEqual([]);
     expect(await api.redis.zcard(TRANSCODERS_SEEN_KEY)).toBe(0);
   });
 

@@ -109,3 +109,67 @@ export type RealtimeEvent =
   | { type: "video.ready"; id: number }
   | { type: "video.updated"; id: number; state?: VideoState; processing_error?: string | null }
   | { type: "video.deleted"; id: number };
+
+/** A job a transcoder runs (`GET /api/admin/farm`), with its video's title and latest progress tick. */
+export interface FarmJob {
+  job_id: string;
+  video_id: number;
+  revision: number;
+  attempt: number;
+  started_at: string;
+  /** Null: the video was deleted while its job ran. */
+  title: string | null;
+  progress: TranscodeProgress | null;
+}
+
+export interface FarmTranscoder {
+  name: string;
+  host: string;
+  pid: number;
+  /** `none` (CPU), `nvenc` (GPU encode), `cuda-decode` (GPU decode, CPU encode). */
+  hwaccel: string;
+  encoder: string;
+  gpu: boolean;
+  concurrency: number;
+  started_at: string;
+  uptime_seconds: number;
+  last_seen_at: string;
+  /** By the server's (Redis's) clock: the browser's own may be off. */
+  last_seen_seconds_ago: number;
+  jobs: FarmJob[];
+}
+
+export interface AttemptCounts {
+  completed: number;
+  failed: number;
+}
+
+export interface FarmOverview {
+  transcoders: FarmTranscoder[];
+  /** Silent for more than 15 s: crashed or cut off (a graceful stop leaves the list at once). */
+  quiet_transcoders: FarmTranscoder[];
+  queue: { waiting: number; active: number; delayed: number; failed: number };
+  throughput: { last_15_minutes: AttemptCounts; last_hour: AttemptCounts };
+  dashboard_url: string;
+}
+
+/** `GET /api/admin/farm/failed`: a job the queue keeps as failed. */
+export interface FailedFarmJob {
+  job_id: string;
+  video_id: number | null;
+  revision: number | null;
+  attempts_made: number;
+  error: string;
+  failed_at: string | null;
+  title: string | null;
+  video_state: VideoState | null;
+  /** False when the video's file was replaced since: the api refuses a retry of this job (409). */
+  current: boolean;
+}
+
+export interface RetriedFarmJob {
+  job_id: string;
+  video_id: number;
+  revision: number;
+  processing_state: "pending";
+}

@@ -4,8 +4,13 @@ import type { ReactNode } from "react";
 
 /** The pages that exist, each with the paths it answers. */
 const NAVIGATION = [
-  { href: "/studio/", label: "Library", current: (path: string) => !path.startsWith("/studio/upload") },
+  {
+    href: "/studio/",
+    label: "Library",
+    current: (path: string) => !/^\/studio\/(upload|farm)/.test(path),
+  },
   { href: "/studio/upload", label: "Upload", current: (path: string) => path.startsWith("/studio/upload") },
+  { href: "/studio/farm", label: "Farm", current: (path: string) => path.startsWith("/studio/farm") },
 ];
 
 export function Brand() {
