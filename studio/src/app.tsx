@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { ApiClient, ApiRequestError } from "./api/http.ts";
 import type { SignedInUser } from "./api/types.ts";
+import { CategoriesPage } from "./categories/categories-page.tsx";
 import { LibraryPage } from "./library/library-page.tsx";
 import { NoAccessPage } from "./pages/no-access.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
@@ -16,10 +17,12 @@ type Session =
   | { kind: "signed-out"; notice: string | null }
   | { kind: "signed-in"; user: SignedInUser };
 
-/** Client routes under /studio/: the library, /studio/upload and /studio/videos/:id; anything else is a designed not-found page. */
+/** Client routes under /studio/: the library, /studio/upload, /studio/videos/:id and /studio/categories;
+ * anything else is a designed not-found page. */
 const isLibraryPath = (path: string) =>
   path === "/studio/" || path === "/studio" || path === "/studio/index.html";
-const isUploadPath = (path: string) => path === "/studio/upload" || path === "/studio/upload/";
+const isPagePath = (path: string, page: string) => path === `/studio/${page}` || path === `/studio/${page}/`;
+const isUploadPath = (path: string) => isPagePath(path, "upload");
 
 export function App() {
   const api = useMemo(() => new ApiClient(), []);
@@ -100,6 +103,8 @@ export function App() {
             <UploadPage api={api} />
           ) : videoId !== null ? (
             <VideoPage api={api} id={videoId} />
+          ) : isPagePath(window.location.pathname, "categories") ? (
+            <CategoriesPage api={api} />
           ) : (
             <main className="centered" id="main">
               <div className="card card-narrow">

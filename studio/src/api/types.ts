@@ -84,6 +84,7 @@ export interface AdminCategory {
   id: number;
   name: string;
   video_count: number;
+  created_at: string;
 }
 
 export interface SignedInUser {

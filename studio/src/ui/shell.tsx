@@ -2,10 +2,19 @@
 // in and Sign out; a skip link first for keyboard users.
 import type { ReactNode } from "react";
 
+/** The library's own address, and a video's page (reached from it). */
+const isLibraryOrVideoPath = (path: string) =>
+  /^\/studio(\/|\/index\.html)?$/.test(path) || path.startsWith("/studio/videos/");
+
 /** The pages that exist, each with the paths it answers. */
 const NAVIGATION = [
-  { href: "/studio/", label: "Library", current: (path: string) => !path.startsWith("/studio/upload") },
+  { href: "/studio/", label: "Library", current: (path: string) => isLibraryOrVideoPath(path) },
   { href: "/studio/upload", label: "Upload", current: (path: string) => path.startsWith("/studio/upload") },
+  {
+    href: "/studio/categories",
+    label: "Categories",
+    current: (path: string) => path.startsWith("/studio/categories"),
+  },
 ];
 
 export function Brand() {
