@@ -9,6 +9,7 @@ import { NoAccessPage } from "./pages/no-access.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
 import { Shell } from "./ui/shell.tsx";
 import { UploadPage } from "./upload/upload-page.tsx";
+import { UsersPage } from "./users/users-page.tsx";
 import { VideoPage, videoIdFromPath } from "./video/video-page.tsx";
 
 type Session =
@@ -17,8 +18,8 @@ type Session =
   | { kind: "signed-out"; notice: string | null }
   | { kind: "signed-in"; user: SignedInUser };
 
-/** Client routes under /studio/: the library, /studio/upload, /studio/videos/:id and /studio/categories;
- * anything else is a designed not-found page. */
+/** Client routes under /studio/: the library, /studio/upload, /studio/videos/:id, /studio/categories and
+ * /studio/users; anything else is a designed not-found page. */
 const isLibraryPath = (path: string) =>
   path === "/studio/" || path === "/studio" || path === "/studio/index.html";
 const isPagePath = (path: string, page: string) => path === `/studio/${page}` || path === `/studio/${page}/`;
@@ -105,6 +106,8 @@ export function App() {
             <VideoPage api={api} id={videoId} />
           ) : isPagePath(window.location.pathname, "categories") ? (
             <CategoriesPage api={api} />
+          ) : isPagePath(window.location.pathname, "users") ? (
+            <UsersPage api={api} me={session.user} />
           ) : (
             <main className="centered" id="main">
               <div className="card card-narrow">

@@ -15,6 +15,7 @@ const NAVIGATION = [
     label: "Categories",
     current: (path: string) => path.startsWith("/studio/categories"),
   },
+  { href: "/studio/users", label: "Users", current: (path: string) => path.startsWith("/studio/users") },
 ];
 
 export function Brand() {
