@@ -306,7 +306,16 @@ describe("the users page", () => {
 
   test("reads well at 1280 and 390 px; axe-core clean at both", async () => {
     const { page } = desktop;
+    // An admin and an inactive account among them, as a real list has.
+    expect((await admin.request("PATCH", `/api/admin/users/${bob.id}`, { is_admin: true })).status).toBe(200);
+    expect((await admin.request("PATCH", `/api/admin/users/${ann.id}`, { is_active: false })).status).toBe(
+      200,
+    );
     await search(desktop, `-${tag}@`, 3);
+    await page.waitForFunction(
+      (id) => document.querySelector(`tr[data-user-id="${id}"]`)?.getAttribute("data-active") === "false",
+      ann.id,
+    );
     await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-users-1280.png"), fullPage: true });
     expect(await rowCount(desktop)).toBe(3);
 
