@@ -2,7 +2,8 @@
 // of their address and pages through a search; deactivates one, and a second browser signing in as it
 // gets the refusal until it is activated again; grants admin (the account then opens the studio) and
 // revokes it (its session ends); demoting yourself takes a ticked box and is refused readably while you
-// are the last admin; "Revoke all sessions" ends a user's existing session (their next call is 401).
+// are the last admin (with another admin it works and signs you out); "Revoke all sessions" ends a
+// user's existing session (their next call is 401).
 // axe-core finds no serious or critical violation; the CSP is never violated. Screenshots at 1280 and
 // 390 px go to var/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -334,10 +335,45 @@ describe("the users page", () => {
       await phone.page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-users-own-390.png") });
       expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       expect(await seriousAxeViolations(phone.page)).toEqual([]);
+      // Between a phone and a wide window (the actions stack in their cell) nothing is cut off.
+      await phone.page.setViewportSize({ width: 1024, height: 800 });
+      await search(phone, `-${tag}@`, 3);
+      const widths = await phone.page.evaluate(() => {
+        const card = document.querySelector(".table-card")!;
+        return {
+          page: document.documentElement.scrollWidth,
+          card: card.clientWidth,
+          table: card.scrollWidth,
+        };
+      });
+      expect(widths.page).toBeLessThanOrEqual(1024);
+      expect(widths.table).toBe(widths.card);
+      await phone.page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-users-1024.png") });
       expectNoProblems(phone);
     } finally {
       await phone.context.close();
     }
+    expectNoProblems(desktop);
+  }, 60_000);
+
+  test("with another admin, removing your own admin (box ticked) works and signs you out of the studio", async () => {
+    const { page } = desktop;
+    expect((await userNamed(bob.email)).is_admin).toBe(true);
+    await search(desktop, ADMIN.email, 1);
+    await page.getByRole("button", { name: `Remove admin: ${ADMIN.email}` }).click();
+    const dialog = page.getByRole("dialog", { name: `Remove admin from ${ADMIN.email}?` });
+    await dialog.getByLabel("I mean to change my own account").check();
+    await dialog.getByRole("button", { name: "Remove admin" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await page.getByText("Your session ended. Sign in again.").waitFor();
+
+    const bobs = new Client(api.url);
+    expect((await bobs.post("/api/login/", { email: bob.email, password: bob.password })).status).toBe(200);
+    const demoted = (await (await bobs.get(`/api/admin/users/${me.id}`)).json()) as AdminUser;
+    expect(demoted.is_admin).toBe(false);
+    // Signing in again gets the no-access page: the right is gone, the account is not.
+    await signInThroughForm(desktop, api.url, ADMIN);
+    await page.getByRole("heading", { name: "No access to the studio" }).waitFor();
     expectNoProblems(desktop);
   }, 60_000);
 });
