@@ -1,5 +1,5 @@
 // The studio's categories page in Debian's Chromium against the real api: an admin reaches it from the
-// navigation, creates a category with the keyboard (a taken name is refused under the field), renames
+// navigation (its empty state; its error state when the list is cut off, and Try again), creates a category with the keyboard (a taken name is refused under the field), renames
 // it in place and deletes it through a confirmation that names it. A category that a video was filed
 // under after the page was loaded is refused with the api's reason (409 in_use) shown in the dialog,
 // and the list learns the count; once the count is known the dialog explains and offers no Delete.
@@ -65,6 +65,19 @@ describe("the categories page", () => {
     await page.waitForURL(`${api.url}/studio/categories`);
     await page.getByRole("heading", { name: "Categories", level: 1 }).waitFor();
     expect(await page.getByRole("link", { name: "Categories" }).getAttribute("aria-current")).toBe("page");
+    // The api's own database is new: the empty state, designed.
+    await page.getByRole("heading", { name: "No categories yet" }).waitFor();
+    await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-categories-empty-1280.png") });
+
+    // The list cut off on its way (the network, not the api): the error state, and Try again recovers.
+    await page.route("**/api/admin/categories", (route) => route.abort("connectionreset"));
+    await page.reload();
+    await page.getByRole("heading", { name: "The categories could not be loaded" }).waitFor();
+    expect(await page.getByRole("alert").textContent()).toContain("The server cannot be reached.");
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.unroute("**/api/admin/categories");
+    await page.getByRole("button", { name: "Try again" }).click();
+    await page.getByRole("heading", { name: "No categories yet" }).waitFor();
 
     const name = `Documentaries ${tag}`;
     await page.getByLabel("New category").focus();

@@ -146,6 +146,18 @@ describe("the users page", () => {
     expect(await seriousAxeViolations(page)).toEqual([]);
     await page.getByRole("button", { name: "Clear filters" }).click();
     await page.waitForFunction(() => document.querySelectorAll("tr.user-row").length === 25);
+
+    // The list cut off on its way (the network, not the api): the error state, and Try again recovers.
+    const listing = (url: URL) => url.pathname === "/api/admin/users";
+    await page.route(listing, (route) => route.abort("connectionreset"));
+    await page.getByLabel("Status").selectOption("inactive");
+    await page.getByRole("heading", { name: "The users could not be loaded" }).waitFor();
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.unroute(listing);
+    await page.getByRole("button", { name: "Try again" }).click();
+    await page.getByRole("heading", { name: "No users match" }).waitFor();
+    await page.getByLabel("Status").selectOption("");
+    await page.waitForFunction(() => document.querySelectorAll("tr.user-row").length === 25);
     expectNoProblems(desktop);
   }, 60_000);
 
