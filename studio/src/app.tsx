@@ -3,12 +3,14 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { ApiClient, ApiRequestError } from "./api/http.ts";
 import type { SignedInUser } from "./api/types.ts";
+import { CategoriesPage } from "./categories/categories-page.tsx";
 import { FarmPage, isFarmPath } from "./farm/farm-page.tsx";
 import { LibraryPage } from "./library/library-page.tsx";
 import { NoAccessPage } from "./pages/no-access.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
 import { Shell } from "./ui/shell.tsx";
 import { UploadPage } from "./upload/upload-page.tsx";
+import { UsersPage } from "./users/users-page.tsx";
 import { VideoPage, videoIdFromPath } from "./video/video-page.tsx";
 
 type Session =
@@ -17,10 +19,12 @@ type Session =
   | { kind: "signed-out"; notice: string | null }
   | { kind: "signed-in"; user: SignedInUser };
 
-/** Client routes under /studio/: the library, /studio/upload, /studio/farm and /studio/videos/:id; anything else is a designed not-found page. */
+/** Client routes under /studio/: the library, /studio/upload, /studio/videos/:id, /studio/categories,
+ * /studio/users and /studio/farm; anything else is a designed not-found page. */
 const isLibraryPath = (path: string) =>
   path === "/studio/" || path === "/studio" || path === "/studio/index.html";
-const isUploadPath = (path: string) => path === "/studio/upload" || path === "/studio/upload/";
+const isPagePath = (path: string, page: string) => path === `/studio/${page}` || path === `/studio/${page}/`;
+const isUploadPath = (path: string) => isPagePath(path, "upload");
 
 export function App() {
   const api = useMemo(() => new ApiClient(), []);
@@ -103,6 +107,10 @@ export function App() {
             <FarmPage api={api} />
           ) : videoId !== null ? (
             <VideoPage api={api} id={videoId} />
+          ) : isPagePath(window.location.pathname, "categories") ? (
+            <CategoriesPage api={api} />
+          ) : isPagePath(window.location.pathname, "users") ? (
+            <UsersPage api={api} me={session.user} />
           ) : (
             <main className="centered" id="main">
               <div className="card card-narrow">

@@ -84,6 +84,32 @@ export interface AdminCategory {
   id: number;
   name: string;
   video_count: number;
+  created_at: string;
+}
+
+/** An account as `GET /api/admin/users` lists it. */
+export interface AdminUser {
+  id: number;
+  email: string;
+  is_active: boolean;
+  is_admin: boolean;
+  created_at: string;
+  last_login_at: string | null;
+}
+
+export interface AdminUserPage {
+  results: AdminUser[];
+  /** Pass as `after` for the next page; null on the last one. */
+  next_after: number | null;
+}
+
+/** One live session of a user (`GET /api/admin/users/:id/sessions`). */
+export interface AdminSession {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  user_agent: string | null;
+  ip: string | null;
 }
 
 export interface SignedInUser {

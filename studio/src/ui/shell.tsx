@@ -2,14 +2,20 @@
 // in and Sign out; a skip link first for keyboard users.
 import type { ReactNode } from "react";
 
+/** The library's own address, and a video's page (reached from it). */
+const isLibraryOrVideoPath = (path: string) =>
+  /^\/studio(\/|\/index\.html)?$/.test(path) || path.startsWith("/studio/videos/");
+
 /** The pages that exist, each with the paths it answers. */
 const NAVIGATION = [
-  {
-    href: "/studio/",
-    label: "Library",
-    current: (path: string) => !/^\/studio\/(upload|farm)/.test(path),
-  },
+  { href: "/studio/", label: "Library", current: (path: string) => isLibraryOrVideoPath(path) },
   { href: "/studio/upload", label: "Upload", current: (path: string) => path.startsWith("/studio/upload") },
+  {
+    href: "/studio/categories",
+    label: "Categories",
+    current: (path: string) => path.startsWith("/studio/categories"),
+  },
+  { href: "/studio/users", label: "Users", current: (path: string) => path.startsWith("/studio/users") },
   { href: "/studio/farm", label: "Farm", current: (path: string) => path.startsWith("/studio/farm") },
 ];
 

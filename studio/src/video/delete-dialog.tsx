@@ -1,25 +1,9 @@
 // Deleting a video, behind a confirmation that names it: a modal <dialog> (showModal makes the rest of
-// the page inert; Escape closes it), focus on Cancel first so Enter never deletes. Tab wraps inside the
-// dialog: Chromium's modal would otherwise let it leave for the browser's own controls.
-import { type KeyboardEvent, useEffect, useId, useRef, useState } from "react";
-
-function keepFocusInside(event: KeyboardEvent<HTMLDialogElement>) {
-  if (event.key !== "Tab") return;
-  const focusable = [...event.currentTarget.querySelectorAll<HTMLElement>("button:not(:disabled), a[href]")];
-  const first = focusable[0];
-  const last = focusable[focusable.length - 1];
-  if (!first || !last) return;
-  if (event.shiftKey && document.activeElement === first) {
-    event.preventDefault();
-    last.focus();
-  } else if (!event.shiftKey && document.activeElement === last) {
-    event.preventDefault();
-    first.focus();
-  }
-}
-
+// the page inert; Escape closes it), focus on Cancel first so Enter never deletes, Tab kept inside.
+import { useEffect, useId, useRef, useState } from "react";
 import type { ApiClient } from "../api/http.ts";
 import type { AdminVideo } from "../api/types.ts";
+import { keepFocusInside } from "../ui/dialog.tsx";
 
 export function DeleteVideo({
   api,
