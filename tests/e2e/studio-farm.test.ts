@@ -300,6 +300,31 @@ describe("the Farm page", () => {
     expectNoProblems(desktop);
   }, 60_000);
 
+  test("a Retry of a job whose video was deleted meanwhile: 404 said, and the row goes", async () => {
+    const { page } = desktop;
+    const path = join(stack.workDir, "broken-again.mp4");
+    await Bun.write(path, Bun.file(join(stack.workDir, "broken.mp4")));
+    const doomed = await untilState(admin, (await uploadFile(api, admin, path)).id, "error");
+    const row = failedRow(desktop, doomed.id);
+    await row.waitFor({ timeout: 30_000 });
+    // Deleted behind this page's back: its list still shows the row, with a Retry.
+    await api.database.db.execute(sql`DELETE FROM videos WHERE id = ${doomed.id}`);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/api/admin/farm/failed/video-${doomed.id}-r1/retry`)),
+      row.getByRole("button", { name: `Retry the job of ${doomed.title}` }).click(),
+    ]);
+    expect(response.status()).toBe(404);
+    await page
+      .getByRole("status")
+      .filter({ hasText: "Not retried: The video of this job was deleted; the job is removed." })
+      .waitFor();
+    await row.waitFor({ state: "detached" });
+    await page.getByRole("heading", { name: "No failed jobs" }).waitFor();
+    await page.getByRole("button", { name: "Dismiss" }).click();
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Failed jobs");
+    expectNoProblems(desktop);
+  }, 90_000);
+
   test("a refresh that fails is told over the page, which does not move; the cards say online is unconfirmed", async () => {
     const { page } = desktop;
     const figures = page.locator(".farm-figures");
