@@ -33,6 +33,12 @@ export type PassProgress = Static<typeof PassProgress>;
 export const TranscodeProgress = Type.Object({
   videoId: Type.Integer({ minimum: 1 }),
   revision: Type.Integer({ minimum: 1 }),
+  /**
+   * The run of the job that sent it (the heartbeat's `attempt`): a crashed or stalled run's last tick
+   * stays in the key until the next run's first, and must not pass for the next run's progress.
+   * Absent from older transcoders.
+   */
+  attempt: Type.Optional(Type.Integer({ minimum: 1 })),
   stage: TranscodeStage,
   /** 0–100 over the whole job. */
   percent: Type.Number(),

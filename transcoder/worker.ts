@@ -215,7 +215,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       const at = Date.now();
       if (!force && at - lastTick < PROGRESS_INTERVAL_MS) return;
       lastTick = at;
-      const progress: TranscodeProgress = { videoId, revision, ...tick };
+      const progress: TranscodeProgress = { videoId, revision, attempt: attemptRef.attempt, ...tick };
       void reporter
         .progress(progress)
         .catch((error) => jobLog.warn({ err: error }, "progress report failed"));

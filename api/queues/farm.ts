@@ -43,7 +43,7 @@ export interface FailedJob {
   attemptsMade: number;
   error: string;
   failedAt: Date | null;
-  /** The video's title and state now; null when it was deleted (or the job is not a video's). */
+  /** The video's title and state now; null when the job is not a video's (a deleted one's is removed). */
   title: string | null;
   videoState: ProcessingState | null;
   /** False when the video's file was replaced since: retrying this job would transcode an old file. */
@@ -147,8 +147,12 @@ export class FarmService {
     });
     return (job) => {
       const tick = latest.get(job.videoId);
-      // A tick of another revision is a replaced file's (or the next one's): not this job's progress.
-      const progress = tick && tick.revision === job.revision ? tick : null;
+      // A tick of another revision is a replaced file's (or the next one's), and one of another run is
+      // a crashed or stalled run's last: neither is this job's progress. Older transcoders' ticks carry
+      // no run, and go by the revision alone.
+      const ours =
+        tick?.revision === job.revision && (tick.attempt === undefined || tick.attempt === job.attempt);
+      const progress = tick && ours ? tick : null;
       return { job, title: titles.get(job.videoId) ?? null, progress };
     };
   }
@@ -174,7 +178,12 @@ export class FarmService {
     return this.deps.attemptsEndedSince(new Date(this.deps.clock.now().getTime() - minutes * 60_000));
   }
 
-  /** The failed jobs the queue keeps, the latest first, each with its video's state now. */
+  /**
+   * The failed jobs the queue keeps, the latest first, each with its video's state now. A job whose
+   * video was deleted, or whose file was replaced since, is removed instead of listed: nothing can
+   * retry it (the video's job history keeps its runs). A delete or a replacement removes its job
+   * itself, but not one a transcoder was running then: that run fails on the missing source after.
+   */
   async failed(): Promise<FailedJob[]> {
     const jobs = (await this.deps.queue.getFailed(0, MAX_FAILED_LISTED - 1)).filter((job) => job?.id);
     const refs = jobs.map((job) => revisionOfJob(job.id!));
@@ -192,8 +201,16 @@ export class FarmService {
             .from(videos)
             .where(inArray(videos.id, ids));
     const byId = new Map(rows.map((row) => [row.id, row]));
+    const orphaned = (index: number) => {
+      const ref = refs[index];
+      if (!ref) return false;
+      const video = byId.get(ref.videoId);
+      return video === undefined || video.revision > ref.revision;
+    };
+    await Promise.all(jobs.map((job, index) => (orphaned(index) ? job.remove().catch(() => {}) : undefined)));
     return jobs
-      .map((job, index) => {
+      .flatMap((job, index) => (orphaned(index) ? [] : [{ job, index }]))
+      .map(({ job, index }) => {
         const ref = refs[index];
         const video = ref ? byId.get(ref.videoId) : undefined;
         return {
@@ -233,8 +250,10 @@ export class FarmService {
       throw notFound("The video of this job was deleted; the job is removed.");
     }
     if (video.revision !== ref.revision) {
+      // Nothing will ever retry a replaced file's job: it leaves the failed list.
+      if (video.revision > ref.revision) await job.remove().catch(() => {});
       throw new ApiError(409, {
-        detail: `The video's file was replaced since (revision ${video.revision} now): this job transcoded an old file.`,
+        detail: `The video's file was replaced since (revision ${video.revision} now): this job transcoded an old file, and is removed.`,
         reason: "stale_revision",
       });
     }

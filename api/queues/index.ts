@@ -76,7 +76,7 @@ export function farmRoutes(deps: {
       detail: {
         summary: "Failed transcode jobs, the latest first",
         description:
-          "Those the queue keeps (the latest 100 listed), each with its readable error, its attempts and its video's title and state now.",
+          "Those the queue keeps (the latest 100 listed), each with its readable error, its attempts and its video's title and state now. A job whose video was deleted, or whose file was replaced since, is removed from the queue instead of listed (nothing can retry it; the video's job history keeps its runs): a delete or replacement removes its job itself, except one a transcoder was running then, which fails on the missing source afterwards.",
       },
     })
     .post(
@@ -98,7 +98,7 @@ export function farmRoutes(deps: {
         detail: {
           summary: "Retry a failed job",
           description:
-            "The video goes back to `pending` and the job runs again with a fresh set of attempts (as `POST /api/admin/videos/:id/retry`). 404: no such job, or its video was deleted meanwhile (the job is removed). 409 with `reason`: `not_failed` (the job or its video is not failed any more), `stale_revision` (the file was replaced since). Writes an audit log line.",
+            "The video goes back to `pending` and the job runs again with a fresh set of attempts (as `POST /api/admin/videos/:id/retry`). 404: no such job, or its video was deleted meanwhile (the job is removed). 409 with `reason`: `not_failed` (the job or its video is not failed any more), `stale_revision` (the file was replaced since; the job is removed). Writes an audit log line.",
         },
       },
     );

@@ -114,10 +114,10 @@ export const FarmModel = {
     attempts_made: t.Integer(),
     error: t.String({ description: "The last attempt's failure, as a sentence for people" }),
     failed_at: t.Nullable(t.String({ format: "date-time" })),
-    title: t.Nullable(t.String({ description: "The video's title; null: the video was deleted" })),
+    title: t.Nullable(t.String({ description: "The video's title; null: the job is not a video's" })),
     video_state: t.Nullable(
       t.Union([t.Literal("pending"), t.Literal("processing"), t.Literal("ready"), t.Literal("error")], {
-        description: "The video's state now; null: the video was deleted",
+        description: "The video's state now; null: the job is not a video's",
       }),
     ),
     current: t.Boolean({

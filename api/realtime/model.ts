@@ -101,6 +101,8 @@ export type ServerMessage =
       eta_seconds: number | null;
       /** Epoch ms at which the transcoder emitted the tick (its clock); null from older transcoders. */
       at: number | null;
+      /** The run of the job that sent it (as the farm's heartbeats number them); absent from older transcoders. */
+      attempt?: number;
       /** Jobs with a fast-start pass: each pass's own percent and ETA (`percent` stays the whole job's). */
       passes?: {
         fast_start?: { percent: number; eta_seconds: number | null };

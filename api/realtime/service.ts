@@ -121,7 +121,7 @@ export class RealtimeHub {
   }
 
   private onProgress(tick: TranscodeProgress): void {
-    const { videoId, revision, stage, percent, etaSeconds, at } = tick;
+    const { videoId, revision, attempt, stage, percent, etaSeconds, at } = tick;
     const passes = presentPasses(tick);
     if (!Number.isFinite(percent)) return;
     const message = JSON.stringify({
@@ -134,6 +134,9 @@ export class RealtimeHub {
       eta_seconds: etaSeconds !== null && Number.isFinite(etaSeconds) ? etaSeconds : null,
       // Passed through so that clients can measure delivery latency (transcoder clock, epoch ms).
       at: at !== undefined && Number.isFinite(at) ? at : null,
+      // Which run of the job sent it (the farm tells a new run's ticks from a dead one's); older
+      // transcoders send none.
+      ...(attempt !== undefined ? { attempt } : {}),
       ...(passes ? { passes } : {}),
     } satisfies ServerMessage);
     // An admin is in at most one of the two topics (see subscribe), so nobody gets a tick twice.

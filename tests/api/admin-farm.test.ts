@@ -2,7 +2,8 @@
 // process) on the api's Redis: its heartbeat, what it runs, queue depth, throughput from the job
 // history, a failed job and its Retry, and a video deleted before the Retry.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { sql } from "drizzle-orm";
 import pino from "pino";
@@ -12,7 +13,12 @@ import { Heartbeat } from "../../transcoder/heartbeat.ts";
 import { ADMIN_ENV, type AdminVideo, adminClient, createVideo, getVideo } from "../support/admin.ts";
 import { expectError } from "../support/assertions.ts";
 import { eventually } from "../support/eventually.ts";
-import { type InProcessTranscoder, startInProcessTranscoder, untilState } from "../support/farm.ts";
+import {
+  farmSource,
+  type InProcessTranscoder,
+  startInProcessTranscoder,
+  untilState,
+} from "../support/farm.ts";
 import { tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
@@ -60,6 +66,7 @@ const WORKER = "farm-test-worker";
 let api: TestApi;
 let admin: Client;
 let worker: InProcessTranscoder | null = null;
+const workDir = mkdtempSync(join(tmpdir(), "vf-admin-farm-"));
 
 beforeAll(async () => {
   api = await startTestApi(
@@ -72,6 +79,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await api?.stop();
+  rmSync(workDir, { recursive: true, force: true });
 });
 
 const json = async <T>(response: Response, status = 200): Promise<T> => {
@@ -84,6 +92,14 @@ const failedJobs = async () => json<FailedJob[]>(await admin.get("/api/admin/far
 const retry = (jobId: string) => admin.post(`/api/admin/farm/failed/${jobId}/retry`);
 
 /** Passes the container sniffing (an MP4's first bytes), then nothing FFmpeg can decode. */
+/** A source that takes the transcoder a few seconds: its job is seen running, ticks and all. */
+const slowSource = async (name: string) =>
+  new Uint8Array(await Bun.file(await farmSource(workDir, name, 8, 640, 360)).arrayBuffer());
+
+/** Behind the api's back, as a replacement does when its discard finds the old run still going. */
+const bumpRevision = (videoId: number) =>
+  api.database.db.execute(sql`UPDATE videos SET revision = revision + 1 WHERE id = ${videoId}`);
+
 async function brokenMp4(): Promise<Uint8Array> {
   const real = await tinyMp4Bytes();
   const bytes = new Uint8Array(64 * 1024);
@@ -144,15 +160,19 @@ describe("the farm", () => {
     expect(after.queue).toMatchObject({ waiting: 0, active: 0 });
   });
 
-  test("a job in progress shows on its transcoder's heartbeat", async () => {
-    const video = await createVideo(api, admin, { title: "Running now" });
-    // The heartbeat is written when the attempt starts: the running job shows before it is done.
-    const running = await eventually(
-      "the job on the heartbeat",
+  test("a job in progress shows on its transcoder's heartbeat, with its own latest tick", async () => {
+    const video = await createVideo(api, admin, {
+      title: "Running now",
+      file: await slowSource("running.mp4"),
+    });
+    // The heartbeat is written when the attempt starts, and its first tick (probing) at once after.
+    const { running, stored } = await eventually(
+      "the job on the heartbeat with a tick",
       async () => {
         const current = await farm();
         const job = current.transcoders[0]?.jobs.find((entry) => entry.video_id === video.id);
-        if (job) return job;
+        const tick = progressChannel.decode((await api.redis.get(progressKey(video.id))) ?? "");
+        if (job?.progress && tick.ok) return { running: job, stored: tick.value };
         const state = (await getVideo(admin, video.id)).processing_state;
         if (state === "ready") throw new Error("the job finished before its heartbeat was seen");
         return undefined;
@@ -160,25 +180,47 @@ describe("the farm", () => {
       30_000,
       10,
     );
-    expect(running).toMatchObject({
+    expect(running).toEqual({
       job_id: `video-${video.id}-r1`,
       video_id: video.id,
       revision: 1,
       attempt: 1,
       started_at: expect.any(String),
       title: "Running now",
+      progress: {
+        percent: expect.any(Number),
+        stage: expect.any(String),
+        eta_seconds: running.progress!.eta_seconds,
+      },
     });
-    // The latest tick of this revision, once the worker has sent one (the studio shows it at once).
-    if (running.progress !== null) {
-      expect(running.progress.percent).toBeGreaterThanOrEqual(0);
-      expect(running.progress.percent).toBeLessThanOrEqual(100);
-      expect(running.progress.stage.length).toBeGreaterThan(0);
-    }
+    expect(running.progress!.percent).toBeGreaterThanOrEqual(0);
+    expect(running.progress!.percent).toBeLessThanOrEqual(100);
+    expect(running.progress!.stage.length).toBeGreaterThan(0);
+    // The worker numbers its ticks with the run the heartbeat lists (the studio tells runs apart by it).
+    expect(stored).toMatchObject({ videoId: video.id, revision: 1, attempt: running.attempt });
     await untilState(admin, video.id, "ready");
     await eventually(
       "the heartbeat without the finished job",
       async () => (await farm()).transcoders[0]?.jobs.length === 0,
     );
+  });
+
+  test("a video deleted while its job runs: the run's failure is never listed", async () => {
+    const before = (await farm()).queue.failed;
+    const video = await createVideo(api, admin, {
+      title: "Deleted mid-run",
+      file: await slowSource("gone.mp4"),
+    });
+    await eventually("the job running", async () =>
+      (await farm()).transcoders[0]?.jobs.some((entry) => entry.video_id === video.id),
+    );
+    // The delete cannot remove a job a transcoder holds: the run goes on without its source.
+    expect((await admin.request("DELETE", `/api/admin/videos/${video.id}`)).status).toBe(204);
+    await eventually("the run over", async () =>
+      (await farm()).transcoders[0]?.jobs.every((entry) => entry.video_id !== video.id),
+    );
+    expect((await failedJobs()).map((job) => job.video_id)).not.toContain(video.id);
+    expect((await farm()).queue.failed).toBe(before);
   });
 
   test("a failed job is listed with its error; Retry runs it again, the history keeps both runs", async () => {
@@ -234,13 +276,31 @@ describe("the farm", () => {
     await untilState(admin, gone.id, "error");
     const before = (await failedJobs()).find((job) => job.video_id === gone.id)!;
     expect(before.video_state).toBe("error");
-    // Deleted behind the api's back (another replica's delete that had not reached the queue yet).
+    // Deleted behind the api's back (as when the delete found the job running: it could not remove it).
     await api.database.db.execute(sql`DELETE FROM videos WHERE id = ${gone.id}`);
-    const listed = (await failedJobs()).find((job) => job.video_id === gone.id)!;
-    expect(listed).toMatchObject({ title: null, video_state: null, current: false });
-    const refusal = await expectError(await retry(listed.job_id), 404);
-    expect(refusal.body.detail).toContain("deleted");
+    // Nothing can retry it: the list removes it rather than show a row without an action.
     expect((await failedJobs()).map((job) => job.video_id)).not.toContain(gone.id);
+    const refusal = await expectError(await retry(before.job_id), 404);
+    expect(refusal.body.detail).toBe("No transcode job of this id.");
+  });
+
+  test("a failed job of a file replaced since: removed from the list, and by a refused Retry", async () => {
+    const listedOld = await createVideo(api, admin, { title: "Replaced, listed", file: await brokenMp4() });
+    const retriedOld = await createVideo(api, admin, { title: "Replaced, retried", file: await brokenMp4() });
+    await untilState(admin, listedOld.id, "error");
+    await untilState(admin, retriedOld.id, "error");
+    const ids = (await failedJobs()).map((job) => job.video_id);
+    expect(ids).toContain(listedOld.id);
+    expect(ids).toContain(retriedOld.id);
+    await bumpRevision(listedOld.id);
+    await bumpRevision(retriedOld.id);
+    // A Retry read from an older list: refused, and the job goes.
+    const refusal = await expectError(await retry(`video-${retriedOld.id}-r1`), 409);
+    expect(refusal.body.reason).toBe("stale_revision");
+    await expectError(await retry(`video-${retriedOld.id}-r1`), 404);
+    expect((await failedJobs()).map((job) => job.video_id)).not.toContain(listedOld.id);
+    await expectError(await retry(`video-${listedOld.id}-r1`), 404);
+    expect((await failedJobs()).map((job) => job.video_id)).not.toContain(retriedOld.id);
   });
 
   test("a run that fails and is retried by the queue is in the history with its error, then the last one", async () => {
@@ -272,11 +332,12 @@ describe("the farm", () => {
   test("a running job carries its video's title and the latest tick of its own revision", async () => {
     const videos = await json<AdminVideo[]>(await admin.get("/api/admin/videos"));
     const video = videos.find((entry) => entry.title === "Waits for the farm")!;
+    let nextAttempt = 1;
     const jobOf = (videoId: number) => ({
       jobId: `video-${videoId}-r1`,
       videoId,
       revision: 1,
-      attempt: 1,
+      attempt: nextAttempt,
       startedAt: new Date().toISOString(),
     });
     // A transcoder's heartbeat as the worker writes it, naming the video and one deleted meanwhile.
@@ -308,6 +369,24 @@ describe("the farm", () => {
       await api.redis.set(progressKey(video.id), tick(2));
       const again = (await farm()).transcoders.find((transcoder) => transcoder.name === "busy-one")!;
       expect(again.jobs[0]!.progress).toBeNull();
+      // A crashed run's last tick (attempt 1) is not the next run's (attempt 2, listed before its first).
+      const run = (attempt: number) =>
+        progressChannel.encode({
+          videoId: video.id,
+          revision: 1,
+          attempt,
+          stage: "encoding",
+          percent: 80,
+          etaSeconds: 3,
+        });
+      nextAttempt = 2;
+      await api.redis.set(progressKey(video.id), run(1));
+      await busy.beat();
+      const nextRun = (await farm()).transcoders.find((transcoder) => transcoder.name === "busy-one")!;
+      expect(nextRun.jobs[0]).toMatchObject({ attempt: 2, progress: null });
+      await api.redis.set(progressKey(video.id), run(2));
+      const ticked = (await farm()).transcoders.find((transcoder) => transcoder.name === "busy-one")!;
+      expect(ticked.jobs[0]!.progress).toEqual({ percent: 80, stage: "encoding", eta_seconds: 3 });
     } finally {
       await api.redis.del(progressKey(video.id));
       await busy.stop();

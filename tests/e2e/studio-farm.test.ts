@@ -1,13 +1,17 @@
 // The studio's Farm page in Debian's Chromium against the real api and real transcoder processes: the
 // transcoder is listed with its encoder and shows the job it runs, its bar moving over the WebSocket
 // while the video transcodes (the card never changes size); a job that failed shows with its error;
-// a transcoder killed without a word turns quiet instead of vanishing; Retry re-queues the failed job
-// (the list updates: the row leaves while no transcoder can take it, and comes back when a new one
-// fails it again); the queue dashboard link leads to bull-board. axe-core finds no serious or critical
-// violation, the CSP is never violated. Screenshots at 1280 and 390 px go to var/screenshots/.
+// a transcoder killed without a word while it runs a job turns quiet in place instead of vanishing (what
+// it was running shown, its card the same size); Retry re-queues the failed job (the list updates: the
+// row leaves while no transcoder can take it, and comes back when a new one fails it again), a refused
+// Retry says why and reads the list again; a failed refresh is told over the page without moving it, and
+// marks the cards unconfirmed; a hidden tab reads nothing; the queue dashboard link leads to bull-board.
+// axe-core finds no serious or critical violation, the CSP is never violated. Screenshots at 1280 and
+// 390 px go to var/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { Browser, Locator } from "playwright-core";
+import { sql } from "drizzle-orm";
+import type { Browser, Locator, Page } from "playwright-core";
 import { ADMIN, type AdminVideo, adminClient, getVideo } from "../support/admin.ts";
 import { launchChromium } from "../support/browser.ts";
 import { eventually } from "../support/eventually.ts";
@@ -72,6 +76,16 @@ const stat = (studio: StudioPage, label: string) =>
     .filter({ has: studio.page.locator("dt", { hasText: label }) })
     .locator(".stat-value");
 const height = async (locator: Locator) => Math.round((await locator.boundingBox())!.height);
+const top = async (locator: Locator) => Math.round((await locator.boundingBox())!.y);
+/** What the browser says of a hidden tab (a tab in the background, a minimised window). */
+const setHidden = (page: Page, hidden: boolean) =>
+  page.evaluate((value) => {
+    Object.defineProperty(document, "visibilityState", {
+      configurable: true,
+      get: () => (value ? "hidden" : "visible"),
+    });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
 
 describe("the Farm page", () => {
   test("is in the navigation; lists the transcoder with its encoder, and the failed job with its error", async () => {
@@ -155,9 +169,8 @@ describe("the Farm page", () => {
         await Bun.sleep(100);
       }
       await untilState(admin, video.id, "ready");
-      // Moved through values between 0 and 100, never backwards; the card's size never changed.
+      // Moved through values between 0 and 100; the card's size never changed.
       expect(percents.filter((percent) => percent > 0 && percent < 100).length).toBeGreaterThanOrEqual(2);
-      expect(percents).toEqual([...percents].sort((a, b) => a - b));
       expect(screenshots).toBe(true);
       await worker.getByText("Idle, waiting for a job").waitFor();
       heights.add(await height(worker));
@@ -177,12 +190,17 @@ describe("the Farm page", () => {
     }
   }, 180_000);
 
-  test("a transcoder killed without a word is shown as quiet, not dropped", async () => {
+  test("a transcoder killed without a word while it runs a job turns quiet in place, the job shown", async () => {
+    const { page } = desktop;
+    const video = await uploadFile(api, admin, stack.sources[0]!);
+    const worker = card(desktop, WORKER);
+    const slot = worker.locator(`[data-job-id="video-${video.id}-r1"]`);
+    await slot.getByRole("progressbar").waitFor({ timeout: 90_000 });
+    const before = { height: await height(worker), top: await top(worker) };
     await transcoder!.kill9();
     transcoder = null;
-    const worker = card(desktop, WORKER);
     // Quiet after 15 s without a heartbeat, seen at the page's next read of the farm.
-    await desktop.page.waitForFunction(
+    await page.waitForFunction(
       (name) =>
         document.querySelector(`li[data-transcoder="${name}"]`)?.getAttribute("data-quiet") === "true",
       WORKER,
@@ -192,10 +210,22 @@ describe("the Farm page", () => {
     expect(text).toContain("Quiet");
     expect(text).toContain("No heartbeat for over 15 s");
     expect(text).toMatch(/Heartbeat\d+ (s|min) ago/);
-    expect(await desktop.page.locator(".section-count").first().textContent()).toBe("0 online, 1 quiet");
-    expect(await seriousAxeViolations(desktop.page)).toEqual([]);
+    // What it was running when it went silent, where its bar was; the card where it was, as tall.
+    expect(await slot.locator(".job-was").textContent()).toBe("Was running");
+    expect(await slot.getByRole("link", { name: video.title }).getAttribute("href")).toBe(
+      `/studio/videos/${video.id}`,
+    );
+    expect(await slot.locator(".job-last-heard").textContent()).toMatch(/^Last heard at \d+ % \(\w[\w-]*\)$/);
+    expect(await slot.getByRole("progressbar").count()).toBe(0);
+    expect({ height: await height(worker), top: await top(worker) }).toEqual(before);
+    expect(await page.locator(".section-count").first().textContent()).toBe("0 online, 1 quiet");
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-farm-quiet-1280.png"), fullPage: true });
+    // Its job's run is over; deleted now, the video's job (still held by the dead one's lock) fails on
+    // its missing source once a transcoder takes it over: that failure is never listed.
+    expect((await admin.request("DELETE", `/api/admin/videos/${video.id}`)).status).toBe(204);
     expectNoProblems(desktop);
-  }, 60_000);
+  }, 150_000);
 
   test("Retry re-queues the failed job: it leaves the list, and comes back when it fails again", async () => {
     const { page } = desktop;
@@ -216,11 +246,14 @@ describe("the Farm page", () => {
     await row.waitFor({ state: "detached" });
     expect((await getVideo(admin, broken.id)).processing_state).toBe("pending");
     await page.getByRole("heading", { name: "No failed jobs" }).waitFor();
+    // The focus went to what the page says of the retry, not to the page's start with the row.
+    expect(await page.evaluate(() => document.activeElement?.textContent ?? "")).toContain("is queued again");
+    // Waiting: the retried job (and the deleted video's, once the dead transcoder's lock lapsed).
     await page.waitForFunction(() =>
       [...document.querySelectorAll(".stat")].some(
         (tile) =>
           tile.querySelector("dt")?.textContent === "Waiting" &&
-          tile.querySelector(".stat-value")?.textContent === "1",
+          Number(tile.querySelector(".stat-value")?.textContent) >= 1,
       ),
     );
     expect(await seriousAxeViolations(page)).toEqual([]);
@@ -238,9 +271,103 @@ describe("the Farm page", () => {
     expect(await row.locator(".error-message").textContent()).toBe(broken.processing_error!);
     // The "queued again" notice was about the retry; the new failure's row replaces it.
     await page.getByText(`“${broken.title}” is queued again`).waitFor({ state: "detached" });
-    await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-farm-quiet-1280.png"), fullPage: true });
+    await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-farm-retried-1280.png"), fullPage: true });
     expectNoProblems(desktop);
   }, 120_000);
+
+  test("a Retry the api refuses says why, and the list is read again", async () => {
+    const { page } = desktop;
+    const row = failedRow(desktop, broken.id);
+    await row.waitFor();
+    // The file replaced behind this page's back (its list is older than the replacement).
+    await api.database.db.execute(sql`UPDATE videos SET revision = revision + 1 WHERE id = ${broken.id}`);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/api/admin/farm/failed/video-${broken.id}-r1/retry`)),
+      row.getByRole("button", { name: `Retry the job of ${broken.title}` }).click(),
+    ]);
+    expect(response.status()).toBe(409);
+    const notice = page
+      .getByRole("status")
+      .filter({ hasText: "Not retried: The video's file was replaced since" });
+    await notice.waitFor();
+    expect(await page.evaluate(() => document.activeElement?.textContent ?? "")).toContain("Not retried");
+    // Read again: the job, which nothing can retry now, is gone from the list.
+    await row.waitFor({ state: "detached" });
+    await page.getByRole("heading", { name: "No failed jobs" }).waitFor();
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.getByRole("button", { name: "Dismiss" }).click();
+    await notice.waitFor({ state: "detached" });
+    expectNoProblems(desktop);
+  }, 60_000);
+
+  test("a Retry of a job whose video was deleted meanwhile: 404 said, and the row goes", async () => {
+    const { page } = desktop;
+    const path = join(stack.workDir, "broken-again.mp4");
+    await Bun.write(path, Bun.file(join(stack.workDir, "broken.mp4")));
+    const doomed = await untilState(admin, (await uploadFile(api, admin, path)).id, "error");
+    const row = failedRow(desktop, doomed.id);
+    await row.waitFor({ timeout: 30_000 });
+    // Deleted behind this page's back: its list still shows the row, with a Retry.
+    await api.database.db.execute(sql`DELETE FROM videos WHERE id = ${doomed.id}`);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/api/admin/farm/failed/video-${doomed.id}-r1/retry`)),
+      row.getByRole("button", { name: `Retry the job of ${doomed.title}` }).click(),
+    ]);
+    expect(response.status()).toBe(404);
+    await page
+      .getByRole("status")
+      .filter({ hasText: "Not retried: The video of this job was deleted; the job is removed." })
+      .waitFor();
+    await row.waitFor({ state: "detached" });
+    await page.getByRole("heading", { name: "No failed jobs" }).waitFor();
+    await page.getByRole("button", { name: "Dismiss" }).click();
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Failed jobs");
+    expectNoProblems(desktop);
+  }, 90_000);
+
+  test("a refresh that fails is told over the page, which does not move; the cards say online is unconfirmed", async () => {
+    const { page } = desktop;
+    const figures = page.locator(".farm-figures");
+    const figuresTop = await top(figures);
+    const online = card(desktop, SECOND_WORKER);
+    expect(await online.getAttribute("data-status")).toBe("online");
+    await page.route("**/api/admin/farm", (route) =>
+      route.fulfill({ status: 503, contentType: "application/json", body: '{"detail":"Redis is away."}' }),
+    );
+    try {
+      const toast = page.getByRole("alert").filter({ hasText: "The figures could not be refreshed" });
+      await toast.waitFor({ timeout: 30_000 });
+      expect(await online.getAttribute("data-status")).toBe("unconfirmed");
+      expect(await online.locator(".badge").textContent()).toBe("Unconfirmed");
+      expect(await top(figures)).toBe(figuresTop);
+      await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-farm-refresh-error-1280.png") });
+      expect(await seriousAxeViolations(page)).toEqual([]);
+    } finally {
+      await page.unroute("**/api/admin/farm");
+    }
+    await page.locator(".farm-refresh-error").waitFor({ state: "detached", timeout: 30_000 });
+    expect(await online.getAttribute("data-status")).toBe("online");
+    expectNoProblems(desktop);
+  }, 90_000);
+
+  test("a hidden tab reads nothing, whatever happens; shown again, it reads the farm", async () => {
+    const { page } = desktop;
+    const farmReads = () => desktop.requests.filter((line) => line.startsWith("GET /api/admin/farm")).length;
+    await setHidden(page, true);
+    const readsWhileHidden = farmReads();
+    // Video events (created, processing, ready) and ticks arrive meanwhile, each of which reads the farm
+    // on a visible page.
+    const tiny = join(stack.workDir, "while-hidden.mp4");
+    await Bun.write(tiny, await tinyMp4Bytes());
+    const video = await uploadFile(api, admin, tiny);
+    await untilState(admin, video.id, "ready");
+    expect(farmReads()).toBe(readsWhileHidden);
+    await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === "/api/admin/farm"),
+      setHidden(page, false),
+    ]);
+    expectNoProblems(desktop);
+  }, 90_000);
 
   test("the queue dashboard link leads to bull-board", async () => {
     const { page } = desktop;

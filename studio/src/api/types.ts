@@ -129,6 +129,8 @@ export type RealtimeEvent =
       percent: number;
       stage: string;
       eta_seconds: number | null;
+      /** The run of the job that sent it (the farm's `attempt`); absent from older transcoders. */
+      attempt?: number;
     }
   | { type: "video.created"; id: number; revision: number }
   | { type: "video.playable"; id: number; revision: number }

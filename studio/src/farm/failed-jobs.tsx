@@ -1,26 +1,33 @@
 // The failed jobs the queue keeps, the latest first: the video (a link to its page), the readable error,
 // when and after how many attempts, and Retry. Retry is offered only where the api would take it: the
 // video still exists, is in `error`, and its file was not replaced since; otherwise the row says why.
+// A row is one failure (job id and time): a job that fails again is a new row, never a reused one.
 import { useState } from "react";
-import type { ApiClient } from "../api/http.ts";
+import { type ApiClient, ApiRequestError } from "../api/http.ts";
 import type { FailedFarmJob, RetriedFarmJob } from "../api/types.ts";
 import { formatDate, formatTime } from "../ui/format.ts";
-import { retryRefusal } from "./farm-format.ts";
+import { failureKey, retryRefusal } from "./farm-format.ts";
+
+export interface RetryOutcomes {
+  /** The api took the retry (202). */
+  onRetried: (job: FailedFarmJob, retried: RetriedFarmJob) => void;
+  /** The api refused it (404: gone; 409: not failed any more, or replaced): the list is behind. */
+  onRefused: (job: FailedFarmJob, reason: string) => void;
+}
 
 function FailedJobRow({
   api,
   job,
   onRetried,
-}: {
-  api: ApiClient;
-  job: FailedFarmJob;
-  onRetried: (job: FailedFarmJob, retried: RetriedFarmJob) => void;
-}) {
+  onRefused,
+}: { api: ApiClient; job: FailedFarmJob } & RetryOutcomes) {
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
   const refusal = retryRefusal(job);
   const name = job.title ?? (job.video_id === null ? job.job_id : `Video ${job.video_id}`);
   const retry = async () => {
+    // aria-disabled, not disabled, while it runs: the button keeps the focus.
+    if (busy) return;
     setBusy(true);
     setFailure(null);
     try {
@@ -29,7 +36,13 @@ function FailedJobRow({
         await api.post<RetriedFarmJob>(`/api/admin/farm/failed/${encodeURIComponent(job.job_id)}/retry`),
       );
     } catch (error) {
-      setFailure(error instanceof Error ? error.message : String(error));
+      const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof ApiRequestError && (error.status === 404 || error.status === 409)) {
+        onRefused(job, message);
+      } else {
+        setFailure(message);
+      }
+    } finally {
       setBusy(false);
     }
   };
@@ -73,8 +86,8 @@ function FailedJobRow({
             type="button"
             className="button button-small"
             onClick={retry}
-            disabled={busy}
-            aria-label={`Retry the job of ${name}`}
+            aria-disabled={busy}
+            aria-label={busy ? `Retrying the job of ${name}` : `Retry the job of ${name}`}
           >
             {busy ? "Retrying…" : "Retry"}
           </button>
@@ -95,11 +108,8 @@ export function FailedJobs({
   api,
   jobs,
   onRetried,
-}: {
-  api: ApiClient;
-  jobs: FailedFarmJob[];
-  onRetried: (job: FailedFarmJob, retried: RetriedFarmJob) => void;
-}) {
+  onRefused,
+}: { api: ApiClient; jobs: FailedFarmJob[] } & RetryOutcomes) {
   if (jobs.length === 0) {
     return (
       <div className="empty empty-compact">
@@ -111,7 +121,7 @@ export function FailedJobs({
   return (
     <ul className="failed-list">
       {jobs.map((job) => (
-        <FailedJobRow key={job.job_id} api={api} job={job} onRetried={onRetried} />
+        <FailedJobRow key={failureKey(job)} api={api} job={job} onRetried={onRetried} onRefused={onRefused} />
       ))}
     </ul>
   );

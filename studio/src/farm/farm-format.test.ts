@@ -2,27 +2,72 @@ import { describe, expect, test } from "bun:test";
 import {
   countedOn,
   encoderLabel,
+  failedAgain,
+  failedCount,
+  failureKey,
   formatAge,
   formatUptime,
   retriedMessage,
   retryRefusal,
+  transcoderStatus,
 } from "./farm-format.ts";
 
 describe("how the Farm page writes a transcoder", () => {
-  test("its encoder: CPU or GPU, and what encodes", () => {
-    expect(encoderLabel({ hwaccel: "none", encoder: "libx264" })).toEqual({ kind: "CPU", detail: "libx264" });
-    expect(encoderLabel({ hwaccel: "nvenc", encoder: "h264_nvenc" })).toEqual({
+  test("its encoder: CPU or GPU as the server says, and what encodes", () => {
+    expect(encoderLabel({ hwaccel: "none", encoder: "libx264", gpu: false })).toEqual({
+      kind: "CPU",
+      detail: "libx264",
+    });
+    expect(encoderLabel({ hwaccel: "nvenc", encoder: "h264_nvenc", gpu: true })).toEqual({
       kind: "GPU",
       detail: "h264_nvenc (NVENC)",
     });
-    expect(encoderLabel({ hwaccel: "cuda-decode", encoder: "libx264" })).toEqual({
+    expect(encoderLabel({ hwaccel: "cuda-decode", encoder: "libx264", gpu: true })).toEqual({
       kind: "GPU",
       detail: "CUDA decode, libx264",
     });
-    expect(encoderLabel({ hwaccel: "qsv", encoder: "h264_qsv" })).toEqual({
+    // A mode the studio does not know: the server's `gpu` decides, not a guess from the name.
+    expect(encoderLabel({ hwaccel: "qsv", encoder: "h264_qsv", gpu: true })).toEqual({
       kind: "GPU",
       detail: "qsv, h264_qsv",
     });
+    expect(encoderLabel({ hwaccel: "vaapi-sw", encoder: "libx264", gpu: false })).toEqual({
+      kind: "CPU",
+      detail: "vaapi-sw, libx264",
+    });
+  });
+
+  test("online only while its heartbeat is known to be recent", () => {
+    expect(transcoderStatus(false, 3, false)).toBe("online");
+    expect(transcoderStatus(false, 15, false)).toBe("online");
+    // Counted on past the quiet mark, or no fresh read: no longer known to be online.
+    expect(transcoderStatus(false, 15.5, false)).toBe("unconfirmed");
+    expect(transcoderStatus(false, 3, true)).toBe("unconfirmed");
+    expect(transcoderStatus(true, 40, false)).toBe("quiet");
+    expect(transcoderStatus(true, 40, true)).toBe("quiet");
+  });
+
+  test("the failed list's count says when the queue keeps more than are listed", () => {
+    expect(failedCount(3, 3)).toBe("3 kept by the queue");
+    expect(failedCount(3, null)).toBe("3 kept by the queue");
+    expect(failedCount(100, 1234)).toBe("The latest 100 of 1,234");
+  });
+
+  test("a retried job's notice goes once the job is listed failed again, later", () => {
+    const retried = { jobId: "video-3-r1", failedAt: "2026-12-01T08:00:00.000Z" };
+    expect(failedAgain(retried, [])).toBe(false);
+    expect(failedAgain(retried, [{ job_id: "video-3-r1", failed_at: "2026-12-01T08:00:00.000Z" }])).toBe(
+      false,
+    );
+    expect(failedAgain(retried, [{ job_id: "video-4-r1", failed_at: "2026-12-01T09:00:00.000Z" }])).toBe(
+      false,
+    );
+    expect(failedAgain(retried, [{ job_id: "video-3-r1", failed_at: "2026-12-01T08:00:05.000Z" }])).toBe(
+      true,
+    );
+    expect(failureKey({ job_id: "video-3-r1", failed_at: "2026-12-01T08:00:05.000Z" })).toBe(
+      "video-3-r1:2026-12-01T08:00:05.000Z",
+    );
   });
 
   test("uptime in its two largest units", () => {
@@ -54,11 +99,16 @@ describe("how the Farm page writes a transcoder", () => {
   });
 
   test("Retry is offered only where the api would take it", () => {
-    expect(retryRefusal({ video_state: "error", current: true })).toBeNull();
-    expect(retryRefusal({ video_state: null, current: false })).toBe("The video was deleted.");
-    expect(retryRefusal({ video_state: "error", current: false })).toBe(
+    expect(retryRefusal({ video_id: 3, video_state: "error", current: true })).toBeNull();
+    expect(retryRefusal({ video_id: 3, video_state: null, current: false })).toBe("The video was deleted.");
+    expect(retryRefusal({ video_id: null, video_state: null, current: false })).toBe(
+      "Not a video's job: see the queue dashboard.",
+    );
+    expect(retryRefusal({ video_id: 3, video_state: "error", current: false })).toBe(
       "The file was replaced since: this job transcoded an old one.",
     );
-    expect(retryRefusal({ video_state: "pending", current: true })).toBe("The video is pending now.");
+    expect(retryRefusal({ video_id: 3, video_state: "pending", current: true })).toBe(
+      "The video is pending now.",
+    );
   });
 });

@@ -1,17 +1,21 @@
 // The Farm page (/studio/farm): the transcoders online and gone quiet, the queue's depth and the
 // throughput, the failed jobs with Retry, and the way to the queue dashboard. Figures sit in boxes of
-// fixed size with tabular digits, so live updates never move the layout.
+// fixed size with tabular digits, so live updates never move the layout; what comes and goes (a refresh
+// that failed, a retry's outcome) is told in a corner of its own, over the page, never inserted into it.
 import "./farm.css";
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { ApiClient } from "../api/http.ts";
 import type { FeedStatus } from "../api/realtime.ts";
 import type { FailedFarmJob, FarmOverview, RetriedFarmJob } from "../api/types.ts";
 import { FailedJobs } from "./failed-jobs.tsx";
-import { retriedMessage } from "./farm-format.ts";
+import { failedAgain, failedCount, retriedMessage } from "./farm-format.ts";
 import { TranscoderCard } from "./transcoder-card.tsx";
 import { useFarm } from "./use-farm.ts";
 
 export const isFarmPath = (path: string) => path === "/studio/farm" || path === "/studio/farm/";
+
+/** Where the dashboard is before the farm's first read gives its full address (the same origin's). */
+const DASHBOARD_PATH = "/admin/queues";
 
 const FEED_LABELS: Record<FeedStatus, string> = {
   connecting: "Connecting…",
@@ -19,12 +23,32 @@ const FEED_LABELS: Record<FeedStatus, string> = {
   offline: "Reconnecting…",
 };
 
-/** Seconds since `readAt` (performance.now()), ticking once a second for the ages shown. */
+/** What a Retry came to: queued again (until that job fails anew), or refused with the api's reason. */
+type RetryNotice =
+  | { kind: "retried"; jobId: string; failedAt: string | null; message: string }
+  | { kind: "refused"; message: string };
+
+/**
+ * Seconds since `readAt` (performance.now()), ticking once a second for the ages shown, and not at all
+ * while the tab is hidden (nobody sees the ages; showing the tab reads the farm again anyway).
+ */
 function useSecondsSince(readAt: number | null): number {
   const [now, setNow] = useState(() => performance.now());
   useEffect(() => {
-    const timer = setInterval(() => setNow(performance.now()), 1000);
-    return () => clearInterval(timer);
+    let timer: ReturnType<typeof setInterval> | null = null;
+    const follow = () => {
+      if (timer) clearInterval(timer);
+      timer = null;
+      if (document.visibilityState !== "visible") return;
+      setNow(performance.now());
+      timer = setInterval(() => setNow(performance.now()), 1000);
+    };
+    follow();
+    document.addEventListener("visibilitychange", follow);
+    return () => {
+      if (timer) clearInterval(timer);
+      document.removeEventListener("visibilitychange", follow);
+    };
   }, []);
   return readAt === null ? 0 : Math.max(0, (now - readAt) / 1000);
 }
@@ -69,9 +93,22 @@ function Figures({ farm }: { farm: FarmOverview }) {
   );
 }
 
-function Transcoders({ farm, secondsSinceRead }: { farm: FarmOverview; secondsSinceRead: number }) {
+function Transcoders({
+  farm,
+  secondsSinceRead,
+  refreshFailed,
+}: {
+  farm: FarmOverview;
+  secondsSinceRead: number;
+  refreshFailed: boolean;
+}) {
   const online = farm.transcoders;
   const quiet = farm.quiet_transcoders;
+  // One list by name: a transcoder that goes quiet keeps its place (and its card its size).
+  const all = [
+    ...online.map((transcoder) => ({ transcoder, quiet: false })),
+    ...quiet.map((transcoder) => ({ transcoder, quiet: true })),
+  ].sort((a, b) => a.transcoder.name.localeCompare(b.transcoder.name));
   return (
     <section className="farm-section" aria-labelledby="transcoders-title">
       <div className="section-head">
@@ -80,27 +117,20 @@ function Transcoders({ farm, secondsSinceRead }: { farm: FarmOverview; secondsSi
           {online.length} online{quiet.length > 0 ? `, ${quiet.length} quiet` : ""}
         </p>
       </div>
-      {online.length === 0 && quiet.length === 0 ? (
+      {all.length === 0 ? (
         <div className="farm-panel empty empty-compact">
           <h3>No transcoder online</h3>
           <p>A transcoder shows here within seconds of starting, with its encoder and the job it runs.</p>
         </div>
       ) : (
         <ul className="transcoders">
-          {online.map((transcoder) => (
+          {all.map(({ transcoder, quiet }) => (
             <TranscoderCard
               key={transcoder.name}
               transcoder={transcoder}
-              quiet={false}
+              quiet={quiet}
               secondsSinceRead={secondsSinceRead}
-            />
-          ))}
-          {quiet.map((transcoder) => (
-            <TranscoderCard
-              key={transcoder.name}
-              transcoder={transcoder}
-              quiet
-              secondsSinceRead={secondsSinceRead}
+              refreshFailed={refreshFailed}
             />
           ))}
         </ul>
@@ -111,32 +141,55 @@ function Transcoders({ farm, secondsSinceRead }: { farm: FarmOverview; secondsSi
 
 export function FarmPage({ api }: { api: ApiClient }) {
   const { summary, failed, feedStatus, refreshAll, reload } = useFarm(api);
-  const [retried, setRetried] = useState<{ jobId: string; message: string } | null>(null);
-  /** Whether a list read since the retry lacked the job: its return then is a new failure. */
-  const retriedLeft = useRef(false);
+  const [notice, setNotice] = useState<RetryNotice | null>(null);
+  const noticeRef = useRef<HTMLParagraphElement>(null);
+  const failedTitle = useRef<HTMLHeadingElement>(null);
   const secondsSinceRead = useSecondsSince(summary.status === "loaded" ? summary.readAt : null);
 
   useEffect(() => {
     document.title = "Farm · Videoflix Studio";
   }, []);
 
+  // The row whose Retry had the focus goes (or may): the focus goes to what the page says about it.
+  useEffect(() => {
+    if (notice) noticeRef.current?.focus();
+  }, [notice]);
+
   const onRetried = useCallback(
     (job: FailedFarmJob, answer: RetriedFarmJob) => {
-      retriedLeft.current = false;
-      setRetried({ jobId: answer.job_id, message: retriedMessage(job.title, answer.job_id) });
+      setNotice({
+        kind: "retried",
+        jobId: answer.job_id,
+        failedAt: job.failed_at,
+        message: retriedMessage(job.title, answer.job_id),
+      });
       void refreshAll();
     },
     [refreshAll],
   );
 
+  const onRefused = useCallback(
+    (_job: FailedFarmJob, reason: string) => {
+      setNotice({ kind: "refused", message: `Not retried: ${reason}` });
+      // The list was behind the queue: it is read again (the row goes, or says why it cannot be retried).
+      void refreshAll();
+    },
+    [refreshAll],
+  );
+
+  const dismiss = () => {
+    setNotice(null);
+    failedTitle.current?.focus();
+  };
+
   // The notice says the job was queued again; once it has failed anew its row says more, so it goes.
   useEffect(() => {
-    if (!retried || failed.status !== "loaded") return;
-    const listed = failed.jobs.some((job) => job.job_id === retried.jobId);
-    if (!listed) retriedLeft.current = true;
-    else if (retriedLeft.current) setRetried(null);
-  }, [failed, retried]);
+    if (notice?.kind === "retried" && failed.status === "loaded" && failedAgain(notice, failed.jobs)) {
+      setNotice(null);
+    }
+  }, [failed, notice]);
 
+  const refreshError = summary.status === "loaded" ? summary.refreshError : null;
   return (
     <main className="page farm-page" id="main">
       <div className="page-header">
@@ -149,11 +202,12 @@ export function FarmPage({ api }: { api: ApiClient }) {
             <span className="feed-dot" aria-hidden="true" />
             {FEED_LABELS[feedStatus]}
           </p>
-          {summary.status === "loaded" && (
-            <a className="button" href={summary.farm.dashboard_url}>
-              Queue dashboard
-            </a>
-          )}
+          <a
+            className="button"
+            href={summary.status === "loaded" ? summary.farm.dashboard_url : DASHBOARD_PATH}
+          >
+            Queue dashboard
+          </a>
         </div>
       </div>
       {summary.status === "loading" && (
@@ -172,24 +226,27 @@ export function FarmPage({ api }: { api: ApiClient }) {
       )}
       {summary.status === "loaded" && (
         <>
-          {summary.refreshError !== null && (
-            <p className="form-error farm-banner" role="alert">
-              The figures could not be refreshed ({summary.refreshError}); they are tried again shortly.
-            </p>
-          )}
           <Figures farm={summary.farm} />
-          <Transcoders farm={summary.farm} secondsSinceRead={secondsSinceRead} />
+          <Transcoders
+            farm={summary.farm}
+            secondsSinceRead={secondsSinceRead}
+            refreshFailed={refreshError !== null}
+          />
         </>
       )}
       <section className="farm-section" aria-labelledby="failed-title">
         <div className="section-head">
-          <h2 id="failed-title">Failed jobs</h2>
+          <h2 id="failed-title" ref={failedTitle} tabIndex={-1}>
+            Failed jobs
+          </h2>
           {failed.status === "loaded" && failed.jobs.length > 0 && (
-            <p className="section-count">{failed.jobs.length} kept by the queue</p>
+            <p className="section-count">
+              {failedCount(
+                failed.jobs.length,
+                summary.status === "loaded" ? summary.farm.queue.failed : null,
+              )}
+            </p>
           )}
-        </div>
-        <div role="status" className="farm-retried">
-          {retried !== null && <p className="notice">{retried.message}</p>}
         </div>
         {failed.status === "loading" && <p className="muted">Loading the failed jobs…</p>}
         {failed.status === "error" && (
@@ -197,8 +254,33 @@ export function FarmPage({ api }: { api: ApiClient }) {
             The failed jobs could not be loaded: {failed.message}
           </p>
         )}
-        {failed.status === "loaded" && <FailedJobs api={api} jobs={failed.jobs} onRetried={onRetried} />}
+        {failed.status === "loaded" && (
+          <FailedJobs api={api} jobs={failed.jobs} onRetried={onRetried} onRefused={onRefused} />
+        )}
       </section>
+      {/* Over the page, never in it: neither coming nor going moves anything. Both regions are always
+          there, so screen readers hear what appears in them. */}
+      <div className="farm-toasts">
+        <div role="alert" className="farm-toast-slot">
+          {refreshError !== null && (
+            <p className="form-error farm-toast farm-refresh-error">
+              The figures could not be refreshed ({refreshError}); they are tried again shortly.
+            </p>
+          )}
+        </div>
+        <div role="status" className="farm-toast-slot farm-retried">
+          {notice !== null && (
+            <div className={`farm-toast ${notice.kind === "retried" ? "notice" : "form-error"}`}>
+              <p ref={noticeRef} tabIndex={-1} className="farm-toast-text">
+                {notice.message}
+              </p>
+              <button type="button" className="button button-small" onClick={dismiss}>
+                Dismiss
+              </button>
+            </div>
+          )}
+        </div>
+      </div>
     </main>
   );
 }

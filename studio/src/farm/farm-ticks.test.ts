@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { FarmJob, FarmOverview, FarmTranscoder } from "../api/types.ts";
-import { applyFarmTick, keepNewerProgress, type ProgressTick } from "./farm-ticks.ts";
+import { applyFarmTick, keepNewerProgress, type ProgressTick, tickRun } from "./farm-ticks.ts";
 
 const job = (videoId: number, percent: number | null, attempt = 1): FarmJob => ({
   job_id: `video-${videoId}-r1`,
@@ -35,7 +35,7 @@ const farm = (transcoders: FarmTranscoder[], quiet: FarmTranscoder[] = []): Farm
   dashboard_url: "http://localhost/admin/queues",
 });
 
-const tick = (id: number, percent: number, revision = 1): ProgressTick => ({
+const tick = (id: number, percent: number, revision = 1, attempt?: number): ProgressTick => ({
   type: "video.progress",
   id,
   revision,
@@ -43,6 +43,7 @@ const tick = (id: number, percent: number, revision = 1): ProgressTick => ({
   percent,
   stage: "encoding",
   eta_seconds: 12,
+  ...(attempt === undefined ? {} : { attempt }),
 });
 
 const percentOf = (shown: FarmOverview | "not-shown", videoId: number) =>
@@ -65,6 +66,28 @@ describe("a progress tick on the farm", () => {
     expect(applyFarmTick(shown, tick(1, 60, 2))).toBe("not-shown");
   });
 
+  test("a new run's bar follows its own ticks, never the run before it", () => {
+    // Run 1 crashed at 80 %; run 2 is listed before its first tick.
+    const shown = farm([transcoder("a", [job(1, null, 2)])]);
+    // Run 1's late tick is no measure of run 2: nothing moves, and there is nothing to read again.
+    const late = applyFarmTick(shown, tick(1, 80, 1, 1));
+    expect(late).toBe(shown);
+    // Run 2's ticks move its bar from the start.
+    const first = applyFarmTick(shown, tick(1, 5, 1, 2));
+    expect(percentOf(first, 1)).toBe(5);
+    if (first === "not-shown") throw new Error("run 2's tick was not placed");
+    expect(percentOf(applyFarmTick(first, tick(1, 9, 1, 2)), 1)).toBe(9);
+    // A run later than the one shown is news: the farm is read again.
+    expect(applyFarmTick(first, tick(1, 1, 1, 3))).toBe("not-shown");
+    // An older transcoder's tick names no run: taken for the run shown.
+    expect(percentOf(applyFarmTick(first, tick(1, 12)), 1)).toBe(12);
+  });
+
+  test("names the run a tick is about", () => {
+    expect(tickRun(tick(4, 10, 2, 3))).toBe("4:2:3");
+    expect(tickRun(tick(4, 10, 2))).toBe("4:2:?");
+  });
+
   test("a job no online transcoder runs is news: the farm is to be read again", () => {
     const quietOne = transcoder("gone", [job(5, 10)]);
     expect(applyFarmTick(farm([transcoder("a", [])], [quietOne]), tick(5, 20))).toBe("not-shown");
@@ -78,6 +101,15 @@ describe("the farm read again", () => {
     const kept = keepNewerProgress(shown, read);
     expect(percentOf(kept, 1)).toBe(70);
     expect(percentOf(kept, 2)).toBe(35);
+  });
+
+  test("a transcoder gone quiet keeps the bar it had when last seen running", () => {
+    const shown = farm([transcoder("a", [job(1, 42)])]);
+    const read = farm([], [transcoder("a", [job(1, null)])]);
+    const kept = keepNewerProgress(shown, read);
+    expect(kept.quiet_transcoders[0]!.jobs[0]!.progress?.percent).toBe(42);
+    // And on every read after, from the quiet card shown.
+    expect(keepNewerProgress(kept, read).quiet_transcoders[0]!.jobs[0]!.progress?.percent).toBe(42);
   });
 
   test("takes the read as it is for a new attempt of the job, and on the first read", () => {
