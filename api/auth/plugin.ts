@@ -45,11 +45,12 @@ const courseUser = (user: SessionUser | null | undefined): SessionUser | null =>
 /**
  * The cookie's session for the paths that read the `access_token` cookie outside the `{ auth: true }`
  * macro (media, the WebSocket, logout): the same dialect rule as the macro's, so a token of another
- * client placed in the cookie opens nothing there either. `cached` is the synchronous hot path.
+ * client placed in the cookie opens nothing there either. `cachedOf` is the synchronous hot path.
  */
 export const cookieSession = {
-  cached: (accessTokens: AccessTokens, token: string | undefined): SessionUser | null =>
-    courseUser(accessTokens.cached(token)),
+  /** The cached session of the request's cookie, by its whole Cookie header first (as the macro). */
+  cachedOf: (accessTokens: AccessTokens, request: Request): SessionUser | null =>
+    courseUser(accessTokens.cachedForCookie(request.headers.get("cookie"))),
   verify: async (accessTokens: AccessTokens, token: string | undefined): Promise<SessionUser | null> =>
     courseUser(await accessTokens.verify(token)),
 };
