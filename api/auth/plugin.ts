@@ -1,38 +1,14 @@
 import { Elysia } from "elysia";
 import type { AvailableDialect } from "../config/compat.ts";
 import { forbidden, unauthorized } from "../http/errors.ts";
+import { accessTokenIn } from "./access-cookie.ts";
 import type { AccessTokens, SessionUser } from "./session.ts";
 
-const ACCESS_COOKIE = "access_token=";
-const SEMICOLON = 0x3b;
 const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i;
 
-/** Space, tab and the line breaks: what may sit between a `;` and the next cookie's name. */
-const isSpace = (code: number) => code === 0x20 || (code >= 0x09 && code <= 0x0d);
-
-/** Whether the name found at `at` begins a cookie: the header's first, or after a `;` and spaces. */
-function beginsCookie(header: string, at: number): boolean {
-  let before = at - 1;
-  while (before >= 0 && isSpace(header.charCodeAt(before))) before--;
-  return before < 0 ? at === 0 : header.charCodeAt(before) === SEMICOLON;
-}
-
-/**
- * Reads the access token straight from the Cookie header: the hot path of every signed-in request.
- * Scanned with indexOf rather than a regex: the regex and its match array were ≈ 0.5 µs of a request
- * that costs ≈ 12 µs (BENCHMARKS.md, the access token check). The first `access_token` cookie wins.
- */
-export function accessTokenOf(request: Request): string | undefined {
-  const header = request.headers.get("cookie");
-  if (!header) return undefined;
-  for (let at = header.indexOf(ACCESS_COOKIE); at !== -1; at = header.indexOf(ACCESS_COOKIE, at + 1)) {
-    if (!beginsCookie(header, at)) continue;
-    const start = at + ACCESS_COOKIE.length;
-    const end = header.indexOf(";", start);
-    return end === -1 ? header.slice(start) : header.slice(start, end);
-  }
-  return undefined;
-}
+/** The access token of a request's `access_token` cookie (api/auth/access-cookie.ts reads it). */
+export const accessTokenOf = (request: Request): string | undefined =>
+  accessTokenIn(request.headers.get("cookie"));
 
 /** The token of an `Authorization: Bearer <token>` header (the djoser dialect's access JWT). */
 export function bearerTokenOf(request: Request): string | undefined {
@@ -48,10 +24,19 @@ export function bearerTokenOf(request: Request): string | undefined {
 export interface SessionCredential {
   tokenOf(request: Request): string | undefined;
   dialect: AvailableDialect | null;
+  /** The verified cache's answer for the request, when cheaper than `cached(tokenOf(request))`. */
+  cachedUserOf?(accessTokens: AccessTokens, request: Request): SessionUser | undefined;
 }
 
-/** The course client: the `access_token` cookie. */
-export const COOKIE_CREDENTIAL: SessionCredential = { tokenOf: accessTokenOf, dialect: null };
+/**
+ * The course client: the `access_token` cookie, looked up in the cache by the whole Cookie header
+ * first (AccessTokens.cachedForCookie: the flat header is a cheaper Map key than the token cut out of it).
+ */
+export const COOKIE_CREDENTIAL: SessionCredential = {
+  tokenOf: accessTokenOf,
+  dialect: null,
+  cachedUserOf: (accessTokens, request) => accessTokens.cachedForCookie(request.headers.get("cookie")),
+};
 
 /** A user of the course client's cookie: a dialect's token (djoser's Bearer JWT) there is nobody's. */
 const courseUser = (user: SessionUser | null | undefined): SessionUser | null =>
@@ -60,11 +45,12 @@ const courseUser = (user: SessionUser | null | undefined): SessionUser | null =>
 /**
  * The cookie's session for the paths that read the `access_token` cookie outside the `{ auth: true }`
  * macro (media, the WebSocket, logout): the same dialect rule as the macro's, so a token of another
- * client placed in the cookie opens nothing there either. `cached` is the synchronous hot path.
+ * client placed in the cookie opens nothing there either. `cachedOf` is the synchronous hot path.
  */
 export const cookieSession = {
-  cached: (accessTokens: AccessTokens, token: string | undefined): SessionUser | null =>
-    courseUser(accessTokens.cached(token)),
+  /** The cached session of the request's cookie, by its whole Cookie header first (as the macro). */
+  cachedOf: (accessTokens: AccessTokens, request: Request): SessionUser | null =>
+    courseUser(accessTokens.cachedForCookie(request.headers.get("cookie"))),
   verify: async (accessTokens: AccessTokens, token: string | undefined): Promise<SessionUser | null> =>
     courseUser(await accessTokens.verify(token)),
 };
@@ -93,10 +79,11 @@ export function sessionResolver(accessTokens: AccessTokens, credential: SessionC
     return { user };
   };
   return (request: Request, requireAdmin = false): { user: SessionUser } | Promise<{ user: SessionUser }> => {
-    const token = credential.tokenOf(request);
-    const cached = accessTokens.cached(token);
+    const cached = credential.cachedUserOf
+      ? credential.cachedUserOf(accessTokens, request)
+      : accessTokens.cached(credential.tokenOf(request));
     if (cached) return entitled(cached, requireAdmin);
-    return accessTokens.verify(token).then((user) => entitled(user, requireAdmin));
+    return accessTokens.verify(credential.tokenOf(request)).then((user) => entitled(user, requireAdmin));
   };
 }
 

@@ -147,3 +147,89 @@ describe("AccessTokens", () => {
     expect(await tokens.verify(long)).toBeNull();
   });
 });
+
+/** A RevocationCheck the test drives: what the replica heard, and whether the bus is live. */
+function revocationsByHand() {
+  const heard = { revoked: new Set<string>(), trusted: true, missed: [] as (() => void)[] };
+  const check = {
+    get trusted() {
+      return heard.trusted;
+    },
+    revokedNow: (user: SessionUser) => heard.revoked.has(user.sessionId),
+    isRevoked: async (user: SessionUser) => heard.revoked.has(user.sessionId),
+    onMissed: (listener: () => void) => void heard.missed.push(listener),
+  };
+  return { heard, check };
+}
+
+describe("AccessTokens.cachedForCookie: the cache looked up by the whole Cookie header", () => {
+  const cookieOf = (token: string, others = "csrftoken=abc") => `${others}; access_token=${token}`;
+
+  test("answers a header only once its token verified, then the same user object", async () => {
+    const { tokens } = tokensAt();
+    const token = await tokens.sign(ann);
+    expect(tokens.cachedForCookie(cookieOf(token))).toBeUndefined();
+    const user = await tokens.verify(token);
+    expect(tokens.cachedForCookie(cookieOf(token))).toBe(user!);
+    expect(tokens.cachedForCookie(cookieOf(token))).toBe(user!); // now by the header itself
+    expect(tokens.cachedForCookie(cookieOf(token, "csrftoken=other"))).toBe(user!);
+    expect(tokens.cachedForCookie(null)).toBeUndefined();
+    expect(tokens.cachedForCookie("csrftoken=abc")).toBeUndefined();
+  });
+
+  test("the same rule for the cookie as the token's: another name or a tampered token opens nothing", async () => {
+    const { tokens } = tokensAt();
+    const token = await tokens.sign(ann);
+    await tokens.verify(token);
+    expect(tokens.cachedForCookie(`x${cookieOf(token, "my_access_token=x")}`)).toBe(tokens.cached(token)!);
+    expect(tokens.cachedForCookie(`my_access_token=${token}`)).toBeUndefined();
+    expect(tokens.cachedForCookie(cookieOf(`${token}x`))).toBeUndefined();
+    expect(tokens.cachedForCookie(`access_token=other; access_token=${token}`)).toBeUndefined();
+  });
+
+  test("a remembered header expires with its token", async () => {
+    const { tokens, clock } = tokensAt();
+    const token = await tokens.sign(ann);
+    await tokens.verify(token);
+    expect(tokens.cachedForCookie(cookieOf(token))).toEqual(ann);
+    clock.ms += TTL * 1000;
+    expect(tokens.cachedForCookie(cookieOf(token))).toBeUndefined();
+    clock.ms -= 1000; // a clock that steps back does not bring the dropped entry back
+    expect(tokens.cachedForCookie(cookieOf(token))).toBeUndefined();
+    expect(tokens.cached(token)).toBeUndefined();
+  });
+
+  test("a revocation heard reaches a remembered header at once; a re-check goes through verify", async () => {
+    const clock = { ms: Date.UTC(2030, 0, 1) };
+    const { heard, check } = revocationsByHand();
+    const tokens = new AccessTokens(SECRET, TTL, () => clock.ms, check, 60_000);
+    const token = await tokens.sign(ann);
+    const other = await tokens.sign({ ...ann, sessionId: "1b7e5a52-58d4-4f3c-9d7e-2b1f0c3a9e11" });
+    await tokens.verify(token);
+    await tokens.verify(other);
+    expect(tokens.cachedForCookie(cookieOf(token))).toEqual(ann);
+    expect(tokens.cachedForCookie(cookieOf(token))).toEqual(ann);
+
+    heard.trusted = false; // the bus is down: nothing cached is believed
+    expect(tokens.cachedForCookie(cookieOf(token))).toBeUndefined();
+    heard.trusted = true;
+    expect(tokens.cachedForCookie(cookieOf(token))).toEqual(ann);
+
+    clock.ms += 60_000; // the verdict is old: only verify may renew it
+    expect(tokens.cachedForCookie(cookieOf(token))).toBeUndefined();
+    expect(await tokens.verify(token)).toEqual(ann);
+    expect(tokens.cachedForCookie(cookieOf(token))).toEqual(ann);
+    await tokens.verify(other);
+
+    heard.revoked.add(SESSION);
+    expect(tokens.cachedForCookie(cookieOf(token))).toBeUndefined();
+    expect(await tokens.verify(token)).toBeNull();
+    expect(tokens.cachedForCookie(cookieOf(other))).toEqual({
+      ...ann,
+      sessionId: "1b7e5a52-58d4-4f3c-9d7e-2b1f0c3a9e11",
+    });
+
+    for (const missed of heard.missed) missed(); // a gap in the subscription: everything is forgotten
+    expect(tokens.cachedForCookie(cookieOf(other))).toBeUndefined();
+  });
+});

@@ -100,14 +100,14 @@ export class PlaybackService {
     target: PlaybackTarget,
     token: string | undefined,
   ): PlaybackAccess | Promise<PlaybackAccess> {
-    const cookie = accessTokenOf(request);
-    if (cookieSession.cached(this.deps.accessTokens, cookie)) return { via: "cookie" };
+    if (cookieSession.cachedOf(this.deps.accessTokens, request)) return { via: "cookie" };
     const checked = token === undefined ? undefined : this.deps.mediaTokens.check(target.videoId, token);
     if (checked?.ok) return { via: "token", token: token!, expiresAtSeconds: checked.expiresAtSeconds };
     const refuse = (): PlaybackAccess => {
       if (checked) throw forbidden(checked.reason);
       throw unauthorized();
     };
+    const cookie = accessTokenOf(request);
     if (!cookie) return refuse();
     return cookieSession
       .verify(this.deps.accessTokens, cookie)
