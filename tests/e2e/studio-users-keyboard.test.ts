@@ -1,10 +1,13 @@
 // The studio's users page with the keyboard alone, and on the paths that fail, in Debian's Chromium
-// against the real api: Enter on a dialog's focused Cancel changes nothing; an account deactivated and
+// against the real api: removing your own admin takes a ticked box and is refused readably while you
+// are the last admin; Enter on a dialog's focused Cancel changes nothing; an account deactivated and
 // activated again keeps the focus on its button; reactivating an admin asks first (the dialog's
 // description says why); a filter change whose load fails offers no page of the old list, and Try
 // again loads page 1 of the new one; the sessions dialog's error has its own Try again; deactivating
-// your own account (another admin exists) signs you out with a notice that says so.
+// your own account (another admin exists) signs you out with a notice that says so. Two accounts
+// changed at once are each sent once; the status line fits its reserved room at 390 px.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import type { Browser } from "playwright-core";
 import { ADMIN, adminClient } from "../support/admin.ts";
@@ -15,7 +18,12 @@ import {
   seriousAxeViolations,
   signInThroughForm,
 } from "../support/studio.ts";
-import { expectNoProblems, type StudioStack, startStudioStack } from "../support/studio-stack.ts";
+import {
+  expectNoProblems,
+  STUDIO_SCREENSHOTS,
+  type StudioStack,
+  startStudioStack,
+} from "../support/studio-stack.ts";
 import { type Client, createActiveUser, type TestApi } from "../support/test-api.ts";
 
 interface AdminUser {
@@ -81,6 +89,41 @@ const focusedLabel = (studio: StudioPage) =>
   studio.page.evaluate(() => document.activeElement?.getAttribute("aria-label") ?? null);
 
 describe("the users page by keyboard and when things fail", () => {
+  test("removing your own admin takes a ticked box, and is refused readably while you are the last admin", async () => {
+    const { page } = desktop;
+    const admins = (await (await admin.get("/api/admin/users?is_admin=true&is_active=true")).json()) as {
+      results: AdminUser[];
+    };
+    expect(admins.results.map((user) => user.email)).toEqual([ADMIN.email]);
+
+    await search(desktop, ADMIN.email, 1);
+    const me = await userNamed(ADMIN.email);
+    await page.getByRole("button", { name: `Remove admin: ${ADMIN.email}` }).click();
+    const dialog = page.getByRole("dialog", { name: `Remove admin from ${ADMIN.email}?` });
+    await dialog.getByText("This is your own account", { exact: false }).waitFor();
+    const confirm = dialog.getByRole("button", { name: "Remove admin" });
+    expect(await confirm.isDisabled()).toBe(true);
+    // The focus starts on Cancel (Enter there changes nothing: the first test); the box comes first.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Cancel");
+    await dialog.getByLabel("I mean to change my own account").check();
+    expect(await confirm.isDisabled()).toBe(false);
+    await confirm.click();
+    const refusal = dialog.getByRole("alert");
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toBe(
+      "Refused: this is the last active admin. Make another account an admin first, or nobody could run the service.",
+    );
+    await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-users-last-admin-1280.png") });
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await dialog.getByRole("button", { name: "Close" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    expect((await userNamed(ADMIN.email)).is_admin).toBe(true);
+    expect(await desktop.page.locator(`tr[data-user-id="${me.id}"]`).getAttribute("data-admin")).toBe("true");
+    // Still signed in: the refused change ended nothing.
+    expect((await admin.get("/api/me/")).status).toBe(200);
+    expectNoProblems(desktop);
+  }, 60_000);
+
   test("Enter on the dialog's Cancel changes nothing; deactivate and activate keep the focus on the button", async () => {
     const { page } = desktop;
     const dan = await account("dan");
@@ -114,6 +157,19 @@ describe("the users page by keyboard and when things fail", () => {
     );
     expect(await focusedLabel(desktop)).toBe(`Deactivate: ${dan.email}`);
     expect((await userNamed(dan.email)).is_active).toBe(true);
+    // On a phone the status sentence wraps inside the room reserved for it: the list does not move.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page
+      .getByRole("status")
+      .filter({ hasText: `${dan.email} is active again` })
+      .waitFor();
+    const status = await page.locator(".action-status").evaluate((line) => ({
+      content: line.scrollHeight,
+      room: line.clientHeight,
+    }));
+    expect(status.content).toBeLessThanOrEqual(status.room);
+    await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-users-status-390.png") });
+    await page.setViewportSize({ width: 1280, height: 900 });
     expectNoProblems(desktop);
   }, 60_000);
 
@@ -190,6 +246,41 @@ describe("the users page by keyboard and when things fail", () => {
     await dialog.getByText("No live sessions: the account is signed out everywhere.").waitFor();
     await dialog.getByRole("button", { name: "Close" }).click();
     await dialog.waitFor({ state: "hidden" });
+    expectNoProblems(desktop);
+  }, 60_000);
+
+  test("two accounts activated at once are each sent once, whichever answer comes first", async () => {
+    const { page } = desktop;
+    const [hal, ivy] = [await account("hal"), await account("ivy")];
+    await change(hal, { is_active: false });
+    await change(ivy, { is_active: false });
+    await page.getByLabel("Search").fill(`-${tag}@`);
+    for (const user of [hal, ivy]) await page.locator(`tr[data-user-id="${user.id}"]`).waitFor();
+    // Each PATCH is held in the browser until the test lets it through.
+    const held: Array<{ url: string; release: () => void }> = [];
+    const accountChange = (url: URL) => /^\/api\/admin\/users\/\d+$/.test(url.pathname);
+    await page.route(accountChange, async (route) => {
+      if (route.request().method() !== "PATCH") return route.continue();
+      await new Promise<void>((release) => held.push({ url: route.request().url(), release }));
+      await route.continue();
+    });
+    await page.getByRole("button", { name: `Activate: ${hal.email}` }).click();
+    await page.getByRole("button", { name: `Activate: ${ivy.email}` }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[aria-disabled="true"]').length === 4);
+    expect(held).toHaveLength(2);
+    held[0]!.release();
+    await page.locator(`tr[data-user-id="${hal.id}"][data-active="true"]`).waitFor();
+    // Ivy's change is still under way: her button stays busy, and Enter on it sends nothing.
+    const ivyButton = page.getByRole("button", { name: `Activate: ${ivy.email}` });
+    expect(await ivyButton.getAttribute("aria-disabled")).toBe("true");
+    await ivyButton.focus();
+    await page.keyboard.press("Enter");
+    held[1]!.release();
+    await page.locator(`tr[data-user-id="${ivy.id}"][data-active="true"]`).waitFor();
+    await page.unroute(accountChange);
+    const patches = desktop.requests.filter((line) => line === `PATCH /api/admin/users/${ivy.id}`);
+    expect(patches).toHaveLength(1);
+    expect(held).toHaveLength(2);
     expectNoProblems(desktop);
   }, 60_000);
 

@@ -112,9 +112,12 @@ export function DeleteCategory({
         <p>Nothing was deleted.</p>
       ) : check.kind === "in_use" ? (
         <p>
-          {videoCountLabel(check.videoCount)} {check.videoCount === 1 ? "is" : "are"} filed under it. A
-          category can be deleted once no video uses it: move those videos to another category on their pages,
-          or delete them, first.
+          {/* After a refusal the alert below gives the count already. */}
+          {failure
+            ? "Nothing was deleted."
+            : `${videoCountLabel(check.videoCount)} ${check.videoCount === 1 ? "is" : "are"} filed under it.`}{" "}
+          A category can be deleted once no video uses it: move those videos to another category on their
+          pages, or delete them, first.
         </p>
       ) : (
         <p>It disappears from the upload form and the library's filter. This cannot be undone.</p>
