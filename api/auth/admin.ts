@@ -65,7 +65,7 @@ export function accountAdminRoutes(deps: {
         detail: {
           summary: "Activate or deactivate an account, grant or revoke admin",
           description:
-            "`{is_active: false}` ends every session of the user at once (tokens refused on every replica, WebSockets closed with 4003); the account cannot log in until reactivated. `{is_admin: false}` ends them too (an access token carries the admin right); `{is_admin: true}` applies from the user's next refresh or login. 409 with `reason`: `last_admin` (the last active admin cannot be demoted or deactivated) or `self` (your own account, without `confirm_self: true`). 403 when the caller stopped being an active admin before the change ran. Each change writes an audit log line.",
+            "`{is_active: false}` ends every session of the user at once (tokens refused on every replica, WebSockets closed with 4003); the account cannot log in until reactivated. `{is_admin: false}` ends them too (an access token carries the admin right); `{is_admin: true}` applies from the user's next refresh or login. 409 with `reason`: `last_admin` (the last active admin cannot be demoted or deactivated) or `self` (your own account, without `confirm_self: true`). 403 with `reason: not_admin` when the caller stopped being an active admin before the change ran (of two admins demoting each other at the same moment, one wins and the other gets this 403). Each change writes an audit log line.",
         },
       },
     )
@@ -95,7 +95,7 @@ export function accountAdminRoutes(deps: {
         detail: {
           summary: "End every session of a user",
           description:
-            "Refresh and access tokens are refused on every replica at once and the user's WebSockets close (4003); the user can log in again. Writes an audit log line.",
+            "Refresh and access tokens are refused on every replica at once and the user's WebSockets close (4003); the user can log in again. 403 with `reason: not_admin` when the caller stopped being an active admin before it ran. Writes an audit log line.",
         },
       },
     );

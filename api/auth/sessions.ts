@@ -1,8 +1,9 @@
-// A user's sessions as the user and the admins see them: the list, ending one, ending all of them,
-// and deactivating an account (which ends them too).
+// A user's sessions as the user and the admins see them: the list, and ending one of one's own. Ending
+// all of a user's sessions and deactivating an account are admin changes (user-admin.ts): they check
+// the admin rules under the same lock.
 import { and, desc, eq, isNotNull, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
-import { refreshTokens, users } from "../../db/schema/index.ts";
+import { refreshTokens } from "../../db/schema/index.ts";
 import { notFound } from "../http/errors.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { RefreshSessions } from "./refresh-sessions.ts";
@@ -51,38 +52,5 @@ export class SessionService {
   /** Ends one of the user's own sessions; 404 for an id that is not one of theirs (no telling whose). */
   async revokeOwn(userId: number, sessionId: string): Promise<void> {
     if (!(await this.deps.sessions.revokeSession(userId, sessionId))) throw notFound("No such session.");
-  }
-
-  /** An admin ends every session of a user; 404 for an unknown user. */
-  async revokeAll(userId: number): Promise<void> {
-    const announce = await this.deps.db.transaction(async (tx) => {
-      const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for("update");
-      return user ? this.deps.sessions.revokeAllOf(tx, userId) : null;
-    });
-    if (!announce) throw notFound("No such user.");
-    await announce();
-  }
-
-  /**
-   * An admin deactivates or reactivates an account. Deactivation ends every session at once (a login
-   * and a refresh already refuse an inactive account). 404 for an unknown user.
-   */
-  async setActive(
-    userId: number,
-    active: boolean,
-  ): Promise<{ id: number; email: string; is_active: boolean }> {
-    const outcome = await this.deps.db.transaction(async (tx) => {
-      const [user] = await tx
-        .update(users)
-        .set({ isActive: active })
-        .where(eq(users.id, userId))
-        .returning({ id: users.id, email: users.email, isActive: users.isActive });
-      if (!user) return null;
-      const announce = active ? null : await this.deps.sessions.revokeAllOf(tx, userId);
-      return { user, announce };
-    });
-    if (!outcome) throw notFound("No such user.");
-    await outcome.announce?.();
-    return { id: outcome.user.id, email: outcome.user.email, is_active: outcome.user.isActive };
   }
 }

@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db/client.ts";
 import { type User, users } from "../../db/schema/index.ts";
-import { ApiError, badRequest, forbidden, notFound } from "../http/errors.ts";
+import { ApiError, badRequest, notFound } from "../http/errors.ts";
 import type { AuditActor, AuditLog } from "../shared/audit.ts";
 import { likePattern } from "../shared/like-pattern.ts";
 import type { RefreshSessions } from "./refresh-sessions.ts";
@@ -44,6 +44,7 @@ const columns = {
 
 const LAST_ADMIN =
   "This is the last active admin: grant admin to another active account first, or nobody could administer the service.";
+const NOT_ADMIN = "Your account is no longer an active admin, so it may not change accounts.";
 const SELF =
   "This is your own account: send `confirm_self: true` with the change to demote or deactivate yourself.";
 
@@ -91,10 +92,41 @@ export class UserAdminService {
     return this.deps.sessions.list(id);
   }
 
-  /** Ends every session of the user at once (the revocation epochs); the account stays usable. */
+  /**
+   * Ends every session of the user at once (the revocation epochs); the account stays usable. 403
+   * `not_admin` when the actor stopped being an active admin before it ran, as for `update`.
+   */
   async revokeSessions(actor: AuditActor, id: number): Promise<void> {
-    await this.deps.sessions.revokeAll(id);
+    const announce = await this.deps.db.transaction(async (tx) => {
+      await this.lockActiveAdmins(tx, actor);
+      const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, id)).for("update");
+      return user ? this.deps.refreshSessions.revokeAllOf(tx, id) : null;
+    });
+    if (!announce) throw notFound("No such user.");
+    await announce();
     this.deps.audit("user.sessions_revoked", actor, { user_id: id });
+  }
+
+  /**
+   * Every active admin, locked in id order by every change (grants too), so that changes to admins run
+   * one at a time. An actor demoted or deactivated since the request was let in is not among them (a
+   * waiter re-reads the rows the holder committed): 403 `not_admin`. Of two admins demoting each other
+   * at once, the second is refused so; two demoting a third see the count that the first left.
+   */
+  private async lockActiveAdmins(
+    tx: Pick<Database, "select">,
+    actor: AuditActor,
+  ): Promise<Array<{ id: number }>> {
+    const activeAdmins = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.isAdmin, true), eq(users.isActive, true)))
+      .orderBy(asc(users.id))
+      .for("update");
+    if (!activeAdmins.some((admin) => admin.id === actor.id)) {
+      throw new ApiError(403, { detail: NOT_ADMIN, reason: "not_admin" });
+    }
+    return activeAdmins;
   }
 
   /**
@@ -102,23 +134,15 @@ export class UserAdminService {
    * session of the user at once: an access token says whether its holder is an admin, so a demoted
    * admin's tokens must die with the right; a promotion takes effect at the user's next refresh or
    * login. 409 for the last active admin, and for the admin's own account without `confirm_self`; 403
-   * when the actor is no longer an active admin by the time the change runs.
+   * `not_admin` when the actor is no longer an active admin by the time the change runs (the loser of
+   * two admins demoting each other at once, for one).
    */
   async update(actor: AuditActor, id: number, change: AccountChange): Promise<AdminUser> {
     if (change.isActive === undefined && change.isAdmin === undefined) {
       throw badRequest({ detail: "Send `is_active` and/or `is_admin`." });
     }
     const outcome = await this.deps.db.transaction(async (tx) => {
-      // Every active admin is locked first, always in the same order, by every change (grants too): two
-      // admins demoting each other at the same moment are serialised here, and the second one sees that
-      // only one is left; an actor demoted or deactivated since the request was let in is not among them.
-      const activeAdmins = await tx
-        .select({ id: users.id })
-        .from(users)
-        .where(and(eq(users.isAdmin, true), eq(users.isActive, true)))
-        .orderBy(asc(users.id))
-        .for("update");
-      if (!activeAdmins.some((admin) => admin.id === actor.id)) throw forbidden();
+      const activeAdmins = await this.lockActiveAdmins(tx, actor);
       const [before] = await tx.select(columns).from(users).where(eq(users.id, id)).for("update");
       if (!before) return null;
       const deactivating = change.isActive === false && before.isActive;

@@ -98,7 +98,7 @@ export function categoryAdminRoutes(deps: {
         detail: {
           summary: "Delete a category no video uses",
           description:
-            "409 while videos are filed under it, with `reason: in_use` and `video_count` (how many): move them to another category (`PATCH /api/admin/videos/:id`) or delete them first. Writes an audit log line, as creating and renaming do.",
+            "409 while videos are filed under it, with `reason: in_use` and `video_count` (how many, an integer as in the list): move them to another category (`PATCH /api/admin/videos/:id`) or delete them first. Writes an audit log line, as creating and renaming do.",
         },
       },
     );

@@ -50,7 +50,7 @@ const inUse = (videoCount: number) =>
   new ApiError(409, {
     detail: `${videoCount} video${videoCount === 1 ? " is" : "s are"} filed under this category: move or delete ${videoCount === 1 ? "it" : "them"} first.`,
     reason: "in_use",
-    video_count: String(videoCount),
+    video_count: videoCount,
   });
 
 /** The checked `name` and `translations` of a create (name required) or a PATCH. */

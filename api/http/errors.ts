@@ -4,14 +4,15 @@ import { t } from "elysia";
  * The one JSON error shape of the api, compatible with the Videoflix clients: an object whose values
  * are strings (`detail`, `message`) or lists of messages per field.
  */
-export const ErrorBody = t.Record(t.String(), t.Union([t.String(), t.Array(t.String())]), {
-  description: "Error: `detail` (or `message`) and/or field name → messages",
+export const ErrorBody = t.Record(t.String(), t.Union([t.String(), t.Integer(), t.Array(t.String())]), {
+  description:
+    "Error: `detail` (or `message`) and/or field name → messages; a refusal may add a `reason` and counts (integers)",
   examples: [
     { detail: "Authentication credentials were not provided." },
     { email: ["Enter a valid email address."] },
   ],
 });
-export type ErrorBody = Record<string, string | string[]>;
+export type ErrorBody = Record<string, string | number | string[]>;
 
 /** An error a service raises on purpose; the app's error mapper turns it into `status` + `body`. */
 export class ApiError extends Error {

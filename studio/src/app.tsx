@@ -45,10 +45,10 @@ export function App() {
 
   useEffect(() => {
     void check();
-    return api.onSessionEnded(() =>
+    return api.onSessionEnded((notice) =>
       setSession((current) =>
         current.kind === "signed-in"
-          ? { kind: "signed-out", notice: "Your session ended. Sign in again." }
+          ? { kind: "signed-out", notice: notice ?? "Your session ended. Sign in again." }
           : current,
       ),
     );

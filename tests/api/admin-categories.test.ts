@@ -73,14 +73,14 @@ describe("create, rename, delete", () => {
     expect(category.video_count).toBe(2);
 
     const refusal = await expectError(await remove(category.id), 409);
-    expect(refusal.body).toMatchObject({ reason: "in_use", video_count: "2" });
+    expect(refusal.body).toMatchObject({ reason: "in_use", video_count: 2 });
     expect(refusal.body.detail).toContain("2 videos");
     expect((await admin.get(`/api/admin/categories/${category.id}`)).status).toBe(200);
 
     // One video moves to another category, the other is deleted: nothing uses it any more.
     await json(await admin.request("PATCH", `/api/admin/videos/${first.id}`, { category: "Nature" }));
     const oneLeft = await expectError(await remove(category.id), 409);
-    expect(oneLeft.body).toMatchObject({ video_count: "1" });
+    expect(oneLeft.body).toMatchObject({ video_count: 1 });
     expect((await admin.request("DELETE", `/api/admin/videos/${second.id}`)).status).toBe(204);
     expect((await remove(category.id)).status).toBe(204);
     expect(
@@ -136,7 +136,7 @@ describe("create, rename, delete", () => {
     const uploaded = await uploading;
     expect(uploaded.status, await uploaded.clone().text()).toBe(202);
     const refusal = await expectError(await deleting, 409);
-    expect(refusal.body).toMatchObject({ reason: "in_use", video_count: "1" });
+    expect(refusal.body).toMatchObject({ reason: "in_use", video_count: 1 });
     const video = (await uploaded.json()) as { id: number; category: string };
     expect(
       (await json<{ category: string }>(await admin.get(`/api/admin/videos/${video.id}`))).category,

@@ -75,6 +75,15 @@ async function seedUsers(tag: string, count: number): Promise<number[]> {
   return inserted.map((row) => row.id);
 }
 
+/** Requests of the api waiting in PostgreSQL for the admins' rows (another transaction holds them). */
+async function adminLockWaiters(): Promise<number> {
+  const rows = (await api.database.db.execute(
+    sql`select count(*)::int as count from pg_stat_activity
+        where wait_event_type = 'Lock' and query ilike ${'select %from "users"%for update%'}`,
+  )) as unknown as Array<{ count: number }>;
+  return rows[0]!.count;
+}
+
 const auditLines = (action: string) => api.logs().filter((line) => line.audit === action);
 
 describe("listing and searching", () => {
@@ -216,7 +225,7 @@ describe("activation and admin rights", () => {
     await expectError(await second.client.get("/api/me/"), 401);
   });
 
-  test("the last active admin is never demoted nor deactivated, even by two admins at once", async () => {
+  test("the last active admin is never demoted nor deactivated; two admins demoting each other at once leave one", async () => {
     // Only the configured admin and one more remain active admins.
     await api.database.db
       .update(users)
@@ -226,16 +235,28 @@ describe("activation and admin rights", () => {
     await json(await patch(admin, other.id, { is_admin: true }));
     await json(await other.client.post("/api/token/refresh/"));
 
-    // Each demotes the other at the same moment: exactly one wins. The other hears why (409), or, when
-    // its request came in after the winner's had committed, finds its own session already ended (401).
-    const answers = await Promise.all([
-      patch(admin, other.id, { is_admin: false }),
-      patch(other.client, adminId, { is_admin: false }),
-    ]);
+    // Each demotes the other at the same moment. A side transaction holds the admins' rows until both
+    // changes, past sign-in, wait for them: a real overlap in the database, not one after the other.
+    // Whichever takes the rows first wins; the other then no longer finds its actor among the active
+    // admins (the winner's commit is re-read): 403 not_admin.
+    const answers: Response[] = [];
+    await api.database.db.transaction(async (tx) => {
+      await tx.execute(sql`select id from users where is_admin and is_active order by id for update`);
+      for (const [client, target] of [
+        [admin, other.id],
+        [other.client, adminId],
+      ] as const) {
+        void patch(client, target, { is_admin: false }).then((response) => answers.push(response));
+      }
+      await eventually("both demotions waiting for the admins' rows", async () =>
+        answers.length === 0 && (await adminLockWaiters()) === 2 ? true : undefined,
+      );
+    });
+    await eventually("both demotions answered", async () => (answers.length === 2 ? true : undefined));
     const [won, lost] = answers.sort((a, b) => a.status - b.status) as [Response, Response];
     expect(won.status).toBe(200);
-    const refusal = await expectError(lost, lost.status === 401 ? 401 : 409);
-    if (lost.status === 409) expect(refusal.body.reason).toBe("last_admin");
+    const refusal = await expectError(lost, 403);
+    expect(refusal.body.reason).toBe("not_admin");
     const admins = await api.database.db
       .select({ id: users.id })
       .from(users)
@@ -263,13 +284,6 @@ describe("activation and admin rights", () => {
     await json(await actor.client.post("/api/token/refresh/"));
     const candidate = await signedInUser("candidate");
     const { db } = api.database;
-    const grantWaits = async () => {
-      const rows = (await db.execute(
-        sql`select count(*)::int as count from pg_stat_activity
-            where wait_event_type = 'Lock' and query ilike ${'select %from "users"%for update%'}`,
-      )) as unknown as Array<{ count: number }>;
-      return rows[0]!.count > 0;
-    };
     // The demotion's transaction holds the actor's row while the grant (already past the admin check)
     // runs; it commits once the grant either waits for that row or has answered.
     let answer: Response | undefined;
@@ -279,12 +293,12 @@ describe("activation and admin rights", () => {
         answer = response;
       });
       await eventually("the grant waiting for the admins' rows or answered", async () =>
-        answer !== undefined ? true : grantWaits(),
+        answer !== undefined ? true : (await adminLockWaiters()) > 0,
       );
       await tx.execute(sql`update users set is_admin = false where id = ${actor.id}`);
     });
     await eventually("the grant answered", async () => answer);
-    await expectError(answer!, 403);
+    expect((await expectError(answer!, 403)).body.reason).toBe("not_admin");
     expect((await userOf(candidate.id)).is_admin).toBe(false);
   });
 
@@ -342,5 +356,27 @@ describe("a user's sessions", () => {
       expect.objectContaining({ actor_id: adminId, user_id: user.id }),
     );
     expect((await userOf(user.id)).is_active).toBe(true);
+  });
+
+  test("an admin demoted after their revoke was let in ends nobody's sessions: 403 not_admin", async () => {
+    const actor = await signedInUser("demoted-revoker");
+    await json(await patch(admin, actor.id, { is_admin: true }));
+    await json(await actor.client.post("/api/token/refresh/"));
+    const victim = await signedInUser("kept-sessions");
+    // As for a grant: the demotion holds the actor's row while the revoke, past sign-in, runs.
+    let answer: Response | undefined;
+    await api.database.db.transaction(async (tx) => {
+      await tx.execute(sql`select id from users where id = ${actor.id} for update`);
+      void actor.client.request("DELETE", `/api/admin/users/${victim.id}/sessions`).then((response) => {
+        answer = response;
+      });
+      await eventually("the revoke waiting for the admins' rows or answered", async () =>
+        answer !== undefined ? true : (await adminLockWaiters()) > 0,
+      );
+      await tx.execute(sql`update users set is_admin = false where id = ${actor.id}`);
+    });
+    await eventually("the revoke answered", async () => answer);
+    expect((await expectError(answer!, 403)).body.reason).toBe("not_admin");
+    expect((await victim.client.get("/api/me/")).status).toBe(200);
   });
 });

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { users } from "../../db/schema/index.ts";
+import { setAccountActive } from "../support/admin.ts";
 import { expectError } from "../support/assertions.ts";
 import {
   AUTHEMAIL_ENV,
@@ -108,14 +109,14 @@ describe("attacks on the API keys", () => {
     const { client, email, password } = await authemailUser(api);
     expect((await client.get("/videos/")).status).toBe(200);
     const userId = await userIdOf(email);
-    await api.runtime.services.sessions.setActive(userId, false);
+    await setAccountActive(api, userId, false);
     await expectError(await client.get("/videos/"), 401);
     const login = await expectError(
       await new AuthemailClient(api).post("/accounts/login/", { email, password }),
       401,
     );
     expect(login.body).toEqual(REFUSED);
-    await api.runtime.services.sessions.setActive(userId, true);
+    await setAccountActive(api, userId, true);
     await expectError(await client.get("/videos/"), 401);
   }, 30_000);
 

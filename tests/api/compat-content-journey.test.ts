@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { users } from "../../db/schema/index.ts";
+import { setAccountActive } from "../support/admin.ts";
 import { expectError } from "../support/assertions.ts";
 import { endDialectSessionFromCourse, journeyVideo, startCompatApi } from "../support/compat.ts";
 import {
@@ -151,7 +152,7 @@ describe("the refresh grace window", () => {
 describe("attacks on the cookies", () => {
   test("a deactivated user's cookies are refused at once; so is the login", async () => {
     const { client, email, password } = await contentUser(api);
-    await api.runtime.services.sessions.setActive(await userIdOf(email), false);
+    await setAccountActive(api, await userIdOf(email), false);
     await expectError(await client.get("/content/"), 401);
     await expectError(await client.post("/users/refresh/", {}), 401);
     await expectError(await new ContentClient(api).post("/users/login/", { email, password }), 400);

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { users } from "../../db/schema/index.ts";
+import { setAccountActive } from "../support/admin.ts";
 import { expectError } from "../support/assertions.ts";
 import { endDialectSessionFromCourse, journeyVideo, startCompatApi } from "../support/compat.ts";
 import { DJOSER_ENV, DJOSER_FRONTEND, DjoserClient, djoserLinkParts, djoserUser } from "../support/djoser.ts";
@@ -102,7 +103,7 @@ test("register → mail → activate → login → list → progress → reset �
 describe("attacks on the Bearer tokens", () => {
   test("a deactivated user's Bearer and refresh token are refused at once; so is the login", async () => {
     const { client, email, password } = await djoserUser(api);
-    await api.runtime.services.sessions.setActive(await userIdOf(email), false);
+    await setAccountActive(api, await userIdOf(email), false);
     await expectError(await client.get("/videos/"), 401);
     await expectError(await client.post("/auth/jwt/refresh/", { refresh: client.tokens!.refresh }), 400);
     const login = await expectError(

@@ -1,8 +1,10 @@
 // The studio's categories page in Debian's Chromium against the real api: an admin reaches it from the
 // navigation (its empty state; its error state when the list is cut off, and Try again), creates a category with the keyboard (a taken name is refused under the field), renames
 // it in place and deletes it through a confirmation that names it. A category that a video was filed
-// under after the page was loaded is refused with the api's reason (409 in_use) shown in the dialog,
-// and the list learns the count; once the count is known the dialog explains and offers no Delete.
+// under after the delete dialog read it is refused with the api's reason (409 in_use) shown in the
+// dialog, and the list learns the count; the dialog reads the category as it opens, so a count known
+// to the page explains and offers no Delete, and a stale one (the videos moved away) blocks nothing.
+// The keyboard lands on the next row after a delete; a rename of a category deleted elsewhere drops it.
 // axe-core finds no serious or critical violation; the CSP is never violated. Screenshots at 1280 and
 // 390 px go to var/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -130,13 +132,27 @@ describe("the categories page", () => {
       .waitFor();
     expect((await categoriesNow()).map((category) => category.name)).toContain(renamed);
 
-    await page.getByRole("button", { name: `Delete ${renamed}` }).click();
+    // The keyboard alone deletes it, and lands on the next row's Delete (or the one before, or the form).
+    const names = await page.locator("tr.category-row th").allTextContents();
+    const at = names.indexOf(renamed);
+    const neighbour = names[at + 1] ?? names[at - 1];
+    await page.getByRole("button", { name: `Delete ${renamed}` }).focus();
+    await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog", { name: `Delete the category “${renamed}”?` });
-    await dialog.waitFor();
+    await dialog.getByText("It disappears from the upload form", { exact: false }).waitFor();
     expect(await seriousAxeViolations(page)).toEqual([]);
-    await dialog.getByRole("button", { name: "Delete category" }).click();
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Cancel");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
     await dialog.waitFor({ state: "hidden" });
     await row(desktop, renamed).waitFor({ state: "detached" });
+    await page.waitForFunction(
+      (label) =>
+        label === null
+          ? document.activeElement?.id === "new-category-name"
+          : document.activeElement?.getAttribute("aria-label") === label,
+      neighbour === undefined ? null : `Delete ${neighbour}`,
+    );
     await page
       .getByRole("status")
       .filter({ hasText: `Deleted the category “${renamed}”.` })
@@ -152,12 +168,12 @@ describe("the categories page", () => {
     await page.getByRole("button", { name: "Create category" }).click();
     await row(desktop, name).waitFor();
     expect(await row(desktop, name).textContent()).toContain("No videos");
-    // Filed under it after the page read the list: the page still says "No videos".
-    const video = await createVideo(api, admin, { title: `Short ${tag}`, category: name });
-    expect(video.category).toBe(name);
-
+    // Filed under it after the dialog read the category afresh: only the api's refusal can tell.
     await page.getByRole("button", { name: `Delete ${name}` }).click();
     const dialog = page.getByRole("dialog", { name: `Delete the category “${name}”?` });
+    await dialog.getByText("It disappears from the upload form", { exact: false }).waitFor();
+    const video = await createVideo(api, admin, { title: `Short ${tag}`, category: name });
+    expect(video.category).toBe(name);
     await dialog.getByRole("button", { name: "Delete category" }).click();
     const refusal = dialog.getByRole("alert");
     await refusal.waitFor();
@@ -183,6 +199,37 @@ describe("the categories page", () => {
     await dialog.waitFor({ state: "hidden" });
     const kept = (await categoriesNow()).find((category) => category.name === name);
     expect(kept?.video_count).toBe(1);
+
+    // The video moves to another category elsewhere: the row still says 1 video, but the dialog reads
+    // the category as it opens, offers Delete, and the row learns the count.
+    const moved = await admin.request("PATCH", `/api/admin/videos/${video.id}`, { category: `Moved ${tag}` });
+    expect(moved.status).toBe(200);
+    await page.getByRole("button", { name: `Delete ${name}` }).click();
+    await dialog.getByText("It disappears from the upload form", { exact: false }).waitFor();
+    await row(desktop, name).getByText("No videos").waitFor();
+    await dialog.getByRole("button", { name: "Delete category" }).click();
+    await row(desktop, name).waitFor({ state: "detached" });
+    expect((await categoriesNow()).some((category) => category.name === name)).toBe(false);
+    expectNoProblems(desktop);
+  }, 60_000);
+
+  test("renaming a category deleted elsewhere says so, and its row goes", async () => {
+    const { page } = desktop;
+    const name = `Gone soon ${tag}`;
+    const created = (await (await admin.post("/api/admin/categories", { name })).json()) as Category;
+    await page.reload();
+    await row(desktop, name).waitFor();
+    expect((await admin.request("DELETE", `/api/admin/categories/${created.id}`)).status).toBe(204);
+    await page.getByRole("button", { name: `Rename ${name}` }).click();
+    await page.getByLabel(`New name for ${name}`).fill(`Renamed ${tag}`);
+    await page.keyboard.press("Enter");
+    await page
+      .getByRole("status")
+      .filter({ hasText: `“${name}” is gone: someone deleted it meanwhile.` })
+      .waitFor();
+    await row(desktop, name).waitFor({ state: "detached" });
+    // The keyboard is not left on the page's body with the row's field.
+    expect(await page.evaluate(() => document.activeElement !== document.body)).toBe(true);
     expectNoProblems(desktop);
   }, 60_000);
 
@@ -198,7 +245,7 @@ describe("the categories page", () => {
       await signInThroughForm(phone, api.url, ADMIN);
       await phone.page.getByRole("heading", { name: "Library" }).waitFor();
       await phone.page.goto(`${api.url}/studio/categories`);
-      await row(phone, `Animation ${tag}`).waitFor();
+      await row(phone, `Comedy ${tag}`).waitFor();
       await phone.page.screenshot({
         path: join(STUDIO_SCREENSHOTS, "studio-categories-390.png"),
         fullPage: true,

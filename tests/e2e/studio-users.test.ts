@@ -1,9 +1,9 @@
 // The studio's users page in Debian's Chromium against the real api: an admin finds accounts by part
 // of their address and pages through a search; deactivates one, and a second browser signing in as it
 // gets the refusal until it is activated again; grants admin (the account then opens the studio) and
-// revokes it (its session ends); demoting yourself takes a ticked box and is refused readably while you
-// are the last admin (with another admin it works and signs you out); "Revoke all sessions" ends a
-// user's existing session (their next call is 401).
+// revokes it (its session ends); with another admin, removing your own admin (a ticked box) works and
+// signs you out; "Revoke all sessions" ends a user's existing session (their next call is 401). The
+// keyboard, the failures and the last admin: studio-users-keyboard.test.ts.
 // axe-core finds no serious or critical violation; the CSP is never violated. Screenshots at 1280 and
 // 390 px go to var/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -147,17 +147,6 @@ describe("the users page", () => {
     await page.getByRole("button", { name: "Clear filters" }).click();
     await page.waitForFunction(() => document.querySelectorAll("tr.user-row").length === 25);
 
-    // The list cut off on its way (the network, not the api): the error state, and Try again recovers.
-    const listing = (url: URL) => url.pathname === "/api/admin/users";
-    await page.route(listing, (route) => route.abort("connectionreset"));
-    await page.getByLabel("Status").selectOption("inactive");
-    await page.getByRole("heading", { name: "The users could not be loaded" }).waitFor();
-    expect(await seriousAxeViolations(page)).toEqual([]);
-    await page.unroute(listing);
-    await page.getByRole("button", { name: "Try again" }).click();
-    await page.getByRole("heading", { name: "No users match" }).waitFor();
-    await page.getByLabel("Status").selectOption("");
-    await page.waitForFunction(() => document.querySelectorAll("tr.user-row").length === 25);
     expectNoProblems(desktop);
   }, 60_000);
 
@@ -240,40 +229,6 @@ describe("the users page", () => {
     } finally {
       await bobs.context.close();
     }
-    expectNoProblems(desktop);
-  }, 60_000);
-
-  test("removing your own admin takes a ticked box, and is refused readably while you are the last admin", async () => {
-    const { page } = desktop;
-    const admins = (await (await admin.get("/api/admin/users?is_admin=true&is_active=true")).json()) as {
-      results: AdminUser[];
-    };
-    expect(admins.results.map((user) => user.email)).toEqual([ADMIN.email]);
-
-    await search(desktop, ADMIN.email, 1);
-    await page.getByRole("button", { name: `Remove admin: ${ADMIN.email}` }).click();
-    const dialog = page.getByRole("dialog", { name: `Remove admin from ${ADMIN.email}?` });
-    await dialog.getByText("This is your own account", { exact: false }).waitFor();
-    const confirm = dialog.getByRole("button", { name: "Remove admin" });
-    expect(await confirm.isDisabled()).toBe(true);
-    // Enter on the focused Cancel never confirms; the box must be ticked first.
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Cancel");
-    await dialog.getByLabel("I mean to change my own account").check();
-    expect(await confirm.isDisabled()).toBe(false);
-    await confirm.click();
-    const refusal = dialog.getByRole("alert");
-    await refusal.waitFor();
-    expect(await refusal.textContent()).toBe(
-      "Refused: this is the last active admin. Make another account an admin first, or nobody could run the service.",
-    );
-    await page.screenshot({ path: join(STUDIO_SCREENSHOTS, "studio-users-last-admin-1280.png") });
-    expect(await seriousAxeViolations(page)).toEqual([]);
-    await dialog.getByRole("button", { name: "Close" }).click();
-    await dialog.waitFor({ state: "hidden" });
-    expect((await userNamed(ADMIN.email)).is_admin).toBe(true);
-    expect(await row(desktop, me.id).getAttribute("data-admin")).toBe("true");
-    // Still signed in: the refused change ended nothing.
-    expect((await admin.get("/api/me/")).status).toBe(200);
     expectNoProblems(desktop);
   }, 60_000);
 
@@ -377,7 +332,9 @@ describe("the users page", () => {
     await dialog.getByLabel("I mean to change my own account").check();
     await dialog.getByRole("button", { name: "Remove admin" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
-    await page.getByText("Your session ended. Sign in again.").waitFor();
+    await page
+      .getByText("You removed your own admin right: every session of yours ended. Sign in again as a viewer.")
+      .waitFor();
 
     const bobs = new Client(api.url);
     expect((await bobs.post("/api/login/", { email: bob.email, password: bob.password })).status).toBe(200);

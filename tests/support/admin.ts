@@ -2,11 +2,26 @@
 // requests with a browser session's cookies and X-CSRFToken, and the upload form (multipart through
 // fetch) of the admin video routes.
 import { expect } from "bun:test";
+import { eq } from "drizzle-orm";
+import { users } from "../../db/schema/index.ts";
 import { tinyMp4Bytes } from "./fixtures.ts";
 import { Client, type TestApi } from "./test-api.ts";
 
 export const ADMIN = { email: "admin@videoflix.test", password: "Admin-passphrase-0042" } as const;
 export const ADMIN_ENV = { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } as const;
+
+/**
+ * The configured admin (de)activates an account through the admin service, as the studio's
+ * PATCH /api/admin/users/:id does, for tests that speak another dialect and hold no admin client.
+ */
+export async function setAccountActive(api: TestApi, userId: number, active: boolean): Promise<void> {
+  const [actor] = await api.database.db
+    .select({ id: users.id, email: users.email })
+    .from(users)
+    .where(eq(users.email, ADMIN.email));
+  if (!actor) throw new Error("the api was started without ADMIN_ENV: no admin to act");
+  await api.runtime.services.userAdmin.update(actor, userId, { isActive: active });
+}
 
 /** The shape GET/POST answer for a video (the admin view). */
 export interface AdminVideo {

@@ -3,9 +3,10 @@
 import { expect } from "bun:test";
 import type { CapturedMail } from "../../dev/smtp-capture.ts";
 
+/** Read as strings and lists; a count (an integer, such as `video_count`) passes the shape check too. */
 export type ErrorBody = Record<string, string | string[]>;
 
-/** True when `value` is a non-empty object whose values are all strings or lists of strings. */
+/** True when `value` is a non-empty object whose values are all strings, integers (counts) or lists of strings. */
 export function isErrorShape(value: unknown): value is ErrorBody {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
   const entries = Object.entries(value);
@@ -14,6 +15,7 @@ export function isErrorShape(value: unknown): value is ErrorBody {
     entries.every(
       ([, inner]) =>
         typeof inner === "string" ||
+        Number.isInteger(inner) ||
         (Array.isArray(inner) && inner.length > 0 && inner.every((item) => typeof item === "string")),
     )
   );

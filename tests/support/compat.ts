@@ -2,6 +2,7 @@
 // with a dialect's env, and the catalogue rows a transcoder's publish would have left (no FFmpeg).
 import { expect } from "bun:test";
 import { categories, videos } from "../../db/schema/index.ts";
+import { ADMIN_ENV } from "./admin.ts";
 import { fabricatedResult } from "./fixtures.ts";
 import { Client, startTestApi, type TestApi } from "./test-api.ts";
 
@@ -10,9 +11,12 @@ export const COMPAT_PUBLIC_URL = "http://api.videoflix.test";
 
 export type CatalogueVideo = typeof videos.$inferSelect;
 
-/** The api with these dialects enabled; no event consumer, as no transcoder answers here. */
+/**
+ * The api with these dialects enabled; no event consumer, as no transcoder answers here. The configured
+ * admin exists, to deactivate accounts as an admin does (setAccountActive).
+ */
 export function startCompatApi(env: Record<string, string>): Promise<TestApi> {
-  return startTestApi(env, { consumeEvents: false });
+  return startTestApi({ ...ADMIN_ENV, ...env }, { consumeEvents: false });
 }
 
 /** A video as the catalogue lists it once a transcoder published it. */

@@ -47,10 +47,13 @@ export type RefreshOutcome = "refreshed" | "refused" | "unreachable";
 
 export class ApiClient {
   private refreshing: Promise<RefreshOutcome> | null = null;
-  private readonly sessionEndedListeners = new Set<() => void>();
+  private readonly sessionEndedListeners = new Set<(notice?: string) => void>();
 
-  /** Called when the session is over (a refresh was refused): the app shows the sign-in page. */
-  onSessionEnded(listener: () => void): () => void {
+  /**
+   * Called when the session is over (a refresh was refused, or the page ended it on purpose, with the
+   * `notice` to say why): the app shows the sign-in page.
+   */
+  onSessionEnded(listener: (notice?: string) => void): () => void {
     this.sessionEndedListeners.add(listener);
     return () => this.sessionEndedListeners.delete(listener);
   }
@@ -147,8 +150,8 @@ export class ApiClient {
     return this.refreshing;
   }
 
-  sessionEnded(): void {
-    for (const listener of this.sessionEndedListeners) listener();
+  sessionEnded(notice?: string): void {
+    for (const listener of this.sessionEndedListeners) listener(notice);
   }
 
   private async send(method: string, path: string, body?: unknown, signal?: AbortSignal) {

@@ -1,10 +1,11 @@
 // The categories: every one with how many videos are filed under it; create, rename in place, delete
 // behind a confirmation (refused with the api's reason while videos use it).
 import "./categories.css";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { ApiClient } from "../api/http.ts";
 import type { AdminCategory } from "../api/types.ts";
 import { CategoryRow } from "./category-row.tsx";
+import { isGone, neighbourOf } from "./category-rules.ts";
 import { CreateCategory } from "./create-category.tsx";
 import { DeleteCategory } from "./delete-category.tsx";
 import { useCategories } from "./use-categories.ts";
@@ -14,9 +15,28 @@ export function CategoriesPage({ api }: { api: ApiClient }) {
   const [deleting, setDeleting] = useState<AdminCategory | null>(null);
   const [announcement, setAnnouncement] = useState("");
   const { state } = categories;
+  // Where the keyboard goes once a row left (its buttons with it): the next row's Delete, or the form.
+  const [focusAfterRemoval, setFocusAfterRemoval] = useState<{ id: number | null } | null>(null);
+  const pageRef = useRef<HTMLElement>(null);
+  const listed = state.status === "ready" ? state.categories : [];
+  const leaving = (id: number) => setFocusAfterRemoval({ id: neighbourOf(listed, id) });
+
+  // After the delete dialog closed (its close would put the focus back on the row that is gone).
+  useEffect(() => {
+    if (!focusAfterRemoval || deleting) return;
+    const page = pageRef.current;
+    const target =
+      focusAfterRemoval.id === null
+        ? page?.querySelector<HTMLElement>("#new-category-name")
+        : page?.querySelector<HTMLElement>(
+            `tr[data-category-id="${focusAfterRemoval.id}"] .cell-actions button.button-danger-quiet`,
+          );
+    (target ?? page?.querySelector<HTMLElement>("#new-category-name"))?.focus();
+    setFocusAfterRemoval(null);
+  }, [focusAfterRemoval, deleting]);
 
   return (
-    <main className="page page-narrow" id="main">
+    <main className="page page-narrow" id="main" ref={pageRef}>
       <div className="page-header">
         <div>
           <h1>Categories</h1>
@@ -71,8 +91,17 @@ export function CategoriesPage({ api }: { api: ApiClient }) {
                   key={category.id}
                   category={category}
                   onRename={async (name) => {
-                    const renamed = await categories.rename(category.id, name);
-                    setAnnouncement(`Renamed “${category.name}” to “${renamed.name}”.`);
+                    try {
+                      const renamed = await categories.rename(category.id, name);
+                      setAnnouncement(`Renamed “${category.name}” to “${renamed.name}”.`);
+                    } catch (error) {
+                      // Deleted elsewhere: its row goes, so the reason goes to the status line.
+                      if (isGone(error)) {
+                        leaving(category.id);
+                        setAnnouncement(`“${category.name}” is gone: someone deleted it meanwhile.`);
+                      }
+                      throw error;
+                    }
                   }}
                   onDelete={() => setDeleting(category)}
                 />
@@ -83,13 +112,19 @@ export function CategoriesPage({ api }: { api: ApiClient }) {
       </section>
       <DeleteCategory
         category={deleting}
+        onFetch={categories.fetchOne}
+        onFetched={categories.refresh}
         onDelete={async (category) => {
+          const neighbour = neighbourOf(listed, category.id);
           await categories.remove(category.id);
+          setFocusAfterRemoval({ id: neighbour });
           setAnnouncement(`Deleted the category “${category.name}”.`);
         }}
         onRefused={(category, refusal) => {
-          if (refusal.gone) categories.forget(category.id);
-          else if (refusal.videoCount !== null) categories.setVideoCount(category.id, refusal.videoCount);
+          if (refusal.gone) {
+            leaving(category.id);
+            categories.forget(category.id);
+          } else if (refusal.videoCount !== null) categories.setVideoCount(category.id, refusal.videoCount);
         }}
         onClose={() => setDeleting(null)}
       />

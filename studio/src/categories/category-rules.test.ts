@@ -3,8 +3,13 @@ import { ApiRequestError } from "../api/http.ts";
 import type { AdminCategory } from "../api/types.ts";
 import {
   categoryNameProblem,
+  checkAfterRefusal,
+  type DeleteCheck,
+  deleteBlocked,
+  deleteCheckOf,
   deleteRefusal,
   nameRefusal,
+  neighbourOf,
   sortCategories,
   videoCountLabel,
 } from "./category-rules.ts";
@@ -39,7 +44,7 @@ describe("the categories page's rules", () => {
     const inUse = new ApiRequestError(409, {
       detail: "2 videos are filed under this category: move or delete them first.",
       reason: "in_use",
-      video_count: "2",
+      video_count: 2,
     });
     expect(deleteRefusal(inUse)).toEqual({
       message: "2 videos are filed under this category: move or delete them first.",
@@ -54,6 +59,38 @@ describe("the categories page's rules", () => {
       videoCount: null,
       gone: false,
     });
+  });
+
+  test("the delete dialog blocks on a fresh count, or once gone; any other failure can be retried", () => {
+    const fresh = (video_count: number) => ({ category: { ...category(4, "Shorts"), video_count } });
+    expect(deleteCheckOf(fresh(0))).toEqual({ kind: "free" });
+    // The list said 3 videos, the fresh read says none: Delete is offered.
+    expect(deleteBlocked(deleteCheckOf(fresh(0)))).toBe(false);
+    expect(deleteCheckOf(fresh(3))).toEqual({ kind: "in_use", videoCount: 3 });
+    expect(deleteBlocked({ kind: "in_use", videoCount: 3 })).toBe(true);
+    expect(deleteCheckOf({ error: new ApiRequestError(404, { detail: "Category not found." }) })).toEqual({
+      kind: "gone",
+    });
+    const unread = deleteCheckOf({ error: new ApiRequestError(0, null) });
+    expect(unread).toEqual({ kind: "unread" });
+    expect(deleteBlocked(unread)).toBe(false);
+    expect(deleteBlocked({ kind: "checking" })).toBe(true);
+
+    const free: DeleteCheck = { kind: "free" };
+    const failed = deleteRefusal(new ApiRequestError(500, null));
+    expect(deleteBlocked(checkAfterRefusal(free, failed))).toBe(false);
+    const inUse = deleteRefusal(new ApiRequestError(409, { detail: "…", reason: "in_use", video_count: 1 }));
+    expect(checkAfterRefusal(free, inUse)).toEqual({ kind: "in_use", videoCount: 1 });
+    const gone = deleteRefusal(new ApiRequestError(404, { detail: "Category not found." }));
+    expect(checkAfterRefusal(free, gone)).toEqual({ kind: "gone" });
+  });
+
+  test("after a row leaves, the keyboard goes to the next one, else the one before, else the form", () => {
+    const list = [1, 2, 3].map((id) => category(id, `C${id}`));
+    expect(neighbourOf(list, 2)).toBe(3);
+    expect(neighbourOf(list, 3)).toBe(2);
+    expect(neighbourOf([list[0]!], 1)).toBeNull();
+    expect(neighbourOf(list, 99)).toBeNull();
   });
 
   test("video counts read as words", () => {

@@ -1,9 +1,10 @@
-// The categories as the page shows them: loaded once, then kept by the answers of the page's own
-// changes (a create, rename or delete answers with what changed; nothing else needs a reload).
-import { useCallback, useEffect, useState } from "react";
+// The categories as the page shows them: loaded once (again on Try again), then kept by the answers of
+// the page's own changes (a create, rename or delete answers with what changed); the delete dialog
+// reads its category afresh and updates the row with what it learns.
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { ApiClient } from "../api/http.ts";
 import type { AdminCategory } from "../api/types.ts";
-import { sortCategories } from "./category-rules.ts";
+import { isGone, sortCategories } from "./category-rules.ts";
 
 export type CategoriesState =
   | { status: "loading" }
@@ -12,13 +13,17 @@ export type CategoriesState =
 
 export function useCategories(api: ApiClient) {
   const [state, setState] = useState<CategoriesState>({ status: "loading" });
+  // Numbered loads: only the latest one's answer is shown, whichever order they come back in.
+  const latestLoad = useRef(0);
 
   const load = useCallback(async () => {
+    const number = ++latestLoad.current;
     setState({ status: "loading" });
     try {
       const list = await api.get<AdminCategory[]>("/api/admin/categories");
-      setState({ status: "ready", categories: sortCategories(list) });
+      if (number === latestLoad.current) setState({ status: "ready", categories: sortCategories(list) });
     } catch (error) {
+      if (number !== latestLoad.current) return;
       setState({ status: "error", error: error instanceof Error ? error.message : String(error) });
     }
   }, [api]);
@@ -41,13 +46,27 @@ export function useCategories(api: ApiClient) {
     return created;
   };
 
+  const forget = (id: number) => change((categories) => categories.filter((category) => category.id !== id));
+
+  /** Throws the api's refusal; one deleted elsewhere (404) leaves the list as well. */
   const rename = async (id: number, name: string): Promise<AdminCategory> => {
-    const renamed = await api.patch<AdminCategory>(`/api/admin/categories/${id}`, { name: name.trim() });
-    change((categories) => categories.map((category) => (category.id === id ? renamed : category)));
-    return renamed;
+    try {
+      const renamed = await api.patch<AdminCategory>(`/api/admin/categories/${id}`, { name: name.trim() });
+      change((categories) => categories.map((category) => (category.id === id ? renamed : category)));
+      return renamed;
+    } catch (error) {
+      if (isGone(error)) forget(id);
+      throw error;
+    }
   };
 
-  const forget = (id: number) => change((categories) => categories.filter((category) => category.id !== id));
+  /** The category as it is now (its video count may have moved since the list loaded). */
+  const fetchOne = (id: number): Promise<AdminCategory> =>
+    api.get<AdminCategory>(`/api/admin/categories/${id}`);
+
+  /** A fresh read of one category: the row shows what it says. */
+  const refresh = (fresh: AdminCategory) =>
+    change((categories) => categories.map((category) => (category.id === fresh.id ? fresh : category)));
 
   const remove = async (id: number): Promise<void> => {
     await api.delete(`/api/admin/categories/${id}`);
@@ -62,5 +81,5 @@ export function useCategories(api: ApiClient) {
       ),
     );
 
-  return { state, reload: load, create, rename, remove, forget, setVideoCount };
+  return { state, reload: load, create, rename, remove, forget, setVideoCount, fetchOne, refresh };
 }

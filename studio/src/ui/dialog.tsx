@@ -52,6 +52,7 @@ export function ConfirmDialog({
   const dialogRef = useRef<HTMLDialogElement>(null);
   const cancelRef = useRef<HTMLButtonElement>(null);
   const titleId = useId();
+  const textId = useId();
 
   useEffect(() => {
     const dialog = dialogRef.current;
@@ -67,6 +68,7 @@ export function ConfirmDialog({
       ref={dialogRef}
       className="dialog"
       aria-labelledby={titleId}
+      aria-describedby={textId}
       onClose={onClose}
       onKeyDown={keepFocusInside}
       onCancel={(event) => {
@@ -76,7 +78,10 @@ export function ConfirmDialog({
       <h2 className="dialog-title" id={titleId}>
         {title}
       </h2>
-      <div className="dialog-text">{children}</div>
+      {/* The dialog's description: a screen reader says it with the title (the own-account warning too). */}
+      <div className="dialog-text" id={textId}>
+        {children}
+      </div>
       {failure && (
         <p className="form-error dialog-failure" role="alert">
           {failure}

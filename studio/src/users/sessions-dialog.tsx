@@ -7,6 +7,7 @@ import type { AdminSession, AdminUser } from "../api/types.ts";
 import { keepFocusInside } from "../ui/dialog.tsx";
 import { formatDate, formatTime } from "../ui/format.ts";
 import { timeAgo } from "../ui/relative-time.ts";
+import { ownChangeNotice } from "./user-rules.ts";
 
 type Sessions =
   | { status: "loading" }
@@ -65,6 +66,7 @@ export function SessionsDialog({
   const closeRef = useRef<HTMLButtonElement>(null);
   const keepRef = useRef<HTMLButtonElement>(null);
   const titleId = useId();
+  const confirmTextId = useId();
   const [sessions, setSessions] = useState<Sessions>({ status: "loading" });
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -73,16 +75,26 @@ export function SessionsDialog({
   if (user && user !== shown) setShown(user);
   const now = new Date();
 
+  // One request at a time, for the user shown: a slow answer for an earlier opening (or an earlier
+  // load of this one) is dropped, never shown over a newer one.
+  const request = useRef<{ id: number; controller: AbortController } | null>(null);
   const load = useCallback(
     async (id: number) => {
+      request.current?.controller.abort();
+      const current = { id, controller: new AbortController() };
+      request.current = current;
       setSessions({ status: "loading" });
+      const stillWanted = () => request.current === current && !current.controller.signal.aborted;
       try {
-        setSessions({
-          status: "ready",
-          sessions: await api.get<AdminSession[]>(`/api/admin/users/${id}/sessions`),
-        });
+        const listed = await api.get<AdminSession[]>(
+          `/api/admin/users/${id}/sessions`,
+          current.controller.signal,
+        );
+        if (stillWanted()) setSessions({ status: "ready", sessions: listed });
       } catch (error) {
-        setSessions({ status: "error", error: error instanceof Error ? error.message : String(error) });
+        if (stillWanted()) {
+          setSessions({ status: "error", error: error instanceof Error ? error.message : String(error) });
+        }
       }
     },
     [api],
@@ -98,7 +110,11 @@ export function SessionsDialog({
       void load(userId);
       dialog.showModal();
       closeRef.current?.focus();
-    } else if (userId === null && dialog.open) dialog.close();
+    } else if (userId === null && dialog.open) {
+      request.current?.controller.abort();
+      request.current = null;
+      dialog.close();
+    }
   }, [userId, load]);
 
   // The second step starts on "Keep them", so that Enter never ends anything by accident.
@@ -115,7 +131,7 @@ export function SessionsDialog({
       setConfirming(false);
       onRevoked(shown);
       if (isSelf) {
-        api.sessionEnded();
+        api.sessionEnded(ownChangeNotice("revoke-sessions") ?? undefined);
         return;
       }
       await load(shown.id);
@@ -134,6 +150,7 @@ export function SessionsDialog({
       ref={dialogRef}
       className="dialog dialog-wide"
       aria-labelledby={titleId}
+      aria-describedby={confirming ? confirmTextId : undefined}
       onClose={onClose}
       onKeyDown={keepFocusInside}
       onCancel={(event) => {
@@ -147,9 +164,14 @@ export function SessionsDialog({
         {sessions.status === "loading" ? (
           <p className="muted">Loading the sessions…</p>
         ) : sessions.status === "error" ? (
-          <p className="form-error" role="alert">
-            The sessions could not be loaded: {sessions.error}
-          </p>
+          <div className="sessions-error">
+            <p className="form-error" role="alert">
+              The sessions could not be loaded: {sessions.error}
+            </p>
+            <button type="button" className="button button-small" onClick={() => shown && load(shown.id)}>
+              Try again
+            </button>
+          </div>
         ) : (
           <SessionList sessions={sessions.sessions} now={now} />
         )}
@@ -161,7 +183,7 @@ export function SessionsDialog({
       )}
       {confirming ? (
         <div className="sessions-confirm">
-          <p>
+          <p id={confirmTextId}>
             End every session of {email}? They are signed out on every device at once and can sign in again.
             {isSelf && " This includes this browser: you will be signed out of the studio."}
           </p>
@@ -172,6 +194,7 @@ export function SessionsDialog({
               className="button"
               onClick={() => setConfirming(false)}
               disabled={busy}
+              aria-describedby={confirmTextId}
             >
               Keep them
             </button>

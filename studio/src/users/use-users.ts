@@ -1,88 +1,67 @@
-// The users list: one keyset page for the filters, back and forth (the `after` of every page seen is
-// kept for "Previous"), and rows replaced in place by the answers of the page's own changes.
+// The users list: one keyset page for the filters, back and forth (user-pages.ts keeps the cursors
+// with the filters they belong to), and rows replaced in place by the answers of the page's own changes.
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { ApiClient } from "../api/http.ts";
 import type { AdminUser, AdminUserPage } from "../api/types.ts";
-import { type UserFilters, usersQuery } from "./user-rules.ts";
-
-export interface UsersState {
-  status: "loading" | "ready" | "error";
-  users: AdminUser[];
-  error: string | null;
-  /** 0 for the first page. */
-  pageIndex: number;
-  hasNext: boolean;
-}
+import {
+  firstPages,
+  nextRequest,
+  type PageRequest,
+  pagesFailed,
+  pagesLoaded,
+  pagesLoading,
+  previousRequest,
+  retryRequest,
+  type UserPages,
+} from "./user-pages.ts";
+import { filtersKey, type UserFilters, usersQuery } from "./user-rules.ts";
 
 export function useUsers(api: ApiClient, filters: UserFilters) {
-  const [state, setState] = useState<UsersState>({
-    status: "loading",
-    users: [],
-    error: null,
-    pageIndex: 0,
-    hasNext: false,
-  });
-  // afters[i] opened page i; nextAfter opens the page after the one shown.
-  const afters = useRef<Array<number | null>>([null]);
-  const nextAfter = useRef<number | null>(null);
+  const key = filtersKey(filters);
+  const [pages, setPages] = useState<UserPages>(() => firstPages(key));
+  // New filters start their own trail before the next paint: no page number, Next or cursor of the
+  // old list is ever offered with them, whether or not their first load succeeds.
+  const current = pages.key === key ? pages : firstPages(key);
+  if (current !== pages) setPages(current);
   const request = useRef<AbortController | null>(null);
 
   const load = useCallback(
-    async (pageIndex: number) => {
+    async (pageRequest: PageRequest) => {
       request.current?.abort();
       const controller = new AbortController();
       request.current = controller;
-      setState((previous) => ({ ...previous, status: "loading", error: null }));
+      setPages((shown) => (shown.key === key ? pagesLoading(shown, pageRequest) : shown));
       try {
-        const page = await api.get<AdminUserPage>(
-          usersQuery(filters, afters.current[pageIndex] ?? null),
-          controller.signal,
-        );
+        const page = await api.get<AdminUserPage>(usersQuery(filters, pageRequest.after), controller.signal);
         if (controller.signal.aborted) return;
-        nextAfter.current = page.next_after;
-        setState({
-          status: "ready",
-          users: page.results,
-          error: null,
-          pageIndex,
-          hasNext: page.next_after !== null,
-        });
+        setPages((shown) => (shown.key === key ? pagesLoaded(shown, pageRequest, page) : shown));
       } catch (error) {
         if (controller.signal.aborted) return;
-        setState((previous) => ({
-          ...previous,
-          status: "error",
-          error: error instanceof Error ? error.message : String(error),
-        }));
+        const message = error instanceof Error ? error.message : String(error);
+        setPages((shown) => (shown.key === key ? pagesFailed(shown, message) : shown));
       }
     },
-    [api, filters],
+    [api, filters, key],
   );
 
   useEffect(() => {
-    afters.current = [null];
-    void load(0);
+    void load(retryRequest(firstPages(key)));
     return () => request.current?.abort();
-  }, [load]);
+  }, [load, key]);
 
-  const nextPage = useCallback(() => {
-    if (nextAfter.current === null) return;
-    afters.current = [...afters.current.slice(0, state.pageIndex + 1), nextAfter.current];
-    void load(state.pageIndex + 1);
-  }, [load, state.pageIndex]);
-
-  const previousPage = useCallback(() => {
-    if (state.pageIndex > 0) void load(state.pageIndex - 1);
-  }, [load, state.pageIndex]);
-
-  const reload = useCallback(() => void load(state.pageIndex), [load, state.pageIndex]);
+  const go = (pageRequest: PageRequest | null) => {
+    if (pageRequest) void load(pageRequest);
+  };
+  const nextPage = () => go(nextRequest(current));
+  const previousPage = () => go(previousRequest(current));
+  const reload = () => go(retryRequest(current));
 
   const replace = useCallback((user: AdminUser) => {
-    setState((previous) => ({
-      ...previous,
-      users: previous.users.map((shown) => (shown.id === user.id ? user : shown)),
+    setPages((shown) => ({
+      ...shown,
+      users: shown.users.map((listed) => (listed.id === user.id ? user : listed)),
     }));
   }, []);
 
-  return { state, nextPage, previousPage, reload, replace };
+  return { state: current, nextPage, previousPage, reload, replace };
 }

@@ -65,13 +65,22 @@ export function UserRow({
       </td>
       <td className="cell-actions">
         <div className="row-actions">
-          {[activeAction, adminAction].map((action) => (
+          {/* Keyed by slot, not by action: Deactivate turns into Activate on the same button, and the
+              keyboard's focus stays on it. aria-disabled keeps a busy button focusable. */}
+          {(
+            [
+              ["active", activeAction],
+              ["admin", adminAction],
+            ] as const
+          ).map(([slot, action]) => (
             <button
-              key={action}
+              key={slot}
               type="button"
               className={`button button-small${action === "deactivate" || action === "revoke-admin" ? " button-danger-quiet" : ""}`}
-              onClick={() => onAction(action)}
-              disabled={busy}
+              onClick={() => {
+                if (!busy) onAction(action);
+              }}
+              aria-disabled={busy || undefined}
               aria-label={`${ACTION_LABELS[action]}: ${user.email}`}
             >
               {ACTION_LABELS[action]}

@@ -7,6 +7,7 @@ import {
   changedSentence,
   confirmationFor,
   NO_USER_FILTERS,
+  ownChangeNotice,
   usersQuery,
 } from "./user-rules.ts";
 
@@ -35,8 +36,11 @@ describe("the users page's rules", () => {
     expect(actionsFor({ ...ann, is_active: false, is_admin: true })).toEqual(["activate", "revoke-admin"]);
   });
 
-  test("activating needs no confirmation; the rest say what happens", () => {
+  test("activating needs no confirmation, but for an admin; the rest say what happens", () => {
     expect(confirmationFor(ann, "activate", false)).toBeNull();
+    const admin = confirmationFor({ ...ann, is_active: false, is_admin: true }, "activate", false)!;
+    expect(admin.title).toBe("Activate ann@example.com, an admin?");
+    expect(admin.confirmLabel).toBe("Activate admin");
     const deactivate = confirmationFor(ann, "deactivate", false)!;
     expect(deactivate.title).toBe("Deactivate ann@example.com?");
     expect(deactivate.text.join(" ")).toContain("cannot sign in");
@@ -64,12 +68,23 @@ describe("the users page's rules", () => {
     expect(accountRefusal(self)).toBe(
       "Refused: this is your own account. Tick the box to confirm that you mean to change it.",
     );
-    expect(accountRefusal(new ApiRequestError(403, { detail: "You do not have permission" }))).toMatch(
-      /no longer an active admin/,
-    );
+    const notAdmin = new ApiRequestError(403, { detail: "Your account is no longer…", reason: "not_admin" });
+    expect(accountRefusal(notAdmin)).toMatch(/no longer an active admin/);
+    // A CSRF or Origin refusal is a 403 too: it says its own reason.
+    const csrf = new ApiRequestError(403, {
+      detail: "CSRF check failed: send the csrftoken cookie's value.",
+    });
+    expect(accountRefusal(csrf)).toBe("CSRF check failed: send the csrftoken cookie's value.");
     expect(accountRefusal(new ApiRequestError(429, { detail: "Too many requests." }))).toBe(
       "Too many requests.",
     );
+  });
+
+  test("changing your own account or sessions says why you are back at the sign-in page", () => {
+    expect(ownChangeNotice("revoke-admin")).toMatch(/^You removed your own admin right/);
+    expect(ownChangeNotice("deactivate")).toMatch(/^You deactivated your own account/);
+    expect(ownChangeNotice("revoke-sessions")).toMatch(/^You ended every session of your account/);
+    expect(ownChangeNotice("grant-admin")).toBeNull();
   });
 
   test("what changed, in a sentence", () => {

@@ -25,6 +25,10 @@ export function usersQuery(filters: UserFilters, after: number | null, limit = U
   return `/api/admin/users?${params}`;
 }
 
+/** One string per set of filters: the cursors of a list belong to it. */
+export const filtersKey = (filters: UserFilters): string =>
+  JSON.stringify([filters.q.trim(), filters.role, filters.status]);
+
 export const isUserFiltered = (filters: UserFilters): boolean =>
   filters.q.trim() !== "" || filters.role !== "" || filters.status !== "";
 
@@ -51,7 +55,7 @@ export const ACTION_LABELS: Record<AccountAction, string> = {
   "revoke-admin": "Remove admin",
 };
 
-/** What a confirmation says before the change is sent; activating needs none. */
+/** What a confirmation says before the change is sent; activating needs none, but for an admin. */
 export interface Confirmation {
   title: string;
   text: string[];
@@ -69,7 +73,18 @@ export function confirmationFor(
 ): Confirmation | null {
   switch (action) {
     case "activate":
-      return null;
+      // An inactive admin comes back with every right at once: that deserves a second look.
+      if (!user.is_admin) return null;
+      return {
+        title: `Activate ${user.email}, an admin?`,
+        text: [
+          "The account is an admin: once active it can sign in to the studio again and change every video, category and account. Remove its admin first if it should come back as a viewer.",
+        ],
+        confirmLabel: "Activate admin",
+        busyLabel: "Activating…",
+        tone: "primary",
+        ownAccount: false,
+      };
     case "deactivate":
       return {
         title: `Deactivate ${user.email}?`,
@@ -131,7 +146,7 @@ export function changedSentence(user: AdminUser, action: AccountAction): string 
 /**
  * A refused change in the studio's words: the last admin is never demoted or deactivated (the api's
  * sentence says why), your own account only deliberately (the api's sentence names its request field),
- * and an admin demoted meanwhile may change nothing.
+ * and an admin demoted meanwhile may change nothing. Anything else says the api's own words.
  */
 export function accountRefusal(error: unknown): string {
   if (error instanceof ApiRequestError && error.body && typeof error.body === "object") {
@@ -142,10 +157,25 @@ export function accountRefusal(error: unknown): string {
     if (error.status === 409 && reason === "self") {
       return "Refused: this is your own account. Tick the box to confirm that you mean to change it.";
     }
-    if (error.status === 403) {
+    // Only the api's own "not_admin": a CSRF or Origin refusal is a 403 too, and says its own reason.
+    if (error.status === 403 && reason === "not_admin") {
       return "Refused: your account is no longer an active admin, so it may not change accounts.";
     }
     if (error.status === 404) return "This account does not exist any more.";
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Why the studio is back at the sign-in page after a change to your own account or sessions. */
+export function ownChangeNotice(action: AccountAction | "revoke-sessions"): string | null {
+  switch (action) {
+    case "revoke-admin":
+      return "You removed your own admin right: every session of yours ended. Sign in again as a viewer.";
+    case "deactivate":
+      return "You deactivated your own account: it is signed out everywhere until another admin activates it.";
+    case "revoke-sessions":
+      return "You ended every session of your account, this one included. Sign in again.";
+    default:
+      return null;
+  }
 }

@@ -2,21 +2,24 @@
 // deactivate, grant or revoke admin (confirmed; your own account deliberately), and see or end each
 // one's sessions.
 import "./users.css";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { ApiClient } from "../api/http.ts";
 import type { AdminUser, SignedInUser } from "../api/types.ts";
 import { AccountChangeDialog, type PendingChange } from "./account-change.tsx";
 import { SessionsDialog } from "./sessions-dialog.tsx";
 import { UsersToolbar } from "./toolbar.tsx";
 import { useUsers } from "./use-users.ts";
+import { pagerShown } from "./user-pages.ts";
 import { UserRow } from "./user-row.tsx";
 import {
   ACCOUNT_CHANGES,
   type AccountAction,
   accountRefusal,
   changedSentence,
+  confirmationFor,
   isUserFiltered,
   NO_USER_FILTERS,
+  ownChangeNotice,
   type UserFilters,
 } from "./user-rules.ts";
 
@@ -35,7 +38,9 @@ export function UsersPage({ api, me }: { api: ApiClient; me: SignedInUser }) {
   const users = useUsers(api, filters);
   const now = useMinuteClock();
   const [pending, setPending] = useState<PendingChange | null>(null);
-  const [changing, setChanging] = useState<number | null>(null);
+  // The accounts with a change under way: a ref to refuse a second send at once, a state to show it.
+  const inFlight = useRef(new Set<number>());
+  const [changing, setChanging] = useState<ReadonlySet<number>>(new Set());
   const [sessionsOf, setSessionsOf] = useState<AdminUser | null>(null);
   const [status, setStatus] = useState<{ text: string; error: boolean }>({ text: "", error: false });
   const { state, replace } = users;
@@ -43,25 +48,30 @@ export function UsersPage({ api, me }: { api: ApiClient; me: SignedInUser }) {
   /** Sends the change; a refusal comes back as an Error carrying the studio's sentence. */
   const send = useCallback(
     async (user: AdminUser, action: AccountAction, confirmSelf: boolean) => {
-      setChanging(user.id);
+      if (inFlight.current.has(user.id)) return;
+      inFlight.current.add(user.id);
+      setChanging(new Set(inFlight.current));
       try {
         const body = { ...ACCOUNT_CHANGES[action], ...(confirmSelf ? { confirm_self: true } : {}) };
         const updated = await api.patch<AdminUser>(`/api/admin/users/${user.id}`, body);
         replace(updated);
         setStatus({ text: changedSentence(updated, action), error: false });
         // Your own right or account is gone, and every session with it: back to the sign-in page.
-        if (user.id === me.id && (action === "deactivate" || action === "revoke-admin")) api.sessionEnded();
+        const notice = user.id === me.id ? ownChangeNotice(action) : null;
+        if (notice) api.sessionEnded(notice);
       } catch (error) {
         throw new Error(accountRefusal(error));
       } finally {
-        setChanging(null);
+        inFlight.current.delete(user.id);
+        setChanging(new Set(inFlight.current));
       }
     },
     [api, me.id, replace],
   );
 
   const act = (user: AdminUser, action: AccountAction) => {
-    if (action === "activate") {
+    if (inFlight.current.has(user.id)) return;
+    if (confirmationFor(user, action, user.id === me.id) === null) {
       send(user, action, false).catch((error: Error) =>
         setStatus({ text: `${user.email} was not activated. ${error.message}`, error: true }),
       );
@@ -133,7 +143,7 @@ export function UsersPage({ api, me }: { api: ApiClient; me: SignedInUser }) {
                   user={user}
                   isSelf={user.id === me.id}
                   now={now}
-                  busy={changing === user.id}
+                  busy={changing.has(user.id)}
                   onAction={(action) => act(user, action)}
                   onSessions={() => setSessionsOf(user)}
                 />
@@ -142,7 +152,7 @@ export function UsersPage({ api, me }: { api: ApiClient; me: SignedInUser }) {
           </table>
         )}
       </section>
-      {(state.pageIndex > 0 || state.hasNext) && (
+      {pagerShown(state) && (
         <nav className="pager" aria-label="Pages">
           <button
             type="button"
@@ -157,7 +167,7 @@ export function UsersPage({ api, me }: { api: ApiClient; me: SignedInUser }) {
             type="button"
             className="button button-quiet"
             onClick={users.nextPage}
-            disabled={!state.hasNext || state.status === "loading"}
+            disabled={state.nextAfter === null || state.status === "loading"}
           >
             Next →
           </button>
