@@ -95,7 +95,8 @@ async function runPiece(
   try {
     const result = await run(command(partPath), span, options);
     // The upload's fault (InputError) is told by the film time it got to, as the one-pass ladder does.
-    failOnFfmpegError(result, result.reachedSeconds, { durationSeconds: span.toSeconds }, options.log);
+    const reached = Math.max(result.reachedSeconds, span.fromSeconds);
+    failOnFfmpegError(result, reached, { durationSeconds: span.toSeconds }, options.log);
     if (
       !(await stat(partPath).then(
         (file) => file.size > 0,
