@@ -7,7 +7,7 @@ import type { TranscodeResult } from "../contract/media.ts";
 import type { PassProgress, TranscodeProgress } from "../contract/progress.ts";
 import { StorageFullError } from "../storage/no-space.ts";
 import { encodeLadderInChunks, videoSecondsOf } from "./chunks/ladder.ts";
-import { planChunks } from "./chunks/plan.ts";
+import { type Chunk, planChunks } from "./chunks/plan.ts";
 import { verifyDecodes } from "./decode-check.ts";
 import type { EncodeTimeoutSettings } from "./encode-deadline.ts";
 import { failOnFfmpegError } from "./ffmpeg-failure.ts";
@@ -15,7 +15,7 @@ import { writeMasterPlaylist } from "./hls/master-playlist.ts";
 import { addProgressiveMp4s } from "./hls/progressive-mp4.ts";
 import { verifyRendition } from "./hls/rendition.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
-import { chooseLadder, type LadderOptions } from "./ladder.ts";
+import { chooseLadder, type LadderOptions, type Rung } from "./ladder.ts";
 import { silentLog, type TranscodeLog } from "./log.ts";
 import { encodeLadderInOnePass } from "./one-pass.ts";
 import { probeSource, type SourceFacts } from "./probe.ts";
@@ -59,7 +59,13 @@ export interface TranscodeOptions {
    * Cut a film at least `minSeconds` long into chunks of `segments` whole segments, encoded one after
    * another in this process and stitched (transcoder/chunks/): the farm's path, run on one host.
    */
-  chunking?: { minSeconds: number; segments: number; scratchDir: string };
+  chunking?: {
+    minSeconds: number;
+    segments: number;
+    scratchDir: string;
+    /** The chunks are the farm's (chunks/film-flow.ts): this encodes them elsewhere, or stitches them. */
+    farm?: (plan: { source: SourceFacts; ladder: Rung[]; chunks: Chunk[] }) => Promise<void>;
+  };
   /** A rung's progressive MP4 failed and the rung is published without it. */
   onMp4RemuxFailed?: (rendition: string, reason: string) => void;
 }
@@ -157,7 +163,9 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   const chunks = options.chunking
     ? planChunks(videoSecondsOf(source), { ...options.chunking, segmentSeconds })
     : null;
-  if (chunks && options.chunking) {
+  if (chunks && options.chunking?.farm) {
+    await options.chunking.farm({ source, ladder, chunks });
+  } else if (chunks && options.chunking) {
     await rm(options.chunking.scratchDir, { recursive: true, force: true });
     await encodeLadderInChunks({
       ...ladderInput,
