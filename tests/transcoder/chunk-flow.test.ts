@@ -8,111 +8,31 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Job, Queue, WaitingChildrenError, Worker } from "bullmq";
+import { Queue } from "bullmq";
 import Redis from "ioredis";
-import { PIECE_JOB_NAME } from "../../contract/transcode-pieces.ts";
 import { generateVideo } from "../../dev/media.ts";
 import { testRedisUrl } from "../../dev/services.ts";
 import { LocalMediaStorage, type MediaStorage } from "../../storage/index.ts";
-import { dropFlowScratch, flowScratchOf, runFilmFlow } from "../../transcoder/chunks/film-flow.ts";
-import { runPieceJob } from "../../transcoder/chunks/piece-job.ts";
-import { planChunks } from "../../transcoder/chunks/plan.ts";
-import { chooseLadder } from "../../transcoder/ladder.ts";
+import { flowScratchOf } from "../../transcoder/chunks/film-flow.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
-import { probeSource } from "../../transcoder/probe.ts";
 import { eventually } from "../support/eventually.ts";
-
-const SEGMENT_SECONDS = 2;
-const CHUNKING = { minSeconds: 5, segments: 2 };
-const PRESET = "ultrafast";
+import {
+  type FilmData,
+  FLOW_PRESET,
+  FLOW_SEGMENT_SECONDS,
+  type FlowReplica,
+  type PieceEnd,
+  startFlowReplica,
+} from "../support/flow-replica.ts";
 
 let dir: string;
 let storage: MediaStorage;
 let queue: Queue;
-const connections: Redis[] = [];
-const workers: Worker[] = [];
-/** Which worker ran which piece, in the order they finished or failed. */
-const pieces: { worker: string; id: string; outcome: string }[] = [];
-
-interface FilmData {
-  sourceKey: string;
-  outputDir: string;
-  /** Skip the pipeline (and its decode check) and run the flow straight on the probe. */
-  flowOnly?: boolean;
-  preset?: string;
-}
-
-/** The film's job: the pipeline with the farm's chunking, as the worker runs it (scratch dropped on failure). */
-async function filmJob(job: Job<FilmData>, token: string | undefined, worker: string) {
-  try {
-    return await stitchedFilm(job, token, worker);
-  } catch (error) {
-    if (!(error instanceof WaitingChildrenError)) await dropFlowScratch(storage, job);
-    throw error;
-  }
-}
-
-async function stitchedFilm(job: Job<FilmData>, token: string | undefined, worker: string) {
-  const { sourceKey, outputDir } = job.data;
-  const sourcePath = await storage.fetchToLocal(sourceKey, dir);
-  const flow = (plan: Pick<Parameters<typeof runFilmFlow>[0], "source" | "ladder" | "chunks">) =>
-    runFilmFlow({
-      ...plan,
-      job,
-      token: token ?? "",
-      queue,
-      storage,
-      videoId: 1,
-      revision: 1,
-      sourceKey,
-      segmentSeconds: SEGMENT_SECONDS,
-      preset: job.data.preset ?? PRESET,
-      outputDir,
-      workDir: join(dir, worker, "flow"),
-    });
-  if (job.data.flowOnly) {
-    const source = await probeSource(sourcePath);
-    const chunks = planChunks(source.durationSeconds, { ...CHUNKING, segmentSeconds: SEGMENT_SECONDS });
-    await flow({ source, ladder: chooseLadder(source, { heights: [180] }), chunks: chunks ?? [] });
-    return { ok: true };
-  }
-  await transcode({
-    sourcePath,
-    outputDir,
-    ladderHeights: [180],
-    segmentSeconds: SEGMENT_SECONDS,
-    preset: PRESET,
-    thumbnails: false,
-    chunking: { ...CHUNKING, scratchDir: join(dir, worker, "unused"), farm: flow },
-  });
-  return { ok: true };
-}
-
-function startWorker(name: string, redisUrl: string) {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  connections.push(connection);
-  const worker = new Worker(
-    queue.name,
-    async (job, token) => {
-      if (job.name !== PIECE_JOB_NAME) return filmJob(job as Job<FilmData>, token, name);
-      try {
-        const result = await runPieceJob(job, {
-          storage,
-          queue,
-          workDir: join(dir, name),
-          parentCheckMs: 100,
-        });
-        pieces.push({ worker: name, id: job.id ?? "", outcome: "done" });
-        return result;
-      } catch (error) {
-        pieces.push({ worker: name, id: job.id ?? "", outcome: (error as Error).message });
-        throw error;
-      }
-    },
-    { connection, concurrency: 1, lockDuration: 10_000 },
-  );
-  workers.push(worker);
-}
+let redisUrl: string;
+let connection: Redis;
+const replicas: FlowReplica[] = [];
+/** Which replica ran which piece, in the order they finished or failed. */
+const pieces: PieceEnd[] = [];
 
 async function putSource(name: string, path: string): Promise<string> {
   const key = `uploads/${name}`;
@@ -120,6 +40,17 @@ async function putSource(name: string, path: string): Promise<string> {
   await copyFile(path, join(dir, "media", key));
   return key;
 }
+
+const startReplica = (name: string, lockMs?: number) =>
+  startFlowReplica({
+    name,
+    redisUrl,
+    queueName: queue.name,
+    mediaRoot: join(dir, "media"),
+    workDir: join(dir, name),
+    onPiece: (end) => pieces.push(end),
+    lockMs,
+  });
 
 const settled = (id: string) =>
   eventually(
@@ -134,19 +65,17 @@ const settled = (id: string) =>
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "chunk-flow-"));
   storage = new LocalMediaStorage(join(dir, "media"));
-  const redisUrl = await testRedisUrl();
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  connections.push(connection);
+  redisUrl = await testRedisUrl();
+  connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   queue = new Queue(`transcode-flow-${process.pid}`, { connection });
-  startWorker("A", redisUrl);
-  startWorker("B", redisUrl);
-  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  for (const name of ["A", "B"]) replicas.push(startReplica(name));
+  await Promise.all(replicas.map((replica) => replica.worker.waitUntilReady()));
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(workers.map((worker) => worker.close(true)));
+  await Promise.all(replicas.map((replica) => replica.close()));
   await queue?.close();
-  for (const connection of connections) connection.disconnect();
+  connection?.disconnect();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -164,8 +93,8 @@ describe("two replicas and one film", () => {
       sourcePath,
       outputDir: reference,
       ladderHeights: [180],
-      segmentSeconds: SEGMENT_SECONDS,
-      preset: PRESET,
+      segmentSeconds: FLOW_SEGMENT_SECONDS,
+      preset: FLOW_PRESET,
       thumbnails: false,
     });
     const outputDir = join(dir, "film-out");
@@ -261,5 +190,82 @@ describe("a film deleted mid-flow", () => {
     expect(await queue.getJobState("film-3")).toBe("failed");
     expect(existsSync(join(dir, "long-out", "180p", "index.m3u8"))).toBe(false);
     expect(existsSync(join(dir, "media", flowScratchOf({ id: "film-3" })))).toBe(false);
+  }, 180_000);
+});
+
+describe("a replica killed mid-chunk", () => {
+  test("costs only that chunk: another replica redoes it and the film comes out whole", async () => {
+    // Alone on the queue: a replica in a child process, killed with SIGKILL while FFmpeg writes a chunk.
+    await Promise.all(replicas.splice(0).map((replica) => replica.close()));
+    const sourcePath = await generateVideo(join(dir, "killed.mp4"), {
+      seconds: 24,
+      width: 320,
+      height: 180,
+      fps: 25,
+      audio: "stereo",
+    });
+    const reference = join(dir, "killed-reference");
+    const preset = "medium";
+    await transcode({
+      sourcePath,
+      outputDir: reference,
+      ladderHeights: [180],
+      segmentSeconds: 2,
+      preset,
+      thumbnails: false,
+    });
+    const childDir = join(dir, "C");
+    const child = Bun.spawn(
+      [
+        "bun",
+        join(import.meta.dir, "../support/flow-replica.ts"),
+        redisUrl,
+        queue.name,
+        join(dir, "media"),
+        childDir,
+        "C",
+      ],
+      { stdout: "pipe", stderr: "inherit" },
+    );
+    const lines: string[] = [];
+    void (async () => {
+      const decoder = new TextDecoder();
+      for await (const bytes of child.stdout)
+        lines.push(...decoder.decode(bytes).split("\n").filter(Boolean));
+    })();
+    await eventually("the child replica to be ready", async () => lines.includes("ready"), 30_000);
+    const sourceKey = await putSource("killed.mp4", sourcePath);
+    const outputDir = join(dir, "killed-out");
+    await queue.add("transcode", { sourceKey, outputDir, preset } satisfies FilmData, { jobId: "film-4" });
+
+    const started = await eventually(
+      "the child to start a piece",
+      async () => lines.find((line) => line.startsWith("piece-started film-4-"))?.split(" ")[1],
+      60_000,
+    );
+    // Mid-chunk: its FFmpeg has begun writing the chunk's partial file.
+    await eventually(
+      "the piece's FFmpeg to write",
+      async () => (await Array.fromAsync(new Bun.Glob("**/*.part").scan({ cwd: childDir }))).length > 0,
+      30_000,
+      10,
+    );
+    child.kill("SIGKILL");
+    await child.exited;
+    expect(lines.some((line) => line.startsWith(`piece-ended ${started} `))).toBe(false);
+
+    replicas.push(startReplica("D", 1000));
+    expect(await settled("film-4")).toBe("completed");
+    const ofFilm = pieces.filter((piece) => piece.id.startsWith("film-4-"));
+    const doneByChild = lines.filter((line) => line.startsWith("piece-ended film-4-")).length;
+    // Every piece once: the killed one by D, none twice.
+    expect(ofFilm.filter((piece) => piece.id === started)).toEqual([
+      { worker: "D", id: started, outcome: "done" },
+    ]);
+    expect(ofFilm.length + doneByChild).toBe(7);
+    expect(new Set(ofFilm.map((piece) => piece.id)).size).toBe(ofFilm.length);
+    const playlist = (root: string) => Bun.file(join(root, "180p", "index.m3u8")).text();
+    expect(await playlist(outputDir)).toBe(await playlist(reference));
+    expect(existsSync(join(dir, "media", flowScratchOf({ id: "film-4" })))).toBe(false);
   }, 180_000);
 });
