@@ -63,11 +63,24 @@ export interface TranscodeOptions {
     minSeconds: number;
     segments: number;
     scratchDir: string;
-    /** The chunks are the farm's (chunks/film-flow.ts): this encodes them elsewhere, or stitches them. */
-    farm?: (plan: { source: SourceFacts; ladder: Rung[]; chunks: Chunk[] }) => Promise<void>;
+    /**
+     * The chunks are the farm's (chunks/film-flow.ts): `start` hands them out before any fast-start
+     * pass ("resumed": a run before did, and its pass too), `finish` waits for them or stitches them.
+     */
+    farm?: {
+      start(plan: FarmPlan): Promise<"planned" | "resumed">;
+      finish(plan: FarmPlan): Promise<void>;
+    };
   };
   /** A rung's progressive MP4 failed and the rung is published without it. */
   onMp4RemuxFailed?: (rendition: string, reason: string) => void;
+}
+
+/** What the farm's chunked ladder is made from. */
+export interface FarmPlan {
+  source: SourceFacts;
+  ladder: Rung[];
+  chunks: Chunk[];
 }
 
 /** Each stage's slice of the job's 0–100 (publishing, 99–100, is the worker's). */
@@ -109,7 +122,13 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   log.info({ source, ladder: ladder.map((rung) => rung.name) }, "source probed, ladder chosen");
   signal?.throwIfAborted();
 
-  if (options.fastStart) {
+  const chunks = options.chunking
+    ? planChunks(videoSecondsOf(source), { ...options.chunking, segmentSeconds })
+    : null;
+  const farm = chunks && options.chunking?.farm;
+  const resumed = farm ? (await farm.start({ source, ladder, chunks })) === "resumed" : false;
+
+  if (options.fastStart && !resumed) {
     const pending: PassProgress = { percent: 0, etaSeconds: null };
     passes = { fastStart: pending, ladder: pending };
     slices = FAST_START_SLICES;
@@ -160,11 +179,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     log,
     encodeTimeout: options.encodeTimeout,
   };
-  const chunks = options.chunking
-    ? planChunks(videoSecondsOf(source), { ...options.chunking, segmentSeconds })
-    : null;
-  if (chunks && options.chunking?.farm) {
-    await options.chunking.farm({ source, ladder, chunks });
+  if (farm) {
+    await farm.finish({ source, ladder, chunks });
   } else if (chunks && options.chunking) {
     await rm(options.chunking.scratchDir, { recursive: true, force: true });
     await encodeLadderInChunks({

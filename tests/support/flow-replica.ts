@@ -7,11 +7,11 @@ import { type Job, Queue, WaitingChildrenError, Worker } from "bullmq";
 import Redis from "ioredis";
 import { PIECE_JOB_NAME } from "../../contract/transcode-pieces.ts";
 import { LocalMediaStorage, type MediaStorage } from "../../storage/index.ts";
-import { dropFlowScratch, runFilmFlow } from "../../transcoder/chunks/film-flow.ts";
+import { finishFilmFlow, forgetFlow, startFilmFlow } from "../../transcoder/chunks/film-flow.ts";
 import { runPieceJob } from "../../transcoder/chunks/piece-job.ts";
 import { planChunks } from "../../transcoder/chunks/plan.ts";
 import { chooseLadder } from "../../transcoder/ladder.ts";
-import { transcode } from "../../transcoder/pipeline.ts";
+import { type FarmPlan, transcode } from "../../transcoder/pipeline.ts";
 import { probeSource } from "../../transcoder/probe.ts";
 
 export const FLOW_SEGMENT_SECONDS = 2;
@@ -62,28 +62,33 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
   const film = async (job: Job<FilmData>, token: string | undefined) => {
     const { sourceKey, outputDir } = job.data;
     const sourcePath = await storage.fetchToLocal(sourceKey, workDir);
-    const flow = (plan: Pick<Parameters<typeof runFilmFlow>[0], "source" | "ladder" | "chunks">) =>
-      runFilmFlow({
-        ...plan,
-        job,
-        token: token ?? "",
-        queue,
-        storage,
-        videoId: 1,
-        revision: 1,
-        sourceKey,
-        segmentSeconds: FLOW_SEGMENT_SECONDS,
-        preset: job.data.preset ?? FLOW_PRESET,
-        outputDir,
-        workDir: join(workDir, "flow"),
-      });
+    const flowInput = (plan: FarmPlan) => ({
+      ...plan,
+      job,
+      token: token ?? "",
+      queue,
+      storage,
+      videoId: 1,
+      revision: 1,
+      sourceKey,
+      segmentSeconds: FLOW_SEGMENT_SECONDS,
+      preset: job.data.preset ?? FLOW_PRESET,
+      outputDir,
+      workDir: join(workDir, "flow"),
+    });
+    const farm = {
+      start: (plan: FarmPlan) => startFilmFlow(flowInput(plan)),
+      finish: (plan: FarmPlan) => finishFilmFlow(flowInput(plan)),
+    };
     if (job.data.flowOnly) {
       const source = await probeSource(sourcePath);
       const chunks = planChunks(source.durationSeconds, {
         ...FLOW_CHUNKING,
         segmentSeconds: FLOW_SEGMENT_SECONDS,
       });
-      await flow({ source, ladder: chooseLadder(source, { heights: [180] }), chunks: chunks ?? [] });
+      const plan = { source, ladder: chooseLadder(source, { heights: [180] }), chunks: chunks ?? [] };
+      await farm.start(plan);
+      await farm.finish(plan);
       return { ok: true };
     }
     await transcode({
@@ -93,7 +98,7 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
       segmentSeconds: FLOW_SEGMENT_SECONDS,
       preset: job.data.preset ?? FLOW_PRESET,
       thumbnails: false,
-      chunking: { ...FLOW_CHUNKING, scratchDir: join(workDir, "unused"), farm: flow },
+      chunking: { ...FLOW_CHUNKING, scratchDir: join(workDir, "unused"), farm },
     });
     return { ok: true };
   };
@@ -105,7 +110,7 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
         try {
           return await film(job as Job<FilmData>, token);
         } catch (error) {
-          if (!(error instanceof WaitingChildrenError)) await dropFlowScratch(storage, job);
+          if (!(error instanceof WaitingChildrenError)) await forgetFlow(storage, job);
           throw error;
         }
       }

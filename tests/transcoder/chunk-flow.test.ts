@@ -13,7 +13,7 @@ import Redis from "ioredis";
 import { generateVideo } from "../../dev/media.ts";
 import { testRedisUrl } from "../../dev/services.ts";
 import { LocalMediaStorage, type MediaStorage } from "../../storage/index.ts";
-import { flowScratchOf } from "../../transcoder/chunks/film-flow.ts";
+import { flowOf, flowScratchOf } from "../../transcoder/chunks/film-flow.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import { eventually } from "../support/eventually.ts";
 import {
@@ -136,6 +136,8 @@ describe("a film damaged in its middle", () => {
     expect(await settled("film-2")).toBe("failed");
     const film = await queue.getJob("film-2");
     expect(film?.failedReason).toMatch(/^The video cannot be decoded after 00:00:\d\d: the file is damaged/);
+    // Forgotten: a retry of the job plans a flow of its own instead of collecting this failure again.
+    expect(flowOf(film!)).toBeNull();
     await eventually("no piece of film-2 left waiting", async () => {
       const waiting = await queue.getJobs(["waiting", "prioritized", "active"]);
       return waiting.every((job) => !job.id?.startsWith("film-2-"));

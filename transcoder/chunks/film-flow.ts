@@ -9,7 +9,7 @@ import type { Rung } from "../ladder.ts";
 import type { TranscodeLog } from "../log.ts";
 import type { SourceFacts } from "../probe.ts";
 import { stitchLadder } from "./encode.ts";
-import { collectFlow, flowStarted, piecesOf, startFlow } from "./flow.ts";
+import { addPieces, collectFlow, piecesOf, waitForPieces } from "./flow.ts";
 import { PIECE_INPUT_FAULT } from "./piece-job.ts";
 import type { Chunk } from "./plan.ts";
 
@@ -36,27 +36,53 @@ export interface FilmFlowInput {
 
 const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
 
-export async function runFilmFlow(input: FilmFlowInput): Promise<void> {
+/** The flow a film's job planned, kept in its data so that its later runs find it again. */
+const FLOW_FIELD = "flow";
+export const flowOf = (job: Pick<Job, "data">): string | null => {
+  const flow = (job.data as Record<string, unknown> | undefined)?.[FLOW_FIELD];
+  return typeof flow === "string" ? flow : null;
+};
+
+/**
+ * The first half, before any fast-start pass: the pieces are added (once per attempt) so that other
+ * replicas start on them at once. Resolves "resumed" when they were added by an earlier run of the job:
+ * the fast-start pass, if any, ran then.
+ */
+export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "resumed"> {
+  const { job } = input;
+  if (flowOf(job) !== null) return "resumed";
+  const flow = `a${Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1)}`;
+  const scratchPrefix = `${flowScratchOf(job)}/${flow}`;
+  const pieces = piecesOf(input.chunks, input.source.audio !== null);
+  const { videoId, revision, sourceKey, segmentSeconds, preset } = input;
+  const payload = { videoId, revision, sourceKey, scratchPrefix, segmentSeconds, preset };
+  await addPieces(
+    job,
+    input.queue,
+    flow,
+    { ...payload, ladder: [...input.ladder], source: input.source },
+    pieces,
+  );
+  await job.updateData({ ...job.data, [FLOW_FIELD]: flow });
+  input.log?.info(
+    { pieces: pieces.length, flow, scratch: scratchPrefix },
+    "film cut into pieces for the farm",
+  );
+  return "planned";
+}
+
+/**
+ * The second half: wait for the pieces (BullMQ's WaitingChildrenError goes up to the worker), then, on
+ * the run after the last one, stitch their files into `outputDir`, or fail as the first failed piece says.
+ */
+export async function finishFilmFlow(input: FilmFlowInput): Promise<void> {
   const { job, storage } = input;
-  if (!(await flowStarted(job))) {
-    const attempt = Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1);
-    const scratchPrefix = `${flowScratchOf(job)}/a${attempt}`;
-    const pieces = piecesOf(input.chunks, input.source.audio !== null);
-    input.log?.info({ pieces: pieces.length, scratch: scratchPrefix }, "film cut into pieces for the farm");
-    const { videoId, revision, sourceKey, segmentSeconds, preset } = input;
-    const source = { ...input.source, demuxer: input.source.demuxer };
-    const ladder = [...input.ladder];
-    await startFlow(
-      job,
-      input.token,
-      input.queue,
-      { videoId, revision, sourceKey, scratchPrefix, ladder, segmentSeconds, preset, source },
-      pieces,
-    );
-  }
-  const outcome = await collectFlow(job);
+  const flow = flowOf(job);
+  if (flow === null) throw new Error("the film's pieces were never added");
+  await waitForPieces(job, input.token);
+  const outcome = await collectFlow(job, flow);
   if (!outcome.ok) {
-    await storage.deletePrefix(flowScratchOf(job));
+    await forgetFlow(storage, job);
     if (outcome.message.startsWith(PIECE_INPUT_FAULT)) {
       throw new InputError(outcome.message.slice(PIECE_INPUT_FAULT.length));
     }
@@ -84,11 +110,13 @@ export async function runFilmFlow(input: FilmFlowInput): Promise<void> {
 }
 
 /**
- * Drops the film's pieces after its job failed or was given up before the stitch (the source gone, a
- * probe that failed): the worker's catch calls it as it drops the attempt's staging.
+ * Drops the film's pieces and forgets its flow after its job failed or was given up before the stitch
+ * (the source gone, a probe that failed): the worker's catch calls it as it drops the attempt's staging.
  */
-export async function dropFlowScratch(storage: MediaStorage, job: Pick<Job, "id">): Promise<void> {
+export async function forgetFlow(storage: MediaStorage, job: Job): Promise<void> {
   await storage.deletePrefix(flowScratchOf(job));
+  // A later attempt (a retry) plans a flow of its own instead of collecting this one's failure again.
+  if (flowOf(job) !== null) await job.updateData({ ...job.data, [FLOW_FIELD]: undefined });
 }
 
 /** Every flow of a film's job keeps its pieces under this prefix (one folder per planning attempt). */

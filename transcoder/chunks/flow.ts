@@ -34,18 +34,14 @@ export function piecesOf(chunks: readonly Chunk[], hasAudio: boolean): PieceOfFi
   return hasAudio ? [{ kind: "audio" }, ...video] : video;
 }
 
-/**
- * Adds the pieces as children of `parent` and moves it to waiting-children. Throws BullMQ's
- * WaitingChildrenError (the worker must let it through) unless every child already finished.
- */
-export async function startFlow(
+/** Adds the pieces of flow `flow` as children of `parent`: any replica may take them from now on. */
+export async function addPieces(
   parent: Job,
-  token: string,
   queue: Queue,
+  flow: string,
   payload: Omit<TranscodePieceJob, "piece">,
   pieces: readonly PieceOfFilm[],
 ): Promise<void> {
-  const flow = payload.scratchPrefix.split("/").at(-1) ?? "flow";
   await queue.addBulk(
     pieces.map((piece) => ({
       name: PIECE_JOB_NAME,
@@ -61,6 +57,13 @@ export async function startFlow(
       },
     })),
   );
+}
+
+/**
+ * Moves the parent to waiting-children: throws BullMQ's WaitingChildrenError (the worker lets it
+ * through) unless every piece has finished already.
+ */
+export async function waitForPieces(parent: Job, token: string): Promise<void> {
   if (await parent.moveToWaitingChildren(token)) throw new WaitingChildrenError();
 }
 
@@ -68,9 +71,14 @@ export type FlowOutcome =
   | { ok: true; chunkKeys: string[]; audioKey: string | null }
   | { ok: false; message: string };
 
-/** The parent's second run: the children's files in film order, or why the flow failed. */
-export async function collectFlow(parent: Job): Promise<FlowOutcome> {
-  const failures = Object.values(await parent.getFailedChildrenValues()).map(String);
+/**
+ * The parent's second run: flow `flow`'s files in film order, or why it failed. Children of an earlier
+ * flow of the same job (a retry plans a new one) are left out by their ids.
+ */
+export async function collectFlow(parent: Job, flow: string): Promise<FlowOutcome> {
+  const ofFlow = (childKey: string) => childKey.includes(`${parent.id}-${flow}-`);
+  const failed = Object.entries(await parent.getFailedChildrenValues());
+  const failures = failed.filter(([key]) => ofFlow(key)).map(([, reason]) => String(reason));
   if (failures.length > 0) {
     // Not yet started pieces go; running ones see their parent move on and stop.
     await parent.removeUnprocessedChildren();
@@ -79,7 +87,7 @@ export async function collectFlow(parent: Job): Promise<FlowOutcome> {
   const values = await parent.getChildrenValues();
   const chunks: { key: string; index: number }[] = [];
   let audioKey: string | null = null;
-  for (const [childKey, value] of Object.entries(values)) {
+  for (const [childKey, value] of Object.entries(values).filter(([key]) => ofFlow(key))) {
     const result = transcodePieceResults.check(value);
     if (!result.ok) throw new Error(`piece ${childKey} returned no file: ${result.reason}`);
     const index = pieceIndexOfKey(childKey);
@@ -97,12 +105,6 @@ function mostTelling(failures: readonly string[]): string {
   const rank = (message: string) =>
     message.startsWith(PIECE_INPUT_FAULT) ? 0 : message.startsWith(PIECE_NOT_WANTED) ? 2 : 1;
   return [...failures].sort((a, b) => rank(a) - rank(b))[0]!;
-}
-
-/** Whether the parent's pieces were added already: its second run (or a retry after it). */
-export async function flowStarted(parent: Job): Promise<boolean> {
-  const counts = await parent.getDependenciesCount();
-  return Object.values(counts).some((count) => (count ?? 0) > 0);
 }
 
 /** `bull:transcode:video-1-r1-f…-chunk-00003` → the chunk's index (see pieceJobId), or "audio". */
