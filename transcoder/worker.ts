@@ -1,4 +1,13 @@
-import { DelayedError, type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
+import { join } from "node:path";
+import {
+  DelayedError,
+  type Job,
+  Queue,
+  UnrecoverableError,
+  WaitingChildrenError,
+  WaitingError,
+  Worker,
+} from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { ConnectionErrorLog } from "../connections/error-log.ts";
@@ -11,15 +20,20 @@ import {
   transcodeJobs,
   videoIdOfJob,
 } from "../contract/transcode-jobs.ts";
+import { PIECE_JOB_NAME, transcodePieceJobs } from "../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../storage/index.ts";
 import { type AttemptRef, attemptLabel, LockLostError } from "./attempt.ts";
+import { finishFilmFlow, flowOf, forgetFlow, startFilmFlow } from "./chunks/film-flow.ts";
+import { recordPieceProgress } from "./chunks/flow-progress.ts";
+import { runPieceJob } from "./chunks/piece-job.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
 import { fastStartStep } from "./fast-start/step.ts";
 import type { RunningJob } from "./heartbeat.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { LockWatchdog } from "./lock-watchdog.ts";
-import { type PipelineProgress, transcode } from "./pipeline.ts";
+import { type FarmPlan, type PipelineProgress, STAGE_PERCENT, transcode } from "./pipeline.ts";
+import { overallPercent, throttle } from "./progress.ts";
 import { TranscodeReporter } from "./reporter.ts";
 import { storageFullHandling } from "./storage-full.ts";
 
@@ -64,7 +78,7 @@ export interface WorkerDeps {
 }
 
 export interface TranscodeWorker {
-  worker: Worker<TranscodeJob, TranscodeResult>;
+  worker: Worker<TranscodeJob, TranscodeResult | { key: string }>;
   /** Whether `path` is the staging of an attempt this worker runs now (the sweeps leave those alone). */
   isRunningStaging(path: string): boolean;
   /** The attempts this worker runs now, for its heartbeat (those that lost their lock left out). */
@@ -99,18 +113,32 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   });
 
   // The hooks see every way out of `run`, thrown or returned, and never change the job's fate.
-  const process = async (job: Job<TranscodeJob>, token?: string): Promise<TranscodeResult> => {
+  const process = async (
+    job: Job<TranscodeJob>,
+    token?: string,
+  ): Promise<TranscodeResult | { key: string }> => {
     const startedAt = performance.now();
     let outcome: JobOutcome = "failed";
     let mediaSeconds: number | undefined;
     hook(() => deps.onJobStarted?.(job));
     try {
+      if (job.name === PIECE_JOB_NAME) {
+        const piece = await runPiece(job, token);
+        outcome = "ready";
+        return piece;
+      }
       const result = await run(job, token, startedAt);
       outcome = "ready";
       mediaSeconds = result.durationSeconds;
       return result;
     } catch (error) {
-      if (error instanceof WaitingError || error instanceof DelayedError) outcome = "handed_back";
+      // Waiting for its pieces counts as handed back: the job is not done and another run will finish it.
+      if (
+        error instanceof WaitingError ||
+        error instanceof DelayedError ||
+        error instanceof WaitingChildrenError
+      )
+        outcome = "handed_back";
       else if (error instanceof LockLostError) outcome = "lost";
       else if (error instanceof UnrecoverableError) outcome = "error";
       throw error;
@@ -162,6 +190,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     // The source goes away when the video is deleted or its file replaced while the job waited.
     if (!(await storage.stat(sourceKey))) {
       const message = SOURCE_GONE;
+      await forgetFlow(storage, job);
       await reporter.report({ type: "error", videoId, revision, ...attemptRef, message, at: now() });
       jobLog.warn("job dropped: its source file is gone");
       throw new UnrecoverableError(message);
@@ -268,6 +297,23 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
           log: jobLog,
         }),
         onMp4RemuxFailed: () => hook(() => deps.onMp4RemuxFailed?.()),
+        chunking: config.chunking
+          ? {
+              ...config.chunking,
+              scratchDir: join(sourceDir, "chunks"),
+              farm: filmFarm({
+                job,
+                token,
+                videoId,
+                revision,
+                sourceKey,
+                outputDir: staging,
+                workDir: sourceDir,
+                jobLog,
+                signal: controller.signal,
+              }),
+            }
+          : undefined,
       });
       await stillHeld();
       if (storage.kind === "s3") {
@@ -288,9 +334,17 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
       return result;
     } catch (error) {
+      if (error instanceof WaitingChildrenError) {
+        // The film's pieces run on the farm; the job comes back when the last one is done.
+        await dropStaging();
+        jobLog.info({ seconds: seconds() }, "waiting for the film's pieces");
+        throw error;
+      }
       // Measured before the staging goes: a disk this attempt filled shows only now.
       const outOfSpace = await storageFull.explains(error);
       await dropStaging();
+      // Ended here for good or to be retried: either way no run collects this flow (a lost lock's holder does).
+      if (!(attempt.lost || error instanceof LockLostError) && flowOf(job)) await forgetFlow(storage, job);
       if (attempt.lost || error instanceof LockLostError) {
         jobLog.warn({ seconds: seconds() }, "attempt dropped: another attempt holds the job now");
         throw error instanceof LockLostError ? error : new LockLostError(jobId);
@@ -347,9 +401,107 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     }
   };
 
+  // The film's pieces are jobs of this queue too (transcoder/chunks/): added by a film's job, run here.
+  const flowQueue = new Queue(TRANSCODE_QUEUE, { connection: deps.redis });
+  const filmFarm = (context: {
+    job: Job;
+    token: string | undefined;
+    videoId: number;
+    revision: number;
+    sourceKey: string;
+    outputDir: string;
+    workDir: string;
+    jobLog: Logger;
+    signal: AbortSignal;
+  }) => {
+    const input = (plan: FarmPlan) => ({
+      ...plan,
+      ...context,
+      token: context.token ?? "",
+      queue: flowQueue,
+      storage,
+      segmentSeconds: config.segmentSeconds,
+      preset: config.preset,
+      log: context.jobLog,
+    });
+    return {
+      start: (plan: FarmPlan) => startFilmFlow(input(plan)),
+      finish: (plan: FarmPlan) => finishFilmFlow(input(plan)),
+    };
+  };
+
+  /** One piece of a film (chunks/piece-job.ts), tracked like a job: heartbeat, lock, shutdown. */
+  const runPiece = async (job: Job, token: string | undefined): Promise<{ key: string }> => {
+    const checked = transcodePieceJobs.check(job.data);
+    if (!checked.ok) throw new UnrecoverableError(`Malformed piece job: ${checked.reason}`);
+    const piece = checked.value;
+    const jobId = job.id ?? "";
+    if (running.has(jobId) && token) {
+      await job.moveToDelayed(Date.now() + SAME_JOB_RETRY_MS, token);
+      throw new DelayedError();
+    }
+    const { videoId, revision } = piece;
+    const number = Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1);
+    const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt: number });
+    const controller = new AbortController();
+    const attempt: RunningAttempt = {
+      job: { jobId, videoId, revision, attempt: number, startedAt: new Date().toISOString() },
+      controller,
+      lost: false,
+      lostNotice: Promise.withResolvers<void>(),
+      staging: new Set(),
+    };
+    running.set(jobId, attempt);
+    watchdog.watch(jobId);
+    hook(() => deps.onRunningChanged?.());
+    // Every piece's tick says how far the whole film is (chunks/flow-progress.ts).
+    const ticks = throttle((fraction: number) => {
+      if (attempt.lost) return;
+      void recordPieceProgress(deps.redis, piece, jobId, fraction, Date.now())
+        .then((film) =>
+          reporter.progress({
+            videoId,
+            revision,
+            stage: "encoding",
+            rung: "all",
+            percent: overallPercent(film.fraction * 100, STAGE_PERCENT.encoding),
+            etaSeconds: film.etaSeconds,
+          }),
+        )
+        .catch((error) => jobLog.warn({ err: error }, "progress report failed"));
+    }, 1);
+    try {
+      return await runPieceJob(job, {
+        storage,
+        queue: flowQueue,
+        workDir: join(config.scratchDir, "pieces"),
+        hwaccel: deps.hwaccel,
+        encodeTimeout: config.encodeTimeout,
+        log: jobLog,
+        signal: controller.signal,
+        onProgress: (fraction) => ticks.tick(fraction, fraction >= 1),
+      });
+    } catch (error) {
+      if (attempt.lost) throw new LockLostError(jobId);
+      if (controller.signal.aborted && handingBack && token) {
+        await job.moveToWait(token);
+        jobLog.warn("shutdown grace period over: piece handed back to the queue");
+        throw new WaitingError();
+      }
+      jobLog.warn({ err: error }, "piece failed");
+      throw error;
+    } finally {
+      if (running.get(jobId) === attempt) {
+        running.delete(jobId);
+        watchdog.unwatch(jobId);
+        hook(() => deps.onRunningChanged?.());
+      }
+    }
+  };
+
   const storageFull = storageFullHandling({ config, log, worker: () => worker });
 
-  const worker = new Worker<TranscodeJob, TranscodeResult>(TRANSCODE_QUEUE, process, {
+  const worker = new Worker<TranscodeJob, TranscodeResult | { key: string }>(TRANSCODE_QUEUE, process, {
     connection: deps.connection,
     concurrency: config.concurrency,
     name: config.workerName,
@@ -396,6 +548,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       await closing;
       clearTimeout(timer);
       watchdog.stop();
+      await flowQueue.close();
       await reporter.close();
     },
   };

@@ -114,6 +114,8 @@ export async function finishFilmFlow(input: FilmFlowInput): Promise<void> {
  * (the source gone, a probe that failed): the worker's catch calls it as it drops the attempt's staging.
  */
 export async function forgetFlow(storage: MediaStorage, job: Job): Promise<void> {
+  // The pieces nobody started go; the running ones see the job move on and stop.
+  if (flowOf(job) !== null) await job.removeUnprocessedChildren();
   await storage.deletePrefix(flowScratchOf(job));
   // A later attempt (a retry) plans a flow of its own instead of collecting this one's failure again.
   if (flowOf(job) !== null) await job.updateData({ ...job.data, [FLOW_FIELD]: undefined });

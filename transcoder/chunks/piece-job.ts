@@ -133,7 +133,8 @@ function encodePiece(
 async function notWanted(job: Job, piece: TranscodePieceJob, deps: PieceJobDeps): Promise<string | null> {
   const parentId = job.parent?.id;
   const state = parentId ? await deps.queue.getJobState(parentId) : "waiting-children";
-  if (state !== "waiting-children") return `the film's job is ${state}`;
+  // Active: planning (its fast-start pass may run meanwhile) or collecting; anything else: it moved on.
+  if (state !== "waiting-children" && state !== "active") return `the film's job is ${state}`;
   // A delete cannot remove a parent whose piece runs (BullMQ: locked), but it removes the source.
   if (!(await deps.storage.stat(piece.sourceKey))) return SOURCE_GONE;
   return null;
