@@ -20,20 +20,18 @@ import {
   transcodeJobs,
   videoIdOfJob,
 } from "../contract/transcode-jobs.ts";
-import { PIECE_JOB_NAME, transcodePieceJobs } from "../contract/transcode-pieces.ts";
+import { PIECE_JOB_NAME } from "../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../storage/index.ts";
-import { type AttemptRef, attemptLabel, LockLostError } from "./attempt.ts";
-import { finishFilmFlow, flowOf, forgetFlow, startFilmFlow } from "./chunks/film-flow.ts";
-import { recordPieceProgress } from "./chunks/flow-progress.ts";
-import { runPieceJob } from "./chunks/piece-job.ts";
+import { type AttemptRef, attemptLabel, LockLostError, type RunningAttempt } from "./attempt.ts";
+import { flowOf, forgetFlow } from "./chunks/film-flow.ts";
+import { filmFarmOf, pieceRunner } from "./chunks/worker-pieces.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
 import { fastStartStep } from "./fast-start/step.ts";
 import type { RunningJob } from "./heartbeat.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { LockWatchdog } from "./lock-watchdog.ts";
-import { type FarmPlan, type PipelineProgress, STAGE_PERCENT, transcode } from "./pipeline.ts";
-import { overallPercent, throttle } from "./progress.ts";
+import { type PipelineProgress, transcode } from "./pipeline.ts";
 import { TranscodeReporter } from "./reporter.ts";
 import { storageFullHandling } from "./storage-full.ts";
 
@@ -403,101 +401,20 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 
   // The film's pieces are jobs of this queue too (transcoder/chunks/): added by a film's job, run here.
   const flowQueue = new Queue(TRANSCODE_QUEUE, { connection: deps.redis });
-  const filmFarm = (context: {
-    job: Job;
-    token: string | undefined;
-    videoId: number;
-    revision: number;
-    sourceKey: string;
-    outputDir: string;
-    workDir: string;
-    jobLog: Logger;
-    signal: AbortSignal;
-  }) => {
-    const input = (plan: FarmPlan) => ({
-      ...plan,
-      ...context,
-      token: context.token ?? "",
-      queue: flowQueue,
-      storage,
-      segmentSeconds: config.segmentSeconds,
-      preset: config.preset,
-      log: context.jobLog,
-    });
-    return {
-      start: (plan: FarmPlan) => startFilmFlow(input(plan)),
-      finish: (plan: FarmPlan) => finishFilmFlow(input(plan)),
-    };
-  };
-
-  /** One piece of a film (chunks/piece-job.ts), tracked like a job: heartbeat, lock, shutdown. */
-  const runPiece = async (job: Job, token: string | undefined): Promise<{ key: string }> => {
-    const checked = transcodePieceJobs.check(job.data);
-    if (!checked.ok) throw new UnrecoverableError(`Malformed piece job: ${checked.reason}`);
-    const piece = checked.value;
-    const jobId = job.id ?? "";
-    if (running.has(jobId) && token) {
-      await job.moveToDelayed(Date.now() + SAME_JOB_RETRY_MS, token);
-      throw new DelayedError();
-    }
-    const { videoId, revision } = piece;
-    const number = Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1);
-    const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt: number });
-    const controller = new AbortController();
-    const attempt: RunningAttempt = {
-      job: { jobId, videoId, revision, attempt: number, startedAt: new Date().toISOString() },
-      controller,
-      lost: false,
-      lostNotice: Promise.withResolvers<void>(),
-      staging: new Set(),
-    };
-    running.set(jobId, attempt);
-    watchdog.watch(jobId);
-    hook(() => deps.onRunningChanged?.());
-    // Every piece's tick says how far the whole film is (chunks/flow-progress.ts).
-    const ticks = throttle((fraction: number) => {
-      if (attempt.lost) return;
-      void recordPieceProgress(deps.redis, piece, jobId, fraction, Date.now())
-        .then((film) =>
-          reporter.progress({
-            videoId,
-            revision,
-            stage: "encoding",
-            rung: "all",
-            percent: overallPercent(film.fraction * 100, STAGE_PERCENT.encoding),
-            etaSeconds: film.etaSeconds,
-          }),
-        )
-        .catch((error) => jobLog.warn({ err: error }, "progress report failed"));
-    }, 1);
-    try {
-      return await runPieceJob(job, {
-        storage,
-        queue: flowQueue,
-        workDir: join(config.scratchDir, "pieces"),
-        hwaccel: deps.hwaccel,
-        encodeTimeout: config.encodeTimeout,
-        log: jobLog,
-        signal: controller.signal,
-        onProgress: (fraction) => ticks.tick(fraction, fraction >= 1),
-      });
-    } catch (error) {
-      if (attempt.lost) throw new LockLostError(jobId);
-      if (controller.signal.aborted && handingBack && token) {
-        await job.moveToWait(token);
-        jobLog.warn("shutdown grace period over: piece handed back to the queue");
-        throw new WaitingError();
-      }
-      jobLog.warn({ err: error }, "piece failed");
-      throw error;
-    } finally {
-      if (running.get(jobId) === attempt) {
-        running.delete(jobId);
-        watchdog.unwatch(jobId);
-        hook(() => deps.onRunningChanged?.());
-      }
-    }
-  };
+  const filmFarm = filmFarmOf({ queue: flowQueue, storage, config });
+  const runPiece = pieceRunner({
+    config,
+    storage,
+    queue: flowQueue,
+    redis: deps.redis,
+    reporter,
+    hwaccel: deps.hwaccel,
+    log,
+    running,
+    watchdog,
+    handingBack: () => handingBack,
+    onRunningChanged: () => hook(() => deps.onRunningChanged?.()),
+  });
 
   const storageFull = storageFullHandling({ config, log, worker: () => worker });
 
@@ -555,18 +472,6 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 }
 
 const now = () => new Date().toISOString();
-
-interface RunningAttempt {
-  /** What the heartbeat says about it. */
-  job: RunningJob;
-  controller: AbortController;
-  /** Set once the lock is known to be gone: nothing of this attempt may be published or reported. */
-  lost: boolean;
-  /** Resolved when the lock is known to be gone: ends a wait on Redis that would never answer in time. */
-  lostNotice: PromiseWithResolvers<void>;
-  /** Its staging folders, so the sweeps never take them while it runs. */
-  staging: Set<string>;
-}
 
 /**
  * Progress of a transfer (download of the source, upload of the outputs) as ticks of `stage`, spread
