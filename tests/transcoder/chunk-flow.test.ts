@@ -271,3 +271,42 @@ describe("a replica killed mid-chunk", () => {
     expect(existsSync(join(dir, "media", flowScratchOf({ id: "film-4" })))).toBe(false);
   }, 180_000);
 });
+
+describe("a short upload behind a film's pieces", () => {
+  test("starts at the next free replica: the film's remaining pieces wait behind it", async () => {
+    // One replica (D, from the test before) and a film of seven slow pieces.
+    const film = await generateVideo(join(dir, "queued-film.mp4"), {
+      seconds: 24,
+      width: 320,
+      height: 180,
+      fps: 25,
+      audio: "stereo",
+    });
+    const short = await generateVideo(join(dir, "short.mp4"), {
+      seconds: 3,
+      width: 320,
+      height: 180,
+      fps: 25,
+      audio: "stereo",
+    });
+    const filmKey = await putSource("queued-film.mp4", film);
+    const shortKey = await putSource("short.mp4", short);
+    const data: FilmData = { sourceKey: filmKey, outputDir: join(dir, "queued-out"), preset: "medium" };
+    await queue.add("transcode", data, { jobId: "film-5" });
+    const done = () => pieces.filter((piece) => piece.id.startsWith("film-5-") && piece.outcome === "done");
+    await eventually("a piece of film-5 to finish", async () => done().length > 0, 60_000);
+    const doneWhenAdded = done().length;
+    await queue.add(
+      "transcode",
+      { sourceKey: shortKey, outputDir: join(dir, "short-out") } satisfies FilmData,
+      {
+        jobId: "short-1",
+      },
+    );
+    expect(await settled("short-1")).toBe("completed");
+    // Only the piece running when the short job came finished before it (in arrival order, five would).
+    expect(done().length).toBeLessThanOrEqual(doneWhenAdded + 1);
+    expect(doneWhenAdded + 1).toBeLessThan(7);
+    expect(await settled("film-5")).toBe("completed");
+  }, 180_000);
+});
