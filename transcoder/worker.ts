@@ -127,7 +127,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       }
       const result = await run(job, token, startedAt);
       outcome = "ready";
-      mediaSeconds = result.durationSeconds;
+      // A chunked film's last run only stitched: its wall time says nothing of the encode's speed.
+      if (flowOf(job) === null) mediaSeconds = result.durationSeconds;
       return result;
     } catch (error) {
       // Waiting for its pieces counts as handed back: the job is not done and another run will finish it.
