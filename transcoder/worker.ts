@@ -342,8 +342,6 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       // Measured before the staging goes: a disk this attempt filled shows only now.
       const outOfSpace = await storageFull.explains(error);
       await dropStaging();
-      // Ended here for good or to be retried: either way no run collects this flow (a lost lock's holder does).
-      if (!(attempt.lost || error instanceof LockLostError) && flowOf(job)) await forgetFlow(storage, job);
       if (attempt.lost || error instanceof LockLostError) {
         jobLog.warn({ seconds: seconds() }, "attempt dropped: another attempt holds the job now");
         throw error instanceof LockLostError ? error : new LockLostError(jobId);
@@ -353,6 +351,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         jobLog.warn("shutdown grace period over: job handed back to the queue");
         throw new WaitingError();
       }
+      // Ended here for good or to be retried: no later run collects this flow (a handed-back job's does).
+      if (flowOf(job)) await forgetFlow(storage, job);
       if (error instanceof InputError) {
         await reporter.report({
           type: "error",
