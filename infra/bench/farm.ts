@@ -77,6 +77,8 @@ async function farmRun(
         TRANSCODER_METRICS_PORT: "0",
         FAST_START: "off",
         LOG_LEVEL: "info",
+        // A shared machine can run far below the expected speed: the bench measures, it does not time out.
+        TRANSCODER_EXPECTED_SPEED: "0.01",
         // A shorter BENCH_SECONDS wants shorter chunks to share: both pass through.
         CHUNK_MIN_SECONDS: process.env.CHUNK_MIN_SECONDS ?? "120",
         CHUNK_SEGMENTS: process.env.CHUNK_SEGMENTS ?? "10",
@@ -90,23 +92,27 @@ async function farmRun(
     })();
     return child;
   });
-  await Bun.sleep(2000); // every replica connected before the job exists: no head start for one
-  const started = performance.now();
-  const jobId = transcodeJobId(videoId, 1);
-  await queue.add(
-    "transcode",
-    { videoId, revision: 1, sourceKey: "uploads/film.mp4", outputPrefix: outputPrefixFor(videoId, 1) },
-    { jobId, attempts: 1 },
-  );
-  for (;;) {
-    const state = await queue.getJobState(jobId);
-    if (state === "completed") break;
-    if (state === "failed") throw new Error(`${label}: ${(await queue.getJob(jobId))?.failedReason}`);
-    await Bun.sleep(200);
+  let wallSeconds: number;
+  try {
+    await Bun.sleep(2000); // every replica connected before the job exists: no head start for one
+    const started = performance.now();
+    const jobId = transcodeJobId(videoId, 1);
+    await queue.add(
+      "transcode",
+      { videoId, revision: 1, sourceKey: "uploads/film.mp4", outputPrefix: outputPrefixFor(videoId, 1) },
+      { jobId, attempts: 1 },
+    );
+    for (;;) {
+      const state = await queue.getJobState(jobId);
+      if (state === "completed") break;
+      if (state === "failed") throw new Error(`${label}: ${(await queue.getJob(jobId))?.failedReason}`);
+      await Bun.sleep(200);
+    }
+    wallSeconds = since(started);
+  } finally {
+    for (const child of processes) child.kill("SIGKILL");
+    await Promise.all(processes.map((child) => child.exited));
   }
-  const wallSeconds = since(started);
-  for (const child of processes) child.kill("SIGTERM");
-  await Promise.all(processes.map((child) => child.exited));
   const pieces = (await queue.getJobs(["completed"])).filter(
     (job) => job.name === PIECE_JOB_NAME && job.data.videoId === videoId,
   );
