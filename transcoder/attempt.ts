@@ -2,6 +2,7 @@
 // the token in its label, so a later attempt (a takeover after a lapsed lock) never touches it, and a
 // sweep in any transcoder can tell a live attempt's staging (the job's lock still holds that token)
 // from a dead one's.
+import type { RunningJob } from "./heartbeat.ts";
 
 /**
  * The folders an attempt stages: its outputs, (object storage) the downloaded source, and the
@@ -35,4 +36,17 @@ export class LockLostError extends Error {
     super(`lost the lock of job ${jobId}: another attempt holds it now`);
     this.name = "LockLostError";
   }
+}
+
+/** An attempt this worker runs now: a film's job or one of its pieces. */
+export interface RunningAttempt {
+  /** What the heartbeat says about it. */
+  job: RunningJob;
+  controller: AbortController;
+  /** Set once the lock is known to be gone: nothing of this attempt may be published or reported. */
+  lost: boolean;
+  /** Resolved when the lock is known to be gone: ends a wait on Redis that would never answer in time. */
+  lostNotice: PromiseWithResolvers<void>;
+  /** Its staging folders, so the sweeps never take them while it runs. */
+  staging: Set<string>;
 }

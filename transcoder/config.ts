@@ -2,6 +2,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, decimal, type Env, integer, optional, url } from "../config/env.ts";
 import { loadStorageSettings, type StorageSettings } from "../config/storage.ts";
+import { DEFAULT_CHUNK_MIN_SECONDS, DEFAULT_CHUNK_SEGMENTS } from "./chunks/plan.ts";
 import { DEFAULT_ENCODE_TIMEOUT, type EncodeTimeoutSettings } from "./encode-deadline.ts";
 import { HWACCEL_SETTINGS, type HwAccelSetting, isHwAccelSetting } from "./hwaccel/modes.ts";
 import { DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./source-limits.ts";
@@ -50,6 +51,11 @@ export interface TranscoderConfig {
   readonly fastStart: FastStartSetting;
   /** Sources shorter than this get no fast-start pass (the ladder is quick enough). */
   readonly fastStartMinSeconds: number;
+  /**
+   * Films at least CHUNK_MIN_SECONDS long are cut into chunks of CHUNK_SEGMENTS segments that every
+   * replica encodes (transcoder/chunks/); null with CHUNKING=off.
+   */
+  readonly chunking: { readonly minSeconds: number; readonly segments: number } | null;
 }
 
 export const FAST_START_SETTINGS = ["auto", "on", "off"] as const;
@@ -88,6 +94,8 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
   const fastStart = optional(env, "FAST_START") ?? "auto";
   if (!(FAST_START_SETTINGS as readonly string[]).includes(fastStart))
     throw new ConfigError(`FAST_START must be one of ${FAST_START_SETTINGS.join(", ")}`);
+  const chunking = optional(env, "CHUNKING") ?? "on";
+  if (chunking !== "on" && chunking !== "off") throw new ConfigError("CHUNKING must be on or off");
   const workerName =
     optional(env, "TRANSCODER_NAME") ?? `${optional(env, "HOSTNAME") ?? "transcoder"}-${process.pid}`;
   return Object.freeze({
@@ -123,6 +131,13 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     spacePollSeconds: integer(env, "TRANSCODER_SPACE_POLL_SECONDS", 10, 1, 3600),
     fastStart: fastStart as FastStartSetting,
     fastStartMinSeconds: integer(env, "FAST_START_MIN_SECONDS", 60, 0, 7 * 24 * 3600),
+    chunking:
+      chunking === "off"
+        ? null
+        : Object.freeze({
+            minSeconds: integer(env, "CHUNK_MIN_SECONDS", DEFAULT_CHUNK_MIN_SECONDS, 1, 7 * 24 * 3600),
+            segments: integer(env, "CHUNK_SEGMENTS", DEFAULT_CHUNK_SEGMENTS, 1, 10_000),
+          }),
     encodeTimeout: Object.freeze({
       floorSeconds: integer(
         env,

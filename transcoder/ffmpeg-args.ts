@@ -148,15 +148,21 @@ export function usesGpuDecode(input: { source: CommandSource; hwaccel?: HwAccelM
   return ["hevc", "vp9", "av1", "mpeg2video", "vp8", "mpeg4", "vc1"].includes(source.videoCodec);
 }
 
-function commonInput(input: { sourcePath: string; source: CommandSource }, gpuDecode: boolean): string[] {
+/** FFmpeg and the hardened source input; `seekSeconds` starts decoding there (a chunk's pre-roll). */
+export function commonInput(
+  input: { sourcePath: string; source: CommandSource },
+  gpuDecode: boolean,
+  seekSeconds = 0,
+): string[] {
   const argv = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y"];
   if (gpuDecode) argv.push("-hwaccel", "cuda", "-hwaccel_output_format", "cuda");
+  if (seekSeconds > 0) argv.push("-ss", String(seekSeconds));
   argv.push(...sourceInputArgs(input.sourcePath, input.source.demuxer));
   return argv;
 }
 
 /** Once per source: deinterlace, then a constant frame rate (FFmpeg's autorotation runs before). */
-function sharedVideoFilters(source: CommandSource, frameRate: number, gpuDecode: boolean): string[] {
+export function sharedVideoFilters(source: CommandSource, frameRate: number, gpuDecode: boolean): string[] {
   const filters: string[] = [];
   if (source.interlaced) filters.push(gpuDecode ? "yadif_cuda=mode=send_frame" : "yadif=mode=send_frame");
   if (source.variableFrameRate || Math.abs(source.frameRate - frameRate) > 0.01) {
@@ -166,7 +172,7 @@ function sharedVideoFilters(source: CommandSource, frameRate: number, gpuDecode:
 }
 
 /** Per rung: scale to the upright display size with square pixels, 8-bit 4:2:0. */
-function scaleFilters(
+export function scaleFilters(
   rung: Rung,
   gpuDecode: boolean,
   hwaccel: HwAccelMode,
@@ -182,25 +188,28 @@ function scaleFilters(
 }
 
 /** Decoded once: resampled to 48 kHz (filling gaps in the timestamps) and mixed down to stereo. */
-function audioFilters(): string[] {
+export function audioFilters(): string[] {
   return [
     `aresample=${AUDIO_SAMPLE_RATE}:async=1`,
     `aformat=sample_fmts=fltp:channel_layouts=stereo:sample_rates=${AUDIO_SAMPLE_RATE}`,
   ];
 }
 
-function videoEncoderArgs(input: {
+export function videoEncoderArgs(input: {
   source: CommandSource;
   segmentSeconds: number;
   preset?: string;
   hwaccel?: HwAccelMode;
   ladder?: readonly Rung[];
   rung?: Rung;
+  /** Film time of the first forced keyframe: a chunk's start (its frames keep the film's timestamps). */
+  keyframesFrom?: number;
 }): string[] {
   const frameRate = (input.rung ?? input.ladder?.[0])?.frameRate ?? input.source.frameRate;
   const gop = String(Math.max(1, Math.round(frameRate * input.segmentSeconds)));
+  const from = input.keyframesFrom ? `${input.keyframesFrom}+` : "";
   // Keyframes at every segment boundary in every rung: players switch rungs between any two segments.
-  const keyframes = ["-force_key_frames", `expr:gte(t,n_forced*${input.segmentSeconds})`, "-g", gop];
+  const keyframes = ["-force_key_frames", `expr:gte(t,${from}n_forced*${input.segmentSeconds})`, "-g", gop];
   if (input.hwaccel === "nvenc") {
     return [
       ...["-c:v", "h264_nvenc", "-preset", "p4", "-profile:v", "high", "-rc", "vbr"],
@@ -215,7 +224,7 @@ function videoEncoderArgs(input: {
   ];
 }
 
-function hlsMuxerArgs(
+export function hlsMuxerArgs(
   outputDir: string,
   segmentSeconds: number,
   streamMap: string,

@@ -1,24 +1,25 @@
 // One source file in, one HLS tree out: probe → ladder → one FFmpeg for every rung → verify and write
 // the master playlist → a progressive MP4 per rung (a stream copy) → poster and storyboard. Progress is
 // reported over the whole job; the worker (or the CLI) owns where the output goes afterwards.
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { TranscodeResult } from "../contract/media.ts";
 import type { PassProgress, TranscodeProgress } from "../contract/progress.ts";
-import { StorageFullError, saysNoSpace } from "../storage/no-space.ts";
+import { StorageFullError } from "../storage/no-space.ts";
+import { encodeLadderInChunks, videoSecondsOf } from "./chunks/ladder.ts";
+import { type Chunk, planChunks } from "./chunks/plan.ts";
 import { verifyDecodes } from "./decode-check.ts";
-import { DEFAULT_ENCODE_TIMEOUT, EncodeDeadline, type EncodeTimeoutSettings } from "./encode-deadline.ts";
-import { InputError } from "./errors.ts";
-import { buildLadderCommand, usesGpuDecode } from "./ffmpeg-args.ts";
-import { cancelled, lastMeaningfulLine, type RunResult, runProcess } from "./ffmpeg-process.ts";
+import type { EncodeTimeoutSettings } from "./encode-deadline.ts";
+import { failOnFfmpegError } from "./ffmpeg-failure.ts";
 import { writeMasterPlaylist } from "./hls/master-playlist.ts";
 import { addProgressiveMp4s } from "./hls/progressive-mp4.ts";
 import { verifyRendition } from "./hls/rendition.ts";
 import type { HwAccelMode } from "./hwaccel/modes.ts";
-import { chooseLadder, type LadderOptions } from "./ladder.ts";
+import { chooseLadder, type LadderOptions, type Rung } from "./ladder.ts";
 import { silentLog, type TranscodeLog } from "./log.ts";
-import { formatTimestamp, probeSource, type SourceFacts } from "./probe.ts";
-import { estimateStage, overallPercent, ProgressParser, throttle } from "./progress.ts";
+import { encodeLadderInOnePass } from "./one-pass.ts";
+import { probeSource, type SourceFacts } from "./probe.ts";
+import { estimateStage, overallPercent, type StageEstimate, throttle } from "./progress.ts";
 import { checkSourceLimits, DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./source-limits.ts";
 import { nearlyFull } from "./storage-space.ts";
 import { makeThumbnails } from "./thumbnails/index.ts";
@@ -54,8 +55,32 @@ export interface TranscodeOptions {
    * checked, before the ladder. Resolves whether a pass ran; `progress` reports its own percent and ETA.
    */
   fastStart?: (context: { source: SourceFacts; progress: (pass: PassProgress) => void }) => Promise<boolean>;
+  /**
+   * Cut a film at least `minSeconds` long into chunks of `segments` whole segments, encoded one after
+   * another in this process and stitched (transcoder/chunks/): the farm's path, run on one host.
+   */
+  chunking?: {
+    minSeconds: number;
+    segments: number;
+    scratchDir: string;
+    /**
+     * The chunks are the farm's (chunks/film-flow.ts): `start` hands them out before any fast-start
+     * pass ("resumed": a run before did, and its pass too), `finish` waits for them or stitches them.
+     */
+    farm?: {
+      start(plan: FarmPlan): Promise<"planned" | "resumed">;
+      finish(plan: FarmPlan): Promise<void>;
+    };
+  };
   /** A rung's progressive MP4 failed and the rung is published without it. */
   onMp4RemuxFailed?: (rendition: string, reason: string) => void;
+}
+
+/** What the farm's chunked ladder is made from. */
+export interface FarmPlan {
+  source: SourceFacts;
+  ladder: Rung[];
+  chunks: Chunk[];
 }
 
 /** Each stage's slice of the job's 0–100 (publishing, 99–100, is the worker's). */
@@ -69,10 +94,6 @@ export const STAGE_PERCENT = {
 } as const satisfies Record<string, readonly [number, number]>;
 /** With a fast-start pass first: it takes about a sixth of the ladder's time on two cores. */
 const FAST_START_SLICES = { ...STAGE_PERCENT, "fast-start": [2, 15], encoding: [15, 90] } as const;
-
-/** FFmpeg's words for input it could not read: the upload is at fault, not this host. */
-const INPUT_FAULT =
-  /Invalid data found when processing input|partial file|corrupt|Error while decoding|Invalid NAL unit|moov atom not found|truncat|Error splitting the input/i;
 
 export async function transcode(options: TranscodeOptions): Promise<TranscodeResult> {
   const { sourcePath, outputDir, signal } = options;
@@ -101,7 +122,13 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   log.info({ source, ladder: ladder.map((rung) => rung.name) }, "source probed, ladder chosen");
   signal?.throwIfAborted();
 
-  if (options.fastStart) {
+  const chunks = options.chunking
+    ? planChunks(videoSecondsOf(source), { ...options.chunking, segmentSeconds })
+    : null;
+  const farm = chunks && options.chunking?.farm;
+  const resumed = farm ? (await farm.start({ source, ladder, chunks })) === "resumed" : false;
+
+  if (options.fastStart && !resumed) {
     const pending: PassProgress = { percent: 0, etaSeconds: null };
     passes = { fastStart: pending, ladder: pending };
     slices = FAST_START_SLICES;
@@ -132,58 +159,62 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
 
   stage("encoding", 0, { rung: "all" });
   await mkdir(outputDir, { recursive: true });
-  const hwaccel = options.hwaccel ?? "none";
-  const argv = buildLadderCommand({
+  const startedAt = performance.now();
+  const ticks = throttle(emit, options.progressPerSecond ?? 4);
+  const onEncoded = (estimate: StageEstimate, speed: number | null, done: boolean) => {
+    if (passes) passes = { ...passes, ladder: { ...estimate, speed: speed ?? undefined } };
+    const percent = overallPercent(estimate.percent, slices.encoding);
+    const tick = { stage: "encoding" as const, percent, rung: "all", etaSeconds: estimate.etaSeconds };
+    ticks.tick(speed === null ? tick : { ...tick, speed }, done);
+  };
+  const ladderInput = {
     sourcePath,
     outputDir,
     source,
     ladder,
     segmentSeconds,
     preset: options.preset,
-    hwaccel,
-  });
-  log.debug({ argv, gpu_decode: usesGpuDecode({ source, hwaccel }) }, "starting FFmpeg");
-  const startedAt = performance.now();
-  const ticks = throttle(emit, options.progressPerSecond ?? 4);
-  const deadline = new EncodeDeadline(
-    options.encodeTimeout ?? DEFAULT_ENCODE_TIMEOUT,
-    source.durationSeconds,
-    Date.now(),
-  );
-  const parser = new ProgressParser((progress) => {
-    deadline.observe(progress, Date.now());
-    const estimate = estimateStage(progress, source.durationSeconds, (performance.now() - startedAt) / 1000);
-    if (passes) passes = { ...passes, ladder: { ...estimate, speed: progress.speed ?? undefined } };
-    ticks.tick(
-      {
-        stage: "encoding",
-        percent: overallPercent(estimate.percent, slices.encoding),
-        rung: "all",
-        speed: progress.speed ?? undefined,
-        etaSeconds: estimate.etaSeconds,
-      },
-      progress.done,
-    );
-  });
-  const result = await runProcess(argv, {
+    hwaccel: options.hwaccel ?? "none",
     signal,
-    watchdog: deadline,
-    onStdout: (chunk) => parser.push(chunk),
-  });
-  if (result.aborted) throw cancelled(signal);
-  // A full disk is said as such even when it also made the run overrun (failOnFfmpegError).
-  if (result.timedOut && deadline.reason && !saysNoSpace(result.stderr)) {
-    log.warn({ stderr: result.stderr.slice(-4000), reason: deadline.reason }, "FFmpeg overran its deadline");
-    throw new Error(deadline.reason);
+    log,
+    encodeTimeout: options.encodeTimeout,
+  };
+  if (farm) {
+    await farm.finish({ source, ladder, chunks });
+  } else if (chunks && options.chunking) {
+    await rm(options.chunking.scratchDir, { recursive: true, force: true });
+    await encodeLadderInChunks({
+      ...ladderInput,
+      chunks,
+      scratchDir: options.chunking.scratchDir,
+      onProgress: (fraction, speed) => {
+        const elapsed = (performance.now() - startedAt) / 1000;
+        const progress = {
+          outTimeSeconds: fraction * source.durationSeconds,
+          speed: null,
+          done: fraction >= 1,
+        };
+        onEncoded(estimateStage(progress, source.durationSeconds, elapsed), speed, fraction >= 1);
+      },
+    }).finally(() => rm(options.chunking!.scratchDir, { recursive: true, force: true }));
+  } else {
+    await encodeLadderInOnePass({
+      ...ladderInput,
+      onProgress: (progress) => {
+        const elapsed = (performance.now() - startedAt) / 1000;
+        onEncoded(estimateStage(progress, source.durationSeconds, elapsed), progress.speed, progress.done);
+      },
+    });
   }
-  failOnFfmpegError(result, parser.latest.outTimeSeconds, source, log);
   // FFmpeg may have said nothing (see storage-space.ts): the file system itself tells.
   if (await nearlyFull(outputDir)) {
     log.warn({ output_dir: outputDir }, "the output file system filled up during the encode");
     throw new StorageFullError();
   }
-  if (result.stderr.trim()) log.debug({ stderr: result.stderr.slice(-8000) }, "FFmpeg warnings");
-  log.info({ seconds: (performance.now() - startedAt) / 1000, speed: parser.latest.speed }, "ladder encoded");
+  log.info(
+    { seconds: (performance.now() - startedAt) / 1000, chunks: chunks?.length ?? 0 },
+    "ladder encoded",
+  );
 
   stage("verifying");
   const renditions = [];
@@ -235,30 +266,5 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   };
 }
 
-/**
- * Turns a failed (or silently short) FFmpeg run into the right error: a full file system (even when
- * FFmpeg exited 0), the upload's fault (InputError, shown to the uploader, never retried) or this
- * host's (a one-line Error, retried).
- */
-export function failOnFfmpegError(
-  result: Pick<RunResult, "exitCode" | "signalCode" | "stderr" | "timedOut">,
-  encodedSeconds: number,
-  source: Pick<SourceFacts, "durationSeconds">,
-  log: TranscodeLog = silentLog,
-): void {
-  if (saysNoSpace(result.stderr)) {
-    log.warn({ exit_code: result.exitCode, stderr: result.stderr.slice(-4000) }, "FFmpeg ran out of space");
-    throw new StorageFullError();
-  }
-  const inputFault = INPUT_FAULT.test(result.stderr);
-  const short = encodedSeconds < source.durationSeconds - Math.max(1.5, source.durationSeconds * 0.02);
-  if (result.exitCode === 0 && !(short && inputFault)) return;
-  log.warn({ exit_code: result.exitCode, signal: result.signalCode, stderr: result.stderr }, "FFmpeg failed");
-  if (inputFault && !result.timedOut && result.signalCode === null) {
-    throw new InputError(
-      `The video cannot be decoded after ${formatTimestamp(encodedSeconds)}: the file is damaged from that point`,
-    );
-  }
-  if (result.signalCode !== null) throw new Error(`FFmpeg was killed by ${result.signalCode}`);
-  throw new Error(`FFmpeg exited with code ${result.exitCode}: ${lastMeaningfulLine(result.stderr)}`);
-}
+/** Re-exported where it always was: the fast-start pass and the tests import it from here. */
+export { failOnFfmpegError };

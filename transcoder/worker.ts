@@ -1,4 +1,13 @@
-import { DelayedError, type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
+import { join } from "node:path";
+import {
+  DelayedError,
+  type Job,
+  Queue,
+  UnrecoverableError,
+  WaitingChildrenError,
+  WaitingError,
+  Worker,
+} from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { ConnectionErrorLog } from "../connections/error-log.ts";
@@ -11,8 +20,11 @@ import {
   transcodeJobs,
   videoIdOfJob,
 } from "../contract/transcode-jobs.ts";
+import { PIECE_JOB_NAME } from "../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../storage/index.ts";
-import { type AttemptRef, attemptLabel, LockLostError } from "./attempt.ts";
+import { type AttemptRef, attemptLabel, LockLostError, type RunningAttempt } from "./attempt.ts";
+import { flowOf, forgetFlow } from "./chunks/film-flow.ts";
+import { filmFarmOf, pieceRunner } from "./chunks/worker-pieces.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
 import { fastStartStep } from "./fast-start/step.ts";
@@ -64,7 +76,7 @@ export interface WorkerDeps {
 }
 
 export interface TranscodeWorker {
-  worker: Worker<TranscodeJob, TranscodeResult>;
+  worker: Worker<TranscodeJob, TranscodeResult | { key: string }>;
   /** Whether `path` is the staging of an attempt this worker runs now (the sweeps leave those alone). */
   isRunningStaging(path: string): boolean;
   /** The attempts this worker runs now, for its heartbeat (those that lost their lock left out). */
@@ -99,18 +111,33 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   });
 
   // The hooks see every way out of `run`, thrown or returned, and never change the job's fate.
-  const process = async (job: Job<TranscodeJob>, token?: string): Promise<TranscodeResult> => {
+  const process = async (
+    job: Job<TranscodeJob>,
+    token?: string,
+  ): Promise<TranscodeResult | { key: string }> => {
     const startedAt = performance.now();
     let outcome: JobOutcome = "failed";
     let mediaSeconds: number | undefined;
     hook(() => deps.onJobStarted?.(job));
     try {
+      if (job.name === PIECE_JOB_NAME) {
+        const piece = await runPiece(job, token);
+        outcome = "ready";
+        return piece;
+      }
       const result = await run(job, token, startedAt);
       outcome = "ready";
-      mediaSeconds = result.durationSeconds;
+      // A chunked film's last run only stitched: its wall time says nothing of the encode's speed.
+      if (flowOf(job) === null) mediaSeconds = result.durationSeconds;
       return result;
     } catch (error) {
-      if (error instanceof WaitingError || error instanceof DelayedError) outcome = "handed_back";
+      // Waiting for its pieces counts as handed back: the job is not done and another run will finish it.
+      if (
+        error instanceof WaitingError ||
+        error instanceof DelayedError ||
+        error instanceof WaitingChildrenError
+      )
+        outcome = "handed_back";
       else if (error instanceof LockLostError) outcome = "lost";
       else if (error instanceof UnrecoverableError) outcome = "error";
       throw error;
@@ -162,6 +189,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     // The source goes away when the video is deleted or its file replaced while the job waited.
     if (!(await storage.stat(sourceKey))) {
       const message = SOURCE_GONE;
+      await forgetFlow(storage, job);
       await reporter.report({ type: "error", videoId, revision, ...attemptRef, message, at: now() });
       jobLog.warn("job dropped: its source file is gone");
       throw new UnrecoverableError(message);
@@ -268,6 +296,23 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
           log: jobLog,
         }),
         onMp4RemuxFailed: () => hook(() => deps.onMp4RemuxFailed?.()),
+        chunking: config.chunking
+          ? {
+              ...config.chunking,
+              scratchDir: join(sourceDir, "chunks"),
+              farm: filmFarm({
+                job,
+                token,
+                videoId,
+                revision,
+                sourceKey,
+                outputDir: staging,
+                workDir: sourceDir,
+                jobLog,
+                signal: controller.signal,
+              }),
+            }
+          : undefined,
       });
       await stillHeld();
       if (storage.kind === "s3") {
@@ -288,6 +333,12 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
       return result;
     } catch (error) {
+      if (error instanceof WaitingChildrenError) {
+        // The film's pieces run on the farm; the job comes back when the last one is done.
+        await dropStaging();
+        jobLog.info({ seconds: seconds() }, "waiting for the film's pieces");
+        throw error;
+      }
       // Measured before the staging goes: a disk this attempt filled shows only now.
       const outOfSpace = await storageFull.explains(error);
       await dropStaging();
@@ -300,6 +351,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         jobLog.warn("shutdown grace period over: job handed back to the queue");
         throw new WaitingError();
       }
+      // Ended here for good or to be retried: no later run collects this flow (a handed-back job's does).
+      if (flowOf(job)) await forgetFlow(storage, job);
       if (error instanceof InputError) {
         await reporter.report({
           type: "error",
@@ -347,9 +400,26 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     }
   };
 
+  // The film's pieces are jobs of this queue too (transcoder/chunks/): added by a film's job, run here.
+  const flowQueue = new Queue(TRANSCODE_QUEUE, { connection: deps.redis });
+  const filmFarm = filmFarmOf({ queue: flowQueue, storage, config });
+  const runPiece = pieceRunner({
+    config,
+    storage,
+    queue: flowQueue,
+    redis: deps.redis,
+    reporter,
+    hwaccel: deps.hwaccel,
+    log,
+    running,
+    watchdog,
+    handingBack: () => handingBack,
+    onRunningChanged: () => hook(() => deps.onRunningChanged?.()),
+  });
+
   const storageFull = storageFullHandling({ config, log, worker: () => worker });
 
-  const worker = new Worker<TranscodeJob, TranscodeResult>(TRANSCODE_QUEUE, process, {
+  const worker = new Worker<TranscodeJob, TranscodeResult | { key: string }>(TRANSCODE_QUEUE, process, {
     connection: deps.connection,
     concurrency: config.concurrency,
     name: config.workerName,
@@ -396,24 +466,13 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       await closing;
       clearTimeout(timer);
       watchdog.stop();
+      await flowQueue.close();
       await reporter.close();
     },
   };
 }
 
 const now = () => new Date().toISOString();
-
-interface RunningAttempt {
-  /** What the heartbeat says about it. */
-  job: RunningJob;
-  controller: AbortController;
-  /** Set once the lock is known to be gone: nothing of this attempt may be published or reported. */
-  lost: boolean;
-  /** Resolved when the lock is known to be gone: ends a wait on Redis that would never answer in time. */
-  lostNotice: PromiseWithResolvers<void>;
-  /** Its staging folders, so the sweeps never take them while it runs. */
-  staging: Set<string>;
-}
 
 /**
  * Progress of a transfer (download of the source, upload of the outputs) as ticks of `stage`, spread

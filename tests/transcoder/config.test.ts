@@ -29,6 +29,13 @@ describe("loadTranscoderConfig", () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  test("films of 120 s and more are cut into chunks of 10 segments, unless CHUNKING=off", () => {
+    expect(loadTranscoderConfig({}).chunking).toEqual({ minSeconds: 120, segments: 10 });
+    const tuned = loadTranscoderConfig({ CHUNK_MIN_SECONDS: "600", CHUNK_SEGMENTS: "5" });
+    expect(tuned.chunking).toEqual({ minSeconds: 600, segments: 5 });
+    expect(loadTranscoderConfig({ CHUNKING: "off" }).chunking).toBeNull();
+  });
+
   test("the metrics server listens on loopback unless told otherwise (metrics are not public on a host)", () => {
     expect(loadTranscoderConfig({ TRANSCODER_METRICS_HOST: "0.0.0.0" }).metricsHost).toBe("0.0.0.0");
   });
@@ -72,6 +79,9 @@ describe("loadTranscoderConfig", () => {
       [{ TRANSCODER_SHUTDOWN_GRACE_SECONDS: "soon" }, "TRANSCODER_SHUTDOWN_GRACE_SECONDS must be an integer"],
       [{ TRANSCODER_MIN_FREE_MB: "-5" }, "TRANSCODER_MIN_FREE_MB must be an integer between 0 and 1048576"],
       [{ STORAGE_URL: "ftp://media" }, "STORAGE_URL must be file:///path or s3://bucket/prefix"],
+      [{ CHUNKING: "yes" }, "CHUNKING must be on or off"],
+      [{ CHUNK_SEGMENTS: "0" }, "CHUNK_SEGMENTS must be an integer between 1 and 10000"],
+      [{ CHUNK_MIN_SECONDS: "2m" }, "CHUNK_MIN_SECONDS must be an integer"],
     ];
     for (const [env, message] of refusals) {
       let refused: unknown;

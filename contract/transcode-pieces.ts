@@ -1,0 +1,76 @@
+// A long film's pieces as jobs of its own (issue 14): children of the video's transcode job, on the same
+// queue, one per chunk of video plus one for the whole film's sound. Everything a replica needs to
+// encode its piece exactly as every other replica would is in the payload: the ladder and the source's
+// facts are the parent's, never re-derived from a replica's own settings.
+import { type Static, Type } from "@sinclair/typebox";
+import { messageCodec } from "./codec.ts";
+
+/** The BullMQ job name of a piece on the transcode queue (the video's own job is `transcode`). */
+export const PIECE_JOB_NAME = "piece";
+
+const Rung = Type.Object({
+  name: Type.String({ pattern: "^[0-9]{2,4}p$" }),
+  width: Type.Integer({ minimum: 2 }),
+  height: Type.Integer({ minimum: 2 }),
+  frameRate: Type.Number({ exclusiveMinimum: 0 }),
+  videoBitrate: Type.Integer({ minimum: 1 }),
+  maxrate: Type.Integer({ minimum: 1 }),
+  bufsize: Type.Integer({ minimum: 1 }),
+  audioBitrate: Type.Integer({ minimum: 1 }),
+});
+
+/** The probe's facts the piece commands depend on. */
+const PieceSource = Type.Object({
+  frameRate: Type.Number({ exclusiveMinimum: 0 }),
+  variableFrameRate: Type.Boolean(),
+  interlaced: Type.Boolean(),
+  rotation: Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)]),
+  videoCodec: Type.String(),
+  pixelFormat: Type.String(),
+  bitDepth: Type.Integer({ minimum: 1 }),
+  audio: Type.Union([
+    Type.Object({ channels: Type.Integer(), sampleRate: Type.Integer(), codec: Type.String() }),
+    Type.Null(),
+  ]),
+  demuxer: Type.String(),
+  durationSeconds: Type.Number({ minimum: 0 }),
+  videoDurationSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+});
+
+export const PieceOfFilm = Type.Union([
+  Type.Object({
+    kind: Type.Literal("chunk"),
+    index: Type.Integer({ minimum: 0 }),
+    startSeconds: Type.Number({ minimum: 0 }),
+    endSeconds: Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()]),
+  }),
+  Type.Object({ kind: Type.Literal("audio") }),
+]);
+export type PieceOfFilm = Static<typeof PieceOfFilm>;
+
+export const TranscodePieceJob = Type.Object({
+  videoId: Type.Integer({ minimum: 1 }),
+  revision: Type.Integer({ minimum: 1 }),
+  sourceKey: Type.String({ minLength: 1 }),
+  /** Storage prefix of this flow's pieces: one per attempt of the parent that planned it. */
+  scratchPrefix: Type.String({ minLength: 1, pattern: "^scratch/" }),
+  piece: PieceOfFilm,
+  ladder: Type.Array(Rung, { minItems: 1 }),
+  segmentSeconds: Type.Integer({ minimum: 1 }),
+  /** The parent's x264 preset: every chunk of a rendition is encoded alike, whatever a replica's own. */
+  preset: Type.String({ pattern: "^[a-z]+$" }),
+  source: PieceSource,
+});
+export type TranscodePieceJob = Static<typeof TranscodePieceJob>;
+export const transcodePieceJobs = messageCodec(TranscodePieceJob);
+
+/** What a finished piece returns: the storage key of its file (under the flow's scratch prefix). */
+export const TranscodePieceResult = Type.Object({ key: Type.String({ minLength: 1 }) });
+export type TranscodePieceResult = Static<typeof TranscodePieceResult>;
+export const transcodePieceResults = messageCodec(TranscodePieceResult);
+
+/** A piece's job id: the parent's, the piece, so a re-added flow of the same attempt is a no-op. */
+export function pieceJobId(parentJobId: string, flow: string, piece: PieceOfFilm): string {
+  const name = piece.kind === "audio" ? "audio" : `chunk-${String(piece.index).padStart(5, "0")}`;
+  return `${parentJobId}-${flow}-${name}`;
+}

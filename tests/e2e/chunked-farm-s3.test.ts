@@ -1,0 +1,79 @@
+// One film across two transcoder "hosts" that share only PostgreSQL, Redis and a SeaweedFS bucket
+// (issue 14 on object storage): each piece downloads the source into its host's own scratch (the whole
+// file, once per piece) and puts its chunk under the bucket's `scratch/flows/` prefix; the film's job
+// fetches them, stitches and publishes. The video ends ready, both hosts took pieces, no scratch is left
+// in the bucket, and neither host keeps a file.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bucketClient } from "../../dev/s3-buckets.ts";
+import { testS3 } from "../../dev/services.ts";
+import { ADMIN_ENV, adminClient } from "../support/admin.ts";
+import {
+  farmSource,
+  startTranscoder,
+  type TranscoderProcess,
+  untilState,
+  uploadFile,
+} from "../support/farm.ts";
+import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
+
+const workDir = mkdtempSync(join(tmpdir(), "vf-chunked-s3-"));
+let bucket: Awaited<ReturnType<typeof testS3>>;
+let api: TestApi;
+let admin: Client;
+const hosts: TranscoderProcess[] = [];
+
+const hostEnv = (host: string) => ({
+  ...bucket.env,
+  MEDIA_ROOT: join(workDir, host, "media"),
+  TRANSCODER_SCRATCH: join(workDir, host, "scratch"),
+  CHUNK_MIN_SECONDS: "10",
+  CHUNK_SEGMENTS: "2",
+  FAST_START: "off",
+});
+const filesIn = (dir: string): string[] =>
+  existsSync(dir)
+    ? (readdirSync(dir, { recursive: true }) as string[]).filter((entry) => entry.includes("."))
+    : [];
+
+beforeAll(async () => {
+  bucket = await testS3();
+  api = await startTestApi({ ...ADMIN_ENV, ...bucket.env, MEDIA_ROOT: join(workDir, "api", "media") });
+  admin = await adminClient(api);
+  for (const host of ["host-a", "host-b"]) hosts.push(startTranscoder(api, host, hostEnv(host)));
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(hosts.map((host) => host.stop()));
+  await api?.stop();
+  await bucket?.drop();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe("a film on a farm that shares only a bucket", () => {
+  test("both hosts encode its pieces, the video is ready, no scratch is left anywhere", async () => {
+    const source = await farmSource(workDir, "film.mp4", 24, 640, 360);
+    const video = await uploadFile(api, admin, source);
+    await untilState(admin, video.id, "ready", 180_000);
+    const piecesOn = (host: TranscoderProcess) =>
+      host
+        .logs()
+        .split("\n")
+        .filter((line) => line.includes('"piece encoded"') && line.includes(`"video_id":${video.id}`)).length;
+    for (const host of hosts) expect(piecesOn(host)).toBeGreaterThanOrEqual(1);
+    expect(piecesOn(hosts[0]!) + piecesOn(hosts[1]!)).toBe(7);
+
+    const client = bucketClient(bucket, bucket.bucket);
+    const scratch = await client.list({ prefix: "scratch/", maxKeys: 1000 });
+    expect((scratch.contents ?? []).map((object) => object.key)).toEqual([]);
+    const published = await client.list({ prefix: `videos/${video.id}/`, maxKeys: 1000 });
+    const keys = (published.contents ?? []).map((object) => object.key ?? "");
+    expect(keys.some((key) => key.endsWith("360p/index.m3u8"))).toBe(true);
+    expect(keys.filter((key) => /360p\/seg_\d{5}\.ts$/.test(key))).toHaveLength(12);
+    for (const host of ["host-a", "host-b"]) {
+      expect(filesIn(join(workDir, host, "scratch", "pieces"))).toEqual([]);
+    }
+  }, 240_000);
+});
