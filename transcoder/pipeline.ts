@@ -7,7 +7,7 @@ import type { TranscodeResult } from "../contract/media.ts";
 import type { PassProgress, TranscodeProgress } from "../contract/progress.ts";
 import { StorageFullError } from "../storage/no-space.ts";
 import { encodeLadderInChunks, videoSecondsOf } from "./chunks/ladder.ts";
-import { type Chunk, planChunks } from "./chunks/plan.ts";
+import { type Chunk, planChunks, seeksExactly } from "./chunks/plan.ts";
 import { verifyDecodes } from "./decode-check.ts";
 import type { EncodeTimeoutSettings } from "./encode-deadline.ts";
 import { failOnFfmpegError } from "./ffmpeg-failure.ts";
@@ -122,9 +122,10 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   log.info({ source, ladder: ladder.map((rung) => rung.name) }, "source probed, ladder chosen");
   signal?.throwIfAborted();
 
-  const chunks = options.chunking
-    ? planChunks(videoSecondsOf(source), { ...options.chunking, segmentSeconds })
-    : null;
+  const chunks =
+    options.chunking && seeksExactly(source.demuxer)
+      ? planChunks(videoSecondsOf(source), { ...options.chunking, segmentSeconds })
+      : null;
   const farm = chunks && options.chunking?.farm;
   const resumed = farm ? (await farm.start({ source, ladder, chunks })) === "resumed" : false;
 

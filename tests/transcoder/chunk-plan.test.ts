@@ -79,13 +79,18 @@ describe("the chunk command", () => {
   test("seeks a second early, puts the film's timestamps back and keeps exactly [start, end)", () => {
     expect(argv.indexOf("-ss")).toBeLessThan(argv.indexOf("-i"));
     expect(option(argv, "-ss")).toBe("119");
+    // The offset the seek took off, given back exactly by the demuxer (a filter would round it).
+    expect(option(argv, "-itsoffset")).toBe("119");
+    expect(argv.indexOf("-itsoffset")).toBeLessThan(argv.indexOf("-i"));
+    // The trim in microseconds, not in the fps filter's frame ticks (18 s at 29.97 rounded to frame 539).
     expect(option(argv, "-filter_complex")).toStartWith(
-      "[0:v:0]setpts=PTS+119/TB,trim=start=120:end=180,split=2",
+      "[0:v:0]fps=30000/1001,settb=AVTB,trim=start=120:end=180,split=2",
     );
   });
 
   test("forces keyframes on the film's segment grid, video only, MPEG-TS kept unshifted", () => {
-    expect(option(argv, "-force_key_frames")).toBe("expr:gte(t,120+n_forced*6)");
+    // Counted in film frames from the chunk's first, ceil(120 × 30000/1001) = 3597, from boundary 20.
+    expect(option(argv, "-force_key_frames")).toBe("expr:gte((n+3597)*1001,(n_forced+20)*180000)");
     expect(argv.filter((arg) => arg === "-map")).toHaveLength(2);
     expect(argv).not.toContain("-c:a");
     expect(option(argv, "-avoid_negative_ts")).toBe("disabled");
@@ -103,8 +108,11 @@ describe("the chunk command", () => {
       chunk: { index: 0, startSeconds: 0, endSeconds: 60 },
     });
     expect(first).not.toContain("-ss");
-    expect(option(first, "-filter_complex")).toStartWith("[0:v:0]trim=end=60,");
-    expect(option(first, "-force_key_frames")).toBe("expr:gte(t,n_forced*6)");
+    expect(first).not.toContain("-itsoffset");
+    expect(option(first, "-filter_complex")).toStartWith(
+      "[0:v:0]fps=30000/1001:start_time=0,settb=AVTB,trim=end=60,",
+    );
+    expect(option(first, "-force_key_frames")).toBe("expr:gte(n*1001,n_forced*180000)");
     const last = buildChunkCommand({
       sourcePath: "/in/source.mp4",
       outputPath: "/scratch/chunk_00003.ts",

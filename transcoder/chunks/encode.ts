@@ -9,6 +9,7 @@ import { failOnFfmpegError } from "../ffmpeg-failure.ts";
 import { cancelled, runProcess } from "../ffmpeg-process.ts";
 import { silentLog, type TranscodeLog } from "../log.ts";
 import { ProgressParser } from "../progress.ts";
+import { checkChunkStart } from "./chunk-start.ts";
 import {
   type AudioCommandInput,
   buildAudioCommand,
@@ -41,11 +42,13 @@ export async function encodeChunk(
   const { chunk, videoSeconds } = input;
   const span = { fromSeconds: chunk.startSeconds, toSeconds: chunk.startSeconds };
   span.toSeconds += chunkSeconds(chunk, videoSeconds);
+  const frameRate = input.ladder[0]?.frameRate ?? input.source.frameRate;
   await runPiece(
     (outputPath) => buildChunkCommand({ ...input, outputPath }),
     input.outputPath,
     span,
     options,
+    (partPath) => checkChunkStart(partPath, chunk, frameRate),
   );
 }
 
@@ -89,6 +92,7 @@ async function runPiece(
   outputPath: string,
   span: Span,
   options: PieceOptions,
+  check?: (partPath: string) => Promise<void>,
 ): Promise<void> {
   await mkdir(dirname(outputPath), { recursive: true });
   const partPath = `${outputPath}.part`;
@@ -104,6 +108,7 @@ async function runPiece(
       ))
     )
       throw new Error(`FFmpeg wrote nothing for film seconds ${span.fromSeconds}–${span.toSeconds}`);
+    await check?.(partPath);
     await rename(partPath, outputPath);
   } finally {
     await rm(partPath, { force: true });
