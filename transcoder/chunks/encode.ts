@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import { StorageFullError, saysNoSpace } from "../../storage/no-space.ts";
 import { DEFAULT_ENCODE_TIMEOUT, EncodeDeadline, type EncodeTimeoutSettings } from "../encode-deadline.ts";
 import { failOnFfmpegError } from "../ffmpeg-failure.ts";
-import { cancelled, runProcess } from "../ffmpeg-process.ts";
+import { cancelled, lastMeaningfulLine, runProcess } from "../ffmpeg-process.ts";
 import { silentLog, type TranscodeLog } from "../log.ts";
 import { ProgressParser } from "../progress.ts";
 import { checkChunkStart } from "./chunk-start.ts";
@@ -84,7 +84,15 @@ export async function stitchLadder(
   }
   const span = { fromSeconds: 0, toSeconds: input.durationSeconds };
   const result = await run(buildStitchCommand(input), span, options);
-  failOnFfmpegError(result, result.reachedSeconds, { durationSeconds: 0 }, options.log);
+  // The stitch reads only our own intermediates: whatever FFmpeg says ("Invalid data", "corrupt"), a
+  // failure here is this host's (retried), never the upload's.
+  if (result.exitCode === 0) return;
+  options.log?.warn(
+    { exit_code: result.exitCode, signal: result.signalCode, stderr: result.stderr },
+    "FFmpeg failed",
+  );
+  if (result.signalCode !== null) throw new Error(`the stitch's FFmpeg was killed by ${result.signalCode}`);
+  throw new Error(`the stitch failed (FFmpeg exit ${result.exitCode}): ${lastMeaningfulLine(result.stderr)}`);
 }
 
 async function runPiece(
@@ -98,9 +106,12 @@ async function runPiece(
   const partPath = `${outputPath}.part`;
   try {
     const result = await run(command(partPath), span, options);
-    // The upload's fault (InputError) is told by the film time it got to, as the one-pass ladder does.
+    // The upload's fault (InputError) is told by the film time it got to, as the one-pass ladder does;
+    // short or not is judged on the piece's own length (against the film's, the tolerance of 2 % of
+    // the film let a chunk at 3600 s stop 73 s early).
     const reached = Math.max(result.reachedSeconds, span.fromSeconds);
-    failOnFfmpegError(result, reached, { durationSeconds: span.toSeconds }, options.log);
+    const piece = { durationSeconds: span.toSeconds, fromSeconds: span.fromSeconds };
+    failOnFfmpegError(result, reached, piece, options.log);
     if (
       !(await stat(partPath).then(
         (file) => file.size > 0,
