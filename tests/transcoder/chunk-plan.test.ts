@@ -6,6 +6,7 @@ import {
   buildChunkCommand,
   buildStitchCommand,
 } from "../../transcoder/chunks/commands.ts";
+import { stitchInvocation } from "../../transcoder/chunks/encode.ts";
 import {
   DEFAULT_CHUNK_MIN_SECONDS,
   DEFAULT_CHUNK_SEGMENTS,
@@ -168,5 +169,37 @@ describe("the sound and the stitch", () => {
         segmentSeconds: 6,
       }),
     ).toThrow("|");
+  });
+
+  test("a long film's chunks are named relative to their folder: one argument stays under Linux's 128 KiB", () => {
+    // 3,000 chunks of 60 s (50 hours) under a deep folder: absolute, the concat argument was ~200 KiB.
+    const folder = `/var/lib/videoflix/scratch/${"f".repeat(40)}/pieces`;
+    const chunkPaths = Array.from(
+      { length: 3000 },
+      (_, i) => `${folder}/chunk_${String(i).padStart(5, "0")}.ts`,
+    );
+    const { argv, cwd } = stitchInvocation({
+      chunkPaths,
+      audioPath: `${folder}/audio.ts`,
+      outputDir: "/out",
+      ladder: LADDER,
+      segmentSeconds: 6,
+    });
+    expect(cwd).toBe(folder);
+    expect(Math.max(...argv.map((arg) => Buffer.byteLength(arg)))).toBeLessThan(128 * 1024);
+    expect(argv).toContain(`${folder}/audio.ts`);
+    expect(argv.find((arg) => arg.startsWith("concat:"))).toStartWith(
+      "concat:chunk_00000.ts|chunk_00001.ts|",
+    );
+    // Chunks in different folders keep their absolute paths (and FFmpeg its working folder).
+    const spread = stitchInvocation({
+      chunkPaths: ["/a/chunk_00000.ts", "/b/chunk_00001.ts"],
+      audioPath: null,
+      outputDir: "/out",
+      ladder: LADDER,
+      segmentSeconds: 6,
+    });
+    expect(spread.cwd).toBeUndefined();
+    expect(spread.argv).toContain("concat:/a/chunk_00000.ts|/b/chunk_00001.ts");
   });
 });
