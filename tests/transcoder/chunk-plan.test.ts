@@ -11,6 +11,7 @@ import {
   DEFAULT_CHUNK_MIN_SECONDS,
   DEFAULT_CHUNK_SEGMENTS,
   planChunks,
+  seeksExactly,
 } from "../../transcoder/chunks/plan.ts";
 import type { CommandSource } from "../../transcoder/ffmpeg-args.ts";
 import { chooseLadder } from "../../transcoder/ladder.ts";
@@ -201,5 +202,14 @@ describe("the sound and the stitch", () => {
     });
     expect(spread.cwd).toBeUndefined();
     expect(spread.argv).toContain("concat:/a/chunk_00000.ts|/b/chunk_00001.ts");
+  });
+});
+
+describe("which sources may be cut", () => {
+  test("indexed containers may (chunk-joins.test.ts cuts MP4, MKV and AVI); MPEG-TS/PS and raw streams take the one-job path", () => {
+    for (const demuxer of ["mov", "matroska", "avi"]) expect(seeksExactly(demuxer)).toBe(true);
+    for (const demuxer of ["mpegts", "mpeg", "h264", "hevc", "mpegvideo"])
+      expect(seeksExactly(demuxer)).toBe(false);
+    expect(seeksExactly(undefined)).toBe(false);
   });
 });

@@ -11,6 +11,7 @@ export interface ChunkSettings {
 }
 
 export const DEFAULT_CHUNK_MIN_SECONDS = 120;
+export const DEFAULT_CHUNK_SEGMENTS = 10;
 
 /**
  * Demuxers that cannot seek to a frame exactly: MPEG-TS/PS and raw elementary streams take any packet
@@ -26,7 +27,6 @@ const INEXACT_SEEK_DEMUXERS = new Set(["mpegts", "mpeg", "h264", "hevc", "mpegvi
 export function seeksExactly(demuxer: string | undefined): boolean {
   return demuxer !== undefined && !INEXACT_SEEK_DEMUXERS.has(demuxer);
 }
-export const DEFAULT_CHUNK_SEGMENTS = 10;
 
 /** One slice of the film's timeline, in film seconds: frames with start ≤ t < end (the last: to the end). */
 export interface Chunk {
