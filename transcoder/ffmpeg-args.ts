@@ -148,7 +148,12 @@ export function usesGpuDecode(input: { source: CommandSource; hwaccel?: HwAccelM
   return ["hevc", "vp9", "av1", "mpeg2video", "vp8", "mpeg4", "vc1"].includes(source.videoCodec);
 }
 
-/** FFmpeg and the hardened source input; `seekSeconds` starts decoding there (a chunk's pre-roll). */
+/**
+ * FFmpeg and the hardened source input; `seekSeconds` starts decoding there (a chunk's pre-roll).
+ * `-ss` alone rebases the timestamps to the seek point; `-itsoffset` by the same amount gives them back
+ * the one offset the one-pass ladder applies (minus the source's start time), exactly: a filter such as
+ * `setpts=PTS+seek/TB` truncates to the stream's tick and shifts a whole chunk by a frame (AVI 1001/24000).
+ */
 export function commonInput(
   input: { sourcePath: string; source: CommandSource },
   gpuDecode: boolean,
@@ -156,18 +161,31 @@ export function commonInput(
 ): string[] {
   const argv = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y"];
   if (gpuDecode) argv.push("-hwaccel", "cuda", "-hwaccel_output_format", "cuda");
-  if (seekSeconds > 0) argv.push("-ss", String(seekSeconds));
+  if (seekSeconds > 0) argv.push("-itsoffset", String(seekSeconds), "-ss", String(seekSeconds));
   argv.push(...sourceInputArgs(input.sourcePath, input.source.demuxer));
   return argv;
 }
 
-/** Once per source: deinterlace, then a constant frame rate (FFmpeg's autorotation runs before). */
-export function sharedVideoFilters(source: CommandSource, frameRate: number, gpuDecode: boolean): string[] {
+/**
+ * Once per source: deinterlace, then a constant frame rate (FFmpeg's autorotation runs before). The fps
+ * filter runs always, even on a source that claims the rung's rate: the frame sequence then comes from
+ * the filter graph alone (the outputs pass it through, videoEncoderArgs), on a grid of film time
+ * k / rate, so a chunk that starts mid-film gets the very frames of one pass. Left to the muxers, the HLS
+ * output filled gaps (a dropped frame, video starting after audio) and a chunk's MPEG-TS did not.
+ * `fromStart` (a pass that reads the film from its start): the first frame is frame 0 of that grid,
+ * repeated back to film time 0 when the picture starts after the sound, so frame n is always film
+ * frame n and the keyframes can be counted in frames (videoEncoderArgs). A chunk that seeks passes
+ * false: padding from 0 to its seek point would make a frame for every tick before it.
+ */
+export function sharedVideoFilters(
+  source: CommandSource,
+  frameRate: number,
+  gpuDecode: boolean,
+  fromStart = true,
+): string[] {
   const filters: string[] = [];
   if (source.interlaced) filters.push(gpuDecode ? "yadif_cuda=mode=send_frame" : "yadif=mode=send_frame");
-  if (source.variableFrameRate || Math.abs(source.frameRate - frameRate) > 0.01) {
-    filters.push(`fps=${frameRateArg(frameRate)}`);
-  }
+  filters.push(`fps=${frameRateArg(frameRate)}${fromStart ? ":start_time=0" : ""}`);
   return filters;
 }
 
@@ -202,14 +220,26 @@ export function videoEncoderArgs(input: {
   hwaccel?: HwAccelMode;
   ladder?: readonly Rung[];
   rung?: Rung;
-  /** Film time of the first forced keyframe: a chunk's start (its frames keep the film's timestamps). */
+  /** Film time of the first frame: a chunk's start (on the segment grid), 0 for a pass from the start. */
   keyframesFrom?: number;
 }): string[] {
   const frameRate = (input.rung ?? input.ladder?.[0])?.frameRate ?? input.source.frameRate;
   const gop = String(Math.max(1, Math.round(frameRate * input.segmentSeconds)));
-  const from = input.keyframesFrom ? `${input.keyframesFrom}+` : "";
   // Keyframes at every segment boundary in every rung: players switch rungs between any two segments.
-  const keyframes = ["-force_key_frames", `expr:gte(t,${from}n_forced*${input.segmentSeconds})`, "-g", gop];
+  // Counted in frames, exactly: frame k (film time k / rate, sharedVideoFilters) is a keyframe when it
+  // is the first at or after a boundary, k·den ≥ m·segment·num. FFmpeg's `t` would not do: it counts
+  // from the encoder's first frame, so a chunk's grid would restart at its start and drift a frame
+  // off the film's wherever the segment is not a whole number of frames (29.97 fps: from 34 s on).
+  const { num, den } = frameRateRatio(frameRate);
+  const from = input.keyframesFrom ?? 0;
+  const firstFrame = Math.ceil((from * num) / den);
+  const firstSegment = Math.round(from / input.segmentSeconds);
+  const frame = firstFrame ? `(n+${firstFrame})` : "n";
+  const boundary = firstSegment ? `(n_forced+${firstSegment})` : "n_forced";
+  const expression = `expr:gte(${frame}*${den},${boundary}*${input.segmentSeconds * num})`;
+  const keyframes = ["-force_key_frames", expression, "-g", gop];
+  // The fps filter made the frames (sharedVideoFilters): no muxer may duplicate or drop any.
+  keyframes.push("-fps_mode", "passthrough");
   if (input.hwaccel === "nvenc") {
     return [
       ...["-c:v", "h264_nvenc", "-preset", "p4", "-profile:v", "high", "-rc", "vbr"],
@@ -241,6 +271,14 @@ export function hlsMuxerArgs(
     ...["-progress", "pipe:1", "-nostats"],
     join(outputDir, "%v", MEDIA_PLAYLIST),
   ];
+}
+
+/** The exact ratio frameRateArg gives FFmpeg: 29.97 → 30000/1001, 12.5 → 12500/1000. */
+export function frameRateRatio(frameRate: number): { num: number; den: number } {
+  const [num, den] = frameRateArg(frameRate).split("/");
+  if (den !== undefined) return { num: Number(num), den: Number(den) };
+  const decimals = num!.split(".")[1]?.length ?? 0;
+  return { num: Math.round(Number(num) * 10 ** decimals), den: 10 ** decimals };
 }
 
 /** 29.97 → "30000/1001": FFmpeg wants the exact NTSC ratios, not a rounded decimal. */

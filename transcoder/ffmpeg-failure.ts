@@ -18,7 +18,8 @@ const INPUT_FAULT =
 export function failOnFfmpegError(
   result: Pick<RunResult, "exitCode" | "signalCode" | "stderr" | "timedOut">,
   encodedSeconds: number,
-  source: Pick<SourceFacts, "durationSeconds">,
+  /** `fromSeconds`: where a run over part of the film (a chunk) began; it is judged on its own length. */
+  source: Pick<SourceFacts, "durationSeconds"> & { fromSeconds?: number },
   log: TranscodeLog = silentLog,
 ): void {
   if (saysNoSpace(result.stderr)) {
@@ -26,7 +27,9 @@ export function failOnFfmpegError(
     throw new StorageFullError();
   }
   const inputFault = INPUT_FAULT.test(result.stderr);
-  const short = encodedSeconds < source.durationSeconds - Math.max(1.5, source.durationSeconds * 0.02);
+  const start = source.fromSeconds ?? 0;
+  const length = source.durationSeconds - start;
+  const short = encodedSeconds - start < length - Math.max(1.5, length * 0.02);
   if (result.exitCode === 0 && !(short && inputFault)) return;
   log.warn({ exit_code: result.exitCode, signal: result.signalCode, stderr: result.stderr }, "FFmpeg failed");
   if (inputFault && !result.timedOut && result.signalCode === null) {

@@ -30,6 +30,8 @@ export interface RunOptions {
   onStdout?: (chunk: string) => void;
   /** Bytes of stderr kept (the end of it). */
   stderrLimit?: number;
+  /** The folder the process runs in (relative paths in argv are read from there). */
+  cwd?: string;
 }
 
 export interface RunResult {
@@ -52,7 +54,12 @@ export async function runProcess(argv: readonly string[], options: RunOptions = 
     return { exitCode: null, signalCode: null, stdout: "", stderr: "", timedOut: false, aborted: true };
   }
   // Tied to this process: a worker killed outright must not leave FFmpeg running on its own.
-  const child = Bun.spawn(tiedToThisProcess([...argv]), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(tiedToThisProcess([...argv]), {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   let timedOut = false;
   let aborted = false;
   let killTimer: ReturnType<typeof setTimeout> | undefined;

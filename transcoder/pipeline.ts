@@ -1,13 +1,13 @@
 // One source file in, one HLS tree out: probe → ladder → one FFmpeg for every rung → verify and write
 // the master playlist → a progressive MP4 per rung (a stream copy) → poster and storyboard. Progress is
 // reported over the whole job; the worker (or the CLI) owns where the output goes afterwards.
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { TranscodeResult } from "../contract/media.ts";
 import type { PassProgress, TranscodeProgress } from "../contract/progress.ts";
 import { StorageFullError } from "../storage/no-space.ts";
 import { encodeLadderInChunks, videoSecondsOf } from "./chunks/ladder.ts";
-import { type Chunk, planChunks } from "./chunks/plan.ts";
+import { type Chunk, planChunks, seeksExactly } from "./chunks/plan.ts";
 import { verifyDecodes } from "./decode-check.ts";
 import type { EncodeTimeoutSettings } from "./encode-deadline.ts";
 import { failOnFfmpegError } from "./ffmpeg-failure.ts";
@@ -122,9 +122,10 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   log.info({ source, ladder: ladder.map((rung) => rung.name) }, "source probed, ladder chosen");
   signal?.throwIfAborted();
 
-  const chunks = options.chunking
-    ? planChunks(videoSecondsOf(source), { ...options.chunking, segmentSeconds })
-    : null;
+  const chunks =
+    options.chunking && seeksExactly(source.demuxer)
+      ? planChunks(videoSecondsOf(source), { ...options.chunking, segmentSeconds })
+      : null;
   const farm = chunks && options.chunking?.farm;
   const resumed = farm ? (await farm.start({ source, ladder, chunks })) === "resumed" : false;
 
@@ -182,11 +183,15 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   if (farm) {
     await farm.finish({ source, ladder, chunks });
   } else if (chunks && options.chunking) {
-    await rm(options.chunking.scratchDir, { recursive: true, force: true });
+    // This run's own folder under the scratch: a run never deletes the pieces of another that was
+    // given the same scratch (the folder itself goes once the last run sharing it is done).
+    const scratchRoot = options.chunking.scratchDir;
+    await mkdir(scratchRoot, { recursive: true });
+    const scratchDir = await mkdtemp(join(scratchRoot, "film-"));
     await encodeLadderInChunks({
       ...ladderInput,
       chunks,
-      scratchDir: options.chunking.scratchDir,
+      scratchDir,
       onProgress: (fraction, speed) => {
         const elapsed = (performance.now() - startedAt) / 1000;
         const progress = {
@@ -196,7 +201,10 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
         };
         onEncoded(estimateStage(progress, source.durationSeconds, elapsed), speed, fraction >= 1);
       },
-    }).finally(() => rm(options.chunking!.scratchDir, { recursive: true, force: true }));
+    }).finally(async () => {
+      await rm(scratchDir, { recursive: true, force: true });
+      await rmdir(scratchRoot).catch(() => {});
+    });
   } else {
     await encodeLadderInOnePass({
       ...ladderInput,

@@ -6,10 +6,12 @@ import {
   buildChunkCommand,
   buildStitchCommand,
 } from "../../transcoder/chunks/commands.ts";
+import { stitchInvocation } from "../../transcoder/chunks/encode.ts";
 import {
   DEFAULT_CHUNK_MIN_SECONDS,
   DEFAULT_CHUNK_SEGMENTS,
   planChunks,
+  seeksExactly,
 } from "../../transcoder/chunks/plan.ts";
 import type { CommandSource } from "../../transcoder/ffmpeg-args.ts";
 import { chooseLadder } from "../../transcoder/ladder.ts";
@@ -79,13 +81,18 @@ describe("the chunk command", () => {
   test("seeks a second early, puts the film's timestamps back and keeps exactly [start, end)", () => {
     expect(argv.indexOf("-ss")).toBeLessThan(argv.indexOf("-i"));
     expect(option(argv, "-ss")).toBe("119");
+    // The offset the seek took off, given back exactly by the demuxer (a filter would round it).
+    expect(option(argv, "-itsoffset")).toBe("119");
+    expect(argv.indexOf("-itsoffset")).toBeLessThan(argv.indexOf("-i"));
+    // The trim in microseconds, not in the fps filter's frame ticks (18 s at 29.97 rounded to frame 539).
     expect(option(argv, "-filter_complex")).toStartWith(
-      "[0:v:0]setpts=PTS+119/TB,trim=start=120:end=180,split=2",
+      "[0:v:0]fps=30000/1001,settb=AVTB,trim=start=120:end=180,split=2",
     );
   });
 
   test("forces keyframes on the film's segment grid, video only, MPEG-TS kept unshifted", () => {
-    expect(option(argv, "-force_key_frames")).toBe("expr:gte(t,120+n_forced*6)");
+    // Counted in film frames from the chunk's first, ceil(120 × 30000/1001) = 3597, from boundary 20.
+    expect(option(argv, "-force_key_frames")).toBe("expr:gte((n+3597)*1001,(n_forced+20)*180000)");
     expect(argv.filter((arg) => arg === "-map")).toHaveLength(2);
     expect(argv).not.toContain("-c:a");
     expect(option(argv, "-avoid_negative_ts")).toBe("disabled");
@@ -103,8 +110,11 @@ describe("the chunk command", () => {
       chunk: { index: 0, startSeconds: 0, endSeconds: 60 },
     });
     expect(first).not.toContain("-ss");
-    expect(option(first, "-filter_complex")).toStartWith("[0:v:0]trim=end=60,");
-    expect(option(first, "-force_key_frames")).toBe("expr:gte(t,n_forced*6)");
+    expect(first).not.toContain("-itsoffset");
+    expect(option(first, "-filter_complex")).toStartWith(
+      "[0:v:0]fps=30000/1001:start_time=0,settb=AVTB,trim=end=60,",
+    );
+    expect(option(first, "-force_key_frames")).toBe("expr:gte(n*1001,n_forced*180000)");
     const last = buildChunkCommand({
       sourcePath: "/in/source.mp4",
       outputPath: "/scratch/chunk_00003.ts",
@@ -160,5 +170,46 @@ describe("the sound and the stitch", () => {
         segmentSeconds: 6,
       }),
     ).toThrow("|");
+  });
+
+  test("a long film's chunks are named relative to their folder: one argument stays under Linux's 128 KiB", () => {
+    // 3,000 chunks of 60 s (50 hours) under a deep folder: absolute, the concat argument was ~200 KiB.
+    const folder = `/var/lib/videoflix/scratch/${"f".repeat(40)}/pieces`;
+    const chunkPaths = Array.from(
+      { length: 3000 },
+      (_, i) => `${folder}/chunk_${String(i).padStart(5, "0")}.ts`,
+    );
+    const { argv, cwd } = stitchInvocation({
+      chunkPaths,
+      audioPath: `${folder}/audio.ts`,
+      outputDir: "/out",
+      ladder: LADDER,
+      segmentSeconds: 6,
+    });
+    expect(cwd).toBe(folder);
+    expect(Math.max(...argv.map((arg) => Buffer.byteLength(arg)))).toBeLessThan(128 * 1024);
+    expect(argv).toContain(`${folder}/audio.ts`);
+    expect(argv.find((arg) => arg.startsWith("concat:"))).toStartWith(
+      "concat:chunk_00000.ts|chunk_00001.ts|",
+    );
+    // Chunks in different folders keep their absolute paths (and FFmpeg its working folder).
+    const spread = stitchInvocation({
+      chunkPaths: ["/a/chunk_00000.ts", "/b/chunk_00001.ts"],
+      audioPath: null,
+      outputDir: "/out",
+      ladder: LADDER,
+      segmentSeconds: 6,
+    });
+    expect(spread.cwd).toBeUndefined();
+    expect(spread.argv).toContain("concat:/a/chunk_00000.ts|/b/chunk_00001.ts");
+  });
+});
+
+describe("which sources may be cut", () => {
+  test("indexed containers may (chunk-joins.test.ts cuts MP4, MKV and AVI); MPEG-TS/PS and raw streams take the one-job path", () => {
+    for (const demuxer of ["mov", "matroska", "avi"]) expect(seeksExactly(demuxer)).toBe(true);
+    for (const demuxer of ["mpegts", "mpeg", "h264", "hevc", "mpegvideo"])
+      expect(seeksExactly(demuxer)).toBe(false);
+    expect(seeksExactly(undefined)).toBe(false);
   });
 });

@@ -50,12 +50,12 @@ describe("buildLadderCommand", () => {
     const argv = command();
     expect(argv.filter((arg) => arg === "-i")).toHaveLength(1);
     const graph = option(argv, "-filter_complex")!;
-    expect(graph).toContain("[0:v:0]split=4[s0][s1][s2][s3]");
+    // The frame rate always comes from the graph (a source's claimed rate may skip or delay frames).
+    expect(graph).toContain("[0:v:0]fps=30:start_time=0,split=4[s0][s1][s2][s3]");
     expect(graph).toContain("[s0]scale=640:360:flags=bicubic,setsar=1,format=yuv420p[v0]");
     expect(graph).toContain("[s3]scale=1920:1080:flags=bicubic,setsar=1,format=yuv420p[v3]");
     expect(graph).toContain("asplit=4[a0][a1][a2][a3]");
     expect(graph).not.toContain("yadif");
-    expect(graph).not.toContain("fps=");
     expect(options(argv, "-map")).toEqual(["[v0]", "[a0]", "[v1]", "[a1]", "[v2]", "[a2]", "[v3]", "[a3]"]);
   });
 
@@ -64,10 +64,13 @@ describe("buildLadderCommand", () => {
     expect(option(argv, "-c:v")).toBe("libx264");
     expect(option(argv, "-profile:v")).toBe("high");
     expect(option(argv, "-preset")).toBe("ultrafast");
-    expect(option(argv, "-force_key_frames")).toBe("expr:gte(t,n_forced*4)");
+    // Frame n (film time n / 30) is the first at or after boundary n_forced·4 s: counted exactly.
+    expect(option(argv, "-force_key_frames")).toBe("expr:gte(n*1,n_forced*120)");
     expect(option(argv, "-g")).toBe("120");
     expect(option(argv, "-keyint_min")).toBe("120");
     expect(option(argv, "-sc_threshold")).toBe("0");
+    // The muxer neither duplicates nor drops: the fps filter made the frames.
+    expect(option(argv, "-fps_mode")).toBe("passthrough");
     LADDER.forEach((rung, i) => {
       expect(option(argv, `-b:v:${i}`)).toBe(String(rung.videoBitrate));
       expect(option(argv, `-maxrate:v:${i}`)).toBe(String(rung.maxrate));
@@ -114,13 +117,13 @@ describe("buildLadderCommand", () => {
       command({ interlaced: true, variableFrameRate: true, frameRate: 17.05 }),
       "-filter_complex",
     )!;
-    expect(graph.startsWith("[0:v:0]yadif=mode=send_frame,fps=30,split=4")).toBe(true);
+    expect(graph.startsWith("[0:v:0]yadif=mode=send_frame,fps=30:start_time=0,split=4")).toBe(true);
   });
 
   test("a single rung needs no split", () => {
     const graph = option(command({}, { ladder: LADDER.slice(0, 1) }), "-filter_complex")!;
     expect(graph).not.toContain("split");
-    expect(graph).toContain("[0:v:0]null[s0];[s0]scale=640:360");
+    expect(graph).toContain("[0:v:0]fps=30:start_time=0[s0];[s0]scale=640:360");
   });
 
   test("NVENC: CUDA decode and scaling, h264_nvenc with the same bitrates and forced IDR keyframes", () => {
@@ -134,7 +137,7 @@ describe("buildLadderCommand", () => {
     expect(option(argv, "-preset")).toBe("p4");
     expect(option(argv, "-rc")).toBe("vbr");
     expect(option(argv, "-forced-idr")).toBe("1");
-    expect(option(argv, "-force_key_frames")).toBe("expr:gte(t,n_forced*4)");
+    expect(option(argv, "-force_key_frames")).toBe("expr:gte(n*1,n_forced*120)");
     expect(option(argv, "-b:v:3")).toBe(String(LADDER[3]!.videoBitrate));
   });
 
@@ -181,7 +184,7 @@ describe("buildRungCommand", () => {
     });
     const ladderArgv = command({ interlaced: true }, { preset: "ultrafast" });
     expect(option(argv, "-vf")).toBe(
-      "yadif=mode=send_frame,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p",
+      "yadif=mode=send_frame,fps=30:start_time=0,scale=1280:720:flags=bicubic,setsar=1,format=yuv420p",
     );
     expect(option(argv, "-b:v")).toBe(String(rung.videoBitrate));
     for (const flag of [

@@ -28,7 +28,7 @@ export const CHUNK_PREROLL_SECONDS = 1;
  * (tests/transcoder/chunks.test.ts compares the segments' start times with the one-pass ladder's).
  */
 const INTERMEDIATE_MUX_DELAY = 0.7;
-const INTERMEDIATE_OFFSET = 2 * INTERMEDIATE_MUX_DELAY;
+export const INTERMEDIATE_OFFSET = 2 * INTERMEDIATE_MUX_DELAY;
 
 /**
  * What an intermediate's muxer must keep as is: B-frames and AAC priming give the film's start negative
@@ -53,9 +53,16 @@ export interface ChunkCommandInput {
 }
 
 /**
- * One chunk of every rung: seek shortly before it, put the film's timestamps back (`-ss` rebases them
- * to the seek point), run the ladder's filters, keep exactly the frames of [start, end) and force the
+ * One chunk of every rung: seek shortly before it, put the film's timestamps back (`-itsoffset`, see
+ * commonInput), run the ladder's filters, keep exactly the frames of [start, end) and force the
  * keyframes on the film's segment grid, as the one-pass ladder does.
+ *
+ * `settb=AVTB` before the trim: trim rounds its bounds to the link's tick, which after fps= is one frame;
+ * at NTSC rates 18 s rounded to frame 539 (17.984 s), one frame before the boundary, and that frame
+ * became the chunk's IDR while the forced keyframe a frame later was only an I (keyint_min = GOP): a
+ * 3.97 s segment and a 0.03 s one. In microseconds the trim keeps exactly the frames k with
+ * k / rate ≥ start (a frame off the boundary is at least 1/30000 s from it), the first frame the
+ * keyframe count of videoEncoderArgs starts from.
  */
 export function buildChunkCommand(input: ChunkCommandInput): string[] {
   const { source, ladder, chunk } = input;
@@ -63,11 +70,10 @@ export function buildChunkCommand(input: ChunkCommandInput): string[] {
   const gpuDecode = usesGpuDecode(input);
   const hwaccel = input.hwaccel ?? "none";
   const seek = Math.max(0, chunk.startSeconds - CHUNK_PREROLL_SECONDS);
-  const head = seek > 0 ? [`setpts=PTS+${seek}/TB`] : [];
-  head.push(...sharedVideoFilters(source, ladder[0]!.frameRate, gpuDecode));
+  const head = sharedVideoFilters(source, ladder[0]!.frameRate, gpuDecode, seek === 0);
   const cut = [chunk.startSeconds > 0 ? `start=${chunk.startSeconds}` : null];
   cut.push(chunk.endSeconds === null ? null : `end=${chunk.endSeconds}`);
-  head.push(`trim=${cut.filter(Boolean).join(":")}`);
+  head.push("settb=AVTB", `trim=${cut.filter(Boolean).join(":")}`);
   const count = ladder.length;
   if (count > 1) head.push(`split=${count}${ladder.map((_, i) => `[s${i}]`).join("")}`);
   const graph = [`[0:v:0]${head.join(",")}${count > 1 ? "" : "[s0]"}`];
@@ -138,6 +144,11 @@ export interface StitchCommandInput {
  * The HLS tree from the chunks and the sound, streams copied: the chunks are read as one stream (the
  * concat protocol), the timestamps kept as written (`-copyts`: both inputs rebased alike), and the HLS
  * muxer, with the ladder's very options, cuts at the forced keyframes into the same segments.
+ *
+ * Two things must stay as they are: files joined byte by byte break MPEG-TS's continuity counters, so
+ * the demuxer flags the packet at every join "corrupt" (a whole, good frame). `-fflags +discardcorrupt`
+ * would drop each chunk's last frame, and a log level above `error` would put "Packet corrupt" in
+ * stderr at every join.
  */
 export function buildStitchCommand(input: StitchCommandInput): string[] {
   const { ladder, chunkPaths, audioPath } = input;

@@ -13,6 +13,21 @@ export interface ChunkSettings {
 export const DEFAULT_CHUNK_MIN_SECONDS = 120;
 export const DEFAULT_CHUNK_SEGMENTS = 10;
 
+/**
+ * Demuxers that cannot seek to a frame exactly: MPEG-TS/PS and raw elementary streams take any packet
+ * for a keyframe, so a chunk whose GOP starts more than the pre-roll before it loses its first frames
+ * (x264's default 250-frame GOP: nothing decodable at all), and their timestamp discontinuities are
+ * corrected by FFmpeg only when read from the start. Their films take the one-job path. The other
+ * choice, seeking to a keyframe found in an index read at probe time, costs a pass over the whole file
+ * per film and still leaves the discontinuities; encodeChunk checks every chunk's first frame anyway.
+ */
+const INEXACT_SEEK_DEMUXERS = new Set(["mpegts", "mpeg", "h264", "hevc", "mpegvideo"]);
+
+/** Whether a source read by `demuxer` (probe.ts) can be cut into chunks. */
+export function seeksExactly(demuxer: string | undefined): boolean {
+  return demuxer !== undefined && !INEXACT_SEEK_DEMUXERS.has(demuxer);
+}
+
 /** One slice of the film's timeline, in film seconds: frames with start ≤ t < end (the last: to the end). */
 export interface Chunk {
   index: number;
