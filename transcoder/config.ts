@@ -94,8 +94,16 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
   const fastStart = optional(env, "FAST_START") ?? "auto";
   if (!(FAST_START_SETTINGS as readonly string[]).includes(fastStart))
     throw new ConfigError(`FAST_START must be one of ${FAST_START_SETTINGS.join(", ")}`);
-  const chunking = optional(env, "CHUNKING") ?? "on";
+  // Off until the flow's review findings are fixed (docs/chunked-transcoding.md, "Known gaps"): a film
+  // then keeps today's one job; CHUNKING=on opts a farm in.
+  const chunking = optional(env, "CHUNKING") ?? "off";
   if (chunking !== "on" && chunking !== "off") throw new ConfigError("CHUNKING must be on or off");
+  // Read (and refused when bad) even while off, so that turning CHUNKING on later cannot be the day a
+  // typo in them is found.
+  const chunks = Object.freeze({
+    minSeconds: integer(env, "CHUNK_MIN_SECONDS", DEFAULT_CHUNK_MIN_SECONDS, 1, 7 * 24 * 3600),
+    segments: integer(env, "CHUNK_SEGMENTS", DEFAULT_CHUNK_SEGMENTS, 1, 10_000),
+  });
   const workerName =
     optional(env, "TRANSCODER_NAME") ?? `${optional(env, "HOSTNAME") ?? "transcoder"}-${process.pid}`;
   return Object.freeze({
@@ -131,13 +139,7 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     spacePollSeconds: integer(env, "TRANSCODER_SPACE_POLL_SECONDS", 10, 1, 3600),
     fastStart: fastStart as FastStartSetting,
     fastStartMinSeconds: integer(env, "FAST_START_MIN_SECONDS", 60, 0, 7 * 24 * 3600),
-    chunking:
-      chunking === "off"
-        ? null
-        : Object.freeze({
-            minSeconds: integer(env, "CHUNK_MIN_SECONDS", DEFAULT_CHUNK_MIN_SECONDS, 1, 7 * 24 * 3600),
-            segments: integer(env, "CHUNK_SEGMENTS", DEFAULT_CHUNK_SEGMENTS, 1, 10_000),
-          }),
+    chunking: chunking === "off" ? null : chunks,
     encodeTimeout: Object.freeze({
       floorSeconds: integer(
         env,

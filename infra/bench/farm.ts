@@ -190,8 +190,8 @@ async function main() {
   const queue = new Queue(TRANSCODE_QUEUE, { connection });
   console.log(`replicas pinned to their own core: ${pin ? "yes (taskset)" : "no"}`);
   const onePass = await farmRun(queue, redisUrl, "one job, 1 replica", 1, 1, { CHUNKING: "off" });
-  const chunkedOne = await farmRun(queue, redisUrl, "chunked, 1 replica", 2, 1, {});
-  const chunkedTwo = await farmRun(queue, redisUrl, "chunked, 2 replicas", 3, 2, {});
+  const chunkedOne = await farmRun(queue, redisUrl, "chunked, 1 replica", 2, 1, { CHUNKING: "on" });
+  const chunkedTwo = await farmRun(queue, redisUrl, "chunked, 2 replicas", 3, 2, { CHUNKING: "on" });
 
   console.log(
     `\n2 replicas / one job: ${(chunkedTwo.wallSeconds / onePass.wallSeconds).toFixed(3)} (goal ≤ 0.55)`,

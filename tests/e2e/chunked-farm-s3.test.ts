@@ -29,6 +29,7 @@ const hostEnv = (host: string) => ({
   ...bucket.env,
   MEDIA_ROOT: join(workDir, host, "media"),
   TRANSCODER_SCRATCH: join(workDir, host, "scratch"),
+  CHUNKING: "on",
   CHUNK_MIN_SECONDS: "10",
   CHUNK_SEGMENTS: "2",
   FAST_START: "off",

@@ -21,7 +21,7 @@ import {
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "vf-chunked-farm-"));
-const CHUNKED_ENV = { CHUNK_MIN_SECONDS: "10", CHUNK_SEGMENTS: "2", FAST_START: "off" };
+const CHUNKED_ENV = { CHUNKING: "on", CHUNK_MIN_SECONDS: "10", CHUNK_SEGMENTS: "2", FAST_START: "off" };
 let api: TestApi;
 let admin: Client;
 let connection: Redis;

@@ -29,9 +29,10 @@ describe("loadTranscoderConfig", () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
-  test("films of 120 s and more are cut into chunks of 10 segments, unless CHUNKING=off", () => {
-    expect(loadTranscoderConfig({}).chunking).toEqual({ minSeconds: 120, segments: 10 });
-    const tuned = loadTranscoderConfig({ CHUNK_MIN_SECONDS: "600", CHUNK_SEGMENTS: "5" });
+  test("with CHUNKING=on films of 120 s and more are cut into chunks of 10 segments; off by default", () => {
+    expect(loadTranscoderConfig({}).chunking).toBeNull();
+    expect(loadTranscoderConfig({ CHUNKING: "on" }).chunking).toEqual({ minSeconds: 120, segments: 10 });
+    const tuned = loadTranscoderConfig({ CHUNKING: "on", CHUNK_MIN_SECONDS: "600", CHUNK_SEGMENTS: "5" });
     expect(tuned.chunking).toEqual({ minSeconds: 600, segments: 5 });
     expect(loadTranscoderConfig({ CHUNKING: "off" }).chunking).toBeNull();
   });
