@@ -192,7 +192,8 @@ export class AccessTokens {
   /**
    * A revocation heard: the headers of the sessions it covers leave the index now rather than at their
    * next lookup (after a logout there may be none), so their refresh and CSRF cookies do not linger.
-   * Their entries go too; `revokedNow` refused them already, so revocation is no stronger for it.
+   * Their entries go too: `revokedNow` refused them already, so this changes what is kept, not what is
+   * refused. One pass over at most MAX_CACHED_HEADERS per revocation heard, off the request path.
    */
   private dropRevokedHeaders(revocations: RevocationCheck): void {
     for (const entry of this.byCookieHeader.values()) {
