@@ -48,6 +48,7 @@ export class RevocationEpochs implements RevocationCheck {
   private readonly raisedUsers = new Map<number, { epoch: number; heardAtMs: number }>();
   private readonly revokedSessions = new Map<string, number>();
   private readonly missedListeners = new Set<() => void>();
+  private readonly revokedListeners = new Set<() => void>();
   /** Announcements still being retried; aborted by `stop`. */
   private readonly redeliveries = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
@@ -79,6 +80,10 @@ export class RevocationEpochs implements RevocationCheck {
 
   onMissed(listener: () => void): void {
     this.missedListeners.add(listener);
+  }
+
+  onRevoked(listener: () => void): void {
+    this.revokedListeners.add(listener);
   }
 
   get trusted(): boolean {
@@ -174,13 +179,14 @@ export class RevocationEpochs implements RevocationCheck {
     if (event.type === "session.revoked") {
       this.revokedSessions.delete(event.session_id);
       this.revokedSessions.set(event.session_id, heardAtMs);
-      return;
+    } else {
+      const known = this.raisedUsers.get(event.user_id);
+      const epoch = Math.max(known?.epoch ?? 0, event.epoch);
+      // Deleted first, so that insertion order stays the order heard (what forgetOlderThan relies on).
+      this.raisedUsers.delete(event.user_id);
+      this.raisedUsers.set(event.user_id, { epoch, heardAtMs });
     }
-    const known = this.raisedUsers.get(event.user_id);
-    const epoch = Math.max(known?.epoch ?? 0, event.epoch);
-    // Deleted first, so that insertion order stays the order heard (what forgetOlderThan relies on).
-    this.raisedUsers.delete(event.user_id);
-    this.raisedUsers.set(event.user_id, { epoch, heardAtMs });
+    for (const listener of this.revokedListeners) listener();
   }
 
   /** A token signed before a revocation expires at most a token lifetime after it was heard. */

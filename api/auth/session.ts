@@ -31,15 +31,22 @@ export interface RevocationCheck {
   isRevoked(user: SessionUser): Promise<boolean>;
   /** Called when revocations may have been missed, so that what was cached before is forgotten. */
   onMissed(listener: () => void): void;
+  /** Called once a revocation was heard (`revokedNow` already says so), to forget what it covers. */
+  onRevoked(listener: () => void): void;
 }
 
 interface CachedSession {
+  /** The token it is kept under in `verified`, so that the entry can be dropped from a header. */
+  token: string;
   user: SessionUser;
   expiresAtMs: number;
   /** When the revocation check last passed: the cache believes it for REVOCATION_RECHECK_MS. */
   checkedAtMs: number;
-  /** Set once the entry left `verified`: a Cookie header that points to it is believed no more. */
-  dropped?: true;
+  /**
+   * The Cookie headers that point to the entry in `byCookieHeader`, oldest first: they leave the index
+   * with it, so a header (which holds the refresh and CSRF cookies too) outlives no entry.
+   */
+  headers?: string[];
 }
 
 /**
@@ -53,10 +60,18 @@ const MAX_CACHED = 50_000;
 /**
  * Cookie headers remembered beside their tokens: fewer and shorter than the tokens (a browser's header
  * is its access, refresh and CSRF cookies, well under 2 KB), so the second index stays within tens of
- * MiB whatever clients send; a longer header or a full index just takes the token's path.
+ * MiB whatever clients send. A longer header takes the token's path without touching the index; so
+ * does a new header while the index is full of headers whose entries still stand: nobody's header is
+ * pushed out for it.
  */
 const MAX_CACHED_HEADERS = 20_000;
 const MAX_CACHED_HEADER_LENGTH = 2048;
+/**
+ * Headers per token: a browser sends two (the api's paths carry the refresh cookie, media's do not),
+ * plus room for a cookie that changed. Past it a token's own oldest header goes, so one token can
+ * never take more than this of the index, whatever it is sent with.
+ */
+export const MAX_HEADERS_PER_TOKEN = 4;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -81,10 +96,15 @@ export class AccessTokens {
   ) {
     this.key = new TextEncoder().encode(secret);
     revocations?.onMissed(() => {
-      for (const entry of this.verified.values()) entry.dropped = true;
       this.verified.clear();
       this.byCookieHeader.clear();
     });
+    revocations?.onRevoked(() => this.dropRevokedHeaders(revocations));
+  }
+
+  /** How many Cookie headers the second index holds (its bounds are part of the cache's contract). */
+  get cookieHeadersIndexed(): number {
+    return this.byCookieHeader.size;
   }
 
   sign(user: SessionUser): Promise<string> {
@@ -114,7 +134,7 @@ export class AccessTokens {
     if (!cached) return undefined;
     const stands = this.stands(cached);
     if (stands) return cached.user;
-    if (stands === false) this.drop(token, cached);
+    if (stands === false) this.drop(cached);
     return undefined;
   }
 
@@ -123,29 +143,62 @@ export class AccessTokens {
    * text first. A request's header arrives as one flat string, which a Map finds in ≈ 50 ns, against
    * ≈ 150–200 ns for the token sliced out of it (a fresh substring, hashed anew: BENCHMARKS.md), and a
    * client sends the same header request after request. A header is remembered only once its token hit
-   * the cache, and points to that token's entry: the same text always yields the same token, and the
-   * entry gets the same checks (expiry, revocation, re-check) as through `cached`.
+   * the cache, and points to that token's entry for as long as the entry is in `verified` (the same text
+   * always yields the same token): the entry gets the same checks (expiry, revocation, re-check) as
+   * through `cached`. Only the course client's tokens are indexed: a dialect's token in the cookie is
+   * refused by every cookie resolver, so its headers would be room taken for nothing.
    */
   cachedForCookie(header: string | null): SessionUser | undefined {
     if (!header) return undefined;
+    // Checked before the lookup: hashing a header of any length would be work the client chose.
+    if (header.length > MAX_CACHED_HEADER_LENGTH) return this.cached(accessTokenIn(header));
     const known = this.byCookieHeader.get(header);
-    if (known && !known.dropped) {
+    if (known) {
       const stands = this.stands(known);
       if (stands) return known.user;
-      if (stands === undefined) return undefined;
+      if (stands === false) this.drop(known);
+      return undefined;
     }
-    if (known) this.byCookieHeader.delete(header);
     const token = accessTokenIn(header);
     const user = this.cached(token);
-    const entry = user && this.verified.get(token!);
-    if (entry && header.length <= MAX_CACHED_HEADER_LENGTH) {
-      if (this.byCookieHeader.size >= MAX_CACHED_HEADERS) {
-        for (const [old] of oldestTenth(this.byCookieHeader, MAX_CACHED_HEADERS))
-          this.byCookieHeader.delete(old);
-      }
-      this.byCookieHeader.set(header, entry);
-    }
+    if (user && user.dialect === undefined) this.index(header, this.verified.get(token!)!);
     return user;
+  }
+
+  /** Points `header` to `entry`, within the entry's own share of the index and the index's bound. */
+  private index(header: string, entry: CachedSession): void {
+    const headers = entry.headers ?? [];
+    if (headers.length >= MAX_HEADERS_PER_TOKEN) this.byCookieHeader.delete(headers.shift()!);
+    else if (this.byCookieHeader.size >= MAX_CACHED_HEADERS && !this.sweepDeadHeaders()) return;
+    headers.push(header);
+    entry.headers = headers;
+    this.byCookieHeader.set(header, entry);
+  }
+
+  /**
+   * Drops the entries behind the oldest headers while they no longer stand (expired, revoked, due for
+   * their re-check), so that a full index makes room from the dead and never from the living. Stops at
+   * the first that stands: an entry stands at most REVOCATION_RECHECK_MS (or its lifetime), so it
+   * blocks the sweep no longer than that. True when there is room now.
+   */
+  private sweepDeadHeaders(): boolean {
+    for (const entry of this.byCookieHeader.values()) {
+      if (this.stands(entry) !== false) break;
+      this.drop(entry);
+    }
+    return this.byCookieHeader.size < MAX_CACHED_HEADERS;
+  }
+
+  /**
+   * A revocation heard: the headers of the sessions it covers leave the index now rather than at their
+   * next lookup (after a logout there may be none), so their refresh and CSRF cookies do not linger.
+   * Their entries go too: `revokedNow` refused them already, so this changes what is kept, not what is
+   * refused. One pass over at most MAX_CACHED_HEADERS per revocation heard, off the request path.
+   */
+  private dropRevokedHeaders(revocations: RevocationCheck): void {
+    for (const entry of this.byCookieHeader.values()) {
+      if (revocations.revokedNow(entry.user)) this.drop(entry);
+    }
   }
 
   /**
@@ -169,7 +222,7 @@ export class AccessTokens {
     if (!token || token.length > 4096) return null;
     const cached = this.cached(token);
     if (cached) return cached;
-    let claims: Omit<CachedSession, "checkedAtMs"> | null;
+    let claims: Pick<CachedSession, "user" | "expiresAtMs"> | null;
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: ["HS256"],
@@ -204,30 +257,39 @@ export class AccessTokens {
     }
     if (!claims) return null;
     if (this.revocations && (await this.revocations.isRevoked(claims.user))) return null;
-    this.remember(token, { ...claims, checkedAtMs: this.now() });
+    this.remember({ token, ...claims, checkedAtMs: this.now() });
     return claims.user;
   }
 
-  private remember(token: string, session: CachedSession): void {
+  private remember(session: CachedSession): void {
     if (this.verified.size >= MAX_CACHED) {
-      for (const [old, entry] of oldestTenth(this.verified, MAX_CACHED)) this.drop(old, entry);
+      for (const entry of oldestTenth(this.verified, MAX_CACHED)) this.drop(entry);
     }
-    const replaced = this.verified.get(token);
-    if (replaced) replaced.dropped = true;
-    this.verified.set(token, session);
+    // Two verify calls of one token that both missed: the later entry replaces the earlier one, and the
+    // earlier one's headers go with it (they would point to an entry no longer in `verified`).
+    const replaced = this.verified.get(session.token);
+    if (replaced) this.unindex(replaced);
+    this.verified.set(session.token, session);
   }
 
-  private drop(token: string, entry: CachedSession): void {
-    entry.dropped = true;
-    this.verified.delete(token);
+  /** The entry leaves the cache, and every header that points to it the index (O(its headers)). */
+  private drop(entry: CachedSession): void {
+    if (this.verified.get(entry.token) === entry) this.verified.delete(entry.token);
+    this.unindex(entry);
+  }
+
+  private unindex(entry: CachedSession): void {
+    if (!entry.headers) return;
+    for (const header of entry.headers) this.byCookieHeader.delete(header);
+    entry.headers = undefined;
   }
 }
 
 /** Maps iterate in insertion order: the oldest tenth of a full one, to drop in one sweep. */
-function oldestTenth<V>(map: Map<string, V>, capacity: number): [string, V][] {
-  const oldest: [string, V][] = [];
-  for (const entry of map) {
-    if (oldest.push(entry) >= Math.ceil(capacity / 10)) break;
+function oldestTenth<V>(map: Map<string, V>, capacity: number): V[] {
+  const oldest: V[] = [];
+  for (const value of map.values()) {
+    if (oldest.push(value) >= Math.ceil(capacity / 10)) break;
   }
   return oldest;
 }

@@ -239,6 +239,29 @@ describe("refused access", () => {
     expect(response.status).toBe(401);
   });
 
+  test("a dialect's access token (djoser's) in the cookie is a 401, every time, and its header is never indexed", async () => {
+    const accessTokens = api.runtime.services.accessTokens;
+    const me = (await (await viewer.get("/api/me/")).json()) as { id: number; email: string };
+    const djoser = await accessTokens.sign({
+      id: me.id,
+      email: me.email,
+      isAdmin: false,
+      sessionId: crypto.randomUUID(),
+      userEpoch: 0,
+      dialect: "djoser",
+    });
+    const before = accessTokens.cookieHeadersIndexed;
+    // The first request verifies it (a miss), the next ones meet it in the verified cache.
+    for (let i = 0; i < 3; i++) {
+      const response = await get(`/api/video/${real}/360p/seg_00000.ts`, {
+        cookie: `access_token=${djoser}`,
+      });
+      expect(response.status).toBe(401);
+    }
+    expect(accessTokens.cached(djoser)).toMatchObject({ dialect: "djoser" });
+    expect(accessTokens.cookieHeadersIndexed).toBe(before);
+  });
+
   test("a tampered token: 403 JSON", async () => {
     const token = await tokenOf();
     const [expiry] = token.split(".");

@@ -119,6 +119,28 @@ async function expectOpen(socket: TestSocket): Promise<void> {
   expect(socket.closed).toBeNull();
 }
 
+/** How many Cookie headers each replica's access-token cache holds (each holds the refresh and CSRF cookies). */
+const headersIndexed = () =>
+  [apiA, apiB].map((api) => api.runtime.services.accessTokens.cookieHeadersIndexed);
+
+/** A second request of the device on each replica: a header is indexed once its token hit the cache. */
+async function meAgain(device: Device): Promise<void> {
+  expect((await device.client.get("/api/me/")).status).toBe(200);
+  expect((await device.onB.get("/api/me/")).status).toBe(200);
+}
+
+/** Both replicas' header indexes back at `counts`: A's at once (it revoked), B's once the bus delivered. */
+async function expectHeadersIndexed(counts: number[]): Promise<void> {
+  expect(headersIndexed()[0]).toBe(counts[0]!);
+  const heard = await eventually(
+    "replica B forgot the headers",
+    async () => headersIndexed()[1] === counts[1],
+    2000,
+    5,
+  );
+  expect(heard).toBe(true);
+}
+
 async function newUser(): Promise<string> {
   return (await createActiveUser(apiA, uniqueEmail("revoke"))).email;
 }
@@ -136,6 +158,16 @@ describe("logout", () => {
     // The user's other session is not touched.
     expect(await statusesOn(laptop.accessToken)).toEqual([200, 200]);
     await expectOpen(laptopOnB);
+  });
+
+  test("no Cookie header of the session stays in either replica's cache, though none is sent again", async () => {
+    const email = await newUser();
+    const before = headersIndexed();
+    const device = await login(email);
+    await meAgain(device);
+    expect(headersIndexed()).toEqual([before[0]! + 1, before[1]! + 1]);
+    expect((await device.client.post("/api/logout/")).status).toBe(200);
+    await expectHeadersIndexed(before);
   });
 
   test("with only the access token (no refresh cookie) it still ends that session", async () => {
@@ -212,6 +244,17 @@ describe("admin: deactivation and revoking all sessions", () => {
     // The account itself stays usable.
     const again = await login(email);
     expect(await statusesOn(again.accessToken)).toEqual([200, 200]);
+  });
+
+  test("revoking all sessions leaves none of their Cookie headers in either replica's cache", async () => {
+    const email = await newUser();
+    for (let i = 0; i < 2; i++) expect((await admin.get("/api/me/")).status).toBe(200); // its own, indexed
+    const before = headersIndexed();
+    const [phone, laptop] = [await login(email), await login(email)];
+    await Promise.all([meAgain(phone), meAgain(laptop)]);
+    expect(headersIndexed()).toEqual([before[0]! + 2, before[1]! + 2]);
+    expect((await admin.request("DELETE", `/api/admin/users/${phone.userId}/sessions`)).status).toBe(204);
+    await expectHeadersIndexed(before);
   });
 
   test("admins only, CSRF-checked, 404 for an unknown user", async () => {
