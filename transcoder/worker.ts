@@ -23,7 +23,7 @@ import {
 import { PIECE_JOB_NAME } from "../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../storage/index.ts";
 import { type AttemptRef, attemptLabel, LockLostError, type RunningAttempt } from "./attempt.ts";
-import { flowOf, forgetFlow } from "./chunks/film-flow.ts";
+import { dropFlowScratch, failIfFlowFailed, flowOf, forgetFlow } from "./chunks/film-flow.ts";
 import { filmFarmOf, pieceRunner } from "./chunks/worker-pieces.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
@@ -251,6 +251,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     };
 
     try {
+      // A film's run woken by a piece that failed for good fails now, before the download and probe.
+      await failIfFlowFailed(storage, job);
       // Object storage: the source comes into this worker's scratch first (local: read where it is).
       const sourceDir =
         storage.kind === "s3" ? await storage.createStagingDir(attemptStaging.source) : staging;
@@ -331,6 +333,12 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       await stillHeld();
       await reporter.report({ type: "ready", videoId, revision, ...attemptRef, result, at: now() });
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
+      // Only now: a run handed back or taken over before this point still collects the flow's pieces.
+      if (flowOf(job)) {
+        await dropFlowScratch(storage, job).catch((error) =>
+          jobLog.warn({ err: error }, "the flow's scratch was not removed"),
+        );
+      }
       return result;
     } catch (error) {
       if (error instanceof WaitingChildrenError) {
