@@ -37,13 +37,14 @@ const PieceSource = Type.Object({
   videoDurationSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
 });
 
+const ChunkOfFilm = {
+  index: Type.Integer({ minimum: 0 }),
+  startSeconds: Type.Number({ minimum: 0 }),
+  endSeconds: Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()]),
+};
+
 export const PieceOfFilm = Type.Union([
-  Type.Object({
-    kind: Type.Literal("chunk"),
-    index: Type.Integer({ minimum: 0 }),
-    startSeconds: Type.Number({ minimum: 0 }),
-    endSeconds: Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()]),
-  }),
+  Type.Object({ kind: Type.Literal("chunk"), ...ChunkOfFilm }),
   Type.Object({ kind: Type.Literal("audio") }),
 ]);
 export type PieceOfFilm = Static<typeof PieceOfFilm>;
@@ -81,6 +82,24 @@ export const transcodePieceResults = messageCodec(TranscodePieceResult);
 export function flowOfFilmJob(data: unknown): string | null {
   const flow = (data as Record<string, unknown> | null | undefined)?.flow;
   return typeof flow === "string" ? flow : null;
+}
+
+/**
+ * What a film's job recorded as it planned its flow (data field `flowPlan`): the run that stitches uses
+ * these, whatever its own replica's ladder, segment length or chunking settings.
+ */
+export const RecordedFlowPlan = Type.Object({
+  ladder: Type.Array(Rung, { minItems: 1 }),
+  segmentSeconds: Type.Integer({ minimum: 1 }),
+  chunks: Type.Array(Type.Object(ChunkOfFilm), { minItems: 1 }),
+});
+export type RecordedFlowPlan = Static<typeof RecordedFlowPlan>;
+const recordedFlowPlans = messageCodec(RecordedFlowPlan);
+
+/** The plan recorded with the film's flow, or null (none recorded, or not one this version reads). */
+export function flowPlanOfFilmJob(data: unknown): RecordedFlowPlan | null {
+  const checked = recordedFlowPlans.check((data as Record<string, unknown> | null | undefined)?.flowPlan);
+  return checked.ok ? checked.value : null;
 }
 
 /** Whether a child key (`bull:<queue>:<piece id>`) names a piece of flow `flow` of job `parentJobId`. */

@@ -23,7 +23,8 @@ import {
 import { PIECE_JOB_NAME } from "../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../storage/index.ts";
 import { type AttemptRef, attemptLabel, LockLostError, type RunningAttempt } from "./attempt.ts";
-import { dropFlowScratch, failIfFlowFailed, flowOf, forgetFlow } from "./chunks/film-flow.ts";
+import { dropFlowScratch, failIfFlowFailed, flowOf, forgetFlow, recordedPlanOf } from "./chunks/film-flow.ts";
+import { DEFAULT_CHUNK_MIN_SECONDS, DEFAULT_CHUNK_SEGMENTS } from "./chunks/plan.ts";
 import { filmFarmOf, pieceRunner } from "./chunks/worker-pieces.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
@@ -298,23 +299,30 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
           log: jobLog,
         }),
         onMp4RemuxFailed: () => hook(() => deps.onMp4RemuxFailed?.()),
-        chunking: config.chunking
-          ? {
-              ...config.chunking,
-              scratchDir: join(sourceDir, "chunks"),
-              farm: filmFarm({
-                job,
-                token,
-                videoId,
-                revision,
-                sourceKey,
-                outputDir: staging,
-                workDir: sourceDir,
-                jobLog,
-                signal: controller.signal,
-              }),
-            }
-          : undefined,
+        // A flow recorded by an earlier run is stitched as planned, even where this replica has
+        // CHUNKING off or other chunk settings (its minimum and size are then unused).
+        chunking:
+          config.chunking || recordedPlanOf(job)
+            ? {
+                ...(config.chunking ?? {
+                  minSeconds: DEFAULT_CHUNK_MIN_SECONDS,
+                  segments: DEFAULT_CHUNK_SEGMENTS,
+                }),
+                scratchDir: join(sourceDir, "chunks"),
+                farm: filmFarm({
+                  job,
+                  token,
+                  videoId,
+                  revision,
+                  sourceKey,
+                  outputDir: staging,
+                  workDir: sourceDir,
+                  jobLog,
+                  signal: controller.signal,
+                  recorded: recordedPlanOf(job),
+                }),
+              }
+            : undefined,
       });
       await stillHeld();
       if (storage.kind === "s3") {

@@ -11,7 +11,9 @@ import {
   dropFlowScratch,
   failIfFlowFailed,
   finishFilmFlow,
+  flowOf,
   forgetFlow,
+  recordedPlanOf,
   startFilmFlow,
 } from "../../transcoder/chunks/film-flow.ts";
 import { runPieceJob } from "../../transcoder/chunks/piece-job.ts";
@@ -36,6 +38,11 @@ export interface FilmData {
    * to waiting once its ladder was stitched (the next run collects the same flow again).
    */
   handBack?: "after-plan" | "after-stitch";
+  /**
+   * Runs after the planning one act as a replica with other settings would: CHUNKING off, a 144p
+   * ladder, 3 s segments (as the worker, a recorded flow is still stitched as it was planned).
+   */
+  otherSettingsWhenResumed?: boolean;
   /** Set by the replica once the job was handed back after its stitch. */
   handedBack?: boolean;
 }
@@ -78,6 +85,9 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
     // As the worker: a run woken by a piece that failed for good fails before the download.
     await failIfFlowFailed(storage, job);
     const sourcePath = await storage.fetchToLocal(sourceKey, workDir);
+    const other = job.data.otherSettingsWhenResumed === true && flowOf(job) !== null;
+    const segmentSeconds = other ? 3 : FLOW_SEGMENT_SECONDS;
+    const recorded = recordedPlanOf(job);
     const flowInput = (plan: FarmPlan) => ({
       ...plan,
       job,
@@ -87,7 +97,7 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
       videoId: 1,
       revision: 1,
       sourceKey,
-      segmentSeconds: FLOW_SEGMENT_SECONDS,
+      segmentSeconds,
       preset: job.data.preset ?? FLOW_PRESET,
       outputDir,
       workDir: join(workDir, "flow"),
@@ -101,6 +111,7 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
         }
         return started;
       },
+      recorded,
       finish: (plan: FarmPlan) => finishFilmFlow(flowInput(plan)),
     };
     if (job.data.flowOnly) {
@@ -118,11 +129,12 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
     await transcode({
       sourcePath,
       outputDir,
-      ladderHeights: [180],
-      segmentSeconds: FLOW_SEGMENT_SECONDS,
+      ladderHeights: other ? [144] : [180],
+      segmentSeconds,
       preset: job.data.preset ?? FLOW_PRESET,
       thumbnails: false,
-      chunking: { ...FLOW_CHUNKING, scratchDir: join(workDir, "unused"), farm },
+      chunking:
+        other && !recorded ? undefined : { ...FLOW_CHUNKING, scratchDir: join(workDir, "unused"), farm },
     });
     if (job.data.handBack === "after-stitch" && !job.data.handedBack && token) {
       await job.updateData({ ...job.data, handedBack: true });

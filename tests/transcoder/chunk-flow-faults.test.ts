@@ -2,7 +2,8 @@
 // FFmpeg and the local media storage, two replicas in this process: a piece that fails for good fails
 // the film before its siblings are encoded; a job handed back after planning keeps its pieces running;
 // a job handed back after its stitch collects the same flow again; a job added again under the same id
-// plans a flow of its own, and the pieces' jobs do not stay.
+// plans a flow of its own, and the pieces' jobs do not stay; the run that stitches uses the flow's
+// recorded ladder and segment length, whatever its replica's own settings.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -13,8 +14,16 @@ import Redis from "ioredis";
 import { generateVideo } from "../../dev/media.ts";
 import { testRedisUrl } from "../../dev/services.ts";
 import { flowOf, flowScratchOf } from "../../transcoder/chunks/film-flow.ts";
+import { transcode } from "../../transcoder/pipeline.ts";
 import { eventually } from "../support/eventually.ts";
-import { type FilmData, type FlowReplica, type PieceEnd, startFlowReplica } from "../support/flow-replica.ts";
+import {
+  type FilmData,
+  FLOW_PRESET,
+  FLOW_SEGMENT_SECONDS,
+  type FlowReplica,
+  type PieceEnd,
+  startFlowReplica,
+} from "../support/flow-replica.ts";
 
 let dir: string;
 let queue: Queue;
@@ -167,5 +176,30 @@ describe("a film's job added again under the same id", () => {
     // Their results live on in the parent's hashes; the pieces' own jobs went as they finished.
     const kept = await queue.getJobs(["completed", "failed"]);
     expect(kept.map((job) => job.id).filter((id) => id?.startsWith("film-4-"))).toEqual([]);
+  }, 180_000);
+});
+
+describe("a film finished by a replica with other settings", () => {
+  test("is stitched with the ladder and segments its flow was planned with", async () => {
+    const reference = join(dir, "planned-reference");
+    await transcode({
+      sourcePath: film,
+      outputDir: reference,
+      ladderHeights: [180],
+      segmentSeconds: FLOW_SEGMENT_SECONDS,
+      preset: FLOW_PRESET,
+      thumbnails: false,
+    });
+    const sourceKey = await putSource("planned.mp4", film);
+    const outputDir = join(dir, "planned-out");
+    // The run after planning acts as a replica with CHUNKING off, a 144p ladder and 3 s segments.
+    const data: FilmData = { sourceKey, outputDir, otherSettingsWhenResumed: true };
+    await queue.add("transcode", data, { jobId: "film-5" });
+    expect(await settled("film-5")).toBe("completed");
+    expect(ofFilm("film-5")).toHaveLength(4);
+    const playlist = (root: string) => Bun.file(join(root, "180p", "index.m3u8")).text();
+    expect(await playlist(outputDir)).toBe(await playlist(reference));
+    expect(existsSync(join(outputDir, "144p"))).toBe(false);
+    expect(existsSync(join(dir, "media", flowScratchOf({ id: "film-5" })))).toBe(false);
   }, 180_000);
 });

@@ -6,7 +6,7 @@
 // or lost its lock, whose flow a later run still collects.
 import { randomBytes } from "node:crypto";
 import type { Job, Queue } from "bullmq";
-import { flowOfFilmJob } from "../../contract/transcode-pieces.ts";
+import { flowOfFilmJob, flowPlanOfFilmJob, type RecordedFlowPlan } from "../../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import { InputError } from "../errors.ts";
 import type { Rung } from "../ladder.ts";
@@ -43,6 +43,10 @@ const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
 /** The flow a film's job planned, kept in its data so that its later runs (and its pieces) find it. */
 const FLOW_FIELD = "flow";
 export const flowOf = (job: Pick<Job, "data">): string | null => flowOfFilmJob(job.data);
+/** The ladder, segment length and chunks the flow was planned with (null without a recorded flow). */
+const PLAN_FIELD = "flowPlan";
+export const recordedPlanOf = (job: Pick<Job, "data">): RecordedFlowPlan | null =>
+  flowOf(job) === null ? null : flowPlanOfFilmJob(job.data);
 
 /**
  * A flow id of its own for every planning: the api may add a job with the same id again (a reconcile,
@@ -66,7 +70,12 @@ export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "
   const payload = { videoId, revision, sourceKey, scratchPrefix, segmentSeconds, preset };
   // Recorded before the pieces exist: a piece is wanted only while its parent's data names its flow
   // (a crash in between leaves a flow without pieces, which the next run fails as missing a chunk).
-  await job.updateData({ ...job.data, [FLOW_FIELD]: flow });
+  const plan: RecordedFlowPlan = {
+    ladder: [...input.ladder],
+    segmentSeconds: input.segmentSeconds,
+    chunks: input.chunks.map(({ index, startSeconds, endSeconds }) => ({ index, startSeconds, endSeconds })),
+  };
+  await job.updateData({ ...job.data, [FLOW_FIELD]: flow, [PLAN_FIELD]: plan });
   await addPieces(
     job,
     input.queue,
@@ -108,7 +117,8 @@ export async function finishFilmFlow(input: FilmFlowInput): Promise<void> {
         audioPath,
         outputDir: input.outputDir,
         ladder: input.ladder,
-        segmentSeconds: input.segmentSeconds,
+        // The flow's own: this replica's setting may differ from the one that planned it.
+        segmentSeconds: recordedPlanOf(job)?.segmentSeconds ?? input.segmentSeconds,
         durationSeconds: input.source.durationSeconds,
       },
       { signal: input.signal, log: input.log },
@@ -147,7 +157,7 @@ export async function forgetFlow(storage: MediaStorage, job: Job): Promise<void>
   if (flowOf(job) !== null) {
     // First: the running pieces stop once their parent's data no longer names their flow, and a later
     // attempt (a retry) plans a flow of its own instead of collecting this one's failure again.
-    await job.updateData({ ...job.data, [FLOW_FIELD]: undefined });
+    await job.updateData({ ...job.data, [FLOW_FIELD]: undefined, [PLAN_FIELD]: undefined });
     // The pieces nobody started go.
     await job.removeUnprocessedChildren();
   }
