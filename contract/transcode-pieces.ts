@@ -37,13 +37,14 @@ const PieceSource = Type.Object({
   videoDurationSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
 });
 
+const ChunkOfFilm = {
+  index: Type.Integer({ minimum: 0 }),
+  startSeconds: Type.Number({ minimum: 0 }),
+  endSeconds: Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()]),
+};
+
 export const PieceOfFilm = Type.Union([
-  Type.Object({
-    kind: Type.Literal("chunk"),
-    index: Type.Integer({ minimum: 0 }),
-    startSeconds: Type.Number({ minimum: 0 }),
-    endSeconds: Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()]),
-  }),
+  Type.Object({ kind: Type.Literal("chunk"), ...ChunkOfFilm }),
   Type.Object({ kind: Type.Literal("audio") }),
 ]);
 export type PieceOfFilm = Static<typeof PieceOfFilm>;
@@ -52,6 +53,11 @@ export const TranscodePieceJob = Type.Object({
   videoId: Type.Integer({ minimum: 1 }),
   revision: Type.Integer({ minimum: 1 }),
   sourceKey: Type.String({ minLength: 1 }),
+  /**
+   * The flow the piece belongs to (unique per planning, never reused): the piece is wanted while its
+   * parent's data still names this flow (see flowOfFilmJob).
+   */
+  flow: Type.String({ pattern: "^[a-z0-9]+$" }),
   /** Storage prefix of this flow's pieces: one per attempt of the parent that planned it. */
   scratchPrefix: Type.String({ minLength: 1, pattern: "^scratch/" }),
   piece: PieceOfFilm,
@@ -69,7 +75,41 @@ export const TranscodePieceResult = Type.Object({ key: Type.String({ minLength: 
 export type TranscodePieceResult = Static<typeof TranscodePieceResult>;
 export const transcodePieceResults = messageCodec(TranscodePieceResult);
 
-/** A piece's job id: the parent's, the piece, so a re-added flow of the same attempt is a no-op. */
+/**
+ * The flow a film's job planned, kept in its data field `flow` so that its later runs find it again and
+ * its pieces can tell whether they are still wanted. Null when none is recorded.
+ */
+export function flowOfFilmJob(data: unknown): string | null {
+  const flow = (data as Record<string, unknown> | null | undefined)?.flow;
+  return typeof flow === "string" ? flow : null;
+}
+
+/**
+ * What a film's job recorded as it planned its flow (data field `flowPlan`): the run that stitches uses
+ * these, whatever its own replica's ladder, segment length or chunking settings.
+ */
+export const RecordedFlowPlan = Type.Object({
+  ladder: Type.Array(Rung, { minItems: 1 }),
+  segmentSeconds: Type.Integer({ minimum: 1 }),
+  chunks: Type.Array(Type.Object(ChunkOfFilm), { minItems: 1 }),
+});
+export type RecordedFlowPlan = Static<typeof RecordedFlowPlan>;
+const recordedFlowPlans = messageCodec(RecordedFlowPlan);
+
+/** The plan recorded with the film's flow, or null (none recorded, or not one this version reads). */
+export function flowPlanOfFilmJob(data: unknown): RecordedFlowPlan | null {
+  const checked = recordedFlowPlans.check((data as Record<string, unknown> | null | undefined)?.flowPlan);
+  return checked.ok ? checked.value : null;
+}
+
+/** Whether a child key (`bull:<queue>:<piece id>`) names a piece of flow `flow` of job `parentJobId`. */
+export function isPieceKeyOfFlow(childKey: string, parentJobId: string, flow: string): boolean {
+  const prefix = `:${parentJobId}-${flow}-`;
+  const at = childKey.lastIndexOf(prefix);
+  return at >= 0 && /^(audio|chunk-\d{5})$/.test(childKey.slice(at + prefix.length));
+}
+
+/** A piece's job id: the parent's, the flow's, the piece's (a flow id is never reused: see film-flow.ts). */
 export function pieceJobId(parentJobId: string, flow: string, piece: PieceOfFilm): string {
   const name = piece.kind === "audio" ? "audio" : `chunk-${String(piece.index).padStart(5, "0")}`;
   return `${parentJobId}-${flow}-${name}`;

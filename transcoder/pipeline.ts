@@ -70,6 +70,11 @@ export interface TranscodeOptions {
     farm?: {
       start(plan: FarmPlan): Promise<"planned" | "resumed">;
       finish(plan: FarmPlan): Promise<void>;
+      /**
+       * What an earlier run of the job planned its flow with: this run stitches with that ladder,
+       * segment length and those chunks, whatever its own options say.
+       */
+      recorded?: { ladder: Rung[]; segmentSeconds: number; chunks: Chunk[] } | null;
     };
   };
   /** A rung's progressive MP4 failed and the rung is published without it. */
@@ -98,7 +103,8 @@ const FAST_START_SLICES = { ...STAGE_PERCENT, "fast-start": [2, 15], encoding: [
 export async function transcode(options: TranscodeOptions): Promise<TranscodeResult> {
   const { sourcePath, outputDir, signal } = options;
   const log = options.log ?? silentLog;
-  const segmentSeconds = options.segmentSeconds ?? 6;
+  const recorded = options.chunking?.farm?.recorded ?? null;
+  const segmentSeconds = recorded?.segmentSeconds ?? options.segmentSeconds ?? 6;
   const onProgress = options.onProgress ?? (() => {});
   let slices: Record<keyof typeof STAGE_PERCENT, readonly [number, number]> = STAGE_PERCENT;
   // With a fast-start pass, every tick also carries each pass's own percent and ETA.
@@ -115,17 +121,17 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     options.limits ?? DEFAULT_SOURCE_LIMITS,
   );
   await verifyDecodes(sourcePath, source, { log, signal });
-  const ladder = chooseLadder(source, {
-    ...options.ladder,
-    heights: options.ladderHeights ?? options.ladder?.heights,
-  });
+  const ladder =
+    recorded?.ladder ??
+    chooseLadder(source, { ...options.ladder, heights: options.ladderHeights ?? options.ladder?.heights });
   log.info({ source, ladder: ladder.map((rung) => rung.name) }, "source probed, ladder chosen");
   signal?.throwIfAborted();
 
   const chunks =
-    options.chunking && seeksExactly(source.demuxer)
+    recorded?.chunks ??
+    (options.chunking && seeksExactly(source.demuxer)
       ? planChunks(videoSecondsOf(source), { ...options.chunking, segmentSeconds })
-      : null;
+      : null);
   const farm = chunks && options.chunking?.farm;
   const resumed = farm ? (await farm.start({ source, ladder, chunks })) === "resumed" : false;
 

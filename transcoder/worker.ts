@@ -23,7 +23,8 @@ import {
 import { PIECE_JOB_NAME } from "../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../storage/index.ts";
 import { type AttemptRef, attemptLabel, LockLostError, type RunningAttempt } from "./attempt.ts";
-import { flowOf, forgetFlow } from "./chunks/film-flow.ts";
+import { dropFlowScratch, failIfFlowFailed, flowOf, forgetFlow, recordedPlanOf } from "./chunks/film-flow.ts";
+import { DEFAULT_CHUNK_MIN_SECONDS, DEFAULT_CHUNK_SEGMENTS } from "./chunks/plan.ts";
 import { filmFarmOf, pieceRunner } from "./chunks/worker-pieces.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { InputError } from "./errors.ts";
@@ -251,6 +252,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     };
 
     try {
+      // A film's run woken by a piece that failed for good fails now, before the download and probe.
+      await failIfFlowFailed(storage, job);
       // Object storage: the source comes into this worker's scratch first (local: read where it is).
       const sourceDir =
         storage.kind === "s3" ? await storage.createStagingDir(attemptStaging.source) : staging;
@@ -296,23 +299,30 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
           log: jobLog,
         }),
         onMp4RemuxFailed: () => hook(() => deps.onMp4RemuxFailed?.()),
-        chunking: config.chunking
-          ? {
-              ...config.chunking,
-              scratchDir: join(sourceDir, "chunks"),
-              farm: filmFarm({
-                job,
-                token,
-                videoId,
-                revision,
-                sourceKey,
-                outputDir: staging,
-                workDir: sourceDir,
-                jobLog,
-                signal: controller.signal,
-              }),
-            }
-          : undefined,
+        // A flow recorded by an earlier run is stitched as planned, even where this replica has
+        // CHUNKING off or other chunk settings (its minimum and size are then unused).
+        chunking:
+          config.chunking || recordedPlanOf(job)
+            ? {
+                ...(config.chunking ?? {
+                  minSeconds: DEFAULT_CHUNK_MIN_SECONDS,
+                  segments: DEFAULT_CHUNK_SEGMENTS,
+                }),
+                scratchDir: join(sourceDir, "chunks"),
+                farm: filmFarm({
+                  job,
+                  token,
+                  videoId,
+                  revision,
+                  sourceKey,
+                  outputDir: staging,
+                  workDir: sourceDir,
+                  jobLog,
+                  signal: controller.signal,
+                  recorded: recordedPlanOf(job),
+                }),
+              }
+            : undefined,
       });
       await stillHeld();
       if (storage.kind === "s3") {
@@ -331,6 +341,12 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       await stillHeld();
       await reporter.report({ type: "ready", videoId, revision, ...attemptRef, result, at: now() });
       jobLog.info({ seconds: seconds(), media_seconds: result.durationSeconds }, "job ready");
+      // Only now: a run handed back or taken over before this point still collects the flow's pieces.
+      if (flowOf(job)) {
+        await dropFlowScratch(storage, job).catch((error) =>
+          jobLog.warn({ err: error }, "the flow's scratch was not removed"),
+        );
+      }
       return result;
     } catch (error) {
       if (error instanceof WaitingChildrenError) {

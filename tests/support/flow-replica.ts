@@ -1,13 +1,21 @@
 // A replica of the farm for the flow tests, in this process or in a child process of its own: one
 // BullMQ worker on the test's queue whose processor does what the transcoder's worker does with each
 // job name: a piece (runPieceJob), or a film (the pipeline with the farm's chunking, its scratch
-// dropped when it fails). Every piece's end is told through `onPiece`.
+// dropped when it fails, after it was reported ready). Every piece's end is told through `onPiece`.
 import { join } from "node:path";
-import { type Job, Queue, WaitingChildrenError, Worker } from "bullmq";
+import { DelayedError, type Job, Queue, WaitingChildrenError, WaitingError, Worker } from "bullmq";
 import Redis from "ioredis";
 import { PIECE_JOB_NAME } from "../../contract/transcode-pieces.ts";
 import { LocalMediaStorage, type MediaStorage } from "../../storage/index.ts";
-import { finishFilmFlow, forgetFlow, startFilmFlow } from "../../transcoder/chunks/film-flow.ts";
+import {
+  dropFlowScratch,
+  failIfFlowFailed,
+  finishFilmFlow,
+  flowOf,
+  forgetFlow,
+  recordedPlanOf,
+  startFilmFlow,
+} from "../../transcoder/chunks/film-flow.ts";
 import { runPieceJob } from "../../transcoder/chunks/piece-job.ts";
 import { planChunks } from "../../transcoder/chunks/plan.ts";
 import { chooseLadder } from "../../transcoder/ladder.ts";
@@ -24,6 +32,19 @@ export interface FilmData {
   /** Skip the pipeline (and its decode check) and run the flow straight on the probe. */
   flowOnly?: boolean;
   preset?: string;
+  /**
+   * Hand the film's job back once, as the worker does at shutdown or on its same-job guard:
+   * "after-plan" delays it for 1.5 s right after its pieces were added, "after-stitch" puts it back
+   * to waiting once its ladder was stitched (the next run collects the same flow again).
+   */
+  handBack?: "after-plan" | "after-stitch";
+  /**
+   * Runs after the planning one act as a replica with other settings would: CHUNKING off, a 144p
+   * ladder, 3 s segments (as the worker, a recorded flow is still stitched as it was planned).
+   */
+  otherSettingsWhenResumed?: boolean;
+  /** Set by the replica once the job was handed back after its stitch. */
+  handedBack?: boolean;
 }
 
 export interface PieceEnd {
@@ -61,7 +82,12 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
 
   const film = async (job: Job<FilmData>, token: string | undefined) => {
     const { sourceKey, outputDir } = job.data;
+    // As the worker: a run woken by a piece that failed for good fails before the download.
+    await failIfFlowFailed(storage, job);
     const sourcePath = await storage.fetchToLocal(sourceKey, workDir);
+    const other = job.data.otherSettingsWhenResumed === true && flowOf(job) !== null;
+    const segmentSeconds = other ? 3 : FLOW_SEGMENT_SECONDS;
+    const recorded = recordedPlanOf(job);
     const flowInput = (plan: FarmPlan) => ({
       ...plan,
       job,
@@ -71,13 +97,21 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
       videoId: 1,
       revision: 1,
       sourceKey,
-      segmentSeconds: FLOW_SEGMENT_SECONDS,
+      segmentSeconds,
       preset: job.data.preset ?? FLOW_PRESET,
       outputDir,
       workDir: join(workDir, "flow"),
     });
     const farm = {
-      start: (plan: FarmPlan) => startFilmFlow(flowInput(plan)),
+      start: async (plan: FarmPlan) => {
+        const started = await startFilmFlow(flowInput(plan));
+        if (started === "planned" && job.data.handBack === "after-plan" && token) {
+          await job.moveToDelayed(Date.now() + 1500, token);
+          throw new DelayedError();
+        }
+        return started;
+      },
+      recorded,
       finish: (plan: FarmPlan) => finishFilmFlow(flowInput(plan)),
     };
     if (job.data.flowOnly) {
@@ -89,17 +123,26 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
       const plan = { source, ladder: chooseLadder(source, { heights: [180] }), chunks: chunks ?? [] };
       await farm.start(plan);
       await farm.finish(plan);
+      await dropFlowScratch(storage, job);
       return { ok: true };
     }
     await transcode({
       sourcePath,
       outputDir,
-      ladderHeights: [180],
-      segmentSeconds: FLOW_SEGMENT_SECONDS,
+      ladderHeights: other ? [144] : [180],
+      segmentSeconds,
       preset: job.data.preset ?? FLOW_PRESET,
       thumbnails: false,
-      chunking: { ...FLOW_CHUNKING, scratchDir: join(workDir, "unused"), farm },
+      chunking:
+        other && !recorded ? undefined : { ...FLOW_CHUNKING, scratchDir: join(workDir, "unused"), farm },
     });
+    if (job.data.handBack === "after-stitch" && !job.data.handedBack && token) {
+      await job.updateData({ ...job.data, handedBack: true });
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    // The worker's ready report would come here.
+    await dropFlowScratch(storage, job);
     return { ok: true };
   };
 
@@ -110,7 +153,9 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
         try {
           return await film(job as Job<FilmData>, token);
         } catch (error) {
-          if (!(error instanceof WaitingChildrenError)) await forgetFlow(storage, job);
+          // Handed back (delayed, waiting): the flow stays for the next run, as in the worker.
+          const handedBack = error instanceof DelayedError || error instanceof WaitingError;
+          if (!(error instanceof WaitingChildrenError) && !handedBack) await forgetFlow(storage, job);
           throw error;
         }
       }

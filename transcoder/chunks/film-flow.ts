@@ -1,15 +1,19 @@
 // A film's ladder as a flow of piece jobs, from the parent job's point of view: its first run adds the
 // pieces and waits (BullMQ's WaitingChildrenError goes up through the pipeline to the worker); its
 // second run stitches the pieces' files into the HLS tree, and the pipeline goes on as after a one-pass
-// encode (verify, master playlist, MP4s, thumbnails, publish). The flow's scratch goes either way.
+// encode (verify, master playlist, MP4s, thumbnails, publish). The flow's scratch goes once the film is
+// reported ready (dropFlowScratch) or when the flow is forgotten: never on a run that was handed back
+// or lost its lock, whose flow a later run still collects.
+import { randomBytes } from "node:crypto";
 import type { Job, Queue } from "bullmq";
+import { flowOfFilmJob, flowPlanOfFilmJob, type RecordedFlowPlan } from "../../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import { InputError } from "../errors.ts";
 import type { Rung } from "../ladder.ts";
 import type { TranscodeLog } from "../log.ts";
 import type { SourceFacts } from "../probe.ts";
 import { stitchLadder } from "./encode.ts";
-import { addPieces, collectFlow, piecesOf, waitForPieces } from "./flow.ts";
+import { addPieces, collectFlow, failureOfFlow, piecesOf, waitForPieces } from "./flow.ts";
 import { PIECE_INPUT_FAULT } from "./piece-job.ts";
 import type { Chunk } from "./plan.ts";
 
@@ -36,12 +40,20 @@ export interface FilmFlowInput {
 
 const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
 
-/** The flow a film's job planned, kept in its data so that its later runs find it again. */
+/** The flow a film's job planned, kept in its data so that its later runs (and its pieces) find it. */
 const FLOW_FIELD = "flow";
-export const flowOf = (job: Pick<Job, "data">): string | null => {
-  const flow = (job.data as Record<string, unknown> | undefined)?.[FLOW_FIELD];
-  return typeof flow === "string" ? flow : null;
-};
+export const flowOf = (job: Pick<Job, "data">): string | null => flowOfFilmJob(job.data);
+/** The ladder, segment length and chunks the flow was planned with (null without a recorded flow). */
+const PLAN_FIELD = "flowPlan";
+export const recordedPlanOf = (job: Pick<Job, "data">): RecordedFlowPlan | null =>
+  flowOf(job) === null ? null : flowPlanOfFilmJob(job.data);
+
+/**
+ * A flow id of its own for every planning: the api may add a job with the same id again (a reconcile,
+ * a retry after the history was trimmed), and an attempt count restarts then; a repeated id would
+ * attach the old flow's pieces (finished into deleted scratch, or failed) to the new one.
+ */
+const newFlowId = () => `f${Date.now().toString(36)}${randomBytes(4).toString("hex")}`;
 
 /**
  * The first half, before any fast-start pass: the pieces are added (once per attempt) so that other
@@ -51,11 +63,19 @@ export const flowOf = (job: Pick<Job, "data">): string | null => {
 export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "resumed"> {
   const { job } = input;
   if (flowOf(job) !== null) return "resumed";
-  const flow = `a${Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1)}`;
+  const flow = newFlowId();
   const scratchPrefix = `${flowScratchOf(job)}/${flow}`;
   const pieces = piecesOf(input.chunks, input.source.audio !== null);
   const { videoId, revision, sourceKey, segmentSeconds, preset } = input;
   const payload = { videoId, revision, sourceKey, scratchPrefix, segmentSeconds, preset };
+  // Recorded before the pieces exist: a piece is wanted only while its parent's data names its flow
+  // (a crash in between leaves a flow without pieces, which the next run fails as missing a chunk).
+  const plan: RecordedFlowPlan = {
+    ladder: [...input.ladder],
+    segmentSeconds: input.segmentSeconds,
+    chunks: input.chunks.map(({ index, startSeconds, endSeconds }) => ({ index, startSeconds, endSeconds })),
+  };
+  await job.updateData({ ...job.data, [FLOW_FIELD]: flow, [PLAN_FIELD]: plan });
   await addPieces(
     job,
     input.queue,
@@ -63,7 +83,6 @@ export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "
     { ...payload, ladder: [...input.ladder], source: input.source },
     pieces,
   );
-  await job.updateData({ ...job.data, [FLOW_FIELD]: flow });
   input.log?.info(
     { pieces: pieces.length, flow, scratch: scratchPrefix },
     "film cut into pieces for the farm",
@@ -79,16 +98,15 @@ export async function finishFilmFlow(input: FilmFlowInput): Promise<void> {
   const { job, storage } = input;
   const flow = flowOf(job);
   if (flow === null) throw new Error("the film's pieces were never added");
+  // A piece that failed for good fails the film now, whatever its siblings still do: BullMQ's
+  // moveToWaitingChildren looks at pending dependencies only and would wait for all of them.
+  await failIfFlowFailed(storage, job);
+  // Pieces still pending (BullMQ woke the job for a piece of a forgotten flow, or for a failure
+  // that came in meanwhile and is told on the next wake): back to waiting.
   await waitForPieces(job, input.token);
   const outcome = await collectFlow(job, flow);
-  if (!outcome.ok) {
-    await forgetFlow(storage, job);
-    if (outcome.message.startsWith(PIECE_INPUT_FAULT)) {
-      throw new InputError(outcome.message.slice(PIECE_INPUT_FAULT.length));
-    }
-    throw new Error(`a piece of the film failed: ${outcome.message}`);
-  }
-  try {
+  if (!outcome.ok) await failFilm(storage, job, outcome.message);
+  else {
     const fetch = (key: string) => storage.fetchToLocal(key, input.workDir);
     const chunkPaths = [];
     for (const key of outcome.chunkKeys) chunkPaths.push(await fetch(key));
@@ -99,14 +117,36 @@ export async function finishFilmFlow(input: FilmFlowInput): Promise<void> {
         audioPath,
         outputDir: input.outputDir,
         ladder: input.ladder,
-        segmentSeconds: input.segmentSeconds,
+        // The flow's own: this replica's setting may differ from the one that planned it.
+        segmentSeconds: recordedPlanOf(job)?.segmentSeconds ?? input.segmentSeconds,
         durationSeconds: input.source.durationSeconds,
       },
       { signal: input.signal, log: input.log },
     );
-  } finally {
-    await storage.deletePrefix(flowScratchOf(job));
   }
+}
+
+/**
+ * Fails the film at once when a piece of its recorded flow failed for good (the flow is forgotten, so
+ * the running pieces stop): called before a resumed run downloads and probes the source again, and
+ * before the job would wait for the other pieces. Nothing when no flow is recorded or none failed.
+ */
+export async function failIfFlowFailed(storage: MediaStorage, job: Job): Promise<void> {
+  const flow = flowOf(job);
+  if (flow === null) return;
+  const failure = await failureOfFlow(job, flow);
+  if (failure !== null) await failFilm(storage, job, failure);
+}
+
+async function failFilm(storage: MediaStorage, job: Job, message: string): Promise<never> {
+  await forgetFlow(storage, job);
+  if (message.startsWith(PIECE_INPUT_FAULT)) throw new InputError(message.slice(PIECE_INPUT_FAULT.length));
+  throw new Error(`a piece of the film failed: ${message}`);
+}
+
+/** After the film was reported ready: its flow's pieces are no longer needed by any run. */
+export async function dropFlowScratch(storage: MediaStorage, job: Pick<Job, "id">): Promise<void> {
+  await storage.deletePrefix(flowScratchOf(job));
 }
 
 /**
@@ -114,11 +154,14 @@ export async function finishFilmFlow(input: FilmFlowInput): Promise<void> {
  * (the source gone, a probe that failed): the worker's catch calls it as it drops the attempt's staging.
  */
 export async function forgetFlow(storage: MediaStorage, job: Job): Promise<void> {
-  // The pieces nobody started go; the running ones see the job move on and stop.
-  if (flowOf(job) !== null) await job.removeUnprocessedChildren();
+  if (flowOf(job) !== null) {
+    // First: the running pieces stop once their parent's data no longer names their flow, and a later
+    // attempt (a retry) plans a flow of its own instead of collecting this one's failure again.
+    await job.updateData({ ...job.data, [FLOW_FIELD]: undefined, [PLAN_FIELD]: undefined });
+    // The pieces nobody started go.
+    await job.removeUnprocessedChildren();
+  }
   await storage.deletePrefix(flowScratchOf(job));
-  // A later attempt (a retry) plans a flow of its own instead of collecting this one's failure again.
-  if (flowOf(job) !== null) await job.updateData({ ...job.data, [FLOW_FIELD]: undefined });
 }
 
 /** Every flow of a film's job keeps its pieces under this prefix (one folder per planning attempt). */

@@ -1,10 +1,11 @@
 // The parent's side of a film's flow (BullMQ's parent/child jobs on the transcode queue). First run:
 // the pieces are added as children of the video's job and the job waits for them. When the last one
 // finishes (or the first one fails for good) the job runs again: it collects what the children
-// returned, or the first failure, removing the pieces nobody started, which makes the running ones stop
-// (piece-job.ts watches its parent). Stitching and publishing are the caller's, as for a one-pass job.
+// returned, or the first failure (film-flow.ts then forgets the flow, which makes the running pieces
+// stop: piece-job.ts watches its parent's data and failed hash). Stitching and publishing are the caller's, as for a one-pass job.
 import { type Job, type Queue, WaitingChildrenError } from "bullmq";
 import {
+  isPieceKeyOfFlow,
   PIECE_JOB_NAME,
   type PieceOfFilm,
   pieceJobId,
@@ -21,6 +22,11 @@ import type { Chunk } from "./plan.ts";
 export const PIECE_PRIORITY = 1000;
 /** Tries of a piece that fails on this host (a killed replica's piece is taken over without using one). */
 export const PIECE_ATTEMPTS = 3;
+/**
+ * How long a failed piece's job stays (for an operator to read): its failure is kept for the parent in
+ * the parent's own failed hash whether or not the job itself is still there.
+ */
+export const PIECE_FAILED_KEEP_SECONDS = 24 * 3600;
 
 export interface FlowPlan {
   /** The scratch prefix of this attempt's flow: every piece's file lands under it. */
@@ -39,13 +45,13 @@ export async function addPieces(
   parent: Job,
   queue: Queue,
   flow: string,
-  payload: Omit<TranscodePieceJob, "piece">,
+  payload: Omit<TranscodePieceJob, "piece" | "flow">,
   pieces: readonly PieceOfFilm[],
 ): Promise<void> {
   await queue.addBulk(
     pieces.map((piece) => ({
       name: PIECE_JOB_NAME,
-      data: { ...payload, piece } satisfies TranscodePieceJob,
+      data: { ...payload, flow, piece } satisfies TranscodePieceJob,
       opts: {
         jobId: pieceJobId(parent.id ?? "", flow, piece),
         parent: { id: parent.id ?? "", queue: parent.queueQualifiedName },
@@ -54,6 +60,10 @@ export async function addPieces(
         backoff: { type: "exponential", delay: 1000 },
         // The first piece that fails for good wakes the parent, which fails the video and cancels the rest.
         continueParentOnFailure: true,
+        // BullMQ keeps a finished child's return value (and a failed one's reason) in the parent's own
+        // hashes, so the jobs themselves need not stay; they would pile up at 60 a film otherwise.
+        removeOnComplete: true,
+        removeOnFail: { age: PIECE_FAILED_KEEP_SECONDS },
       },
     })),
   );
@@ -76,14 +86,9 @@ export type FlowOutcome =
  * flow of the same job (a retry plans a new one) are left out by their ids.
  */
 export async function collectFlow(parent: Job, flow: string): Promise<FlowOutcome> {
-  const ofFlow = (childKey: string) => childKey.includes(`${parent.id}-${flow}-`);
-  const failed = Object.entries(await parent.getFailedChildrenValues());
-  const failures = failed.filter(([key]) => ofFlow(key)).map(([, reason]) => String(reason));
-  if (failures.length > 0) {
-    // Not yet started pieces go; running ones see their parent move on and stop.
-    await parent.removeUnprocessedChildren();
-    return { ok: false, message: mostTelling(failures) };
-  }
+  const ofFlow = (childKey: string) => isPieceKeyOfFlow(childKey, parent.id ?? "", flow);
+  const failure = await failureOfFlow(parent, flow);
+  if (failure !== null) return { ok: false, message: failure };
   const values = await parent.getChildrenValues();
   const chunks: { key: string; index: number }[] = [];
   let audioKey: string | null = null;
@@ -98,6 +103,18 @@ export async function collectFlow(parent: Job, flow: string): Promise<FlowOutcom
   if (chunks.length === 0 || chunks.some((chunk, i) => chunk.index !== i))
     throw new Error("the flow is missing a chunk");
   return { ok: true, chunkKeys: chunks.map((chunk) => chunk.key), audioKey };
+}
+
+/**
+ * Why flow `flow` of `parent` failed (the most telling of its pieces' final failures), or null while
+ * none of them has failed for good. Failures of an earlier flow of the same job are left out.
+ */
+export async function failureOfFlow(parent: Job, flow: string): Promise<string | null> {
+  const failed = Object.entries(await parent.getFailedChildrenValues());
+  const failures = failed
+    .filter(([key]) => isPieceKeyOfFlow(key, parent.id ?? "", flow))
+    .map(([, reason]) => String(reason));
+  return failures.length > 0 ? mostTelling(failures) : null;
 }
 
 /** The failure that says why: bad input first, then this host's, and a stopped piece's last. */

@@ -3,11 +3,15 @@
 // put the file under the flow's scratch prefix with this attempt's number in its name. The job's return
 // value names that key: the parent stitches only what finished attempts returned, so a dead attempt's
 // file (a replica killed mid-chunk) is never stitched. While it runs, the piece stops as soon as its
-// parent is no longer waiting for it (the video was deleted or replaced, or a sibling failed).
+// flow is no longer wanted: the parent forgot it (a retry, a failure), finished, is gone, a sibling of
+// the same flow failed for good, or the source was deleted. The parent's state alone says nothing: a
+// parent handed back at shutdown, stalled or delayed still wants its flow.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type Job, type Queue, UnrecoverableError } from "bullmq";
+import { Job, type Queue, UnrecoverableError } from "bullmq";
 import {
+  flowOfFilmJob,
+  isPieceKeyOfFlow,
   type TranscodePieceJob,
   type TranscodePieceResult,
   transcodePieceJobs,
@@ -132,9 +136,18 @@ function encodePiece(
 /** Why nobody wants the piece any more (its parent moved on, its source was deleted), or null. */
 async function notWanted(job: Job, piece: TranscodePieceJob, deps: PieceJobDeps): Promise<string | null> {
   const parentId = job.parent?.id;
-  const state = parentId ? await deps.queue.getJobState(parentId) : "waiting-children";
-  // Active: planning (its fast-start pass may run meanwhile) or collecting; anything else: it moved on.
-  if (state !== "waiting-children" && state !== "active") return `the film's job is ${state}`;
+  if (parentId) {
+    const parent = await Job.fromId(deps.queue, parentId);
+    if (!parent) return "the film's job is gone";
+    const state = await parent.getState();
+    if (state === "completed" || state === "failed" || state === "unknown")
+      return `the film's job is ${state}`;
+    if (flowOfFilmJob(parent.data) !== piece.flow) return "the film's job dropped this flow";
+    // A sibling failed for good: the film fails with its reason, whether or not the parent ran yet.
+    const failed = Object.keys(await parent.getFailedChildrenValues());
+    if (failed.some((key) => isPieceKeyOfFlow(key, parentId, piece.flow)))
+      return "another piece of the film failed";
+  }
   // A delete cannot remove a parent whose piece runs (BullMQ: locked), but it removes the source.
   if (!(await deps.storage.stat(piece.sourceKey))) return SOURCE_GONE;
   return null;

@@ -4,7 +4,7 @@
 import { DelayedError, type Job, type Queue, UnrecoverableError, WaitingError } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
-import { transcodePieceJobs } from "../../contract/transcode-pieces.ts";
+import { type RecordedFlowPlan, transcodePieceJobs } from "../../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import { LockLostError, type RunningAttempt } from "../attempt.ts";
 import type { TranscoderConfig } from "../config.ts";
@@ -32,6 +32,8 @@ export interface FilmContext {
   workDir: string;
   jobLog: Logger;
   signal: AbortSignal;
+  /** The plan an earlier run of the job recorded with its flow (see film-flow.ts's recordedPlanOf). */
+  recorded: RecordedFlowPlan | null;
 }
 
 /** The pipeline's `chunking.farm` of one film job. */
@@ -50,6 +52,7 @@ export function filmFarmOf(deps: { queue: Queue; storage: MediaStorage; config: 
     return {
       start: (plan: FarmPlan) => startFilmFlow(input(plan)),
       finish: (plan: FarmPlan) => finishFilmFlow(input(plan)),
+      recorded: context.recorded,
     };
   };
 }
