@@ -449,6 +449,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   const connectionErrors = deps.connectionErrors ?? new ConnectionErrorLog(log);
   connectionErrors.watch(worker, `worker ${TRANSCODE_QUEUE}`);
   connectionErrors.watch(reporter.queue, `queue ${reporter.queue.name}`);
+  connectionErrors.watch(flowQueue, `queue ${TRANSCODE_QUEUE} (a film's pieces)`);
   worker.on("locksRenewed", ({ jobIds }) => {
     for (const jobId of jobIds) watchdog.renewed(jobId);
   });
