@@ -53,7 +53,9 @@ export async function recordPieceProgress(
   const fields = (replies?.at(-1)?.[1] ?? {}) as Record<string, string>;
   let sum = 0;
   for (const [field, value] of Object.entries(fields)) if (field !== STARTED_FIELD) sum += Number(value) || 0;
-  const filmFraction = Math.min(1, sum / Math.max(filmWeight(piece.source), 0.001));
+  // Rounded to a millionth: the pieces' float weights (60 + 60 + 3.6 of 123.6) sum to a hair under the
+  // film's, which would leave a finished film at 0.9999999999999999 and never at 1.
+  const filmFraction = Math.min(1, Math.round((sum / Math.max(filmWeight(piece.source), 0.001)) * 1e6) / 1e6);
   const elapsed = (nowMs - Number(fields[STARTED_FIELD] ?? nowMs)) / 1000;
   const etaSeconds =
     filmFraction >= 1
