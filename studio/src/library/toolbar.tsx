@@ -1,6 +1,6 @@
 // Search, state and category filters and the sort of the library; every control has a visible label.
-import { useEffect, useState } from "react";
 import { type AdminCategory, VIDEO_STATES } from "../api/types.ts";
+import { SearchField } from "../ui/search-field.tsx";
 import { type LibraryFilters, SORTS } from "./filters.ts";
 
 const STATE_OPTIONS: Record<(typeof VIDEO_STATES)[number], string> = {
@@ -9,9 +9,6 @@ const STATE_OPTIONS: Record<(typeof VIDEO_STATES)[number], string> = {
   ready: "Ready",
   error: "Failed",
 };
-
-/** Typing settles for this long before the search is sent. */
-const SEARCH_DELAY_MS = 250;
 
 export function LibraryToolbar({
   filters,
@@ -22,30 +19,15 @@ export function LibraryToolbar({
   categories: AdminCategory[];
   onChange: (filters: LibraryFilters) => void;
 }) {
-  const [search, setSearch] = useState(filters.q);
-  useEffect(() => setSearch(filters.q), [filters.q]);
-  useEffect(() => {
-    if (search === filters.q) return;
-    const timer = setTimeout(() => onChange({ ...filters, q: search }), SEARCH_DELAY_MS);
-    return () => clearTimeout(timer);
-  }, [search, filters, onChange]);
-
   return (
     <search className="toolbar" aria-label="Filter the library">
-      <div className="field field-search">
-        <label htmlFor="library-search">Search</label>
-        <input
-          id="library-search"
-          type="search"
-          placeholder="Title or description"
-          value={search}
-          maxLength={200}
-          onChange={(event) => setSearch(event.target.value)}
-          onKeyDown={(event) => {
-            if (event.key === "Enter") onChange({ ...filters, q: search });
-          }}
-        />
-      </div>
+      <SearchField
+        id="library-search"
+        placeholder="Title or description"
+        maxLength={200}
+        value={filters.q}
+        onSearch={(q) => onChange({ ...filters, q })}
+      />
       <div className="field">
         <label htmlFor="library-state">State</label>
         <select

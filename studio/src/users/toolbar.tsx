@@ -1,9 +1,7 @@
 // Search by address and filter by role and status; every control has a visible label. Typing settles
 // before the search is sent (Enter sends it at once).
-import { useEffect, useState } from "react";
+import { SearchField } from "../ui/search-field.tsx";
 import type { UserFilters } from "./user-rules.ts";
-
-const SEARCH_DELAY_MS = 250;
 
 export function UsersToolbar({
   filters,
@@ -12,30 +10,15 @@ export function UsersToolbar({
   filters: UserFilters;
   onChange: (filters: UserFilters) => void;
 }) {
-  const [search, setSearch] = useState(filters.q);
-  useEffect(() => setSearch(filters.q), [filters.q]);
-  useEffect(() => {
-    if (search === filters.q) return;
-    const timer = setTimeout(() => onChange({ ...filters, q: search }), SEARCH_DELAY_MS);
-    return () => clearTimeout(timer);
-  }, [search, filters, onChange]);
-
   return (
     <search className="toolbar users-toolbar" aria-label="Find users">
-      <div className="field field-search">
-        <label htmlFor="users-search">Search</label>
-        <input
-          id="users-search"
-          type="search"
-          placeholder="Part of the email address"
-          value={search}
-          maxLength={100}
-          onChange={(event) => setSearch(event.target.value)}
-          onKeyDown={(event) => {
-            if (event.key === "Enter") onChange({ ...filters, q: search });
-          }}
-        />
-      </div>
+      <SearchField
+        id="users-search"
+        placeholder="Part of the email address"
+        maxLength={100}
+        value={filters.q}
+        onSearch={(q) => onChange({ ...filters, q })}
+      />
       <div className="field">
         <label htmlFor="users-role">Role</label>
         <select
