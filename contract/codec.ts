@@ -62,6 +62,16 @@ export const channel = <S extends TSchema>(name: string, schema: S): Channel<S> 
   ...messageCodec(schema),
 });
 
+/**
+ * The name a channel has on a connection to Redis logical database `db`. Pub/sub is server-wide in
+ * Redis (SELECT does not scope channels), so two deployments sharing one server on different databases
+ * would hear each other's session revocations, state changes and progress ticks: every channel outside
+ * database 0 carries its database's number. Database 0 keeps the bare name, as before.
+ */
+export function channelNameIn(name: string, db: number | undefined): string {
+  return db ? `${name}@db${db}` : name;
+}
+
 /** A BullMQ queue: its name and the codec of its job payloads. */
 export interface QueueContract<S extends TSchema> extends MessageCodec<S> {
   readonly name: string;

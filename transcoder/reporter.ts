@@ -1,5 +1,6 @@
 import { Queue } from "bullmq";
 import type Redis from "ioredis";
+import { channelNameIn } from "../contract/codec.ts";
 import { progressChannel, progressKey, type TranscodeProgress } from "../contract/progress.ts";
 import {
   type TranscodeReport,
@@ -49,7 +50,7 @@ export class TranscodeReporter {
     await this.redis
       .multi()
       .set(progressKey(progress.videoId), message, "EX", PROGRESS_TTL_SECONDS)
-      .publish(progressChannel.name, message)
+      .publish(channelNameIn(progressChannel.name, this.redis.options.db), message)
       .exec();
   }
 

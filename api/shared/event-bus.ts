@@ -5,7 +5,7 @@ import type { Static, TSchema } from "@sinclair/typebox";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { ConnectionErrorLog } from "../../connections/error-log.ts";
-import type { Channel } from "../../contract/codec.ts";
+import { type Channel, channelNameIn } from "../../contract/codec.ts";
 
 /** How long `caughtUp` waits for the subscriber's PONG before it answers "unknown". */
 const CATCH_UP_TIMEOUT_MS = 250;
@@ -57,12 +57,13 @@ export class EventBus {
    * (ioredis subscribes again after a reconnect). Returns a function that removes the handler.
    */
   on<S extends TSchema>(channel: Channel<S>, handler: (message: Static<S>) => void): () => void {
-    let route = this.routes.get(channel.name);
+    const name = this.subscribedName(channel);
+    let route = this.routes.get(name);
     if (!route) {
       route = { channel: channel as unknown as Channel<TSchema>, handlers: new Set(), subscribed: false };
-      this.routes.set(channel.name, route);
+      this.routes.set(name, route);
       const subscribing = route;
-      this.deps.subscriber.subscribe(channel.name).then(
+      this.deps.subscriber.subscribe(name).then(
         () => {
           subscribing.subscribed = true;
         },
@@ -99,8 +100,9 @@ export class EventBus {
   ): Promise<boolean> {
     const { publisher, patientPublisher = publisher, connectionErrors, log } = this.deps;
     const source = `event bus publish ${channel.name}`;
+    const connection = options.patient ? patientPublisher : publisher;
     try {
-      await (options.patient ? patientPublisher : publisher).publish(channel.name, channel.encode(message));
+      await connection.publish(channelNameIn(channel.name, connection.options.db), channel.encode(message));
       connectionErrors?.recovered(source);
       return true;
     } catch (error) {
@@ -112,7 +114,15 @@ export class EventBus {
 
   /** True when `channel` is subscribed on a live connection, so its messages do arrive. */
   live(channel: Channel<TSchema>): boolean {
-    return this.routes.get(channel.name)?.subscribed === true && this.deps.subscriber.status === "ready";
+    return (
+      this.routes.get(this.subscribedName(channel))?.subscribed === true &&
+      this.deps.subscriber.status === "ready"
+    );
+  }
+
+  /** The channel's name on the subscriber's database (contract/codec.ts channelNameIn). */
+  private subscribedName(channel: Channel<TSchema>): string {
+    return channelNameIn(channel.name, this.deps.subscriber.options.db);
   }
 
   /**

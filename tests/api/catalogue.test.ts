@@ -1,9 +1,11 @@
 // The viewers' catalogue and favorites on the real api (PostgreSQL, Redis, the state-event consumer).
 // Videos become ready as in production: uploaded by the admin, then a transcoder's `processing` and
 // `ready` reports through its own TranscodeReporter (the files it would publish written by hand).
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
+import { channelNameIn } from "../../contract/codec.ts";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
 import { videos, watchProgress } from "../../db/schema/index.ts";
@@ -116,7 +118,7 @@ beforeAll(async () => {
   reporter = new TranscodeReporter(bull, plain);
   subscriber = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
   subscriber.on("message", (_channel, message) => announced.push(JSON.parse(message)));
-  await subscriber.subscribe(VIDEO_CHANGES_CHANNEL);
+  await subscriber.subscribe(channelNameIn(VIDEO_CHANGES_CHANNEL, subscriber.options.db));
 
   listed.push(await readyVideo("Alpha: 100% real", "Drama"));
   listed.push(await readyVideo("beta_test", "Comedy"));

@@ -2,11 +2,13 @@
 // publishes the revision's fast-start tree (state `processing`, listed, one rung, `video.playable`),
 // `ready` replaces it and retires it rather than deleting it, a job says whether it may fast start
 // (never over a published ladder), and a fast-start tree nothing wants any more is removed.
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
+import { channelNameIn } from "../../contract/codec.ts";
 import { fastStartPrefixFor, type Rendition } from "../../contract/media.ts";
 import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
 import { retiredRevisions, videos } from "../../db/schema/index.ts";
@@ -91,7 +93,7 @@ beforeAll(async () => {
   transcoder = new TestTranscoder(api);
   subscriber = new Redis(api.config.redisUrl);
   subscriber.on("message", (_channel, message) => announced.push(JSON.parse(message)));
-  await subscriber.subscribe(VIDEO_CHANGES_CHANNEL);
+  await subscriber.subscribe(channelNameIn(VIDEO_CHANGES_CHANNEL, subscriber.options.db));
 }, 60_000);
 afterAll(async () => {
   subscriber?.disconnect();

@@ -5,12 +5,14 @@
 // Layout: `owner` (consumeEvents: false) owns the database, Redis and media root and answers HTTP;
 // `consumer` is a replica started with shareWith that consumes the events, and is the one stopped and
 // restarted.
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Job, type Queue, Worker } from "bullmq";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
+import { channelNameIn } from "../../contract/codec.ts";
 import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
 import { progressKey } from "../../contract/progress.ts";
 import { TRANSCODE_QUEUE, type TranscodeJob, transcodeJobId } from "../../contract/transcode-jobs.ts";
@@ -58,7 +60,7 @@ beforeAll(async () => {
   transcode = transcodeQueue(bull);
   subscriber = new Redis(owner.config.redisUrl, { maxRetriesPerRequest: null });
   subscriber.on("message", (_channel, message) => published.push(JSON.parse(message)));
-  await subscriber.subscribe(VIDEO_CHANGES_CHANNEL);
+  await subscriber.subscribe(channelNameIn(VIDEO_CHANGES_CHANNEL, subscriber.options.db));
 });
 
 afterAll(async () => {
