@@ -307,12 +307,19 @@ describe("the Farm page", () => {
     const doomed = await untilState(admin, (await uploadFile(api, admin, path)).id, "error");
     const row = failedRow(desktop, doomed.id);
     await row.waitFor({ timeout: 30_000 });
-    // Deleted behind this page's back: its list still shows the row, with a Retry.
-    await api.database.db.execute(sql`DELETE FROM videos WHERE id = ${doomed.id}`);
+    // Deleted behind this page's back: its list still shows the row, with a Retry. The video goes as the
+    // click's request is on its way, not before: a refresh of the list read in between would drop the
+    // job of a deleted video, and the row with it, before the click.
+    const retryPath = `/api/admin/farm/failed/video-${doomed.id}-r1/retry`;
+    await page.route(`**${retryPath}`, async (route) => {
+      await api.database.db.execute(sql`DELETE FROM videos WHERE id = ${doomed.id}`);
+      await route.continue();
+    });
     const [response] = await Promise.all([
-      page.waitForResponse((r) => r.url().endsWith(`/api/admin/farm/failed/video-${doomed.id}-r1/retry`)),
+      page.waitForResponse((r) => r.url().endsWith(retryPath)),
       row.getByRole("button", { name: `Retry the job of ${doomed.title}` }).click(),
     ]);
+    await page.unroute(`**${retryPath}`);
     expect(response.status()).toBe(404);
     await page
       .getByRole("status")
