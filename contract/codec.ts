@@ -55,10 +55,18 @@ function mostSpecificError(errors: Iterable<ValueError>): ValueError | undefined
 /** A Redis pub/sub channel: its name and the one codec of the messages published on it. */
 export interface Channel<S extends TSchema> extends MessageCodec<S> {
   readonly name: string;
+  /** Its name on this connection's logical database (channelNameIn): what to publish and subscribe to. */
+  nameOn(connection: RedisConnection): string;
+}
+
+/** What of an ioredis connection names a channel: the database it selected. */
+export interface RedisConnection {
+  readonly options: { readonly db?: number };
 }
 
 export const channel = <S extends TSchema>(name: string, schema: S): Channel<S> => ({
   name,
+  nameOn: (connection) => channelNameIn(name, connection.options.db),
   ...messageCodec(schema),
 });
 

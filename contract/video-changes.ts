@@ -32,4 +32,3 @@ export const VideoChange = Type.Union([
 export type VideoChange = Static<typeof VideoChange>;
 
 export const videoChanges = channel("vf:video-state", VideoChange);
-export const VIDEO_CHANGES_CHANNEL = videoChanges.name;

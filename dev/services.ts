@@ -194,7 +194,7 @@ async function startThrowawayRedis(): Promise<string> {
  * A Redis of its own for one test api: queues, job ids (video ids restart at 1 in every test
  * database) and pub/sub channels never meet another test's. A throwaway redis-server each (a few
  * milliseconds to start), or, with TEST_REDIS_URL, the next logical database of that server (the
- * channels' names carry their database, contract/codec.ts channelNameIn).
+ * channels' names carry their database, contract/codec.ts Channel.nameOn).
  */
 export async function testRedisUrl(): Promise<string> {
   const shared = process.env.TEST_REDIS_URL;

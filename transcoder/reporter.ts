@@ -1,6 +1,5 @@
 import { Queue } from "bullmq";
 import type Redis from "ioredis";
-import { channelNameIn } from "../contract/codec.ts";
 import { progressChannel, progressKey, type TranscodeProgress } from "../contract/progress.ts";
 import {
   type TranscodeReport,
@@ -50,7 +49,7 @@ export class TranscodeReporter {
     await this.redis
       .multi()
       .set(progressKey(progress.videoId), message, "EX", PROGRESS_TTL_SECONDS)
-      .publish(channelNameIn(progressChannel.name, this.redis.options.db), message)
+      .publish(progressChannel.nameOn(this.redis), message)
       .exec();
   }
 

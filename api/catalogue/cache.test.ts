@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import Redis from "ioredis";
 import pino from "pino";
-import { channelNameIn } from "../../contract/codec.ts";
-import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
+import { videoChanges } from "../../contract/video-changes.ts";
 import { testRedisUrl } from "../../dev/services.ts";
 import { EventBus } from "../shared/event-bus.ts";
 import { CatalogueCache } from "./cache.ts";
@@ -28,10 +27,7 @@ async function listeningCache(ttlMs = 60_000): Promise<CatalogueCache> {
   cache.listen(new EventBus({ subscriber, publisher, log }));
   // Subscribed once the channel has a listener.
   for (let i = 0; i < 100; i++) {
-    const [, count] = (await publisher.pubsub(
-      "NUMSUB",
-      channelNameIn(VIDEO_CHANGES_CHANNEL, publisher.options.db),
-    )) as [string, number];
+    const [, count] = (await publisher.pubsub("NUMSUB", videoChanges.nameOn(publisher))) as [string, number];
     if (count >= subscribers.length) break;
     await Bun.sleep(10);
   }
@@ -66,10 +62,7 @@ test("answers are reused until any vf:video-state message, which is applied befo
   source.value = 2;
   expect(await cache.get("k", load)).toBe(1);
   expect(load.calls).toBe(1);
-  await publisher.publish(
-    channelNameIn(VIDEO_CHANGES_CHANNEL, publisher.options.db),
-    JSON.stringify({ type: "video.updated", id: 1 }),
-  );
+  await publisher.publish(videoChanges.nameOn(publisher), JSON.stringify({ type: "video.updated", id: 1 }));
   // No wait: the read's PING comes back after the message.
   expect(await cache.get("k", load)).toBe(2);
   expect(load.calls).toBe(2);
@@ -89,10 +82,7 @@ test("a load in flight when a message arrives is not kept; concurrent misses sha
   const second = cache.get("k", slow);
   await Bun.sleep(20);
   expect(calls).toBe(1);
-  await publisher.publish(
-    channelNameIn(VIDEO_CHANGES_CHANNEL, publisher.options.db),
-    JSON.stringify({ type: "video.deleted", id: 1 }),
-  );
+  await publisher.publish(videoChanges.nameOn(publisher), JSON.stringify({ type: "video.deleted", id: 1 }));
   await Bun.sleep(20);
   release(1);
   expect(await Promise.all([first, second])).toEqual([1, 1]);

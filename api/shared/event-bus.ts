@@ -5,7 +5,7 @@ import type { Static, TSchema } from "@sinclair/typebox";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { ConnectionErrorLog } from "../../connections/error-log.ts";
-import { type Channel, channelNameIn } from "../../contract/codec.ts";
+import type { Channel } from "../../contract/codec.ts";
 
 /** How long `caughtUp` waits for the subscriber's PONG before it answers "unknown". */
 const CATCH_UP_TIMEOUT_MS = 250;
@@ -57,7 +57,7 @@ export class EventBus {
    * (ioredis subscribes again after a reconnect). Returns a function that removes the handler.
    */
   on<S extends TSchema>(channel: Channel<S>, handler: (message: Static<S>) => void): () => void {
-    const name = this.subscribedName(channel);
+    const name = channel.nameOn(this.deps.subscriber);
     let route = this.routes.get(name);
     if (!route) {
       route = { channel: channel as unknown as Channel<TSchema>, handlers: new Set(), subscribed: false };
@@ -102,7 +102,7 @@ export class EventBus {
     const source = `event bus publish ${channel.name}`;
     const connection = options.patient ? patientPublisher : publisher;
     try {
-      await connection.publish(channelNameIn(channel.name, connection.options.db), channel.encode(message));
+      await connection.publish(channel.nameOn(connection), channel.encode(message));
       connectionErrors?.recovered(source);
       return true;
     } catch (error) {
@@ -115,14 +115,9 @@ export class EventBus {
   /** True when `channel` is subscribed on a live connection, so its messages do arrive. */
   live(channel: Channel<TSchema>): boolean {
     return (
-      this.routes.get(this.subscribedName(channel))?.subscribed === true &&
+      this.routes.get(channel.nameOn(this.deps.subscriber))?.subscribed === true &&
       this.deps.subscriber.status === "ready"
     );
-  }
-
-  /** The channel's name on the subscriber's database (contract/codec.ts channelNameIn). */
-  private subscribedName(channel: Channel<TSchema>): string {
-    return channelNameIn(channel.name, this.deps.subscriber.options.db);
   }
 
   /**

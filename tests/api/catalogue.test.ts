@@ -5,9 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
-import { channelNameIn } from "../../contract/codec.ts";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
-import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
+import { videoChanges } from "../../contract/video-changes.ts";
 import { videos, watchProgress } from "../../db/schema/index.ts";
 import { TranscodeReporter } from "../../transcoder/reporter.ts";
 import {
@@ -118,7 +117,7 @@ beforeAll(async () => {
   reporter = new TranscodeReporter(bull, plain);
   subscriber = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
   subscriber.on("message", (_channel, message) => announced.push(JSON.parse(message)));
-  await subscriber.subscribe(channelNameIn(VIDEO_CHANGES_CHANNEL, subscriber.options.db));
+  await subscriber.subscribe(videoChanges.nameOn(subscriber));
 
   listed.push(await readyVideo("Alpha: 100% real", "Drama"));
   listed.push(await readyVideo("beta_test", "Comedy"));

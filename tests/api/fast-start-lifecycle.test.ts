@@ -8,9 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
-import { channelNameIn } from "../../contract/codec.ts";
 import { fastStartPrefixFor, type Rendition } from "../../contract/media.ts";
-import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
+import { videoChanges } from "../../contract/video-changes.ts";
 import { retiredRevisions, videos } from "../../db/schema/index.ts";
 import { listedSegments } from "../../transcoder/fast-start/playlist.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo, replaceFile, sendAs } from "../support/admin.ts";
@@ -93,7 +92,7 @@ beforeAll(async () => {
   transcoder = new TestTranscoder(api);
   subscriber = new Redis(api.config.redisUrl);
   subscriber.on("message", (_channel, message) => announced.push(JSON.parse(message)));
-  await subscriber.subscribe(channelNameIn(VIDEO_CHANGES_CHANNEL, subscriber.options.db));
+  await subscriber.subscribe(videoChanges.nameOn(subscriber));
 }, 60_000);
 afterAll(async () => {
   subscriber?.disconnect();

@@ -10,7 +10,7 @@ import { testRedisUrl } from "../../dev/services.ts";
 import { TranscodeReporter } from "../../transcoder/reporter.ts";
 import { ADMIN_ENV, adminClient } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
-import { Client, createActiveUser, startTestApi, type TestApi } from "../support/test-api.ts";
+import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
 
 let first: TestApi;
 let second: TestApi;
@@ -39,14 +39,11 @@ afterAll(async () => {
 });
 
 async function signedIn(api: TestApi): Promise<{ client: Client; userId: number }> {
-  const account = await createActiveUser(api);
-  const client = new Client(api.url);
-  const response = await client.post("/api/login/", account);
-  expect(response.status).toBe(200);
-  const { user } = (await response.json()) as { user: { id: number } };
+  const client = await loggedInClient(api);
   // Verified once, so that the check below meets the cache a heard revocation would have marked.
-  expect((await client.get("/api/me/")).status).toBe(200);
-  return { client, userId: user.id };
+  const me = await client.get("/api/me/");
+  expect(me.status).toBe(200);
+  return { client, userId: ((await me.json()) as { id: number }).id };
 }
 
 test("revoking a user's sessions in one deployment leaves the other deployment's user of that id signed in", async () => {

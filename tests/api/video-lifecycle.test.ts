@@ -1,11 +1,9 @@
 // The video lifecycle's announcements on the event bus, as another replica sees them on Redis: every
 // change once, creation included, in the order it happened; and the bus's one decode per message.
-
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import pino from "pino";
 import { EventBus } from "../../api/shared/event-bus.ts";
-import { channelNameIn } from "../../contract/codec.ts";
 import { videoChanges } from "../../contract/video-changes.ts";
 import { TranscodeReporter } from "../../transcoder/reporter.ts";
 import { ADMIN_ENV, adminClient, createVideo, replaceFile } from "../support/admin.ts";
@@ -32,7 +30,7 @@ beforeAll(async () => {
   listener.on("message", (_channel, text) => {
     if (text.startsWith("{")) heard.push(JSON.parse(text));
   });
-  await listener.subscribe(channelNameIn(videoChanges.name, listener.options.db));
+  await listener.subscribe(videoChanges.nameOn(listener));
   bull = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
   plain = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
   reporter = new TranscodeReporter(bull, plain);
@@ -103,11 +101,8 @@ describe("the event bus", () => {
     });
     await bus.ready();
     try {
-      await plain.publish(channelNameIn(videoChanges.name, plain.options.db), "not json");
-      await plain.publish(
-        channelNameIn(videoChanges.name, plain.options.db),
-        JSON.stringify({ type: "video.updated", id: "seven" }),
-      );
+      await plain.publish(videoChanges.nameOn(plain), "not json");
+      await plain.publish(videoChanges.nameOn(plain), JSON.stringify({ type: "video.updated", id: "seven" }));
       await bus.publish(videoChanges, { type: "video.deleted", id: 424242 });
       await eventually("the valid message arrived", async () => first.length === 1);
       expect(first).toEqual([{ type: "video.deleted", id: 424242 }]);

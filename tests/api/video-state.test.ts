@@ -12,12 +12,11 @@ import { join } from "node:path";
 import { type Job, type Queue, Worker } from "bullmq";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
-import { channelNameIn } from "../../contract/codec.ts";
 import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
 import { progressKey } from "../../contract/progress.ts";
 import { TRANSCODE_QUEUE, type TranscodeJob, transcodeJobId } from "../../contract/transcode-jobs.ts";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
-import { VIDEO_CHANGES_CHANNEL } from "../../contract/video-changes.ts";
+import { videoChanges } from "../../contract/video-changes.ts";
 import { videos } from "../../db/schema/index.ts";
 import { TranscodeReporter } from "../../transcoder/reporter.ts";
 import {
@@ -60,7 +59,7 @@ beforeAll(async () => {
   transcode = transcodeQueue(bull);
   subscriber = new Redis(owner.config.redisUrl, { maxRetriesPerRequest: null });
   subscriber.on("message", (_channel, message) => published.push(JSON.parse(message)));
-  await subscriber.subscribe(channelNameIn(VIDEO_CHANGES_CHANNEL, subscriber.options.db));
+  await subscriber.subscribe(videoChanges.nameOn(subscriber));
 });
 
 afterAll(async () => {

@@ -4,14 +4,12 @@
 //
 // Layout: `apiA` consumes the transcoders' state events (it applies them and republishes on Redis);
 // `apiB` is a second replica on the same database and Redis that consumes nothing.
-
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import Redis from "ioredis";
 import { decodeJwt } from "jose";
 import { CloseCodes } from "../../api/realtime/model.ts";
-import { channelNameIn } from "../../contract/codec.ts";
-import { PROGRESS_CHANNEL, type TranscodeProgress } from "../../contract/progress.ts";
+import { progressChannel, type TranscodeProgress } from "../../contract/progress.ts";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import { TranscodeReporter } from "../../transcoder/reporter.ts";
 import { ADMIN_ENV, adminClient, createVideo } from "../support/admin.ts";
@@ -207,7 +205,7 @@ describe("transcoding progress", () => {
       at: 1_764_000_000_123,
     });
     // A transcoder from before the field existed publishes ticks without it.
-    await plain.publish(channelNameIn(PROGRESS_CHANNEL, plain.options.db), JSON.stringify(tick(9051, 31)));
+    await plain.publish(progressChannel.nameOn(plain), JSON.stringify(tick(9051, 31)));
     expect(await socket.next((m) => m.type === "video.progress" && m.percent === 31)).toMatchObject({
       at: null,
     });
@@ -402,7 +400,7 @@ describe("slow clients", () => {
       const batch = plain.pipeline();
       for (let i = sent; i < sent + 2000; i++) {
         batch.publish(
-          channelNameIn(PROGRESS_CHANNEL, plain.options.db),
+          progressChannel.nameOn(plain),
           JSON.stringify({ ...tick(9300, (i % 1000) / 10), stage: "encoding", padding }),
         );
       }
