@@ -37,9 +37,14 @@ test("abandoned upload staging goes on the periodic sweep and is counted; a fres
   const killedMidUpload = plant("upload-0badf00d", 4096, 3600_000);
   const hung = plant("upload-0badf00d", 1024, 1200_000);
   const inFlight = plant("upload-0badf00d", 512, 0);
+  // The sweep counts what it removed once it has gone through the staging, a moment after the last
+  // folder went: the wait covers both.
   await eventually(
-    "the periodic sweep to remove the abandoned uploads",
-    async () => !existsSync(killedMidUpload) && !existsSync(hung),
+    "the periodic sweep to remove the abandoned uploads and count them",
+    async () =>
+      !existsSync(killedMidUpload) &&
+      !existsSync(hung) &&
+      (await reclaimed("storage_reclaimed_items_total")) >= 2,
     15_000,
   );
   expect(existsSync(inFlight)).toBe(true);
