@@ -44,7 +44,7 @@ test("abandoned upload staging goes on the periodic sweep and is counted; a fres
     async () =>
       !existsSync(killedMidUpload) &&
       !existsSync(hung) &&
-      (await reclaimed("storage_reclaimed_items_total")) >= 2,
+      ((await reclaimed("storage_reclaimed_items_total")) ?? 0) >= 2,
     15_000,
   );
   expect(existsSync(inFlight)).toBe(true);
