@@ -56,6 +56,12 @@ export interface TranscoderConfig {
    * replica encodes (transcoder/chunks/); null with CHUNKING=off.
    */
   readonly chunking: { readonly minSeconds: number; readonly segments: number } | null;
+  /**
+   * Object storage: the copies of sources this replica keeps for the jobs that read them next (a film's
+   * pieces: transcoder/source-cache.ts), in bytes (0: none, each job downloads its own), and how long
+   * a copy nobody used stays.
+   */
+  readonly sourceCache: { readonly maxBytes: number; readonly idleSeconds: number };
 }
 
 export const FAST_START_SETTINGS = ["auto", "on", "off"] as const;
@@ -140,6 +146,10 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     fastStart: fastStart as FastStartSetting,
     fastStartMinSeconds: integer(env, "FAST_START_MIN_SECONDS", 60, 0, 7 * 24 * 3600),
     chunking: chunking === "off" ? null : chunks,
+    sourceCache: Object.freeze({
+      maxBytes: integer(env, "TRANSCODER_SOURCE_CACHE_MB", 20_480, 0, 1_048_576) * 1024 * 1024,
+      idleSeconds: integer(env, "TRANSCODER_SOURCE_CACHE_IDLE_SECONDS", 900, 1, 7 * 24 * 3600),
+    }),
     encodeTimeout: Object.freeze({
       floorSeconds: integer(
         env,

@@ -6,10 +6,12 @@ import {
   TRANSCODER_RECLAIMED_KINDS,
   type TranscoderReclaimedKind,
 } from "../storage/reclaimed-metrics.ts";
+import type { SourceReadFrom } from "./source-cache.ts";
 import type { StagingSweep } from "./staging-sweeper.ts";
 import type { JobOutcome } from "./worker.ts";
 
 const OUTCOMES: JobOutcome[] = ["ready", "error", "failed", "handed_back", "lost"];
+const SOURCE_READ_FROM: SourceReadFrom[] = ["cache", "storage"];
 
 /** The worker's registry: process metrics included, every series labelled with the worker's name. */
 export function workerRegistry(workerName: string): Registry {
@@ -32,6 +34,9 @@ export class TranscoderMetrics {
   private readonly active: Gauge;
   private readonly mp4RemuxFailures: Counter;
   private readonly reclaimed: ReclaimedMetrics<TranscoderReclaimedKind>;
+  private readonly sourceReads: Counter<"from">;
+  private readonly sourceDownloadBytes: Counter;
+  private readonly sourceCacheBytes: Gauge;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -72,7 +77,33 @@ export class TranscoderMetrics {
       registers,
     });
     this.reclaimed = new ReclaimedMetrics(registry, TRANSCODER_RECLAIMED_KINDS);
+    this.sourceReads = new Counter({
+      name: "transcode_source_reads_total",
+      help: "Sources a job or piece read, by where from: this replica's copy (cache) or the media storage",
+      labelNames: ["from"],
+      registers,
+    });
+    for (const from of SOURCE_READ_FROM) this.sourceReads.inc({ from }, 0);
+    this.sourceDownloadBytes = new Counter({
+      name: "transcode_source_download_bytes_total",
+      help: "Bytes of sources downloaded from object storage",
+      registers,
+    });
+    this.sourceCacheBytes = new Gauge({
+      name: "transcode_source_cache_bytes",
+      help: "Bytes of the source copies this replica keeps on its scratch disk",
+      registers,
+    });
   }
+
+  readonly sourceRead = (from: SourceReadFrom, bytes: number): void => {
+    this.sourceReads.inc({ from });
+    if (bytes > 0) this.sourceDownloadBytes.inc(bytes);
+  };
+
+  readonly sourceCacheSize = (bytes: number): void => {
+    this.sourceCacheBytes.set(bytes);
+  };
 
   readonly mp4RemuxFailed = (): void => {
     this.mp4RemuxFailures.inc();

@@ -79,6 +79,8 @@ export async function startTranscoderService(
     onJobFinished: metrics.jobFinished,
     onRunningChanged: () => void heartbeat.beat(),
     onMp4RemuxFailed: metrics.mp4RemuxFailed,
+    onSourceRead: metrics.sourceRead,
+    onSourceCacheSize: metrics.sourceCacheSize,
   });
   // Staging of attempts that are no longer live (any transcoder's on a shared volume, this one's in its
   // scratch) and folders nothing wrote to for long: once now, then every STORAGE_SWEEP_INTERVAL_SECONDS.

@@ -18,7 +18,10 @@ export interface StagingSweeperDeps {
   redis: Redis;
   /** The Redis key of a job's lock (BullMQ's `<prefix>:<queue>:<jobId>:lock`). */
   lockKeyOf: (jobId: string) => string;
-  /** Staging paths of the attempts this process runs now: they drop their own folders when they end. */
+  /**
+   * Staging paths this process uses now (its attempts', which drop their own folders when they end; the
+   * source cache's, which it empties itself): never swept.
+   */
   isRunning: (path: string) => boolean;
   /** A dead attempt's folder must have been quiet this long (the lock duration). */
   quietMs: number;
@@ -73,9 +76,12 @@ export class StagingSweeper {
 
   private async kindToReclaim(entry: StagingEntry): Promise<keyof StagingSweep | null> {
     const quietFor = Date.now() - entry.lastModified;
+    // Live work of this process, whatever its label: an attempt's folders, the source cache (its copies
+    // keep the time of their download however long a film's pieces read them).
+    if (this.deps.isRunning(entry.path)) return null;
     const attempt = attemptOfLabel(entry.label);
     if (attempt) {
-      if (this.deps.isRunning(entry.path) || quietFor < this.deps.quietMs) return null;
+      if (quietFor < this.deps.quietMs) return null;
       // A lock that lapsed can never be renewed by its old token, so a mismatch is final; a Redis that
       // does not answer proves nothing, and the folder stays for the next sweep.
       const holder = await this.deps.redis.get(this.deps.lockKeyOf(attempt.jobId)).catch(() => undefined);

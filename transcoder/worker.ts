@@ -34,6 +34,12 @@ import type { HwAccelMode } from "./hwaccel/modes.ts";
 import { LockWatchdog } from "./lock-watchdog.ts";
 import { type PipelineProgress, transcode } from "./pipeline.ts";
 import { TranscodeReporter } from "./reporter.ts";
+import {
+  type HeldSource,
+  openSourceReader,
+  SOURCE_CACHE_FOLDER,
+  type SourceReadFrom,
+} from "./source-cache.ts";
 import { storageFullHandling } from "./storage-full.ts";
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -74,6 +80,10 @@ export interface WorkerDeps {
   onMp4RemuxFailed?: () => void;
   /** An attempt began or ended here (runningJobs changed): the heartbeat tells the farm at once. */
   onRunningChanged?: () => void;
+  /** A job read its source: from this replica's copy, or downloaded (source-cache.ts). */
+  onSourceRead?: (from: SourceReadFrom, bytes: number) => void;
+  /** The bytes of the source copies this replica keeps now. */
+  onSourceCacheSize?: (bytes: number) => void;
 }
 
 export interface TranscodeWorker {
@@ -92,6 +102,14 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   const reporter = new TranscodeReporter(deps.connection, deps.redis);
   const running = new Map<string, RunningAttempt>();
   let handingBack = false;
+  const sources = openSourceReader({
+    storage,
+    dir: join(config.scratchDir, SOURCE_CACHE_FOLDER),
+    maxBytes: config.sourceCache.maxBytes,
+    idleMs: config.sourceCache.idleSeconds * 1000,
+    onRead: (from, bytes) => hook(() => deps.onSourceRead?.(from, bytes)),
+    onSize: (bytes) => hook(() => deps.onSourceCacheSize?.(bytes)),
+  });
   const lockDurationMs = config.stalledIntervalSeconds * 1000;
 
   // BullMQ says the lock is gone (a renewal found another token, or none): whatever this attempt does
@@ -177,8 +195,10 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       throw new DelayedError();
     }
     jobLog.info("job claimed");
-    // No room to write: hand the job back before doing anything (storage-full.ts).
-    if (await storageFull.isLow()) await storageFull.holdOrFail({ job, token, log: jobLog });
+    // No room to write: hand the job back before doing anything (storage-full.ts), unless the source
+    // copies nobody holds were what filled it.
+    if ((await storageFull.isLow()) && ((await sources.dropIdle()) === 0 || (await storageFull.isLow())))
+      await storageFull.holdOrFail({ job, token, log: jobLog });
     // The job history numbers every run of the job (BullMQ's attemptsStarted: retries, takeovers,
     // hand-backs and an admin's retry all count on), so no two runs of a revision share a number.
     const attemptRef = {
@@ -238,6 +258,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     };
     const staging = await storage.createStagingDir(attemptStaging.output);
     attempt.staging.add(staging);
+    let source: HeldSource | undefined;
+    let keepSource = false;
     let lastTick = 0;
     const report = (tick: PipelineProgress, force = false) => {
       if (attempt.lost) return; // the holder's ticks are the ones clients should see
@@ -254,15 +276,18 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     try {
       // A film's run woken by a piece that failed for good fails now, before the download and probe.
       await failIfFlowFailed(storage, job);
-      // Object storage: the source comes into this worker's scratch first (local: read where it is).
+      // Object storage: the source comes into this worker's scratch first, or from the copy a piece
+      // or an earlier run left here (local: read where it is).
       const sourceDir =
         storage.kind === "s3" ? await storage.createStagingDir(attemptStaging.source) : staging;
       attempt.staging.add(sourceDir);
-      const sourcePath = await storage.fetchToLocal(
-        sourceKey,
-        sourceDir,
-        transferProgress("downloading", [0, 1], report),
-      );
+      source = await sources.hold(sourceKey, {
+        dir: sourceDir,
+        onProgress: transferProgress("downloading", [0, 1], report),
+        signal: controller.signal,
+        log: jobLog,
+      });
+      const sourcePath = source.path;
       const result = await transcode({
         sourcePath,
         outputDir: staging,
@@ -350,7 +375,9 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       return result;
     } catch (error) {
       if (error instanceof WaitingChildrenError) {
-        // The film's pieces run on the farm; the job comes back when the last one is done.
+        // The film's pieces run on the farm; the job comes back when the last one is done. Its source
+        // stays here for the pieces this replica takes and for that run.
+        keepSource = true;
         await dropStaging();
         jobLog.info({ seconds: seconds() }, "waiting for the film's pieces");
         throw error;
@@ -407,6 +434,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       jobLog.error({ err: failure, attempts }, "job attempt failed");
       throw failure;
     } finally {
+      // Published, failed or to be retried anywhere: this job needs the copy no more.
+      await source?.release({ keep: keepSource });
       // Defensive: a later attempt of the same job never starts here while this one runs (see the claim).
       if (running.get(jobId) === attempt) {
         running.delete(jobId);
@@ -422,6 +451,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
   const runPiece = pieceRunner({
     config,
     storage,
+    sources,
     queue: flowQueue,
     redis: deps.redis,
     reporter,
@@ -469,7 +499,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 
   return {
     worker,
-    isRunningStaging: (path) => [...running.values()].some((attempt) => attempt.staging.has(path)),
+    isRunningStaging: (path) =>
+      sources.owns(path) || [...running.values()].some((attempt) => attempt.staging.has(path)),
     runningJobs: () => [...running.values()].filter((attempt) => !attempt.lost).map((attempt) => attempt.job),
     async close(graceMs: number) {
       storageFull.stop();
@@ -485,6 +516,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       watchdog.stop();
       await flowQueue.close();
       await reporter.close();
+      await sources.close();
     },
   };
 }

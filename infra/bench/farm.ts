@@ -7,126 +7,19 @@
 // are the same text, audio against video duration, the stitch's cost, and every piece's timeline
 // (which replica, start, end) so that idle time shows.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Job, Queue } from "bullmq";
+import { Queue } from "bullmq";
 import Redis from "ioredis";
 import { outputPrefixFor } from "../../contract/media.ts";
-import { TRANSCODE_QUEUE, transcodeJobId } from "../../contract/transcode-jobs.ts";
-import { PIECE_JOB_NAME } from "../../contract/transcode-pieces.ts";
+import { TRANSCODE_QUEUE } from "../../contract/transcode-jobs.ts";
 import { stopTestServices, testRedisUrl } from "../../dev/services.ts";
 import { runProcess } from "../../transcoder/ffmpeg-process.ts";
+import { farmRun, generateFilm, pinned, type Run, timeline } from "./farm-run.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 240);
-const ROOT = join(import.meta.dir, "../..");
 const work = mkdtempSync(join(tmpdir(), "vf-bench-farm-"));
 const mediaRoot = join(work, "media");
-const pin = availableParallelism() >= 2 && Bun.which("taskset") !== null;
-const since = (start: number) => (performance.now() - start) / 1000;
-
-interface Run {
-  label: string;
-  videoId: number;
-  wallSeconds: number;
-  pieces: Job[];
-  stitchSeconds: number | null;
-}
-
-async function generateSource(path: string): Promise<void> {
-  const started = performance.now();
-  const result = await runProcess([
-    ...["ffmpeg", "-nostdin", "-v", "error", "-y"],
-    ...[
-      "-f",
-      "lavfi",
-      "-i",
-      `testsrc2=s=1920x1080:r=30:d=${SECONDS}`,
-      "-f",
-      "lavfi",
-      "-i",
-      `sine=f=220:d=${SECONDS}`,
-    ],
-    ...["-vf", "noise=alls=8:allf=t+u", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "16M"],
-    ...["-maxrate", "20M", "-bufsize", "32M", "-c:a", "aac", "-b:a", "192k", "-shortest", path],
-  ]);
-  if (result.exitCode !== 0) throw new Error(`source generation failed: ${result.stderr.slice(-500)}`);
-  console.log(
-    `source: ${SECONDS} s 1080p30, moving pattern + noise, 16 Mb/s (made in ${since(started).toFixed(0)} s)`,
-  );
-}
-
-async function farmRun(
-  queue: Queue,
-  redisUrl: string,
-  label: string,
-  videoId: number,
-  replicas: number,
-  env: Record<string, string>,
-): Promise<Run> {
-  const logs: string[] = [];
-  const processes = Array.from({ length: replicas }, (_, core) => {
-    const argv = [process.execPath, "transcoder/main.ts"];
-    const child = Bun.spawn(pin ? ["taskset", "-c", String(core), ...argv] : argv, {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: process.env.HOME ?? "/tmp",
-        REDIS_URL: redisUrl,
-        MEDIA_ROOT: mediaRoot,
-        TRANSCODER_NAME: `${label}-${core}`,
-        TRANSCODER_METRICS_PORT: "0",
-        FAST_START: "off",
-        LOG_LEVEL: "info",
-        // A shared machine can run far below the expected speed: the bench measures, it does not time out.
-        TRANSCODER_EXPECTED_SPEED: "0.01",
-        // A shorter BENCH_SECONDS wants shorter chunks to share: both pass through.
-        CHUNK_MIN_SECONDS: process.env.CHUNK_MIN_SECONDS ?? "120",
-        CHUNK_SEGMENTS: process.env.CHUNK_SEGMENTS ?? "10",
-        ...env,
-      },
-      stdout: "pipe",
-      stderr: "inherit",
-    });
-    void (async () => {
-      for await (const bytes of child.stdout) logs.push(new TextDecoder().decode(bytes));
-    })();
-    return child;
-  });
-  let wallSeconds: number;
-  try {
-    await Bun.sleep(2000); // every replica connected before the job exists: no head start for one
-    const started = performance.now();
-    const jobId = transcodeJobId(videoId, 1);
-    await queue.add(
-      "transcode",
-      { videoId, revision: 1, sourceKey: "uploads/film.mp4", outputPrefix: outputPrefixFor(videoId, 1) },
-      { jobId, attempts: 1 },
-    );
-    for (;;) {
-      const state = await queue.getJobState(jobId);
-      if (state === "completed") break;
-      if (state === "failed") throw new Error(`${label}: ${(await queue.getJob(jobId))?.failedReason}`);
-      await Bun.sleep(200);
-    }
-    wallSeconds = since(started);
-  } finally {
-    for (const child of processes) child.kill("SIGKILL");
-    await Promise.all(processes.map((child) => child.exited));
-  }
-  const pieces = (await queue.getJobs(["completed"])).filter(
-    (job) => job.name === PIECE_JOB_NAME && job.data.videoId === videoId,
-  );
-  // The film job's second run logs the stitch as its "ladder encoded" (chunks > 0).
-  const stitched = logs
-    .join("")
-    .split("\n")
-    .flatMap((line) => (line.includes('"ladder encoded"') ? [JSON.parse(line)] : []))
-    .find((line) => line.chunks > 0);
-  console.log(
-    `${label}: ${wallSeconds.toFixed(1)} s wall${pieces.length ? `, ${pieces.length} pieces` : ""}`,
-  );
-  return { label, videoId, wallSeconds, pieces, stitchSeconds: stitched?.seconds ?? null };
-}
 
 async function ssim(sourcePath: string, playlist: string, width: number, height: number): Promise<number> {
   const result = await runProcess([
@@ -152,46 +45,28 @@ async function durations(mp4: string): Promise<{ video: number; audio: number }>
   return { video: of("video"), audio: of("audio") };
 }
 
-function timeline(run: Run): void {
-  const jobs = [...run.pieces].sort((a, b) => (a.processedOn ?? 0) - (b.processedOn ?? 0));
-  const origin = Math.min(...jobs.map((job) => job.processedOn ?? 0));
-  const byReplica = new Map<string, Job[]>();
-  console.log(`\n${run.label}: piece timeline (seconds from the first piece's start)`);
-  for (const job of jobs) {
-    const replica = job.processedBy ?? "?";
-    byReplica.set(replica, [...(byReplica.get(replica) ?? []), job]);
-    const piece = job.id?.split("-").slice(-2).join("-");
-    const start = ((job.processedOn ?? 0) - origin) / 1000;
-    const end = ((job.finishedOn ?? 0) - origin) / 1000;
-    console.log(
-      `  ${piece?.padEnd(12)} ${replica.padEnd(12)} ${start.toFixed(1).padStart(7)} → ${end.toFixed(1).padStart(7)}`,
-    );
-  }
-  const gaps = [...byReplica.values()].flatMap((list) =>
-    list.slice(1).map((job, i) => ((job.processedOn ?? 0) - (list[i]!.finishedOn ?? 0)) / 1000),
-  );
-  if (gaps.length > 0) {
-    const mean = gaps.reduce((sum, gap) => sum + gap, 0) / gaps.length;
-    console.log(
-      `  queue overhead between a replica's pieces: mean ${(mean * 1000).toFixed(0)} ms, max ${(Math.max(...gaps) * 1000).toFixed(0)} ms`,
-    );
-  }
-  if (run.stitchSeconds !== null)
-    console.log(`  stitch (fetch, mux every rung): ${run.stitchSeconds.toFixed(2)} s`);
-}
-
 async function main() {
   const sourcePath = join(work, "film.mp4");
-  await generateSource(sourcePath);
+  await generateFilm(sourcePath, SECONDS);
   mkdirSync(join(mediaRoot, "uploads"), { recursive: true });
   copyFileSync(sourcePath, join(mediaRoot, "uploads", "film.mp4"));
   const redisUrl = await testRedisUrl();
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue(TRANSCODE_QUEUE, { connection });
-  console.log(`replicas pinned to their own core: ${pin ? "yes (taskset)" : "no"}`);
-  const onePass = await farmRun(queue, redisUrl, "one job, 1 replica", 1, 1, { CHUNKING: "off" });
-  const chunkedOne = await farmRun(queue, redisUrl, "chunked, 1 replica", 2, 1, { CHUNKING: "on" });
-  const chunkedTwo = await farmRun(queue, redisUrl, "chunked, 2 replicas", 3, 2, { CHUNKING: "on" });
+  console.log(`replicas pinned to their own core: ${pinned ? "yes (taskset)" : "no"}`);
+  const run = (label: string, videoId: number, replicas: number, chunking: "on" | "off") =>
+    farmRun({
+      queue,
+      redisUrl,
+      label,
+      videoId,
+      replicas,
+      sourceKey: "uploads/film.mp4",
+      env: { MEDIA_ROOT: mediaRoot, CHUNKING: chunking },
+    });
+  const onePass = await run("one job, 1 replica", 1, 1, "off");
+  const chunkedOne = await run("chunked, 1 replica", 2, 1, "on");
+  const chunkedTwo = await run("chunked, 2 replicas", 3, 2, "on");
 
   console.log(
     `\n2 replicas / one job: ${(chunkedTwo.wallSeconds / onePass.wallSeconds).toFixed(3)} (goal ≤ 0.55)`,

@@ -1,8 +1,9 @@
 // One film across two transcoder "hosts" that share only PostgreSQL, Redis and a SeaweedFS bucket
-// (issue 14 on object storage): each piece downloads the source into its host's own scratch (the whole
-// file, once per piece) and puts its chunk under the bucket's `scratch/flows/` prefix; the film's job
-// fetches them, stitches and publishes. The video ends ready, both hosts took pieces, no scratch is left
-// in the bucket, and neither host keeps a file.
+// (issue 14 on object storage): each host downloads the source once into its own scratch (the film's
+// job and every piece on that host read that copy) and each piece puts its chunk under the bucket's
+// `scratch/flows/` prefix; the film's job fetches them, stitches and publishes. The video ends ready,
+// both hosts took pieces, no scratch is left in the bucket, and once the copies have been idle for
+// TRANSCODER_SOURCE_CACHE_IDLE_SECONDS neither host keeps a file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { bucketClient } from "../../dev/s3-buckets.ts";
 import { testS3 } from "../../dev/services.ts";
 import { ADMIN_ENV, adminClient } from "../support/admin.ts";
+import { eventually } from "../support/eventually.ts";
 import {
   farmSource,
   startTranscoder,
@@ -33,6 +35,7 @@ const hostEnv = (host: string) => ({
   CHUNK_MIN_SECONDS: "10",
   CHUNK_SEGMENTS: "2",
   FAST_START: "off",
+  TRANSCODER_SOURCE_CACHE_IDLE_SECONDS: "2",
 });
 const filesIn = (dir: string): string[] =>
   existsSync(dir)
@@ -54,7 +57,7 @@ afterAll(async () => {
 });
 
 describe("a film on a farm that shares only a bucket", () => {
-  test("both hosts encode its pieces, the video is ready, no scratch is left anywhere", async () => {
+  test("both hosts encode its pieces from one download each, the video is ready, no scratch is left anywhere", async () => {
     const source = await farmSource(workDir, "film.mp4", 24, 640, 360);
     const video = await uploadFile(api, admin, source);
     await untilState(admin, video.id, "ready", 180_000);
@@ -65,6 +68,16 @@ describe("a film on a farm that shares only a bucket", () => {
         .filter((line) => line.includes('"piece encoded"') && line.includes(`"video_id":${video.id}`)).length;
     for (const host of hosts) expect(piecesOn(host)).toBeGreaterThanOrEqual(1);
     expect(piecesOn(hosts[0]!) + piecesOn(hosts[1]!)).toBe(7);
+    // The film's job's two runs and the seven pieces read the source nine times: one download per host.
+    const readsOn = (host: TranscoderProcess, message: string) =>
+      host
+        .logs()
+        .split("\n")
+        .filter((line) => line.includes(`"${message}"`) && line.includes(`"video_id":${video.id}`)).length;
+    for (const host of hosts) expect(readsOn(host, "source downloaded")).toBe(1);
+    expect(hosts.reduce((sum, host) => sum + readsOn(host, "source read from this replica's copy"), 0)).toBe(
+      7,
+    );
 
     const client = bucketClient(bucket, bucket.bucket);
     const scratch = await client.list({ prefix: "scratch/", maxKeys: 1000 });
@@ -76,5 +89,14 @@ describe("a film on a farm that shares only a bucket", () => {
     for (const host of ["host-a", "host-b"]) {
       expect(filesIn(join(workDir, host, "scratch", "pieces"))).toEqual([]);
     }
+    // The host that published let its copy go; the other one's goes once idle.
+    await eventually(
+      "both hosts to drop their idle source copies",
+      async () =>
+        ["host-a", "host-b"].every(
+          (host) => filesIn(join(workDir, host, "scratch", "source-cache")).length === 0,
+        ),
+      20_000,
+    );
   }, 240_000);
 });

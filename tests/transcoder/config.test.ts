@@ -24,6 +24,7 @@ describe("loadTranscoderConfig", () => {
       metricsHost: "127.0.0.1",
       minFreeBytes: 256 * 1024 * 1024,
       spacePollSeconds: 10,
+      sourceCache: { maxBytes: 20 * 1024 ** 3, idleSeconds: 900 },
     });
     expect(config.workerName).toBe(`transcoder-${process.pid}`);
     expect(Object.isFrozen(config)).toBe(true);
@@ -83,6 +84,11 @@ describe("loadTranscoderConfig", () => {
       [{ CHUNKING: "yes" }, "CHUNKING must be on or off"],
       [{ CHUNK_SEGMENTS: "0" }, "CHUNK_SEGMENTS must be an integer between 1 and 10000"],
       [{ CHUNK_MIN_SECONDS: "2m" }, "CHUNK_MIN_SECONDS must be an integer"],
+      [{ TRANSCODER_SOURCE_CACHE_MB: "-1" }, "TRANSCODER_SOURCE_CACHE_MB must be an integer between 0"],
+      [
+        { TRANSCODER_SOURCE_CACHE_IDLE_SECONDS: "0" },
+        "TRANSCODER_SOURCE_CACHE_IDLE_SECONDS must be an integer",
+      ],
     ];
     for (const [env, message] of refusals) {
       let refused: unknown;

@@ -21,12 +21,15 @@ import type { EncodeTimeoutSettings } from "../encode-deadline.ts";
 import { InputError } from "../errors.ts";
 import type { HwAccelMode } from "../hwaccel/modes.ts";
 import { silentLog, type TranscodeLog } from "../log.ts";
+import { directSourceReader, type HeldSource, type SourceReader } from "../source-cache.ts";
 import { encodeAudio, encodeChunk } from "./encode.ts";
 import { AUDIO_FILE, chunkFileName, videoSecondsOf } from "./ladder.ts";
 import { chunkSeconds } from "./plan.ts";
 
 export interface PieceJobDeps {
   storage: MediaStorage;
+  /** How the source is read (default: fetched into the attempt's folder, as without a cache). */
+  sources?: SourceReader;
   /** The transcode queue, to ask after a piece's parent. */
   queue: Queue;
   /** This replica's own working folder; each attempt works in a folder of its own under it. */
@@ -67,10 +70,17 @@ export async function runPieceJob(job: Job, deps: PieceJobDeps): Promise<Transco
     signal?.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
   stopOn(deps.signal);
   const watching = watchWanted(job, piece, deps, controller);
+  let source: HeldSource | undefined;
   try {
     if (!(await deps.storage.stat(piece.sourceKey))) throw new PieceNotWantedError(SOURCE_GONE);
     await mkdir(folder, { recursive: true });
-    const sourcePath = await deps.storage.fetchToLocal(piece.sourceKey, folder);
+    // The film's other pieces that come to this replica read the same copy (source-cache.ts).
+    source = await (deps.sources ?? directSourceReader(deps.storage)).hold(piece.sourceKey, {
+      dir: folder,
+      signal: controller.signal,
+      log,
+    });
+    const sourcePath = source.path;
     const fileName = piece.piece.kind === "audio" ? AUDIO_FILE : chunkFileName(piece.piece);
     const outputPath = join(folder, fileName);
     await encodePiece(piece, sourcePath, outputPath, deps, controller.signal);
@@ -92,6 +102,7 @@ export async function runPieceJob(job: Job, deps: PieceJobDeps): Promise<Transco
     throw error;
   } finally {
     clearInterval(watching);
+    await source?.release();
     await rm(folder, { recursive: true, force: true });
   }
 }

@@ -13,6 +13,7 @@ import type { LockWatchdog } from "../lock-watchdog.ts";
 import { type FarmPlan, STAGE_PERCENT } from "../pipeline.ts";
 import { overallPercent, throttle } from "../progress.ts";
 import type { TranscodeReporter } from "../reporter.ts";
+import type { SourceReader } from "../source-cache.ts";
 import { finishFilmFlow, startFilmFlow } from "./film-flow.ts";
 import { recordPieceProgress } from "./flow-progress.ts";
 import { runPieceJob } from "./piece-job.ts";
@@ -60,6 +61,8 @@ export function filmFarmOf(deps: { queue: Queue; storage: MediaStorage; config: 
 export interface PieceRunnerDeps {
   config: TranscoderConfig;
   storage: MediaStorage;
+  /** How a piece reads the film's source (this replica's copy on object storage). */
+  sources: SourceReader;
   queue: Queue;
   /** For the film's progress hash. */
   redis: Redis;
@@ -115,9 +118,11 @@ export function pieceRunner(deps: PieceRunnerDeps) {
         )
         .catch((error) => jobLog.warn({ err: error }, "progress report failed"));
     }, 1);
+    jobLog.info({ piece: piece.piece }, "piece started");
     try {
       return await runPieceJob(job, {
         storage: deps.storage,
+        sources: deps.sources,
         queue: deps.queue,
         workDir: `${deps.config.scratchDir}/pieces`,
         hwaccel: deps.hwaccel,
