@@ -114,9 +114,10 @@ export class SourceCache implements SourceReader {
 
   constructor(private readonly options: SourceCacheOptions) {
     this.now = options.now ?? Date.now;
-    this.opened = rm(options.dir, { recursive: true, force: true }).then(() => {});
+    // A folder that cannot be emptied fails the downloads into it, each with its own error.
+    this.opened = rm(options.dir, { recursive: true, force: true }).catch(() => {});
     this.timer = setInterval(
-      () => void this.dropExpired(),
+      () => void this.dropExpired().catch(() => {}),
       Math.max(1000, Math.min(options.idleMs / 2, 60_000)),
     );
     this.timer.unref();
@@ -178,7 +179,8 @@ export class SourceCache implements SourceReader {
   async dropIdle(): Promise<number> {
     let freed = 0;
     for (const copy of [...this.copies.values()]) {
-      if (copy.holders > 0) continue;
+      // A download in progress goes on for whoever asks next (its file is not freed by unlinking it).
+      if (copy.holders > 0 || copy.bytes === 0) continue;
       freed += copy.bytes;
       await this.remove(copy);
     }
@@ -210,9 +212,16 @@ export class SourceCache implements SourceReader {
       try {
         await mkdir(folder, { recursive: true });
         const path = await this.options.storage.fetchToLocal(key, folder, (done, total) => {
-          for (const listener of listeners) listener(done, total);
+          for (const listener of listeners) {
+            try {
+              listener(done, total);
+            } catch {
+              // One waiter's progress report never breaks the download the others wait on.
+            }
+          }
         });
-        // Counted before any holder goes on: a copy on disk is always in the size.
+        // Counted before any holder goes on (a download in progress is not yet: the size bounds the
+        // copies kept, while TRANSCODER_MIN_FREE_MB guards the disk).
         copy.bytes = size;
         this.options.onSize?.(this.bytes);
         this.options.onRead?.("storage", size);
@@ -264,7 +273,7 @@ export class SourceCache implements SourceReader {
     if (this.copies.get(copy.key) === copy) this.copies.delete(copy.key);
     copy.retired = true;
     if (copy.holders > 0) this.leaving.add(copy);
-    else void this.remove(copy);
+    else void this.remove(copy).catch(() => {});
   }
 
   private async remove(copy: Copy): Promise<void> {

@@ -259,7 +259,15 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     const staging = await storage.createStagingDir(attemptStaging.output);
     attempt.staging.add(staging);
     let source: HeldSource | undefined;
-    let keepSource = false;
+    // Lets this job's hold on the source copy go (once): kept for a film's pieces and next run, else
+    // dropped unless another job here reads it. A failure to remove it is logged, never the job's fate.
+    const releaseSource = async (keep: boolean) => {
+      const held = source;
+      source = undefined;
+      await held
+        ?.release({ keep })
+        .catch((error) => jobLog.warn({ err: error }, "the source copy was not released"));
+    };
     let lastTick = 0;
     const report = (tick: PipelineProgress, force = false) => {
       if (attempt.lost) return; // the holder's ticks are the ones clients should see
@@ -377,7 +385,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       if (error instanceof WaitingChildrenError) {
         // The film's pieces run on the farm; the job comes back when the last one is done. Its source
         // stays here for the pieces this replica takes and for that run.
-        keepSource = true;
+        await releaseSource(true);
         await dropStaging();
         jobLog.info({ seconds: seconds() }, "waiting for the film's pieces");
         throw error;
@@ -385,6 +393,9 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       // Measured before the staging goes: a disk this attempt filled shows only now.
       const outOfSpace = await storageFull.explains(error);
       await dropStaging();
+      // A full disk is judged once this job's copy and the idle copies are gone: what is left is not ours.
+      await releaseSource(false);
+      if (outOfSpace) await sources.dropIdle();
       if (attempt.lost || error instanceof LockLostError) {
         jobLog.warn({ seconds: seconds() }, "attempt dropped: another attempt holds the job now");
         throw error instanceof LockLostError ? error : new LockLostError(jobId);
@@ -435,7 +446,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       throw failure;
     } finally {
       // Published, failed or to be retried anywhere: this job needs the copy no more.
-      await source?.release({ keep: keepSource });
+      await releaseSource(false);
       // Defensive: a later attempt of the same job never starts here while this one runs (see the claim).
       if (running.get(jobId) === attempt) {
         running.delete(jobId);

@@ -125,6 +125,27 @@ describe("one download per source and replica", () => {
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
     await cache.close();
   });
+  test("a download that fails rejects every waiter and leaves no entry: the next hold downloads again", async () => {
+    await putSource("sources/film-c.mp4", MiB, 9);
+    // The cache's folder sits under a file: every download into it fails (ENOTDIR), as a full or
+    // broken scratch disk would make it.
+    const blocked = join(scratch, "blocked");
+    writeFileSync(blocked, "not a folder");
+    const cache = new SourceCache({
+      storage,
+      dir: join(blocked, "source-cache"),
+      maxBytes: MiB,
+      idleMs: 60_000,
+    });
+    const waiters = [hold(cache, "sources/film-c.mp4"), hold(cache, "sources/film-c.mp4")];
+    for (const waiter of waiters) await expect(waiter).rejects.toThrow();
+    expect(cache.bytes).toBe(0);
+    rmSync(blocked);
+    const held = await hold(cache, "sources/film-c.mp4");
+    expect(readFileSync(held.path)[0]).toBe(9);
+    await held.release();
+    await cache.close();
+  });
 });
 
 describe("what the cache keeps", () => {

@@ -102,7 +102,7 @@ export async function runPieceJob(job: Job, deps: PieceJobDeps): Promise<Transco
     throw error;
   } finally {
     clearInterval(watching);
-    await source?.release();
+    await source?.release().catch((error) => log.warn({ err: error }, "the source copy was not released"));
     await rm(folder, { recursive: true, force: true });
   }
 }
