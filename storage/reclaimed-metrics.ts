@@ -11,7 +11,7 @@ export const API_RECLAIMED_KINDS = [
   "expired_upload",
   "orphan_source",
 ] as const;
-export const TRANSCODER_RECLAIMED_KINDS = ["attempt_staging", "stale_staging"] as const;
+export const TRANSCODER_RECLAIMED_KINDS = ["attempt_staging", "stale_staging", "flow_scratch"] as const;
 export type ApiReclaimedKind = (typeof API_RECLAIMED_KINDS)[number];
 export type TranscoderReclaimedKind = (typeof TRANSCODER_RECLAIMED_KINDS)[number];
 

@@ -93,6 +93,7 @@ export async function startTranscoderService(
     maxIdleMs: config.storage.stagingMaxIdleSeconds * 1000,
     log,
     onReclaimed: metrics.stagingSwept,
+    flowQueue: farm.flowQueue,
   });
   heartbeat.start();
   void sweeper.sweep().catch((error) => log.error({ err: error }, "staging sweep failed"));

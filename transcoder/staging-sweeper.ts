@@ -3,12 +3,14 @@
 // job over) and nothing wrote to them for a lock period (a lost attempt's FFmpeg that still runs on a
 // cut-off host is stopped by its own worker, not pulled from under it); folders no label explains go by
 // age. Uploads are the api's.
+import type { Queue } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { isUploadStaging, type MediaStorage, type Reclaimed, type StagingEntry } from "../storage/index.ts";
 import { PeriodicSweep } from "../storage/periodic-sweep.ts";
 import type { TranscoderReclaimedKind } from "../storage/reclaimed-metrics.ts";
 import { attemptOfLabel } from "./attempt.ts";
+import { sweepFlowScratch } from "./chunks/flow-scratch-sweep.ts";
 
 /** What a sweep reclaimed, by kind (the `kind` label of `storage_reclaimed_*_total`). */
 export type StagingSweep = Record<TranscoderReclaimedKind, Reclaimed>;
@@ -29,6 +31,8 @@ export interface StagingSweeperDeps {
   maxIdleMs: number;
   log: Logger;
   onReclaimed?: (sweep: StagingSweep) => void;
+  /** The transcode queue: with it, the flows' scratch no run collects goes too (chunks/flow-scratch-sweep.ts). */
+  flowQueue?: Queue;
 }
 
 export class StagingSweeper {
@@ -59,6 +63,7 @@ export class StagingSweeper {
     const outcome: StagingSweep = {
       attempt_staging: { items: 0, bytes: 0 },
       stale_staging: { items: 0, bytes: 0 },
+      flow_scratch: { items: 0, bytes: 0 },
     };
     const doomed = async (entry: StagingEntry) => {
       const kind = await this.kindToReclaim(entry);
@@ -68,7 +73,14 @@ export class StagingSweeper {
       return true;
     };
     await this.deps.storage.sweepStaging(doomed);
-    const total = outcome.attempt_staging.items + outcome.stale_staging.items;
+    if (this.deps.flowQueue) {
+      outcome.flow_scratch = await sweepFlowScratch({
+        storage: this.deps.storage,
+        queue: this.deps.flowQueue,
+        maxIdleMs: this.deps.maxIdleMs,
+      });
+    }
+    const total = outcome.attempt_staging.items + outcome.stale_staging.items + outcome.flow_scratch.items;
     if (total > 0) this.deps.log.info(outcome, "staging sweep removed folders");
     this.deps.onReclaimed?.(outcome);
     return outcome;

@@ -88,6 +88,8 @@ export interface WorkerDeps {
 
 export interface TranscodeWorker {
   worker: Worker<TranscodeJob, TranscodeResult | { key: string }>;
+  /** The transcode queue as a producer (a film's pieces are added through it; the sweeps read it). */
+  flowQueue: Queue;
   /** Whether `path` is the staging of an attempt this worker runs now (the sweeps leave those alone). */
   isRunningStaging(path: string): boolean;
   /** The attempts this worker runs now, for its heartbeat (those that lost their lock left out). */
@@ -510,6 +512,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 
   return {
     worker,
+    flowQueue,
     isRunningStaging: (path) =>
       sources.owns(path) || [...running.values()].some((attempt) => attempt.staging.has(path)),
     runningJobs: () => [...running.values()].filter((attempt) => !attempt.lost).map((attempt) => attempt.job),
