@@ -5,7 +5,7 @@
 // and ends with "the media storage is full", instead of being handed back uncounted again and again
 // (its own copy keeping the disk "full" until it ended, then the space back, then the same again).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testS3 } from "../../dev/services.ts";
@@ -19,13 +19,14 @@ import {
   uploadFile,
 } from "../support/farm.ts";
 import { entriesOf } from "../support/media-root.ts";
+import { linesSaying, mountSmallDisk, type SmallDisk } from "../support/small-disk.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const MiB = 1024 * 1024;
 
 let scratch: string;
+let disk: SmallDisk | undefined;
 let mountPoint: string;
-let mounted = false;
 let bucket: Awaited<ReturnType<typeof testS3>>;
 let api: TestApi;
 let admin: Client;
@@ -33,16 +34,8 @@ let worker: InProcessTranscoder | undefined;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "vf-disk-full-s3-src-"));
-  mountPoint = mkdtempSync(join(tmpdir(), "vf-disk-full-s3-"));
-  const mount = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", mountPoint]);
-  if (mount.exitCode !== 0) {
-    // No silent skip: a run without the small file system has not tested the full-disk path.
-    throw new Error(
-      `transcode-disk-full-s3 needs root to mount a 32 MiB tmpfs at ${mountPoint} (CI runs as root): ` +
-        `mount exited ${mount.exitCode}: ${mount.stderr.toString().trim()}`,
-    );
-  }
-  mounted = true;
+  disk = mountSmallDisk("transcode-disk-full-s3");
+  mountPoint = disk.path;
   bucket = await testS3();
   api = await startTestApi({
     ...ADMIN_ENV,
@@ -58,21 +51,11 @@ afterAll(async () => {
   await worker?.stop();
   await api?.stop();
   await bucket?.drop();
-  if (mounted) Bun.spawnSync(["umount", mountPoint]);
-  for (const dir of [mountPoint, scratch]) if (dir) rmSync(dir, { recursive: true, force: true });
+  disk?.remove();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-const freeBytes = () => {
-  const fs = statfsSync(mountPoint);
-  return fs.bavail * fs.bsize;
-};
-
-const linesSaying = (logs: string, msg: string) =>
-  logs
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as { msg: string; attempt?: number; err?: { message: string } })
-    .filter((line) => line.msg === msg);
+const freeBytes = () => disk!.freeBytes();
 
 test("a job too big for the scratch disk spends its attempts although its source copy filled the disk too", async () => {
   const sourcePath = await farmSource(scratch, "large.mp4", 6, 1280, 720);

@@ -3,7 +3,7 @@
 // spends no attempt and takes no job; once space is back the job finishes. A job that alone needs more
 // than the free space spends its attempts and ends with "the media storage is full".
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,29 +19,22 @@ import {
 } from "../support/farm.ts";
 import { entriesOf } from "../support/media-root.ts";
 import { waitForProcess } from "../support/processes.ts";
+import { linesSaying, mountSmallDisk, type SmallDisk } from "../support/small-disk.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const MiB = 1024 * 1024;
 
 let scratch: string;
+let disk: SmallDisk | undefined;
 let mountPoint: string;
-let mounted = false;
 let api: TestApi;
 let admin: Client;
 let worker: InProcessTranscoder | undefined;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "vf-disk-full-src-"));
-  mountPoint = mkdtempSync(join(tmpdir(), "vf-disk-full-"));
-  const mount = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", mountPoint]);
-  if (mount.exitCode !== 0) {
-    // No silent skip: a run without the small file system has not tested the full-disk path.
-    throw new Error(
-      `transcode-disk-full needs root to mount a 32 MiB tmpfs at ${mountPoint} (CI runs as root): ` +
-        `mount exited ${mount.exitCode}: ${mount.stderr.toString().trim()}`,
-    );
-  }
-  mounted = true;
+  disk = mountSmallDisk("transcode-disk-full");
+  mountPoint = disk.path;
   api = await startTestApi({
     ...ADMIN_ENV,
     MEDIA_ROOT: mountPoint,
@@ -59,15 +52,12 @@ afterEach(async () => {
 
 afterAll(async () => {
   await api?.stop();
-  if (mounted) Bun.spawnSync(["umount", mountPoint]);
-  for (const dir of [mountPoint, scratch]) if (dir) rmSync(dir, { recursive: true, force: true });
+  disk?.remove();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 const filler = () => join(mountPoint, "filler.bin");
-const freeBytes = () => {
-  const fs = statfsSync(mountPoint);
-  return fs.bavail * fs.bsize;
-};
+const freeBytes = () => disk!.freeBytes();
 
 // The worker main.ts runs, started in this process: what it does with a full disk is the subject here.
 const startWorker = async (name: string) => {
@@ -77,21 +67,6 @@ const startWorker = async (name: string) => {
   });
   return worker;
 };
-
-interface LogLine {
-  msg: string;
-  attempt?: number;
-  reason?: string;
-  err?: { message: string };
-}
-
-/** The worker's JSON log lines saying `msg`. */
-const linesSaying = (logs: string, msg: string) =>
-  logs
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as LogLine)
-    .filter((line) => line.msg === msg);
 
 const HANDED_BACK = "job handed back uncounted: the media storage is full";
 
