@@ -138,7 +138,11 @@ describe("one download per source and replica", () => {
       idleMs: 60_000,
     });
     const waiters = [hold(cache, "sources/film-c.mp4"), hold(cache, "sources/film-c.mp4")];
-    for (const waiter of waiters) await expect(waiter).rejects.toThrow();
+    // Both handled at once: the second rejects while the first is awaited.
+    const outcomes = await Promise.allSettled(waiters);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["rejected", "rejected"]);
+    for (const outcome of outcomes)
+      expect(String((outcome as PromiseRejectedResult).reason)).toContain("ENOTDIR");
     expect(cache.bytes).toBe(0);
     rmSync(blocked);
     const held = await hold(cache, "sources/film-c.mp4");
