@@ -143,7 +143,8 @@ export class SourceCache implements SourceReader {
     let copy = this.copies.get(key);
     if (copy && copy.version !== version) {
       log.warn({ key }, "the source changed under its key: downloading it again");
-      this.retire(copy);
+      // No longer found by key; its holders keep reading it until they let go.
+      void this.remove(copy).catch(() => {});
       copy = undefined;
     }
     options.signal?.throwIfAborted();
@@ -155,8 +156,10 @@ export class SourceCache implements SourceReader {
     try {
       const path = await waitFor(copy.ready, options.signal);
       // A download is counted once, when it is complete (its starter may have stopped waiting).
-      if (from === "cache") this.options.onRead?.("cache", 0);
-      if (from === "cache") log.info({ key, bytes: copy.bytes }, "source read from this replica's copy");
+      if (from === "cache") {
+        this.options.onRead?.("cache", 0);
+        log.info({ key, bytes: copy.bytes }, "source read from this replica's copy");
+      }
       options.onProgress?.(copy.bytes, copy.bytes);
       const held = copy;
       let released = false;
@@ -267,13 +270,6 @@ export class SourceCache implements SourceReader {
     for (const copy of [...this.copies.values()]) {
       if (copy.holders === 0 && copy.bytes > 0 && copy.lastUsed <= before) await this.remove(copy);
     }
-  }
-
-  private retire(copy: Copy): void {
-    if (this.copies.get(copy.key) === copy) this.copies.delete(copy.key);
-    copy.retired = true;
-    if (copy.holders > 0) this.leaving.add(copy);
-    else void this.remove(copy).catch(() => {});
   }
 
   private async remove(copy: Copy): Promise<void> {

@@ -19,7 +19,7 @@ export interface HeldJob {
 }
 
 export interface StorageFullHandling {
-  /** Whether the working file system is below its headroom now. */
+  /** Whether the working file system is below its headroom now, once the idle source copies are gone. */
   isLow(): Promise<boolean>;
   /**
    * Whether an attempt failed for want of space: ENOSPC said so, or the file system is all but full
@@ -40,6 +40,8 @@ export function storageFullHandling(deps: {
   log: Logger;
   /** The worker to pause and resume (built after this). */
   worker: () => Worker;
+  /** Frees what nobody uses on the working disk at once (the source cache's idle copies); the bytes freed. */
+  reclaim?: () => Promise<number>;
 }): StorageFullHandling {
   const { config, log } = deps;
   const path = workingDirectory(config);
@@ -57,13 +59,16 @@ export function storageFullHandling(deps: {
       ),
     onResumed: (free) => log.info({ path, free_bytes: free }, "media storage has space again: taking jobs"),
   });
+  // Low only if it stays low once what nobody uses is gone: a disk filled by idle copies is not full.
+  const isLow = async () =>
+    (await watch.isLow()) && ((await (deps.reclaim?.() ?? 0)) === 0 || (await watch.isLow()));
   return {
-    isLow: () => watch.isLow(),
+    isLow,
     explains: async (error) => isNoSpace(error) || (await nearlyFull(path)),
     async holdOrFail({ job, token, log: jobLog, failure }) {
       const full = new StorageFullError(failure);
       // Without the lock's token the job cannot be moved: then it fails as an ordinary, counted attempt.
-      if (!token || !(await watch.isLow())) return full;
+      if (!token || !(await isLow())) return full;
       await watch.holdUntilSpace();
       await job.moveToDelayed(Date.now() + pollMs, token);
       jobLog.warn({ reason: full.message }, "job handed back uncounted: the media storage is full");

@@ -197,10 +197,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       throw new DelayedError();
     }
     jobLog.info("job claimed");
-    // No room to write: hand the job back before doing anything (storage-full.ts), unless the source
-    // copies nobody holds were what filled it.
-    if ((await storageFull.isLow()) && ((await sources.dropIdle()) === 0 || (await storageFull.isLow())))
-      await storageFull.holdOrFail({ job, token, log: jobLog });
+    // No room to write: hand the job back before doing anything (storage-full.ts).
+    if (await storageFull.isLow()) await storageFull.holdOrFail({ job, token, log: jobLog });
     // The job history numbers every run of the job (BullMQ's attemptsStarted: retries, takeovers,
     // hand-backs and an admin's retry all count on), so no two runs of a revision share a number.
     const attemptRef = {
@@ -395,9 +393,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       // Measured before the staging goes: a disk this attempt filled shows only now.
       const outOfSpace = await storageFull.explains(error);
       await dropStaging();
-      // A full disk is judged once this job's copy and the idle copies are gone: what is left is not ours.
+      // A full disk is judged once this job's copy is gone too (and the idle ones: storage-full.ts).
       await releaseSource(false);
-      if (outOfSpace) await sources.dropIdle();
       if (attempt.lost || error instanceof LockLostError) {
         jobLog.warn({ seconds: seconds() }, "attempt dropped: another attempt holds the job now");
         throw error instanceof LockLostError ? error : new LockLostError(jobId);
@@ -476,7 +473,12 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     onRunningChanged: () => hook(() => deps.onRunningChanged?.()),
   });
 
-  const storageFull = storageFullHandling({ config, log, worker: () => worker });
+  const storageFull = storageFullHandling({
+    config,
+    log,
+    worker: () => worker,
+    reclaim: () => sources.dropIdle(),
+  });
 
   const worker = new Worker<TranscodeJob, TranscodeResult | { key: string }>(TRANSCODE_QUEUE, process, {
     connection: deps.connection,

@@ -62,21 +62,17 @@ describe("a film on a farm that shares only a bucket", () => {
     const source = await farmSource(workDir, "film.mp4", 24, 640, 360);
     const video = await uploadFile(api, admin, source);
     await untilState(admin, video.id, "ready", 180_000);
-    const piecesOn = (host: TranscoderProcess) =>
-      host
-        .logs()
-        .split("\n")
-        .filter((line) => line.includes('"piece encoded"') && line.includes(`"video_id":${video.id}`)).length;
-    for (const host of hosts) expect(piecesOn(host)).toBeGreaterThanOrEqual(1);
-    expect(piecesOn(hosts[0]!) + piecesOn(hosts[1]!)).toBe(7);
-    // The film's job's two runs and the seven pieces read the source nine times: one download per host.
-    const readsOn = (host: TranscoderProcess, message: string) =>
+    const linesOn = (host: TranscoderProcess, message: string) =>
       host
         .logs()
         .split("\n")
         .filter((line) => line.includes(`"${message}"`) && line.includes(`"video_id":${video.id}`)).length;
-    for (const host of hosts) expect(readsOn(host, "source downloaded")).toBe(1);
-    expect(hosts.reduce((sum, host) => sum + readsOn(host, "source read from this replica's copy"), 0)).toBe(
+    const piecesOn = (host: TranscoderProcess) => linesOn(host, "piece encoded");
+    for (const host of hosts) expect(piecesOn(host)).toBeGreaterThanOrEqual(1);
+    expect(piecesOn(hosts[0]!) + piecesOn(hosts[1]!)).toBe(7);
+    // The film's job's two runs and the seven pieces read the source nine times: one download per host.
+    for (const host of hosts) expect(linesOn(host, "source downloaded")).toBe(1);
+    expect(hosts.reduce((sum, host) => sum + linesOn(host, "source read from this replica's copy"), 0)).toBe(
       7,
     );
 
@@ -94,7 +90,7 @@ describe("a film on a farm that shares only a bucket", () => {
     // it has been idle for TRANSCODER_SOURCE_CACHE_IDLE_SECONDS).
     const cacheOn = (index: number) =>
       filesIn(join(workDir, `host-${"ab"[index]}`, "scratch", "source-cache"));
-    const publisher = () => hosts.findIndex((host) => readsOn(host, "job ready") === 1);
+    const publisher = () => hosts.findIndex((host) => linesOn(host, "job ready") === 1);
     await eventually(
       "the publishing host to let its source copy go",
       async () => publisher() >= 0 && cacheOn(publisher()).length === 0,
