@@ -144,10 +144,16 @@ describe("the Farm page", () => {
       const heights = new Set<number>([await height(worker)]);
       let screenshots = false;
       for (;;) {
-        if ((await slot.count()) === 0) break;
-        const bar = slot.getByRole("progressbar");
-        if ((await bar.count()) === 1) {
-          const now = Number(await bar.getAttribute("aria-valuenow"));
+        // One read in the page, which never waits: the job may end between two locator calls, and a
+        // locator's getAttribute would then wait its full timeout for a bar that is gone for good.
+        const shown = await worker.evaluate((element, selector) => {
+          const job = element.querySelector(selector);
+          const bar = job?.querySelector('[role="progressbar"]');
+          return { job: job !== null, percent: bar ? Number(bar.getAttribute("aria-valuenow")) : null };
+        }, `[data-job-id="video-${video.id}-r1"]`);
+        if (!shown.job) break;
+        if (shown.percent !== null) {
+          const now = shown.percent;
           if (percents.at(-1) !== now) percents.push(now);
           heights.add(await height(worker));
           if (!screenshots && now > 5) {
