@@ -3,7 +3,7 @@
 // reported over the whole job; the worker (or the CLI) owns where the output goes afterwards.
 import { mkdir, mkdtemp, rm, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { TranscodeResult } from "../contract/media.ts";
+import type { Rendition, TranscodeResult } from "../contract/media.ts";
 import type { PassProgress, TranscodeProgress } from "../contract/progress.ts";
 import { StorageFullError } from "../storage/no-space.ts";
 import { encodeLadderInChunks, videoSecondsOf } from "./chunks/ladder.ts";
@@ -22,7 +22,7 @@ import { probeSource, type SourceFacts } from "./probe.ts";
 import { estimateStage, overallPercent, type StageEstimate, throttle } from "./progress.ts";
 import { checkSourceLimits, DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./source-limits.ts";
 import { nearlyFull } from "./storage-space.ts";
-import { makeThumbnails } from "./thumbnails/index.ts";
+import { makeThumbnails, STORYBOARD_TILE_WIDTH } from "./thumbnails/index.ts";
 
 /** A progress tick of the pipeline; the worker adds the video's id and revision. */
 export type PipelineProgress = Omit<TranscodeProgress, "videoId" | "revision">;
@@ -260,12 +260,16 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   let storyboard: TranscodeResult["storyboard"] = null;
   if (options.thumbnails !== false) {
     stage("thumbnails");
+    const storyboardRendition = smallestMp4Rendition(playable);
     const thumbnails = await makeThumbnails({
       sourcePath,
       demuxer: source.demuxer,
       outputDir: join(outputDir, "thumbnails"),
       source: { durationSeconds: source.durationSeconds, width: source.width, height: source.height },
       signal,
+      ...(storyboardRendition?.mp4
+        ? { storyboardFrom: { path: join(outputDir, storyboardRendition.mp4.path), demuxer: "mov" } }
+        : {}),
     });
     posters = thumbnails.posters;
     storyboard = thumbnails.storyboard;
@@ -278,6 +282,21 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     posters,
     storyboard,
   };
+}
+
+/**
+ * The rung the storyboard samples: the narrowest with a progressive MP4 that is still as wide as a tile
+ * (a plain file read with the MP4 demuxer; the HLS playlist would need the playlist demuxer). Null when
+ * none has one (every remux failed): then the storyboard decodes the source.
+ */
+export function smallestMp4Rendition(renditions: readonly Rendition[]): Rendition | null {
+  const candidates = renditions.filter(
+    (rendition) => rendition.mp4 && rendition.width >= STORYBOARD_TILE_WIDTH,
+  );
+  return candidates.reduce<Rendition | null>(
+    (smallest, rendition) => (smallest === null || rendition.width < smallest.width ? rendition : smallest),
+    null,
+  );
 }
 
 /** Re-exported where it always was: the fast-start pass and the tests import it from here. */

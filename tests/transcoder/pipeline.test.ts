@@ -8,7 +8,12 @@ import type { TranscodeResult } from "../../contract/media.ts";
 import { generateVideo } from "../../dev/media.ts";
 import { StorageFullError } from "../../storage/no-space.ts";
 import { InputError } from "../../transcoder/errors.ts";
-import { failOnFfmpegError, type PipelineProgress, transcode } from "../../transcoder/pipeline.ts";
+import {
+  failOnFfmpegError,
+  type PipelineProgress,
+  smallestMp4Rendition,
+  transcode,
+} from "../../transcoder/pipeline.ts";
 import { masterPlaylist, mediaPlaylist, streamsOf, videoPackets } from "../support/ffprobe.ts";
 
 const SEGMENT_SECONDS = 2;
@@ -170,6 +175,16 @@ describe("a 1080p source through the whole pipeline", () => {
       expect(readFileSync(join(outputDir, result.storyboard.vtt), "utf8")).toStartWith("WEBVTT");
       for (const sprite of result.storyboard.sprites) expect(existsSync(join(outputDir, sprite))).toBe(true);
     }
+  });
+
+  test("the storyboard samples the narrowest rung with an MP4 at least a tile wide", () => {
+    expect(smallestMp4Rendition(result.renditions)?.name).toBe("360p");
+    const [r360, r480, r720] = result.renditions;
+    // A rung whose remux failed has no MP4 and is passed over; one narrower than a tile too.
+    const { mp4: _, ...without } = r360!;
+    expect(smallestMp4Rendition([r720!, without, r480!])?.name).toBe("480p");
+    expect(smallestMp4Rendition([{ ...r360!, width: 120, height: 68 }, r720!])?.name).toBe("720p");
+    expect(smallestMp4Rendition([without])).toBeNull();
   });
 
   test("progress goes through the stages in order, never backwards, and ends at 99%", () => {

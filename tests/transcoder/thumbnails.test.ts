@@ -40,6 +40,8 @@ const media = {
   twelve: "",
   /** 1100 s of 64×36 at 1 fps, a keyframe every 5 s: 110 tiles over two sprite sheets. */
   long: "",
+  /** 12 s of plain red at 320×180, an MP4 as a rung's progressive file: the storyboard's other input. */
+  redRung: "",
 };
 
 beforeAll(async () => {
@@ -53,6 +55,7 @@ beforeAll(async () => {
   media.oneSecond = join(root, "one-second.mp4");
   media.twelve = join(root, "twelve.mp4");
   media.long = join(root, "long.mp4");
+  media.redRung = join(root, "red-rung.mp4");
   const sideways = join(root, "sideways.mp4");
   await Promise.all([
     ffmpeg([
@@ -68,6 +71,7 @@ beforeAll(async () => {
     ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=1", ...X264, media.oneSecond]),
     ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=480x270:r=25:d=12", ...X264, media.twelve]),
     ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=64x36:r=1:d=1100", ...X264, "-g", "5", media.long]),
+    ffmpeg(["-f", "lavfi", "-i", "color=red:s=320x180:r=25:d=12", ...X264, media.redRung]),
   ]);
 });
 
@@ -82,6 +86,7 @@ async function thumbnails(
   sourcePath: string,
   source: { durationSeconds: number; width: number; height: number },
   signal?: AbortSignal,
+  storyboardFrom?: { path: string; demuxer: string },
 ): Promise<{ result: Thumbnails; stagingDir: string }> {
   const stagingDir = join(root, `staging-${runs++}`);
   const result = await makeThumbnails({
@@ -89,6 +94,7 @@ async function thumbnails(
     outputDir: join(stagingDir, "thumbnails"),
     source,
     signal,
+    ...(storyboardFrom ? { storyboardFrom } : {}),
   });
   return { result, stagingDir };
 }
@@ -294,6 +300,28 @@ describe("makeThumbnails", () => {
     await checkPosters(stagingDir, result, source);
     const cues = await checkStoryboard(stagingDir, result, source);
     expect(cues.map((cue) => cue.start)).toEqual([0, 2000, 4000, 6000, 8000, 10000]);
+  });
+
+  test("with a rung to sample: the storyboard is decoded from it, the posters still from the source", async () => {
+    const source = { durationSeconds: 12, width: 480, height: 270 };
+    const { result, stagingDir } = await thumbnails(media.twelve, source, undefined, {
+      path: media.redRung,
+      demuxer: "mov",
+    });
+    // The same grid and track as from the source itself (the rung has the film's aspect and timeline).
+    const cues = await checkStoryboard(stagingDir, result, source);
+    expect(cues.map((cue) => cue.start)).toEqual([0, 2000, 4000, 6000, 8000, 10000]);
+    const [red, green, blue] = (await sharp(join(stagingDir, result.storyboard!.sprites[0]!)).stats())
+      .channels;
+    expect({ red: red!.mean > 200, green: green!.mean < 40, blue: blue!.mean < 40 }).toEqual({
+      red: true,
+      green: true,
+      blue: true,
+    });
+    // The posters are the source's detailed frames, not the plain rung.
+    const poster = await sharp(join(stagingDir, result.posters.at(-1)!.jpeg)).stats();
+    expect(poster.channels[1]!.mean).toBeGreaterThan(60);
+    expect(poster.channels[0]!.stdev).toBeGreaterThan(20);
   });
 
   test("1100 s: a tile every 10 s, 110 tiles over two sprite sheets", async () => {

@@ -6,7 +6,7 @@
 //
 // Returned paths are relative to outputDir's parent (the published prefix): `thumbnails/poster-640.jpg`.
 // The two parts run side by side: the poster takes a few fast seeks, the storyboard the one decoding
-// pass (keyframes only when they are dense enough). Intermediate frames live in a temporary directory
+// pass (keyframes only when they are dense enough), of a small rendition when the caller has one. Intermediate frames live in a temporary directory
 // that is always removed; a failure or an abort stops every FFmpeg child before the promise settles.
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,7 +17,7 @@ import { makePosters } from "./poster.ts";
 import { makeStoryboard } from "./storyboard.ts";
 
 export { POSTER_WIDTHS, posterWidths } from "./poster.ts";
-export { storyboardInterval, tileCount } from "./storyboard.ts";
+export { storyboardInterval, TILE_WIDTH as STORYBOARD_TILE_WIDTH, tileCount } from "./storyboard.ts";
 
 export interface ThumbnailOptions {
   sourcePath: string;
@@ -29,6 +29,13 @@ export interface ThumbnailOptions {
   source: { durationSeconds: number; width: number; height: number };
   /** Aborting stops the FFmpeg children and rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * A rendition of the same film, already encoded and verified, that the storyboard samples instead of
+   * the source: its tiles are 160 px wide, and decoding a small rung costs a tenth of a 1080p source's
+   * decode (20.2 s → 1.7 s for a minute of the farm bench's film), which on a long film is the biggest
+   * stage after the encode. Its timeline is the one the player shows. Without it, the source.
+   */
+  storyboardFrom?: { path: string; demuxer: string };
 }
 
 export interface Thumbnails {
@@ -71,7 +78,13 @@ export async function makeThumbnails(options: ThumbnailOptions): Promise<Thumbna
     // allSettled: nothing is cleaned up while either part may still have a child running.
     const [posters, storyboard] = await Promise.allSettled([
       stopOnFailure(makePosters(parts)),
-      stopOnFailure(makeStoryboard(parts)),
+      stopOnFailure(
+        makeStoryboard(
+          options.storyboardFrom
+            ? { ...parts, sourcePath: options.storyboardFrom.path, demuxer: options.storyboardFrom.demuxer }
+            : parts,
+        ),
+      ),
     ]);
     if (signal?.aborted) throw abortReason(signal);
     if (posters.status === "rejected") throw posters.reason;
