@@ -148,6 +148,9 @@ describe("a film damaged in its middle", () => {
       (piece) => piece.id.startsWith("film-2-") && piece.outcome.startsWith("input: "),
     );
     expect(failedOnInput.length).toBeGreaterThanOrEqual(1);
+    // The failed pieces leave no job behind: the farm's failed list and metrics count the film once.
+    const failed = await queue.getFailed();
+    expect(failed.map((job) => job.id).filter((id) => id?.startsWith("film-2"))).toEqual(["film-2"]);
   }, 180_000);
 });
 

@@ -22,11 +22,6 @@ import type { Chunk } from "./plan.ts";
 export const PIECE_PRIORITY = 1000;
 /** Tries of a piece that fails on this host (a killed replica's piece is taken over without using one). */
 export const PIECE_ATTEMPTS = 3;
-/**
- * How long a failed piece's job stays (for an operator to read): its failure is kept for the parent in
- * the parent's own failed hash whether or not the job itself is still there.
- */
-export const PIECE_FAILED_KEEP_SECONDS = 24 * 3600;
 
 export interface FlowPlan {
   /** The scratch prefix of this attempt's flow: every piece's file lands under it. */
@@ -61,9 +56,11 @@ export async function addPieces(
         // The first piece that fails for good wakes the parent, which fails the video and cancels the rest.
         continueParentOnFailure: true,
         // BullMQ keeps a finished child's return value (and a failed one's reason) in the parent's own
-        // hashes, so the jobs themselves need not stay; they would pile up at 60 a film otherwise.
+        // hashes, so the jobs themselves need not stay; they would pile up at 60 a film otherwise. A
+        // failed piece kept as a job would also count in the farm's failed jobs and metrics, beside its
+        // film's, with no video and no Retry: the film's failure carries its reason, the log its stack.
         removeOnComplete: true,
-        removeOnFail: { age: PIECE_FAILED_KEEP_SECONDS },
+        removeOnFail: true,
       },
     })),
   );
