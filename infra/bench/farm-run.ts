@@ -183,3 +183,38 @@ export function timeline(run: Run): void {
   if (run.stitchSeconds !== null)
     console.log(`  stitch (fetch, mux every rung): ${run.stitchSeconds.toFixed(2)} s`);
 }
+
+/** What the film's own job logs, in order: where its serial time (outside the pieces) goes. */
+const STAGE_LINES = [
+  "job claimed",
+  "source probed, ladder chosen",
+  "film cut into pieces for the farm",
+  "waiting for the film's pieces",
+  "ladder encoded",
+  "progressive MP4s remuxed",
+  "job ready",
+];
+
+/**
+ * The film job's log lines with their time from its first claim: the gaps are its stages (probe and
+ * decode check, the wait for the pieces or the one-pass encode, stitch, verify and remux, thumbnails
+ * and publishing between the remux and `job ready`).
+ */
+export function stages(run: Run): void {
+  const jobId = transcodeJobId(run.videoId, 1);
+  const lines = run.logLines.filter(
+    (line) => line.job_id === jobId && STAGE_LINES.includes(String(line.msg)),
+  );
+  if (lines.length === 0) return;
+  const at = (line: Record<string, unknown>) => Date.parse(String(line.time));
+  const origin = at(lines[0]!);
+  console.log(`\n${run.label}: the film job's stages (seconds from its first claim)`);
+  let previous = origin;
+  for (const line of lines) {
+    const time = at(line);
+    console.log(
+      `  ${((time - origin) / 1000).toFixed(1).padStart(7)}  (+${((time - previous) / 1000).toFixed(1).padStart(6)})  ${String(line.msg).padEnd(36)} ${line.replica}`,
+    );
+    previous = time;
+  }
+}

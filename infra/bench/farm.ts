@@ -15,7 +15,7 @@ import { outputPrefixFor } from "../../contract/media.ts";
 import { TRANSCODE_QUEUE } from "../../contract/transcode-jobs.ts";
 import { stopTestServices, testRedisUrl } from "../../dev/services.ts";
 import { runProcess } from "../../transcoder/ffmpeg-process.ts";
-import { farmRun, generateFilm, pinned, type Run, timeline } from "./farm-run.ts";
+import { farmRun, generateFilm, pinned, type Run, stages, timeline } from "./farm-run.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 240);
 const work = mkdtempSync(join(tmpdir(), "vf-bench-farm-"));
@@ -93,6 +93,7 @@ async function main() {
   }
   timeline(chunkedOne);
   timeline(chunkedTwo);
+  for (const run of [onePass, chunkedOne, chunkedTwo]) stages(run);
   await queue.close();
   connection.disconnect();
 }
