@@ -47,6 +47,9 @@ const clip =
     ? open(envString("UPLOAD_FILE", besideSeed(JSON.parse(open(SEED_FILE)).upload_clip)), "b")
     : null;
 
+/** The WebSocket spec's readyState OPEN (k6's WebSocket has no static constants). */
+const READY_STATE_OPEN = 1;
+
 const progressLatency = new Trend("ws_progress_latency", true);
 const progressEvents = new Counter("ws_progress_events");
 const progressWithoutTime = new Counter("ws_progress_without_at");
@@ -141,6 +144,9 @@ function openSocket(session) {
     errors.add(false, { what: "ws open" });
     ws.send(JSON.stringify({ type: "subscribe", all_uploads: true }));
     pingTimer = setInterval(() => {
+      // k6's send throws (InvalidStateError) once close() was called, and an exception in a timer ends
+      // the VU's iteration with every socket it holds; HOLD_SECONDS is often a multiple of PING_SECONDS.
+      if (ws.readyState !== READY_STATE_OPEN) return;
       const id = String(pings.size + 1);
       pings.set(id, Date.now());
       ws.send(JSON.stringify({ type: "ping", id }));
@@ -181,6 +187,8 @@ function openSocket(session) {
   };
   setTimeout(() => {
     planned = true;
+    if (pingTimer !== null) clearInterval(pingTimer);
+    pingTimer = null;
     ws.close();
   }, HOLD_SECONDS * 1000);
 }
