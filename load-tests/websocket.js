@@ -47,9 +47,6 @@ const clip =
     ? open(envString("UPLOAD_FILE", besideSeed(JSON.parse(open(SEED_FILE)).upload_clip)), "b")
     : null;
 
-/** The WebSocket spec's readyState OPEN (k6's WebSocket has no static constants). */
-const READY_STATE_OPEN = 1;
-
 const progressLatency = new Trend("ws_progress_latency", true);
 const progressEvents = new Counter("ws_progress_events");
 const progressWithoutTime = new Counter("ws_progress_without_at");
@@ -133,7 +130,6 @@ function openSocket(session) {
   const pings = new Map();
   let pingTimer = null;
   let planned = false;
-
   let welcomed = false;
 
   // Subscribes on `open`, not on the server's `welcome`: k6 (v1.8.1, internal/js/modules/k6/websockets)
@@ -144,9 +140,6 @@ function openSocket(session) {
     errors.add(false, { what: "ws open" });
     ws.send(JSON.stringify({ type: "subscribe", all_uploads: true }));
     pingTimer = setInterval(() => {
-      // k6's send throws (InvalidStateError) once close() was called, and an exception in a timer ends
-      // the VU's iteration with every socket it holds; HOLD_SECONDS is often a multiple of PING_SECONDS.
-      if (ws.readyState !== READY_STATE_OPEN) return;
       const id = String(pings.size + 1);
       pings.set(id, Date.now());
       ws.send(JSON.stringify({ type: "ping", id }));
@@ -187,6 +180,9 @@ function openSocket(session) {
   };
   setTimeout(() => {
     planned = true;
+    // The pings stop first: k6's send throws (InvalidStateError) once close() was called, and an
+    // exception in a timer ends the VU's iteration with every socket it holds (HOLD_SECONDS is often a
+    // multiple of PING_SECONDS).
     if (pingTimer !== null) clearInterval(pingTimer);
     pingTimer = null;
     ws.close();

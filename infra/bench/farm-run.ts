@@ -140,9 +140,11 @@ export async function farmRun(options: FarmRunOptions): Promise<Run> {
   return { label, videoId, wallSeconds, pieces, stitchSeconds, logLines };
 }
 
+/** A replica's log line's time, epoch ms. */
+const at = (line: Record<string, unknown>) => Date.parse(String(line.time));
+
 /** The pieces of the film's flow, each from its (last) "piece started" to its "piece encoded". */
 function piecesOf(lines: Record<string, unknown>[], videoId: number): PieceSpan[] {
-  const at = (line: Record<string, unknown>) => Date.parse(String(line.time));
   const started = new Map<string, Record<string, unknown>>();
   const spans: PieceSpan[] = [];
   for (const line of lines) {
@@ -206,7 +208,6 @@ export function stages(run: Run): void {
     (line) => line.job_id === jobId && STAGE_LINES.includes(String(line.msg)),
   );
   if (lines.length === 0) return;
-  const at = (line: Record<string, unknown>) => Date.parse(String(line.time));
   const origin = at(lines[0]!);
   console.log(`\n${run.label}: the film job's stages (seconds from its first claim)`);
   let previous = origin;

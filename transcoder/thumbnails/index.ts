@@ -6,8 +6,9 @@
 //
 // Returned paths are relative to outputDir's parent (the published prefix): `thumbnails/poster-640.jpg`.
 // The two parts run side by side: the poster takes a few fast seeks, the storyboard the one decoding
-// pass (keyframes only when they are dense enough), of a small rendition when the caller has one. Intermediate frames live in a temporary directory
-// that is always removed; a failure or an abort stops every FFmpeg child before the promise settles.
+// pass (keyframes only when they are dense enough), of a small rendition when the caller has one.
+// Intermediate frames live in a temporary directory that is always removed; a failure or an abort
+// stops every FFmpeg child before the promise settles.
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
