@@ -49,6 +49,13 @@ export const PieceOfFilm = Type.Union([
 ]);
 export type PieceOfFilm = Static<typeof PieceOfFilm>;
 
+/**
+ * The video encoder of every chunk of a film (transcoder/chunks/film-encoder.ts): one encoder per film,
+ * so that each rendition is one stream from the first cut to the last, whichever replicas encoded it.
+ */
+export const FilmEncoder = Type.Union([Type.Literal("libx264"), Type.Literal("h264_nvenc")]);
+export type FilmEncoder = Static<typeof FilmEncoder>;
+
 export const TranscodePieceJob = Type.Object({
   videoId: Type.Integer({ minimum: 1 }),
   revision: Type.Integer({ minimum: 1 }),
@@ -65,6 +72,11 @@ export const TranscodePieceJob = Type.Object({
   segmentSeconds: Type.Integer({ minimum: 1 }),
   /** The parent's x264 preset: every chunk of a rendition is encoded alike, whatever a replica's own. */
   preset: Type.String({ pattern: "^[a-z]+$" }),
+  /**
+   * The film's encoder, chosen by the replica that planned it. Absent in the pieces of a transcoder from
+   * before it was recorded: each replica then encodes with its own, as that version did.
+   */
+  encoder: Type.Optional(FilmEncoder),
   source: PieceSource,
 });
 export type TranscodePieceJob = Static<typeof TranscodePieceJob>;

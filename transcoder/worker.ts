@@ -457,7 +457,13 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
 
   // The film's pieces are jobs of this queue too (transcoder/chunks/): added by a film's job, run here.
   const flowQueue = new Queue(TRANSCODE_QUEUE, { connection: deps.redis });
-  const filmFarm = filmFarmOf({ queue: flowQueue, storage, config });
+  const filmFarm = filmFarmOf({
+    queue: flowQueue,
+    storage,
+    config,
+    redis: deps.redis,
+    hwaccel: deps.hwaccel,
+  });
   const runPiece = pieceRunner({
     config,
     storage,

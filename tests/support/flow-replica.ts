@@ -5,8 +5,9 @@
 import { join } from "node:path";
 import { DelayedError, type Job, Queue, WaitingChildrenError, WaitingError, Worker } from "bullmq";
 import Redis from "ioredis";
-import { PIECE_JOB_NAME } from "../../contract/transcode-pieces.ts";
+import { type FilmEncoder, PIECE_JOB_NAME, transcodePieceJobs } from "../../contract/transcode-pieces.ts";
 import { LocalMediaStorage, type MediaStorage } from "../../storage/index.ts";
+import { filmEncoderFor, pieceAccelerationHere } from "../../transcoder/chunks/film-encoder.ts";
 import {
   dropFlowScratch,
   failIfFlowFailed,
@@ -19,6 +20,7 @@ import {
 import { runPieceJob } from "../../transcoder/chunks/piece-job.ts";
 import { planChunks } from "../../transcoder/chunks/plan.ts";
 import { chooseLadder } from "../../transcoder/ladder.ts";
+import { silentLog } from "../../transcoder/log.ts";
 import { type FarmPlan, transcode } from "../../transcoder/pipeline.ts";
 import { probeSource } from "../../transcoder/probe.ts";
 
@@ -45,6 +47,11 @@ export interface FilmData {
   otherSettingsWhenResumed?: boolean;
   /** Set by the replica once the job was handed back after its stitch. */
   handedBack?: boolean;
+  /**
+   * The encoder the film is planned with (default: what this replica's own acceleration chooses, here
+   * libx264): "h264_nvenc" plans it as a replica with NVENC in an all-NVENC farm would.
+   */
+  encoder?: FilmEncoder;
 }
 
 export interface PieceEnd {
@@ -99,6 +106,7 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
       sourceKey,
       segmentSeconds,
       preset: job.data.preset ?? FLOW_PRESET,
+      encoder: async () => job.data.encoder ?? (await filmEncoderFor(connection, "none")),
       outputDir,
       workDir: join(workDir, "flow"),
     });
@@ -159,9 +167,23 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
           throw error;
         }
       }
+      // As the worker: the film's encoder, which this CPU replica may not run (film-encoder.ts).
+      const encoder = transcodePieceJobs.check(job.data).ok ? job.data.encoder : undefined;
+      const hwaccel = await pieceAccelerationHere(job, token, encoder, {
+        redis: connection,
+        hwaccel: "none",
+        log: silentLog,
+      }).catch((error) => {
+        options.onPiece?.({
+          worker: name,
+          id: job.id ?? "",
+          outcome: (error as Error).message || error.name,
+        });
+        throw error;
+      });
       options.onPieceStarted?.(job.id ?? "");
       try {
-        const result = await runPieceJob(job, { storage, queue, workDir, parentCheckMs: 100 });
+        const result = await runPieceJob(job, { storage, queue, workDir, parentCheckMs: 100, hwaccel });
         options.onPiece?.({ worker: name, id: job.id ?? "", outcome: "done" });
         return result;
       } catch (error) {

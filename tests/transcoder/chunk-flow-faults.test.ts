@@ -11,9 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import Redis from "ioredis";
+import pino from "pino";
 import { generateVideo } from "../../dev/media.ts";
 import { testRedisUrl } from "../../dev/services.ts";
+import { NVENC_PIECE_HAND_BACK_MS } from "../../transcoder/chunks/film-encoder.ts";
 import { flowOf, flowScratchOf } from "../../transcoder/chunks/film-flow.ts";
+import { Heartbeat } from "../../transcoder/heartbeat.ts";
 import { transcode } from "../../transcoder/pipeline.ts";
 import { eventually } from "../support/eventually.ts";
 import {
@@ -121,6 +124,54 @@ describe("a piece that fails for good", () => {
     expect(ofFilm("film-1").length).toBeLessThan(10);
     expect(existsSync(join(dir, "media", flowScratchOf({ id: "film-1" })))).toBe(false);
   }, 180_000);
+});
+
+describe("a film planned for NVENC on replicas without it", () => {
+  test(
+    "its pieces go back to the queue while a GPU transcoder is online, and fail the film with a reason once none is",
+    async () => {
+      // The heartbeat of a replica with NVENC (busy elsewhere: it takes no job of this queue).
+      const gpu = new Heartbeat({
+        redis: connection,
+        name: `gpu-${process.pid}`,
+        hwaccel: "nvenc",
+        concurrency: 1,
+        jobs: () => [],
+        log: pino({ level: "silent" }),
+      });
+      await gpu.beat();
+      const sourceKey = await putSource("nvenc.mp4", film);
+      // As a replica with NVENC plans a film when every transcoder online has NVENC.
+      const data: FilmData = {
+        sourceKey,
+        outputDir: join(dir, "nvenc-out"),
+        flowOnly: true,
+        encoder: "h264_nvenc",
+      };
+      await queue.add("transcode", data, { jobId: "film-nvenc" });
+      await eventually(
+        "a piece of the NVENC film handed back",
+        async () => ofFilm("film-nvenc").length > 0 || null,
+        30_000,
+      );
+      // Handed back, none encoded (a CPU replica would mix x264 chunks into the NVENC renditions).
+      expect(ofFilm("film-nvenc").every((piece) => piece.outcome !== "done")).toBe(true);
+      expect(await queue.getJobState("film-nvenc")).toBe("waiting-children");
+      const delayed = await queue.getJobs(["delayed"]);
+      expect(delayed.some((job) => job.id?.startsWith("film-nvenc-"))).toBe(true);
+
+      // The GPU replica leaves: the next claim fails the piece for good, and the film with its reason.
+      await gpu.stop();
+      expect(await settled("film-nvenc")).toBe("failed");
+      expect((await queue.getJob("film-nvenc"))?.failedReason).toContain(
+        "the film is encoded with h264_nvenc and no transcoder that runs it is online",
+      );
+      await noPieceLeft("film-nvenc");
+      expect(ofFilm("film-nvenc").every((piece) => piece.outcome !== "done")).toBe(true);
+      expect(existsSync(join(dir, "media", flowScratchOf({ id: "film-nvenc" })))).toBe(false);
+    },
+    60_000 + 2 * NVENC_PIECE_HAND_BACK_MS,
+  );
 });
 
 describe("a film's job handed back after its pieces were added", () => {

@@ -6,7 +6,12 @@
 // or lost its lock, whose flow a later run still collects.
 import { randomBytes } from "node:crypto";
 import type { Job, Queue } from "bullmq";
-import { flowOfFilmJob, flowPlanOfFilmJob, type RecordedFlowPlan } from "../../contract/transcode-pieces.ts";
+import {
+  type FilmEncoder,
+  flowOfFilmJob,
+  flowPlanOfFilmJob,
+  type RecordedFlowPlan,
+} from "../../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import { InputError } from "../errors.ts";
 import type { Rung } from "../ladder.ts";
@@ -29,6 +34,8 @@ export interface FilmFlowInput {
   ladder: readonly Rung[];
   segmentSeconds: number;
   preset: string;
+  /** The film's video encoder (film-encoder.ts), asked only when the flow is planned. */
+  encoder: () => Promise<FilmEncoder>;
   chunks: readonly Chunk[];
   /** Where the stitched HLS tree goes (the attempt's staging). */
   outputDir: string;
@@ -67,7 +74,8 @@ export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "
   const scratchPrefix = `${flowScratchOf(job)}/${flow}`;
   const pieces = piecesOf(input.chunks, input.source.audio !== null);
   const { videoId, revision, sourceKey, segmentSeconds, preset } = input;
-  const payload = { videoId, revision, sourceKey, scratchPrefix, segmentSeconds, preset };
+  const encoder = await input.encoder();
+  const payload = { videoId, revision, sourceKey, scratchPrefix, segmentSeconds, preset, encoder };
   // Recorded before the pieces exist: a piece is wanted only while its parent's data names its flow
   // (a crash in between leaves a flow without pieces, which the next run fails as missing a chunk).
   const plan: RecordedFlowPlan = {
@@ -84,7 +92,7 @@ export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "
     pieces,
   );
   input.log?.info(
-    { pieces: pieces.length, flow, scratch: scratchPrefix },
+    { pieces: pieces.length, flow, scratch: scratchPrefix, encoder },
     "film cut into pieces for the farm",
   );
   return "planned";

@@ -14,6 +14,7 @@ import { type FarmPlan, STAGE_PERCENT } from "../pipeline.ts";
 import { overallPercent, throttle } from "../progress.ts";
 import type { TranscodeReporter } from "../reporter.ts";
 import type { SourceReader } from "../source-cache.ts";
+import { filmEncoderFor, pieceAccelerationHere } from "./film-encoder.ts";
 import { finishFilmFlow, startFilmFlow } from "./film-flow.ts";
 import { recordPieceProgress } from "./flow-progress.ts";
 import { runPieceJob } from "./piece-job.ts";
@@ -38,7 +39,14 @@ export interface FilmContext {
 }
 
 /** The pipeline's `chunking.farm` of one film job. */
-export function filmFarmOf(deps: { queue: Queue; storage: MediaStorage; config: TranscoderConfig }) {
+export function filmFarmOf(deps: {
+  queue: Queue;
+  storage: MediaStorage;
+  config: TranscoderConfig;
+  /** For the heartbeats of the farm online, which decide the film's encoder. */
+  redis: Redis;
+  hwaccel: HwAccelMode;
+}) {
   return (context: FilmContext) => {
     const input = (plan: FarmPlan) => ({
       ...plan,
@@ -48,6 +56,7 @@ export function filmFarmOf(deps: { queue: Queue; storage: MediaStorage; config: 
       storage: deps.storage,
       segmentSeconds: deps.config.segmentSeconds,
       preset: deps.config.preset,
+      encoder: () => filmEncoderFor(deps.redis, deps.hwaccel),
       log: context.jobLog,
     });
     return {
@@ -88,6 +97,12 @@ export function pieceRunner(deps: PieceRunnerDeps) {
       await job.moveToDelayed(Date.now() + SAME_JOB_RETRY_MS, token);
       throw new DelayedError();
     }
+    // The film's encoder, not this replica's: a piece it cannot encode goes back to the queue.
+    const hwaccel = await pieceAccelerationHere(job, token, piece.encoder, {
+      redis: deps.redis,
+      hwaccel: deps.hwaccel,
+      log,
+    });
     const { videoId, revision } = piece;
     const number = Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1);
     const jobLog = log.child({ job_id: jobId, video_id: videoId, revision, attempt: number });
@@ -125,7 +140,7 @@ export function pieceRunner(deps: PieceRunnerDeps) {
         sources: deps.sources,
         queue: deps.queue,
         workDir: `${deps.config.scratchDir}/pieces`,
-        hwaccel: deps.hwaccel,
+        hwaccel,
         encodeTimeout: deps.config.encodeTimeout,
         log: jobLog,
         signal: controller.signal,

@@ -1,0 +1,100 @@
+// The video encoder of a film's pieces when GPU and CPU replicas share the farm. One film gets one
+// encoder. Its chunks are cut at IDR frames and stitched without a discontinuity, so each rendition
+// must be one stream to the player from the first cut to the last: the same parameter sets, the same
+// CODECS profile and level that the master playlist measured, the same rate control. NVENC and x264
+// chunks mixed in one rendition would change all three at every cut where the encoder changes.
+//
+// The film's planning replica chooses, from the transcoders online (their heartbeats). A film is
+// encoded with h264_nvenc only when every one of them encodes NVENC; otherwise it is encoded with
+// libx264, which every replica runs. A GPU replica then decodes and scales the chunk on CUDA and
+// encodes it on its CPU, so it still shares the film with the CPU replicas.
+//
+// A replica without NVENC that claims an NVENC piece (it came online after the film was planned)
+// hands the piece back for the GPU replicas while one of them is online. When none is online, it
+// fails the piece for good: the film fails with that reason, and its next attempt is planned for
+// libx264 on the farm as it is then.
+import { DelayedError, type Job, UnrecoverableError } from "bullmq";
+import type Redis from "ioredis";
+import type { FilmEncoder } from "../../contract/transcode-pieces.ts";
+import {
+  HEARTBEAT_READ_SCRIPT,
+  HEARTBEAT_STALE_MS,
+  runHeartbeatScript,
+  transcoderHeartbeats,
+} from "../../contract/transcoder-heartbeats.ts";
+import type { HwAccelMode } from "../hwaccel/modes.ts";
+import type { TranscodeLog } from "../log.ts";
+
+/** How long an NVENC piece that a replica without NVENC claimed waits before the queue offers it again. */
+export const NVENC_PIECE_HAND_BACK_MS = 5000;
+
+/** The encoder a replica's own acceleration runs (the one its heartbeat shows). */
+export const encoderOfMode = (mode: HwAccelMode): FilmEncoder =>
+  mode === "nvenc" ? "h264_nvenc" : "libx264";
+
+/**
+ * The encoder of a film planned on a replica with acceleration `own`, given the encoders of the
+ * transcoders online (the planning replica's own included, when its heartbeat is written).
+ */
+export function chooseFilmEncoder(own: HwAccelMode, onlineEncoders: readonly string[]): FilmEncoder {
+  if (own !== "nvenc") return "libx264";
+  return onlineEncoders.every((encoder) => encoder === "h264_nvenc") ? "h264_nvenc" : "libx264";
+}
+
+/**
+ * The acceleration a replica with acceleration `own` encodes a piece of `encoder` with. Null when it
+ * cannot: an NVENC piece on a replica without NVENC. A piece without an encoder (added by an older
+ * transcoder) is encoded with the replica's own acceleration, as that version did.
+ */
+export function pieceHwAccel(encoder: FilmEncoder | undefined, own: HwAccelMode): HwAccelMode | null {
+  if (encoder === undefined) return own;
+  if (encoder === "h264_nvenc") return own === "nvenc" ? "nvenc" : null;
+  // x264 on any replica; an NVENC replica keeps NVDEC and scale_cuda for the decoding and scaling.
+  return own === "none" ? "none" : "cuda-decode";
+}
+
+/** The encoders of the transcoders online now (heartbeats no older than HEARTBEAT_STALE_MS). */
+export async function onlineEncoders(redis: Redis): Promise<string[]> {
+  const [, rows] = (await runHeartbeatScript(redis, HEARTBEAT_READ_SCRIPT, [HEARTBEAT_STALE_MS])) as [
+    number,
+    Array<[string, string, string]>,
+  ];
+  const encoders: string[] = [];
+  for (const [, , text] of rows) {
+    const decoded = transcoderHeartbeats.decode(text);
+    if (decoded.ok) encoders.push(decoded.value.encoder);
+  }
+  return encoders;
+}
+
+/** What the planning replica records in its pieces: this replica's choice for the farm online now. */
+export async function filmEncoderFor(redis: Redis, own: HwAccelMode): Promise<FilmEncoder> {
+  if (own !== "nvenc") return "libx264";
+  return chooseFilmEncoder(own, await onlineEncoders(redis));
+}
+
+/**
+ * The acceleration this replica encodes the claimed piece with. A piece it cannot encode is handed
+ * back (DelayedError) while a transcoder with NVENC is online, and fails for good otherwise.
+ */
+export async function pieceAccelerationHere(
+  job: Job,
+  token: string | undefined,
+  encoder: FilmEncoder | undefined,
+  deps: { redis: Redis; hwaccel: HwAccelMode; log: TranscodeLog },
+): Promise<HwAccelMode> {
+  const mode = pieceHwAccel(encoder, deps.hwaccel);
+  if (mode !== null) return mode;
+  const online = await onlineEncoders(deps.redis);
+  if (online.includes("h264_nvenc") && token) {
+    await job.moveToDelayed(Date.now() + NVENC_PIECE_HAND_BACK_MS, token);
+    deps.log.info(
+      { job_id: job.id, encoder },
+      "piece handed back: its film is encoded with NVENC, which this replica lacks",
+    );
+    throw new DelayedError();
+  }
+  throw new UnrecoverableError(
+    `the film is encoded with ${encoder} and no transcoder that runs it is online (the film's next attempt is planned for the transcoders online then)`,
+  );
+}
