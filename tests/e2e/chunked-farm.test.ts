@@ -7,8 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import Redis from "ioredis";
+import pino from "pino";
 import { TRANSCODE_QUEUE } from "../../contract/transcode-jobs.ts";
-import { PIECE_JOB_NAME } from "../../contract/transcode-pieces.ts";
+import { PIECE_JOB_NAME, type TranscodePieceJob } from "../../contract/transcode-pieces.ts";
+import { Heartbeat } from "../../transcoder/heartbeat.ts";
 import { ADMIN_ENV, adminClient, sendAs } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
 import {
@@ -57,6 +59,15 @@ describe("a film on a farm of two", () => {
     const ready = await untilState(admin, video.id, "ready", 180_000);
     for (const worker of workers) expect(piecesEncodedBy(worker, video.id)).toBeGreaterThanOrEqual(1);
     expect(workers.reduce((sum, worker) => sum + piecesEncodedBy(worker, video.id), 0)).toBe(7);
+    // Planned on a CPU replica: the whole film with libx264 (transcoder/chunks/film-encoder.ts).
+    const planned = workers
+      .flatMap((worker) => worker.logs().split("\n"))
+      .filter(
+        (line) =>
+          line.includes('"film cut into pieces for the farm"') && line.includes(`"video_id":${video.id}`),
+      );
+    expect(planned).toHaveLength(1);
+    expect(planned[0]).toContain('"encoder":"libx264"');
 
     const tree = join(api.config.mediaRoot, "videos", String(video.id), `r${ready.revision}`);
     const master = readFileSync(join(tree, "master.m3u8"), "utf8");
@@ -69,6 +80,82 @@ describe("a film on a farm of two", () => {
     const flows = join(api.config.mediaRoot, "scratch", "flows");
     expect(existsSync(flows) ? readdirSync(flows) : []).toEqual([]);
   }, 240_000);
+});
+
+describe("a piece of a film planned for NVENC", () => {
+  test("is handed back by these CPU transcoders while a GPU one is online, and fails with a reason once none is", async () => {
+    const gpu = new Heartbeat({
+      redis: connection,
+      name: `gpu-of-chunked-farm-${process.pid}`,
+      hwaccel: "nvenc",
+      concurrency: 1,
+      jobs: () => [],
+      log: pino({ level: "silent" }),
+    });
+    gpu.start();
+    const piece: TranscodePieceJob = {
+      videoId: 1,
+      revision: 1,
+      sourceKey: "uploads/nvenc-film",
+      flow: "fnvenc",
+      scratchPrefix: "scratch/flows/nvenc/fnvenc",
+      piece: { kind: "chunk", index: 0, startSeconds: 0, endSeconds: 4 },
+      ladder: [
+        {
+          name: "360p",
+          width: 640,
+          height: 360,
+          frameRate: 25,
+          videoBitrate: 800_000,
+          maxrate: 856_000,
+          bufsize: 1_200_000,
+          audioBitrate: 96_000,
+        },
+      ],
+      segmentSeconds: 2,
+      preset: "ultrafast",
+      encoder: "h264_nvenc",
+      source: {
+        frameRate: 25,
+        variableFrameRate: false,
+        interlaced: false,
+        rotation: 0,
+        videoCodec: "h264",
+        pixelFormat: "yuv420p",
+        bitDepth: 8,
+        audio: null,
+        demuxer: "mov",
+        durationSeconds: 8,
+        videoDurationSeconds: 8,
+      },
+    };
+    const handedBack = (worker: TranscoderProcess) => worker.logs().includes('"piece handed back');
+    try {
+      await queue.add(PIECE_JOB_NAME, piece, { jobId: `nvenc-piece-${process.pid}`, priority: 1000 });
+      await eventually("the piece handed back", async () => workers.some(handedBack) || null, 60_000, 100);
+      expect(await queue.getJobState(`nvenc-piece-${process.pid}`)).toMatch(/^(delayed|prioritized|active)$/);
+    } finally {
+      await gpu.stop();
+    }
+    await eventually(
+      "the piece failed",
+      async () => (await queue.getJobState(`nvenc-piece-${process.pid}`)) === "failed" || null,
+      60_000,
+      200,
+    );
+    const failed = await queue.getJob(`nvenc-piece-${process.pid}`);
+    expect(failed?.failedReason).toContain(
+      "the film is encoded with h264_nvenc and no transcoder that runs it",
+    );
+    // Never started: no x264 chunk in an NVENC film.
+    const started = (worker: TranscoderProcess) =>
+      worker
+        .logs()
+        .split("\n")
+        .some((line) => line.includes('"piece started"') && line.includes(`nvenc-piece-${process.pid}`));
+    expect(workers.some(started)).toBe(false);
+    await failed?.remove();
+  }, 150_000);
 });
 
 describe("a film deleted while its pieces run", () => {

@@ -6,13 +6,14 @@
 //
 // The film's planning replica chooses, from the transcoders online (their heartbeats). A film is
 // encoded with h264_nvenc only when every one of them encodes NVENC; otherwise it is encoded with
-// libx264, which every replica runs. A GPU replica then decodes and scales the chunk on CUDA and
-// encodes it on its CPU, so it still shares the film with the CPU replicas.
+// libx264, which every replica runs. A GPU replica then encodes its chunks exactly as a CPU replica
+// does, decoding and scaling on its CPU too: CUDA's decoder and scaler would give other pixels, and
+// the full range of a yuvj420p source, at the cuts between its chunks and theirs.
 //
 // A replica without NVENC that claims an NVENC piece (it came online after the film was planned)
-// hands the piece back for the GPU replicas while one of them is online. When none is online, it
-// fails the piece for good: the film fails with that reason, and its next attempt is planned for
-// libx264 on the farm as it is then.
+// hands the piece back for the GPU replicas while one of them has been seen recently. When none has
+// been seen for NVENC_GONE_MS, it fails the piece for good: the film fails with that reason, and its
+// next attempt is planned for libx264 on the farm as it is then.
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type Redis from "ioredis";
 import type { FilmEncoder } from "../../contract/transcode-pieces.ts";
@@ -27,6 +28,12 @@ import type { TranscodeLog } from "../log.ts";
 
 /** How long an NVENC piece that a replica without NVENC claimed waits before the queue offers it again. */
 export const NVENC_PIECE_HAND_BACK_MS = 5000;
+/**
+ * How long no transcoder with NVENC may have been heard before an NVENC piece fails for good. It is
+ * longer than a heartbeat's 15 s, because a GPU replica that restarts (a rolling upgrade) writes its
+ * first heartbeat only after its self-test and ladder measurement.
+ */
+export const NVENC_GONE_MS = 5 * 60 * 1000;
 
 /** The encoder a replica's own acceleration runs (the one its heartbeat shows). */
 export const encoderOfMode = (mode: HwAccelMode): FilmEncoder =>
@@ -49,13 +56,16 @@ export function chooseFilmEncoder(own: HwAccelMode, onlineEncoders: readonly str
 export function pieceHwAccel(encoder: FilmEncoder | undefined, own: HwAccelMode): HwAccelMode | null {
   if (encoder === undefined) return own;
   if (encoder === "h264_nvenc") return own === "nvenc" ? "nvenc" : null;
-  // x264 on any replica; an NVENC replica keeps NVDEC and scale_cuda for the decoding and scaling.
-  return own === "none" ? "none" : "cuda-decode";
+  // x264 on any replica, through the CPU replicas' very chain (see the top of the file).
+  return "none";
 }
 
-/** The encoders of the transcoders online now (heartbeats no older than HEARTBEAT_STALE_MS). */
-export async function onlineEncoders(redis: Redis): Promise<string[]> {
-  const [, rows] = (await runHeartbeatScript(redis, HEARTBEAT_READ_SCRIPT, [HEARTBEAT_STALE_MS])) as [
+/**
+ * The encoders of the transcoders heard within `withinMs` (by default the farm page's "online": no
+ * heartbeat older than HEARTBEAT_STALE_MS).
+ */
+export async function onlineEncoders(redis: Redis, withinMs = HEARTBEAT_STALE_MS): Promise<string[]> {
+  const [, rows] = (await runHeartbeatScript(redis, HEARTBEAT_READ_SCRIPT, [withinMs])) as [
     number,
     Array<[string, string, string]>,
   ];
@@ -67,15 +77,28 @@ export async function onlineEncoders(redis: Redis): Promise<string[]> {
   return encoders;
 }
 
-/** What the planning replica records in its pieces: this replica's choice for the farm online now. */
-export async function filmEncoderFor(redis: Redis, own: HwAccelMode): Promise<FilmEncoder> {
+/**
+ * What the planning replica records in its pieces: this replica's choice for the farm online now.
+ * libx264 when the heartbeats cannot be read: every replica runs it.
+ */
+export async function filmEncoderFor(
+  redis: Redis,
+  own: HwAccelMode,
+  log?: TranscodeLog,
+): Promise<FilmEncoder> {
   if (own !== "nvenc") return "libx264";
-  return chooseFilmEncoder(own, await onlineEncoders(redis));
+  try {
+    return chooseFilmEncoder(own, await onlineEncoders(redis));
+  } catch (error) {
+    log?.warn({ err: error }, "the farm's heartbeats could not be read: the film is encoded with libx264");
+    return "libx264";
+  }
 }
 
 /**
  * The acceleration this replica encodes the claimed piece with. A piece it cannot encode is handed
- * back (DelayedError) while a transcoder with NVENC is online, and fails for good otherwise.
+ * back (DelayedError) while a transcoder with NVENC was heard within NVENC_GONE_MS, and fails for good
+ * otherwise.
  */
 export async function pieceAccelerationHere(
   job: Job,
@@ -85,8 +108,8 @@ export async function pieceAccelerationHere(
 ): Promise<HwAccelMode> {
   const mode = pieceHwAccel(encoder, deps.hwaccel);
   if (mode !== null) return mode;
-  const online = await onlineEncoders(deps.redis);
-  if (online.includes("h264_nvenc") && token) {
+  const heard = await onlineEncoders(deps.redis, NVENC_GONE_MS);
+  if (heard.includes("h264_nvenc") && token) {
     await job.moveToDelayed(Date.now() + NVENC_PIECE_HAND_BACK_MS, token);
     deps.log.info(
       { job_id: job.id, encoder },
@@ -95,6 +118,6 @@ export async function pieceAccelerationHere(
     throw new DelayedError();
   }
   throw new UnrecoverableError(
-    `the film is encoded with ${encoder} and no transcoder that runs it is online (the film's next attempt is planned for the transcoders online then)`,
+    `the film is encoded with ${encoder} and no transcoder that runs it was heard from for ${NVENC_GONE_MS / 60_000} minutes (the film's next attempt is planned for the transcoders online then)`,
   );
 }

@@ -56,7 +56,7 @@ export function filmFarmOf(deps: {
       storage: deps.storage,
       segmentSeconds: deps.config.segmentSeconds,
       preset: deps.config.preset,
-      encoder: () => filmEncoderFor(deps.redis, deps.hwaccel),
+      encoder: () => filmEncoderFor(deps.redis, deps.hwaccel, context.jobLog),
       log: context.jobLog,
     });
     return {
