@@ -1,7 +1,6 @@
 // Tiny test videos made with FFmpeg's lavfi sources (testsrc2 with a little noise for motion, a sine
 // for sound), and the broken or odd uploads the transcoder must cope with. Keep them small: these
 // tests run on two cores beside everything else.
-import { randomBytes } from "node:crypto";
 import { rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { runProcess } from "../transcoder/ffmpeg-process.ts";
 
@@ -100,8 +99,23 @@ export async function writeZeroBytes(path: string): Promise<string> {
   return path;
 }
 
-export async function writeRandomBytes(path: string, bytes = 256 * 1024): Promise<string> {
-  await writeFile(path, randomBytes(bytes));
+/**
+ * Noise: the same bytes on every run (xorshift32 from a fixed seed). ffprobe guesses a format from the
+ * content, and now and then fresh random bytes score as a raw stream (refused as an unsupported
+ * container, not as unreadable): both are right, but a test must take the same path every time.
+ */
+export async function writeRandomBytes(path: string, bytes = 256 * 1024, seed = 0x9e3779b9): Promise<string> {
+  const noise = new Uint8Array(bytes);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < bytes; i++) {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    noise[i] = state & 0xff;
+  }
+  await writeFile(path, noise);
   return path;
 }
 
