@@ -108,3 +108,23 @@ export async function runHeartbeatScript(
     return redis.eval(source, keys.length, ...keys, ...args);
   }
 }
+
+/**
+ * The heartbeats stamped within `withinMs` by Redis's clock (HEARTBEAT_READ_SCRIPT), decoded, each with
+ * its stamp, and Redis's time of the read. A field that does not decode is left out.
+ */
+export async function readHeartbeats(
+  redis: Redis,
+  withinMs: number,
+): Promise<{ nowMs: number; heard: Array<{ seenMs: number; heartbeat: TranscoderHeartbeat }> }> {
+  const [nowMs, rows] = (await runHeartbeatScript(redis, HEARTBEAT_READ_SCRIPT, [withinMs])) as [
+    number,
+    Array<[string, string, string]>,
+  ];
+  const heard: Array<{ seenMs: number; heartbeat: TranscoderHeartbeat }> = [];
+  for (const [, stamp, text] of rows) {
+    const decoded = transcoderHeartbeats.decode(text);
+    if (decoded.ok) heard.push({ seenMs: Number(stamp), heartbeat: decoded.value });
+  }
+  return { nowMs: Number(nowMs), heard };
+}

@@ -14,7 +14,7 @@ import {
   type TranscoderHeartbeat,
   transcoderHeartbeats,
 } from "../contract/transcoder-heartbeats.ts";
-import type { HwAccelMode } from "./hwaccel/modes.ts";
+import { encoderOfMode, type HwAccelMode } from "./hwaccel/modes.ts";
 
 export type RunningJob = TranscoderHeartbeat["jobs"][number];
 
@@ -54,7 +54,7 @@ export class Heartbeat {
       host: hostname(),
       pid: process.pid,
       hwaccel,
-      encoder: hwaccel === "nvenc" ? "h264_nvenc" : "libx264",
+      encoder: encoderOfMode(hwaccel),
       concurrency,
       startedAt: this.startedAt,
       sentAt: this.now(),

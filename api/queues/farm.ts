@@ -8,11 +8,9 @@ import { progressChannel, progressKey, type TranscodeProgress } from "../../cont
 import { revisionOfJob, type TranscodeJob } from "../../contract/transcode-jobs.ts";
 import {
   HEARTBEAT_FORGET_MS,
-  HEARTBEAT_READ_SCRIPT,
   HEARTBEAT_STALE_MS,
-  runHeartbeatScript,
+  readHeartbeats,
   type TranscoderHeartbeat,
-  transcoderHeartbeats,
 } from "../../contract/transcoder-heartbeats.ts";
 import type { Database } from "../../db/client.ts";
 import { type ProcessingState, videos } from "../../db/schema/index.ts";
@@ -98,15 +96,9 @@ export class FarmService {
    * online or gone quiet, by name, with what each runs.
    */
   async transcoders(): Promise<KnownTranscoder[]> {
-    const [nowMs, rows] = (await runHeartbeatScript(this.deps.redis, HEARTBEAT_READ_SCRIPT, [
-      HEARTBEAT_FORGET_MS,
-    ])) as [number, Array<[string, string, string]>];
+    const { nowMs, heard } = await readHeartbeats(this.deps.redis, HEARTBEAT_FORGET_MS);
     const known: Array<Omit<KnownTranscoder, "jobs">> = [];
-    for (const [, stamp, text] of rows) {
-      const decoded = transcoderHeartbeats.decode(text);
-      if (!decoded.ok) continue;
-      const seenMs = Number(stamp);
-      const heartbeat = decoded.value;
+    for (const { seenMs, heartbeat } of heard) {
       const upToBeat = heartbeat.sentAt - Date.parse(heartbeat.startedAt);
       const silentMs = Math.max(0, nowMs - seenMs);
       const quiet = silentMs > HEARTBEAT_STALE_MS;

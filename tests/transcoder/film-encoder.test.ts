@@ -7,13 +7,12 @@ import { TRANSCODERS_KEY, TRANSCODERS_SEEN_KEY } from "../../contract/transcoder
 import { testRedisUrl } from "../../dev/services.ts";
 import {
   chooseFilmEncoder,
-  encoderOfMode,
   filmEncoderFor,
   onlineEncoders,
   pieceHwAccel,
 } from "../../transcoder/chunks/film-encoder.ts";
 import { Heartbeat } from "../../transcoder/heartbeat.ts";
-import type { HwAccelMode } from "../../transcoder/hwaccel/modes.ts";
+import { encoderOfMode, type HwAccelMode } from "../../transcoder/hwaccel/modes.ts";
 
 describe("the film's encoder", () => {
   test("NVENC only when the planning replica and every transcoder online encode NVENC", () => {

@@ -17,12 +17,7 @@
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type Redis from "ioredis";
 import type { FilmEncoder } from "../../contract/transcode-pieces.ts";
-import {
-  HEARTBEAT_READ_SCRIPT,
-  HEARTBEAT_STALE_MS,
-  runHeartbeatScript,
-  transcoderHeartbeats,
-} from "../../contract/transcoder-heartbeats.ts";
+import { HEARTBEAT_STALE_MS, readHeartbeats } from "../../contract/transcoder-heartbeats.ts";
 import type { HwAccelMode } from "../hwaccel/modes.ts";
 import type { TranscodeLog } from "../log.ts";
 
@@ -34,10 +29,6 @@ export const NVENC_PIECE_HAND_BACK_MS = 5000;
  * first heartbeat only after its self-test and ladder measurement.
  */
 export const NVENC_GONE_MS = 5 * 60 * 1000;
-
-/** The encoder a replica's own acceleration runs (the one its heartbeat shows). */
-export const encoderOfMode = (mode: HwAccelMode): FilmEncoder =>
-  mode === "nvenc" ? "h264_nvenc" : "libx264";
 
 /**
  * The encoder of a film planned on a replica with acceleration `own`, given the encoders of the
@@ -65,16 +56,8 @@ export function pieceHwAccel(encoder: FilmEncoder | undefined, own: HwAccelMode)
  * heartbeat older than HEARTBEAT_STALE_MS).
  */
 export async function onlineEncoders(redis: Redis, withinMs = HEARTBEAT_STALE_MS): Promise<string[]> {
-  const [, rows] = (await runHeartbeatScript(redis, HEARTBEAT_READ_SCRIPT, [withinMs])) as [
-    number,
-    Array<[string, string, string]>,
-  ];
-  const encoders: string[] = [];
-  for (const [, , text] of rows) {
-    const decoded = transcoderHeartbeats.decode(text);
-    if (decoded.ok) encoders.push(decoded.value.encoder);
-  }
-  return encoders;
+  const { heard } = await readHeartbeats(redis, withinMs);
+  return heard.map(({ heartbeat }) => heartbeat.encoder);
 }
 
 /**

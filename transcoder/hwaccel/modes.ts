@@ -15,3 +15,7 @@ export const HWACCEL_SETTINGS: readonly HwAccelSetting[] = ["none", "nvenc", "cu
 export function isHwAccelSetting(value: string): value is HwAccelSetting {
   return (HWACCEL_SETTINGS as readonly string[]).includes(value);
 }
+
+/** The video encoder a mode runs (what a transcoder's heartbeat shows, and a film's pieces record). */
+export const encoderOfMode = (mode: HwAccelMode): "libx264" | "h264_nvenc" =>
+  mode === "nvenc" ? "h264_nvenc" : "libx264";
