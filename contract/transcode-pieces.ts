@@ -126,3 +126,8 @@ export function pieceJobId(parentJobId: string, flow: string, piece: PieceOfFilm
   const name = piece.kind === "audio" ? "audio" : `chunk-${String(piece.index).padStart(5, "0")}`;
   return `${parentJobId}-${flow}-${name}`;
 }
+
+/** The film (`<parent job id>-<flow>`) a piece's job id belongs to (see pieceJobId), or null for any other job. */
+export function filmOfPieceId(jobId: string): string | null {
+  return /^(.+-f[0-9a-z]+)-(?:audio|chunk-\d{5})$/.exec(jobId)?.[1] ?? null;
+}

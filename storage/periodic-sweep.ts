@@ -1,4 +1,5 @@
-// The timer both storage sweeps run on (the api's StorageSweeper, the transcoders' StagingSweeper).
+// The timer the storage sweeps run on (the api's StorageSweeper, the transcoders' StagingSweeper), and
+// the transcoders' ageing of film pieces (transcoder/chunks/piece-aging.ts).
 
 /**
  * Runs `sweep` every interval once started, one run at a time: a run asked for while one is in

@@ -57,6 +57,12 @@ export interface TranscoderConfig {
    */
   readonly chunking: { readonly minSeconds: number; readonly segments: number } | null;
   /**
+   * How long a film's pieces wait behind other videos' jobs before the film keeps one piece in line with
+   * them (chunks/piece-aging.ts): a steady stream of uploads cannot starve it. Read with CHUNKING off
+   * too: such a replica still encodes the pieces of films other replicas planned.
+   */
+  readonly filmPiecesMaxWaitSeconds: number;
+  /**
    * Object storage: the copies of sources this replica keeps for the jobs that read them next (a film's
    * pieces: transcoder/source-cache.ts), in bytes (0: none, each job downloads its own), and how long
    * a copy nobody used stays.
@@ -146,6 +152,7 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     fastStart: fastStart as FastStartSetting,
     fastStartMinSeconds: integer(env, "FAST_START_MIN_SECONDS", 60, 0, 7 * 24 * 3600),
     chunking: chunking === "off" ? null : chunks,
+    filmPiecesMaxWaitSeconds: integer(env, "FILM_PIECES_MAX_WAIT_SECONDS", 300, 1, 7 * 24 * 3600),
     sourceCache: Object.freeze({
       maxBytes: integer(env, "TRANSCODER_SOURCE_CACHE_MB", 20_480, 0, 1_048_576) * 1024 * 1024,
       idleSeconds: integer(env, "TRANSCODER_SOURCE_CACHE_IDLE_SECONDS", 900, 1, 7 * 24 * 3600),

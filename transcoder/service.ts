@@ -6,6 +6,8 @@ import type { Logger } from "pino";
 import { ConnectionErrorLog } from "../connections/error-log.ts";
 import { openRedis } from "../connections/redis.ts";
 import { openMediaStorage } from "../storage/index.ts";
+import { PeriodicSweep } from "../storage/periodic-sweep.ts";
+import { agePieces } from "./chunks/piece-aging.ts";
 import type { TranscoderConfig } from "./config.ts";
 import { GPU_SKIP_SPEED } from "./fast-start/decision.ts";
 import { measureLadderSpeed } from "./fast-start/ladder-speed.ts";
@@ -30,6 +32,10 @@ export interface TranscoderService {
    */
   stop(reason: string): Promise<void>;
 }
+
+/** How often a replica looks for films whose pieces waited too long (one replica per round does it). */
+const PIECE_AGING_INTERVAL_MS = 10_000;
+const PIECE_AGING = "film pieces' ageing";
 
 export async function startTranscoderService(
   config: TranscoderConfig,
@@ -95,6 +101,25 @@ export async function startTranscoderService(
     onReclaimed: metrics.stagingSwept,
     flowQueue: farm.flowQueue,
   });
+  // Films whose pieces waited too long behind other videos keep one piece in line with them.
+  const aging = new PeriodicSweep(
+    () =>
+      agePieces({
+        queue: farm.flowQueue,
+        redis,
+        maxWaitMs: config.filmPiecesMaxWaitSeconds * 1000,
+        lockMs: PIECE_AGING_INTERVAL_MS,
+        holder: config.workerName,
+      }).then((promoted) => {
+        connectionErrors.recovered(PIECE_AGING);
+        if (promoted.length > 0)
+          log.info({ pieces: promoted }, "film pieces waited too long: one joins the line of the video jobs");
+      }),
+    // Nearly always Redis away: throttled like the connections' own errors, not a line every round.
+    (error) => connectionErrors.report(PIECE_AGING, error),
+  );
+  void aging.now().catch((error) => connectionErrors.report(PIECE_AGING, error));
+  aging.start(PIECE_AGING_INTERVAL_MS);
   heartbeat.start();
   void sweeper.sweep().catch((error) => log.error({ err: error }, "staging sweep failed"));
   sweeper.start(config.storage.sweepIntervalSeconds * 1000);
@@ -120,6 +145,7 @@ export async function startTranscoderService(
   const shutdown = async (reason: string) => {
     log.info({ signal: reason, grace_seconds: config.shutdownGraceSeconds }, "shutting down: no new jobs");
     await sweeper.stop();
+    await aging.stop();
     await farm.close(config.shutdownGraceSeconds * 1000);
     await heartbeat.stop();
     await metricsServer?.stop(true);

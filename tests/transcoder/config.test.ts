@@ -38,6 +38,11 @@ describe("loadTranscoderConfig", () => {
     expect(loadTranscoderConfig({ CHUNKING: "off" }).chunking).toBeNull();
   });
 
+  test("a film's pieces wait at most 300 s behind other jobs before one joins their line, CHUNKING off too", () => {
+    expect(loadTranscoderConfig({}).filmPiecesMaxWaitSeconds).toBe(300);
+    expect(loadTranscoderConfig({ FILM_PIECES_MAX_WAIT_SECONDS: "60" }).filmPiecesMaxWaitSeconds).toBe(60);
+  });
+
   test("the metrics server listens on loopback unless told otherwise (metrics are not public on a host)", () => {
     expect(loadTranscoderConfig({ TRANSCODER_METRICS_HOST: "0.0.0.0" }).metricsHost).toBe("0.0.0.0");
   });
@@ -84,6 +89,7 @@ describe("loadTranscoderConfig", () => {
       [{ CHUNKING: "yes" }, "CHUNKING must be on or off"],
       [{ CHUNK_SEGMENTS: "0" }, "CHUNK_SEGMENTS must be an integer between 1 and 10000"],
       [{ CHUNK_MIN_SECONDS: "2m" }, "CHUNK_MIN_SECONDS must be an integer"],
+      [{ FILM_PIECES_MAX_WAIT_SECONDS: "0" }, "FILM_PIECES_MAX_WAIT_SECONDS must be an integer between 1"],
       [{ TRANSCODER_SOURCE_CACHE_MB: "-1" }, "TRANSCODER_SOURCE_CACHE_MB must be an integer between 0"],
       [
         { TRANSCODER_SOURCE_CACHE_IDLE_SECONDS: "0" },

@@ -8,6 +8,7 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../dev/services.ts";
+import { PIECE_PRIORITY } from "../../transcoder/chunks/flow.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo, sendAs } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
 import {
@@ -180,4 +181,35 @@ describe("jobs a worker refuses without retrying", () => {
     connection.disconnect();
     await worker.stop();
   }, 120_000);
+});
+
+describe("a film's pieces behind the video jobs", () => {
+  test("a piece that waited longer than FILM_PIECES_MAX_WAIT_SECONDS joins their line, behind them", async () => {
+    const worker = await startService("ageing", { FILM_PIECES_MAX_WAIT_SECONDS: "1" });
+    // Not serving jobs: the test looks at the queue as a busy farm would leave it.
+    await worker.service.farm.worker.pause(true);
+    const connection = bullConnection(api);
+    const queue = transcodeQueue(connection);
+    const upload = await queue.add("transcode", { videoId: "queued" } as never, { jobId: "aged-upload" });
+    const piece = await queue.add("piece", {} as never, {
+      jobId: "video-99-r1-f0aged-chunk-00000",
+      priority: PIECE_PRIORITY,
+      timestamp: Date.now() - 5_000,
+    });
+    try {
+      await eventually(
+        "the piece to join the line",
+        async () => (await queue.getJobState(piece.id!)) === "waiting" || null,
+        30_000,
+        100,
+      );
+      expect(await queue.getRanges(["wait"], 0, -1, true)).toEqual([upload.id!, piece.id!]);
+      expect(worker.logs()).toContain("film pieces waited too long: one joins the line of the video jobs");
+    } finally {
+      await Promise.all([upload.remove(), piece.remove()]);
+      await queue.close();
+      connection.disconnect();
+      await worker.stop();
+    }
+  }, 60_000);
 });
