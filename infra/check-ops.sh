@@ -200,6 +200,12 @@ EOF
     render_edge EDGE_TLS_CERT="$dir/$cert" EDGE_TLS_KEY="$dir/key.pem" EDGE_HTTPS_PORT=8443 || return 1
     "$nginx" -t -q -p "$dir" -c "$dir/nginx.conf" 2>"$dir/logs/tls-$cert.log" || { cat "$dir/logs/tls-$cert.log" >&2; return 1; }
   done
+  # Both servers name their access log, so the image's own (its `main` format writes whole request
+  # lines: media tokens, direct-upload signatures) logs nothing of theirs.
+  if [ "$(cat "$dir/conf.d/default.conf" "$dir/conf.d/tls.conf" | grep -c '^ *access_log /dev/stdout videoflix_json;$')" -ne 2 ]; then
+    warn "render-edge.sh did not give each server the access log without tokens"
+    return 1
+  fi
   if ! grep -q "ssl_stapling on" "$dir/conf.d/tls.conf"; then
     warn "render-edge.sh left OCSP stapling off for a certificate with its chain"
     return 1
@@ -211,6 +217,11 @@ EOF
   PATH="$dir/nginx-1.27:$PATH" render_edge EDGE_TLS_CERT="$dir/cert.pem" EDGE_TLS_KEY="$dir/key.pem" || return 1
   if ! grep -q "http2 on;" "$dir/conf.d/tls.conf" || grep -q "ssl http2;" "$dir/conf.d/tls.conf"; then
     warn "render-edge.sh did not use the http2 directive for nginx 1.27"
+    return 1
+  fi
+  render_edge EDGE_ACCESS_LOG=0 || return 1
+  if ! grep -q '^ *access_log off;$' "$dir/conf.d/default.conf"; then
+    warn "render-edge.sh kept the access log with EDGE_ACCESS_LOG=0"
     return 1
   fi
   # A bad secret must stop the container before nginx starts (exit 78), not serve with a weak key.

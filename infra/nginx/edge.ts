@@ -64,17 +64,6 @@ export function nginxVersion(nginx: string): string {
   return version;
 }
 
-/**
- * The access log, one JSON line per request. A direct-upload URL's path carries its credential
- * (`/api/uploads/direct/<id>.<HMAC>/…`): the line keeps the id and drops the HMAC, as the api's log does.
- */
-const ACCESS_LOG = `map $uri $logged_uri {
-    "~*^(?<direct>/api/uploads/+direct/+[0-9a-f-]{0,36})[^/]*(?<rest>.*)$" "\${direct}.redacted\${rest}";
-    default $uri;
-  }
-  log_format json escape=json '{"time":"$time_iso8601","request_id":"$request_id","method":"$request_method","uri":"$logged_uri","status":$status,"bytes":$body_bytes_sent,"duration_s":$request_time}';
-  access_log /dev/stderr json;`;
-
 function mainConfig(work: string, included: string[], options: EdgeOptions, worker: WorkerAccount | null) {
   return `${worker ? `user ${worker.user} ${worker.group};` : ""}
 worker_processes ${options.workers ?? 1};
@@ -86,7 +75,8 @@ events { worker_connections 16384; }
 http {
   types { application/vnd.apple.mpegurl m3u8; }
   default_type application/octet-stream;
-  ${options.accessLog ? ACCESS_LOG : "access_log off;"}
+  # Each server names its own access log (edge.conf.template); nothing is logged outside them.
+  access_log off;
   client_body_temp_path ${work}/body;
   proxy_temp_path ${work}/proxy;
   fastcgi_temp_path ${work}/fastcgi;
@@ -159,6 +149,7 @@ export async function startEdge(options: EdgeOptions): Promise<RunningEdge> {
     acmeRoot: options.acmeRoot ?? join(work, "acme"),
     tls: options.tls ?? null,
     nginxVersion: nginxVersion(nginx),
+    accessLog: options.accessLog ? "/dev/stderr" : null,
   });
   writeFileSync(join(work, "nginx.conf"), mainConfig(work, included, options, worker));
   const child = spawn([nginx, "-p", work, "-c", join(work, "nginx.conf")], {

@@ -44,6 +44,13 @@ export EDGE_SHARED_MAX_AGE="${EDGE_SHARED_MAX_AGE:-21600}"
 export EDGE_ACME_ROOT="${EDGE_ACME_ROOT:-/var/www/acme}"
 export EDGE_HSTS_MAX_AGE="${EDGE_HSTS_MAX_AGE:-31536000}"
 export EDGE_CORS_MAP="$EDGE_PARTS/cors-origins.map"
+# The access log as JSON lines on the container's stdout (the nginx image's own log writes whole request
+# lines, tokens included: edge.conf.template); EDGE_ACCESS_LOG=0 turns it off.
+case "${EDGE_ACCESS_LOG:-1}" in
+  1) export EDGE_ACCESS_LOG_TARGET="/dev/stdout videoflix_json" ;;
+  0) export EDGE_ACCESS_LOG_TARGET="off" ;;
+  *) fail "EDGE_ACCESS_LOG must be 1 or 0, got '$EDGE_ACCESS_LOG'" ;;
+esac
 case "$EDGE_HSTS_MAX_AGE" in
   '' | *[!0-9]*) fail "EDGE_HSTS_MAX_AGE must be a number of seconds, got '$EDGE_HSTS_MAX_AGE'" ;;
 esac
@@ -106,7 +113,7 @@ else
 fi
 
 # shellcheck disable=SC2016 # the list names variables for envsubst; it must not expand them
-names='${EDGE_PARTS} ${EDGE_LISTEN} ${EDGE_API_SERVERS} ${MEDIA_ROOT} ${MEDIA_TOKEN_SECRET} ${EDGE_SHARED_MAX_AGE} ${EDGE_CORS_MAP} ${EDGE_ACME_ROOT} ${EDGE_HSTS_MAX_AGE} ${EDGE_HTTP_SITE} ${EDGE_HTTPS_PORT_SUFFIX} ${EDGE_TLS_LISTEN_DIRECTIVES} ${EDGE_TLS_CERT} ${EDGE_TLS_KEY} ${EDGE_TLS_STAPLING}'
+names='${EDGE_PARTS} ${EDGE_LISTEN} ${EDGE_API_SERVERS} ${MEDIA_ROOT} ${MEDIA_TOKEN_SECRET} ${EDGE_SHARED_MAX_AGE} ${EDGE_CORS_MAP} ${EDGE_ACME_ROOT} ${EDGE_HSTS_MAX_AGE} ${EDGE_HTTP_SITE} ${EDGE_HTTPS_PORT_SUFFIX} ${EDGE_TLS_LISTEN_DIRECTIVES} ${EDGE_TLS_CERT} ${EDGE_TLS_KEY} ${EDGE_TLS_STAPLING} ${EDGE_ACCESS_LOG_TARGET}'
 cp "$templates/edge-errors.conf" "$EDGE_PARTS/errors.conf"
 (umask 077 && envsubst "$names" <"$templates/edge-routes.conf.template" >"$EDGE_PARTS/routes.conf")
 envsubst "$names" <"$templates/edge.conf.template" >"$out_dir/default.conf"

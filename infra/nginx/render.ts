@@ -35,6 +35,8 @@ export interface EdgeSiteOptions {
   tls?: EdgeTlsOptions | null;
   /** nginx's version ("1.22.1"): HTTP/2 is spelled differently from 1.25.1 on. */
   nginxVersion: string;
+  /** Where the access log's JSON lines go (a file, /dev/stderr), or null for none. */
+  accessLog?: string | null;
 }
 
 export const DEFAULT_HSTS_MAX_AGE_SECONDS = 31_536_000;
@@ -131,6 +133,7 @@ export function renderEdgeSite(dir: string, options: EdgeSiteOptions): string[] 
     EDGE_ACME_ROOT: resolve(options.acmeRoot),
     EDGE_HSTS_MAX_AGE: String(tls?.hstsMaxAgeSeconds ?? DEFAULT_HSTS_MAX_AGE_SECONDS),
     EDGE_HTTP_SITE: join(dir, tls ? "redirect.conf" : "routes.conf"),
+    EDGE_ACCESS_LOG_TARGET: options.accessLog ? `${options.accessLog} videoflix_json` : "off",
     EDGE_HTTPS_PORT_SUFFIX: httpsPort === 443 ? "" : `:${httpsPort}`,
   };
   const render = (template: string, out: string, mode = 0o644) => {

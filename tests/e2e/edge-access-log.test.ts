@@ -77,3 +77,25 @@ test("a direct-upload URL's path is logged with its id and without its signature
   expect(requests).toEqual([`HEAD /api/uploads/direct/${id}.redacted/${uploadId}`, "GET /api/videos/"]);
   expect(logged().join("\n")).not.toContain(signature);
 }, 30_000);
+
+test("with the api away, nginx's error log says so for other paths but never shows a direct-upload URL", async () => {
+  upstream.stop(true);
+  const id = "1a2b3c4d-1111-4222-8333-444455556666";
+  const signature = "YW5vdGhlci1zaWduYXR1cmUtbmV2ZXItbG9nZ2Vk";
+  const direct = await fetch(`${edgeUrl}/api/uploads/direct/${id}.${signature}/x`, { method: "PATCH" });
+  expect(direct.status).toBe(502);
+  const other = await fetch(`${edgeUrl}/api/videos/?after-stop`);
+  expect(other.status).toBe(502);
+  // Both requests' access lines (nginx writes a request's error line before its access line).
+  const answered = () => logged().filter((line) => line.startsWith("{") && line.includes('"status":502'));
+  for (let tries = 0; tries < 50 && answered().length < 2; tries++) await Bun.sleep(100);
+  const text = logged().join("\n");
+  // The error log works (the other path's failure is in it) …
+  expect(text).toMatch(/\[error\].*connect\(\) failed.*\/api\/videos\/\?after-stop/);
+  // … and the access log has both 502s as the client sent them (not as the error page they went to),
+  // the direct upload with its id and without its HMAC, the other without its query.
+  expect(text).toContain(`"method":"PATCH","uri":"/api/uploads/direct/${id}.redacted/x","status":502`);
+  expect(text).toContain(`"method":"GET","uri":"/api/videos/","status":502`);
+  expect(text).not.toContain("/.edge-error");
+  expect(text).not.toContain(signature);
+}, 30_000);
