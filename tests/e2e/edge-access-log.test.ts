@@ -1,9 +1,10 @@
 // The edge's access log (EDGE_ACCESS_LOG=1): one JSON line per request, and a direct-upload URL's path
 // keeps its id but never its HMAC (the URL's credential), as the api's own request log. nginx writes the
 // log to its stderr, so the edge runs in a process of its own whose stderr is a file this test reads (a
-// file, not a pipe: nginx opens /dev/stderr again, which a socket pair refuses).
+// file, not a pipe: nginx opens /dev/stderr again, which a socket pair refuses). With the api away, its
+// error log must show neither a direct-upload signature nor a segment's token.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -39,10 +40,12 @@ beforeAll(async () => {
     console.log("ready");
     process.on("SIGTERM", async () => { await edge.stop(); process.exit(0); });`;
   stderrPath = join(media, "edge.stderr");
+  // Opened for appending: nginx's error log writes to this descriptor while its access log opens
+  // /dev/stderr again (with O_APPEND); at a descriptor's own offset one would write over the other.
   edge = Bun.spawn(["bun", "-e", script], {
     stdin: "ignore",
     stdout: "pipe",
-    stderr: Bun.file(stderrPath),
+    stderr: openSync(stderrPath, "a"),
   }) as unknown as Subprocess<"ignore", "pipe", "inherit">;
   const reader = edge.stdout.getReader();
   const { value } = await reader.read();
@@ -78,18 +81,22 @@ test("a direct-upload URL's path is logged with its id and without its signature
   expect(logged().join("\n")).not.toContain(signature);
 }, 30_000);
 
-test("with the api away, nginx's error log says so for other paths but never shows a direct-upload URL", async () => {
+test("with the api away, nginx's error log says so for other paths but never shows a direct-upload URL or a token", async () => {
   upstream.stop(true);
   const id = "1a2b3c4d-1111-4222-8333-444455556666";
   const signature = "YW5vdGhlci1zaWduYXR1cmUtbmV2ZXItbG9nZ2Vk";
   const direct = await fetch(`${edgeUrl}/api/uploads/direct/${id}.${signature}/x`, { method: "PATCH" });
   expect(direct.status).toBe(502);
+  const token = `4102444800.${"t0kenThatMustNeverBeLogg".slice(0, 21)}A`;
+  const segment = await fetch(`${edgeUrl}/api/video/1/360p/seg_00000.ts?v=1&token=${token}`);
+  expect(segment.status).toBe(502);
   const other = await fetch(`${edgeUrl}/api/videos/?after-stop`);
   expect(other.status).toBe(502);
   // Both requests' access lines (nginx writes a request's error line before its access line).
   const answered = () => logged().filter((line) => line.startsWith("{") && line.includes('"status":502'));
-  for (let tries = 0; tries < 50 && answered().length < 2; tries++) await Bun.sleep(100);
+  for (let tries = 0; tries < 50 && answered().length < 3; tries++) await Bun.sleep(100);
   const text = logged().join("\n");
+  expect(text).not.toContain(signature);
   // The error log works (the other path's failure is in it) …
   expect(text).toMatch(/\[error\].*connect\(\) failed.*\/api\/videos\/\?after-stop/);
   // … and the access log has both 502s as the client sent them (not as the error page they went to),
@@ -98,4 +105,7 @@ test("with the api away, nginx's error log says so for other paths but never sho
   expect(text).toContain(`"method":"GET","uri":"/api/videos/","status":502`);
   expect(text).not.toContain("/.edge-error");
   expect(text).not.toContain(signature);
+  // A segment's token, in its query, is in neither log.
+  expect(text).toContain(`"method":"GET","uri":"/api/video/1/360p/seg_00000.ts","status":502`);
+  expect(text).not.toContain(token.split(".")[1]!);
 }, 30_000);
