@@ -7,6 +7,7 @@ import type { authPlugin } from "../auth/plugin.ts";
 import type { Config } from "../config/load.ts";
 import { ErrorBody } from "../http/errors.ts";
 import type { Clock } from "../shared/clock.ts";
+import { offlineDashboardResponse } from "./dashboard-view.ts";
 import type { FarmService } from "./farm.ts";
 import { FarmModel } from "./model.ts";
 import { presentFailedJob, presentTranscoder } from "./presenter.ts";
@@ -28,7 +29,10 @@ export async function queueDashboardRoutes(deps: {
   const board = await adapter.registerPlugin();
   return new Elysia({ name: "queue-dashboard", detail: { hide: true } })
     .use(auth)
-    .guard({ admin: true }, (app) => app.use(board));
+    .guard({ admin: true }, (app) =>
+      // The package's page without its Google Fonts link (dashboard-view.ts).
+      app.onAfterHandle(({ responseValue }) => offlineDashboardResponse(responseValue)).use(board),
+    );
 }
 
 const adminErrors = { 401: ErrorBody, 403: ErrorBody } as const;

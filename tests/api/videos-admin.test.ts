@@ -125,7 +125,13 @@ describe("access", () => {
     const page = await sendAs(api, admin, "GET", "/admin/queues");
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toStartWith("text/html");
-    expect(await page.text()).toContain("<html");
+    const html = await page.text();
+    expect(html).toContain("<html");
+    // The package's page without its Google Fonts stylesheet (api/queues/dashboard-view.ts), its own
+    // stylesheet and scripts kept.
+    expect(html).not.toContain("fonts.googleapis.com");
+    expect(html).toMatch(/<link href="static\/css\/main\.[0-9a-f]+\.css" rel="stylesheet">/);
+    expect(html).toContain('<script defer src="static/js/main.');
     const state = await sendAs(api, admin, "GET", "/admin/queues/api/queues");
     expect(state.status).toBe(200);
     const body = (await state.json()) as { queues: Array<{ name: string }> };
