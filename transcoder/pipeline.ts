@@ -68,8 +68,15 @@ export interface TranscodeOptions {
      * pass ("resumed": a run before did, and its pass too), `finish` waits for them or stitches them.
      */
     farm?: {
-      start(plan: FarmPlan): Promise<"planned" | "resumed">;
+      /** `fastStart`: the run may encode a fast-start pass beside the pieces (its share is counted). */
+      start(plan: FarmPlan & { fastStart?: boolean }): Promise<"planned" | "resumed">;
       finish(plan: FarmPlan): Promise<void>;
+      /**
+       * The fast-start pass's progress (or that none runs after all), told with the pieces' own: the
+       * tick to send, which counts both passes. Without it the pass's ticks and the pieces' would
+       * overwrite each other with two different percents.
+       */
+      fastStartProgress?(plan: FarmPlan, pass: PassProgress | "skipped"): Promise<PipelineProgress>;
       /**
        * What an earlier run of the job planned its flow with: this run stitches with that ladder,
        * segment length and those chunks, whatever its own options say.
@@ -98,7 +105,7 @@ export const STAGE_PERCENT = {
   thumbnails: [95, 99],
 } as const satisfies Record<string, readonly [number, number]>;
 /** With a fast-start pass first: it takes about a sixth of the ladder's time on two cores. */
-const FAST_START_SLICES = { ...STAGE_PERCENT, "fast-start": [2, 15], encoding: [15, 90] } as const;
+export const FAST_START_SLICES = { ...STAGE_PERCENT, "fast-start": [2, 15], encoding: [15, 90] } as const;
 
 export async function transcode(options: TranscodeOptions): Promise<TranscodeResult> {
   const { sourcePath, outputDir, signal } = options;
@@ -113,7 +120,10 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   const stage = (name: keyof typeof STAGE_PERCENT, percent = 0, extra: Partial<PipelineProgress> = {}) =>
     emit({ stage: name, percent: overallPercent(percent, slices[name]), etaSeconds: null, ...extra });
 
-  stage("probing");
+  // A run that resumes a film's flow says nothing until it has stitched: until then the pieces' ticks
+  // are the job's progress (near its encoding slice's end), which a probing tick would set back to 0.
+  const resuming = recorded !== null;
+  if (!resuming) stage("probing");
   const source = await probeSource(sourcePath, { log, signal });
   // Before anything is decoded: a bomb is refused on what it declares.
   checkSourceLimits(
@@ -133,16 +143,31 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       ? planChunks(videoSecondsOf(source), { ...options.chunking, segmentSeconds })
       : null);
   const farm = chunks && options.chunking?.farm;
-  const resumed = farm ? (await farm.start({ source, ladder, chunks })) === "resumed" : false;
+  const plan = chunks ? { source, ladder, chunks } : null;
+  const resumed =
+    farm && plan
+      ? (await farm.start({ ...plan, fastStart: options.fastStart !== undefined })) === "resumed"
+      : false;
+  // The pass's ticks through the flow's hash when the farm encodes the ladder meanwhile.
+  const fastStartOfFarm =
+    farm && plan && farm.fastStartProgress ? farm.fastStartProgress.bind(farm, plan) : null;
 
   if (options.fastStart && !resumed) {
     const pending: PassProgress = { percent: 0, etaSeconds: null };
-    passes = { fastStart: pending, ladder: pending };
+    // On the farm the ticks carry the passes the flow's hash tells (fastStartOfFarm), not this run's.
+    if (!fastStartOfFarm) passes = { fastStart: pending, ladder: pending };
     slices = FAST_START_SLICES;
     const fastTicks = throttle(emit, options.progressPerSecond ?? 4);
     const ran = await options.fastStart({
       source,
       progress: (pass) => {
+        if (fastStartOfFarm) {
+          void fastStartOfFarm(pass).then(
+            (tick) => fastTicks.tick(tick, pass.percent >= 100),
+            (error) => log.warn({ err: error }, "the fast-start pass's progress was not recorded"),
+          );
+          return;
+        }
         passes = { fastStart: pass, ladder: pending };
         fastTicks.tick(
           {
@@ -156,15 +181,22 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
         );
       },
     });
-    if (ran) passes = { fastStart: { percent: 100, etaSeconds: 0 }, ladder: pending };
-    else {
+    if (ran) {
+      if (!fastStartOfFarm) passes = { fastStart: { percent: 100, etaSeconds: 0 }, ladder: pending };
+    } else {
       passes = undefined;
       slices = STAGE_PERCENT;
+      // The pieces count the job without the pass from now on.
+      await fastStartOfFarm?.("skipped").catch((error) =>
+        log.warn({ err: error }, "the fast-start pass's progress was not recorded"),
+      );
     }
     signal?.throwIfAborted();
   }
 
-  stage("encoding", 0, { rung: "all" });
+  // The farm's pieces tell the encoding's progress (chunks/film-tick.ts): a tick at its start here would
+  // set the job back to it.
+  if (!farm) stage("encoding", 0, { rung: "all" });
   await mkdir(outputDir, { recursive: true });
   const startedAt = performance.now();
   const ticks = throttle(emit, options.progressPerSecond ?? 4);
@@ -188,6 +220,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   };
   if (farm) {
     await farm.finish({ source, ladder, chunks });
+    // Stitched: the ladder is whole.
+    stage("encoding", 100, { rung: "all" });
   } else if (chunks && options.chunking) {
     // This run's own folder under the scratch: a run never deletes the pieces of another that was
     // given the same scratch (the folder itself goes once the last run sharing it is done).

@@ -291,7 +291,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       attempt.staging.add(sourceDir);
       source = await sources.hold(sourceKey, {
         dir: sourceDir,
-        onProgress: transferProgress("downloading", [0, 1], report),
+        // A film's resumed run stays quiet: its pieces' ticks (near the encoding's end) are the progress.
+        onProgress: flowOf(job) === null ? transferProgress("downloading", [0, 1], report) : undefined,
         signal: controller.signal,
         log: jobLog,
       });

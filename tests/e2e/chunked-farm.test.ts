@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Queue } from "bullmq";
 import Redis from "ioredis";
 import pino from "pino";
+import { progressChannel, progressKey, type TranscodeProgress } from "../../contract/progress.ts";
 import { TRANSCODE_QUEUE } from "../../contract/transcode-jobs.ts";
 import { PIECE_JOB_NAME, type TranscodePieceJob } from "../../contract/transcode-pieces.ts";
 import { Heartbeat } from "../../transcoder/heartbeat.ts";
@@ -23,7 +24,14 @@ import {
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "vf-chunked-farm-"));
-const CHUNKED_ENV = { CHUNKING: "on", CHUNK_MIN_SECONDS: "10", CHUNK_SEGMENTS: "2", FAST_START: "off" };
+// A fast-start pass only for films of 62 s and more (the one test that wants it).
+const CHUNKED_ENV = {
+  CHUNKING: "on",
+  CHUNK_MIN_SECONDS: "10",
+  CHUNK_SEGMENTS: "2",
+  FAST_START: "on",
+  FAST_START_MIN_SECONDS: "62",
+};
 let api: TestApi;
 let admin: Client;
 let connection: Redis;
@@ -80,6 +88,48 @@ describe("a film on a farm of two", () => {
     const flows = join(api.config.mediaRoot, "scratch", "flows");
     expect(existsSync(flows) ? readdirSync(flows) : []).toEqual([]);
   }, 240_000);
+});
+
+describe("a film with a fast-start pass on the farm", () => {
+  test("its progress never goes back: the pass's ticks and the pieces' tell one percent and both passes", async () => {
+    const source = await farmSource(workDir, "fast-film.mp4", 66, 320, 180);
+    const video = await uploadFile(api, admin, source);
+    const ticks: TranscodeProgress[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const text = await connection.get(progressKey(video.id));
+        const tick = text === null ? null : progressChannel.decode(text);
+        if (tick?.ok && tick.value.revision === 1) {
+          const last = ticks.at(-1);
+          if (!last || last.percent !== tick.value.percent || last.stage !== tick.value.stage)
+            ticks.push(tick.value);
+        }
+        await Bun.sleep(25);
+      }
+    })();
+    try {
+      await untilState(admin, video.id, "ready", 240_000);
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const fastStarted = workers.some((worker) =>
+      worker
+        .logs()
+        .split("\n")
+        .some((line) => line.includes(`"video_id":${video.id}`) && line.includes("fast-start")),
+    );
+    expect(fastStarted).toBe(true);
+    // Before the fix the pass's ticks (2–15 %) and the pieces' (2–90 %) took turns in the key.
+    const percents = ticks.map((tick) => tick.percent);
+    for (let i = 1; i < percents.length; i++) expect(percents[i]!).toBeGreaterThanOrEqual(percents[i - 1]!);
+    // While both ran, ticks told both passes: the pass's own percent beside the ladder's.
+    expect(ticks.some((tick) => (tick.passes?.fastStart?.percent ?? 0) > 0 && tick.passes?.ladder)).toBe(
+      true,
+    );
+    expect(ticks.some((tick) => tick.stage === "encoding")).toBe(true);
+  }, 300_000);
 });
 
 describe("a piece of a film planned for NVENC", () => {

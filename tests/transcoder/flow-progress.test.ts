@@ -5,10 +5,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
 import type { PieceOfFilm, TranscodePieceJob } from "../../contract/transcode-pieces.ts";
 import { testRedisUrl } from "../../dev/services.ts";
+import { filmTick } from "../../transcoder/chunks/film-tick.ts";
 import {
   filmWeight,
   flowProgressKey,
   pieceWeight,
+  recordFastStartProgress,
   recordPieceProgress,
 } from "../../transcoder/chunks/flow-progress.ts";
 
@@ -63,7 +65,7 @@ describe("a film's progress summed over its pieces", () => {
     await recordPieceProgress(redis, pieceOf(FIRST, flow), "chunk-0", 1, start + 20_000);
     await recordPieceProgress(redis, pieceOf(LAST, flow), "chunk-1", 1, start + 20_000);
     const done = await recordPieceProgress(redis, pieceOf(AUDIO, flow), "audio", 1, start + 21_000);
-    expect(done).toEqual({ fraction: 1, etaSeconds: 0 });
+    expect(done).toEqual({ fraction: 1, etaSeconds: 0, fastStart: null });
   });
 
   test("fractions outside 0–1 are clamped, flows are kept apart, and a flow's hash expires by itself", async () => {
@@ -76,5 +78,50 @@ describe("a film's progress summed over its pieces", () => {
     const ttl = await redis.ttl(flowProgressKey(pieceOf(FIRST, a)));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(24 * 3600);
+  });
+});
+
+describe("a film with a fast-start pass beside its pieces", () => {
+  test("the pass's ticks and the pieces' tell the same job percent and both passes", async () => {
+    const flow = crypto.randomUUID().slice(0, 8);
+    const film = { source, scratchPrefix: `scratch/flows/test-${flow}` };
+    const start = 2_000_000;
+    // Marked before the pieces are added: their first tick counts the pass already.
+    const marked = await recordFastStartProgress(redis, film, { percent: 0, etaSeconds: null }, start);
+    expect(marked).toEqual({ fraction: 0, etaSeconds: null, fastStart: { percent: 0, etaSeconds: null } });
+    const piece = filmTick(await recordPieceProgress(redis, pieceOf(FIRST, flow), "chunk-0", 0.5, start));
+    // 2 % probing, then the pass's 13 points and the ladder's 75: 24.3 % of the ladder is 18.2 of them.
+    expect(piece).toMatchObject({ stage: "fast-start", rung: "fast-start", percent: 20.2 });
+    expect(piece.passes?.fastStart).toEqual({ percent: 0, etaSeconds: null });
+    expect(piece.passes?.ladder?.percent).toBe(24.3);
+
+    // The pass's own tick, a second later: the same ladder share, its own percent, speed and ETA.
+    const pass = filmTick(
+      await recordFastStartProgress(redis, film, { percent: 50, etaSeconds: 30, speed: 3.5 }, start + 1_000),
+    );
+    expect(pass.percent).toBe(26.7);
+    expect(pass.passes?.fastStart).toEqual({ percent: 50, etaSeconds: 30, speed: 3.5 });
+    expect(pass.passes?.ladder?.percent).toBe(24.3);
+    // And the next piece's tick keeps the pass's: no tick sets the other's share back.
+    const next = filmTick(
+      await recordPieceProgress(redis, pieceOf(LAST, flow), "chunk-1", 0.5, start + 2_000),
+    );
+    expect(next.percent).toBe(44.9);
+    expect(next.passes?.fastStart?.percent).toBe(50);
+
+    // Done, the pass leaves the ladder: the stage is the encoding's, the job 15 % and the ladder's share.
+    const after = filmTick(
+      await recordFastStartProgress(redis, film, { percent: 100, etaSeconds: 0 }, start + 3_000),
+    );
+    expect(after).toMatchObject({ stage: "encoding", rung: "all", percent: 51.4 });
+  });
+
+  test("a pass decided against leaves the pieces the whole encoding slice, without passes", async () => {
+    const flow = crypto.randomUUID().slice(0, 8);
+    const film = { source, scratchPrefix: `scratch/flows/test-${flow}` };
+    await recordFastStartProgress(redis, film, { percent: 0, etaSeconds: null }, 0);
+    await recordFastStartProgress(redis, film, "skipped", 0);
+    const tick = filmTick(await recordPieceProgress(redis, pieceOf(FIRST, flow), "chunk-0", 1, 0));
+    expect(tick).toEqual({ stage: "encoding", rung: "all", percent: 44.7, etaSeconds: null });
   });
 });

@@ -43,6 +43,8 @@ export interface FilmFlowInput {
   workDir: string;
   signal?: AbortSignal;
   log?: TranscodeLog;
+  /** Run once the flow is recorded, before its pieces are added (the fast-start pass's mark). */
+  beforePieces?: () => Promise<void>;
 }
 
 const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
@@ -84,6 +86,7 @@ export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "
     chunks: input.chunks.map(({ index, startSeconds, endSeconds }) => ({ index, startSeconds, endSeconds })),
   };
   await job.updateData({ ...job.data, [FLOW_FIELD]: flow, [PLAN_FIELD]: plan });
+  await input.beforePieces?.();
   await addPieces(
     job,
     input.queue,
@@ -171,6 +174,9 @@ export async function forgetFlow(storage: MediaStorage, job: Job): Promise<void>
   }
   await storage.deletePrefix(flowScratchOf(job));
 }
+
+/** The scratch prefix of the flow the job's data names now (its pieces' `scratchPrefix`). */
+export const flowScratchPrefixOf = (job: Pick<Job, "id" | "data">) => `${flowScratchOf(job)}/${flowOf(job)}`;
 
 /** Every flow of a film's job keeps its pieces under this prefix (one folder per planning attempt). */
 export const flowScratchOf = (job: Pick<Job, "id">) => `scratch/flows/${hex(job.id ?? "film")}`;

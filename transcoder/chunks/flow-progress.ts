@@ -2,12 +2,18 @@
 // film it has done into one Redis hash per flow, and reads the whole hash back in the same transaction,
 // so every piece's tick tells the film's progress. The ETA is the wall time since the flow's first tick
 // scaled by what is left: it counts every replica working on the film without knowing how many there are.
+// A film with a fast-start pass (which its planning run encodes while the pieces run elsewhere) keeps
+// that pass's percent and ETA in the same hash, so that every tick, the pass's and the pieces', tells
+// both passes and one job percent: they would otherwise overwrite each other's ticks, twice a second.
 import type Redis from "ioredis";
+import type { PassProgress } from "../../contract/progress.ts";
 import type { TranscodePieceJob } from "../../contract/transcode-pieces.ts";
 import { PIECE_WEIGHTS, videoSecondsOf } from "./ladder.ts";
 import { chunkSeconds } from "./plan.ts";
 
 const STARTED_FIELD = "~started";
+/** The fast-start pass: `{"percent":…,"etaSeconds":…}`, or "skipped"; absent without one. */
+const FAST_FIELD = "~fast";
 /** A flow's hash outlives any film's encode, then goes by itself. */
 const TTL_SECONDS = 24 * 3600;
 
@@ -31,7 +37,11 @@ export interface FilmProgress {
   /** 0–1 of the film's pieces. */
   fraction: number;
   etaSeconds: number | null;
+  /** The film's fast-start pass as its planning run last told it; null when the film has none. */
+  fastStart: PassProgress | null;
 }
+
+type FlowOfPiece = Pick<TranscodePieceJob, "source" | "scratchPrefix">;
 
 /** Records that `pieceId` has done `fraction` of itself and returns the film's progress. */
 export async function recordPieceProgress(
@@ -41,27 +51,69 @@ export async function recordPieceProgress(
   fraction: number,
   nowMs: number,
 ): Promise<FilmProgress> {
-  const key = flowProgressKey(piece);
   const done = Math.min(1, Math.max(0, fraction)) * pieceWeight(piece);
-  const replies = await redis
-    .multi()
-    .hset(key, pieceId, String(done))
-    .hsetnx(key, STARTED_FIELD, String(nowMs))
-    .expire(key, TTL_SECONDS)
-    .hgetall(key)
-    .exec();
-  const fields = (replies?.at(-1)?.[1] ?? {}) as Record<string, string>;
+  return record(redis, piece, pieceId, String(done), nowMs);
+}
+
+/**
+ * Records the film's fast-start pass (its planning run's, beside the pieces): "skipped" once it was
+ * decided against. Marked at 0 % before the pieces are added, so that their first ticks already count
+ * the pass in the job's percent.
+ */
+export function recordFastStartProgress(
+  redis: Redis,
+  flow: FlowOfPiece,
+  pass: PassProgress | "skipped",
+  nowMs: number,
+): Promise<FilmProgress> {
+  const value = pass === "skipped" ? pass : JSON.stringify(pass);
+  return record(redis, flow, FAST_FIELD, value, nowMs);
+}
+
+async function record(
+  redis: Redis,
+  flow: FlowOfPiece,
+  field: string,
+  value: string,
+  nowMs: number,
+): Promise<FilmProgress> {
+  const key = flowProgressKey(flow);
+  const transaction = redis.multi().hset(key, field, value);
+  // The flow's clock starts with its first piece's tick, not with the fast-start pass's mark.
+  if (field !== FAST_FIELD) transaction.hsetnx(key, STARTED_FIELD, String(nowMs));
+  const replies = await transaction.expire(key, TTL_SECONDS).hgetall(key).exec();
+  return filmProgressOf((replies?.at(-1)?.[1] ?? {}) as Record<string, string>, flow.source, nowMs);
+}
+
+function filmProgressOf(
+  fields: Record<string, string>,
+  source: TranscodePieceJob["source"],
+  nowMs: number,
+): FilmProgress {
   let sum = 0;
-  for (const [field, value] of Object.entries(fields)) if (field !== STARTED_FIELD) sum += Number(value) || 0;
+  for (const [field, value] of Object.entries(fields)) if (!field.startsWith("~")) sum += Number(value) || 0;
   // Rounded to a millionth: the pieces' float weights (60 + 60 + 3.6 of 123.6) sum to a hair under the
   // film's, which would leave a finished film at 0.9999999999999999 and never at 1.
-  const filmFraction = Math.min(1, Math.round((sum / Math.max(filmWeight(piece.source), 0.001)) * 1e6) / 1e6);
-  const elapsed = (nowMs - Number(fields[STARTED_FIELD] ?? nowMs)) / 1000;
+  const filmFraction = Math.min(1, Math.round((sum / Math.max(filmWeight(source), 0.001)) * 1e6) / 1e6);
+  const started = fields[STARTED_FIELD];
+  const elapsed = started === undefined ? 0 : (nowMs - Number(started)) / 1000;
   const etaSeconds =
     filmFraction >= 1
       ? 0
       : filmFraction > 0 && elapsed > 0
         ? Math.round((elapsed * (1 - filmFraction)) / filmFraction)
         : null;
-  return { fraction: filmFraction, etaSeconds };
+  return { fraction: filmFraction, etaSeconds, fastStart: fastStartOf(fields[FAST_FIELD]) };
+}
+
+function fastStartOf(value: string | undefined): PassProgress | null {
+  if (value === undefined || value === "skipped") return null;
+  try {
+    const pass = JSON.parse(value) as PassProgress;
+    if (typeof pass.percent !== "number") return null;
+    const { percent, etaSeconds, speed } = pass;
+    return { percent, etaSeconds: etaSeconds ?? null, ...(typeof speed === "number" ? { speed } : {}) };
+  } catch {
+    return null;
+  }
 }

@@ -4,19 +4,21 @@
 import { DelayedError, type Job, type Queue, UnrecoverableError, WaitingError } from "bullmq";
 import type Redis from "ioredis";
 import type { Logger } from "pino";
+import type { PassProgress } from "../../contract/progress.ts";
 import { type RecordedFlowPlan, transcodePieceJobs } from "../../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import { LockLostError, type RunningAttempt } from "../attempt.ts";
 import type { TranscoderConfig } from "../config.ts";
 import type { HwAccelMode } from "../hwaccel/modes.ts";
 import type { LockWatchdog } from "../lock-watchdog.ts";
-import { type FarmPlan, STAGE_PERCENT } from "../pipeline.ts";
-import { overallPercent, throttle } from "../progress.ts";
+import type { FarmPlan, PipelineProgress } from "../pipeline.ts";
+import { throttle } from "../progress.ts";
 import type { TranscodeReporter } from "../reporter.ts";
 import type { SourceReader } from "../source-cache.ts";
 import { filmEncoderFor, pieceAccelerationHere } from "./film-encoder.ts";
-import { finishFilmFlow, startFilmFlow } from "./film-flow.ts";
-import { recordPieceProgress } from "./flow-progress.ts";
+import { finishFilmFlow, flowScratchPrefixOf, startFilmFlow } from "./film-flow.ts";
+import { filmTick } from "./film-tick.ts";
+import { recordFastStartProgress, recordPieceProgress } from "./flow-progress.ts";
 import { runPieceJob } from "./piece-job.ts";
 
 /** How long a piece claimed while its earlier attempt still winds down here waits. */
@@ -59,9 +61,27 @@ export function filmFarmOf(deps: {
       encoder: () => filmEncoderFor(deps.redis, deps.hwaccel, context.jobLog),
       log: context.jobLog,
     });
+    // The film's fast-start pass, told through the flow's hash (flow-progress.ts): its ticks and the
+    // pieces' then tell the same job percent and both passes.
+    const fastStart = (source: FarmPlan["source"], pass: PassProgress | "skipped") =>
+      recordFastStartProgress(
+        deps.redis,
+        { source, scratchPrefix: flowScratchPrefixOf(context.job) },
+        pass,
+        Date.now(),
+      ).then(filmTick);
     return {
-      start: (plan: FarmPlan) => startFilmFlow(input(plan)),
+      start: (plan: FarmPlan & { fastStart?: boolean }) =>
+        startFilmFlow({
+          ...input(plan),
+          // Marked before the pieces exist, so that their first ticks count the pass.
+          beforePieces: plan.fastStart
+            ? () => fastStart(plan.source, { percent: 0, etaSeconds: null }).then(() => {})
+            : undefined,
+        }),
       finish: (plan: FarmPlan) => finishFilmFlow(input(plan)),
+      fastStartProgress: (plan: FarmPlan, pass: PassProgress | "skipped"): Promise<PipelineProgress> =>
+        fastStart(plan.source, pass),
       recorded: context.recorded,
     };
   };
@@ -121,16 +141,7 @@ export function pieceRunner(deps: PieceRunnerDeps) {
     const ticks = throttle((fraction: number) => {
       if (attempt.lost) return;
       void recordPieceProgress(deps.redis, piece, jobId, fraction, Date.now())
-        .then((film) =>
-          reporter.progress({
-            videoId,
-            revision,
-            stage: "encoding",
-            rung: "all",
-            percent: overallPercent(film.fraction * 100, STAGE_PERCENT.encoding),
-            etaSeconds: film.etaSeconds,
-          }),
-        )
+        .then((film) => reporter.progress({ videoId, revision, ...filmTick(film) }))
         .catch((error) => jobLog.warn({ err: error }, "progress report failed"));
     }, 1);
     jobLog.info({ piece: piece.piece }, "piece started");
