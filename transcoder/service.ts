@@ -108,7 +108,8 @@ export async function startTranscoderService(
         queue: farm.flowQueue,
         redis,
         maxWaitMs: config.filmPiecesMaxWaitSeconds * 1000,
-        lockMs: PIECE_AGING_INTERVAL_MS,
+        // Shorter than the interval: the holder's own next round finds the lock gone.
+        lockMs: (PIECE_AGING_INTERVAL_MS * 8) / 10,
         holder: config.workerName,
       }).then((promoted) => {
         connectionErrors.recovered(PIECE_AGING);

@@ -90,11 +90,13 @@ test("with the api away, nginx's error log says so for other paths but never sho
   const token = `4102444800.${"t0kenThatMustNeverBeLogg".slice(0, 21)}A`;
   const segment = await fetch(`${edgeUrl}/api/video/1/360p/seg_00000.ts?v=1&token=${token}`);
   expect(segment.status).toBe(502);
+  const playlist = await fetch(`${edgeUrl}/api/video/1/480p/index.m3u8?v=1&token=${token}`);
+  expect(playlist.status).toBe(502);
   const other = await fetch(`${edgeUrl}/api/videos/?after-stop`);
   expect(other.status).toBe(502);
   // Both requests' access lines (nginx writes a request's error line before its access line).
   const answered = () => logged().filter((line) => line.startsWith("{") && line.includes('"status":502'));
-  for (let tries = 0; tries < 50 && answered().length < 3; tries++) await Bun.sleep(100);
+  for (let tries = 0; tries < 50 && answered().length < 4; tries++) await Bun.sleep(100);
   const text = logged().join("\n");
   expect(text).not.toContain(signature);
   // The error log works (the other path's failure is in it) …
@@ -105,7 +107,8 @@ test("with the api away, nginx's error log says so for other paths but never sho
   expect(text).toContain(`"method":"GET","uri":"/api/videos/","status":502`);
   expect(text).not.toContain("/.edge-error");
   expect(text).not.toContain(signature);
-  // A segment's token, in its query, is in neither log.
+  // A segment's or a rewritten playlist's token, in the query, is in neither log.
   expect(text).toContain(`"method":"GET","uri":"/api/video/1/360p/seg_00000.ts","status":502`);
+  expect(text).toContain(`"method":"GET","uri":"/api/video/1/480p/index.m3u8","status":502`);
   expect(text).not.toContain(token.split(".")[1]!);
 }, 30_000);

@@ -42,8 +42,12 @@ async function addFilm(parent: string, chunks: number, ageMs: number): Promise<s
   return ids;
 }
 
-const ageOnce = (maxWaitMs: number, holder = "test", lockMs = 1) =>
-  agePieces({ queue, redis: connection, maxWaitMs, lockMs, holder });
+/** One round; the lock is dropped after it, so that the next round acts (unless `keepLock`). */
+async function ageOnce(maxWaitMs: number, holder = "test", lockMs = 5_000, keepLock = false) {
+  const promoted = await agePieces({ queue, redis: connection, maxWaitMs, lockMs, holder });
+  if (!keepLock) await connection.del(`vf:piece-aging:${queue.name}`);
+  return promoted;
+}
 
 describe("one round of ageing", () => {
   test("a film that waited longer than the limit gets its next piece into the line, at its back", async () => {
@@ -68,8 +72,31 @@ describe("one round of ageing", () => {
       expect(await ageOnce(30_000)).toEqual([]);
       await taken?.moveToCompleted({ key: "x" }, "token-1", false);
       // Two replicas in the same period: the first holds the lock, the second does nothing.
-      const [first, second] = await Promise.all([ageOnce(30_000, "a", 5_000), ageOnce(30_000, "b", 5_000)]);
-      expect([...first, ...second]).toEqual([ids[1]!]);
+      expect(await ageOnce(30_000, "a", 5_000, true)).toEqual([ids[1]!]);
+      expect(await ageOnce(30_000, "b", 5_000, true)).toEqual([]);
+      expect(await connection.get(`vf:piece-aging:${queue.name}`)).toBe("a");
+    } finally {
+      await worker.close();
+    }
+  });
+});
+
+describe("a promoted piece that comes back from a delay", () => {
+  test("is still the film's one piece in line: no second piece is promoted meanwhile", async () => {
+    const ids = await addFilm("video-5-r1", 3, 60_000);
+    expect(await ageOnce(30_000)).toEqual([ids[0]!]);
+    const worker = new Worker(queue.name, null, { connection, autorun: false });
+    try {
+      // A replica takes it and hands it back (a CPU replica and an NVENC piece, or a retry's backoff).
+      const taken = await worker.getNextJob("token-2");
+      expect(taken?.id).toBe(ids[0]);
+      await taken?.moveToDelayed(Date.now() + 60_000, "token-2");
+      expect(await ageOnce(30_000)).toEqual([]);
+      // Its delay over (promote: what BullMQ does when it ends), it joins the line with its priority 0.
+      await (await queue.getJob(ids[0]!))?.promote();
+      expect(await queue.getJobState(ids[0]!)).toBe("waiting");
+      expect(await ageOnce(30_000)).toEqual([]);
+      for (const id of ids.slice(1)) expect(await queue.getJobState(id)).toBe("prioritized");
     } finally {
       await worker.close();
     }
@@ -99,11 +126,15 @@ describe("a steady stream of uploads", () => {
       // Without ageing: not one piece ran.
       expect(order.filter((name) => name !== "upload")).toEqual([]);
 
-      const ageing = setInterval(() => void ageOnce(200), 50);
+      let rounds = Promise.resolve();
+      const ageing = setInterval(() => {
+        rounds = rounds.then(() => ageOnce(200)).then(() => {});
+      }, 50);
       try {
         await eventually("every piece of the film", async () => order.includes(ids.at(-1)!), 30_000, 20);
       } finally {
         clearInterval(ageing);
+        await rounds;
       }
       const ran = order.filter((name) => name !== "upload");
       expect(ran).toEqual(ids);

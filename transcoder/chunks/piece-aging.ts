@@ -29,9 +29,12 @@ export async function agePieces(deps: PieceAgingDeps): Promise<string[]> {
   if (lock !== "OK") return [];
   const [prioritized, inLine] = await Promise.all([
     queue.getRanges(["prioritized"], 0, -1, true),
-    queue.getRanges(["wait", "active"], 0, -1, true),
+    queue.getRanges(["wait", "active", "delayed"], 0, -1, true),
   ]);
-  // Films that have a piece running or in the line already need nothing.
+  // Films that have a piece running or in the line already need nothing. Delayed counts as in line: a
+  // promoted piece keeps priority 0, so when a hand-back or a retry's backoff ends BullMQ puts it back
+  // in the line, not in the priority set (a piece delayed with its priority only holds the film back
+  // for that delay).
   const moving = new Set(inLine.map(filmOfPieceId).filter((film) => film !== null));
   // Each waiting film's next piece: the first of its pieces in the priority set (audio, then chunks in
   // film order: they were added in that order under one priority).
@@ -46,9 +49,15 @@ export async function agePieces(deps: PieceAgingDeps): Promise<string[]> {
     const piece = await Job.fromId(queue, id);
     // Its timestamp is when the film was cut into pieces: they were all added then.
     if (!piece || now - piece.timestamp < deps.maxWaitMs) continue;
-    // Priority 0 puts it at the back of the wait list, as if it were a video job added now.
-    await piece.changePriority({ priority: 0 });
-    promoted.push(id);
+    try {
+      // Priority 0 puts it at the back of the wait list, as if it were a video job added now. A piece
+      // a worker took meanwhile only gets priority 0 in its hash: it is then the film's piece in line
+      // when it comes back, which the check above counts.
+      await piece.changePriority({ priority: 0 });
+      promoted.push(id);
+    } catch {
+      // Finished and removed meanwhile (pieces go as they finish): nothing to move; the others still are.
+    }
   }
   return promoted;
 }
