@@ -151,6 +151,8 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   // The pass's ticks through the flow's hash when the farm encodes the ladder meanwhile.
   const fastStartOfFarm =
     farm && plan && farm.fastStartProgress ? farm.fastStartProgress.bind(farm, plan) : null;
+  const unrecorded = (error: unknown) =>
+    log.warn({ err: error }, "the fast-start pass's progress was not recorded");
 
   if (options.fastStart && !resumed) {
     const pending: PassProgress = { percent: 0, etaSeconds: null };
@@ -162,10 +164,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       source,
       progress: (pass) => {
         if (fastStartOfFarm) {
-          void fastStartOfFarm(pass).then(
-            (tick) => fastTicks.tick(tick, pass.percent >= 100),
-            (error) => log.warn({ err: error }, "the fast-start pass's progress was not recorded"),
-          );
+          void fastStartOfFarm(pass).then((tick) => fastTicks.tick(tick, pass.percent >= 100), unrecorded);
           return;
         }
         passes = { fastStart: pass, ladder: pending };
@@ -187,9 +186,7 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
       passes = undefined;
       slices = STAGE_PERCENT;
       // The pieces count the job without the pass from now on.
-      await fastStartOfFarm?.("skipped").catch((error) =>
-        log.warn({ err: error }, "the fast-start pass's progress was not recorded"),
-      );
+      await fastStartOfFarm?.("skipped").catch(unrecorded);
     }
     signal?.throwIfAborted();
   }

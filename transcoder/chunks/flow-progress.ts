@@ -6,7 +6,8 @@
 // that pass's percent and ETA in the same hash, so that every tick, the pass's and the pieces', tells
 // both passes and one job percent: they would otherwise overwrite each other's ticks, twice a second.
 import type Redis from "ioredis";
-import type { PassProgress } from "../../contract/progress.ts";
+import { messageCodec } from "../../contract/codec.ts";
+import { PassProgress } from "../../contract/progress.ts";
 import type { TranscodePieceJob } from "../../contract/transcode-pieces.ts";
 import { PIECE_WEIGHTS, videoSecondsOf } from "./ladder.ts";
 import { chunkSeconds } from "./plan.ts";
@@ -14,6 +15,7 @@ import { chunkSeconds } from "./plan.ts";
 const STARTED_FIELD = "~started";
 /** The fast-start pass: `{"percent":…,"etaSeconds":…}`, or "skipped"; absent without one. */
 const FAST_FIELD = "~fast";
+const passes = messageCodec(PassProgress);
 /** A flow's hash outlives any film's encode, then goes by itself. */
 const TTL_SECONDS = 24 * 3600;
 
@@ -66,7 +68,7 @@ export function recordFastStartProgress(
   pass: PassProgress | "skipped",
   nowMs: number,
 ): Promise<FilmProgress> {
-  const value = pass === "skipped" ? pass : JSON.stringify(pass);
+  const value = pass === "skipped" ? pass : passes.encode(pass);
   return record(redis, flow, FAST_FIELD, value, nowMs);
 }
 
@@ -108,12 +110,6 @@ function filmProgressOf(
 
 function fastStartOf(value: string | undefined): PassProgress | null {
   if (value === undefined || value === "skipped") return null;
-  try {
-    const pass = JSON.parse(value) as PassProgress;
-    if (typeof pass.percent !== "number") return null;
-    const { percent, etaSeconds, speed } = pass;
-    return { percent, etaSeconds: etaSeconds ?? null, ...(typeof speed === "number" ? { speed } : {}) };
-  } catch {
-    return null;
-  }
+  const decoded = passes.decode(value);
+  return decoded.ok ? decoded.value : null;
 }

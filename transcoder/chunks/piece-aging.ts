@@ -15,7 +15,7 @@ export interface PieceAgingDeps {
   redis: Redis;
   /** How long a film's pieces may wait behind other jobs (FILM_PIECES_MAX_WAIT_SECONDS). */
   maxWaitMs: number;
-  /** How long this replica's round holds the lock: its interval, so one round runs per interval. */
+  /** How long this replica's round holds the lock: a little under the interval, so one round runs per interval. */
   lockMs: number;
   /** Who holds the lock (the transcoder's name). */
   holder: string;

@@ -1,5 +1,6 @@
 // The two spellings of hardware acceleration: what an operator asks for (which may be `auto`) and what
 // the worker really uses once the host has been self-tested (see ./index.ts).
+import type { FilmEncoder } from "../../contract/transcode-pieces.ts";
 
 /**
  * none: libx264 on the CPU. nvenc: decode, scale and encode on the GPU. cuda-decode: decode and
@@ -17,5 +18,5 @@ export function isHwAccelSetting(value: string): value is HwAccelSetting {
 }
 
 /** The video encoder a mode runs (what a transcoder's heartbeat shows, and a film's pieces record). */
-export const encoderOfMode = (mode: HwAccelMode): "libx264" | "h264_nvenc" =>
+export const encoderOfMode = (mode: HwAccelMode): FilmEncoder =>
   mode === "nvenc" ? "h264_nvenc" : "libx264";
