@@ -114,6 +114,25 @@ export function flowPlanOfFilmJob(data: unknown): RecordedFlowPlan | null {
   return checked.ok ? checked.value : null;
 }
 
+/**
+ * The job history's attempt that planned the flow (data field `flowAttempt`): the film's later runs (the
+ * stitch, a wake that waits again, a takeover of either) carry on that attempt in the history instead of
+ * each opening one of their own, so a film encoded across the farm is one attempt there, as a one-pass
+ * job is. Null when none is recorded (no flow, or one planned by a transcoder older than the field).
+ */
+export const FlowAttempt = Type.Object({
+  attempt: Type.Integer({ minimum: 1 }),
+  worker: Type.String({ minLength: 1 }),
+});
+export type FlowAttempt = Static<typeof FlowAttempt>;
+const flowAttempts = messageCodec(FlowAttempt);
+
+export function flowAttemptOfFilmJob(data: unknown): FlowAttempt | null {
+  if (flowOfFilmJob(data) === null) return null;
+  const checked = flowAttempts.check((data as Record<string, unknown>).flowAttempt);
+  return checked.ok ? checked.value : null;
+}
+
 /** Whether a child key (`bull:<queue>:<piece id>`) names a piece of flow `flow` of job `parentJobId`. */
 export function isPieceKeyOfFlow(childKey: string, parentJobId: string, flow: string): boolean {
   const prefix = `:${parentJobId}-${flow}-`;

@@ -55,7 +55,12 @@ export interface TranscoderConfig {
    * Films at least CHUNK_MIN_SECONDS long are cut into chunks of CHUNK_SEGMENTS segments that every
    * replica encodes (transcoder/chunks/); null with CHUNKING=off.
    */
-  readonly chunking: { readonly minSeconds: number; readonly segments: number } | null;
+  readonly chunking: {
+    readonly minSeconds: number;
+    readonly segments: number;
+    /** CHUNKING=auto: an NVENC replica plans its films whole while CPU replicas are online. */
+    readonly nvencFilmsWholeOnMixedFarm: boolean;
+  } | null;
   /**
    * How long a film's pieces wait behind other videos' jobs before the film keeps one piece in line with
    * them (chunks/piece-aging.ts): a steady stream of uploads cannot starve it. Read with CHUNKING off
@@ -71,6 +76,8 @@ export interface TranscoderConfig {
 }
 
 export const FAST_START_SETTINGS = ["auto", "on", "off"] as const;
+/** CHUNKING: `auto` (the default) and `on` cut long films into pieces, `off` keeps one job per film. */
+export const CHUNKING_SETTINGS = ["auto", "on", "off"] as const;
 export type FastStartSetting = (typeof FAST_START_SETTINGS)[number];
 
 export const X264_PRESETS = [
@@ -106,10 +113,14 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
   const fastStart = optional(env, "FAST_START") ?? "auto";
   if (!(FAST_START_SETTINGS as readonly string[]).includes(fastStart))
     throw new ConfigError(`FAST_START must be one of ${FAST_START_SETTINGS.join(", ")}`);
-  // Off until the flow's review findings are fixed (docs/chunked-transcoding.md, "Known gaps"): a film
-  // then keeps today's one job; CHUNKING=on opts a farm in.
-  const chunking = optional(env, "CHUNKING") ?? "off";
-  if (chunking !== "on" && chunking !== "off") throw new ConfigError("CHUNKING must be on or off");
+  // auto by default: a long film takes every replica (docs/chunked-transcoding.md; with one replica the
+  // result is the same, bench:farm), but an NVENC replica on a farm with CPU replicas keeps the films it
+  // plans whole on its GPU (chunks/film-encoder.ts, cutsFilmsHere). on: every film is cut. off: one job
+  // per film, e.g. while a rolling upgrade still runs transcoders older than the pieces
+  // (docs/operations.md, "Rolling upgrades").
+  const chunking = optional(env, "CHUNKING") ?? "auto";
+  if (!(CHUNKING_SETTINGS as readonly string[]).includes(chunking))
+    throw new ConfigError(`CHUNKING must be one of ${CHUNKING_SETTINGS.join(", ")}`);
   // Read (and refused when bad) even while off, so that turning CHUNKING on later cannot be the day a
   // typo in them is found.
   const chunks = Object.freeze({
@@ -151,7 +162,7 @@ export function loadTranscoderConfig(env: Env): TranscoderConfig {
     spacePollSeconds: integer(env, "TRANSCODER_SPACE_POLL_SECONDS", 10, 1, 3600),
     fastStart: fastStart as FastStartSetting,
     fastStartMinSeconds: integer(env, "FAST_START_MIN_SECONDS", 60, 0, 7 * 24 * 3600),
-    chunking: chunking === "off" ? null : chunks,
+    chunking: chunking === "off" ? null : { ...chunks, nvencFilmsWholeOnMixedFarm: chunking === "auto" },
     filmPiecesMaxWaitSeconds: integer(env, "FILM_PIECES_MAX_WAIT_SECONDS", 300, 1, 7 * 24 * 3600),
     sourceCache: Object.freeze({
       maxBytes: integer(env, "TRANSCODER_SOURCE_CACHE_MB", 20_480, 0, 1_048_576) * 1024 * 1024,

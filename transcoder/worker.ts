@@ -20,9 +20,10 @@ import {
   transcodeJobs,
   videoIdOfJob,
 } from "../contract/transcode-jobs.ts";
-import { PIECE_JOB_NAME } from "../contract/transcode-pieces.ts";
+import { flowAttemptOfFilmJob, PIECE_JOB_NAME } from "../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../storage/index.ts";
 import { type AttemptRef, attemptLabel, LockLostError, type RunningAttempt } from "./attempt.ts";
+import { cutsFilmsHere, filmEncoderFor } from "./chunks/film-encoder.ts";
 import { dropFlowScratch, failIfFlowFailed, flowOf, forgetFlow, recordedPlanOf } from "./chunks/film-flow.ts";
 import { DEFAULT_CHUNK_MIN_SECONDS, DEFAULT_CHUNK_SEGMENTS } from "./chunks/plan.ts";
 import { filmFarmOf, pieceRunner } from "./chunks/worker-pieces.ts";
@@ -200,12 +201,18 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
     // No room to write: hand the job back before doing anything (storage-full.ts).
     if (await storageFull.isLow()) await storageFull.holdOrFail({ job, token, log: jobLog });
     // The job history numbers every run of the job (BullMQ's attemptsStarted: retries, takeovers,
-    // hand-backs and an admin's retry all count on), so no two runs of a revision share a number.
-    const attemptRef = {
+    // hand-backs and an admin's retry all count on), so no two runs of a revision share a number. A
+    // film's runs after the one that planned its flow (the stitch, a wake that waits again, a takeover)
+    // carry on that attempt, planner's name and all: the history shows the film's encode across the farm
+    // as one attempt, not as one "interrupted" by each run of its job (a retry plans a flow of its own).
+    const resumedAttempt = flowAttemptOfFilmJob(job.data);
+    const attemptRef = resumedAttempt ?? {
       attempt: Math.max(job.attemptsStarted ?? 0, attemptNumber),
       worker: config.workerName,
     };
-    await reporter.report({ type: "processing", videoId, revision, ...attemptRef, at: now() });
+    // The attempt a resumed run carries on was reported started by the run that planned it.
+    if (!resumedAttempt)
+      await reporter.report({ type: "processing", videoId, revision, ...attemptRef, at: now() });
 
     // The source goes away when the video is deleted or its file replaced while the job waited.
     if (!(await storage.stat(sourceKey))) {
@@ -336,7 +343,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         // A flow recorded by an earlier run is stitched as planned, even where this replica has
         // CHUNKING off or other chunk settings (its minimum and size are then unused).
         chunking:
-          config.chunking || recordedPlanOf(job)
+          (config.chunking && (await cutsFilmHere(config.chunking, jobLog))) || recordedPlanOf(job)
             ? {
                 ...(config.chunking ?? {
                   minSeconds: DEFAULT_CHUNK_MIN_SECONDS,
@@ -354,6 +361,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
                   jobLog,
                   signal: controller.signal,
                   recorded: recordedPlanOf(job),
+                  historyAttempt: attemptRef,
                 }),
               }
             : undefined,
@@ -455,6 +463,15 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       }
     }
   };
+
+  // CHUNKING=auto on an NVENC replica: its films stay whole on its GPU while CPU replicas are online.
+  const cutsFilmHere = async (
+    chunking: NonNullable<TranscoderConfig["chunking"]>,
+    jobLog: Logger,
+  ): Promise<boolean> =>
+    !chunking.nvencFilmsWholeOnMixedFarm ||
+    deps.hwaccel !== "nvenc" ||
+    cutsFilmsHere(deps.hwaccel, await filmEncoderFor(deps.redis, deps.hwaccel, jobLog));
 
   // The film's pieces are jobs of this queue too (transcoder/chunks/): added by a film's job, run here.
   const flowQueue = new Queue(TRANSCODE_QUEUE, { connection: deps.redis });

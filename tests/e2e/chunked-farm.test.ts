@@ -24,9 +24,9 @@ import {
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "vf-chunked-farm-"));
-// A fast-start pass only for films of 62 s and more (the one test that wants it).
+// CHUNKING left at its default (on): these films are cut because the default says so. A fast-start
+// pass only for films of 62 s and more (the one test that wants it).
 const CHUNKED_ENV = {
-  CHUNKING: "on",
   CHUNK_MIN_SECONDS: "10",
   CHUNK_SEGMENTS: "2",
   FAST_START: "on",
@@ -87,6 +87,20 @@ describe("a film on a farm of two", () => {
     }
     const flows = join(api.config.mediaRoot, "scratch", "flows");
     expect(existsSync(flows) ? readdirSync(flows) : []).toEqual([]);
+    // The job history: one attempt, ready, by the replica that planned it. The film's job ran twice
+    // (planning, then the stitch once its pieces were done), and the stitch carries on the planning's
+    // attempt instead of opening its own and leaving the first "interrupted".
+    type Attempt = { attempt: number; worker: string; outcome: string | null };
+    const history = await eventually("the film's attempt recorded as ready", async () => {
+      const attempts = (await (
+        await admin.get(`/api/admin/videos/${video.id}/attempts`)
+      ).json()) as Attempt[];
+      return attempts.at(0)?.outcome === "ready" ? attempts : null;
+    });
+    const planner = workers.find((worker) => worker.logs().includes('"film cut into pieces for the farm"'))!;
+    expect(history.map(({ attempt, worker, outcome }) => ({ attempt, worker, outcome }))).toEqual([
+      { attempt: 1, worker: planner.name, outcome: "ready" },
+    ]);
   }, 240_000);
 });
 

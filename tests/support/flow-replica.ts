@@ -109,6 +109,7 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
       encoder: async () => job.data.encoder ?? (await filmEncoderFor(connection, "none")),
       outputDir,
       workDir: join(workDir, "flow"),
+      historyAttempt: { attempt: Math.max(job.attemptsStarted ?? 0, 1), worker: "flow-replica" },
     });
     const farm = {
       start: async (plan: FarmPlan) => {

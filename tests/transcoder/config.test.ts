@@ -30,11 +30,17 @@ describe("loadTranscoderConfig", () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
-  test("with CHUNKING=on films of 120 s and more are cut into chunks of 10 segments; off by default", () => {
-    expect(loadTranscoderConfig({}).chunking).toBeNull();
-    expect(loadTranscoderConfig({ CHUNKING: "on" }).chunking).toEqual({ minSeconds: 120, segments: 10 });
+  test("films of 120 s and more are cut into chunks of 10 segments: auto by default, on, off", () => {
+    const auto = { minSeconds: 120, segments: 10, nvencFilmsWholeOnMixedFarm: true };
+    expect(loadTranscoderConfig({}).chunking).toEqual(auto);
+    expect(loadTranscoderConfig({ CHUNKING: "" }).chunking).toEqual(auto);
+    expect(loadTranscoderConfig({ CHUNKING: "auto" }).chunking).toEqual(auto);
+    expect(loadTranscoderConfig({ CHUNKING: "on" }).chunking).toEqual({
+      ...auto,
+      nvencFilmsWholeOnMixedFarm: false,
+    });
     const tuned = loadTranscoderConfig({ CHUNKING: "on", CHUNK_MIN_SECONDS: "600", CHUNK_SEGMENTS: "5" });
-    expect(tuned.chunking).toEqual({ minSeconds: 600, segments: 5 });
+    expect(tuned.chunking).toEqual({ minSeconds: 600, segments: 5, nvencFilmsWholeOnMixedFarm: false });
     expect(loadTranscoderConfig({ CHUNKING: "off" }).chunking).toBeNull();
   });
 
@@ -86,7 +92,7 @@ describe("loadTranscoderConfig", () => {
       [{ TRANSCODER_SHUTDOWN_GRACE_SECONDS: "soon" }, "TRANSCODER_SHUTDOWN_GRACE_SECONDS must be an integer"],
       [{ TRANSCODER_MIN_FREE_MB: "-5" }, "TRANSCODER_MIN_FREE_MB must be an integer between 0 and 1048576"],
       [{ STORAGE_URL: "ftp://media" }, "STORAGE_URL must be file:///path or s3://bucket/prefix"],
-      [{ CHUNKING: "yes" }, "CHUNKING must be on or off"],
+      [{ CHUNKING: "yes" }, "CHUNKING must be one of auto, on, off"],
       [{ CHUNK_SEGMENTS: "0" }, "CHUNK_SEGMENTS must be an integer between 1 and 10000"],
       [{ CHUNK_MIN_SECONDS: "2m" }, "CHUNK_MIN_SECONDS must be an integer"],
       [{ FILM_PIECES_MAX_WAIT_SECONDS: "0" }, "FILM_PIECES_MAX_WAIT_SECONDS must be an integer between 1"],

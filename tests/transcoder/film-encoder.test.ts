@@ -7,6 +7,7 @@ import { TRANSCODERS_KEY, TRANSCODERS_SEEN_KEY } from "../../contract/transcoder
 import { testRedisUrl } from "../../dev/services.ts";
 import {
   chooseFilmEncoder,
+  cutsFilmsHere,
   filmEncoderFor,
   onlineEncoders,
   pieceHwAccel,
@@ -22,6 +23,18 @@ describe("the film's encoder", () => {
     expect(chooseFilmEncoder("nvenc", [])).toBe("h264_nvenc");
     expect(chooseFilmEncoder("cuda-decode", ["h264_nvenc"])).toBe("libx264");
     expect(chooseFilmEncoder("none", ["h264_nvenc"])).toBe("libx264");
+  });
+
+  test("CHUNKING=auto: films are cut everywhere but on an NVENC replica of a farm with CPU replicas", () => {
+    // An all-NVENC farm: NVENC films cut across the GPUs.
+    expect(cutsFilmsHere("nvenc", chooseFilmEncoder("nvenc", ["h264_nvenc", "h264_nvenc"]))).toBe(true);
+    // A CPU replica online: the film stays one NVENC job on this GPU instead of an x264 film everywhere.
+    expect(cutsFilmsHere("nvenc", chooseFilmEncoder("nvenc", ["h264_nvenc", "libx264"]))).toBe(false);
+    // Replicas without NVENC cut their films (x264) whatever else is online.
+    for (const own of ["none", "cuda-decode"] as const) {
+      expect(cutsFilmsHere(own, chooseFilmEncoder(own, ["h264_nvenc", "libx264"]))).toBe(true);
+      expect(cutsFilmsHere(own, chooseFilmEncoder(own, ["h264_nvenc"]))).toBe(true);
+    }
   });
 
   test("the encoder a replica's heartbeat shows", () => {

@@ -61,6 +61,16 @@ export async function onlineEncoders(redis: Redis, withinMs = HEARTBEAT_STALE_MS
 }
 
 /**
+ * Whether this replica cuts a film it plans into pieces (CHUNKING=auto, the default): yes, except an
+ * NVENC replica on a farm that also runs replicas without NVENC. There the whole film would be encoded
+ * with libx264 (one encoder per film, above), which on the GPU replica is many times slower than its own
+ * NVENC ladder: the film is better one NVENC job here, while the CPU replicas' films are cut across the
+ * farm and this replica encodes their pieces too. CHUNKING=on cuts every film (that farm: x264 films).
+ */
+export const cutsFilmsHere = (own: HwAccelMode, filmEncoder: FilmEncoder): boolean =>
+  own !== "nvenc" || filmEncoder === "h264_nvenc";
+
+/**
  * What the planning replica records in its pieces: this replica's choice for the farm online now.
  * libx264 when the heartbeats cannot be read: every replica runs it.
  */

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Job, Queue } from "bullmq";
 import {
   type FilmEncoder,
+  type FlowAttempt,
   flowOfFilmJob,
   flowPlanOfFilmJob,
   type RecordedFlowPlan,
@@ -45,6 +46,8 @@ export interface FilmFlowInput {
   log?: TranscodeLog;
   /** Run once the flow is recorded, before its pieces are added (the fast-start pass's mark). */
   beforePieces?: () => Promise<void>;
+  /** The job history's attempt of the planning run, recorded with the flow for the runs after it. */
+  historyAttempt: FlowAttempt;
 }
 
 const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
@@ -56,6 +59,8 @@ export const flowOf = (job: Pick<Job, "data">): string | null => flowOfFilmJob(j
 const PLAN_FIELD = "flowPlan";
 export const recordedPlanOf = (job: Pick<Job, "data">): RecordedFlowPlan | null =>
   flowOf(job) === null ? null : flowPlanOfFilmJob(job.data);
+/** The history's attempt that planned the flow (contract's flowAttemptOfFilmJob). */
+const ATTEMPT_FIELD = "flowAttempt";
 
 /**
  * A flow id of its own for every planning: the api may add a job with the same id again (a reconcile,
@@ -85,7 +90,12 @@ export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "
     segmentSeconds: input.segmentSeconds,
     chunks: input.chunks.map(({ index, startSeconds, endSeconds }) => ({ index, startSeconds, endSeconds })),
   };
-  await job.updateData({ ...job.data, [FLOW_FIELD]: flow, [PLAN_FIELD]: plan });
+  await job.updateData({
+    ...job.data,
+    [FLOW_FIELD]: flow,
+    [PLAN_FIELD]: plan,
+    [ATTEMPT_FIELD]: input.historyAttempt,
+  });
   await input.beforePieces?.();
   await addPieces(
     job,
@@ -168,7 +178,12 @@ export async function forgetFlow(storage: MediaStorage, job: Job): Promise<void>
   if (flowOf(job) !== null) {
     // First: the running pieces stop once their parent's data no longer names their flow, and a later
     // attempt (a retry) plans a flow of its own instead of collecting this one's failure again.
-    await job.updateData({ ...job.data, [FLOW_FIELD]: undefined, [PLAN_FIELD]: undefined });
+    await job.updateData({
+      ...job.data,
+      [FLOW_FIELD]: undefined,
+      [PLAN_FIELD]: undefined,
+      [ATTEMPT_FIELD]: undefined,
+    });
     // The pieces nobody started go.
     await job.removeUnprocessedChildren();
   }

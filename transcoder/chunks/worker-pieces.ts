@@ -5,7 +5,11 @@ import { DelayedError, type Job, type Queue, UnrecoverableError, WaitingError } 
 import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { PassProgress } from "../../contract/progress.ts";
-import { type RecordedFlowPlan, transcodePieceJobs } from "../../contract/transcode-pieces.ts";
+import {
+  type FlowAttempt,
+  type RecordedFlowPlan,
+  transcodePieceJobs,
+} from "../../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../../storage/index.ts";
 import { LockLostError, type RunningAttempt } from "../attempt.ts";
 import type { TranscoderConfig } from "../config.ts";
@@ -38,6 +42,8 @@ export interface FilmContext {
   signal: AbortSignal;
   /** The plan an earlier run of the job recorded with its flow (see film-flow.ts's recordedPlanOf). */
   recorded: RecordedFlowPlan | null;
+  /** This run's attempt in the job history: recorded with a flow it plans, for the runs after it. */
+  historyAttempt: FlowAttempt;
 }
 
 /** The pipeline's `chunking.farm` of one film job. */
