@@ -26,7 +26,10 @@ export const FLOORS: Floors = {
   storage: { lines: 90, functions: 83 },
   // Functions 89 (was 91) since the source cache (2026-12-02): its code and worker.ts run in both bun
   // test processes, each a different part, and the merge counts the larger share, never the union.
-  transcoder: { lines: 85, functions: 89 },
+  // 88 since CHUNKING=auto became the default (2026-12-03, measured 88.8 %): the worker's chunking
+  // wiring (chunks/worker-pieces.ts, 22 % in process) runs in the chunked-farm e2e's transcoder child
+  // processes, which Bun's coverage does not count.
+  transcoder: { lines: 85, functions: 88 },
   together: { lines: 86, functions: 91 },
 };
 

@@ -130,7 +130,9 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
     { ...source, bytes: (await stat(sourcePath)).size },
     options.limits ?? DEFAULT_SOURCE_LIMITS,
   );
-  await verifyDecodes(sourcePath, source, { log, signal });
+  // A resumed flow's source was decode-checked by the run that planned it, and is the same file (a
+  // replaced one is a new revision, so a job of its own): its wakes skip the two decodes.
+  if (!resuming) await verifyDecodes(sourcePath, source, { log, signal });
   const ladder =
     recorded?.ladder ??
     chooseLadder(source, { ...options.ladder, heights: options.ladderHeights ?? options.ladder?.heights });

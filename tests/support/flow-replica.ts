@@ -37,9 +37,11 @@ export interface FilmData {
   /**
    * Hand the film's job back once, as the worker does at shutdown or on its same-job guard:
    * "after-plan" delays it for 1.5 s right after its pieces were added, "after-stitch" puts it back
-   * to waiting once its ladder was stitched (the next run collects the same flow again).
+   * to waiting once its ladder was stitched (the next run collects the same flow again);
+   * "before-pieces" delays it once its flow is recorded but before its pieces are added, leaving what a
+   * planning run that died there leaves (the next run finds a flow without pieces).
    */
-  handBack?: "after-plan" | "after-stitch";
+  handBack?: "after-plan" | "after-stitch" | "before-pieces";
   /**
    * Runs after the planning one act as a replica with other settings would: CHUNKING off, a 144p
    * ladder, 3 s segments (as the worker, a recorded flow is still stitched as it was planned).
@@ -110,6 +112,14 @@ export function startFlowReplica(options: FlowReplicaOptions): FlowReplica {
       outputDir,
       workDir: join(workDir, "flow"),
       historyAttempt: { attempt: Math.max(job.attemptsStarted ?? 0, 1), worker: "flow-replica" },
+      beforePieces:
+        job.data.handBack === "before-pieces" && !job.data.handedBack && token
+          ? async () => {
+              await job.updateData({ ...job.data, handedBack: true });
+              await job.moveToDelayed(Date.now() + 500, token);
+              throw new DelayedError();
+            }
+          : undefined,
     });
     const farm = {
       start: async (plan: FarmPlan) => {

@@ -194,6 +194,22 @@ describe("a film's job handed back after its pieces were added", () => {
   }, 180_000);
 });
 
+describe("a film's job that recorded its flow but never added its pieces", () => {
+  test("gets them added by its next run, which then collects them: no attempt lost", async () => {
+    const sourceKey = await putSource("no-pieces.mp4", film);
+    // Handed back between recording the flow and adding its pieces: the state a crash there leaves.
+    const data: FilmData = { sourceKey, outputDir: join(dir, "no-pieces-out"), handBack: "before-pieces" };
+    await queue.add("transcode", data, { jobId: "film-7", attempts: 1 });
+    expect(await settled("film-7")).toBe("completed");
+    const job = await queue.getJob("film-7");
+    expect(job?.data.handedBack).toBe(true);
+    // One flow, the one recorded before the hand-back, encoded once.
+    expect(ofFilm("film-7").map((piece) => piece.outcome)).toEqual(["done", "done", "done", "done"]);
+    expect(existsSync(join(dir, "no-pieces-out", "180p", "index.m3u8"))).toBe(true);
+    expect(existsSync(join(dir, "media", flowScratchOf({ id: "film-7" })))).toBe(false);
+  }, 180_000);
+});
+
 describe("a film's job handed back after its stitch", () => {
   test("the next run stitches the same pieces again, whose scratch goes only once it is done", async () => {
     const sourceKey = await putSource("stitched.mp4", film);

@@ -19,7 +19,7 @@ import type { Rung } from "../ladder.ts";
 import type { TranscodeLog } from "../log.ts";
 import type { SourceFacts } from "../probe.ts";
 import { stitchLadder } from "./encode.ts";
-import { addPieces, collectFlow, failureOfFlow, piecesOf, waitForPieces } from "./flow.ts";
+import { addPieces, collectFlow, failureOfFlow, hasPieces, piecesOf, waitForPieces } from "./flow.ts";
 import { PIECE_INPUT_FAULT } from "./piece-job.ts";
 import type { Chunk } from "./plan.ts";
 
@@ -46,6 +46,11 @@ export interface FilmFlowInput {
   log?: TranscodeLog;
   /** Run once the flow is recorded, before its pieces are added (the fast-start pass's mark). */
   beforePieces?: () => Promise<void>;
+  /**
+   * Run when a later run adds the pieces its planning run never did: that run's fast-start pass, if
+   * marked, will not run now (the pieces' ticks would count it at 0 % until the stitch).
+   */
+  onLatePieces?: () => Promise<void>;
   /** The job history's attempt of the planning run, recorded with the flow for the runs after it. */
   historyAttempt: FlowAttempt;
 }
@@ -78,13 +83,8 @@ export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "
   const { job } = input;
   if (flowOf(job) !== null) return "resumed";
   const flow = newFlowId();
-  const scratchPrefix = `${flowScratchOf(job)}/${flow}`;
-  const pieces = piecesOf(input.chunks, input.source.audio !== null);
-  const { videoId, revision, sourceKey, segmentSeconds, preset } = input;
-  const encoder = await input.encoder();
-  const payload = { videoId, revision, sourceKey, scratchPrefix, segmentSeconds, preset, encoder };
   // Recorded before the pieces exist: a piece is wanted only while its parent's data names its flow
-  // (a crash in between leaves a flow without pieces, which the next run fails as missing a chunk).
+  // (a crash in between leaves a flow without pieces, which the next run adds: finishFilmFlow).
   const plan: RecordedFlowPlan = {
     ladder: [...input.ladder],
     segmentSeconds: input.segmentSeconds,
@@ -97,6 +97,19 @@ export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "
     [ATTEMPT_FIELD]: input.historyAttempt,
   });
   await input.beforePieces?.();
+  await addFlowPieces(input, flow, "film cut into pieces for the farm");
+  return "planned";
+}
+
+/** Adds flow `flow`'s pieces (queue.addBulk: all of them or none) as children of the film's job. */
+async function addFlowPieces(input: FilmFlowInput, flow: string, logged: string): Promise<void> {
+  const { job, videoId, revision, sourceKey, preset } = input;
+  const scratchPrefix = `${flowScratchOf(job)}/${flow}`;
+  const pieces = piecesOf(input.chunks, input.source.audio !== null);
+  // The flow's own segment length (a resumed run's replica may be set otherwise).
+  const segmentSeconds = recordedPlanOf(job)?.segmentSeconds ?? input.segmentSeconds;
+  const encoder = await input.encoder();
+  const payload = { videoId, revision, sourceKey, scratchPrefix, segmentSeconds, preset, encoder };
   await addPieces(
     job,
     input.queue,
@@ -104,11 +117,7 @@ export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "
     { ...payload, ladder: [...input.ladder], source: input.source },
     pieces,
   );
-  input.log?.info(
-    { pieces: pieces.length, flow, scratch: scratchPrefix, encoder },
-    "film cut into pieces for the farm",
-  );
-  return "planned";
+  input.log?.info({ pieces: pieces.length, flow, scratch: scratchPrefix, encoder }, logged);
 }
 
 /**
@@ -122,6 +131,12 @@ export async function finishFilmFlow(input: FilmFlowInput): Promise<void> {
   // A piece that failed for good fails the film now, whatever its siblings still do: BullMQ's
   // moveToWaitingChildren looks at pending dependencies only and would wait for all of them.
   await failIfFlowFailed(storage, job);
+  // A run that recorded the flow and died (or was handed back) before its pieces were added: they are
+  // added now, from the recorded plan, instead of the attempt failing as missing a chunk.
+  if (!(await hasPieces(job, flow))) {
+    await input.onLatePieces?.();
+    await addFlowPieces(input, flow, "film's pieces added by a later run: the planning run never added them");
+  }
   // Pieces still pending (BullMQ woke the job for a piece of a forgotten flow, or for a failure
   // that came in meanwhile and is told on the next wake): back to waiting.
   await waitForPieces(job, input.token);

@@ -67,6 +67,22 @@ export async function addPieces(
 }
 
 /**
+ * Whether any piece of flow `flow` was ever added to `parent`: pending, finished or failed (a finished
+ * piece's job is removed, its value stays in the parent's processed hash). Pieces of an earlier flow of
+ * the same job are left out by their ids.
+ */
+export async function hasPieces(parent: Job, flow: string): Promise<boolean> {
+  const ofFlow = (childKey: string) => isPieceKeyOfFlow(childKey, parent.id ?? "", flow);
+  const { processed, unprocessed, failed, ignored } = await parent.getDependencies();
+  return [
+    ...Object.keys(processed ?? {}),
+    ...(unprocessed ?? []),
+    ...(failed ?? []),
+    ...Object.keys(ignored ?? {}),
+  ].some(ofFlow);
+}
+
+/**
  * Moves the parent to waiting-children: throws BullMQ's WaitingChildrenError (the worker lets it
  * through) unless every piece has finished already.
  */

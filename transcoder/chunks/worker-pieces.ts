@@ -85,7 +85,11 @@ export function filmFarmOf(deps: {
             ? () => fastStart(plan.source, { percent: 0, etaSeconds: null }).then(() => {})
             : undefined,
         }),
-      finish: (plan: FarmPlan) => finishFilmFlow(input(plan)),
+      finish: (plan: FarmPlan) =>
+        finishFilmFlow({
+          ...input(plan),
+          onLatePieces: () => fastStart(plan.source, "skipped").then(() => {}),
+        }),
       fastStartProgress: (plan: FarmPlan, pass: PassProgress | "skipped"): Promise<PipelineProgress> =>
         fastStart(plan.source, pass),
       recorded: context.recorded,
