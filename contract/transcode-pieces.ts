@@ -125,12 +125,38 @@ export const FlowAttempt = Type.Object({
   worker: Type.String({ minLength: 1 }),
 });
 export type FlowAttempt = Static<typeof FlowAttempt>;
-const flowAttempts = messageCodec(FlowAttempt);
+/** As recorded: with the flow it planned, so that it never stands for a flow planned by another run. */
+const RecordedFlowAttempt = Type.Object({ ...FlowAttempt.properties, flow: Type.String({ minLength: 1 }) });
+const flowAttempts = messageCodec(RecordedFlowAttempt);
+
+/** What a planning run records in the job's data: its flow, the plan and its attempt in the history. */
+export function filmJobDataWithFlow(
+  data: object,
+  flow: string,
+  plan: RecordedFlowPlan,
+  attempt: FlowAttempt,
+): Record<string, unknown> {
+  return { ...data, flow, flowPlan: plan, flowAttempt: { ...attempt, flow } };
+}
+
+/**
+ * The film job's data with no flow recorded: its next run plans one of its own, and the pieces of the
+ * old one stop (they are wanted only while their parent's data names their flow). The transcoder
+ * forgets a flow this way when the film fails; the api when an admin retries a job BullMQ failed
+ * itself (stalled too often), whose data still names the flow the dead runs planned.
+ */
+export function filmJobDataWithoutFlow(data: object): Record<string, unknown> {
+  return { ...data, flow: undefined, flowPlan: undefined, flowAttempt: undefined };
+}
 
 export function flowAttemptOfFilmJob(data: unknown): FlowAttempt | null {
-  if (flowOfFilmJob(data) === null) return null;
+  const flow = flowOfFilmJob(data);
+  if (flow === null) return null;
   const checked = flowAttempts.check((data as Record<string, unknown>).flowAttempt);
-  return checked.ok ? checked.value : null;
+  // Recorded with another flow: left by a transcoder that forgot or planned a flow without knowing
+  // this field (a rolling upgrade). That attempt is over; this run opens its own.
+  if (!checked.ok || checked.value.flow !== flow) return null;
+  return { attempt: checked.value.attempt, worker: checked.value.worker };
 }
 
 /** Whether a child key (`bull:<queue>:<piece id>`) names a piece of flow `flow` of job `parentJobId`. */

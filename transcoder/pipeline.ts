@@ -82,6 +82,11 @@ export interface TranscodeOptions {
        * segment length and those chunks, whatever its own options say.
        */
       recorded?: { ladder: Rung[]; segmentSeconds: number; chunks: Chunk[] } | null;
+      /**
+       * Asked once the film is long enough to cut and no flow is recorded: false keeps it one job on
+       * this replica (CHUNKING=auto on an NVENC replica of a farm with CPU replicas: film-encoder.ts).
+       */
+      cutsFilm?(): Promise<boolean>;
     };
   };
   /** A rung's progressive MP4 failed and the rung is published without it. */
@@ -139,11 +144,18 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeRes
   log.info({ source, ladder: ladder.map((rung) => rung.name) }, "source probed, ladder chosen");
   signal?.throwIfAborted();
 
-  const chunks =
+  const planned =
     recorded?.chunks ??
     (options.chunking && seeksExactly(source.demuxer)
       ? planChunks(videoSecondsOf(source), { ...options.chunking, segmentSeconds })
       : null);
+  // Decided here, on the film's probed length, so a short video never asks, and the answer is the
+  // one its flow would be planned with (the same read of the farm: worker-pieces.ts).
+  const cutsFilm = options.chunking?.farm?.cutsFilm;
+  const keptWhole = planned !== null && recorded === null && cutsFilm !== undefined && !(await cutsFilm());
+  if (keptWhole)
+    log.info({ chunks: planned.length }, "film kept one job on this replica: its GPU beats the farm's x264");
+  const chunks = keptWhole ? null : planned;
   const farm = chunks && options.chunking?.farm;
   const plan = chunks ? { source, ladder, chunks } : null;
   const resumed =

@@ -23,7 +23,6 @@ import {
 import { flowAttemptOfFilmJob, PIECE_JOB_NAME } from "../contract/transcode-pieces.ts";
 import type { MediaStorage } from "../storage/index.ts";
 import { type AttemptRef, attemptLabel, LockLostError, type RunningAttempt } from "./attempt.ts";
-import { cutsFilmsHere, filmEncoderFor } from "./chunks/film-encoder.ts";
 import { dropFlowScratch, failIfFlowFailed, flowOf, forgetFlow, recordedPlanOf } from "./chunks/film-flow.ts";
 import { DEFAULT_CHUNK_MIN_SECONDS, DEFAULT_CHUNK_SEGMENTS } from "./chunks/plan.ts";
 import { filmFarmOf, pieceRunner } from "./chunks/worker-pieces.ts";
@@ -343,7 +342,7 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         // A flow recorded by an earlier run is stitched as planned, even where this replica has
         // CHUNKING off or other chunk settings (its minimum and size are then unused).
         chunking:
-          (config.chunking && (await cutsFilmHere(config.chunking, jobLog))) || recordedPlanOf(job)
+          config.chunking || recordedPlanOf(job)
             ? {
                 ...(config.chunking ?? {
                   minSeconds: DEFAULT_CHUNK_MIN_SECONDS,
@@ -414,6 +413,8 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
         throw new WaitingError();
       }
       // Ended here for good or to be retried: no later run collects this flow (a handed-back job's does).
+      // Also before a full disk is judged (holdOrFail): with the local driver the flow's pieces are on
+      // that disk, and keeping them while waiting for room could wait forever for room they take.
       if (flowOf(job)) await forgetFlow(storage, job);
       if (error instanceof InputError) {
         await reporter.report({
@@ -463,15 +464,6 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       }
     }
   };
-
-  // CHUNKING=auto on an NVENC replica: its films stay whole on its GPU while CPU replicas are online.
-  const cutsFilmHere = async (
-    chunking: NonNullable<TranscoderConfig["chunking"]>,
-    jobLog: Logger,
-  ): Promise<boolean> =>
-    !chunking.nvencFilmsWholeOnMixedFarm ||
-    deps.hwaccel !== "nvenc" ||
-    cutsFilmsHere(deps.hwaccel, await filmEncoderFor(deps.redis, deps.hwaccel, jobLog));
 
   // The film's pieces are jobs of this queue too (transcoder/chunks/): added by a film's job, run here.
   const flowQueue = new Queue(TRANSCODE_QUEUE, { connection: deps.redis });

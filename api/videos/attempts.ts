@@ -143,6 +143,28 @@ export class TranscodeAttempts {
   }
 
   /**
+   * Ends the revision's attempts still open as `interrupted`, saying why: its job was removed with no
+   * run holding it (its file replaced while a film waited for its pieces, or while the job waited after
+   * a hand-back), so none of them will ever report. A report that lands after all still records its end.
+   */
+  async interruptOpen(videoId: number, revision: number, reason: string): Promise<void> {
+    await this.deps.db
+      .update(transcodeAttempts)
+      .set({
+        finishedAt: sql`greatest(${transcodeAttempts.startedAt}, now())`,
+        outcome: "interrupted",
+        error: reason,
+      })
+      .where(
+        and(
+          eq(transcodeAttempts.videoId, videoId),
+          eq(transcodeAttempts.revision, revision),
+          isNull(transcodeAttempts.outcome),
+        ),
+      );
+  }
+
+  /**
    * Whether this error report was applied before: its attempt already ended `error` at the very time it
    * names. A redelivered report (the reports queue retries a job whose consumer died after applying it)
    * is the same job, so the same attempt, worker and time; after an admin's retry it would otherwise find

@@ -189,6 +189,15 @@ export class VideoLifecycle {
     return replaced;
   }
 
+  /** A replaced revision's job was removed before its runs reported: their history rows end now. */
+  async abandonRevision(id: number, revision: number): Promise<void> {
+    await this.deps.attempts.interruptOpen(
+      id,
+      revision,
+      "its file was replaced before this attempt finished",
+    );
+  }
+
   /** error → pending, same revision. Null when the video is in any other state (or missing). */
   async retry(id: number): Promise<Video | null> {
     const [video] = await this.deps.db

@@ -191,7 +191,7 @@ export const VideoModel = {
         ],
         {
           description:
-            "`failed`: retried by the queue; `error`: the video's last word; `interrupted`: its worker died, lost the job or handed it back at shutdown, and another attempt took over",
+            "`failed`: retried by the queue; `error`: the video's last word; `interrupted`: its worker died, lost the job or handed it back at shutdown, and another attempt took over (or its file was replaced while it waited)",
         },
       ),
       error: t.Nullable(t.String()),

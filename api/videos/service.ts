@@ -211,7 +211,10 @@ export class VideoAdminService {
       await this.deps.storage.deletePrefix(file.key);
       throw notFound("Video not found.");
     }
-    await this.deps.queue.discard(id, replaced.previous.revision);
+    // A run still holding the old revision's job reports as it ends; one that waited (a film for its
+    // pieces, a job handed back) never will: its open row in the job history ends here.
+    if ((await this.deps.queue.discard(id, replaced.previous.revision)) === "removed")
+      await this.deps.lifecycle.abandonRevision(id, replaced.previous.revision);
     await this.enqueue(replaced.next);
     await this.deps.storage.deletePrefix(replaced.previous.sourceKey);
     return this.get(id);

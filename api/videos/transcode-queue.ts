@@ -2,6 +2,7 @@ import { type Job, Queue } from "bullmq";
 import type Redis from "ioredis";
 import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
 import { TRANSCODE_QUEUE, type TranscodeJob, transcodeJobId } from "../../contract/transcode-jobs.ts";
+import { filmJobDataWithoutFlow, flowOfFilmJob } from "../../contract/transcode-pieces.ts";
 import { mayFastStart } from "./fast-start-trees.ts";
 
 export interface VideoRevisionRef {
@@ -49,12 +50,25 @@ export class TranscodeQueue {
   async retry(video: VideoRevisionRef): Promise<void> {
     const job = await this.job(video.id, video.revision);
     if (job && (await job.isFailed())) {
+      await this.dropRecordedFlow(job);
       // attemptsStarted keeps counting: the job history numbers each run by it (no maxStartedAttempts).
       await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: false });
       return;
     }
     if (job && (await job.isCompleted())) await job.remove();
     await this.enqueue(video);
+  }
+
+  /**
+   * A film's job that BullMQ failed itself (its runs stalled too often) still names the flow its dead
+   * runs planned: the transcoders forget a flow only when they fail the film. A retry is a clean slate:
+   * it plans a flow of its own and opens its own attempt in the job history, and the old flow's pieces
+   * that never started go (any still running stop, no longer named by their parent).
+   */
+  private async dropRecordedFlow(job: Job<TranscodeJob, TranscodeResult>): Promise<void> {
+    if (flowOfFilmJob(job.data) === null) return;
+    await job.updateData(filmJobDataWithoutFlow(job.data) as TranscodeJob);
+    await job.removeUnprocessedChildren();
   }
 
   /**
@@ -79,12 +93,22 @@ export class TranscodeQueue {
     return this.queue.getJob(transcodeJobId(videoId, revision));
   }
 
-  /** Drops a revision's job if no worker holds it; an active one finishes and its output is discarded. */
-  async discard(videoId: number, revision: number): Promise<void> {
+  /**
+   * Drops a revision's job if no worker holds it; an active one finishes and its output is discarded.
+   * Says which: "removed" (a run that waited or was handed back will never report), "running" (its
+   * worker reports as it ends) or "absent".
+   */
+  async discard(videoId: number, revision: number): Promise<"removed" | "running" | "absent"> {
     const job = await this.job(videoId, revision);
-    if (!job) return;
-    const state = await job.getState();
-    if (state !== "active") await job.remove().catch(() => {});
+    if (!job) return "absent";
+    if ((await job.getState()) === "active") return "running";
+    // Taken by a worker in between: BullMQ refuses to remove a locked job, and that run reports.
+    return (await job.remove().then(
+      () => true,
+      () => false,
+    ))
+      ? "removed"
+      : "running";
   }
 
   close(): Promise<void> {

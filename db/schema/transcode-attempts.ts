@@ -4,7 +4,8 @@ import { videos } from "./videos.ts";
 /**
  * How an attempt ended: `ready`; `error` (the video's last word: bad input, or the last attempt failed);
  * `failed` (retried by the queue); `interrupted` (no word from it before another attempt of the revision
- * started: its worker died, lost the job's lock or handed it back at shutdown). Null while it runs.
+ * started: its worker died, lost the job's lock or handed it back at shutdown; or its file was replaced
+ * while no worker held the job). Null while it runs.
  */
 export const attemptOutcome = pgEnum("transcode_attempt_outcome", [
   "ready",

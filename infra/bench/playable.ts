@@ -84,6 +84,9 @@ async function runMode(
       TRANSCODER_NAME: `bench-playable-${mode}`,
       TRANSCODER_METRICS_PORT: "0",
       FAST_START: mode,
+      // The fast-start pass beside the one-pass ladder on one replica, as BENCHMARKS.md records it (the
+      // default, auto, would cut this film into pieces for a farm of one: bench:farm measures that).
+      CHUNKING: process.env.CHUNKING ?? "off",
       LOG_LEVEL: "info",
     },
     stdout: "pipe",

@@ -24,8 +24,8 @@ import {
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "vf-chunked-farm-"));
-// CHUNKING left at its default (on): these films are cut because the default says so. A fast-start
-// pass only for films of 62 s and more (the one test that wants it).
+// CHUNKING left at its default (auto; these replicas have no NVENC): these films are cut because the
+// default says so. A fast-start pass only for films of 62 s and more (the one test that wants it).
 const CHUNKED_ENV = {
   CHUNK_MIN_SECONDS: "10",
   CHUNK_SEGMENTS: "2",

@@ -9,6 +9,8 @@ import type { Job, Queue } from "bullmq";
 import {
   type FilmEncoder,
   type FlowAttempt,
+  filmJobDataWithFlow,
+  filmJobDataWithoutFlow,
   flowOfFilmJob,
   flowPlanOfFilmJob,
   type RecordedFlowPlan,
@@ -58,14 +60,10 @@ export interface FilmFlowInput {
 const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
 
 /** The flow a film's job planned, kept in its data so that its later runs (and its pieces) find it. */
-const FLOW_FIELD = "flow";
 export const flowOf = (job: Pick<Job, "data">): string | null => flowOfFilmJob(job.data);
 /** The ladder, segment length and chunks the flow was planned with (null without a recorded flow). */
-const PLAN_FIELD = "flowPlan";
 export const recordedPlanOf = (job: Pick<Job, "data">): RecordedFlowPlan | null =>
   flowOf(job) === null ? null : flowPlanOfFilmJob(job.data);
-/** The history's attempt that planned the flow (contract's flowAttemptOfFilmJob). */
-const ATTEMPT_FIELD = "flowAttempt";
 
 /**
  * A flow id of its own for every planning: the api may add a job with the same id again (a reconcile,
@@ -90,12 +88,7 @@ export async function startFilmFlow(input: FilmFlowInput): Promise<"planned" | "
     segmentSeconds: input.segmentSeconds,
     chunks: input.chunks.map(({ index, startSeconds, endSeconds }) => ({ index, startSeconds, endSeconds })),
   };
-  await job.updateData({
-    ...job.data,
-    [FLOW_FIELD]: flow,
-    [PLAN_FIELD]: plan,
-    [ATTEMPT_FIELD]: input.historyAttempt,
-  });
+  await job.updateData(filmJobDataWithFlow(job.data, flow, plan, input.historyAttempt));
   await input.beforePieces?.();
   await addFlowPieces(input, flow, "film cut into pieces for the farm");
   return "planned";
@@ -193,12 +186,7 @@ export async function forgetFlow(storage: MediaStorage, job: Job): Promise<void>
   if (flowOf(job) !== null) {
     // First: the running pieces stop once their parent's data no longer names their flow, and a later
     // attempt (a retry) plans a flow of its own instead of collecting this one's failure again.
-    await job.updateData({
-      ...job.data,
-      [FLOW_FIELD]: undefined,
-      [PLAN_FIELD]: undefined,
-      [ATTEMPT_FIELD]: undefined,
-    });
+    await job.updateData(filmJobDataWithoutFlow(job.data));
     // The pieces nobody started go.
     await job.removeUnprocessedChildren();
   }

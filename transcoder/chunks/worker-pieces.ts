@@ -6,6 +6,7 @@ import type Redis from "ioredis";
 import type { Logger } from "pino";
 import type { PassProgress } from "../../contract/progress.ts";
 import {
+  type FilmEncoder,
   type FlowAttempt,
   type RecordedFlowPlan,
   transcodePieceJobs,
@@ -19,7 +20,7 @@ import type { FarmPlan, PipelineProgress } from "../pipeline.ts";
 import { throttle } from "../progress.ts";
 import type { TranscodeReporter } from "../reporter.ts";
 import type { SourceReader } from "../source-cache.ts";
-import { filmEncoderFor, pieceAccelerationHere } from "./film-encoder.ts";
+import { cutsFilmsHere, filmEncoderFor, pieceAccelerationHere } from "./film-encoder.ts";
 import { finishFilmFlow, flowScratchPrefixOf, startFilmFlow } from "./film-flow.ts";
 import { filmTick } from "./film-tick.ts";
 import { recordFastStartProgress, recordPieceProgress } from "./flow-progress.ts";
@@ -56,6 +57,12 @@ export function filmFarmOf(deps: {
   hwaccel: HwAccelMode;
 }) {
   return (context: FilmContext) => {
+    // One read of the farm online per run: whether the film is cut here and its encoder agree.
+    let encoder: Promise<FilmEncoder> | undefined;
+    const filmEncoder = () => {
+      encoder ??= filmEncoderFor(deps.redis, deps.hwaccel, context.jobLog);
+      return encoder;
+    };
     const input = (plan: FarmPlan) => ({
       ...plan,
       ...context,
@@ -64,7 +71,7 @@ export function filmFarmOf(deps: {
       storage: deps.storage,
       segmentSeconds: deps.config.segmentSeconds,
       preset: deps.config.preset,
-      encoder: () => filmEncoderFor(deps.redis, deps.hwaccel, context.jobLog),
+      encoder: filmEncoder,
       log: context.jobLog,
     });
     // The film's fast-start pass, told through the flow's hash (flow-progress.ts): its ticks and the
@@ -93,6 +100,11 @@ export function filmFarmOf(deps: {
       fastStartProgress: (plan: FarmPlan, pass: PassProgress | "skipped"): Promise<PipelineProgress> =>
         fastStart(plan.source, pass),
       recorded: context.recorded,
+      // CHUNKING=auto: an NVENC replica keeps its films whole while the farm runs CPU replicas too.
+      cutsFilm: async () =>
+        !deps.config.chunking?.nvencFilmsWholeOnMixedFarm ||
+        deps.hwaccel !== "nvenc" ||
+        cutsFilmsHere(deps.hwaccel, await filmEncoder()),
     };
   };
 }
