@@ -125,8 +125,15 @@ export const FlowAttempt = Type.Object({
   worker: Type.String({ minLength: 1 }),
 });
 export type FlowAttempt = Static<typeof FlowAttempt>;
-/** As recorded: with the flow it planned, so that it never stands for a flow planned by another run. */
-const RecordedFlowAttempt = Type.Object({ ...FlowAttempt.properties, flow: Type.String({ minLength: 1 }) });
+/**
+ * As recorded: with the flow it planned, so that it never stands for a flow planned by another run.
+ * Without one it was recorded by the release before the field, which wrote and cleared it only with
+ * `flow`: it is that flow's.
+ */
+const RecordedFlowAttempt = Type.Object({
+  ...FlowAttempt.properties,
+  flow: Type.Optional(Type.String({ minLength: 1 })),
+});
 const flowAttempts = messageCodec(RecordedFlowAttempt);
 
 /** What a planning run records in the job's data: its flow, the plan and its attempt in the history. */
@@ -155,7 +162,7 @@ export function flowAttemptOfFilmJob(data: unknown): FlowAttempt | null {
   const checked = flowAttempts.check((data as Record<string, unknown>).flowAttempt);
   // Recorded with another flow: left by a transcoder that forgot or planned a flow without knowing
   // this field (a rolling upgrade). That attempt is over; this run opens its own.
-  if (!checked.ok || checked.value.flow !== flow) return null;
+  if (!checked.ok || (checked.value.flow !== undefined && checked.value.flow !== flow)) return null;
   return { attempt: checked.value.attempt, worker: checked.value.worker };
 }
 

@@ -211,12 +211,21 @@ export class VideoAdminService {
       await this.deps.storage.deletePrefix(file.key);
       throw notFound("Video not found.");
     }
-    // A run still holding the old revision's job reports as it ends; one that waited (a film for its
-    // pieces, a job handed back) never will: its open row in the job history ends here.
-    if ((await this.deps.queue.discard(id, replaced.previous.revision)) === "removed")
-      await this.deps.lifecycle.abandonRevision(id, replaced.previous.revision);
+    const previous = await this.deps.queue.discard(id, replaced.previous.revision);
     await this.enqueue(replaced.next);
     await this.deps.storage.deletePrefix(replaced.previous.sourceKey);
+    // A run still holding the old revision's job reports as it ends; one that waited (a film for its
+    // pieces, a job handed back) never will: its open row in the job history ends here. Bookkeeping
+    // only, after what the new revision needs: a failure here is logged, never the replace's.
+    if (previous === "removed")
+      await this.deps.lifecycle
+        .abandonRevision(id, replaced.previous.revision)
+        .catch((error) =>
+          this.deps.log.warn(
+            { err: error, video_id: id, revision: replaced.previous.revision },
+            "the replaced revision's open attempts were not closed",
+          ),
+        );
     return this.get(id);
   }
 

@@ -95,14 +95,17 @@ export class TranscodeQueue {
 
   /**
    * Drops a revision's job if no worker holds it; an active one finishes and its output is discarded.
-   * Says which: "removed" (a run that waited or was handed back will never report), "running" (its
-   * worker reports as it ends) or "absent".
+   * Says which: "removed" (a run that waited or was handed back will never report), "running" (a run
+   * reports as it ends) or "absent".
    */
   async discard(videoId: number, revision: number): Promise<"removed" | "running" | "absent"> {
     const job = await this.job(videoId, revision);
     if (!job) return "absent";
     if ((await job.getState()) === "active") return "running";
-    // Taken by a worker in between: BullMQ refuses to remove a locked job, and that run reports.
+    // BullMQ refuses to remove a job while a worker holds it or, for a film waiting for its pieces,
+    // while one of its pieces runs. The job stays then: the running piece finds the source gone and
+    // stops, its failure wakes the film's job, whose run drops the flow (pieces and scratch) and
+    // reports the attempt's end (transcoder/worker.ts: the source is gone).
     return (await job.remove().then(
       () => true,
       () => false,

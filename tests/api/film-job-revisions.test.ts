@@ -179,6 +179,49 @@ describe("a file replaced while the old revision's job waited", () => {
     expect(row?.finished_at).not.toBeNull();
   });
 
+  test("a film waiting for its pieces, one of them running, stays for its own run to end", async () => {
+    await queue.drain();
+    const video = await createVideo(api, admin);
+    const jobId = transcodeJobId(video.id, 1);
+    const planner = new Worker(TRANSCODE_QUEUE, null, { connection: bullConnection(api) });
+    const replica = new Worker(TRANSCODE_QUEUE, null, { connection: bullConnection(api) });
+    try {
+      const film = await planner.getNextJob("planner-token");
+      expect(film?.id).toBe(jobId);
+      await deliver({
+        type: "processing",
+        videoId: video.id,
+        revision: 1,
+        attempt: 1,
+        worker: "planner",
+        at: new Date().toISOString(),
+      });
+      // Two pieces added, the film's job waiting for them, and a replica running the first.
+      const pieces = [0, 1].map((index) =>
+        pieceJobId(jobId, "fwaiting", { kind: "chunk", index, startSeconds: index * 6, endSeconds: null }),
+      );
+      for (const piece of pieces)
+        await queue.add(PIECE_JOB_NAME, {} as never, {
+          jobId: piece,
+          parent: { id: jobId, queue: film!.queueQualifiedName },
+        });
+      expect(await film!.moveToWaitingChildren("planner-token")).toBe(true);
+      expect((await replica.getNextJob("piece-token"))?.id).toBe(pieces[0]);
+
+      const replaced = await replaceFile(api, admin, video.id, await tinyMp4Bytes());
+      expect(replaced.status, await replaced.text()).toBe(202);
+      // Not removed under its running piece: that piece's failure (its source is gone) wakes the
+      // film's job, whose run drops the flow's pieces and scratch and reports the attempt's end
+      // (tests/e2e/chunked-farm.test.ts, "a film deleted while its pieces run"). Until then the
+      // attempt is the run's to end, not the api's.
+      expect(await queue.getJobState(jobId)).toBe("waiting-children");
+      expect((await history(video.id)).find((row) => row.revision === 1)?.outcome).toBe("running");
+    } finally {
+      await replica.close();
+      await planner.close();
+    }
+  });
+
   test("leaves the attempt of a job a worker holds to that worker's own report", async () => {
     await queue.drain();
     const video = await createVideo(api, admin);

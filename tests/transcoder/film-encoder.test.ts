@@ -1,10 +1,12 @@
 // One encoder per film when GPU and CPU replicas share the farm (transcoder/chunks/film-encoder.ts):
 // the choice from the transcoders online, and what each replica encodes a piece with.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Queue } from "bullmq";
 import Redis from "ioredis";
 import pino from "pino";
 import { TRANSCODERS_KEY, TRANSCODERS_SEEN_KEY } from "../../contract/transcoder-heartbeats.ts";
 import { testRedisUrl } from "../../dev/services.ts";
+import { LocalMediaStorage } from "../../storage/index.ts";
 import {
   chooseFilmEncoder,
   cutsFilmsHere,
@@ -12,6 +14,8 @@ import {
   onlineEncoders,
   pieceHwAccel,
 } from "../../transcoder/chunks/film-encoder.ts";
+import { type FilmContext, filmFarmOf } from "../../transcoder/chunks/worker-pieces.ts";
+import { loadTranscoderConfig } from "../../transcoder/config.ts";
 import { Heartbeat } from "../../transcoder/heartbeat.ts";
 import { encoderOfMode, type HwAccelMode } from "../../transcoder/hwaccel/modes.ts";
 
@@ -100,5 +104,32 @@ describe("the transcoders online", () => {
     // It leaves (a graceful stop takes its heartbeat out at once): NVENC again.
     await cpu.stop();
     expect(await filmEncoderFor(redis, "nvenc")).toBe("h264_nvenc");
+  });
+
+  test("the farm a film's run hands its chunks to says whether it cuts the film, from the farm online", async () => {
+    const queue = new Queue(`film-encoder-${process.pid}`, { connection: redis });
+    const farmOf = (hwaccel: HwAccelMode, CHUNKING: string) =>
+      filmFarmOf({
+        queue,
+        storage: new LocalMediaStorage("/nonexistent"),
+        config: loadTranscoderConfig({ CHUNKING }),
+        redis,
+        hwaccel,
+        // cutsFilm reads nothing of the film's job: the farm online and this replica decide.
+      })({ jobLog: pino({ level: "silent" }) } as FilmContext);
+    try {
+      // The two NVENC replicas above are online.
+      expect(await farmOf("nvenc", "auto").cutsFilm()).toBe(true);
+      const cpu = await online("cpu-2", "none");
+      // CHUNKING=auto: the GPU replica keeps its film whole; CHUNKING=on cuts it (in x264); a CPU
+      // replica cuts its films whoever is online.
+      expect(await farmOf("nvenc", "auto").cutsFilm()).toBe(false);
+      expect(await farmOf("nvenc", "on").cutsFilm()).toBe(true);
+      expect(await farmOf("none", "auto").cutsFilm()).toBe(true);
+      await cpu.stop();
+      expect(await farmOf("nvenc", "auto").cutsFilm()).toBe(true);
+    } finally {
+      await queue.close();
+    }
   });
 });

@@ -47,13 +47,17 @@ describe("a film job's recorded flow", () => {
     expect(flowAttemptOfFilmJob(data)).toBeNull();
   });
 
-  test("an attempt recorded with another flow stands for none", () => {
+  test("an attempt recorded with another flow stands for none; one of the release before, for its flow", () => {
     const planned = stored(filmJobDataWithFlow(JOB, "fold", PLAN, { attempt: 1, worker: "a" }));
     // A transcoder older than the field forgot the flow and planned another, keeping the data's rest.
     const replanned = { ...planned, flow: "fnew", flowPlan: PLAN };
     expect(flowAttemptOfFilmJob(replanned)).toBeNull();
-    // One recorded without its flow (before the flow was part of it) stands for none either.
-    expect(flowAttemptOfFilmJob({ ...planned, flowAttempt: { attempt: 1, worker: "a" } })).toBeNull();
+    // One recorded without its flow, by the release before the field (which wrote and cleared it only
+    // together with the flow), is the flow's: a film planned across an upgrade stays one attempt.
+    expect(flowAttemptOfFilmJob({ ...planned, flowAttempt: { attempt: 1, worker: "a" } })).toEqual({
+      attempt: 1,
+      worker: "a",
+    });
     expect(
       flowAttemptOfFilmJob({ ...JOB, flowAttempt: { attempt: 1, worker: "a", flow: "fold" } }),
     ).toBeNull();

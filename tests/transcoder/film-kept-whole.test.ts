@@ -28,19 +28,20 @@ afterAll(async () => {
 });
 
 /** A farm that records what the pipeline asked of it; `cuts` is its answer to cutsFilm. */
-function farmThatCuts(cuts: boolean) {
-  const asked = { cutsFilm: 0, start: 0 };
+function farmThatCuts(cuts: boolean, recorded: FarmPlan | null = null) {
+  const asked = { cutsFilm: 0, start: 0, plan: null as FarmPlan | null };
   const farm = {
     cutsFilm: async () => {
       asked.cutsFilm++;
       return cuts;
     },
-    start: async (_plan: FarmPlan) => {
+    start: async (plan: FarmPlan) => {
       asked.start++;
+      asked.plan = plan;
       throw new Error("handed to the farm");
     },
     finish: async () => {},
-    recorded: null,
+    recorded: recorded && { ...recorded, segmentSeconds: 2 },
   };
   return { asked, farm };
 }
@@ -63,20 +64,26 @@ describe("a film this replica keeps whole", () => {
   test("is encoded in one pass here, its pieces never added", async () => {
     const { asked, farm } = farmThatCuts(false);
     const result = await transcode(options("whole", 2, farm));
-    expect(asked).toEqual({ cutsFilm: 1, start: 0 });
+    expect(asked).toMatchObject({ cutsFilm: 1, start: 0 });
     expect(result.renditions.map((rung) => rung.name)).toEqual(["90p"]);
     expect(existsSync(join(dir, "whole", "90p", "index.m3u8"))).toBe(true);
   }, 60_000);
 
-  test("a film the farm cuts goes to it", async () => {
+  test("a film the farm cuts goes to it, and stays with it on the runs after", async () => {
     const { asked, farm } = farmThatCuts(true);
     await expect(transcode(options("cut", 2, farm))).rejects.toThrow("handed to the farm");
-    expect(asked).toEqual({ cutsFilm: 1, start: 1 });
+    expect(asked).toMatchObject({ cutsFilm: 1, start: 1 });
+    expect(asked.plan?.chunks).toHaveLength(3);
+
+    // Its later runs carry on the recorded flow without asking again, whatever the farm says now.
+    const resumed = farmThatCuts(false, asked.plan);
+    await expect(transcode(options("resumed", 2, resumed.farm))).rejects.toThrow("handed to the farm");
+    expect(resumed.asked).toMatchObject({ cutsFilm: 0, start: 1 });
   }, 60_000);
 
   test("a video too short to cut never asks", async () => {
     const { asked, farm } = farmThatCuts(false);
     await transcode(options("short", 120, farm));
-    expect(asked).toEqual({ cutsFilm: 0, start: 0 });
+    expect(asked).toMatchObject({ cutsFilm: 0, start: 0 });
   }, 60_000);
 });
