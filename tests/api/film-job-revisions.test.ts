@@ -16,7 +16,7 @@ import {
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo, replaceFile } from "../support/admin.ts";
 import { eventually } from "../support/eventually.ts";
-import { tinyMp4Bytes } from "../support/fixtures.ts";
+import { SAMPLE_RUNG, tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 import { bullConnection, TestTranscoder, transcodeQueue, videoEventsQueue } from "../support/transcoder.ts";
 
@@ -55,6 +55,16 @@ async function deliver(...reports: TranscodeReport[]): Promise<void> {
   }
 }
 
+/** The `processing` report of a revision's first run on `worker`. */
+const started = (videoId: number, worker: string): TranscodeReport => ({
+  type: "processing",
+  videoId,
+  revision: 1,
+  attempt: 1,
+  worker,
+  at: new Date().toISOString(),
+});
+
 interface Attempt {
   revision: number;
   attempt: number;
@@ -71,18 +81,7 @@ async function history(id: number): Promise<Attempt[]> {
 }
 
 const PLAN = {
-  ladder: [
-    {
-      name: "360p",
-      width: 640,
-      height: 360,
-      frameRate: 25,
-      videoBitrate: 800_000,
-      maxrate: 856_000,
-      bufsize: 1_200_000,
-      audioBitrate: 96_000,
-    },
-  ],
+  ladder: [SAMPLE_RUNG],
   segmentSeconds: 6,
   chunks: [{ index: 0, startSeconds: 0, endSeconds: null }],
 };
@@ -103,14 +102,7 @@ describe("a film's job that BullMQ failed with its flow recorded", () => {
     try {
       const job = await hand.getNextJob("planner-token");
       expect(job?.id).toBe(jobId);
-      await deliver({
-        type: "processing",
-        videoId: video.id,
-        revision: 1,
-        attempt: 1,
-        worker: "planner",
-        at: new Date().toISOString(),
-      });
+      await deliver(started(video.id, "planner"));
       await job!.updateData(
         filmJobDataWithFlow(job!.data, "fdeadrun", PLAN, { attempt: 1, worker: "planner" }) as never,
       );
@@ -161,14 +153,7 @@ describe("a file replaced while the old revision's job waited", () => {
   test("ends that revision's open attempt as interrupted, saying why", async () => {
     const video = await createVideo(api, admin);
     // Its run started, then handed the job back (a shutdown; a film waiting for its pieces alike).
-    await deliver({
-      type: "processing",
-      videoId: video.id,
-      revision: 1,
-      attempt: 1,
-      worker: "transcoder-1",
-      at: new Date().toISOString(),
-    });
+    await deliver(started(video.id, "transcoder-1"));
     expect(await queue.getJobState(transcodeJobId(video.id, 1))).toBe("waiting");
     const replaced = await replaceFile(api, admin, video.id, await tinyMp4Bytes());
     expect(replaced.status, await replaced.text()).toBe(202);
@@ -188,14 +173,7 @@ describe("a file replaced while the old revision's job waited", () => {
     try {
       const film = await planner.getNextJob("planner-token");
       expect(film?.id).toBe(jobId);
-      await deliver({
-        type: "processing",
-        videoId: video.id,
-        revision: 1,
-        attempt: 1,
-        worker: "planner",
-        at: new Date().toISOString(),
-      });
+      await deliver(started(video.id, "planner"));
       // Two pieces added, the film's job waiting for them, and a replica running the first.
       const pieces = [0, 1].map((index) =>
         pieceJobId(jobId, "fwaiting", { kind: "chunk", index, startSeconds: index * 6, endSeconds: null }),
@@ -228,14 +206,7 @@ describe("a file replaced while the old revision's job waited", () => {
     const hand = new Worker(TRANSCODE_QUEUE, null, { connection: bullConnection(api) });
     try {
       expect((await hand.getNextJob("runner-token"))?.id).toBe(transcodeJobId(video.id, 1));
-      await deliver({
-        type: "processing",
-        videoId: video.id,
-        revision: 1,
-        attempt: 1,
-        worker: "transcoder-2",
-        at: new Date().toISOString(),
-      });
+      await deliver(started(video.id, "transcoder-2"));
       const replaced = await replaceFile(api, admin, video.id, await tinyMp4Bytes());
       expect(replaced.status, await replaced.text()).toBe(202);
       expect((await history(video.id)).find((row) => row.revision === 1)?.outcome).toBe("running");

@@ -21,6 +21,7 @@ import {
   untilState,
   uploadFile,
 } from "../support/farm.ts";
+import { SAMPLE_RUNG } from "../support/fixtures.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
 
 const workDir = mkdtempSync(join(tmpdir(), "vf-chunked-farm-"));
@@ -164,18 +165,7 @@ describe("a piece of a film planned for NVENC", () => {
       flow: "fnvenc",
       scratchPrefix: "scratch/flows/nvenc/fnvenc",
       piece: { kind: "chunk", index: 0, startSeconds: 0, endSeconds: 4 },
-      ladder: [
-        {
-          name: "360p",
-          width: 640,
-          height: 360,
-          frameRate: 25,
-          videoBitrate: 800_000,
-          maxrate: 856_000,
-          bufsize: 1_200_000,
-          audioBitrate: 96_000,
-        },
-      ],
+      ladder: [SAMPLE_RUNG],
       segmentSeconds: 2,
       preset: "ultrafast",
       encoder: "h264_nvenc",

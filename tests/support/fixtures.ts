@@ -101,3 +101,15 @@ export function publishTree(
   }
   return dir;
 }
+
+/** One rung of a ladder as a film's flow records it (contract/transcode-pieces.ts): 360p at 25 fps. */
+export const SAMPLE_RUNG = {
+  name: "360p",
+  width: 640,
+  height: 360,
+  frameRate: 25,
+  videoBitrate: 800_000,
+  maxrate: 856_000,
+  bufsize: 1_200_000,
+  audioBitrate: 96_000,
+};

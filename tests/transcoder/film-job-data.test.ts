@@ -9,21 +9,11 @@ import {
   flowOfFilmJob,
   flowPlanOfFilmJob,
 } from "../../contract/transcode-pieces.ts";
+import { SAMPLE_RUNG } from "../support/fixtures.ts";
 
 const JOB = { videoId: 7, revision: 2, sourceKey: "uploads/a", outputPrefix: "videos/7/r2" };
 const PLAN = {
-  ladder: [
-    {
-      name: "360p",
-      width: 640,
-      height: 360,
-      frameRate: 25,
-      videoBitrate: 800_000,
-      maxrate: 856_000,
-      bufsize: 1_200_000,
-      audioBitrate: 96_000,
-    },
-  ],
+  ladder: [SAMPLE_RUNG],
   segmentSeconds: 6,
   chunks: [{ index: 0, startSeconds: 0, endSeconds: null }],
 };
