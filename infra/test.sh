@@ -37,6 +37,20 @@ bash infra/setup.sh test --without-go-tools
 ensure_service_account
 
 
+# bun test runs its files in TEST_PARALLEL worker processes (bun test --parallel: a process per file at a
+# time, each with its own throwaway Redis and SeaweedFS; default the machine's cores, at most 4; 1 runs
+# them in one process as before). Most files wait on servers, FFmpeg or a browser for much of their
+# time, so two workers on two cores finish the suite in about three quarters of one's time
+# (docs/operations.md, "bun test in parallel"). infra/test-timings.json (per-file durations of a run)
+# lets them start the longest files first, so no long file starts last.
+test_parallel_args=()
+cores="$(nproc 2>/dev/null || echo 1)"
+test_parallel="${TEST_PARALLEL:-$((cores < 4 ? cores : 4))}"
+[[ "$test_parallel" =~ ^[1-9][0-9]*$ ]] || die "TEST_PARALLEL must be a whole number of worker processes, 1 or more (got '$test_parallel')"
+if [[ "$test_parallel" -gt 1 ]]; then
+  test_parallel_args=(--parallel="$test_parallel" --timings=infra/test-timings.json)
+fi
+
 # bun test; its pass/fail/skip counts are added to tests_passed/tests_failed/tests_skipped, which the closing
 # line (print_test_totals) reports in the plain "N passed, N failed" form that CI tooling reads.
 tests_passed=0 tests_failed=0 tests_skipped=0 tests_counted=false
@@ -45,7 +59,8 @@ run_tests() {
   output="$(mktemp)"
   # --timeout: hooks too (tests/setup.ts's setDefaultTimeout reaches only tests; a beforeAll/afterAll that
   # starts or stops real servers would otherwise get bun's 5 s); a test's own timeout still wins.
-  env ${test_env[@]+"${test_env[@]}"} bun test --timeout 30000 "$@" 2>&1 | tee "$output" || status=$?
+  env ${test_env[@]+"${test_env[@]}"} bun test --timeout 30000 ${test_parallel_args[@]+"${test_parallel_args[@]}"} "$@" 2>&1 |
+    tee "$output" || status=$?
   local passed failed skipped
   passed="$(sed -nE 's/^ *([0-9]+) pass$/\1/p' "$output" | tail -n 1)"
   failed="$(sed -nE 's/^ *([0-9]+) fail$/\1/p' "$output" | tail -n 1)"
