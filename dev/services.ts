@@ -200,8 +200,21 @@ export async function testRedisUrl(): Promise<string> {
   const shared = process.env.TEST_REDIS_URL;
   if (!shared) return startThrowawayRedis();
   const url = new URL(shared);
-  url.pathname = `/${(sharedDbIndex++ % 15) + 1}`;
+  url.pathname = `/${sharedRedisDatabase(sharedDbIndex++, process.env)}`;
   return url.toString();
+}
+
+/**
+ * The `index`th logical database a test process takes of a shared server (1–15; 0 is left alone). Under
+ * `bun test --parallel` (BUN_TEST_WORKER_ID, 1-based) the workers run at once, so each gets a range of
+ * its own: TEST_PARALLEL (npm test passes it) workers share the 15 evenly; without it, as for four.
+ */
+export function sharedRedisDatabase(index: number, env: Record<string, string | undefined>): number {
+  const worker = Number(env.BUN_TEST_WORKER_ID);
+  if (!Number.isInteger(worker) || worker < 1) return (index % 15) + 1;
+  const workers = Math.max(Number(env.TEST_PARALLEL) || 4, worker);
+  const slots = Math.max(1, Math.floor(15 / workers));
+  return 1 + (((worker - 1) * slots + (index % slots)) % 15);
 }
 
 /** The S3 server of this test process: TEST_S3_ENDPOINT (+ keys), or one throwaway SeaweedFS. */

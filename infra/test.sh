@@ -59,7 +59,7 @@ run_tests() {
   output="$(mktemp)"
   # --timeout: hooks too (tests/setup.ts's setDefaultTimeout reaches only tests; a beforeAll/afterAll that
   # starts or stops real servers would otherwise get bun's 5 s); a test's own timeout still wins.
-  env ${test_env[@]+"${test_env[@]}"} bun test --timeout 30000 ${test_parallel_args[@]+"${test_parallel_args[@]}"} "$@" 2>&1 |
+  env ${test_env[@]+"${test_env[@]}"} TEST_PARALLEL="$test_parallel" bun test --timeout 30000 ${test_parallel_args[@]+"${test_parallel_args[@]}"} "$@" 2>&1 |
     tee "$output" || status=$?
   local passed failed skipped
   passed="$(sed -nE 's/^ *([0-9]+) pass$/\1/p' "$output" | tail -n 1)"
