@@ -106,12 +106,10 @@ export class TranscodeQueue {
     // while one of its pieces runs. The job stays then: the running piece finds the source gone and
     // stops, its failure wakes the film's job, whose run drops the flow (pieces and scratch) and
     // reports the attempt's end (transcoder/worker.ts: the source is gone).
-    return (await job.remove().then(
-      () => true,
-      () => false,
-    ))
-      ? "removed"
-      : "running";
+    return job.remove().then(
+      () => "removed" as const,
+      () => "running" as const,
+    );
   }
 
   close(): Promise<void> {

@@ -2,16 +2,12 @@
 // they reach the api through the reports queue: in order, out of order, twice, for a deleted video.
 // A real worker's history is in admin-farm.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Queue } from "bullmq";
-import Redis from "ioredis";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
-import { TranscodeReporter } from "../../transcoder/reporter.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo } from "../support/admin.ts";
 import { expectError } from "../support/assertions.ts";
-import { eventually } from "../support/eventually.ts";
 import { fabricatedResult } from "../support/fixtures.ts";
 import { type Client, loggedInClient, startTestApi, type TestApi } from "../support/test-api.ts";
-import { videoEventsQueue } from "../support/transcoder.ts";
+import { TestTranscoder } from "../support/transcoder.ts";
 
 interface Attempt {
   revision: number;
@@ -26,25 +22,16 @@ interface Attempt {
 
 let api: TestApi;
 let admin: Client;
-let bull: Redis;
-let plain: Redis;
-let reporter: TranscodeReporter;
-let events: Queue;
+let transcoder: TestTranscoder;
 
 beforeAll(async () => {
   api = await startTestApi(ADMIN_ENV);
   admin = await adminClient(api);
-  bull = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
-  plain = new Redis(api.config.redisUrl, { maxRetriesPerRequest: null });
-  reporter = new TranscodeReporter(bull, plain);
-  events = videoEventsQueue(bull);
+  transcoder = new TestTranscoder(api);
 });
 
 afterAll(async () => {
-  await reporter?.close();
-  await events?.close();
-  bull?.disconnect();
-  plain?.disconnect();
+  await transcoder?.close();
   await api?.stop();
 });
 
@@ -80,20 +67,8 @@ const ready = (videoId: number, attempt: number, w: number, s: number): Transcod
   at: at(s),
 });
 
-async function settle(): Promise<void> {
-  await eventually("transcode reports to be applied", async () => {
-    const counts = await events.getJobCounts("wait", "active", "delayed", "prioritized", "failed");
-    return Object.values(counts).every((n) => n === 0);
-  });
-}
-
-/** Reports in the order given, each applied before the next is sent. */
-async function deliver(...reports: TranscodeReport[]): Promise<void> {
-  for (const report of reports) {
-    await reporter.report(report);
-    await settle();
-  }
-}
+/** Reports in the order given, each applied before the next. */
+const deliver = (...reports: TranscodeReport[]) => transcoder.deliver(...reports);
 
 const history = async (id: number): Promise<Attempt[]> => {
   const response = await admin.get(`/api/admin/videos/${id}/attempts`);
@@ -257,7 +232,7 @@ describe("job history", () => {
     expect((await admin.request("DELETE", `/api/admin/videos/${video.id}`)).status).toBe(204);
     await expectError(await admin.get(`/api/admin/videos/${video.id}/attempts`), 404);
     await deliver(attemptFailed(video.id, 1, 1, 5), processing(video.id, 2, 1, 6));
-    // Every report was applied (none left failing or retried): settle() checks the failed count.
+    // Every report was applied (none left failing or retried): deliver() checks the failed count.
   });
 
   test("admins only; bad ids are 400s", async () => {

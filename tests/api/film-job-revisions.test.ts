@@ -15,16 +15,14 @@ import {
 } from "../../contract/transcode-pieces.ts";
 import type { TranscodeReport } from "../../contract/transcode-reports.ts";
 import { ADMIN_ENV, adminClient, createVideo, getVideo, replaceFile } from "../support/admin.ts";
-import { eventually } from "../support/eventually.ts";
 import { SAMPLE_RUNG, tinyMp4Bytes } from "../support/fixtures.ts";
 import { type Client, startTestApi, type TestApi } from "../support/test-api.ts";
-import { bullConnection, TestTranscoder, transcodeQueue, videoEventsQueue } from "../support/transcoder.ts";
+import { bullConnection, TestTranscoder, transcodeQueue } from "../support/transcoder.ts";
 
 let api: TestApi;
 let admin: Client;
 let connection: Redis;
 let queue: Queue;
-let events: Queue;
 let transcoder: TestTranscoder;
 
 beforeAll(async () => {
@@ -32,28 +30,15 @@ beforeAll(async () => {
   admin = await adminClient(api);
   connection = bullConnection(api);
   queue = transcodeQueue(connection);
-  events = videoEventsQueue(connection);
   transcoder = new TestTranscoder(api);
 });
 
 afterAll(async () => {
   await transcoder?.close();
-  await events?.close();
   await queue?.close();
   connection?.disconnect();
   await api?.stop();
 });
-
-/** Reports as a transcoder sends them, each applied before the next. */
-async function deliver(...reports: TranscodeReport[]): Promise<void> {
-  for (const report of reports) {
-    await transcoder.reporter.report(report);
-    await eventually("the report to be applied", async () => {
-      const counts = await events.getJobCounts("wait", "active", "delayed", "prioritized", "failed");
-      return Object.values(counts).every((n) => n === 0);
-    });
-  }
-}
 
 /** The `processing` report of a revision's first run on `worker`. */
 const started = (videoId: number, worker: string): TranscodeReport => ({
@@ -102,7 +87,7 @@ describe("a film's job that BullMQ failed with its flow recorded", () => {
     try {
       const job = await hand.getNextJob("planner-token");
       expect(job?.id).toBe(jobId);
-      await deliver(started(video.id, "planner"));
+      await transcoder.deliver(started(video.id, "planner"));
       await job!.updateData(
         filmJobDataWithFlow(job!.data, "fdeadrun", PLAN, { attempt: 1, worker: "planner" }) as never,
       );
@@ -121,7 +106,7 @@ describe("a film's job that BullMQ failed with its flow recorded", () => {
       await hand.close();
     }
     expect(await queue.getJobState(jobId)).toBe("failed");
-    await deliver({
+    await transcoder.deliver({
       type: "error",
       videoId: video.id,
       revision: 1,
@@ -153,7 +138,7 @@ describe("a file replaced while the old revision's job waited", () => {
   test("ends that revision's open attempt as interrupted, saying why", async () => {
     const video = await createVideo(api, admin);
     // Its run started, then handed the job back (a shutdown; a film waiting for its pieces alike).
-    await deliver(started(video.id, "transcoder-1"));
+    await transcoder.deliver(started(video.id, "transcoder-1"));
     expect(await queue.getJobState(transcodeJobId(video.id, 1))).toBe("waiting");
     const replaced = await replaceFile(api, admin, video.id, await tinyMp4Bytes());
     expect(replaced.status, await replaced.text()).toBe(202);
@@ -173,7 +158,7 @@ describe("a file replaced while the old revision's job waited", () => {
     try {
       const film = await planner.getNextJob("planner-token");
       expect(film?.id).toBe(jobId);
-      await deliver(started(video.id, "planner"));
+      await transcoder.deliver(started(video.id, "planner"));
       // Two pieces added, the film's job waiting for them, and a replica running the first.
       const pieces = [0, 1].map((index) =>
         pieceJobId(jobId, "fwaiting", { kind: "chunk", index, startSeconds: index * 6, endSeconds: null }),
@@ -206,7 +191,7 @@ describe("a file replaced while the old revision's job waited", () => {
     const hand = new Worker(TRANSCODE_QUEUE, null, { connection: bullConnection(api) });
     try {
       expect((await hand.getNextJob("runner-token"))?.id).toBe(transcodeJobId(video.id, 1));
-      await deliver(started(video.id, "transcoder-2"));
+      await transcoder.deliver(started(video.id, "transcoder-2"));
       const replaced = await replaceFile(api, admin, video.id, await tinyMp4Bytes());
       expect(replaced.status, await replaced.text()).toBe(202);
       expect((await history(video.id)).find((row) => row.revision === 1)?.outcome).toBe("running");

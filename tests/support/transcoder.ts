@@ -4,8 +4,9 @@ import { Queue } from "bullmq";
 import Redis from "ioredis";
 import { outputPrefixFor, type TranscodeResult } from "../../contract/media.ts";
 import { TRANSCODE_QUEUE, type TranscodeJob } from "../../contract/transcode-jobs.ts";
-import { TRANSCODE_REPORTS_QUEUE } from "../../contract/transcode-reports.ts";
+import { TRANSCODE_REPORTS_QUEUE, type TranscodeReport } from "../../contract/transcode-reports.ts";
 import { TranscodeReporter } from "../../transcoder/reporter.ts";
+import { eventually } from "./eventually.ts";
 import type { TestApi } from "./test-api.ts";
 
 /** A transcoder's side of a test: its own TranscodeReporter on two connections to the api's Redis. */
@@ -13,11 +14,27 @@ export class TestTranscoder {
   private readonly bull: Redis;
   private readonly plain: Redis;
   readonly reporter: TranscodeReporter;
+  private readonly events: Queue;
 
   constructor(private readonly api: TestApi) {
     this.bull = bullConnection(api);
     this.plain = bullConnection(api);
     this.reporter = new TranscodeReporter(this.bull, this.plain);
+    this.events = videoEventsQueue(this.bull);
+  }
+
+  /**
+   * Sends the reports in the order given, each applied by the api before the next: the reports queue
+   * has nothing waiting, running, retried or failed.
+   */
+  async deliver(...reports: TranscodeReport[]): Promise<void> {
+    for (const report of reports) {
+      await this.reporter.report(report);
+      await eventually("transcode reports to be applied", async () => {
+        const counts = await this.events.getJobCounts("wait", "active", "delayed", "prioritized", "failed");
+        return Object.values(counts).every((n) => n === 0);
+      });
+    }
   }
 
   /** Publishes a staged tree as the video's revision and reports it ready, as a worker does. */
@@ -27,6 +44,7 @@ export class TestTranscoder {
   }
 
   async close(): Promise<void> {
+    await this.events.close();
     await this.reporter.close();
     this.bull.disconnect();
     this.plain.disconnect();

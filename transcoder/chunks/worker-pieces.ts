@@ -100,7 +100,8 @@ export function filmFarmOf(deps: {
       fastStartProgress: (plan: FarmPlan, pass: PassProgress | "skipped"): Promise<PipelineProgress> =>
         fastStart(plan.source, pass),
       recorded: context.recorded,
-      // CHUNKING=auto: an NVENC replica keeps its films whole while the farm runs CPU replicas too.
+      // CHUNKING=auto: an NVENC replica keeps its films whole while the farm runs CPU replicas too
+      // (a CPU replica always cuts: it answers without reading the heartbeats).
       cutsFilm: async () =>
         !deps.config.chunking?.nvencFilmsWholeOnMixedFarm ||
         deps.hwaccel !== "nvenc" ||
