@@ -128,11 +128,15 @@ describe("an admin in the studio", () => {
       const heights = new Set<number>();
       let screenshots = false;
       for (;;) {
-        const state = await target.getAttribute("data-state");
+        // The state and the bar in one read: a row that turns ready between two reads has no bar left.
+        const { state, percent } = await target.evaluate((element) => ({
+          state: element.getAttribute("data-state"),
+          percent: element.querySelector('[role="progressbar"]')?.getAttribute("aria-valuenow") ?? null,
+        }));
         if (state === "ready") break;
         if (state === "error") throw new Error(`the video failed: ${await target.textContent()}`);
-        if (state === "processing") {
-          const now = Number(await target.getByRole("progressbar").getAttribute("aria-valuenow"));
+        if (state === "processing" && percent !== null) {
+          const now = Number(percent);
           if (percents.at(-1) !== now) percents.push(now);
           heights.add(Math.round((await target.boundingBox())!.height));
           if (!screenshots && now > 5) {
