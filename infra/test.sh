@@ -54,6 +54,9 @@ fi
 # bun test; its pass/fail/skip counts are added to tests_passed/tests_failed/tests_skipped, which the closing
 # line (print_test_totals) reports in the plain "N passed, N failed" form that CI tooling reads.
 tests_passed=0 tests_failed=0 tests_skipped=0 tests_counted=false
+# The "(fail) …" lines of every bun test run, repeated after the last check (print_failed_tests) so the
+# tail of a CI log names the failing tests and not only the failing step.
+failed_tests=()
 run_tests() {
   local output status=0
   output="$(mktemp)"
@@ -65,6 +68,8 @@ run_tests() {
   passed="$(sed -nE 's/^ *([0-9]+) pass$/\1/p' "$output" | tail -n 1)"
   failed="$(sed -nE 's/^ *([0-9]+) fail$/\1/p' "$output" | tail -n 1)"
   skipped="$(sed -nE 's/^ *([0-9]+) skip$/\1/p' "$output" | tail -n 1)"
+  local line
+  while IFS= read -r line; do failed_tests+=("$line"); done < <(awk '/^[^ ].*\.test\.tsx?:$/ { file = $0 } /^\(fail\) / { print file " " $0 }' "$output")
   rm -f "$output"
   if [[ -n "$passed" || -n "$failed" ]]; then
     tests_counted=true
@@ -79,6 +84,11 @@ print_test_totals() {
   local skipped=""
   [[ $tests_skipped -eq 0 ]] || skipped=", $tests_skipped skipped"
   printf 'tests: %s passed, %s failed%s\n' "$tests_passed" "$tests_failed" "$skipped"
+}
+print_failed_tests() {
+  [[ ${#failed_tests[@]} -gt 0 ]] || return 0
+  warn "the tests that failed:"
+  printf '    %s\n' "${failed_tests[@]}" >&2
 }
 
 # The full run's split (below) is read beside typecheck and lint, off the critical path of a warm machine,
@@ -178,6 +188,7 @@ else
   note "bun test $* only: coverage, the chaos suite, the ops checks and the load-test smoke run with plain \`npm test\`"
 fi
 
+print_failed_tests
 end_checks
 if [[ $# -eq 0 ]]; then
   step "all checks passed: typecheck, lint, import directions, tests, coverage, chaos, ops, load-test smoke"
