@@ -19,13 +19,14 @@ import { chooseLadder, type LadderOptions, type Rung } from "./ladder.ts";
 import { silentLog, type TranscodeLog } from "./log.ts";
 import { encodeLadderInOnePass } from "./one-pass.ts";
 import { probeSource, type SourceFacts } from "./probe.ts";
-import { estimateStage, overallPercent, type StageEstimate, throttle } from "./progress.ts";
+import { estimateStage, overallPercent, type StageEstimate, type TickOrder, throttle } from "./progress.ts";
 import { checkSourceLimits, DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./source-limits.ts";
 import { nearlyFull } from "./storage-space.ts";
 import { makeThumbnails, STORYBOARD_TILE_WIDTH } from "./thumbnails/index.ts";
 
 /** A progress tick of the pipeline; the worker adds the video's id and revision. */
-export type PipelineProgress = Omit<TranscodeProgress, "videoId" | "revision">;
+/** A tick of the job (`order`: set on a film's ticks computed from its flow hash, never sent as such). */
+export type PipelineProgress = Omit<TranscodeProgress, "videoId" | "revision"> & { order?: TickOrder };
 
 export interface TranscodeOptions {
   sourcePath: string;

@@ -1,6 +1,17 @@
 // FFmpeg's `-progress` output: blocks of key=value lines, each closed by `progress=continue` (or
 // `progress=end` for the last). Turned into how far the encode got, how fast, and when it will end.
 
+/**
+ * A tick's place among the ticks several processes compute from one shared record (a film's flow hash,
+ * chunks/flow-progress.ts): `seq` numbers the snapshots of the hash at `key`. Ticks reach Redis in any
+ * order (each replica sends its own as soon as it has computed it), so the reporter publishes one only
+ * when no later snapshot's tick was published before it (TranscodeReporter.progress).
+ */
+export interface TickOrder {
+  key: string;
+  seq: number;
+}
+
 export interface FfmpegProgress {
   /** Media time written so far, seconds. */
   outTimeSeconds: number;

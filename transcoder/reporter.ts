@@ -6,8 +6,22 @@ import {
   transcodeReportJobId,
   transcodeReports,
 } from "../contract/transcode-reports.ts";
+import type { TickOrder } from "./progress.ts";
 
 const PROGRESS_TTL_SECONDS = 3600;
+
+/**
+ * An ordered tick's publication, in one step: the tick goes out (key and channel) only when its
+ * snapshot is later than the last one published from the same record, which then remembers it.
+ * KEYS: the record (a film's flow hash), the video's progress key. ARGV: seq, message, TTL, channel.
+ */
+const PUBLISH_IN_ORDER = `
+local published = tonumber(redis.call('HGET', KEYS[1], '~published') or '0')
+if tonumber(ARGV[1]) <= published then return 0 end
+redis.call('HSET', KEYS[1], '~published', ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[2])
+return 1`;
 
 /**
  * How a transcoder tells the api what happens: state changes as durable reports on the transcode
@@ -43,9 +57,28 @@ export class TranscodeReporter {
     if (report.type === "ready" || report.type === "error") await this.redis.del(progressKey(report.videoId));
   }
 
-  /** Publishes a tick, stamped with the time it is sent (`at`) unless the caller stamped it already. */
-  async progress(progress: TranscodeProgress): Promise<void> {
+  /**
+   * Publishes a tick, stamped with the time it is sent (`at`) unless the caller stamped it already.
+   * With `order` (a film's tick, computed from its flow hash), a tick that a later snapshot's tick
+   * overtook is dropped: the film's progress would otherwise step back when two replicas' ticks cross.
+   */
+  async progress(progress: TranscodeProgress, order?: TickOrder): Promise<void> {
     const message = progressChannel.encode({ ...progress, at: progress.at ?? Date.now() });
+    if (order) {
+      const channel = progressChannel.nameOn(this.redis);
+      const key = progressKey(progress.videoId);
+      await this.redis.eval(
+        PUBLISH_IN_ORDER,
+        2,
+        order.key,
+        key,
+        order.seq,
+        message,
+        PROGRESS_TTL_SECONDS,
+        channel,
+      );
+      return;
+    }
     await this.redis
       .multi()
       .set(progressKey(progress.videoId), message, "EX", PROGRESS_TTL_SECONDS)

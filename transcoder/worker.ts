@@ -280,9 +280,10 @@ export function startTranscodeWorker(deps: WorkerDeps): TranscodeWorker {
       const at = Date.now();
       if (!force && at - lastTick < PROGRESS_INTERVAL_MS) return;
       lastTick = at;
-      const progress: TranscodeProgress = { videoId, revision, attempt: attemptRef.attempt, ...tick };
+      const { order, ...sent } = tick;
+      const progress: TranscodeProgress = { videoId, revision, attempt: attemptRef.attempt, ...sent };
       void reporter
-        .progress(progress)
+        .progress(progress, order)
         .catch((error) => jobLog.warn({ err: error }, "progress report failed"));
       void job.updateProgress(progress).catch(() => {});
     };

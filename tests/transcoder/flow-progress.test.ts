@@ -1,8 +1,10 @@
 // A film's progress while many replicas encode its pieces (transcoder/chunks/flow-progress.ts), on a real
 // Redis: every piece's tick tells the whole film's share done and an ETA from the flow's first tick, a
-// piece's later tick replaces its earlier one, and two flows never mix.
+// piece's later tick replaces its earlier one, and two flows never mix; ticks that cross on their way
+// to Redis are published in the order of the snapshots they were computed from.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Redis from "ioredis";
+import { progressChannel, progressKey, type TranscodeProgress } from "../../contract/progress.ts";
 import type { PieceOfFilm, TranscodePieceJob } from "../../contract/transcode-pieces.ts";
 import { testRedisUrl } from "../../dev/services.ts";
 import { filmTick } from "../../transcoder/chunks/film-tick.ts";
@@ -13,6 +15,7 @@ import {
   recordFastStartProgress,
   recordPieceProgress,
 } from "../../transcoder/chunks/flow-progress.ts";
+import { TranscodeReporter } from "../../transcoder/reporter.ts";
 
 let redis: Redis;
 beforeAll(async () => {
@@ -65,7 +68,13 @@ describe("a film's progress summed over its pieces", () => {
     await recordPieceProgress(redis, pieceOf(FIRST, flow), "chunk-0", 1, start + 20_000);
     await recordPieceProgress(redis, pieceOf(LAST, flow), "chunk-1", 1, start + 20_000);
     const done = await recordPieceProgress(redis, pieceOf(AUDIO, flow), "audio", 1, start + 21_000);
-    expect(done).toEqual({ fraction: 1, etaSeconds: 0, fastStart: null });
+    // Six writes to the flow's hash: the sixth snapshot.
+    expect(done).toEqual({
+      fraction: 1,
+      etaSeconds: 0,
+      fastStart: null,
+      order: { key: flowProgressKey(pieceOf(AUDIO, flow)), seq: 6 },
+    });
   });
 
   test("fractions outside 0–1 are clamped, flows are kept apart, and a flow's hash expires by itself", async () => {
@@ -88,7 +97,12 @@ describe("a film with a fast-start pass beside its pieces", () => {
     const start = 2_000_000;
     // Marked before the pieces are added: their first tick counts the pass already.
     const marked = await recordFastStartProgress(redis, film, { percent: 0, etaSeconds: null }, start);
-    expect(marked).toEqual({ fraction: 0, etaSeconds: null, fastStart: { percent: 0, etaSeconds: null } });
+    expect(marked).toEqual({
+      fraction: 0,
+      etaSeconds: null,
+      fastStart: { percent: 0, etaSeconds: null },
+      order: { key: flowProgressKey(film), seq: 1 },
+    });
     const piece = filmTick(await recordPieceProgress(redis, pieceOf(FIRST, flow), "chunk-0", 0.5, start));
     // 2 % probing, then the pass's 13 points and the ladder's 75: 24.3 % of the ladder is 18.2 of them.
     expect(piece).toMatchObject({ stage: "fast-start", rung: "fast-start", percent: 20.2 });
@@ -122,6 +136,64 @@ describe("a film with a fast-start pass beside its pieces", () => {
     await recordFastStartProgress(redis, film, { percent: 0, etaSeconds: null }, 0);
     await recordFastStartProgress(redis, film, "skipped", 0);
     const tick = filmTick(await recordPieceProgress(redis, pieceOf(FIRST, flow), "chunk-0", 1, 0));
-    expect(tick).toEqual({ stage: "encoding", rung: "all", percent: 44.7, etaSeconds: null });
+    expect(tick).toEqual({
+      stage: "encoding",
+      rung: "all",
+      percent: 44.7,
+      etaSeconds: null,
+      order: { key: flowProgressKey(film), seq: 3 },
+    });
   });
 });
+
+describe("two replicas' ticks that cross on their way to Redis", () => {
+  test("go out in the order of the snapshots they were computed from: the later one is never undone", async () => {
+    const flow = crypto.randomUUID().slice(0, 8);
+    const videoId = 900_000 + Math.floor(Math.random() * 99_999);
+    const reporter = new TranscodeReporter(redis, redis);
+    const subscriber = redis.duplicate();
+    const heard: TranscodeProgress[] = [];
+    try {
+      await subscriber.subscribe(progressChannel.nameOn(redis));
+      subscriber.on("message", (_channel, text: string) => {
+        const tick = progressChannel.decode(text);
+        if (tick.ok && tick.value.videoId === videoId) heard.push(tick.value);
+      });
+      const send = (film: Awaited<ReturnType<typeof recordPieceProgress>>) => {
+        const { order, ...tick } = filmTick(film);
+        return reporter.progress({ videoId, revision: 1, ...tick }, order);
+      };
+      // Replica A computes its tick, then replica B computes a later one, and B's reaches Redis first.
+      const earlier = await recordPieceProgress(redis, pieceOf(FIRST, flow), "chunk-0", 0.25, 0);
+      const later = await recordPieceProgress(redis, pieceOf(LAST, flow), "chunk-1", 0.5, 1_000);
+      expect(later.order.seq).toBe(earlier.order.seq + 1);
+      await send(later);
+      await send(earlier);
+      const kept = progressChannel.decode((await redis.get(progressKey(videoId)))!);
+      expect(kept.ok && kept.value.percent).toBe(filmTick(later).percent);
+      // A tick with no order (a one-host job's, or the stitch's stages) always goes out.
+      await reporter.progress({ videoId, revision: 1, stage: "verifying", percent: 91, etaSeconds: null });
+      // The next snapshot's tick goes out again.
+      await send(await recordPieceProgress(redis, pieceOf(FIRST, flow), "chunk-0", 1, 2_000));
+      const deadline = Date.now() + 5_000;
+      while (heard.length < 3 && Date.now() < deadline) await Bun.sleep(10);
+      expect(heard.map((tick) => tick.percent)).toEqual([
+        filmTick(later).percent,
+        91,
+        overallPercentOfFilm(90 / 123.6),
+      ]);
+    } finally {
+      subscriber.disconnect();
+      await reporter.close();
+    }
+  });
+});
+
+/** The job percent of a film without a fast-start pass that is `fraction` done (filmTick's). */
+const overallPercentOfFilm = (fraction: number) =>
+  filmTick({
+    fraction: Math.round(fraction * 1e6) / 1e6,
+    etaSeconds: null,
+    fastStart: null,
+    order: { key: "", seq: 0 },
+  }).percent;

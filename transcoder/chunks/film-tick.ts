@@ -18,6 +18,7 @@ export function filmTick(film: FilmProgress): PipelineProgress {
       rung: "all",
       percent: overallPercent(ladder.percent, STAGE_PERCENT.encoding),
       etaSeconds: film.etaSeconds,
+      order: film.order,
     };
   }
   // The ladder's slice counted from its own start: each pass adds its share of the job.
@@ -31,5 +32,6 @@ export function filmTick(film: FilmProgress): PipelineProgress {
     // The job is done when the ladder is: the fast-start pass ends long before.
     etaSeconds: film.etaSeconds,
     passes: { fastStart: fast, ladder },
+    order: film.order,
   };
 }

@@ -5,16 +5,21 @@
 // A film with a fast-start pass (which its planning run encodes while the pieces run elsewhere) keeps
 // that pass's percent and ETA in the same hash, so that every tick, the pass's and the pieces', tells
 // both passes and one job percent: they would otherwise overwrite each other's ticks, twice a second.
+// Every write also numbers its snapshot (`~seq`): two replicas' ticks computed a moment apart may reach
+// Redis in the other order, and the reporter publishes a tick only if no later snapshot's went first.
 import type Redis from "ioredis";
 import { messageCodec } from "../../contract/codec.ts";
 import { PassProgress } from "../../contract/progress.ts";
 import type { TranscodePieceJob } from "../../contract/transcode-pieces.ts";
+import type { TickOrder } from "../progress.ts";
 import { PIECE_WEIGHTS, videoSecondsOf } from "./ladder.ts";
 import { chunkSeconds } from "./plan.ts";
 
 const STARTED_FIELD = "~started";
 /** The fast-start pass: `{"percent":…,"etaSeconds":…}`, or "skipped"; absent without one. */
 const FAST_FIELD = "~fast";
+/** The number of the hash's latest snapshot: each write's own (see TickOrder). */
+const SEQ_FIELD = "~seq";
 const passes = messageCodec(PassProgress);
 /** A flow's hash outlives any film's encode, then goes by itself. */
 const TTL_SECONDS = 24 * 3600;
@@ -41,6 +46,8 @@ export interface FilmProgress {
   etaSeconds: number | null;
   /** The film's fast-start pass as its planning run last told it; null when the film has none. */
   fastStart: PassProgress | null;
+  /** Which snapshot of the flow's hash this is: its tick goes out only in that order. */
+  order: TickOrder;
 }
 
 type FlowOfPiece = Pick<TranscodePieceJob, "source" | "scratchPrefix">;
@@ -83,15 +90,16 @@ async function record(
   const transaction = redis.multi().hset(key, field, value);
   // The flow's clock starts with its first piece's tick, not with the fast-start pass's mark.
   if (field !== FAST_FIELD) transaction.hsetnx(key, STARTED_FIELD, String(nowMs));
-  const replies = await transaction.expire(key, TTL_SECONDS).hgetall(key).exec();
-  return filmProgressOf((replies?.at(-1)?.[1] ?? {}) as Record<string, string>, flow.source, nowMs);
+  const replies = await transaction.hincrby(key, SEQ_FIELD, 1).expire(key, TTL_SECONDS).hgetall(key).exec();
+  const fields = (replies?.at(-1)?.[1] ?? {}) as Record<string, string>;
+  return { ...filmProgressOf(fields, flow.source, nowMs), order: { key, seq: Number(fields[SEQ_FIELD]) } };
 }
 
 function filmProgressOf(
   fields: Record<string, string>,
   source: TranscodePieceJob["source"],
   nowMs: number,
-): FilmProgress {
+): Omit<FilmProgress, "order"> {
   let sum = 0;
   for (const [field, value] of Object.entries(fields)) if (!field.startsWith("~")) sum += Number(value) || 0;
   // Rounded to a millionth: the pieces' float weights (60 + 60 + 3.6 of 123.6) sum to a hair under the

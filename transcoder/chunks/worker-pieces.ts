@@ -164,7 +164,10 @@ export function pieceRunner(deps: PieceRunnerDeps) {
     const ticks = throttle((fraction: number) => {
       if (attempt.lost) return;
       void recordPieceProgress(deps.redis, piece, jobId, fraction, Date.now())
-        .then((film) => reporter.progress({ videoId, revision, ...filmTick(film) }))
+        .then((film) => {
+          const { order, ...tick } = filmTick(film);
+          return reporter.progress({ videoId, revision, ...tick }, order);
+        })
         .catch((error) => jobLog.warn({ err: error }, "progress report failed"));
     }, 1);
     jobLog.info({ piece: piece.piece }, "piece started");
