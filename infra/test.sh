@@ -55,7 +55,8 @@ fi
 # line (print_test_totals) reports in the plain "N passed, N failed" form that CI tooling reads.
 tests_passed=0 tests_failed=0 tests_skipped=0 tests_counted=false
 # The "(fail) …" lines of every bun test run, repeated after the last check (print_failed_tests) so the
-# tail of a CI log names the failing tests and not only the failing step.
+# tail of a CI log names the failing tests and not only the failing step (each once: bun's closing
+# summary, which repeats them under no file's name, is left out).
 failed_tests=()
 run_tests() {
   local output status=0
@@ -69,7 +70,7 @@ run_tests() {
   failed="$(sed -nE 's/^ *([0-9]+) fail$/\1/p' "$output" | tail -n 1)"
   skipped="$(sed -nE 's/^ *([0-9]+) skip$/\1/p' "$output" | tail -n 1)"
   local line
-  while IFS= read -r line; do failed_tests+=("$line"); done < <(awk '/^[^ ].*\.test\.tsx?:$/ { file = $0 } /^\(fail\) / { print file " " $0 }' "$output")
+  while IFS= read -r line; do failed_tests+=("$line"); done < <(awk '/^[0-9]+ tests? failed:$/ { summary = 1 } /^[^ ].*\.test\.tsx?:$/ { file = $0 } !summary && /^\(fail\) / { print file " " $0 }' "$output")
   rm -f "$output"
   if [[ -n "$passed" || -n "$failed" ]]; then
     tests_counted=true

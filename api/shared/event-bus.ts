@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import type { ConnectionErrorLog } from "../../connections/error-log.ts";
 import type { Channel } from "../../contract/codec.ts";
 
-/** How long `caughtUp` waits for the subscriber's PONG before it answers "unknown". */
+/** How long `caughtUp` waits for the subscriber's PONG before it answers "unknown" (by default). */
 const CATCH_UP_TIMEOUT_MS = 250;
 
 interface Route {
@@ -32,6 +32,12 @@ export class EventBus {
       /** Where publishing failures go, throttled (a Redis outage fails every publish); default: log. */
       connectionErrors?: ConnectionErrorLog;
       log: Logger;
+      /**
+       * How long `caughtUp` waits for the PONG (CATCH_UP_TIMEOUT_MS): a request that asks pays it
+       * at most. Tests of what a cache does once caught up lengthen it, so a loaded machine's slow
+       * PONG does not turn their reads into uncached ones.
+       */
+      catchUpTimeoutMs?: number;
     },
   ) {
     deps.subscriber.on("message", (name: string, text: string) => this.dispatch(name, text));
@@ -132,7 +138,7 @@ export class EventBus {
       return await Promise.race([
         subscriber.ping().then(() => subscriber.status === "ready"),
         new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), CATCH_UP_TIMEOUT_MS);
+          timer = setTimeout(() => resolve(false), this.deps.catchUpTimeoutMs ?? CATCH_UP_TIMEOUT_MS);
         }),
       ]);
     } catch {
