@@ -12,10 +12,12 @@ const PROGRESS_TTL_SECONDS = 3600;
 
 /**
  * An ordered tick's publication, in one step: the tick goes out (key and channel) only when its
- * snapshot is later than the last one published from the same record, which then remembers it.
+ * snapshot is later than the last one published from the same record, which then remembers it (a
+ * record gone, expired, is never made again without its TTL: its late tick is dropped).
  * KEYS: the record (a film's flow hash), the video's progress key. ARGV: seq, message, TTL, channel.
  */
 const PUBLISH_IN_ORDER = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local published = tonumber(redis.call('HGET', KEYS[1], '~published') or '0')
 if tonumber(ARGV[1]) <= published then return 0 end
 redis.call('HSET', KEYS[1], '~published', ARGV[1])

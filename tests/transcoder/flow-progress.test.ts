@@ -182,6 +182,14 @@ describe("two replicas' ticks that cross on their way to Redis", () => {
         91,
         overallPercentOfFilm(90 / 123.6),
       ]);
+      // A tick whose flow hash is gone (expired) is dropped, and the hash is not made again without
+      // its TTL.
+      const before = await redis.get(progressKey(videoId));
+      await redis.del(later.order.key);
+      const { order: _, ...late } = filmTick(later);
+      await reporter.progress({ videoId, revision: 1, ...late }, { key: later.order.key, seq: 99 });
+      expect(await redis.exists(later.order.key)).toBe(0);
+      expect(await redis.get(progressKey(videoId))).toBe(before);
     } finally {
       subscriber.disconnect();
       await reporter.close();
