@@ -117,9 +117,11 @@ describe("faults", () => {
     const first = startTranscoder(api, "doomed");
     transcoders.push(first);
     const created = await uploadFile(api, admin, await makeSource("long.mp4", 16));
+    // A transcoder process starting, claiming and probing: seconds on a loaded machine, not 5.
     await eventually(
       "encoding under way on the first transcoder",
       async () => (await getVideo(admin, created.id)).progress.stage === "encoding",
+      60_000,
     );
     const second = startTranscoder(api, "survivor");
     transcoders.push(second);
@@ -155,9 +157,12 @@ describe("faults", () => {
       await untilState(ownerAdmin, created.id, "processing");
       await consumer.stop();
       const job = await owner.runtime.transcodeQueue.job(created.id, 1);
+      // The whole 6 s transcode happens in this wait: eventually's default 5 s was too short once
+      // in a loaded parallel run.
       await eventually(
         "job completed while no api consumed events",
         async () => (await job?.getState()) === "completed",
+        90_000,
       );
       expect((await getVideo(ownerAdmin, created.id)).processing_state).toBe("processing");
 
