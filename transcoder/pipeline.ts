@@ -24,8 +24,10 @@ import { checkSourceLimits, DEFAULT_SOURCE_LIMITS, type SourceLimits } from "./s
 import { nearlyFull } from "./storage-space.ts";
 import { makeThumbnails, STORYBOARD_TILE_WIDTH } from "./thumbnails/index.ts";
 
-/** A progress tick of the pipeline; the worker adds the video's id and revision. */
-/** A tick of the job (`order`: set on a film's ticks computed from its flow hash, never sent as such). */
+/**
+ * A progress tick of the pipeline; the worker adds the video's id and revision. `order` is set on a
+ * film's ticks computed from its flow hash: the reporter publishes by it, and it is never sent.
+ */
 export type PipelineProgress = Omit<TranscodeProgress, "videoId" | "revision"> & { order?: TickOrder };
 
 export interface TranscodeOptions {

@@ -156,9 +156,9 @@ describe("startStack", () => {
     }
   }, 60_000);
 
-  // Its limit is above the stack's own ready limits (60 s for SeaweedFS, then 60 s for the rest; ~9 s on a loaded
-  // machine): a start that slow fails with the stack's message naming what never got ready, not a bare
-  // timeout (a parallel run at load 9 took over 60 s once).
+  // Its limit is above the stack's own ready limits (60 s for SeaweedFS, then 60 s for the rest; about
+  // 9 s on a loaded machine): a start that slow fails with the stack's message naming what never got
+  // ready, not a bare timeout (a parallel run at load 9 took over 60 s once).
   test("with s3, SeaweedFS starts first, the api and transcoders get STORAGE_URL=s3://…, it stops last", async () => {
     const messages: string[] = [];
     const keys = generateS3Keys();
