@@ -177,7 +177,11 @@ describe("an admin in the studio", () => {
       const listRequestsAfter = desktop.requests.filter((r) => r.startsWith("GET /api/admin/videos?")).length;
       expect(listRequestsAfter).toBe(listRequestsBefore);
       expect(desktop.requests).toContain(`GET /api/admin/videos/${created.id}`);
-      expect(await row(phone, created.id).getAttribute("data-state")).toBe("ready");
+      // The phone hears the same push on its own socket and reads the row itself: it turns ready a
+      // moment after the desktop, not necessarily at the same instant (a bounded wait, not a sleep).
+      await phone.page
+        .locator(`tr[data-video-id="${created.id}"][data-state="ready"]`)
+        .waitFor({ timeout: 10_000 });
       expectNoProblems(phone);
       expectNoProblems(desktop);
     } finally {
