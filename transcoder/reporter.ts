@@ -66,9 +66,9 @@ export class TranscodeReporter {
    */
   async progress(progress: TranscodeProgress, order?: TickOrder): Promise<void> {
     const message = progressChannel.encode({ ...progress, at: progress.at ?? Date.now() });
+    const key = progressKey(progress.videoId);
+    const channel = progressChannel.nameOn(this.redis);
     if (order) {
-      const channel = progressChannel.nameOn(this.redis);
-      const key = progressKey(progress.videoId);
       await this.redis.eval(
         PUBLISH_IN_ORDER,
         2,
@@ -81,11 +81,7 @@ export class TranscodeReporter {
       );
       return;
     }
-    await this.redis
-      .multi()
-      .set(progressKey(progress.videoId), message, "EX", PROGRESS_TTL_SECONDS)
-      .publish(progressChannel.nameOn(this.redis), message)
-      .exec();
+    await this.redis.multi().set(key, message, "EX", PROGRESS_TTL_SECONDS).publish(channel, message).exec();
   }
 
   close(): Promise<void> {
